@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Cross-build twinsync for x86_64-pc-windows-gnu and run it and its tests
+# under Wine, following shared/WINDOWS.md:
+#   - Debian's rustc-web/cargo-web + rust-web-src (same version) build std for
+#     Windows with -Zbuild-std (RUSTC_BOOTSTRAP=1); rustup's toolchain here has
+#     only the Linux target, so /usr/bin/cargo + RUSTC=/usr/bin/rustc are used
+#     explicitly (rustup's proxies in ~/.cargo/bin come first on PATH).
+#   - Wine 8 lacks bcryptprimitives.dll (ProcessPrng, imported by Rust std
+#     >= 1.78); a small shim DLL forwarding to RtlGenRandom is installed into
+#     the Wine prefix, otherwise every .exe exits with code 53.
+# Works from a clean clone, as root (CI) or as a user with sudo.
+#
+# Environment knobs (all optional):
+#   WINCHECK_DIR           work dir for the shim and the Wine prefix
+#                          (default ${TMPDIR:-/tmp}/twinsync-wincross)
+#   WINCHECK_RUN_TIMEOUT   seconds allowed for each .exe run under Wine,
+#                          including each test binary (default 1200)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+TARGET=x86_64-pc-windows-gnu
+TARGET_DIR=target/wincross
+EXE=$TARGET_DIR/$TARGET/debug/twinsync.exe
+PKGS=(rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64 wine)
+W=${WINCHECK_DIR:-${TMPDIR:-/tmp}/twinsync-wincross}
+RUN_TIMEOUT=${WINCHECK_RUN_TIMEOUT:-1200}
+
+# ---------------------------------------------------------------- timing ----
+TIMINGS=()
+SCRIPT_T0=$(date +%s.%N)
+CUR_PHASE=""
+CUR_T0=""
+
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+phase_begin() {
+    CUR_PHASE=$1
+    CUR_T0=$(date +%s.%N)
+    echo
+    echo "==> [$CUR_PHASE] $(date +%T)"
+}
+
+phase_end() {
+    local t
+    t=$(elapsed "$CUR_T0")
+    TIMINGS+=("$(printf '%-8s %7ss' "$CUR_PHASE" "$t")")
+    echo "<== [$CUR_PHASE] done in ${t}s"
+    CUR_PHASE=""
+}
+
+on_exit() {
+    local rc=$?
+    if [[ -n "$CUR_PHASE" ]]; then
+        TIMINGS+=("$(printf '%-8s %7ss  (FAILED)' "$CUR_PHASE" "$(elapsed "$CUR_T0")")")
+    fi
+    # Never leave a wineserver behind (CI waits for stray processes).
+    if [[ -n "${WINEPREFIX:-}" && -d "${WINEPREFIX:-}" ]] && command -v wineserver >/dev/null 2>&1; then
+        wineserver -k >/dev/null 2>&1 || true
+    fi
+    echo
+    echo "---- windows-check timings ----"
+    local line
+    for line in "${TIMINGS[@]}"; do echo "$line"; done
+    printf '%-8s %7ss\n' total "$(elapsed "$SCRIPT_T0")"
+    if [[ $rc -eq 0 ]]; then
+        echo "windows-check: OK"
+    else
+        echo "windows-check: FAILED (exit $rc)" >&2
+    fi
+    exit "$rc"
+}
+trap on_exit EXIT
+
+# --------------------------------------------------------------- install ----
+pkg_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+toolchain_present() {
+    [[ -x /usr/bin/x86_64-w64-mingw32-gcc && -x /usr/bin/wine \
+        && -x /usr/bin/rustc && -x /usr/bin/cargo ]] || return 1
+    # /usr/bin/rustc must be the "web" one, with its matching std source.
+    local p
+    for p in rustc-web cargo-web rust-web-src; do
+        pkg_installed "$p" || return 1
+    done
+}
+
+phase_begin install
+if toolchain_present; then
+    echo "toolchain already installed, skipping apt-get"
+else
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y --no-install-recommends "${PKGS[@]}"
+fi
+# The compiler and the std source must be exactly the same version.
+RUSTC_VER=$(dpkg-query -W -f='${Version}' rustc-web)
+SRC_VER=$(dpkg-query -W -f='${Version}' rust-web-src)
+if [[ "$RUSTC_VER" != "$SRC_VER" ]]; then
+    echo "rustc-web ($RUSTC_VER) and rust-web-src ($SRC_VER) differ; -Zbuild-std needs them equal" >&2
+    exit 1
+fi
+SYSROOT=$(/usr/bin/rustc --print sysroot)
+if [[ ! -d "$SYSROOT/lib/rustlib/src/rust/library" ]]; then
+    echo "std source missing under $SYSROOT/lib/rustlib/src/rust (rust-web-src)" >&2
+    exit 1
+fi
+/usr/bin/rustc --version
+/usr/bin/cargo --version
+phase_end
+
+# ----------------------------------------------------------- environment ----
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+export CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc
+export AR_x86_64_pc_windows_gnu=x86_64-w64-mingw32-ar
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+# The Wine runner is given to cargo with --config (below), NOT through
+# CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER as WINDOWS.md shows: assert_cmd's
+# Command::cargo_bin reads that variable at run time inside the test .exe
+# (which inherits the Unix environment under Wine) and then tries to spawn
+# "wine" from inside Wine, failing with "program not found".
+unset CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER
+# Headless Wine: no X display, no Mono/Gecko install prompts, no debug noise.
+unset DISPLAY WAYLAND_DISPLAY
+export WINEDLLOVERRIDES="mscoree,mshtml=" WINEDEBUG=-all WINEARCH=win64
+export WINEPREFIX=$W/prefix
+mkdir -p "$W"
+
+# ------------------------------------------------------------------ shim ----
+phase_begin shim
+cat > "$W/bcp.c" <<'C'
+#include <windows.h>
+BOOLEAN WINAPI SystemFunction036(PVOID buf, ULONG len); /* RtlGenRandom */
+__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE p, SIZE_T n) {
+  while (n) { ULONG k = n > 0x40000000 ? 0x40000000 : (ULONG)n;
+    if (!SystemFunction036(p, k)) return FALSE; p += k; n -= k; }
+  return TRUE; }
+C
+x86_64-w64-mingw32-gcc -shared -O2 -s -o "$W/bcryptprimitives.dll" "$W/bcp.c" -ladvapi32
+ls -l "$W/bcryptprimitives.dll"
+phase_end
+
+# ---------------------------------------------------------------- prefix ----
+phase_begin prefix
+# The marker guards against a prefix left half-made by an interrupted run.
+if [[ ! -f "$W/prefix.ok" || ! -d "$WINEPREFIX/drive_c/windows/system32" ]]; then
+    rm -rf "$WINEPREFIX" "$W/prefix.ok"
+    timeout 300 wine wineboot --init </dev/null
+    timeout 120 wineserver -w
+    touch "$W/prefix.ok"
+else
+    echo "reusing Wine prefix $WINEPREFIX"
+fi
+cp "$W/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+phase_end
+
+# ----------------------------------------------------------------- build ----
+CARGO_ARGS=(--locked -Zbuild-std --target "$TARGET" --target-dir "$TARGET_DIR"
+    # Each test binary runs under Wine, bounded so a hang cannot eat CI's time.
+    --config "target.$TARGET.runner = [\"timeout\", \"$RUN_TIMEOUT\", \"wine\"]")
+
+phase_begin build
+/usr/bin/cargo build "${CARGO_ARGS[@]}"
+phase_end
+
+phase_begin test
+/usr/bin/cargo test "${CARGO_ARGS[@]}"
+phase_end
+
+# ----------------------------------------------------------------- smoke ----
+phase_begin smoke
+echo "+ wine $EXE --help"
+timeout "$RUN_TIMEOUT" wine "$EXE" --help </dev/null
+
+echo "+ wine $EXE service --help"
+set +e
+out=$(timeout "$RUN_TIMEOUT" wine "$EXE" service --help </dev/null 2>&1)
+rc=$?
+set -e
+printf '%s\n' "$out"
+if [[ $rc -eq 0 ]]; then
+    echo "service --help: OK"
+elif grep -q "unrecognized subcommand" <<<"$out"; then
+    echo "service --help: subcommand not implemented yet (clap: unrecognized subcommand, exit $rc); tolerated"
+else
+    echo "service --help failed with exit $rc" >&2
+    exit 1
+fi
+phase_end
+
+wineserver -k || true

@@ -1,0 +1,398 @@
+//! Email alerts through a persistent outbox (SPEC §11).
+//!
+//! Events are written to the `outbox` table of the state DB first and sent
+//! from there, so an alert survives a dead mail server, a dead link and a
+//! restart. [`flush`] sends everything queued as ONE email (a digest),
+//! respects `max_emails_per_hour` (what is held back goes out, summarised,
+//! in the next allowed email) and gives up quickly (short SMTP timeout) so
+//! a failing mail server never slows a sync.
+//!
+//! Invariant: the password is read only here, only when sending, and never
+//! formatted into a log line, a plan or an error message.
+
+use crate::cli::CliError;
+use crate::config::{Auth, Config, Security};
+use crate::log::Logger;
+use crate::plan::{Op, OpKind};
+use crate::state::State;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{Message, SmtpTransport, Transport};
+use rusqlite::params;
+use serde_json::json;
+use std::time::Duration;
+
+/// SMTP timeout: a failing server must not hold a cycle up.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Warnings about the email settings (printed at start).
+#[must_use]
+pub fn config_warnings(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let e = &cfg.raw.email;
+    if e.password.is_some() {
+        out.push(format!(
+            "{}: [email] password is written in the config file; prefer password_env or password_file",
+            cfg.file.display()
+        ));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(m) = std::fs::metadata(&cfg.file)
+                && m.permissions().mode() & 0o044 != 0
+            {
+                out.push(format!(
+                    "{} holds a password and is readable by other users: chmod 600 it",
+                    cfg.file.display()
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn now_s() -> i64 {
+    crate::now_ns() / 1_000_000_000
+}
+
+/// Queues an alert in the outbox (no network).
+pub fn enqueue(state: &State, kind: &str, subject: &str, body: &str) {
+    let _ = state.conn().execute(
+        "INSERT INTO outbox(created_at, kind, subject, body) VALUES(?1, ?2, ?3, ?4)",
+        params![now_s(), kind, subject, body],
+    );
+}
+
+fn with_state(cfg: &Config, f: impl FnOnce(&State)) {
+    if let Ok(s) = State::open(&cfg.state_db) {
+        f(&s);
+    }
+}
+
+/// Queues the alert of a conflict step or a failed step (`err` non-empty).
+pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
+    if !cfg.raw.email.enabled {
+        return;
+    }
+    let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    if !err.is_empty() {
+        let body = format!(
+            "Time: {now}\nPath: {}\nOperation: {} (rule {})\nSide: {}\nError: {err}\n\nThe step will be retried in later cycles.",
+            op.path,
+            op.kind.as_str(),
+            op.rule,
+            op.side.map_or("both", |s| s.as_str())
+        );
+        with_state(cfg, |s| {
+            enqueue(
+                s,
+                "failure",
+                &format!("failed: {} {}", op.kind.as_str(), op.path),
+                &body,
+            )
+        });
+        return;
+    }
+    if op.kind != OpKind::Conflict {
+        return;
+    }
+    let Some(c) = &op.conflict else { return };
+    if !matches!(c.resolution.as_str(), "clash_copies" | "left_alone") {
+        return;
+    }
+    let side = |i: &Option<crate::plan::SideInfo>| {
+        i.as_ref().map_or_else(
+            || "absent".to_owned(),
+            |i| {
+                format!(
+                    "{} ({} bytes), modified {} ({} ns)",
+                    crate::human_size(i.size),
+                    i.size,
+                    i.mtime_text,
+                    i.mtime
+                )
+            },
+        )
+    };
+    let done = match c.resolution.as_str() {
+        "clash_copies" => format!(
+            "Clash copies made: the newer version ({}) stays at `{}` on both sides; the older ({}) is kept as `{}` on both sides.",
+            c.newer,
+            op.path,
+            c.older,
+            c.clash_path.as_deref().unwrap_or("?")
+        ),
+        _ => format!(
+            "Both versions were left alone. Settle it with: twinsync resolve \"{}\" --keep left|right|both",
+            op.path
+        ),
+    };
+    let body = format!(
+        "Time: {now}\nPath: {}\nRule: {} ({})\nSides: left and right\nNewer side: {}\nLeft:  {}\nRight: {}\nWhat was done: {done}\n",
+        op.path,
+        op.rule,
+        op.reason,
+        c.newer,
+        side(&c.left),
+        side(&c.right)
+    );
+    with_state(cfg, |s| {
+        enqueue(s, "conflict", &format!("conflict: {}", op.path), &body)
+    });
+}
+
+/// Queues the alert of a guard refusal.
+pub fn enqueue_guard(cfg: &Config, why: &str) {
+    if cfg.raw.email.enabled {
+        with_state(cfg, |s| {
+            enqueue(s, "guard", "sync refused by the safety guard", why)
+        });
+    }
+}
+
+/// Number of unsent emails.
+#[must_use]
+pub fn queued(state: &State) -> u64 {
+    state
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_or(0, |n| u64::try_from(n).unwrap_or(0))
+}
+
+fn password(cfg: &Config) -> Result<Option<String>, String> {
+    let e = &cfg.raw.email;
+    if e.auth == Auth::None {
+        return Ok(None);
+    }
+    if let Some(p) = &e.password {
+        return Ok(Some(p.clone()));
+    }
+    if let Some(f) = &e.password_file {
+        let path =
+            crate::config::resolve(cfg.file.parent().unwrap_or(std::path::Path::new(".")), f);
+        return std::fs::read_to_string(&path)
+            .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_owned()))
+            .map_err(|err| {
+                format!(
+                    "cannot read [email] password_file `{}`: {err}",
+                    path.display()
+                )
+            });
+    }
+    if let Some(var) = &e.password_env {
+        return std::env::var(var).map(Some).map_err(|_| {
+            format!("the environment variable {var} (from [email] password_env) is not set")
+        });
+    }
+    Err("no password: set [email] password_env or password_file".into())
+}
+
+fn transport(cfg: &Config) -> Result<SmtpTransport, String> {
+    let e = &cfg.raw.email;
+    let tls_params = || {
+        TlsParameters::new(e.smtp_host.clone()).map_err(|err| format!("TLS setup failed: {err}"))
+    };
+    let tls = match e.security {
+        Security::Starttls => Tls::Required(tls_params()?),
+        Security::Tls => Tls::Wrapper(tls_params()?),
+        Security::None => Tls::None,
+    };
+    let mut b = SmtpTransport::builder_dangerous(e.smtp_host.as_str())
+        .port(e.smtp_port)
+        .tls(tls)
+        .timeout(Some(SMTP_TIMEOUT));
+    if let Some(pw) = password(cfg)? {
+        b = b
+            .credentials(Credentials::new(e.username.clone(), pw))
+            .authentication(vec![match e.auth {
+                Auth::Plain => Mechanism::Plain,
+                _ => Mechanism::Login,
+            }]);
+    }
+    Ok(b.build())
+}
+
+/// Explains an SMTP failure in words an admin can act on (never with credentials).
+fn diagnose(err: &lettre::transport::smtp::Error) -> String {
+    let text = err.to_string();
+    let code = err.status().map(|c| c.to_string());
+    if code
+        .as_deref()
+        .is_some_and(|c| c.starts_with("535") || c.starts_with("534") || c.starts_with("530"))
+        || text.contains("authentication")
+    {
+        return format!(
+            "authentication rejected by the server ({}); check username and password (Gmail needs an app password)",
+            code.unwrap_or_default()
+        );
+    }
+    if err.is_tls() {
+        return format!(
+            "TLS failure: {text}; check [email] security (starttls on 587, tls on 465)"
+        );
+    }
+    if err.is_timeout() {
+        return format!("timed out talking to the server: {text}");
+    }
+    let lower = text.to_lowercase();
+    if lower.contains("refused") {
+        return format!("connection refused: nothing listens on that host and port ({text})");
+    }
+    if lower.contains("resolve") || lower.contains("lookup") || lower.contains("dns") {
+        return format!("cannot resolve the SMTP host: {text}");
+    }
+    if err.is_permanent() {
+        return format!(
+            "the server rejected the message ({}): {text}",
+            code.unwrap_or_default()
+        );
+    }
+    text
+}
+
+fn build_message(cfg: &Config, subject: &str, body: &str) -> Result<Message, String> {
+    let e = &cfg.raw.email;
+    let from: Mailbox = e
+        .from_address
+        .parse()
+        .map_err(|err| format!("[email] from_address: {err}"))?;
+    let mut m = Message::builder().from(from).subject(subject);
+    for to in &e.to_addresses {
+        m = m.to(to
+            .parse()
+            .map_err(|err| format!("[email] to_addresses `{to}`: {err}"))?);
+    }
+    m.body(body.to_owned()).map_err(|err| err.to_string())
+}
+
+fn send(cfg: &Config, subject: &str, body: &str) -> Result<(), String> {
+    let msg = build_message(cfg, subject, body)?;
+    let t = transport(cfg)?;
+    t.send(&msg).map(|_| ()).map_err(|e| diagnose(&e))
+}
+
+/// Sends what is queued, as one digest email, if email is enabled, the
+/// hourly limit allows and the retry backoff has passed. With `min_age_s`,
+/// waits until the oldest event is that old (the digest window).
+pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
+    let e = &cfg.raw.email;
+    if !e.enabled {
+        return;
+    }
+    let now = now_s();
+    let conn = state.conn();
+    let rows: Vec<(i64, i64, String, String, String, i64, i64)> = conn
+        .prepare("SELECT id, created_at, kind, subject, body, attempts, next_try FROM outbox WHERE sent_at IS NULL ORDER BY id")
+        .and_then(|mut st| {
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap_or_default();
+    if rows.is_empty()
+        || rows.iter().any(|r| r.6 > now)
+        || rows.iter().all(|r| now - r.1 < min_age_s)
+    {
+        return;
+    }
+    let sent_last_hour: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM mail_log WHERE sent_at > ?1",
+            [now - 3600],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    if sent_last_hour >= i64::try_from(e.max_emails_per_hour).unwrap_or(i64::MAX) {
+        return;
+    }
+    let (subject, body) = if rows.len() == 1 {
+        (format!("[twinsync] {}", rows[0].3), rows[0].4.clone())
+    } else {
+        let mut t = comfy_table::Table::new();
+        t.load_style(comfy_table::presets::ASCII_MARKDOWN);
+        t.set_header(["#", "kind", "what"]);
+        for (i, r) in rows.iter().enumerate() {
+            t.add_row([(i + 1).to_string(), r.2.clone(), r.3.clone()]);
+        }
+        let details: Vec<String> = rows
+            .iter()
+            .map(|r| format!("--- {}\n{}", r.3, r.4))
+            .collect();
+        (
+            format!("[twinsync] {} events", rows.len()),
+            format!(
+                "{} events since the last email:\n\n{t}\n\n{}",
+                rows.len(),
+                details.join("\n\n")
+            ),
+        )
+    };
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    match send(cfg, &subject, &body) {
+        Ok(()) => {
+            for id in &ids {
+                let _ = conn.execute(
+                    "UPDATE outbox SET sent_at = ?2 WHERE id = ?1",
+                    params![id, now],
+                );
+            }
+            let _ = conn.execute("INSERT INTO mail_log(sent_at) VALUES(?1)", [now]);
+            let _ = conn.execute(
+                "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1",
+                [now - 7 * 86_400],
+            );
+            log.info(
+                "alert",
+                json!({"result": "ok", "events": ids.len(), "subject": subject}),
+            );
+        }
+        Err(why) => {
+            let attempts = rows.iter().map(|r| r.5).max().unwrap_or(0) + 1;
+            let backoff = (15_i64 << attempts.min(6)).min(900);
+            for id in &ids {
+                let _ = conn.execute(
+                    "UPDATE outbox SET attempts = ?2, next_try = ?3, last_error = ?4 WHERE id = ?1",
+                    params![id, attempts, now + backoff, why],
+                );
+            }
+            log.warn("alert", json!({"result": "failed", "error": why, "retry_in_s": backoff, "queued": ids.len()}));
+        }
+    }
+}
+
+/// Sends what is queued now (apply does this before it finishes).
+pub fn flush(cfg: &Config, state: &State, log: &Logger) {
+    flush_with(cfg, state, log, 0);
+}
+
+/// `twinsync alert test`.
+///
+/// # Errors
+/// `Other` with the diagnosis.
+pub fn test_command(cfg: &Config) -> Result<i32, CliError> {
+    let e = &cfg.raw.email;
+    let body = format!(
+        "This is a test email from twinsync.\nleft root: {}\nright root: {}\nIf you read this, alerts will reach you.",
+        cfg.left_root.display(),
+        cfg.right_root.display()
+    );
+    match send(cfg, "[twinsync] test email", &body) {
+        Ok(()) => {
+            println!(
+                "Test email sent via {}:{} to {}",
+                e.smtp_host,
+                e.smtp_port,
+                e.to_addresses.join(", ")
+            );
+            Ok(0)
+        }
+        Err(why) => Err(CliError::Other(format!(
+            "test email via {}:{} failed: {why}",
+            e.smtp_host, e.smtp_port
+        ))),
+    }
+}

@@ -1,0 +1,1005 @@
+//! Apply: execute a plan step by step (SPEC §8).
+//!
+//! For each step, in plan order:
+//! 1. skip it if the journal already has an outcome for it (resume);
+//! 2. re-check its `expect` against the live file system: if it holds, do
+//!    the step; if instead the step's *result* is already on disk (it ran
+//!    but the crash came before the journal write), record it without
+//!    redoing it; otherwise skip it as **drifted**;
+//! 3. commit the step's outcome and its snapshot updates in one SQLite
+//!    transaction ([`State::commit`]).
+//!
+//! Crash invariant: disk effects of a step are idempotent *given its
+//! expect check*: a copy writes a temp file (`.~twinsync-<plan>-<step>.tmp`)
+//! and renames it over the target only as its last act, so a crash leaves
+//! either the old target (expect still holds → redo, the stale temp is
+//! removed first) or the new one (post-condition holds → recorded, not
+//! redone). The remaining race, named frankly: a user who writes the
+//! destination in the instant between our final re-check and the rename
+//! loses that write to the rename; the window is one `stat` long.
+//!
+//! Errors are per step (transient: the step fails, the run goes on) except
+//! a simulated power cut or a state DB error, which stop the run (fatal).
+
+pub mod trash;
+
+use crate::config::Config;
+use crate::fs::{ErrorClass, Fs, FsError, Kind, Meta};
+use crate::log::Logger;
+use crate::plan::{Expect, Op, OpKind, Plan};
+use crate::state::{ConflictRecord, State, StateError, TrashRecord, Update};
+use crate::sync::Sides;
+use crate::{Entry, Side, paths};
+use serde_json::json;
+use std::io::{Read, Write};
+use trash::TrashLoc;
+
+/// Errors that stop an apply.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// A safety refusal (exit 4).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// A side is unavailable (exit 3).
+    #[error(transparent)]
+    Unavailable(crate::scan::ScanError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The file system stopped answering mid-run (power cut in tests).
+    #[error("apply stopped: {0}")]
+    Stopped(FsError),
+}
+
+/// What happened to the steps.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Report {
+    pub done: u64,
+    pub copied: u64,
+    pub bytes_copied: u64,
+    pub conflicts: u64,
+    pub soft_deletes: u64,
+    pub hard_deletes: u64,
+    pub renames: u64,
+    pub props: u64,
+    pub folders: u64,
+    pub records: u64,
+    pub drifted: u64,
+    /// Steps found already done on disk (recovered after a crash).
+    pub recovered: u64,
+    /// Steps skipped because the journal had them (resume).
+    pub resumed_skips: u64,
+    pub failed: Vec<FailedStep>,
+    /// Keys whose steps succeeded (to clear failure records).
+    #[serde(skip)]
+    pub ok_keys: Vec<String>,
+}
+
+/// A step that failed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedStep {
+    pub id: u64,
+    pub key: String,
+    pub path: String,
+    pub kind: String,
+    pub error: String,
+    pub class: ErrorClass,
+}
+
+impl Report {
+    /// "Apply complete: 12 copied (3.4 MB), 1 conflict, 3 to trash, 0 failed, 1 skipped (drifted)".
+    #[must_use]
+    pub fn one_line(&self) -> String {
+        let mut s = format!(
+            "Apply complete: {} copied ({}), {} conflict{}, {} to trash, {} failed, {} skipped (drifted)",
+            self.copied,
+            crate::human_size(self.bytes_copied),
+            self.conflicts,
+            if self.conflicts == 1 { "" } else { "s" },
+            self.soft_deletes,
+            self.failed.len(),
+            self.drifted
+        );
+        if self.hard_deletes > 0 {
+            s.push_str(&format!(", {} deleted for good", self.hard_deletes));
+        }
+        if self.renames + self.props > 0 {
+            s.push_str(&format!(
+                ", {} renamed, {} property changes",
+                self.renames, self.props
+            ));
+        }
+        if self.recovered > 0 {
+            s.push_str(&format!(", {} found already done", self.recovered));
+        }
+        s
+    }
+}
+
+/// Knobs of one apply run.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// Override the delete guard.
+    pub force: bool,
+    /// Run only steps this returns true for (lanes); `None` = all.
+    pub filter: Option<&'a dyn Fn(&Op) -> bool>,
+    /// Called after each step with (steps handled, total, bytes copied).
+    pub progress: Option<&'a dyn Fn(u64, u64, u64)>,
+    /// Stop early (service stop): checked between steps.
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Called for each conflict step that needs an alert, and each failed step.
+    pub on_event: Option<&'a EventFn<'a>>,
+}
+
+/// Called with a step and its error text (empty for a conflict to alert).
+pub type EventFn<'a> = dyn Fn(&Op, &str) + 'a;
+
+enum Outcome {
+    Done(Vec<Update>),
+    /// Found done on disk: record only.
+    Recovered(Vec<Update>),
+    Drifted(String),
+}
+
+/// Checks that a plan may be applied to this state, then registers it.
+/// Returns true if the plan is being resumed.
+///
+/// # Errors
+/// `Refused` (root ids, stale), `Unavailable`, state errors.
+pub fn admit(
+    plan: &Plan,
+    cfg: &Config,
+    sides: &Sides,
+    state: &mut State,
+    force: bool,
+) -> Result<bool, ApplyError> {
+    let (l_id, r_id) = crate::sync::ensure_root_ids(state, sides).map_err(|e| match e {
+        crate::sync::SyncError::Scan(s) => ApplyError::Unavailable(s),
+        crate::sync::SyncError::State(s) => ApplyError::State(s),
+    })?;
+    if plan.left_root_id != l_id || plan.right_root_id != r_id {
+        return Err(ApplyError::Refused(format!(
+            "the plan was made for other roots (plan: left {} / right {}; state DB `{}`: left {l_id} / right {r_id})",
+            plan.left_root_id,
+            plan.right_root_id,
+            state.file().display()
+        )));
+    }
+    crate::scan::check_root(sides.left.as_ref(), Side::Left, &l_id)
+        .map_err(ApplyError::Unavailable)?;
+    crate::scan::check_root(sides.right.as_ref(), Side::Right, &r_id)
+        .map_err(ApplyError::Unavailable)?;
+    let known = state.step_status(&plan.plan_id)?;
+    let resuming =
+        !known.is_empty() || state.unfinished_plan()?.as_deref() == Some(plan.plan_id.as_str());
+    if !resuming {
+        let generation = state.generation()?;
+        if plan.base_generation != generation {
+            return Err(ApplyError::Refused(format!(
+                "the plan is stale: it was made against state generation {} but another plan has been applied since (now {generation}); run `twinsync plan` again",
+                plan.base_generation
+            )));
+        }
+        if !force
+            && !plan.forced
+            && let Some(why) = plan.delete_guard(
+                cfg.raw.safety.max_delete_percent,
+                cfg.raw.safety.max_delete_min_files,
+            )
+        {
+            return Err(ApplyError::Refused(why));
+        }
+    }
+    if state
+        .begin_plan(&plan.plan_id, plan.base_generation)?
+        .is_none()
+    {
+        let _ = state.conn().execute(
+            "UPDATE plans SET plan_json = ?2 WHERE plan_id = ?1",
+            rusqlite::params![plan.plan_id, plan.to_json()],
+        );
+    }
+    Ok(resuming)
+}
+
+/// Applies a plan that [`admit`] accepted.
+///
+/// # Errors
+/// Fatal errors only (state DB, power cut); step failures are in the report.
+pub fn run(
+    plan: &Plan,
+    cfg: &Config,
+    sides: &Sides,
+    state: &mut State,
+    log: &Logger,
+    opts: &Options<'_>,
+) -> Result<Report, ApplyError> {
+    let done = state.step_status(&plan.plan_id)?;
+    let mut report = Report::default();
+    let total = plan.ops.len() as u64;
+    let mut batch: Vec<(u64, Vec<Update>)> = Vec::new();
+    let ex = Executor {
+        cfg,
+        sides,
+        plan,
+        log,
+    };
+    for (i, op) in plan.ops.iter().enumerate() {
+        if done.contains_key(&op.id) {
+            report.resumed_skips += 1;
+            continue;
+        }
+        if opts.filter.is_some_and(|f| !f(op)) {
+            continue;
+        }
+        if opts
+            .stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            break;
+        }
+        if op.kind == OpKind::Record {
+            batch.push((op.id, ex.record_updates(op)));
+            report.records += 1;
+            report.done += 1;
+            if batch.len() >= 5000 {
+                flush_records(state, &plan.plan_id, &mut batch)?;
+            }
+            continue;
+        }
+        flush_records(state, &plan.plan_id, &mut batch)?;
+        match ex.step(op) {
+            Ok(Outcome::Done(updates)) => {
+                state.commit(&plan.plan_id, &[(op.id, "done", None)], &updates)?;
+                report.done += 1;
+                report.ok_keys.push(op.key.clone());
+                count(&mut report, op);
+                if op.kind == OpKind::Conflict
+                    && let Some(f) = opts.on_event
+                {
+                    f(op, "");
+                }
+            }
+            Ok(Outcome::Recovered(updates)) => {
+                state.commit(&plan.plan_id, &[(op.id, "done", None)], &updates)?;
+                report.done += 1;
+                report.recovered += 1;
+                report.ok_keys.push(op.key.clone());
+                log.info(event_name(op.kind), json!({"path": op.path, "rule": op.rule, "result": "ok", "note": "already done on disk (recovered)"}));
+            }
+            Ok(Outcome::Drifted(why)) => {
+                state.commit(&plan.plan_id, &[(op.id, "drifted", Some(&why))], &[])?;
+                report.drifted += 1;
+                log.info(event_name(op.kind), json!({"path": op.path, "side": op.side, "rule": op.rule, "result": "skipped", "error": why}));
+            }
+            Err(e) if e.class == ErrorClass::Crashed => return Err(ApplyError::Stopped(e)),
+            Err(e) => {
+                let msg = e.to_string();
+                state.commit(&plan.plan_id, &[(op.id, "failed", Some(&msg))], &[])?;
+                let now_s = crate::now_ns() / 1_000_000_000;
+                let _ = state.record_failure(&op.key, &op.path, op.kind.as_str(), &msg, now_s);
+                log.error(event_name(op.kind), json!({"path": op.path, "side": op.side, "rule": op.rule, "result": "failed", "error": msg}));
+                report.failed.push(FailedStep {
+                    id: op.id,
+                    key: op.key.clone(),
+                    path: op.path.clone(),
+                    kind: op.kind.as_str().to_owned(),
+                    error: msg.clone(),
+                    class: e.class,
+                });
+                if let Some(f) = opts.on_event {
+                    f(op, &msg);
+                }
+            }
+        }
+        if let Some(p) = opts.progress {
+            p(i as u64 + 1, total, report.bytes_copied);
+        }
+    }
+    flush_records(state, &plan.plan_id, &mut batch)?;
+    let finished = plan
+        .ops
+        .iter()
+        .all(|op| state_has(&done, op) || report_covers(opts, op));
+    if finished {
+        state.finish_plan(
+            &plan.plan_id,
+            if report.failed.is_empty() {
+                "done"
+            } else {
+                "done_with_failures"
+            },
+        )?;
+    }
+    let ok = std::mem::take(&mut report.ok_keys);
+    state.clear_failures(&ok)?;
+    report.ok_keys = ok;
+    Ok(report)
+}
+
+fn state_has(done: &std::collections::HashMap<u64, String>, op: &Op) -> bool {
+    done.contains_key(&op.id)
+}
+
+fn report_covers(opts: &Options<'_>, op: &Op) -> bool {
+    opts.filter.is_none_or(|f| f(op))
+        && !opts
+            .stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+fn flush_records(
+    state: &mut State,
+    plan_id: &str,
+    batch: &mut Vec<(u64, Vec<Update>)>,
+) -> Result<(), StateError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let steps: Vec<(u64, &str, Option<&str>)> =
+        batch.iter().map(|(id, _)| (*id, "done", None)).collect();
+    let updates: Vec<Update> = batch.iter().flat_map(|(_, u)| u.iter().cloned()).collect();
+    state.commit(plan_id, &steps, &updates)?;
+    batch.clear();
+    Ok(())
+}
+
+fn count(r: &mut Report, op: &Op) {
+    match op.kind {
+        OpKind::Copy => {
+            r.copied += 1;
+            r.bytes_copied += op.bytes;
+        }
+        OpKind::Delete if op.soft == Some(true) => r.soft_deletes += 1,
+        OpKind::Delete => r.hard_deletes += 1,
+        OpKind::Rename => r.renames += 1,
+        OpKind::SetProps => r.props += 1,
+        OpKind::Mkdir | OpKind::Rmdir => r.folders += 1,
+        OpKind::Conflict => r.conflicts += 1,
+        OpKind::Record | OpKind::Notify => {}
+    }
+}
+
+/// The log event name of a step kind (SPEC §12).
+#[must_use]
+pub fn event_name(k: OpKind) -> &'static str {
+    match k {
+        OpKind::Copy | OpKind::Mkdir => "copy",
+        OpKind::Delete | OpKind::Rmdir => "delete",
+        OpKind::Rename => "rename",
+        OpKind::SetProps => "props",
+        OpKind::Conflict | OpKind::Notify => "conflict",
+        OpKind::Record => "record",
+    }
+}
+
+fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
+    Entry {
+        path: path.to_owned(),
+        kind: m.kind,
+        size: m.size,
+        mtime: m.mtime,
+        props: m.props,
+        offline: m.offline,
+        hash,
+    }
+}
+
+/// Does the live metadata match what the plan expected?
+fn matches(live: Option<&Meta>, exp: &Expect) -> bool {
+    match live {
+        None => !exp.exists,
+        Some(m) => {
+            exp.exists
+                && exp.kind == Some(m.kind)
+                && (m.kind == Kind::Dir || (m.size == exp.size && m.mtime == exp.mtime))
+        }
+    }
+}
+
+struct Executor<'a> {
+    cfg: &'a Config,
+    sides: &'a Sides,
+    plan: &'a Plan,
+    log: &'a Logger,
+}
+
+fn side_of(op: &Op) -> Side {
+    op.side.unwrap_or(Side::Left)
+}
+
+fn dest_of(op: &Op) -> &str {
+    op.dest_path.as_deref().unwrap_or(&op.path)
+}
+
+fn exp<'o>(op: &'o Op, side: Side, path: &str) -> Option<&'o Expect> {
+    op.expect.iter().find(|e| e.side == side && e.path == path)
+}
+
+impl Executor<'_> {
+    fn fs(&self, s: Side) -> &dyn Fs {
+        self.sides.get(s)
+    }
+
+    fn temp_name(&self, op: &Op, dest: &str) -> String {
+        let short: String = self
+            .plan
+            .plan_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        paths::join(
+            paths::parent(dest),
+            &format!(
+                "{}{short}-{}{}",
+                paths::TEMP_PREFIX,
+                op.id,
+                paths::TEMP_SUFFIX
+            ),
+        )
+    }
+
+    fn tolerance_ns(&self) -> i64 {
+        i64::try_from(self.cfg.raw.mtime_tolerance_ms)
+            .unwrap_or(2000)
+            .max(2000)
+            * 1_000_000
+    }
+
+    fn step(&self, op: &Op) -> Result<Outcome, FsError> {
+        let out = match op.kind {
+            OpKind::Copy => self.copy(op),
+            OpKind::Delete => self.delete(op),
+            OpKind::Rename => self.rename(op),
+            OpKind::SetProps => self.set_props(op),
+            OpKind::Mkdir => self.mkdir(op),
+            OpKind::Rmdir => self.rmdir(op),
+            OpKind::Conflict | OpKind::Notify => Ok(self.conflict(op)),
+            OpKind::Record => Ok(Outcome::Done(self.record_updates(op))),
+        }?;
+        if let Outcome::Done(_) = &out {
+            self.log.info(
+                event_name(op.kind),
+                json!({"path": op.path, "side": op.side, "from": op.from, "rule": op.rule, "result": "ok",
+                       "bytes": if op.kind == OpKind::Copy { Some(op.bytes) } else { None },
+                       "kind": op.kind.as_str(), "soft": op.soft, "dest": op.dest_path}),
+            );
+        }
+        Ok(out)
+    }
+
+    fn copy(&self, op: &Op) -> Result<Outcome, FsError> {
+        let (from, to) = (op.from.unwrap_or(Side::Left), side_of(op));
+        let (src_path, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+        let (sfs, dfs) = (self.fs(from), self.fs(to));
+        let (Some(es), Some(ed)) = (exp(op, from, src_path), exp(op, to, dest)) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let live_src = sfs.stat(src_path)?;
+        let live_dst = dfs.stat(dest)?;
+        let temp = self.temp_name(op, dest);
+        if !matches(live_dst.as_ref(), ed) {
+            // Done before a crash? The destination then equals the source.
+            if let (Some(d), Some(s)) = (&live_dst, &live_src)
+                && matches(Some(s), es)
+                && d.kind == Kind::File
+                && d.size == es.size
+                && (d.mtime - es.mtime).abs() <= self.tolerance_ns()
+            {
+                let _ = dfs.remove_file(&temp);
+                return Ok(Outcome::Recovered(self.copy_updates(
+                    op,
+                    from,
+                    to,
+                    src_path,
+                    s,
+                    dest,
+                    d,
+                    es.hash.clone(),
+                )));
+            }
+            return Ok(Outcome::Drifted(format!(
+                "{to} `{dest}` changed since the plan was made"
+            )));
+        }
+        let Some(src_meta) = live_src.filter(|m| matches(Some(m), es)) else {
+            return Ok(Outcome::Drifted(format!(
+                "{from} `{src_path}` changed since the plan was made"
+            )));
+        };
+        let parent = paths::parent(dest);
+        if !parent.is_empty() {
+            dfs.create_dir_all(parent)?;
+        }
+        if dfs.stat(&temp)?.is_some() {
+            dfs.remove_file(&temp)?;
+        }
+        let hash = match self.stream(sfs, src_path, dfs, &temp) {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            }
+        };
+        let cleanup = |why: String| -> Result<Outcome, FsError> {
+            let _ = dfs.remove_file(&temp);
+            Ok(Outcome::Drifted(why))
+        };
+        if let Err(e) = dfs.set_meta(&temp, src_meta.mtime, src_meta.props) {
+            let _ = dfs.remove_file(&temp);
+            return Err(e);
+        }
+        match dfs.stat(&temp)? {
+            Some(t) if t.size == src_meta.size => {}
+            other => {
+                let _ = dfs.remove_file(&temp);
+                return Err(FsError::synthetic(
+                    "verify",
+                    &temp,
+                    ErrorClass::Other,
+                    &format!(
+                        "size after copy is {:?}, expected {}",
+                        other.map(|m| m.size),
+                        src_meta.size
+                    ),
+                ));
+            }
+        }
+        // The source must not have changed while we read it.
+        if !matches(sfs.stat(src_path)?.as_ref(), es) {
+            return cleanup(format!(
+                "{from} `{src_path}` changed during the copy; will retry next cycle"
+            ));
+        }
+        // Last re-check of the destination before replacing it.
+        if !matches(dfs.stat(dest)?.as_ref(), ed) {
+            return cleanup(format!("{to} `{dest}` changed during the copy"));
+        }
+        if let Err(e) = dfs.rename(&temp, dest) {
+            let _ = dfs.remove_file(&temp);
+            return Err(e);
+        }
+        let Some(back) = dfs.stat(dest)? else {
+            return Err(FsError::synthetic(
+                "verify",
+                dest,
+                ErrorClass::NotFound,
+                "vanished right after the copy",
+            ));
+        };
+        Ok(Outcome::Done(self.copy_updates(
+            op,
+            from,
+            to,
+            src_path,
+            &src_meta,
+            dest,
+            &back,
+            Some(hash),
+        )))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_updates(
+        &self,
+        op: &Op,
+        from: Side,
+        to: Side,
+        src_path: &str,
+        s: &Meta,
+        dest: &str,
+        d: &Meta,
+        hash: Option<String>,
+    ) -> Vec<Update> {
+        vec![
+            Update::Side {
+                key: op.key.clone(),
+                side: from,
+                entry: Some(entry_of(src_path, s, hash.clone())),
+            },
+            Update::Side {
+                key: op.key.clone(),
+                side: to,
+                entry: Some(entry_of(dest, d, hash)),
+            },
+            Update::ClearConflict {
+                key: op.key.clone(),
+            },
+        ]
+    }
+
+    /// Streams `src` into `temp`, hashing on the way, throttled if configured.
+    fn stream(&self, sfs: &dyn Fs, src: &str, dfs: &dyn Fs, temp: &str) -> Result<String, FsError> {
+        let mut r = sfs.open_read(src)?;
+        let mut w = dfs.create(temp)?;
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let rate = self.cfg.raw.transfer.max_bytes_per_second;
+        let start = std::time::Instant::now();
+        let mut sent: u64 = 0;
+        loop {
+            let n = r.read(&mut buf).map_err(|e| FsError::io("read", src, e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            w.write_all(&buf[..n])
+                .map_err(|e| FsError::io("write", temp, e))?;
+            sent += n as u64;
+            if rate > 0 {
+                #[allow(clippy::cast_precision_loss)]
+                let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
+                let el = start.elapsed();
+                if due > el {
+                    std::thread::sleep(due - el);
+                }
+            }
+        }
+        w.finish()?;
+        Ok(h.finalize().to_hex().to_string())
+    }
+
+    fn trash_stamp() -> String {
+        trash::stamp_now()
+    }
+
+    fn delete(&self, op: &Op) -> Result<Outcome, FsError> {
+        let side = side_of(op);
+        let path = dest_of(op);
+        let fs = self.fs(side);
+        let forget = op.rule == "6.2.7" || op.rule == "6.2.8";
+        let updates = || {
+            if forget {
+                vec![
+                    Update::Forget {
+                        key: op.key.clone(),
+                    },
+                    Update::ClearConflict {
+                        key: op.key.clone(),
+                    },
+                ]
+            } else {
+                vec![Update::Side {
+                    key: op.key.clone(),
+                    side,
+                    entry: None,
+                }]
+            }
+        };
+        let live = fs.stat(path)?;
+        let Some(e) = exp(op, side, path) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        if live.is_none() {
+            return Ok(Outcome::Recovered(updates()));
+        }
+        if !matches(live.as_ref(), e) {
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{path}` changed since the plan was made; not deleted"
+            )));
+        }
+        let mut u = updates();
+        if op.soft == Some(true) {
+            let loc = TrashLoc::new(fs, self.cfg.trash(side));
+            let rel = loc.put(path, &Self::trash_stamp())?;
+            u.push(Update::Trash(TrashRecord {
+                id: 0,
+                side,
+                original_path: path.to_owned(),
+                trash_path: rel,
+                size: e.size,
+                deleted_at: chrono::Local::now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                rule: op.rule.clone(),
+            }));
+        } else {
+            fs.remove_file(path)?;
+            self.log.warn(
+                "delete",
+                json!({"path": path, "side": side, "rule": op.rule, "bytes": e.size, "result": "ok",
+                       "note": if self.cfg.raw.soft_delete.enabled { "deleted for good: larger than soft_delete.max_size_bytes" } else { "deleted for good: soft delete disabled" }}),
+            );
+        }
+        Ok(Outcome::Done(u))
+    }
+
+    fn exact_name_in_dir(fs: &dyn Fs, path: &str) -> Result<Option<String>, FsError> {
+        let want = paths::fold(paths::file_name(path));
+        Ok(fs
+            .list_dir(paths::parent(path))?
+            .into_iter()
+            .map(|(n, _)| n)
+            .find(|n| paths::fold(n) == want))
+    }
+
+    fn rename(&self, op: &Op) -> Result<Outcome, FsError> {
+        let side = side_of(op);
+        let fs = self.fs(side);
+        let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+        let case_only = src != dest && paths::fold(src) == paths::fold(dest);
+        let Some(es) = exp(op, side, src) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let updates = |m: &Meta| {
+            let mut u = Vec::new();
+            if let Some(sk) = &op.src_key {
+                u.push(Update::Side {
+                    key: sk.clone(),
+                    side,
+                    entry: None,
+                });
+            }
+            u.push(Update::Side {
+                key: op.key.clone(),
+                side,
+                entry: Some(entry_of(dest, m, es.hash.clone())),
+            });
+            u
+        };
+        if case_only {
+            let live = fs.stat(src)?;
+            let exact = Self::exact_name_in_dir(fs, src)?;
+            let name_now = exact.as_deref().unwrap_or("");
+            if name_now == paths::file_name(dest)
+                && let Some(m) = live.as_ref().or(fs.stat(dest)?.as_ref())
+            {
+                return Ok(Outcome::Recovered(updates(m)));
+            }
+            if !matches(live.as_ref(), es) || name_now != paths::file_name(src) {
+                return Ok(Outcome::Drifted(format!(
+                    "{side} `{src}` changed since the plan was made"
+                )));
+            }
+            // Through an intermediate name: works on case-insensitive file systems.
+            let mid = self.temp_name(op, src);
+            fs.rename(src, &mid)?;
+            fs.rename(&mid, dest)?;
+        } else {
+            let live_src = fs.stat(src)?;
+            let live_dst = fs.stat(dest)?;
+            if live_src.is_none()
+                && let Some(d) = &live_dst
+                && matches(
+                    Some(d),
+                    &Expect {
+                        path: dest.to_owned(),
+                        ..es.clone()
+                    },
+                )
+            {
+                return Ok(Outcome::Recovered(updates(d)));
+            }
+            if !matches(live_src.as_ref(), es) {
+                return Ok(Outcome::Drifted(format!(
+                    "{side} `{src}` changed since the plan was made"
+                )));
+            }
+            if live_dst.is_some() {
+                return Ok(Outcome::Drifted(format!(
+                    "{side} `{dest}` appeared since the plan was made"
+                )));
+            }
+            fs.rename(src, dest)?;
+        }
+        let back = fs.stat(dest)?.ok_or_else(|| {
+            FsError::synthetic(
+                "verify",
+                dest,
+                ErrorClass::NotFound,
+                "vanished after rename",
+            )
+        })?;
+        Ok(Outcome::Done(updates(&back)))
+    }
+
+    fn set_props(&self, op: &Op) -> Result<Outcome, FsError> {
+        let (from, to) = (op.from.unwrap_or(Side::Left), side_of(op));
+        let src = op.src_path.as_deref().unwrap_or(&op.path);
+        let dest = dest_of(op);
+        let (sfs, dfs) = (self.fs(from), self.fs(to));
+        let (Some(es), Some(ed)) = (exp(op, from, src), exp(op, to, dest)) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let props = op.props.unwrap_or(ed.props);
+        let live_s = sfs.stat(src)?;
+        let live_d = dfs.stat(dest)?;
+        let Some(s) = live_s.filter(|m| matches(Some(m), es)) else {
+            return Ok(Outcome::Drifted(format!(
+                "{from} `{src}` changed since the plan was made"
+            )));
+        };
+        let Some(d) = live_d else {
+            return Ok(Outcome::Drifted(format!("{to} `{dest}` is gone")));
+        };
+        let is_file = d.kind == Kind::File;
+        let already = d.props == props
+            && (!is_file || (d.mtime - op.mtime).abs() <= self.tolerance_ns())
+            && d.size == ed.size;
+        let hash = es.hash.clone().or_else(|| ed.hash.clone());
+        let mk = |d: &Meta| {
+            vec![
+                Update::Side {
+                    key: op.key.clone(),
+                    side: from,
+                    entry: Some(entry_of(src, &s, hash.clone())),
+                },
+                Update::Side {
+                    key: op.key.clone(),
+                    side: to,
+                    entry: Some(entry_of(dest, d, hash.clone())),
+                },
+                Update::ClearConflict {
+                    key: op.key.clone(),
+                },
+            ]
+        };
+        if !matches(Some(&d), ed) {
+            if already {
+                return Ok(Outcome::Recovered(mk(&d)));
+            }
+            return Ok(Outcome::Drifted(format!(
+                "{to} `{dest}` changed since the plan was made"
+            )));
+        }
+        dfs.set_meta(dest, if is_file { op.mtime } else { d.mtime }, props)?;
+        let back = dfs
+            .stat(dest)?
+            .ok_or_else(|| FsError::synthetic("verify", dest, ErrorClass::NotFound, "vanished"))?;
+        Ok(Outcome::Done(mk(&back)))
+    }
+
+    fn mkdir(&self, op: &Op) -> Result<Outcome, FsError> {
+        let to = side_of(op);
+        let from = op.from.unwrap_or(to.other());
+        let dest = dest_of(op);
+        let src = op.src_path.as_deref().unwrap_or(&op.path);
+        let dfs = self.fs(to);
+        let src_entry = exp(op, from, src).and_then(Expect::entry);
+        let mk = |d: &Meta| {
+            let mut u = vec![Update::Side {
+                key: op.key.clone(),
+                side: to,
+                entry: Some(entry_of(dest, d, None)),
+            }];
+            if let Some(s) = &src_entry {
+                u.push(Update::Side {
+                    key: op.key.clone(),
+                    side: from,
+                    entry: Some(s.clone()),
+                });
+            }
+            u
+        };
+        match dfs.stat(dest)? {
+            Some(d) if d.kind == Kind::Dir => return Ok(Outcome::Recovered(mk(&d))),
+            Some(_) => return Ok(Outcome::Drifted(format!("{to} `{dest}` is a file now"))),
+            None => {}
+        }
+        dfs.create_dir_all(dest)?;
+        if let Some(p) = op.props {
+            // Permission bits / attributes of the source folder; best effort.
+            let _ = dfs.set_meta(dest, 0, p);
+        }
+        let back = dfs
+            .stat(dest)?
+            .ok_or_else(|| FsError::synthetic("verify", dest, ErrorClass::NotFound, "vanished"))?;
+        Ok(Outcome::Done(mk(&back)))
+    }
+
+    fn rmdir(&self, op: &Op) -> Result<Outcome, FsError> {
+        let side = side_of(op);
+        let dest = dest_of(op);
+        let fs = self.fs(side);
+        let forget = vec![Update::Forget {
+            key: op.key.clone(),
+        }];
+        match fs.stat(dest)? {
+            None => return Ok(Outcome::Recovered(forget)),
+            Some(m) if m.kind != Kind::Dir => {
+                return Ok(Outcome::Drifted(format!("{side} `{dest}` is a file now")));
+            }
+            Some(_) => {}
+        }
+        let left_over = fs.list_dir(dest)?;
+        if !left_over.is_empty() {
+            // Only files never synced (excluded, temp) may be in the way: they go to trash.
+            let ex = crate::sync::excluder(self.cfg, side).unwrap_or_else(|_| {
+                crate::scan::Excluder::new(&[], self.cfg.case_sensitive, None, None)
+                    .unwrap_or_else(|_| unreachable!())
+            });
+            let blocking: Vec<&String> = left_over
+                .iter()
+                .filter(|(n, m)| !ex.is_excluded(&paths::join(dest, n), m.kind == Kind::Dir))
+                .map(|(n, _)| n)
+                .collect();
+            if let Some(n) = blocking.first() {
+                return Ok(Outcome::Drifted(format!(
+                    "{side} `{dest}` is not empty (`{n}` appeared); not removed"
+                )));
+            }
+            let loc = TrashLoc::new(fs, self.cfg.trash(side));
+            for (n, m) in &left_over {
+                let p = paths::join(dest, n);
+                if paths::is_internal_name(n) && m.kind == Kind::File {
+                    fs.remove_file(&p)?;
+                } else if m.kind == Kind::File {
+                    loc.put(&p, &Self::trash_stamp())?;
+                } else {
+                    return Ok(Outcome::Drifted(format!(
+                        "{side} `{dest}` holds the excluded folder `{n}`; not removed"
+                    )));
+                }
+            }
+        }
+        fs.remove_dir(dest)?;
+        Ok(Outcome::Done(forget))
+    }
+
+    fn conflict(&self, op: &Op) -> Outcome {
+        let Some(c) = &op.conflict else {
+            return Outcome::Done(Vec::new());
+        };
+        let entry = |s: Side| {
+            op.expect
+                .iter()
+                .find(|e| e.side == s)
+                .and_then(Expect::entry)
+        };
+        self.log.warn(
+            "conflict",
+            json!({"path": op.path, "rule": op.rule, "result": "ok", "resolution": c.resolution, "option": c.option,
+                   "newer": c.newer, "clash_path": c.clash_path,
+                   "left_size": c.left.as_ref().map(|i| i.size), "left_mtime": c.left.as_ref().map(|i| &i.mtime_text),
+                   "right_size": c.right.as_ref().map(|i| i.size), "right_mtime": c.right.as_ref().map(|i| &i.mtime_text)}),
+        );
+        if c.resolution == "left_alone" {
+            Outcome::Done(vec![Update::Conflict(ConflictRecord {
+                key: op.key.clone(),
+                path: op.path.clone(),
+                rule: op.rule.clone(),
+                left: entry(Side::Left),
+                right: entry(Side::Right),
+                keep: None,
+                created_at: chrono::Utc::now().to_rfc3339(),
+            })])
+        } else {
+            Outcome::Done(vec![Update::ClearConflict {
+                key: op.key.clone(),
+            }])
+        }
+    }
+
+    fn record_updates(&self, op: &Op) -> Vec<Update> {
+        let Some(r) = &op.record else {
+            return Vec::new();
+        };
+        if r.left.is_none() && r.right.is_none() {
+            return vec![
+                Update::Forget {
+                    key: op.key.clone(),
+                },
+                Update::ClearConflict {
+                    key: op.key.clone(),
+                },
+            ];
+        }
+        vec![
+            Update::Side {
+                key: op.key.clone(),
+                side: Side::Left,
+                entry: r.left.clone(),
+            },
+            Update::Side {
+                key: op.key.clone(),
+                side: Side::Right,
+                entry: r.right.clone(),
+            },
+            Update::ClearConflict {
+                key: op.key.clone(),
+            },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests;

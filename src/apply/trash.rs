@@ -1,0 +1,191 @@
+//! Soft delete (SPEC §10): move a file into its side's trash at its
+//! original relative path, with a ` (deleted YYYY-MM-DD HHMMSS)` tag when
+//! that name is taken.
+//!
+//! A trash inside the root is reached with a rename (atomic, no copy); a
+//! trash outside it is a second [`RealFs`] and the move is copy + verify +
+//! delete, so the file exists in at least one place at every moment.
+
+use crate::config::TrashRoot;
+use crate::fs::{Fs, FsError, real::RealFs};
+use crate::paths;
+use std::io::Write;
+
+/// Where a side's trash is, as file-system operations see it.
+pub enum TrashLoc<'a> {
+    Inside { fs: &'a dyn Fs, dir: String },
+    Outside { fs: &'a dyn Fs, trash: RealFs },
+}
+
+impl<'a> TrashLoc<'a> {
+    #[must_use]
+    pub fn new(fs: &'a dyn Fs, root: &TrashRoot) -> Self {
+        match root {
+            TrashRoot::Inside(dir) => Self::Inside {
+                fs,
+                dir: dir.clone(),
+            },
+            TrashRoot::Outside(p) => Self::Outside {
+                fs,
+                trash: RealFs::new(p),
+            },
+        }
+    }
+
+    fn trash_fs(&self) -> &dyn Fs {
+        match self {
+            Self::Inside { fs, .. } => *fs,
+            Self::Outside { trash, .. } => trash,
+        }
+    }
+
+    /// Path of a trash entry on the trash's file system.
+    fn full(&self, rel: &str) -> String {
+        match self {
+            Self::Inside { dir, .. } => paths::join(dir, rel),
+            Self::Outside { .. } => rel.to_owned(),
+        }
+    }
+
+    /// Moves `path` of the side into the trash; returns the trash path
+    /// (relative to the trash folder).
+    ///
+    /// # Errors
+    /// The I/O error naming the path.
+    pub fn put(&self, path: &str, stamp: &str) -> Result<String, FsError> {
+        let tfs = self.trash_fs();
+        let mut rel = path.to_owned();
+        if tfs.stat(&self.full(&rel))?.is_some() {
+            rel = paths::with_deleted_tag(path, stamp);
+            let mut n = 2;
+            while tfs.stat(&self.full(&rel))?.is_some() {
+                rel = paths::with_deleted_tag(path, &format!("{stamp} {n}"));
+                n += 1;
+            }
+        }
+        let target = self.full(&rel);
+        let parent = paths::parent(&target);
+        if !parent.is_empty() || matches!(self, Self::Outside { .. }) {
+            tfs.create_dir_all(parent)?;
+        }
+        match self {
+            Self::Inside { fs, .. } => fs.rename(path, &target)?,
+            Self::Outside { fs, trash } => {
+                let meta = fs.stat(path)?.ok_or_else(|| {
+                    FsError::synthetic("trash", path, crate::fs::ErrorClass::NotFound, "vanished")
+                })?;
+                let mut r = fs.open_read(path)?;
+                let mut w = trash.create(&target)?;
+                std::io::copy(&mut r, &mut w)
+                    .map_err(|e| FsError::io("copy to trash", &target, e))?;
+                w.flush()
+                    .map_err(|e| FsError::io("copy to trash", &target, e))?;
+                w.finish()?;
+                trash.set_meta(&target, meta.mtime, meta.props)?;
+                match trash.stat(&target)? {
+                    Some(m) if m.size == meta.size => {}
+                    _ => {
+                        return Err(FsError::synthetic(
+                            "copy to trash",
+                            &target,
+                            crate::fs::ErrorClass::Other,
+                            "size differs after copy",
+                        ));
+                    }
+                }
+                fs.remove_file(path)?;
+            }
+        }
+        Ok(rel)
+    }
+
+    /// Moves a trash entry back to `path` on the side (restore).
+    ///
+    /// # Errors
+    /// The I/O error naming the path.
+    pub fn take(&self, rel: &str, path: &str) -> Result<(), FsError> {
+        let src = self.full(rel);
+        match self {
+            Self::Inside { fs, .. } => {
+                fs.create_dir_all(paths::parent(path))?;
+                fs.rename(&src, path)
+            }
+            Self::Outside { fs, trash } => {
+                fs.create_dir_all(paths::parent(path))?;
+                let meta = trash.stat(&src)?.ok_or_else(|| {
+                    FsError::synthetic(
+                        "restore",
+                        &src,
+                        crate::fs::ErrorClass::NotFound,
+                        "not in trash",
+                    )
+                })?;
+                let mut r = trash.open_read(&src)?;
+                let mut w = fs.create(path)?;
+                std::io::copy(&mut r, &mut w).map_err(|e| FsError::io("restore", path, e))?;
+                w.finish()?;
+                fs.set_meta(path, meta.mtime, meta.props)?;
+                trash.remove_file(&src)
+            }
+        }
+    }
+
+    /// Deletes a trash entry for good (purge).
+    ///
+    /// # Errors
+    /// The I/O error naming the path.
+    pub fn purge(&self, rel: &str) -> Result<(), FsError> {
+        let p = self.full(rel);
+        match self.trash_fs().remove_file(&p) {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// True if the entry is still in the trash.
+    #[must_use]
+    pub fn contains(&self, rel: &str) -> bool {
+        matches!(self.trash_fs().stat(&self.full(rel)), Ok(Some(_)))
+    }
+}
+
+/// The stamp used in ` (deleted …)` tags, local time.
+#[must_use]
+pub fn stamp_now() -> String {
+    chrono::Local::now().format("%Y-%m-%d %H%M%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::mem::MemFs;
+
+    #[test]
+    fn taken_names_get_a_deleted_tag() {
+        let m = MemFs::new("l", false, 1);
+        let t = TrashLoc::new(&m, &TrashRoot::Inside(".sync_trash".into()));
+        m.put("a/report.docx", b"v1");
+        assert_eq!(
+            t.put("a/report.docx", "2026-11-26 101500").unwrap(),
+            "a/report.docx"
+        );
+        m.put("a/report.docx", b"v2");
+        assert_eq!(
+            t.put("a/report.docx", "2026-11-26 101500").unwrap(),
+            "a/report (deleted 2026-11-26 101500).docx"
+        );
+        m.put("a/report.docx", b"v3");
+        assert_eq!(
+            t.put("a/report.docx", "2026-11-26 101500").unwrap(),
+            "a/report (deleted 2026-11-26 101500 2).docx"
+        );
+        assert_eq!(m.get(".sync_trash/a/report.docx").unwrap(), b"v1");
+        assert_eq!(
+            m.get(".sync_trash/a/report (deleted 2026-11-26 101500).docx")
+                .unwrap(),
+            b"v2"
+        );
+        t.take("a/report.docx", "a/report.docx").unwrap();
+        assert_eq!(m.get("a/report.docx").unwrap(), b"v1");
+    }
+}

@@ -1,0 +1,705 @@
+//! Loads and validates `sync_config.toml` (SPEC §3).
+//!
+//! Two stages, as ripgrep does with its flags: TOML text → [`RawConfig`]
+//! (serde, unknown keys rejected, every error names the dotted key and the
+//! file) → [`Config`] (paths resolved against the config file's folder,
+//! `case_sensitive = "auto"` decided, cross-key rules checked).
+//!
+//! Invariant: a `Config` that loaded is safe to run with: both roots set and
+//! distinct, the state DB outside both roots, every option name valid.
+
+use serde::Deserialize;
+use std::path::{Component, Path, PathBuf};
+
+/// A configuration error; always names the file and, where there is one, the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read config file `{file}`: {source} (create one with the keys of config/sync_config.example.toml, or pass --config FILE)"
+    )]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file `{file}` is not valid TOML: {msg}")]
+    Syntax { file: PathBuf, msg: String },
+    #[error("config file `{file}`: key `{key}`: {msg}")]
+    Key {
+        file: PathBuf,
+        key: String,
+        msg: String,
+    },
+}
+
+/// `option1 | option2 | option3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Option3 {
+    Option1,
+    Option2,
+    Option3,
+}
+
+/// `option1 | option2` (for `new_file_both_different`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Option2 {
+    Option1,
+    Option2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    Login,
+    Plain,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+/// `case_sensitive`: `"auto"`, `true` or `false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseSetting {
+    #[default]
+    Auto,
+    Fixed(bool),
+}
+
+impl<'de> Deserialize<'de> for CaseSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = CaseSetting;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(r#""auto", true or false"#)
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<CaseSetting, E> {
+                Ok(CaseSetting::Fixed(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CaseSetting, E> {
+                if v == "auto" {
+                    Ok(CaseSetting::Auto)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Str(v), &self))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Conflicts {
+    pub same_file_changed_both: Option3,
+    pub new_file_both_different: Option2,
+    pub properties_conflict_both: Option3,
+    pub clash_suffix: String,
+}
+
+impl Default for Conflicts {
+    fn default() -> Self {
+        Self {
+            same_file_changed_both: Option3::Option1,
+            new_file_both_different: Option2::Option1,
+            properties_conflict_both: Option3::Option1,
+            clash_suffix: " - clash".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoftDelete {
+    pub enabled: bool,
+    pub max_size_bytes: u64,
+    pub left_trash_root: String,
+    pub right_trash_root: String,
+    pub retention_days: u64,
+    pub auto_purge: bool,
+}
+
+impl Default for SoftDelete {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_size_bytes: 20 * 1024 * 1024,
+            left_trash_root: ".sync_trash".into(),
+            right_trash_root: ".sync_trash".into(),
+            retention_days: 30,
+            auto_purge: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Safety {
+    pub max_delete_percent: u64,
+    pub max_delete_min_files: u64,
+}
+
+impl Default for Safety {
+    fn default() -> Self {
+        Self {
+            max_delete_percent: 50,
+            max_delete_min_files: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Transfer {
+    pub large_file_bytes: u64,
+    pub max_bytes_per_second: u64,
+    pub min_file_age_seconds: u64,
+    pub hash_max_bytes: u64,
+}
+
+impl Default for Transfer {
+    fn default() -> Self {
+        Self {
+            large_file_bytes: 20 * 1024 * 1024,
+            max_bytes_per_second: 0,
+            min_file_age_seconds: 2,
+            hash_max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Email {
+    pub enabled: bool,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub security: Security,
+    pub auth: Auth,
+    pub username: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    pub password: Option<String>,
+    pub from_address: String,
+    pub to_addresses: Vec<String>,
+    pub digest_seconds: u64,
+    pub max_emails_per_hour: u64,
+}
+
+impl Default for Email {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            smtp_host: "smtp.gmail.com".into(),
+            smtp_port: 587,
+            security: Security::Starttls,
+            auth: Auth::Login,
+            username: String::new(),
+            password_env: Some("TWINSYNC_SMTP_PASSWORD".into()),
+            password_file: None,
+            password: None,
+            from_address: String::new(),
+            to_addresses: Vec::new(),
+            digest_seconds: 60,
+            max_emails_per_hour: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Logging {
+    pub log_file_path: String,
+    pub log_level: Level,
+    pub max_log_size_bytes: u64,
+    pub max_log_files: u32,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Self {
+            log_file_path: "twinsync.log.jsonl".into(),
+            log_level: Level::Info,
+            max_log_size_bytes: 10 * 1024 * 1024,
+            max_log_files: 5,
+        }
+    }
+}
+
+/// The file as written, before paths are resolved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub left_root: Option<String>,
+    pub right_root: Option<String>,
+    pub state_db: String,
+    pub sync_interval_seconds: u64,
+    pub full_scan_interval_seconds: u64,
+    pub case_sensitive: CaseSetting,
+    pub mtime_tolerance_ms: u64,
+    pub exclude: Vec<String>,
+    pub conflicts: Conflicts,
+    pub soft_delete: SoftDelete,
+    pub safety: Safety,
+    pub transfer: Transfer,
+    pub email: Email,
+    pub logging: Logging,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            left_root: None,
+            right_root: None,
+            state_db: "twinsync.db".into(),
+            sync_interval_seconds: 10,
+            full_scan_interval_seconds: 300,
+            case_sensitive: CaseSetting::Auto,
+            mtime_tolerance_ms: 2000,
+            exclude: ["~$*", "*.tmp", ".~lock.*#", "Thumbs.db", "desktop.ini"]
+                .map(String::from)
+                .to_vec(),
+            conflicts: Conflicts::default(),
+            soft_delete: SoftDelete::default(),
+            safety: Safety::default(),
+            transfer: Transfer::default(),
+            email: Email::default(),
+            logging: Logging::default(),
+        }
+    }
+}
+
+/// A trash location for one side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrashRoot {
+    /// Inside the root, at this relative path (excluded from sync).
+    Inside(String),
+    /// Elsewhere on disk.
+    Outside(PathBuf),
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub left_root: PathBuf,
+    pub right_root: PathBuf,
+    pub state_db: PathBuf,
+    pub log_file: PathBuf,
+    pub case_sensitive: bool,
+    pub left_trash: TrashRoot,
+    pub right_trash: TrashRoot,
+    /// Password for SMTP if given literally (warned about).
+    pub raw: RawConfig,
+}
+
+fn key_err(file: &Path, key: &str, msg: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        file: file.to_path_buf(),
+        key: key.to_owned(),
+        msg: msg.into(),
+    }
+}
+
+/// Lexically normalises a path (no file-system access): drops `.`, folds `..`.
+#[must_use]
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Absolute, normalised form of `p` taken relative to `base`; symlinks in the
+/// existing part are resolved so that `a` and a link to `a` compare equal.
+#[must_use]
+pub fn resolve(base: &Path, p: &str) -> PathBuf {
+    let raw = Path::new(p);
+    let abs = if raw.is_absolute() {
+        raw.to_path_buf()
+    } else {
+        base.join(raw)
+    };
+    let abs = normalize(&abs);
+    // Canonicalise the longest existing prefix.
+    let mut existing = abs.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (
+            existing.file_name().map(std::ffi::OsStr::to_os_string),
+            existing.parent(),
+        ) {
+            (Some(n), Some(par)) => {
+                rest.push(n);
+                existing = par.to_path_buf();
+            }
+            _ => return abs,
+        }
+    }
+    let Ok(mut canon) = std::fs::canonicalize(&existing) else {
+        return abs;
+    };
+    for n in rest.iter().rev() {
+        canon.push(n);
+    }
+    strip_verbatim(canon)
+}
+
+/// Drops Windows' `\\?\` prefix from canonical paths so they read as the admin wrote them.
+fn strip_verbatim(p: PathBuf) -> PathBuf {
+    #[cfg(windows)]
+    {
+        let s = p.to_string_lossy();
+        if let Some(rest) = s.strip_prefix(r"\\?\UNC\") {
+            return PathBuf::from(format!(r"\\{rest}"));
+        }
+        if let Some(rest) = s.strip_prefix(r"\\?\") {
+            return PathBuf::from(rest.to_owned());
+        }
+    }
+    p
+}
+
+fn within(path: &Path, dir: &Path, case_sensitive: bool) -> bool {
+    if case_sensitive {
+        path.starts_with(dir)
+    } else {
+        let a = crate::paths::fold(&path.to_string_lossy());
+        let b = crate::paths::fold(&dir.to_string_lossy());
+        Path::new(&a).starts_with(Path::new(&b))
+    }
+}
+
+/// Which config file to read: `--config`, else `TWINSYNC_CONFIG`, else
+/// `sync_config.toml` in the working directory.
+#[must_use]
+pub fn config_path(flag: Option<&Path>) -> PathBuf {
+    if let Some(p) = flag {
+        return p.to_path_buf();
+    }
+    match std::env::var_os("TWINSYNC_CONFIG") {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => PathBuf::from("sync_config.toml"),
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file and the key.
+    pub fn load(file: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        Self::parse(file, &text)
+    }
+
+    /// Validates config text as if read from `file`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file and the key.
+    pub fn parse(file: &Path, text: &str) -> Result<Self, ConfigError> {
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    file: file.to_path_buf(),
+                    msg: e.to_string().trim().replace('\n', " "),
+                })?;
+        let raw: RawConfig =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let path = e.path().to_string();
+                let msg = e.inner().to_string();
+                let key = match unknown_field(&msg) {
+                    Some(f) if path == "." || path.is_empty() => f.to_owned(),
+                    _ => path.clone(),
+                };
+                let msg = if unknown_field(&msg).is_some() {
+                    format!("unknown key ({})", msg.lines().next().unwrap_or_default())
+                } else {
+                    msg.lines().next().unwrap_or_default().to_owned()
+                };
+                key_err(file, &key, msg)
+            })?;
+        Self::from_raw(file, raw)
+    }
+
+    fn from_raw(file: &Path, raw: RawConfig) -> Result<Self, ConfigError> {
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let dir = std::fs::canonicalize(&dir).map_or(dir, strip_verbatim);
+        let case_sensitive = match raw.case_sensitive {
+            CaseSetting::Auto => !cfg!(windows),
+            CaseSetting::Fixed(b) => b,
+        };
+        let root = |key: &str, v: &Option<String>| -> Result<PathBuf, ConfigError> {
+            match v.as_deref() {
+                None => Err(key_err(file, key, "missing: set the folder to sync")),
+                Some("") => Err(key_err(file, key, "is empty: set the folder to sync")),
+                Some(p) => Ok(resolve(&dir, p)),
+            }
+        };
+        let left_root = root("left_root", &raw.left_root)?;
+        let right_root = root("right_root", &raw.right_root)?;
+        if within(&left_root, &right_root, case_sensitive)
+            || within(&right_root, &left_root, case_sensitive)
+        {
+            return Err(key_err(
+                file,
+                "right_root",
+                format!(
+                    "`{}` and left_root `{}` overlap; the roots must be separate folders",
+                    right_root.display(),
+                    left_root.display()
+                ),
+            ));
+        }
+        let state_db = resolve(&dir, &raw.state_db);
+        for (name, r) in [("left_root", &left_root), ("right_root", &right_root)] {
+            if within(&state_db, r, case_sensitive) {
+                return Err(key_err(
+                    file,
+                    "state_db",
+                    format!(
+                        "`{}` lies inside {name} `{}`; keep the state DB outside both roots",
+                        state_db.display(),
+                        r.display()
+                    ),
+                ));
+            }
+        }
+        let log_file = resolve(&dir, &raw.logging.log_file_path);
+        if raw.sync_interval_seconds == 0 {
+            return Err(key_err(file, "sync_interval_seconds", "must be at least 1"));
+        }
+        if raw.safety.max_delete_percent > 100 {
+            return Err(key_err(
+                file,
+                "safety.max_delete_percent",
+                "must be between 0 and 100",
+            ));
+        }
+        if raw.conflicts.clash_suffix.is_empty() {
+            return Err(key_err(file, "conflicts.clash_suffix", "must not be empty"));
+        }
+        crate::paths::validate_component(&format!("a{}", raw.conflicts.clash_suffix))
+            .map_err(|e| key_err(file, "conflicts.clash_suffix", e))?;
+        crate::scan::Excluder::new(&raw.exclude, case_sensitive, None, None)
+            .map_err(|e| key_err(file, "exclude", e))?;
+        let trash = |key: &str, v: &str, root: &Path| -> Result<TrashRoot, ConfigError> {
+            if v.is_empty() {
+                return Err(key_err(file, key, "must not be empty"));
+            }
+            let p = Path::new(v);
+            if p.is_absolute() {
+                let abs = resolve(&dir, v);
+                if within(&abs, root, case_sensitive) {
+                    let rel = abs
+                        .strip_prefix(root)
+                        .map_or_else(|_| PathBuf::from(v), Path::to_path_buf);
+                    return Ok(TrashRoot::Inside(rel.to_string_lossy().replace('\\', "/")));
+                }
+                return Ok(TrashRoot::Outside(abs));
+            }
+            let rel = v.replace('\\', "/");
+            let rel = rel.trim_end_matches('/').to_owned();
+            crate::paths::validate(&rel).map_err(|e| key_err(file, key, e))?;
+            Ok(TrashRoot::Inside(rel))
+        };
+        let left_trash = trash(
+            "soft_delete.left_trash_root",
+            &raw.soft_delete.left_trash_root,
+            &left_root,
+        )?;
+        let right_trash = trash(
+            "soft_delete.right_trash_root",
+            &raw.soft_delete.right_trash_root,
+            &right_root,
+        )?;
+        if raw.email.enabled {
+            if raw.email.to_addresses.is_empty() {
+                return Err(key_err(
+                    file,
+                    "email.to_addresses",
+                    "must list at least one address when email is enabled",
+                ));
+            }
+            if raw.email.from_address.is_empty() {
+                return Err(key_err(
+                    file,
+                    "email.from_address",
+                    "must be set when email is enabled",
+                ));
+            }
+        }
+        Ok(Self {
+            file: file.to_path_buf(),
+            left_root,
+            right_root,
+            state_db,
+            log_file,
+            case_sensitive,
+            left_trash,
+            right_trash,
+            raw,
+        })
+    }
+
+    /// The trash location of a side.
+    #[must_use]
+    pub fn trash(&self, side: crate::Side) -> &TrashRoot {
+        match side {
+            crate::Side::Left => &self.left_trash,
+            crate::Side::Right => &self.right_trash,
+        }
+    }
+
+    /// The root folder of a side.
+    #[must_use]
+    pub fn root(&self, side: crate::Side) -> &Path {
+        match side {
+            crate::Side::Left => &self.left_root,
+            crate::Side::Right => &self.right_root,
+        }
+    }
+}
+
+fn unknown_field(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("c.toml");
+        std::fs::write(&f, text).unwrap();
+        Config::load(&f)
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    const ROOTS: &str = "left_root = 'l'\nright_root = 'r'\n";
+
+    #[test]
+    fn defaults_apply() {
+        let c = parse(ROOTS).unwrap();
+        assert_eq!(c.raw.sync_interval_seconds, 10);
+        assert_eq!(c.raw.conflicts.clash_suffix, " - clash");
+        assert_eq!(c.raw.soft_delete.max_size_bytes, 20_971_520);
+        assert_eq!(c.left_trash, TrashRoot::Inside(".sync_trash".into()));
+        assert!(c.left_root.ends_with("l"));
+        assert!(c.state_db.ends_with("twinsync.db"));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_file() {
+        let cases = [
+            (format!("{ROOTS}bogus = 1"), "`bogus`"),
+            (
+                format!("{ROOTS}[conflicts]\nsame_file_changed_boht = 'option1'"),
+                "`conflicts.same_file_changed_boht`",
+            ),
+            (
+                format!("{ROOTS}[conflicts]\nsame_file_changed_both = 'option9'"),
+                "`conflicts.same_file_changed_both`",
+            ),
+            (
+                format!("{ROOTS}[conflicts]\nnew_file_both_different = 'option3'"),
+                "`conflicts.new_file_both_different`",
+            ),
+            (
+                format!("{ROOTS}sync_interval_seconds = 'ten'"),
+                "`sync_interval_seconds`",
+            ),
+            (
+                format!("{ROOTS}case_sensitive = 'maybe'"),
+                "`case_sensitive`",
+            ),
+            (
+                format!("{ROOTS}[email]\nsecurity = 'ssl'"),
+                "`email.security`",
+            ),
+            (
+                format!("{ROOTS}[logging]\nlog_level = 'loud'"),
+                "`logging.log_level`",
+            ),
+            (format!("{ROOTS}state_db = 'l/db.sqlite'"), "`state_db`"),
+            (
+                format!("{ROOTS}[safety]\nmax_delete_percent = 101"),
+                "`safety.max_delete_percent`",
+            ),
+            ("right_root = 'r'".to_owned(), "`left_root`"),
+            ("left_root = 'l'".to_owned(), "`right_root`"),
+            (
+                "left_root = 'x'\nright_root = 'x/y'".to_owned(),
+                "`right_root`",
+            ),
+            (format!("{ROOTS}exclude = ['[z-a]']"), "`exclude`"),
+        ];
+        for (text, key) in cases {
+            let e = err(&text);
+            assert!(e.contains(key), "{text:?} → {e}");
+            assert!(e.contains("c.toml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn syntax_error_names_file() {
+        let e = err("left_root = ");
+        assert!(e.contains("c.toml") && e.contains("not valid TOML"), "{e}");
+    }
+
+    #[test]
+    fn case_setting_accepts_auto_and_bools() {
+        assert!(parse(&format!("{ROOTS}case_sensitive = false")).is_ok_and(|c| !c.case_sensitive));
+        assert!(parse(&format!("{ROOTS}case_sensitive = true")).is_ok_and(|c| c.case_sensitive));
+        assert!(
+            parse(&format!("{ROOTS}case_sensitive = 'auto'"))
+                .is_ok_and(|c| c.case_sensitive != cfg!(windows))
+        );
+    }
+
+    #[test]
+    fn absolute_trash_outside_root() {
+        let c = parse(&format!(
+            "{ROOTS}[soft_delete]\nleft_trash_root = '/var/tmp/trash'"
+        ))
+        .unwrap();
+        assert!(matches!(c.left_trash, TrashRoot::Outside(_)));
+    }
+}

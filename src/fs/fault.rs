@@ -1,0 +1,165 @@
+//! A fault-injecting wrapper around any [`Fs`].
+//!
+//! Two kinds of fault, both for tests:
+//! - a rule fails calls of one operation on paths containing a string, with
+//!   a chosen [`ErrorClass`] (permission denied, locked, out of space…);
+//! - a *power cut*: after `n` successful mutating calls every later call
+//!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there.
+
+use super::{ErrorClass, ExcludeFn, FileWriter, Fs, FsError, Meta, WalkResult};
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// One injected failure.
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    /// Operation name as used in errors (`create`, `rename`, `delete`, `stat`, `open`, …).
+    pub op: &'static str,
+    /// Fails only paths containing this string.
+    pub path_contains: String,
+    pub class: ErrorClass,
+    /// How many more times to fail (`u32::MAX` = always).
+    pub times: u32,
+}
+
+/// See the module docs.
+pub struct FaultFs {
+    inner: Arc<dyn Fs>,
+    rules: Mutex<Vec<FaultRule>>,
+    /// Remaining mutating calls before the power cut (negative = no cut).
+    budget: AtomicI64,
+}
+
+impl FaultFs {
+    #[must_use]
+    pub fn new(inner: Arc<dyn Fs>) -> Self {
+        Self {
+            inner,
+            rules: Mutex::new(Vec::new()),
+            budget: AtomicI64::new(-1),
+        }
+    }
+
+    /// Adds a failure rule.
+    pub fn fail(&self, rule: FaultRule) {
+        if let Ok(mut r) = self.rules.lock() {
+            r.push(rule);
+        }
+    }
+
+    /// Cuts the power after `n` more mutating calls.
+    pub fn crash_after(&self, n: i64) {
+        self.budget.store(n, Ordering::SeqCst);
+    }
+
+    fn check(&self, op: &'static str, path: &str, mutating: bool) -> Result<(), FsError> {
+        if self.budget.load(Ordering::SeqCst) == 0 {
+            return Err(FsError::synthetic(
+                op,
+                path,
+                ErrorClass::Crashed,
+                "power cut (injected)",
+            ));
+        }
+        if let Ok(mut rules) = self.rules.lock() {
+            for r in rules.iter_mut() {
+                if r.times > 0 && r.op == op && path.contains(&r.path_contains) {
+                    if r.times != u32::MAX {
+                        r.times -= 1;
+                    }
+                    return Err(FsError::synthetic(op, path, r.class, "injected fault"));
+                }
+            }
+        }
+        if mutating {
+            // Positive budgets count down; the call that reaches 0 still succeeds.
+            let _ = self
+                .budget
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| {
+                    (b > 0).then_some(b - 1)
+                });
+        }
+        Ok(())
+    }
+}
+
+impl Fs for FaultFs {
+    fn root_display(&self) -> String {
+        self.inner.root_display()
+    }
+    fn stat(&self, path: &str) -> Result<Option<Meta>, FsError> {
+        self.check("stat", path, false)?;
+        self.inner.stat(path)
+    }
+    fn walk(
+        &self,
+        exclude: ExcludeFn<'_>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<WalkResult, FsError> {
+        self.check("list", "", false)?;
+        self.inner.walk(exclude, progress)
+    }
+    fn list_dir(&self, path: &str) -> Result<Vec<(String, Meta)>, FsError> {
+        self.check("list", path, false)?;
+        self.inner.list_dir(path)
+    }
+    fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError> {
+        self.check("open", path, false)?;
+        self.inner.open_read(path)
+    }
+    fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
+        self.check("create", path, true)?;
+        self.inner.create(path)
+    }
+    fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError> {
+        self.check("set properties", path, true)?;
+        self.inner.set_meta(path, mtime, props)
+    }
+    fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
+        self.check("rename", &format!("{from} → {to}"), true)?;
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &str) -> Result<(), FsError> {
+        self.check("delete", path, true)?;
+        self.inner.remove_file(path)
+    }
+    fn create_dir_all(&self, path: &str) -> Result<(), FsError> {
+        self.check("create folder", path, true)?;
+        self.inner.create_dir_all(path)
+    }
+    fn remove_dir(&self, path: &str) -> Result<(), FsError> {
+        self.check("remove folder", path, true)?;
+        self.inner.remove_dir(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::mem::MemFs;
+
+    #[test]
+    fn rules_and_power_cut() {
+        let m = MemFs::new("t", false, 1);
+        let f = FaultFs::new(Arc::new(m.clone()));
+        f.fail(FaultRule {
+            op: "delete",
+            path_contains: "locked".into(),
+            class: ErrorClass::Locked,
+            times: 1,
+        });
+        m.put("locked.xlsx", b"x");
+        let e = f.remove_file("locked.xlsx").unwrap_err();
+        assert_eq!(e.class, ErrorClass::Locked);
+        f.remove_file("locked.xlsx").unwrap();
+        f.crash_after(1);
+        f.create_dir_all("a").unwrap();
+        assert_eq!(
+            f.create_dir_all("b").unwrap_err().class,
+            ErrorClass::Crashed
+        );
+        assert!(m.stat("b").unwrap().is_none());
+    }
+}

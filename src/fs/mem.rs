@@ -1,0 +1,504 @@
+//! An in-memory file system for tests.
+//!
+//! Options emulate the roots twinsync meets on Windows: case-insensitive but
+//! case-preserving names (`a.TXT` replaces `A.txt` and keeps the stored
+//! name, as NTFS does), and coarse timestamps (FAT and many cloud drives
+//! keep 2 s). A clock that tests advance stamps every write. Cloning a
+//! `MemFs` shares the same tree.
+
+use super::{ExcludeFn, FileWriter, Fs, FsError, Kind, Meta, WalkEntry, WalkResult};
+use crate::paths;
+use std::collections::{BTreeMap, HashSet};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Debug, Clone)]
+struct Node {
+    path: String,
+    kind: Kind,
+    data: Arc<Vec<u8>>,
+    mtime: i64,
+    props: u32,
+}
+
+#[derive(Debug)]
+struct Tree {
+    nodes: BTreeMap<String, Node>,
+    clock: i64,
+    root_present: bool,
+}
+
+/// An in-memory tree; see the module docs.
+#[derive(Debug, Clone)]
+pub struct MemFs {
+    tree: Arc<Mutex<Tree>>,
+    case_insensitive: bool,
+    granularity_ns: i64,
+    label: String,
+}
+
+impl MemFs {
+    /// A new empty root. `granularity_ns` rounds every stored mtime down
+    /// (1 = exact; `2_000_000_000` = FAT-like 2 s).
+    #[must_use]
+    pub fn new(label: &str, case_insensitive: bool, granularity_ns: i64) -> Self {
+        Self {
+            tree: Arc::new(Mutex::new(Tree {
+                nodes: BTreeMap::new(),
+                clock: 1_700_000_000_000_000_000,
+                root_present: true,
+            })),
+            case_insensitive,
+            granularity_ns: granularity_ns.max(1),
+            label: label.to_owned(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tree> {
+        match self.tree.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn key(&self, p: &str) -> String {
+        paths::key_of(p, !self.case_insensitive)
+    }
+
+    fn round(&self, t: i64) -> i64 {
+        t - t.rem_euclid(self.granularity_ns)
+    }
+
+    /// Advances the clock used to stamp writes.
+    pub fn advance(&self, ns: i64) {
+        self.lock().clock += ns;
+    }
+
+    /// Current clock value.
+    #[must_use]
+    pub fn now(&self) -> i64 {
+        self.lock().clock
+    }
+
+    /// Makes the root vanish or come back (drive unplugged).
+    pub fn set_root_present(&self, present: bool) {
+        self.lock().root_present = present;
+    }
+
+    /// Test helper: writes a file (creating parents), stamped with the clock.
+    pub fn put(&self, path: &str, data: &[u8]) {
+        let mut t = self.lock();
+        let mtime = self.round(t.clock);
+        self.mkdirs_locked(&mut t, paths::parent(path), mtime);
+        let key = self.key(path);
+        let exact = t
+            .nodes
+            .get(&key)
+            .map_or_else(|| path.to_owned(), |n| n.path.clone());
+        t.nodes.insert(
+            key,
+            Node {
+                path: exact,
+                kind: Kind::File,
+                data: Arc::new(data.to_vec()),
+                mtime,
+                props: 0o644,
+            },
+        );
+    }
+
+    /// Test helper: the content of a file, if it exists.
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<Vec<u8>> {
+        let t = self.lock();
+        t.nodes
+            .get(&self.key(path))
+            .filter(|n| n.kind == Kind::File)
+            .map(|n| n.data.as_ref().clone())
+    }
+
+    /// Test helper: every entry as (exact path, Some(content) for files).
+    #[must_use]
+    pub fn dump(&self) -> BTreeMap<String, Option<Vec<u8>>> {
+        let t = self.lock();
+        t.nodes
+            .values()
+            .map(|n| {
+                let d = (n.kind == Kind::File).then(|| n.data.as_ref().clone());
+                (n.path.clone(), d)
+            })
+            .collect()
+    }
+
+    fn mkdirs_locked(&self, t: &mut Tree, dir: &str, mtime: i64) {
+        if dir.is_empty() {
+            return;
+        }
+        self.mkdirs_locked(t, paths::parent(dir), mtime);
+        let key = self.key(dir);
+        t.nodes.entry(key).or_insert_with(|| Node {
+            path: dir.to_owned(),
+            kind: Kind::Dir,
+            data: Arc::new(Vec::new()),
+            mtime,
+            props: 0o755,
+        });
+    }
+
+    fn check_root(&self, t: &Tree, op: &'static str, path: &str) -> Result<(), FsError> {
+        if t.root_present {
+            Ok(())
+        } else {
+            Err(FsError::synthetic(
+                op,
+                path,
+                super::ErrorClass::NotFound,
+                "root is gone",
+            ))
+        }
+    }
+
+    fn parent_is_dir(&self, t: &Tree, path: &str) -> bool {
+        let p = paths::parent(path);
+        p.is_empty()
+            || t.nodes
+                .get(&self.key(p))
+                .is_some_and(|n| n.kind == Kind::Dir)
+    }
+
+    fn meta(n: &Node) -> Meta {
+        Meta {
+            kind: n.kind,
+            size: if n.kind == Kind::File {
+                n.data.len() as u64
+            } else {
+                0
+            },
+            mtime: n.mtime,
+            props: n.props,
+            offline: false,
+        }
+    }
+
+    fn not_found(op: &'static str, path: &str) -> FsError {
+        FsError::synthetic(
+            op,
+            path,
+            super::ErrorClass::NotFound,
+            "no such file or folder",
+        )
+    }
+}
+
+struct MemWriter {
+    fs: MemFs,
+    key: String,
+    path: String,
+    buf: Vec<u8>,
+}
+
+impl Write for MemWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl FileWriter for MemWriter {
+    fn finish(self: Box<Self>) -> Result<(), FsError> {
+        let fs = self.fs.clone();
+        let mut t = fs.lock();
+        fs.check_root(&t, "write", &self.path)?;
+        let mtime = fs.round(t.clock);
+        match t.nodes.get_mut(&self.key) {
+            Some(n) if n.kind == Kind::File => {
+                n.data = Arc::new(self.buf);
+                n.mtime = mtime;
+                Ok(())
+            }
+            _ => Err(MemFs::not_found("write", &self.path)),
+        }
+    }
+}
+
+impl Fs for MemFs {
+    fn root_display(&self) -> String {
+        format!("mem:{}", self.label)
+    }
+
+    fn stat(&self, path: &str) -> Result<Option<Meta>, FsError> {
+        let t = self.lock();
+        if path.is_empty() {
+            return Ok(t.root_present.then_some(Meta {
+                kind: Kind::Dir,
+                size: 0,
+                mtime: 0,
+                props: 0o755,
+                offline: false,
+            }));
+        }
+        self.check_root(&t, "stat", path)?;
+        Ok(t.nodes.get(&self.key(path)).map(Self::meta))
+    }
+
+    fn walk(
+        &self,
+        exclude: ExcludeFn<'_>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<WalkResult, FsError> {
+        let t = self.lock();
+        self.check_root(&t, "list", "")?;
+        let mut out = WalkResult::default();
+        let mut pruned: HashSet<String> = HashSet::new();
+        for (key, n) in &t.nodes {
+            let mut anc = paths::parent(key);
+            let mut skip = false;
+            while !anc.is_empty() {
+                if pruned.contains(anc) {
+                    skip = true;
+                    break;
+                }
+                anc = paths::parent(anc);
+            }
+            if skip {
+                continue;
+            }
+            if exclude(&n.path, n.kind == Kind::Dir) {
+                if n.kind == Kind::Dir {
+                    pruned.insert(key.clone());
+                }
+                continue;
+            }
+            out.entries.push(WalkEntry {
+                path: n.path.clone(),
+                meta: Self::meta(n),
+            });
+        }
+        progress(out.entries.len() as u64);
+        Ok(out)
+    }
+
+    fn list_dir(&self, path: &str) -> Result<Vec<(String, Meta)>, FsError> {
+        let t = self.lock();
+        self.check_root(&t, "list", path)?;
+        let k = self.key(path);
+        if !path.is_empty() && !t.nodes.get(&k).is_some_and(|n| n.kind == Kind::Dir) {
+            return Err(Self::not_found("list", path));
+        }
+        Ok(t.nodes
+            .iter()
+            .filter(|(key, _)| paths::parent(key) == k && key.as_str() != k)
+            .map(|(_, n)| (paths::file_name(&n.path).to_owned(), Self::meta(n)))
+            .collect())
+    }
+
+    fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError> {
+        let t = self.lock();
+        self.check_root(&t, "open", path)?;
+        match t.nodes.get(&self.key(path)) {
+            Some(n) if n.kind == Kind::File => {
+                Ok(Box::new(std::io::Cursor::new(n.data.as_ref().clone())))
+            }
+            _ => Err(Self::not_found("open", path)),
+        }
+    }
+
+    fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
+        let mut t = self.lock();
+        self.check_root(&t, "create", path)?;
+        if !self.parent_is_dir(&t, path) {
+            return Err(Self::not_found("create", path));
+        }
+        let key = self.key(path);
+        let mtime = self.round(t.clock);
+        match t.nodes.get_mut(&key) {
+            Some(n) if n.kind == Kind::Dir => {
+                return Err(FsError::synthetic(
+                    "create",
+                    path,
+                    super::ErrorClass::Other,
+                    "is a folder",
+                ));
+            }
+            Some(n) => {
+                n.data = Arc::new(Vec::new());
+                n.mtime = mtime;
+            }
+            None => {
+                t.nodes.insert(
+                    key.clone(),
+                    Node {
+                        path: path.to_owned(),
+                        kind: Kind::File,
+                        data: Arc::new(Vec::new()),
+                        mtime,
+                        props: 0o644,
+                    },
+                );
+            }
+        }
+        Ok(Box::new(MemWriter {
+            fs: self.clone(),
+            key,
+            path: path.to_owned(),
+            buf: Vec::new(),
+        }))
+    }
+
+    fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError> {
+        let mut t = self.lock();
+        self.check_root(&t, "set properties", path)?;
+        let rounded = self.round(mtime);
+        let n = t
+            .nodes
+            .get_mut(&self.key(path))
+            .ok_or_else(|| Self::not_found("set properties", path))?;
+        if n.kind == Kind::File {
+            n.mtime = rounded;
+        }
+        n.props = props;
+        Ok(())
+    }
+
+    fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
+        let mut t = self.lock();
+        let what = format!("{from} → {to}");
+        self.check_root(&t, "rename", &what)?;
+        let (kf, kt) = (self.key(from), self.key(to));
+        let Some(src) = t.nodes.get(&kf).cloned() else {
+            return Err(Self::not_found("rename", &what));
+        };
+        if !self.parent_is_dir(&t, to) {
+            return Err(Self::not_found("rename", &what));
+        }
+        if kf != kt {
+            match t.nodes.get(&kt) {
+                Some(d) if d.kind == Kind::Dir => {
+                    return Err(FsError::synthetic(
+                        "rename",
+                        &what,
+                        super::ErrorClass::Other,
+                        "target is a folder",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        // Move the node and, for a folder, everything below it.
+        let moved: Vec<String> = t
+            .nodes
+            .keys()
+            .filter(|k| paths::is_within(k, &kf))
+            .cloned()
+            .collect();
+        let mut re = Vec::with_capacity(moved.len());
+        for k in moved {
+            if let Some(mut n) = t.nodes.remove(&k) {
+                n.path = format!("{to}{}", &n.path[from.len().min(n.path.len())..]);
+                re.push((format!("{kt}{}", &k[kf.len()..]), n));
+            }
+        }
+        let _ = src;
+        for (k, n) in re {
+            t.nodes.insert(k, n);
+        }
+        Ok(())
+    }
+
+    fn remove_file(&self, path: &str) -> Result<(), FsError> {
+        let mut t = self.lock();
+        self.check_root(&t, "delete", path)?;
+        let k = self.key(path);
+        match t.nodes.get(&k) {
+            Some(n) if n.kind == Kind::File => {
+                t.nodes.remove(&k);
+                Ok(())
+            }
+            _ => Err(Self::not_found("delete", path)),
+        }
+    }
+
+    fn create_dir_all(&self, path: &str) -> Result<(), FsError> {
+        let mut t = self.lock();
+        self.check_root(&t, "create folder", path)?;
+        // A file in the way is an error, as on disk.
+        let mut p = path;
+        while !p.is_empty() {
+            if t.nodes
+                .get(&self.key(p))
+                .is_some_and(|n| n.kind == Kind::File)
+            {
+                return Err(FsError::synthetic(
+                    "create folder",
+                    path,
+                    super::ErrorClass::Other,
+                    "a file is in the way",
+                ));
+            }
+            p = paths::parent(p);
+        }
+        let now = self.round(t.clock);
+        self.mkdirs_locked(&mut t, path, now);
+        Ok(())
+    }
+
+    fn remove_dir(&self, path: &str) -> Result<(), FsError> {
+        let mut t = self.lock();
+        self.check_root(&t, "remove folder", path)?;
+        let k = self.key(path);
+        if !t.nodes.get(&k).is_some_and(|n| n.kind == Kind::Dir) {
+            return Err(Self::not_found("remove folder", path));
+        }
+        if t.nodes.keys().any(|c| c != &k && paths::is_within(c, &k)) {
+            return Err(FsError::synthetic(
+                "remove folder",
+                path,
+                super::ErrorClass::Other,
+                "folder is not empty",
+            ));
+        }
+        t.nodes.remove(&k);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_insensitive_and_preserving() {
+        let m = MemFs::new("t", true, 1);
+        m.put("Dir/A.txt", b"1");
+        assert_eq!(m.get("dir/a.TXT").unwrap(), b"1");
+        m.put("dir/a.TXT", b"2");
+        assert!(m.dump().contains_key("Dir/A.txt"));
+        m.rename("Dir/A.txt", "Dir/a.txt").unwrap();
+        assert!(m.dump().contains_key("Dir/a.txt"));
+        m.rename("Dir", "DIR").unwrap();
+        assert_eq!(m.get("DIR/a.txt").unwrap(), b"2");
+        assert!(m.dump().contains_key("DIR/a.txt"));
+    }
+
+    #[test]
+    fn timestamps_are_rounded() {
+        let m = MemFs::new("t", false, 2_000_000_000);
+        m.put("f", b"x");
+        m.set_meta("f", 3_999_999_999, 0).unwrap();
+        assert_eq!(m.stat("f").unwrap().unwrap().mtime, 2_000_000_000);
+    }
+
+    #[test]
+    fn missing_parent_and_nonempty_dir_fail() {
+        let m = MemFs::new("t", false, 1);
+        assert!(m.create("no/such/file").is_err());
+        m.put("d/f", b"");
+        assert!(m.remove_dir("d").is_err());
+        m.set_root_present(false);
+        assert!(!m.root_exists());
+        assert!(m.stat("d").is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! The file-system boundary: everything twinsync does to a root goes through
+//! the [`Fs`] trait.
+//!
+//! Implementations:
+//! - [`real::RealFs`]: the disk, rooted at one folder;
+//! - [`mem::MemFs`]: in memory, optionally case-insensitive and with coarse
+//!   (e.g. 2 s, FAT-like) timestamps, so Windows semantics are tested on Linux;
+//! - [`fault::FaultFs`]: wraps another `Fs` and fails chosen calls (permission
+//!   denied, locked, out of space) or "loses power" after N writes.
+//!
+//! Invariants: paths are relative (see [`crate::paths`]), `""` is the root;
+//! every error names the operation and the path; nothing here decides policy.
+
+pub mod fault;
+pub mod mem;
+pub mod real;
+
+use std::io::{Read, Write};
+
+/// What a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    File,
+    Dir,
+}
+
+/// Property bits on Windows (the attributes twinsync syncs).
+pub mod attr {
+    pub const READONLY: u32 = 0x1;
+    pub const HIDDEN: u32 = 0x2;
+    pub const SYSTEM: u32 = 0x4;
+    /// `FILE_ATTRIBUTE_OFFLINE`: never read such a file just to hash it.
+    pub const OFFLINE: u32 = 0x1000;
+    /// `FILE_ATTRIBUTE_RECALL_ON_OPEN`.
+    pub const RECALL_ON_OPEN: u32 = 0x0004_0000;
+    /// `FILE_ATTRIBUTE_RECALL_ON_DATA_ACCESS` (cloud placeholder).
+    pub const RECALL_ON_DATA_ACCESS: u32 = 0x0040_0000;
+    /// The attributes that are synced.
+    pub const SYNCED: u32 = READONLY | HIDDEN | SYSTEM;
+}
+
+/// Metadata of one entry as the file system reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    pub kind: Kind,
+    /// Size in bytes (0 for folders).
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime: i64,
+    /// Synced properties: Windows attributes (`attr::SYNCED`) or Unix permission bits.
+    pub props: u32,
+    /// A cloud placeholder whose content is not local: never read to hash.
+    pub offline: bool,
+}
+
+/// One entry found by [`Fs::walk`].
+#[derive(Debug, Clone)]
+pub struct WalkEntry {
+    /// Exact-case relative path.
+    pub path: String,
+    pub meta: Meta,
+}
+
+/// What a walk found, plus what it could not look at.
+#[derive(Debug, Default)]
+pub struct WalkResult {
+    pub entries: Vec<WalkEntry>,
+    /// Folders that could not be listed (their content is unknown this cycle,
+    /// which must never be read as "deleted").
+    pub unreadable: Vec<(String, String)>,
+    /// Entries skipped on purpose (symlinks, junctions, devices), with why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Decides during a walk whether a relative path is excluded (`true` = skip).
+pub type ExcludeFn<'a> = &'a (dyn Fn(&str, bool) -> bool + Sync);
+
+/// A writer for a new file: `finish` flushes it durably.
+pub trait FileWriter: Write + Send {
+    /// Flushes and syncs the file to stable storage.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn finish(self: Box<Self>) -> Result<(), FsError>;
+}
+
+/// Classes of I/O failure that policy cares about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    NotFound,
+    PermissionDenied,
+    /// Sharing violation / lock held by another process: retry later.
+    Locked,
+    OutOfSpace,
+    PathTooLong,
+    /// Simulated power loss (fault-injecting file system only).
+    Crashed,
+    Other,
+}
+
+/// An I/O error that names its operation and path.
+#[derive(Debug, thiserror::Error)]
+#[error("{op} `{path}`: {source}")]
+pub struct FsError {
+    pub op: &'static str,
+    pub path: String,
+    pub class: ErrorClass,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl FsError {
+    /// Wraps an `io::Error`, classifying it.
+    #[must_use]
+    pub fn io(op: &'static str, path: impl Into<String>, source: std::io::Error) -> Self {
+        let class = classify(&source);
+        Self {
+            op,
+            path: path.into(),
+            class,
+            source,
+        }
+    }
+
+    /// An error of a chosen class (fault injection, in-memory file system).
+    #[must_use]
+    pub fn synthetic(
+        op: &'static str,
+        path: impl Into<String>,
+        class: ErrorClass,
+        msg: &str,
+    ) -> Self {
+        let kind = match class {
+            ErrorClass::NotFound => std::io::ErrorKind::NotFound,
+            ErrorClass::PermissionDenied => std::io::ErrorKind::PermissionDenied,
+            ErrorClass::OutOfSpace => std::io::ErrorKind::StorageFull,
+            _ => std::io::ErrorKind::Other,
+        };
+        Self {
+            op,
+            path: path.into(),
+            class,
+            source: std::io::Error::new(kind, msg.to_owned()),
+        }
+    }
+
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        self.class == ErrorClass::NotFound
+    }
+}
+
+fn classify(e: &std::io::Error) -> ErrorClass {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => return ErrorClass::NotFound,
+        K::PermissionDenied => return ErrorClass::PermissionDenied,
+        K::StorageFull => return ErrorClass::OutOfSpace,
+        K::InvalidFilename => return ErrorClass::PathTooLong,
+        _ => {}
+    }
+    match e.raw_os_error() {
+        // ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+        #[cfg(windows)]
+        Some(32 | 33) => ErrorClass::Locked,
+        // ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL
+        #[cfg(windows)]
+        Some(112 | 39) => ErrorClass::OutOfSpace,
+        // ERROR_FILENAME_EXCED_RANGE
+        #[cfg(windows)]
+        Some(206) => ErrorClass::PathTooLong,
+        // ETXTBSY, EBUSY
+        #[cfg(unix)]
+        Some(26 | 16) => ErrorClass::Locked,
+        // ENOSPC, EDQUOT
+        #[cfg(unix)]
+        Some(28 | 122) => ErrorClass::OutOfSpace,
+        // ENAMETOOLONG
+        #[cfg(unix)]
+        Some(36) => ErrorClass::PathTooLong,
+        _ => ErrorClass::Other,
+    }
+}
+
+/// A file system rooted at one folder. All paths are relative to the root.
+pub trait Fs: Send + Sync {
+    /// The root as shown to people (an absolute path or a label).
+    fn root_display(&self) -> String;
+
+    /// Metadata of `path` without following symlinks; `None` if it does not exist.
+    ///
+    /// # Errors
+    /// Any failure other than "not found".
+    fn stat(&self, path: &str) -> Result<Option<Meta>, FsError>;
+
+    /// Walks the whole tree below the root. `exclude(path, is_dir)` prunes;
+    /// `progress(n)` is called now and then with the number of entries seen.
+    ///
+    /// # Errors
+    /// Only when the root itself cannot be listed; failures below it are
+    /// reported in [`WalkResult::unreadable`].
+    fn walk(
+        &self,
+        exclude: ExcludeFn<'_>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<WalkResult, FsError>;
+
+    /// Names (exact case) in a folder.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn list_dir(&self, path: &str) -> Result<Vec<(String, Meta)>, FsError>;
+
+    /// Opens a file for reading.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError>;
+
+    /// Creates (or truncates) a file for writing.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError>;
+
+    /// Sets mtime and synced properties (in that order: read-only comes last).
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError>;
+
+    /// Renames `from` to `to`, replacing a file at `to`. Works for case-only renames
+    /// where the file system allows them directly.
+    ///
+    /// # Errors
+    /// The I/O error, naming both paths.
+    fn rename(&self, from: &str, to: &str) -> Result<(), FsError>;
+
+    /// Removes a file (clearing read-only first where the OS requires it).
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn remove_file(&self, path: &str) -> Result<(), FsError>;
+
+    /// Creates a folder and its missing parents.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn create_dir_all(&self, path: &str) -> Result<(), FsError>;
+
+    /// Removes an empty folder.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path (a non-empty folder is an error).
+    fn remove_dir(&self, path: &str) -> Result<(), FsError>;
+
+    /// True when the root folder itself exists.
+    fn root_exists(&self) -> bool {
+        matches!(self.stat(""), Ok(Some(m)) if m.kind == Kind::Dir)
+    }
+
+    /// Reads a small file entirely (markers).
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn read_all(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        let mut r = self.open_read(path)?;
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)
+            .map_err(|e| FsError::io("read", path, e))?;
+        Ok(v)
+    }
+
+    /// Writes a small file entirely (markers), durably.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn write_all(&self, path: &str, data: &[u8]) -> Result<(), FsError> {
+        let mut w = self.create(path)?;
+        w.write_all(data)
+            .map_err(|e| FsError::io("write", path, e))?;
+        w.finish()
+    }
+}
+
+/// Hashes a file's content with BLAKE3 (hex).
+///
+/// # Errors
+/// The I/O error, naming the path.
+pub fn hash_file(fs: &dyn Fs, path: &str) -> Result<String, FsError> {
+    let mut r = fs.open_read(path)?;
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = r.read(&mut buf).map_err(|e| FsError::io("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().to_hex().to_string())
+}

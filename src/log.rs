@@ -1,0 +1,184 @@
+//! The JSON Lines log (SPEC §12): one event per line, rotated by size.
+//!
+//! Fields: `ts`, `level`, `event`, then whatever the event carries (`path`,
+//! `side`, `rule`, `result`, `bytes`, `error`, cycle metrics). Logging never
+//! fails a sync: a log that cannot be written is reported once on stderr.
+//! Credentials are never passed here.
+
+use crate::config::Level;
+use serde_json::{Map, Value, json};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The log file writer. Cheap to share behind `&`.
+pub struct Logger {
+    path: Option<PathBuf>,
+    level: Level,
+    max_size: u64,
+    max_files: u32,
+    file: Mutex<Option<File>>,
+    warned: AtomicBool,
+    /// Also echo warnings and errors to stderr (the service has no terminal).
+    echo: bool,
+}
+
+impl Logger {
+    /// A logger writing to `path`.
+    #[must_use]
+    pub fn new(path: &Path, level: Level, max_size: u64, max_files: u32) -> Self {
+        Self {
+            path: Some(path.to_path_buf()),
+            level,
+            max_size,
+            max_files,
+            file: Mutex::new(None),
+            warned: AtomicBool::new(false),
+            echo: false,
+        }
+    }
+
+    /// A logger that drops everything (tests).
+    #[must_use]
+    pub fn null() -> Self {
+        Self {
+            path: None,
+            level: Level::Error,
+            max_size: 0,
+            max_files: 0,
+            file: Mutex::new(None),
+            warned: AtomicBool::new(false),
+            echo: false,
+        }
+    }
+
+    /// From the `[logging]` section.
+    #[must_use]
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        let l = &c.raw.logging;
+        Self::new(
+            &c.log_file,
+            l.log_level,
+            l.max_log_size_bytes,
+            l.max_log_files,
+        )
+    }
+
+    /// Echo warnings and errors to stderr as well.
+    #[must_use]
+    pub fn with_echo(mut self, echo: bool) -> Self {
+        self.echo = echo;
+        self
+    }
+
+    /// Writes one event if `level` passes the configured level.
+    pub fn event(&self, level: Level, event: &str, fields: Value) {
+        if level > self.level {
+            return;
+        }
+        let mut obj = Map::new();
+        obj.insert(
+            "ts".into(),
+            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        );
+        obj.insert("level".into(), json!(format!("{level:?}").to_lowercase()));
+        obj.insert("event".into(), json!(event));
+        if let Value::Object(m) = fields {
+            for (k, v) in m {
+                if !v.is_null() {
+                    obj.insert(k, v);
+                }
+            }
+        }
+        let line = Value::Object(obj).to_string();
+        if self.echo && level <= Level::Warn {
+            eprintln!("{line}");
+        }
+        let Some(path) = &self.path else { return };
+        let Ok(mut guard) = self.file.lock() else {
+            return;
+        };
+        if let Err(e) = self.write_line(path, &mut guard, &line)
+            && !self.warned.swap(true, Ordering::Relaxed)
+        {
+            eprintln!("warning: cannot write log file `{}`: {e}", path.display());
+        }
+    }
+
+    fn write_line(&self, path: &Path, slot: &mut Option<File>, line: &str) -> std::io::Result<()> {
+        if slot.is_none() {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            *slot = Some(OpenOptions::new().create(true).append(true).open(path)?);
+        }
+        let size = slot
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len());
+        if self.max_size > 0 && size + line.len() as u64 + 1 > self.max_size && size > 0 {
+            *slot = None;
+            self.rotate(path);
+            *slot = Some(OpenOptions::new().create(true).append(true).open(path)?);
+        }
+        if let Some(f) = slot.as_mut() {
+            f.write_all(line.as_bytes())?;
+            f.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// `log` → `log.1` → `log.2` …, keeping `max_files` old files.
+    fn rotate(&self, path: &Path) {
+        let name = |i: u32| PathBuf::from(format!("{}.{i}", path.display()));
+        let keep = self.max_files.max(1);
+        let _ = std::fs::remove_file(name(keep));
+        for i in (1..keep).rev() {
+            let _ = std::fs::rename(name(i), name(i + 1));
+        }
+        let _ = std::fs::rename(path, name(1));
+    }
+
+    pub fn info(&self, event: &str, fields: Value) {
+        self.event(Level::Info, event, fields);
+    }
+    pub fn warn(&self, event: &str, fields: Value) {
+        self.event(Level::Warn, event, fields);
+    }
+    pub fn error(&self, event: &str, fields: Value) {
+        self.event(Level::Error, event, fields);
+    }
+    pub fn debug(&self, event: &str, fields: Value) {
+        self.event(Level::Debug, event, fields);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_json_lines_and_rotates() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.log.jsonl");
+        let l = Logger::new(&p, Level::Info, 300, 2);
+        for i in 0..20 {
+            l.info(
+                "copy",
+                json!({"path": format!("f{i}"), "result": "ok", "bytes": i}),
+            );
+        }
+        l.debug("scan", json!({}));
+        let text = std::fs::read_to_string(&p).unwrap();
+        for line in text.lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["event"], "copy");
+            assert!(v["ts"].is_string());
+        }
+        assert!(d.path().join("t.log.jsonl.1").exists());
+        assert!(d.path().join("t.log.jsonl.2").exists());
+        assert!(!d.path().join("t.log.jsonl.3").exists());
+    }
+}

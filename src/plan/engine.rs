@@ -1,0 +1,1214 @@
+//! The rules engine (SPEC §5, §6): snapshots + state + options → ops.
+//!
+//! Pure: no I/O, no clock. It runs in two passes, as Unison's
+//! update/reconcile split does: [`classify`] says per side what happened to
+//! a path since the last sync (reading only metadata and hashes already
+//! known), [`hash_requests`] lists the files whose hash would change that
+//! answer (the caller hashes them and fills `Entry::hash`), and
+//! [`reconcile`] turns the pair of classes into ops. Conflict *policy*
+//! (option1/2/3) is applied after the rule is chosen, in one place
+//! ([`Planner::conflict`]).
+//!
+//! Invariants: a path under an unknown folder (unreadable, case collision)
+//! or deferred (too young, in flight) gets no op; every version a rule
+//! replaces is either identical, older-and-superseded by the same user
+//! path, kept as a clash copy, or sent to trash by a delete op.
+
+use super::{ConflictInfo, Expect, Lane, Op, OpKind, PlanConfig, RecordInfo, SideInfo};
+use crate::config::{Option2, Option3};
+use crate::scan::SideScan;
+use crate::state::{ConflictRecord, StateRow};
+use crate::{Entry, Kind, Side, paths};
+use std::collections::{HashMap, HashSet};
+
+/// Options the engine needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub case_sensitive: bool,
+    pub mtime_tolerance_ns: i64,
+    pub same_file_changed_both: Option3,
+    pub new_file_both_different: Option2,
+    pub properties_conflict_both: Option3,
+    pub clash_suffix: String,
+    pub soft_delete: bool,
+    pub soft_delete_max_bytes: u64,
+    pub large_file_bytes: u64,
+    pub hash_max_bytes: u64,
+}
+
+impl Options {
+    /// From a loaded config.
+    #[must_use]
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        let r = &c.raw;
+        Self {
+            case_sensitive: c.case_sensitive,
+            mtime_tolerance_ns: i64::try_from(r.mtime_tolerance_ms).unwrap_or(i64::MAX / 1_000_000)
+                * 1_000_000,
+            same_file_changed_both: r.conflicts.same_file_changed_both,
+            new_file_both_different: r.conflicts.new_file_both_different,
+            properties_conflict_both: r.conflicts.properties_conflict_both,
+            clash_suffix: r.conflicts.clash_suffix.clone(),
+            soft_delete: r.soft_delete.enabled,
+            soft_delete_max_bytes: r.soft_delete.max_size_bytes,
+            large_file_bytes: r.transfer.large_file_bytes,
+            hash_max_bytes: r.transfer.hash_max_bytes,
+        }
+    }
+
+    /// The options as recorded in the plan file.
+    #[must_use]
+    pub fn plan_config(&self) -> PlanConfig {
+        let o3 = |o: Option3| format!("{o:?}").to_lowercase();
+        PlanConfig {
+            case_sensitive: self.case_sensitive,
+            mtime_tolerance_ms: u64::try_from(self.mtime_tolerance_ns / 1_000_000).unwrap_or(0),
+            same_file_changed_both: o3(self.same_file_changed_both),
+            new_file_both_different: format!("{:?}", self.new_file_both_different).to_lowercase(),
+            properties_conflict_both: o3(self.properties_conflict_both),
+            clash_suffix: self.clash_suffix.clone(),
+            soft_delete: self.soft_delete,
+            soft_delete_max_bytes: self.soft_delete_max_bytes,
+            large_file_bytes: self.large_file_bytes,
+            hash_max_bytes: self.hash_max_bytes,
+        }
+    }
+}
+
+/// Everything the engine reads.
+pub struct Input<'a> {
+    pub left: &'a SideScan,
+    pub right: &'a SideScan,
+    pub state: &'a HashMap<String, StateRow>,
+    pub conflicts: &'a HashMap<String, ConflictRecord>,
+    /// Keys to leave for a later cycle (too young, in flight, backing off).
+    pub deferred: &'a HashSet<String>,
+    pub opts: &'a Options,
+}
+
+impl Input<'_> {
+    fn scan(&self, s: Side) -> &SideScan {
+        match s {
+            Side::Left => self.left,
+            Side::Right => self.right,
+        }
+    }
+    fn first_run(&self) -> bool {
+        self.state.is_empty()
+    }
+}
+
+/// What happened to a path on one side since the last sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Not there now, not there at the last sync.
+    Absent,
+    /// There now, not at the last sync.
+    New,
+    /// There at the last sync, gone now.
+    Deleted,
+    Unchanged,
+    /// Content changed (or the kind did).
+    Content,
+    /// Only properties, mtime (same content) or the name's case changed.
+    Props,
+}
+
+impl Class {
+    fn changed(self) -> bool {
+        matches!(self, Self::New | Self::Content | Self::Props)
+    }
+}
+
+/// Classifies one side of a path (SPEC §5). When only the mtime moved and
+/// the hash is unknown the answer is `Content`; [`hash_requests`] asks for
+/// the hash that would turn it into `Props`.
+#[must_use]
+pub fn classify(prev: Option<&Entry>, cur: Option<&Entry>) -> Class {
+    match (prev, cur) {
+        (None, None) => Class::Absent,
+        (None, Some(_)) => Class::New,
+        (Some(_), None) => Class::Deleted,
+        (Some(p), Some(c)) => {
+            if p.kind != c.kind {
+                return Class::Content;
+            }
+            let name_or_props =
+                p.props != c.props || paths::file_name(&p.path) != paths::file_name(&c.path);
+            if c.kind == Kind::Dir {
+                return if name_or_props {
+                    Class::Props
+                } else {
+                    Class::Unchanged
+                };
+            }
+            if p.size != c.size {
+                return Class::Content;
+            }
+            if p.mtime != c.mtime {
+                return match (&p.hash, &c.hash) {
+                    (Some(a), Some(b)) if a == b => Class::Props,
+                    _ => Class::Content,
+                };
+            }
+            if name_or_props {
+                Class::Props
+            } else {
+                Class::Unchanged
+            }
+        }
+    }
+}
+
+fn hashable(e: &Entry, o: &Options) -> bool {
+    e.kind == Kind::File && !e.offline && e.size <= o.hash_max_bytes
+}
+
+fn within_tolerance(a: &Entry, b: &Entry, o: &Options) -> bool {
+    (a.mtime - b.mtime).abs() <= o.mtime_tolerance_ns
+}
+
+/// The (side, key) pairs whose content hash the engine wants before it can
+/// decide. Pure; cheap when nothing changed.
+#[must_use]
+pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
+    let o = input.opts;
+    let mut out = Vec::new();
+    let first_run = input.first_run();
+    for key in all_keys(input) {
+        let row = input.state.get(key);
+        let l = input.left.entries.get(key);
+        let r = input.right.entries.get(key);
+        if skipped(input, key)
+            || input
+                .conflicts
+                .get(key)
+                .is_some_and(|c| c.keep.is_none() && still_unresolved(c, l, r))
+        {
+            continue;
+        }
+        let mut want = [false, false];
+        for (i, side) in Side::BOTH.into_iter().enumerate() {
+            let prev = row.and_then(|r| r.side(side));
+            let cur = if i == 0 { l } else { r };
+            if let (Some(p), Some(c)) = (prev, cur)
+                && p.kind == Kind::File
+                && c.kind == Kind::File
+                && p.size == c.size
+                && p.mtime != c.mtime
+                && p.hash.is_some()
+                && c.hash.is_none()
+                && hashable(c, o)
+            {
+                want[i] = true;
+            }
+        }
+        // Both sides changed or new with equal sizes: are they identical?
+        if let (Some(a), Some(b)) = (l, r)
+            && a.kind == Kind::File
+            && b.kind == Kind::File
+            && a.size == b.size
+            && hashable(a, o)
+            && hashable(b, o)
+        {
+            let cl = classify(row.and_then(|r| r.left.as_ref()), Some(a));
+            let cr = classify(row.and_then(|r| r.right.as_ref()), Some(b));
+            let adopt_by_meta = first_run && within_tolerance(a, b, o);
+            if cl.changed()
+                && cr.changed()
+                && !adopt_by_meta
+                && !(cl == Class::Props && cr == Class::Props)
+            {
+                want = [a.hash.is_none(), b.hash.is_none()];
+            }
+        }
+        for (i, side) in Side::BOTH.into_iter().enumerate() {
+            if want[i] {
+                out.push((side, key.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+fn skipped(input: &Input<'_>, key: &str) -> bool {
+    input.left.is_unknown(key) || input.right.is_unknown(key) || input.deferred.contains(key)
+}
+
+fn same_meta(a: Option<&Entry>, b: Option<&Entry>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            a.path == b.path
+                && a.kind == b.kind
+                && a.size == b.size
+                && a.mtime == b.mtime
+                && a.props == b.props
+        }
+        _ => false,
+    }
+}
+
+/// An option2 conflict stays parked while both sides are as recorded.
+fn still_unresolved(c: &ConflictRecord, l: Option<&Entry>, r: Option<&Entry>) -> bool {
+    same_meta(c.left.as_ref(), l) && same_meta(c.right.as_ref(), r)
+}
+
+fn all_keys<'a>(input: &'a Input<'_>) -> Vec<&'a str> {
+    let mut keys: Vec<&str> =
+        Vec::with_capacity(input.left.entries.len().max(input.state.len()) + 16);
+    keys.extend(input.left.entries.keys().map(String::as_str));
+    keys.extend(input.right.entries.keys().map(String::as_str));
+    keys.extend(input.state.keys().map(String::as_str));
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Builds the ops for one plan; see [`reconcile`].
+struct Planner<'a> {
+    input: &'a Input<'a>,
+    ops: Vec<(u8, Op)>,
+    /// Planned exact path per side for keys whose path on that side is
+    /// created or renamed by this plan.
+    planned_path: [HashMap<String, String>; 2],
+    /// Keys that will not exist on a side after this plan.
+    removed: [HashSet<String>; 2],
+    /// Keys that will exist on a side after this plan although absent now.
+    added: [HashSet<String>; 2],
+    /// Clash keys taken by this plan.
+    taken: HashSet<String>,
+    /// Folders deleted on one side, decided once their content is.
+    dir_deletes: Vec<(String, Side)>,
+    deferred: u64,
+}
+
+const PHASE_ASIDE: u8 = 0;
+const PHASE_DIRS: u8 = 1;
+const PHASE_FILES: u8 = 2;
+const PHASE_DELETE: u8 = 3;
+const PHASE_RMDIR: u8 = 4;
+
+fn idx(s: Side) -> usize {
+    match s {
+        Side::Left => 0,
+        Side::Right => 1,
+    }
+}
+
+impl<'a> Planner<'a> {
+    fn cur(&self, side: Side, key: &str) -> Option<&'a Entry> {
+        self.input.scan(side).entries.get(key)
+    }
+
+    /// The exact path `key` has (or will have) on `side`.
+    fn path_on(&self, side: Side, key: &str, fallback: &str) -> String {
+        if let Some(p) = self.planned_path[idx(side)].get(key) {
+            return p.clone();
+        }
+        if let Some(e) = self.cur(side, key) {
+            return e.path.clone();
+        }
+        let pk = paths::parent(key);
+        let name = paths::file_name(fallback);
+        if pk.is_empty() {
+            name.to_owned()
+        } else {
+            paths::join(&self.path_on(side, pk, paths::parent(fallback)), name)
+        }
+    }
+
+    fn key(&self, path: &str) -> String {
+        paths::key_of(path, self.input.opts.case_sensitive)
+    }
+
+    fn push(&mut self, phase: u8, op: Op) {
+        self.ops.push((phase, op));
+    }
+
+    fn base(kind: OpKind, key: &str, path: &str, rule: &str, reason: String) -> Op {
+        Op {
+            id: 0,
+            kind,
+            path: path.to_owned(),
+            key: key.to_owned(),
+            rule: rule.to_owned(),
+            reason,
+            side: None,
+            from: None,
+            src_path: None,
+            dest_path: None,
+            bytes: 0,
+            lane: Lane::Small,
+            soft: None,
+            mtime: 0,
+            props: None,
+            src_key: None,
+            expect: Vec::new(),
+            conflict: None,
+            record: None,
+        }
+    }
+
+    /// Copy `src` (on `from`, at `src_path`) to `to` at the path `key` has there.
+    /// `dest_now` is what the destination holds when this step runs.
+    #[allow(clippy::too_many_arguments)]
+    fn copy(
+        &mut self,
+        key: &str,
+        from: Side,
+        src: &Entry,
+        src_path: &str,
+        src_key: Option<&str>,
+        dest_now: Option<&Entry>,
+        rule: &str,
+        reason: String,
+    ) {
+        let to = from.other();
+        let dest_path = self.path_on(to, key, src_path);
+        let mut op = Self::base(OpKind::Copy, key, src_path, rule, reason);
+        op.side = Some(to);
+        op.from = Some(from);
+        op.src_path = Some(src_path.to_owned());
+        op.dest_path = Some(dest_path.clone());
+        op.bytes = src.size;
+        op.mtime = src.mtime;
+        op.props = Some(src.props);
+        op.src_key = src_key.map(str::to_owned);
+        op.lane = if src.size > self.input.opts.large_file_bytes {
+            Lane::Large
+        } else {
+            Lane::Small
+        };
+        op.expect = vec![
+            Expect::of(from, src_path, Some(src)),
+            Expect::of(to, &dest_path, dest_now),
+        ];
+        self.added[idx(to)].insert(key.to_owned());
+        self.removed[idx(to)].remove(key);
+        self.push(PHASE_FILES, op);
+    }
+
+    fn mkdir(&mut self, key: &str, to: Side, src: &Entry, rule: &str, reason: String) {
+        let dest_path = self.path_on(to, key, &src.path);
+        self.planned_path[idx(to)].insert(key.to_owned(), dest_path.clone());
+        let mut op = Self::base(OpKind::Mkdir, key, &src.path, rule, reason);
+        op.side = Some(to);
+        op.from = Some(to.other());
+        op.src_path = Some(src.path.clone());
+        op.dest_path = Some(dest_path.clone());
+        op.props = Some(src.props);
+        op.expect = vec![
+            Expect::of(to.other(), &src.path, Some(src)),
+            Expect::of(to, &dest_path, None),
+        ];
+        self.added[idx(to)].insert(key.to_owned());
+        self.push(PHASE_DIRS, op);
+    }
+
+    /// Deletes `e` on `side` under the soft-delete policy; `phase` is
+    /// `PHASE_DELETE` for deletes, `PHASE_ASIDE` for "overwritten version to trash".
+    fn delete(&mut self, key: &str, side: Side, e: &Entry, rule: &str, reason: String, phase: u8) {
+        let o = self.input.opts;
+        let soft = o.soft_delete && e.size <= o.soft_delete_max_bytes;
+        let mut op = Self::base(OpKind::Delete, key, &e.path, rule, reason);
+        op.side = Some(side);
+        op.dest_path = Some(e.path.clone());
+        op.bytes = e.size;
+        op.soft = Some(soft);
+        op.expect = vec![Expect::of(side, &e.path, Some(e))];
+        self.removed[idx(side)].insert(key.to_owned());
+        self.push(phase, op);
+    }
+
+    fn record(
+        &mut self,
+        key: &str,
+        path: &str,
+        rule: &str,
+        reason: String,
+        left: Option<&Entry>,
+        right: Option<&Entry>,
+    ) {
+        let mut op = Self::base(OpKind::Record, key, path, rule, reason);
+        op.record = Some(RecordInfo {
+            left: left.cloned(),
+            right: right.cloned(),
+        });
+        self.push(PHASE_DIRS, op);
+    }
+
+    /// Name-case and property sync from `from` to the other side (6.2.11/12).
+    fn props(&mut self, key: &str, from: Side, src: &Entry, dest: &Entry, rule: &str, why: &str) {
+        let to = from.other();
+        let mut dest_path = dest.path.clone();
+        let src_name = paths::file_name(&src.path);
+        if paths::file_name(&dest.path) != src_name {
+            let new_path = paths::join(
+                &self.path_on(to, paths::parent(key), paths::parent(&dest.path)),
+                src_name,
+            );
+            let mut op = Self::base(
+                OpKind::Rename,
+                key,
+                &src.path,
+                rule,
+                format!("{why}: name case changed on {from} to `{src_name}`"),
+            );
+            op.side = Some(to);
+            op.src_path = Some(dest.path.clone());
+            op.dest_path = Some(new_path.clone());
+            op.expect = vec![Expect::of(to, &dest.path, Some(dest))];
+            self.planned_path[idx(to)].insert(key.to_owned(), new_path.clone());
+            self.push(PHASE_DIRS, op);
+            dest_path = new_path;
+        }
+        let mtime_differs = src.kind == Kind::File && src.mtime != dest.mtime;
+        if src.props != dest.props || mtime_differs || dest_path != dest.path {
+            let mut op = Self::base(
+                OpKind::SetProps,
+                key,
+                &src.path,
+                rule,
+                format!("{why}: properties changed on {from}"),
+            );
+            op.side = Some(to);
+            op.from = Some(from);
+            op.src_path = Some(src.path.clone());
+            op.dest_path = Some(dest_path.clone());
+            op.mtime = src.mtime;
+            op.props = Some(src.props);
+            let mut moved = dest.clone();
+            moved.path.clone_from(&dest_path);
+            op.expect = vec![
+                Expect::of(from, &src.path, Some(src)),
+                Expect::of(to, &dest_path, Some(&moved)),
+            ];
+            self.push(
+                if src.kind == Kind::Dir {
+                    PHASE_DIRS
+                } else {
+                    PHASE_FILES
+                },
+                op,
+            );
+        }
+    }
+
+    /// First free clash path for `path` (checked on both sides and in this plan).
+    fn clash_path(&mut self, path: &str) -> String {
+        let suffix = self.input.opts.clash_suffix.clone();
+        for n in 1.. {
+            let cand = paths::clash_name(path, &suffix, n);
+            let k = self.key(&cand);
+            let used = self.cur(Side::Left, &k).is_some()
+                || self.cur(Side::Right, &k).is_some()
+                || self.input.state.contains_key(&k)
+                || self.taken.contains(&k);
+            if !used {
+                self.taken.insert(k);
+                return cand;
+            }
+        }
+        unreachable!("clash names are unbounded")
+    }
+
+    fn newer(l: &Entry, r: &Entry) -> Side {
+        if r.mtime > l.mtime {
+            Side::Right
+        } else {
+            Side::Left
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn conflict_op(
+        &self,
+        key: &str,
+        rule: &str,
+        reason: String,
+        newer: Side,
+        resolution: &str,
+        option: &str,
+        clash: Option<&str>,
+        l: &Entry,
+        r: &Entry,
+    ) -> Op {
+        let mut op = Self::base(OpKind::Conflict, key, &l.path, rule, reason);
+        op.conflict = Some(ConflictInfo {
+            newer,
+            older: newer.other(),
+            clash_path: clash.map(str::to_owned),
+            resolution: resolution.to_owned(),
+            option: option.to_owned(),
+            left: Some(SideInfo::of(l)),
+            right: Some(SideInfo::of(r)),
+        });
+        op.expect = vec![
+            Expect::of(Side::Left, &l.path, Some(l)),
+            Expect::of(Side::Right, &r.path, Some(r)),
+        ];
+        op
+    }
+
+    /// Option 1: newer at the path on both sides, older at the clash path on both.
+    fn clash_copies(
+        &mut self,
+        key: &str,
+        rule: &str,
+        why: &str,
+        option: &str,
+        l: &Entry,
+        r: &Entry,
+    ) {
+        let newer = Self::newer(l, r);
+        let older = newer.other();
+        let (n, o) = if newer == Side::Left { (l, r) } else { (r, l) };
+        let clash = self.clash_path(&o.path);
+        let clash_key = self.key(&clash);
+        let reason = format!(
+            "{why}; {newer} is newer: it stays at the path, the {older} version is kept as `{}` on both sides",
+            paths::file_name(&clash)
+        );
+        let op = self.conflict_op(
+            key,
+            rule,
+            reason,
+            newer,
+            "clash_copies",
+            option,
+            Some(&clash),
+            l,
+            r,
+        );
+        self.push(PHASE_ASIDE, op);
+        // 1. older side: move the older version aside to the clash name.
+        let mut mv = Self::base(
+            OpKind::Rename,
+            &clash_key,
+            &o.path,
+            rule,
+            format!("{why}: keep the older {older} version as a clash copy"),
+        );
+        mv.side = Some(older);
+        mv.src_path = Some(o.path.clone());
+        mv.src_key = Some(key.to_owned());
+        mv.dest_path = Some(clash.clone());
+        mv.expect = vec![
+            Expect::of(older, &o.path, Some(o)),
+            Expect::of(older, &clash, None),
+        ];
+        self.push(PHASE_ASIDE, mv);
+        // 2. copy the older version to the newer side's clash name.
+        let mut moved = o.clone();
+        moved.path.clone_from(&clash);
+        self.copy(
+            &clash_key,
+            older,
+            &moved,
+            &clash,
+            None,
+            None,
+            rule,
+            format!("{why}: the older version, as a clash copy"),
+        );
+        self.added[idx(older)].insert(clash_key);
+        // 3. the newer version to the older side's path (now free).
+        self.copy(
+            key,
+            newer,
+            n,
+            &n.path.clone(),
+            None,
+            None,
+            rule,
+            format!("{why}: the newer version from {newer}"),
+        );
+    }
+
+    /// Newer overwrites older; the older version goes to trash (soft-delete policy).
+    #[allow(clippy::too_many_arguments)]
+    fn overwrite(
+        &mut self,
+        key: &str,
+        rule: &str,
+        why: &str,
+        option: &str,
+        l: &Entry,
+        r: &Entry,
+        props_only: bool,
+    ) {
+        let newer = Self::newer(l, r);
+        let older = newer.other();
+        let (n, o) = if newer == Side::Left { (l, r) } else { (r, l) };
+        let reason = format!("{why}; {newer} is newer and overwrites {older}");
+        let op = self.conflict_op(
+            key,
+            rule,
+            reason,
+            newer,
+            "newer_overwrites",
+            option,
+            None,
+            l,
+            r,
+        );
+        self.push(PHASE_ASIDE, op);
+        if props_only {
+            self.props(key, newer, n, o, rule, why);
+            return;
+        }
+        let o_ = self.input.opts;
+        let to_trash = o_.soft_delete && o.size <= o_.soft_delete_max_bytes && o.kind == Kind::File;
+        if to_trash {
+            self.delete(
+                key,
+                older,
+                o,
+                rule,
+                format!("{why}: the overwritten {older} version goes to trash"),
+                PHASE_ASIDE,
+            );
+            self.copy(
+                key,
+                newer,
+                n,
+                &n.path.clone(),
+                None,
+                None,
+                rule,
+                format!("{why}: newer version from {newer}"),
+            );
+        } else {
+            self.copy(
+                key,
+                newer,
+                n,
+                &n.path.clone(),
+                None,
+                Some(o),
+                rule,
+                format!(
+                    "{why}: newer version from {newer} (older one too large for trash: overwritten)"
+                ),
+            );
+        }
+    }
+
+    /// Applies the configured option to a conflict.
+    fn conflict(&mut self, key: &str, rule: &str, why: &str, l: &Entry, r: &Entry) {
+        let o = self.input.opts;
+        let (option, choice) = match rule {
+            "6.2.1" => (o.same_file_changed_both, 0),
+            "6.2.2" => (
+                match o.new_file_both_different {
+                    Option2::Option1 => Option3::Option1,
+                    Option2::Option2 => Option3::Option3,
+                },
+                1,
+            ),
+            _ => (o.properties_conflict_both, 2),
+        };
+        let name = match (choice, option) {
+            (1, Option3::Option3) => "option2",
+            (_, Option3::Option1) => "option1",
+            (_, Option3::Option2) => "option2",
+            (_, Option3::Option3) => "option3",
+        };
+        match option {
+            Option3::Option1 => self.clash_copies(key, rule, why, name, l, r),
+            Option3::Option2 => {
+                let newer = Self::newer(l, r);
+                let op = self.conflict_op(
+                    key,
+                    rule,
+                    format!("{why}; left alone for the admin (resolve with `twinsync resolve`)"),
+                    newer,
+                    "left_alone",
+                    name,
+                    None,
+                    l,
+                    r,
+                );
+                self.push(PHASE_ASIDE, op);
+            }
+            Option3::Option3 => self.overwrite(key, rule, why, name, l, r, rule == "6.2.13"),
+        }
+    }
+
+    /// A file on one side, a folder on the other: the file moves to a clash name.
+    fn kind_clash(&mut self, key: &str, l: &Entry, r: &Entry) {
+        let (fside, f, d) = if l.kind == Kind::File {
+            (Side::Left, l, r)
+        } else {
+            (Side::Right, r, l)
+        };
+        let dside = fside.other();
+        let clash = self.clash_path(&f.path);
+        let clash_key = self.key(&clash);
+        let why = format!("a file on {fside}, a folder on {dside}");
+        let mut c = self.conflict_op(
+            key,
+            "kind",
+            format!(
+                "{why}: the file is renamed to `{}` and both are synced",
+                paths::file_name(&clash)
+            ),
+            fside,
+            "clash_copies",
+            "kind",
+            Some(&clash),
+            l,
+            r,
+        );
+        if let Some(ci) = c.conflict.as_mut() {
+            ci.newer = dside;
+            ci.older = fside;
+        }
+        self.push(PHASE_ASIDE, c);
+        let mut mv = Self::base(
+            OpKind::Rename,
+            &clash_key,
+            &f.path,
+            "kind",
+            format!("{why}: the file moves aside"),
+        );
+        mv.side = Some(fside);
+        mv.src_path = Some(f.path.clone());
+        mv.src_key = Some(key.to_owned());
+        mv.dest_path = Some(clash.clone());
+        mv.expect = vec![
+            Expect::of(fside, &f.path, Some(f)),
+            Expect::of(fside, &clash, None),
+        ];
+        self.push(PHASE_ASIDE, mv);
+        self.removed[idx(fside)].insert(key.to_owned());
+        self.mkdir(
+            key,
+            fside,
+            d,
+            "kind",
+            format!("{why}: the folder is created on {fside}"),
+        );
+        let mut moved = f.clone();
+        moved.path.clone_from(&clash);
+        self.copy(
+            &clash_key,
+            fside,
+            &moved,
+            &clash,
+            None,
+            None,
+            "kind",
+            format!("{why}: the file, under its clash name"),
+        );
+        self.added[idx(fside)].insert(clash_key);
+    }
+
+    fn same(&mut self, key: &str, l: &Entry, r: &Entry, why: &str) {
+        let mut l2 = l.clone();
+        let mut r2 = r.clone();
+        // Identical content: share a hash known on one side.
+        if l2.hash.is_none() && l.size == r.size {
+            l2.hash.clone_from(&r.hash);
+        }
+        if r2.hash.is_none() && l.size == r.size {
+            r2.hash.clone_from(&l.hash);
+        }
+        self.record(key, &l.path, "same", why.to_owned(), Some(&l2), Some(&r2));
+    }
+
+    fn identical(&self, l: &Entry, r: &Entry, first_run: bool) -> bool {
+        if l.kind != r.kind {
+            return false;
+        }
+        if l.kind == Kind::Dir {
+            return true;
+        }
+        if l.size != r.size {
+            return false;
+        }
+        match (&l.hash, &r.hash) {
+            (Some(a), Some(b)) => a == b,
+            // Metadata-only adoption: on first run, or for files too large
+            // (or offline) to hash.
+            _ => {
+                within_tolerance(l, r, self.input.opts)
+                    && (first_run || !hashable(l, self.input.opts) || !hashable(r, self.input.opts))
+            }
+        }
+    }
+
+    fn decide(&mut self, key: &str) {
+        let input = self.input;
+        let row = input.state.get(key);
+        let (lp, rp) = (
+            row.and_then(|r| r.left.as_ref()),
+            row.and_then(|r| r.right.as_ref()),
+        );
+        let (l, r) = (self.cur(Side::Left, key), self.cur(Side::Right, key));
+        let (cl, cr) = (classify(lp, l), classify(rp, r));
+
+        if let Some(c) = input.conflicts.get(key) {
+            if let Some(keep) = c.keep.clone() {
+                if let (Some(l), Some(r)) = (l, r) {
+                    self.resolve(key, &c.rule, &keep, l, r);
+                    return;
+                }
+            } else if still_unresolved(c, l, r) {
+                return; // option2: skipped until a side changes or `resolve` runs
+            }
+        }
+
+        match (l, r) {
+            (Some(l), Some(r)) if l.kind != r.kind => self.kind_clash(key, l, r),
+            (Some(l), Some(r)) if l.kind == Kind::Dir => self.decide_dirs(key, l, r, cl, cr),
+            (Some(l), Some(r)) => self.decide_files(key, l, r, cl, cr),
+            (Some(e), None) | (None, Some(e)) => {
+                let side = if l.is_some() { Side::Left } else { Side::Right };
+                let other = side.other();
+                let (c_here, c_there) = if side == Side::Left {
+                    (cl, cr)
+                } else {
+                    (cr, cl)
+                };
+                if c_there == Class::Deleted {
+                    if e.kind == Kind::Dir {
+                        self.dir_deletes.push((key.to_owned(), side));
+                        return;
+                    }
+                    if c_here == Class::Unchanged {
+                        let rule = if other == Side::Left {
+                            "6.2.7"
+                        } else {
+                            "6.2.8"
+                        };
+                        self.delete(
+                            key,
+                            side,
+                            e,
+                            rule,
+                            format!("deleted on {other}, unchanged on {side}"),
+                            PHASE_DELETE,
+                        );
+                    } else {
+                        let rule = if side == Side::Right {
+                            "6.2.5"
+                        } else {
+                            "6.2.6"
+                        };
+                        let why = format!(
+                            "deleted on {other} but {} on {side}: copied back",
+                            if c_here == Class::New {
+                                "created"
+                            } else {
+                                "changed"
+                            }
+                        );
+                        self.transfer_new(key, side, e, rule, why);
+                    }
+                } else {
+                    let rule = if side == Side::Left {
+                        "6.2.9"
+                    } else {
+                        "6.2.10"
+                    };
+                    self.transfer_new(key, side, e, rule, format!("new on {side}"));
+                }
+            }
+            (None, None) => {
+                if row.is_some() || input.conflicts.contains_key(key) {
+                    let path = row
+                        .and_then(|r| r.left.as_ref().or(r.right.as_ref()))
+                        .map_or(key, |e| e.path.as_str());
+                    self.record(
+                        key,
+                        path,
+                        "gone",
+                        "deleted on both sides: forgotten".into(),
+                        None,
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
+    fn transfer_new(&mut self, key: &str, side: Side, e: &Entry, rule: &str, why: String) {
+        if e.kind == Kind::Dir {
+            self.mkdir(key, side.other(), e, rule, why);
+        } else {
+            self.copy(key, side, e, &e.path, None, None, rule, why);
+        }
+    }
+
+    fn decide_dirs(&mut self, key: &str, l: &Entry, r: &Entry, cl: Class, cr: Class) {
+        match (cl, cr) {
+            (Class::Props, Class::Unchanged | Class::New) => {
+                self.props(key, Side::Left, l, r, "6.2.11", "folder")
+            }
+            (Class::Unchanged | Class::New, Class::Props) => {
+                self.props(key, Side::Right, r, l, "6.2.12", "folder")
+            }
+            (Class::Props, Class::Props)
+                if paths::file_name(&l.path) != paths::file_name(&r.path) || l.props != r.props =>
+            {
+                // Folders cannot hold clash copies of themselves: newer wins.
+                let newer = Self::newer(l, r);
+                let (n, o) = if newer == Side::Left { (l, r) } else { (r, l) };
+                self.props(
+                    key,
+                    newer,
+                    n,
+                    o,
+                    "6.2.13",
+                    "folder properties changed on both sides",
+                );
+            }
+            (Class::Unchanged, Class::Unchanged) => {}
+            _ => self.record(
+                key,
+                &l.path,
+                "same",
+                "folder on both sides".into(),
+                Some(l),
+                Some(r),
+            ),
+        }
+    }
+
+    fn decide_files(&mut self, key: &str, l: &Entry, r: &Entry, cl: Class, cr: Class) {
+        use Class::{Absent, Content, Deleted, New, Props, Unchanged};
+        let first_run = self.input.first_run();
+        match (cl, cr) {
+            (Unchanged, Unchanged) => {}
+            (Content, Unchanged | Props) => self.copy(
+                key,
+                Side::Left,
+                l,
+                &l.path,
+                None,
+                Some(r),
+                "6.2.3",
+                "changed on left only".into(),
+            ),
+            (Unchanged | Props, Content) => self.copy(
+                key,
+                Side::Right,
+                r,
+                &r.path,
+                None,
+                Some(l),
+                "6.2.4",
+                "changed on right only".into(),
+            ),
+            (Props, Unchanged) => self.props(key, Side::Left, l, r, "6.2.11", "6.2.11"),
+            (Unchanged, Props) => self.props(key, Side::Right, r, l, "6.2.12", "6.2.12"),
+            (Props, Props) => {
+                let same_name = paths::file_name(&l.path) == paths::file_name(&r.path);
+                if same_name && l.props == r.props && l.mtime == r.mtime {
+                    self.same(key, l, r, "same properties changed on both sides");
+                } else {
+                    self.conflict(
+                        key,
+                        "6.2.13",
+                        "properties or name case changed on both sides, differently",
+                        l,
+                        r,
+                    );
+                }
+            }
+            (Content, Content) => {
+                if self.identical(l, r, false) {
+                    self.same(key, l, r, "changed on both sides to identical content");
+                } else {
+                    self.conflict(key, "6.2.1", "changed on both sides", l, r);
+                }
+            }
+            (New | Absent | Deleted, New | Absent | Deleted) | (New, _) | (_, New) => {
+                if self.identical(l, r, first_run) {
+                    self.same(
+                        key,
+                        l,
+                        r,
+                        if first_run {
+                            "identical on both sides: adopted"
+                        } else {
+                            "created on both sides with identical content"
+                        },
+                    );
+                } else {
+                    self.conflict(
+                        key,
+                        "6.2.2",
+                        "created on both sides with different content",
+                        l,
+                        r,
+                    );
+                }
+            }
+            // Remaining pairs mix a fresh side with a side the state
+            // recorded: treat as changed on both.
+            _ => {
+                if self.identical(l, r, false) {
+                    self.same(key, l, r, "identical content on both sides");
+                } else {
+                    self.conflict(key, "6.2.1", "changed on both sides", l, r);
+                }
+            }
+        }
+    }
+
+    fn resolve(&mut self, key: &str, rule: &str, keep: &str, l: &Entry, r: &Entry) {
+        let why = format!("conflict resolved by the admin (keep {keep})");
+        match keep {
+            "both" => self.clash_copies(key, rule, &why, "resolve", l, r),
+            side => {
+                let winner = if side == "left" {
+                    Side::Left
+                } else {
+                    Side::Right
+                };
+                let (w, o) = if winner == Side::Left { (l, r) } else { (r, l) };
+                let mut c = self.conflict_op(
+                    key,
+                    rule,
+                    why.clone(),
+                    winner,
+                    "keep_side",
+                    "resolve",
+                    None,
+                    l,
+                    r,
+                );
+                if let Some(ci) = c.conflict.as_mut() {
+                    ci.newer = winner;
+                    ci.older = winner.other();
+                }
+                self.push(PHASE_ASIDE, c);
+                let o_ = self.input.opts;
+                if o_.soft_delete && o.size <= o_.soft_delete_max_bytes {
+                    self.delete(
+                        key,
+                        winner.other(),
+                        o,
+                        rule,
+                        format!("{why}: the {} version goes to trash", winner.other()),
+                        PHASE_ASIDE,
+                    );
+                    self.copy(key, winner, w, &w.path.clone(), None, None, rule, why);
+                } else {
+                    self.copy(key, winner, w, &w.path.clone(), None, Some(o), rule, why);
+                }
+            }
+        }
+    }
+
+    /// Folders deleted on one side: removed on the other once empty, else recreated.
+    fn finish_dirs(&mut self, keys: &[&str]) {
+        let mut deletes = std::mem::take(&mut self.dir_deletes);
+        deletes.sort_by(|a, b| b.0.cmp(&a.0));
+        for (key, side) in deletes {
+            let e = match self.cur(side, &key) {
+                Some(e) => e.clone(),
+                None => continue,
+            };
+            let prefix = format!("{key}/");
+            let start = keys.partition_point(|k| *k < prefix.as_str());
+            let survives = keys[start..]
+                .iter()
+                .take_while(|k| k.starts_with(&prefix))
+                .any(|k| {
+                    let exists_here =
+                        self.cur(side, k).is_some() || self.added[idx(side)].contains(*k);
+                    (exists_here && !self.removed[idx(side)].contains(*k))
+                        || self.input.deferred.contains(*k)
+                        || self.input.scan(side).is_unknown(k)
+                });
+            let other = side.other();
+            if survives {
+                let rule = if side == Side::Right {
+                    "6.2.5"
+                } else {
+                    "6.2.6"
+                };
+                self.mkdir(&key, other, &e, rule, format!("folder deleted on {other} but still holds changed files on {side}: recreated"));
+            } else {
+                let rule = if other == Side::Left {
+                    "6.2.7"
+                } else {
+                    "6.2.8"
+                };
+                let mut op = Self::base(
+                    OpKind::Rmdir,
+                    &key,
+                    &e.path,
+                    rule,
+                    format!("folder deleted on {other}"),
+                );
+                op.side = Some(side);
+                op.dest_path = Some(e.path.clone());
+                op.expect = vec![Expect::of(side, &e.path, Some(&e))];
+                self.removed[idx(side)].insert(key.clone());
+                self.push(PHASE_RMDIR, op);
+            }
+        }
+    }
+}
+
+/// Decides every op (SPEC §6) and orders them (SPEC §7): folders and
+/// moves first, then files small before large (then by change time), then
+/// deletes, then folder removals deepest first. Returns the ops (ids from 1)
+/// and the number of paths deferred.
+#[must_use]
+pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
+    let mut p = Planner {
+        input,
+        ops: Vec::new(),
+        planned_path: [HashMap::new(), HashMap::new()],
+        removed: [HashSet::new(), HashSet::new()],
+        added: [HashSet::new(), HashSet::new()],
+        taken: HashSet::new(),
+        dir_deletes: Vec::new(),
+        deferred: 0,
+    };
+    let keys = all_keys(input);
+    for key in &keys {
+        if skipped(input, key) {
+            p.deferred += 1;
+            continue;
+        }
+        p.decide(key);
+    }
+    p.finish_dirs(&keys);
+    let mut ops = p.ops;
+    // Stable sort keeps key order inside a phase where no other key applies.
+    ops.sort_by(|(pa, a), (pb, b)| {
+        pa.cmp(pb).then_with(|| {
+            if *pa == PHASE_FILES {
+                a.bytes
+                    .cmp(&b.bytes)
+                    .then(a.mtime.cmp(&b.mtime))
+                    .then_with(|| a.key.cmp(&b.key))
+            } else if *pa == PHASE_RMDIR {
+                b.key.cmp(&a.key)
+            } else if *pa == PHASE_DIRS || *pa == PHASE_DELETE {
+                a.key.cmp(&b.key)
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+    });
+    let ops: Vec<Op> = ops
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, mut op))| {
+            op.id = i as u64 + 1;
+            op
+        })
+        .collect();
+    (ops, p.deferred)
+}
+
+#[cfg(test)]
+mod tests;

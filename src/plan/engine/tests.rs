@@ -1,0 +1,773 @@
+//! The rule table as data: every row of SPEC §6 × every option, each case
+//! a tree description (state, left now, right now) and the exact ops.
+//! Every case runs twice: on hand-built snapshots (the pure engine) and on
+//! snapshots scanned from the in-memory file system, case-insensitive with
+//! 2 s timestamps (as a Windows share or a FAT/cloud drive would report).
+
+use super::*;
+use crate::config::{Option2, Option3};
+use crate::fs::Fs;
+use crate::fs::mem::MemFs;
+use crate::scan::{Excluder, scan_side};
+use crate::state::{ConflictRecord, StateRow};
+
+const S: i64 = 1_000_000_000;
+const T0: i64 = 1_700_000_000 * S;
+
+/// A file: path, content (size and hash follow from it), mtime in seconds after T0.
+#[derive(Clone)]
+struct F {
+    path: &'static str,
+    data: &'static str,
+    t: i64,
+    props: u32,
+    dir: bool,
+}
+
+fn f(path: &'static str, data: &'static str, t: i64) -> F {
+    F {
+        path,
+        data,
+        t,
+        props: 0o644,
+        dir: false,
+    }
+}
+fn fp(path: &'static str, data: &'static str, t: i64, props: u32) -> F {
+    F {
+        path,
+        data,
+        t,
+        props,
+        dir: false,
+    }
+}
+fn d(path: &'static str) -> F {
+    F {
+        path,
+        data: "",
+        t: 0,
+        props: 0o755,
+        dir: true,
+    }
+}
+
+impl F {
+    fn entry(&self) -> Entry {
+        Entry {
+            path: self.path.to_owned(),
+            kind: if self.dir { Kind::Dir } else { Kind::File },
+            size: self.data.len() as u64,
+            mtime: if self.dir { 0 } else { T0 + self.t * S },
+            props: self.props,
+            offline: false,
+            hash: (!self.dir).then(|| blake3::hash(self.data.as_bytes()).to_hex().to_string()),
+        }
+    }
+}
+
+#[derive(Default, Clone)]
+struct Case {
+    name: &'static str,
+    /// Last synced: (left, right) per path.
+    state: Vec<(Option<F>, Option<F>)>,
+    left: Vec<F>,
+    right: Vec<F>,
+    opts: Vec<fn(&mut Options)>,
+    /// An unresolved conflict on this path (option2 remembered), with a keep choice.
+    parked: Option<(&'static str, Option<&'static str>)>,
+    deferred: Vec<&'static str>,
+    /// Only meaningful with case-insensitive identity.
+    ci_only: bool,
+    expect: Vec<&'static str>,
+}
+
+fn opts() -> Options {
+    Options {
+        case_sensitive: false,
+        mtime_tolerance_ns: 2 * S,
+        same_file_changed_both: Option3::Option1,
+        new_file_both_different: Option2::Option1,
+        properties_conflict_both: Option3::Option1,
+        clash_suffix: " - clash".into(),
+        soft_delete: true,
+        soft_delete_max_bytes: 100,
+        large_file_bytes: 50,
+        hash_max_bytes: 1000,
+    }
+}
+
+/// `kind side path [→ dest] rule` strings, one per op, in order.
+fn describe(ops: &[Op]) -> Vec<String> {
+    ops.iter()
+        .map(|o| {
+            let mut s = o.kind.as_str().to_owned();
+            if let Some(side) = o.side {
+                s.push_str(&format!(" {side}"));
+            }
+            match o.kind {
+                OpKind::Copy => s.push_str(&format!(
+                    " {} → {}",
+                    o.src_path.as_deref().unwrap_or(""),
+                    o.dest_path.as_deref().unwrap_or("")
+                )),
+                OpKind::Rename => s.push_str(&format!(
+                    " {} → {}",
+                    o.src_path.as_deref().unwrap_or(""),
+                    o.dest_path.as_deref().unwrap_or("")
+                )),
+                OpKind::Delete => s.push_str(&format!(
+                    " {}{}",
+                    o.path,
+                    if o.soft == Some(true) {
+                        " (trash)"
+                    } else {
+                        " (hard)"
+                    }
+                )),
+                OpKind::Conflict => {
+                    let c = o.conflict.as_ref().unwrap();
+                    s.push_str(&format!(" {} {} newer={}", o.path, c.resolution, c.newer));
+                    if let Some(cp) = &c.clash_path {
+                        s.push_str(&format!(" clash={cp}"));
+                    }
+                }
+                OpKind::Record => {
+                    let r = o.record.as_ref().unwrap();
+                    s.push_str(&format!(
+                        " {}{}",
+                        o.path,
+                        if r.left.is_none() && r.right.is_none() {
+                            " forget"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                _ => s.push_str(&format!(" {}", o.dest_path.as_deref().unwrap_or(&o.path))),
+            }
+            s.push_str(&format!(" [{}]", o.rule));
+            s
+        })
+        .collect()
+}
+
+fn state_of(c: &Case, cs: bool) -> HashMap<String, StateRow> {
+    c.state
+        .iter()
+        .map(|(l, r)| {
+            let p = l.as_ref().or(r.as_ref()).unwrap().path;
+            (
+                crate::paths::key_of(p, cs),
+                StateRow {
+                    left: l.as_ref().map(F::entry),
+                    right: r.as_ref().map(F::entry),
+                },
+            )
+        })
+        .collect()
+}
+
+fn scan_of(files: &[F], cs: bool) -> SideScan {
+    let mut s = SideScan::default();
+    for f in files {
+        s.entries
+            .insert(crate::paths::key_of(f.path, cs), f.entry());
+    }
+    s
+}
+
+fn mem_scan(files: &[F]) -> SideScan {
+    let m = MemFs::new("t", true, 2 * S);
+    m.put(crate::paths::MARKER_NAME, b"{}");
+    for f in files {
+        if f.dir {
+            m.create_dir_all(f.path).unwrap();
+            m.set_meta(f.path, 0, f.props).unwrap();
+        } else {
+            m.put(f.path, f.data.as_bytes());
+            m.set_meta(f.path, T0 + f.t * S, f.props).unwrap();
+        }
+    }
+    let ex = Excluder::new(&[], false, Some(".sync_trash"), None).unwrap();
+    let mut s = scan_side(&m, Side::Left, &ex, false, &|_| {}).unwrap();
+    // The plan driver hashes on request; here every file's hash is known.
+    for e in s.entries.values_mut() {
+        if e.kind == Kind::File {
+            e.hash = Some(crate::fs::hash_file(&m, &e.path).unwrap());
+        }
+    }
+    s
+}
+
+fn run_case(c: &Case, cs: bool, mem: bool) -> Vec<String> {
+    let mut o = opts();
+    o.case_sensitive = cs;
+    for m in &c.opts {
+        m(&mut o);
+    }
+    let state = state_of(c, cs);
+    let (left, right) = if mem {
+        (mem_scan(&c.left), mem_scan(&c.right))
+    } else {
+        (scan_of(&c.left, cs), scan_of(&c.right, cs))
+    };
+    let mut conflicts = HashMap::new();
+    if let Some((p, keep)) = c.parked {
+        let k = crate::paths::key_of(p, cs);
+        conflicts.insert(
+            k.clone(),
+            ConflictRecord {
+                key: k.clone(),
+                path: p.into(),
+                rule: "6.2.1".into(),
+                left: left.entries.get(&k).cloned(),
+                right: right.entries.get(&k).cloned(),
+                keep: keep.map(str::to_owned),
+                created_at: String::new(),
+            },
+        );
+    }
+    let deferred: HashSet<String> = c
+        .deferred
+        .iter()
+        .map(|p| crate::paths::key_of(p, cs))
+        .collect();
+    let input = Input {
+        left: &left,
+        right: &right,
+        state: &state,
+        conflicts: &conflicts,
+        deferred: &deferred,
+        opts: &o,
+    };
+    let (ops, _) = reconcile(&input);
+    describe(&ops)
+}
+
+fn synced(p: &'static str, data: &'static str) -> (Option<F>, Option<F>) {
+    (Some(f(p, data, 0)), Some(f(p, data, 0)))
+}
+
+fn o2(o: &mut Options) {
+    o.same_file_changed_both = Option3::Option2;
+    o.properties_conflict_both = Option3::Option2;
+}
+fn o3(o: &mut Options) {
+    o.same_file_changed_both = Option3::Option3;
+    o.properties_conflict_both = Option3::Option3;
+    o.new_file_both_different = Option2::Option2;
+}
+fn no_trash(o: &mut Options) {
+    o.soft_delete = false;
+}
+
+#[allow(clippy::too_many_lines)]
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "6.2.1 option1: clash copies, newer (left) at the path",
+            state: vec![synced("a.txt", "base")],
+            left: vec![f("a.txt", "left edit", 20)],
+            right: vec![f("a.txt", "right edit!", 10)],
+            expect: vec![
+                "conflict a.txt clash_copies newer=left clash=a - clash.txt [6.2.1]",
+                "rename right a.txt → a - clash.txt [6.2.1]",
+                "copy right a.txt → a.txt [6.2.1]",
+                "copy left a - clash.txt → a - clash.txt [6.2.1]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.1 option1: right newer",
+            state: vec![synced("r.docx", "base")],
+            left: vec![f("r.docx", "left edit", 10)],
+            right: vec![f("r.docx", "right edit!", 30)],
+            expect: vec![
+                "conflict r.docx clash_copies newer=right clash=r - clash.docx [6.2.1]",
+                "rename left r.docx → r - clash.docx [6.2.1]",
+                "copy right r - clash.docx → r - clash.docx [6.2.1]",
+                "copy left r.docx → r.docx [6.2.1]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.1 option1: equal mtimes, left counts as newer; taken clash name → ' - clash 2'",
+            state: vec![synced("n", "base"), synced("n - clash", "old clash")],
+            left: vec![f("n", "left", 10), f("n - clash", "old clash", 0)],
+            right: vec![f("n", "right", 10), f("n - clash", "old clash", 0)],
+            expect: vec![
+                "conflict n clash_copies newer=left clash=n - clash 2 [6.2.1]",
+                "rename right n → n - clash 2 [6.2.1]",
+                "copy right n → n [6.2.1]",
+                "copy left n - clash 2 → n - clash 2 [6.2.1]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.1 option2: leave both, record as unresolved",
+            state: vec![synced("a.txt", "base")],
+            left: vec![f("a.txt", "left edit", 20)],
+            right: vec![f("a.txt", "right edit!", 10)],
+            opts: vec![o2],
+            expect: vec!["conflict a.txt left_alone newer=left [6.2.1]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.1 option2 remembered: skipped while both sides stay as they were",
+            state: vec![synced("a.txt", "base")],
+            left: vec![f("a.txt", "left edit", 20)],
+            right: vec![f("a.txt", "right edit!", 10)],
+            opts: vec![o2],
+            parked: Some(("a.txt", None)),
+            expect: vec![],
+            ..Case::default()
+        },
+        Case {
+            name: "resolve --keep left: right version to trash, left copied",
+            state: vec![synced("a.txt", "base")],
+            left: vec![f("a.txt", "left edit", 20)],
+            right: vec![f("a.txt", "right edit!", 10)],
+            opts: vec![o2],
+            parked: Some(("a.txt", Some("left"))),
+            expect: vec![
+                "conflict a.txt keep_side newer=left [6.2.1]",
+                "delete right a.txt (trash) [6.2.1]",
+                "copy right a.txt → a.txt [6.2.1]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "resolve --keep both: clash copies",
+            state: vec![synced("a.txt", "base")],
+            left: vec![f("a.txt", "left edit", 20)],
+            right: vec![f("a.txt", "right edit!", 10)],
+            opts: vec![o2],
+            parked: Some(("a.txt", Some("both"))),
+            expect: vec![
+                "conflict a.txt clash_copies newer=left clash=a - clash.txt [6.2.1]",
+                "rename right a.txt → a - clash.txt [6.2.1]",
+                "copy right a.txt → a.txt [6.2.1]",
+                "copy left a - clash.txt → a - clash.txt [6.2.1]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.1 option3: newer overwrites, older to trash",
+            state: vec![synced("a.txt", "base")],
+            left: vec![f("a.txt", "left edit", 10)],
+            right: vec![f("a.txt", "right edit!", 20)],
+            opts: vec![o3],
+            expect: vec![
+                "conflict a.txt newer_overwrites newer=right [6.2.1]",
+                "delete left a.txt (trash) [6.2.1]",
+                "copy left a.txt → a.txt [6.2.1]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.1 option3 with soft delete off: overwritten in place",
+            state: vec![synced("a.txt", "base")],
+            left: vec![f("a.txt", "left edit", 10)],
+            right: vec![f("a.txt", "right edit!", 20)],
+            opts: vec![o3, no_trash],
+            expect: vec!["conflict a.txt newer_overwrites newer=right [6.2.1]", "copy left a.txt → a.txt [6.2.1]"],
+            ..Case::default()
+        },
+        Case {
+            name: "changed on both to identical content: record",
+            state: vec![synced("a.txt", "base")],
+            left: vec![f("a.txt", "same new", 10)],
+            right: vec![f("a.txt", "same new", 30)],
+            expect: vec!["record a.txt [same]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.2 option1: new on both, different: clash copies",
+            left: vec![f("a.txt", "from left", 30)],
+            right: vec![f("a.txt", "from right!", 10)],
+            expect: vec![
+                "conflict a.txt clash_copies newer=left clash=a - clash.txt [6.2.2]",
+                "rename right a.txt → a - clash.txt [6.2.2]",
+                "copy right a.txt → a.txt [6.2.2]",
+                "copy left a - clash.txt → a - clash.txt [6.2.2]",
+            ],
+            ..Case::default()
+        }
+        .with_both("other", "x"),
+        Case {
+            name: "6.2.2 option2: newer overwrites older",
+            left: vec![f("a.txt", "from left", 30)],
+            right: vec![f("a.txt", "from right!", 10)],
+            opts: vec![o3],
+            expect: vec![
+                "conflict a.txt newer_overwrites newer=left [6.2.2]",
+                "delete right a.txt (trash) [6.2.2]",
+                "copy right a.txt → a.txt [6.2.2]",
+            ],
+            ..Case::default()
+        }
+        .with_both("other", "x"),
+        Case {
+            name: "new on both, identical content: record",
+            left: vec![f("a.txt", "same", 30)],
+            right: vec![f("a.txt", "same", 10)],
+            expect: vec!["record a.txt [same]"],
+            ..Case::default()
+        }
+        .with_both("other", "x"),
+        Case {
+            name: "first run: equal size, mtimes within tolerance: adopted",
+            left: vec![f("a.txt", "same", 10), d("dir")],
+            right: vec![f("a.txt", "same", 11), d("dir")],
+            expect: vec!["record a.txt [same]", "record dir [same]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.3 changed on left only",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![f("a.txt", "v2 longer", 10)],
+            right: vec![f("a.txt", "v1", 0)],
+            expect: vec!["copy right a.txt → a.txt [6.2.3]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.4 changed on right only",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![f("a.txt", "v1", 0)],
+            right: vec![f("a.txt", "v2 longer", 10)],
+            expect: vec!["copy left a.txt → a.txt [6.2.4]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.5 deleted on left, changed on right: copied back",
+            state: vec![synced("a.txt", "v1")],
+            right: vec![f("a.txt", "v2 longer", 10)],
+            expect: vec!["copy left a.txt → a.txt [6.2.5]"],
+            ..Case::default()
+        }
+        .with_both("keep", "k"),
+        Case {
+            name: "6.2.6 deleted on right, changed on left: copied back",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![f("a.txt", "v2 longer", 10)],
+            expect: vec!["copy right a.txt → a.txt [6.2.6]"],
+            ..Case::default()
+        }
+        .with_both("keep", "k"),
+        Case {
+            name: "6.2.7 deleted on left, unchanged on right: to trash on right",
+            state: vec![synced("a.txt", "v1")],
+            right: vec![f("a.txt", "v1", 0)],
+            expect: vec!["delete right a.txt (trash) [6.2.7]"],
+            ..Case::default()
+        }
+        .with_both("keep", "k"),
+        Case {
+            name: "6.2.8 deleted on right, unchanged on left: to trash on left",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![f("a.txt", "v1", 0)],
+            expect: vec!["delete left a.txt (trash) [6.2.8]"],
+            ..Case::default()
+        }
+        .with_both("keep", "k"),
+        Case {
+            name: "6.2.8 large file: deleted for good",
+            state: vec![synced("big.mov", "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789-over")],
+            left: vec![f("big.mov", "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789-over", 0)],
+            expect: vec!["delete left big.mov (hard) [6.2.8]"],
+            ..Case::default()
+        }
+        .with_both("keep", "k"),
+        Case {
+            name: "6.2.7 soft delete disabled: deleted for good",
+            state: vec![synced("a.txt", "v1")],
+            right: vec![f("a.txt", "v1", 0)],
+            opts: vec![no_trash],
+            expect: vec!["delete right a.txt (hard) [6.2.7]"],
+            ..Case::default()
+        }
+        .with_both("keep", "k"),
+        Case {
+            name: "6.2.9 / 6.2.10 new on one side, folders first, small before large",
+            state: vec![synced("keep", "k")],
+            left: vec![f("keep", "k", 0), d("new"), f("new/big.bin", "0123456789012345678901234567890123456789012345678901234567890", 5), f("new/s.txt", "s", 9), d("empty")],
+            right: vec![f("keep", "k", 0), f("r.txt", "right", 3)],
+            expect: vec![
+                "mkdir right empty [6.2.9]",
+                "mkdir right new [6.2.9]",
+                "copy right new/s.txt → new/s.txt [6.2.9]",
+                "copy left r.txt → r.txt [6.2.10]",
+                "copy right new/big.bin → new/big.bin [6.2.9]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.11 properties changed on left: set on right, no copy",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![fp("a.txt", "v1", 0, 0o600)],
+            right: vec![f("a.txt", "v1", 0)],
+            expect: vec!["set_props right a.txt [6.2.11]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.12 mtime-only change on right, same content: property change",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![f("a.txt", "v1", 0)],
+            right: vec![f("a.txt", "v1", 40)],
+            expect: vec!["set_props left a.txt [6.2.12]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.11 name case changed on left: rename on right",
+            state: vec![synced("report.docx", "v1")],
+            left: vec![f("Report.docx", "v1", 0)],
+            right: vec![f("report.docx", "v1", 0)],
+            ci_only: true,
+            expect: vec!["rename right report.docx → Report.docx [6.2.11]", "set_props right Report.docx [6.2.11]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.12 folder case changed on right: folder renamed on left, children follow",
+            state: vec![(Some(d("dir")), Some(d("dir"))), synced("dir/a.txt", "v1")],
+            left: vec![d("dir"), f("dir/a.txt", "v1", 0)],
+            right: vec![d("Dir"), f("Dir/a.txt", "v1", 0)],
+            ci_only: true,
+            expect: vec!["rename left dir → Dir [6.2.12]", "set_props left Dir [6.2.12]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.13 option1: properties changed differently on both: clash copies",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![fp("a.txt", "v1", 0, 0o600)],
+            right: vec![fp("a.txt", "v1", 0, 0o640)],
+            expect: vec![
+                "conflict a.txt clash_copies newer=left clash=a - clash.txt [6.2.13]",
+                "rename right a.txt → a - clash.txt [6.2.13]",
+                "copy left a - clash.txt → a - clash.txt [6.2.13]",
+                "copy right a.txt → a.txt [6.2.13]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.13 option2: leave and alert",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![fp("a.txt", "v1", 0, 0o600)],
+            right: vec![fp("a.txt", "v1", 0, 0o640)],
+            opts: vec![o2],
+            expect: vec!["conflict a.txt left_alone newer=left [6.2.13]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.13 option3: newer properties win, no copy",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![fp("a.txt", "v1", 10, 0o600)],
+            right: vec![fp("a.txt", "v1", 20, 0o640)],
+            opts: vec![o3],
+            expect: vec!["conflict a.txt newer_overwrites newer=right [6.2.13]", "set_props left a.txt [6.2.13]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.13 name case changed differently on both (case-insensitive)",
+            state: vec![synced("report.docx", "v1")],
+            left: vec![f("Report.docx", "v1", 0)],
+            right: vec![f("REPORT.docx", "v1", 0)],
+            opts: vec![o3],
+            ci_only: true,
+            expect: vec![
+                "conflict Report.docx newer_overwrites newer=left [6.2.13]",
+                "rename right REPORT.docx → Report.docx [6.2.13]",
+                "set_props right Report.docx [6.2.13]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "gone: deleted on both sides: forgotten",
+            state: vec![synced("a.txt", "v1"), synced("keep", "k")],
+            left: vec![f("keep", "k", 0)],
+            right: vec![f("keep", "k", 0)],
+            expect: vec!["record a.txt forget [gone]"],
+            ..Case::default()
+        },
+        Case {
+            name: "kind: file on left, folder on right",
+            state: vec![synced("keep", "k")],
+            left: vec![f("keep", "k", 0), f("x", "file", 5)],
+            right: vec![f("keep", "k", 0), d("x"), f("x/in.txt", "in", 5)],
+            expect: vec![
+                "conflict x clash_copies newer=right clash=x - clash [kind]",
+                "rename left x → x - clash [kind]",
+                "mkdir left x [kind]",
+                "copy left x/in.txt → x/in.txt [6.2.10]",
+                "copy right x - clash → x - clash [kind]",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "folder deleted on left, content unchanged on right: content to trash, folder removed",
+            state: vec![(Some(d("d")), Some(d("d"))), synced("d/a.txt", "a"), synced("d.txt", "sibling"), synced("d/e/b.txt", "b"), (Some(d("d/e")), Some(d("d/e")))],
+            left: vec![f("d.txt", "sibling", 0)],
+            right: vec![d("d"), f("d/a.txt", "a", 0), d("d/e"), f("d/e/b.txt", "b", 0), f("d.txt", "sibling", 0)],
+            expect: vec!["delete right d/a.txt (trash) [6.2.7]", "delete right d/e/b.txt (trash) [6.2.7]", "rmdir right d/e [6.2.7]", "rmdir right d [6.2.7]"],
+            ..Case::default()
+        },
+        Case {
+            name: "folder deleted on left, a file in it changed on right: file and folder come back",
+            state: vec![(Some(d("d")), Some(d("d"))), synced("d/a.txt", "a"), synced("d/b.txt", "b")],
+            left: vec![],
+            right: vec![d("d"), f("d/a.txt", "a changed", 9), f("d/b.txt", "b", 0)],
+            expect: vec!["mkdir left d [6.2.5]", "copy left d/a.txt → d/a.txt [6.2.5]", "delete right d/b.txt (trash) [6.2.7]"],
+            ..Case::default()
+        },
+        Case {
+            name: "deferred path (still being written): nothing planned",
+            state: vec![synced("a.txt", "v1")],
+            left: vec![f("a.txt", "v2 longer", 10)],
+            right: vec![f("a.txt", "v1", 0)],
+            deferred: vec!["a.txt"],
+            expect: vec![],
+            ..Case::default()
+        },
+    ]
+}
+
+impl Case {
+    /// Adds a path synced and unchanged on both sides (keeps the state non-empty).
+    fn with_both(mut self, p: &'static str, data: &'static str) -> Self {
+        self.state.push(synced(p, data));
+        if !self.left.iter().any(|x| x.path == p) {
+            self.left.push(f(p, data, 0));
+        }
+        if !self.right.iter().any(|x| x.path == p) {
+            self.right.push(f(p, data, 0));
+        }
+        self
+    }
+}
+
+#[test]
+fn rule_table_pure_case_sensitive() {
+    for c in cases().iter().filter(|c| !c.ci_only) {
+        assert_eq!(run_case(c, true, false), c.expect, "case: {}", c.name);
+    }
+}
+
+#[test]
+fn rule_table_pure_case_insensitive() {
+    for c in cases() {
+        assert_eq!(run_case(&c, false, false), c.expect, "case: {}", c.name);
+    }
+}
+
+#[test]
+fn rule_table_on_memfs_case_insensitive_2s() {
+    for c in cases() {
+        assert_eq!(run_case(&c, false, true), c.expect, "case: {}", c.name);
+    }
+}
+
+#[test]
+fn classify_covers_every_change() {
+    let base = f("a", "xx", 0).entry();
+    assert_eq!(classify(None, None), Class::Absent);
+    assert_eq!(classify(None, Some(&base)), Class::New);
+    assert_eq!(classify(Some(&base), None), Class::Deleted);
+    assert_eq!(classify(Some(&base), Some(&base)), Class::Unchanged);
+    assert_eq!(
+        classify(Some(&base), Some(&f("a", "xxx", 0).entry())),
+        Class::Content
+    );
+    let mut touched = f("a", "xx", 9).entry();
+    assert_eq!(
+        classify(Some(&base), Some(&touched)),
+        Class::Props,
+        "same hash"
+    );
+    touched.hash = None;
+    assert_eq!(
+        classify(Some(&base), Some(&touched)),
+        Class::Content,
+        "hash unknown"
+    );
+    assert_eq!(
+        classify(Some(&base), Some(&fp("a", "xx", 0, 0o600).entry())),
+        Class::Props
+    );
+    assert_eq!(
+        classify(Some(&base), Some(&f("A", "xx", 0).entry())),
+        Class::Props
+    );
+    assert_eq!(classify(Some(&base), Some(&d("a").entry())), Class::Content);
+}
+
+#[test]
+fn hashes_are_requested_only_when_they_decide() {
+    let o = opts();
+    let mut state = HashMap::new();
+    state.insert(
+        "a".to_owned(),
+        StateRow {
+            left: Some(f("a", "xx", 0).entry()),
+            right: Some(f("a", "xx", 0).entry()),
+        },
+    );
+    let mut touched = f("a", "xx", 9).entry();
+    touched.hash = None;
+    let mut l = SideScan::default();
+    l.entries.insert("a".into(), touched);
+    let mut r = SideScan::default();
+    r.entries.insert("a".into(), f("a", "xx", 0).entry());
+    let empty = HashMap::new();
+    let none = HashSet::new();
+    let input = Input {
+        left: &l,
+        right: &r,
+        state: &state,
+        conflicts: &empty,
+        deferred: &none,
+        opts: &o,
+    };
+    assert_eq!(hash_requests(&input), vec![(Side::Left, "a".to_owned())]);
+    // Unchanged trees request nothing.
+    let mut l2 = SideScan::default();
+    l2.entries.insert("a".into(), f("a", "xx", 0).entry());
+    let input = Input {
+        left: &l2,
+        right: &r,
+        state: &state,
+        conflicts: &empty,
+        deferred: &none,
+        opts: &o,
+    };
+    assert!(hash_requests(&input).is_empty());
+}
+
+#[test]
+fn unknown_folder_plans_nothing_below_it() {
+    let o = opts();
+    let mut state = HashMap::new();
+    state.insert(
+        "d/a".to_owned(),
+        StateRow {
+            left: Some(f("d/a", "x", 0).entry()),
+            right: Some(f("d/a", "x", 0).entry()),
+        },
+    );
+    let mut l = SideScan::default();
+    l.unknown.push("d".into());
+    let mut r = SideScan::default();
+    r.entries.insert("d/a".into(), f("d/a", "x", 0).entry());
+    let empty = HashMap::new();
+    let none = HashSet::new();
+    let input = Input {
+        left: &l,
+        right: &r,
+        state: &state,
+        conflicts: &empty,
+        deferred: &none,
+        opts: &o,
+    };
+    let (ops, deferred) = reconcile(&input);
+    assert!(ops.is_empty());
+    assert_eq!(deferred, 1);
+}

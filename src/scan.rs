@@ -1,0 +1,341 @@
+//! Scan: walk one side through its [`Fs`] and build a [`SideScan`] snapshot.
+//!
+//! Also owns what is never synced (the [`Excluder`]: the marker, temp files,
+//! the trash folder and the `exclude` patterns) and the root markers
+//! (`.twinsync-root`, SPEC §4).
+//!
+//! Invariants: a folder that could not be listed, and names that collide
+//! under case folding, end up in [`SideScan::unknown`], which the planner
+//! treats as "do not touch"; a scan never reports something as absent that
+//! it did not look at.
+
+use crate::fs::{Fs, FsError, Kind, Meta};
+use crate::paths::{self, MARKER_NAME};
+use crate::{Entry, Side};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use std::collections::{BTreeMap, HashSet};
+
+/// Errors of the scan stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The side cannot be synced this cycle (SPEC §4): exit 3.
+    #[error("{side} root `{root}` is unavailable: {why}")]
+    Unavailable {
+        side: Side,
+        root: String,
+        why: String,
+    },
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+/// Decides what is never synced.
+#[derive(Debug, Clone)]
+pub struct Excluder {
+    matcher: Gitignore,
+    case_sensitive: bool,
+    trash_key: Option<String>,
+    extra_keys: Vec<String>,
+}
+
+impl Excluder {
+    /// Builds the matcher from gitignore-style patterns. `trash` is the trash
+    /// folder inside the root, if any; `extra` more relative paths never to
+    /// sync (a log file inside a root).
+    ///
+    /// # Errors
+    /// A message naming the bad pattern.
+    pub fn new(
+        patterns: &[String],
+        case_sensitive: bool,
+        trash: Option<&str>,
+        extra: Option<&[String]>,
+    ) -> Result<Self, String> {
+        let mut b = GitignoreBuilder::new("");
+        b.case_insensitive(!case_sensitive)
+            .map_err(|e| e.to_string())?;
+        for p in patterns {
+            b.add_line(None, p)
+                .map_err(|e| format!("pattern `{p}`: {e}"))?;
+        }
+        let matcher = b.build().map_err(|e| e.to_string())?;
+        Ok(Self {
+            matcher,
+            case_sensitive,
+            trash_key: trash.map(|t| paths::key_of(t, case_sensitive)),
+            extra_keys: extra
+                .unwrap_or_default()
+                .iter()
+                .map(|e| paths::key_of(e, case_sensitive))
+                .collect(),
+        })
+    }
+
+    /// True if `path` (relative, `/`-separated) must not be synced.
+    #[must_use]
+    pub fn is_excluded(&self, path: &str, is_dir: bool) -> bool {
+        if paths::is_internal_name(paths::file_name(path)) {
+            return true;
+        }
+        if self.trash_key.is_some() || !self.extra_keys.is_empty() {
+            let key = paths::key_of(path, self.case_sensitive);
+            if self
+                .trash_key
+                .as_deref()
+                .is_some_and(|t| paths::is_within(&key, t))
+                || self.extra_keys.iter().any(|e| paths::is_within(&key, e))
+            {
+                return true;
+            }
+        }
+        self.matcher
+            .matched_path_or_any_parents(path, is_dir)
+            .is_ignore()
+    }
+}
+
+/// The marker file at the top of a root.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Marker {
+    pub root_id: String,
+    #[serde(default)]
+    pub side: String,
+    #[serde(default)]
+    pub created_at: String,
+}
+
+/// Reads a root's marker: `Ok(None)` when the root exists without one.
+///
+/// # Errors
+/// `Unavailable` when the root is missing or the marker unreadable.
+pub fn read_marker(fs: &dyn Fs, side: Side) -> Result<Option<Marker>, ScanError> {
+    let unavailable = |why: String| ScanError::Unavailable {
+        side,
+        root: fs.root_display(),
+        why,
+    };
+    match fs.stat("") {
+        Ok(Some(m)) if m.kind == Kind::Dir => {}
+        Ok(_) => {
+            return Err(unavailable(
+                "the folder does not exist (drive not mounted?)".into(),
+            ));
+        }
+        Err(e) => return Err(unavailable(e.to_string())),
+    }
+    match fs.stat(MARKER_NAME) {
+        Ok(None) => return Ok(None),
+        Ok(Some(_)) => {}
+        Err(e) => return Err(unavailable(e.to_string())),
+    }
+    let bytes = fs
+        .read_all(MARKER_NAME)
+        .map_err(|e| unavailable(e.to_string()))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| unavailable(format!("marker {MARKER_NAME} is not valid: {e}")))
+}
+
+/// Checks a root is there and holds the marker with the expected id.
+///
+/// # Errors
+/// `Unavailable` naming what is wrong.
+pub fn check_root(fs: &dyn Fs, side: Side, expected_id: &str) -> Result<(), ScanError> {
+    match read_marker(fs, side)? {
+        Some(m) if m.root_id == expected_id => Ok(()),
+        Some(m) => Err(ScanError::Unavailable {
+            side,
+            root: fs.root_display(),
+            why: format!(
+                "marker {MARKER_NAME} holds root id {} but the state DB expects {expected_id} (a different folder or drive is mounted there)",
+                m.root_id
+            ),
+        }),
+        None => Err(ScanError::Unavailable {
+            side,
+            root: fs.root_display(),
+            why: format!(
+                "marker {MARKER_NAME} is missing (drive empty or not initialised? run `twinsync init`)"
+            ),
+        }),
+    }
+}
+
+/// One side's snapshot.
+#[derive(Debug, Default, Clone)]
+pub struct SideScan {
+    /// Identity key → entry.
+    pub entries: BTreeMap<String, Entry>,
+    /// Keys (folders or files) whose state is unknown this cycle: unreadable
+    /// folders and case collisions. Nothing at or below them is planned.
+    pub unknown: Vec<String>,
+    /// Human-readable problems to report (collisions, invalid names, links).
+    pub problems: Vec<String>,
+}
+
+impl SideScan {
+    /// True if `key` lies at or below an unknown key.
+    #[must_use]
+    pub fn is_unknown(&self, key: &str) -> bool {
+        self.unknown.iter().any(|u| paths::is_within(key, u))
+    }
+
+    /// Number of files (not folders).
+    #[must_use]
+    pub fn file_count(&self) -> usize {
+        self.entries
+            .values()
+            .filter(|e| e.kind == Kind::File)
+            .count()
+    }
+}
+
+fn entry_of(path: String, m: &Meta) -> Entry {
+    Entry {
+        path,
+        kind: m.kind,
+        size: m.size,
+        mtime: m.mtime,
+        props: m.props,
+        offline: m.offline,
+        hash: None,
+    }
+}
+
+/// Scans one side. The root's marker must have been checked just before.
+///
+/// # Errors
+/// `Unavailable` if the root cannot be listed or vanished during the walk.
+pub fn scan_side(
+    fs: &dyn Fs,
+    side: Side,
+    excluder: &Excluder,
+    case_sensitive: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<SideScan, ScanError> {
+    let unavailable = |why: String| ScanError::Unavailable {
+        side,
+        root: fs.root_display(),
+        why,
+    };
+    let walk = fs
+        .walk(&|p, d| excluder.is_excluded(p, d), progress)
+        .map_err(|e| unavailable(e.to_string()))?;
+    // A root that vanished mid-walk would look like mass deletion.
+    match fs.stat(MARKER_NAME) {
+        Ok(Some(_)) => {}
+        _ => {
+            return Err(unavailable(
+                "the root or its marker vanished during the scan".into(),
+            ));
+        }
+    }
+    let mut out = SideScan::default();
+    for (p, why) in walk.unreadable {
+        out.problems.push(format!("cannot list `{p}`: {why}"));
+        out.unknown.push(paths::key_of(&p, case_sensitive));
+    }
+    for (p, why) in walk.skipped {
+        out.problems.push(format!("skipped `{p}`: {why}"));
+    }
+    let mut invalid_dirs: Vec<String> = Vec::new();
+    let mut collided: HashSet<String> = HashSet::new();
+    for w in walk.entries {
+        if let Err(why) = paths::validate_component(paths::file_name(&w.path)) {
+            out.problems.push(format!("skipped `{}`: {why}", w.path));
+            if w.meta.kind == Kind::Dir {
+                invalid_dirs.push(paths::key_of(&w.path, case_sensitive));
+            }
+            continue;
+        }
+        let key = paths::key_of(&w.path, case_sensitive);
+        if let Some(prev) = out.entries.get(&key) {
+            out.problems.push(format!(
+                "`{}` and `{}` differ only in case; both left alone until one is renamed",
+                prev.path, w.path
+            ));
+            collided.insert(key);
+            continue;
+        }
+        out.entries.insert(key, entry_of(w.path, &w.meta));
+    }
+    if !invalid_dirs.is_empty() {
+        out.entries
+            .retain(|k, _| !invalid_dirs.iter().any(|d| paths::is_within(k, d)));
+    }
+    for k in collided {
+        out.entries.retain(|e, _| !paths::is_within(e, &k));
+        out.unknown.push(k);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::mem::MemFs;
+
+    fn ex(p: &[&str], cs: bool) -> Excluder {
+        Excluder::new(
+            &p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+            cs,
+            Some(".sync_trash"),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn default_excludes() {
+        let e = ex(
+            &["~$*", "*.tmp", ".~lock.*#", "Thumbs.db", "desktop.ini"],
+            false,
+        );
+        assert!(e.is_excluded("a/~$report.docx", false));
+        assert!(e.is_excluded("x.TMP", false));
+        assert!(e.is_excluded(".~lock.book.xlsx#", false));
+        assert!(e.is_excluded("pics/thumbs.db", false));
+        assert!(e.is_excluded(".sync_trash", true));
+        assert!(e.is_excluded(".SYNC_TRASH/a/b.txt", false));
+        assert!(e.is_excluded(".twinsync-root", false));
+        assert!(e.is_excluded("d/.~twinsync-7.tmp", false));
+        assert!(!e.is_excluded("report.docx", false));
+        assert!(!e.is_excluded("sync_trash/x", false));
+    }
+
+    #[test]
+    fn folder_patterns_exclude_contents() {
+        let e = ex(&["build/", "/top.txt"], true);
+        assert!(e.is_excluded("build/x/y.o", false));
+        assert!(e.is_excluded("top.txt", false));
+        assert!(!e.is_excluded("sub/top.txt", false));
+    }
+
+    #[test]
+    fn case_collisions_are_unknown() {
+        let m = MemFs::new("l", false, 1);
+        m.put(MARKER_NAME, b"{}");
+        m.put("A.txt", b"1");
+        m.put("a.txt", b"2");
+        m.put("b.txt", b"3");
+        let s = scan_side(&m, Side::Left, &ex(&[], false), false, &|_| {}).unwrap();
+        assert_eq!(s.entries.keys().collect::<Vec<_>>(), ["b.txt"]);
+        assert!(s.is_unknown("a.txt"));
+        assert_eq!(s.problems.len(), 1);
+    }
+
+    #[test]
+    fn missing_root_and_foreign_marker_are_unavailable() {
+        let m = MemFs::new("l", false, 1);
+        assert!(matches!(
+            check_root(&m, Side::Left, "x"),
+            Err(ScanError::Unavailable { .. })
+        ));
+        m.put(MARKER_NAME, br#"{"root_id":"y"}"#);
+        let e = check_root(&m, Side::Left, "x").unwrap_err().to_string();
+        assert!(e.contains("root id y"), "{e}");
+        check_root(&m, Side::Left, "y").unwrap();
+        m.set_root_present(false);
+        assert!(check_root(&m, Side::Left, "y").is_err());
+    }
+}

@@ -1,0 +1,836 @@
+//! The state DB (SQLite, WAL): last synced snapshot per path and side,
+//! the step journal, unresolved conflicts, trash records, failures, cycles
+//! and the email outbox.
+//!
+//! Hot path: [`State::load_files`] reads every snapshot in one query;
+//! [`State::commit`] writes a step's completion and all its state updates in
+//! one transaction.
+//!
+//! Journal invariant (SPEC §8): a step is marked done in the *same*
+//! transaction that records its effect on the snapshots. So after a crash
+//! either both are recorded or neither; in the second case `apply` re-checks
+//! the step's post-condition on disk before redoing it (see `apply`).
+
+mod schema;
+
+use crate::{Entry, Kind, Side};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Errors of the state DB; every one names the DB file.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(
+        "state DB `{file}` is corrupt or unreadable: {source}. To recover: move the file aside and run `twinsync init` (the root markers are kept; the next plan is a first run that adopts identical files)"
+    )]
+    Corrupt {
+        file: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("state DB `{file}`: {source}")]
+    Sql {
+        file: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "state DB `{file}` has schema version {found}, newer than this twinsync understands ({known}); use a newer twinsync"
+    )]
+    TooNew {
+        file: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("state DB `{0}` does not exist; run `twinsync init` first")]
+    Missing(PathBuf),
+}
+
+/// The last synced snapshot of one path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateRow {
+    pub left: Option<Entry>,
+    pub right: Option<Entry>,
+}
+
+impl StateRow {
+    #[must_use]
+    pub fn side(&self, s: Side) -> Option<&Entry> {
+        match s {
+            Side::Left => self.left.as_ref(),
+            Side::Right => self.right.as_ref(),
+        }
+    }
+}
+
+/// An unresolved conflict (option2), or one an admin settled with `resolve`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConflictRecord {
+    pub key: String,
+    pub path: String,
+    pub rule: String,
+    pub left: Option<Entry>,
+    pub right: Option<Entry>,
+    /// `left`, `right` or `both` once `resolve` ran.
+    pub keep: Option<String>,
+    pub created_at: String,
+}
+
+/// One change to the snapshot table.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// Sets one side of a key's snapshot (None = the side no longer has it).
+    Side {
+        key: String,
+        side: Side,
+        entry: Option<Entry>,
+    },
+    /// Forgets a key entirely.
+    Forget { key: String },
+    /// Records an unresolved conflict.
+    Conflict(ConflictRecord),
+    /// Clears a key's conflict record.
+    ClearConflict { key: String },
+    /// Records a file moved to trash.
+    Trash(TrashRecord),
+}
+
+/// A file in a side's trash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrashRecord {
+    pub id: i64,
+    pub side: Side,
+    pub original_path: String,
+    pub trash_path: String,
+    pub size: u64,
+    pub deleted_at: String,
+    pub rule: String,
+}
+
+/// A path that failed, for retries with backoff and `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Failure {
+    pub key: String,
+    pub path: String,
+    pub op: String,
+    pub error: String,
+    pub first_at: String,
+    pub last_at: String,
+    pub count: i64,
+    /// Unix seconds before which the path is not retried.
+    pub retry_after: i64,
+}
+
+/// Metrics of one plan/apply run, for logs and `status`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CycleRecord {
+    pub started_at: String,
+    pub files_scanned: u64,
+    pub changes: u64,
+    pub conflicts: u64,
+    pub soft_deletes: u64,
+    pub hard_deletes: u64,
+    pub bytes_copied: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub duration_ms: u64,
+    pub result: String,
+}
+
+/// Journal status of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRun {
+    pub plan_id: String,
+    pub status: String,
+}
+
+/// The open state DB.
+pub struct State {
+    conn: Connection,
+    file: PathBuf,
+}
+
+fn kind_code(k: Kind) -> i64 {
+    match k {
+        Kind::File => 0,
+        Kind::Dir => 1,
+    }
+}
+
+fn kind_of(c: i64) -> Kind {
+    if c == 1 { Kind::Dir } else { Kind::File }
+}
+
+#[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+fn row_entry(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<Option<Entry>> {
+    let path: Option<String> = r.get(base)?;
+    let Some(path) = path else { return Ok(None) };
+    Ok(Some(Entry {
+        path,
+        kind: kind_of(r.get(base + 1)?),
+        size: r.get::<_, i64>(base + 2)? as u64,
+        mtime: r.get(base + 3)?,
+        props: r.get::<_, i64>(base + 4)? as u32,
+        offline: false,
+        hash: r.get(base + 5)?,
+    }))
+}
+
+impl State {
+    /// Opens an existing state DB (migrating its schema).
+    ///
+    /// # Errors
+    /// `Missing` if the file does not exist, `Corrupt` if it is not a usable DB.
+    pub fn open(file: &Path) -> Result<Self, StateError> {
+        if !file.exists() {
+            return Err(StateError::Missing(file.to_path_buf()));
+        }
+        Self::open_or_create(file)
+    }
+
+    /// Opens the state DB, creating it (and its schema) if needed.
+    ///
+    /// # Errors
+    /// `Corrupt` if the file exists but is not a usable DB.
+    pub fn open_or_create(file: &Path) -> Result<Self, StateError> {
+        let corrupt = |source| StateError::Corrupt {
+            file: file.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(file).map_err(corrupt)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(corrupt)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        )
+        .map_err(corrupt)?;
+        let mut st = Self {
+            conn,
+            file: file.to_path_buf(),
+        };
+        schema::migrate(&mut st.conn, file)?;
+        Ok(st)
+    }
+
+    /// The DB file.
+    #[must_use]
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
+        |source| StateError::Sql {
+            file: self.file.clone(),
+            source,
+        }
+    }
+
+    /// Reads a value of the `meta` table.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.sql())
+    }
+
+    /// Writes a value of the `meta` table.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// The root id recorded for a side.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn root_id(&self, side: Side) -> Result<Option<String>, StateError> {
+        self.meta(&format!("{side}_root_id"))
+    }
+
+    /// The generation: bumped each time an apply starts a new plan.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn generation(&self) -> Result<i64, StateError> {
+        Ok(self
+            .meta("generation")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Number of paths with a snapshot.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn file_count(&self) -> Result<u64, StateError> {
+        self.conn
+            .query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(self.sql())
+    }
+
+    /// Every snapshot, in one query.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn load_files(&self) -> Result<HashMap<String, StateRow>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
+                        r_path, r_kind, r_size, r_mtime, r_props, r_hash FROM files",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    StateRow {
+                        left: row_entry(r, 1)?,
+                        right: row_entry(r, 7)?,
+                    },
+                ))
+            })
+            .map_err(self.sql())?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (k, v) = row.map_err(self.sql())?;
+            out.insert(k, v);
+        }
+        Ok(out)
+    }
+
+    /// Unresolved conflicts by key.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn conflicts(&self) -> Result<HashMap<String, ConflictRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, data FROM conflicts")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(self.sql())?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (k, data) = row.map_err(self.sql())?;
+            if let Ok(c) = serde_json::from_str::<ConflictRecord>(&data) {
+                out.insert(k, c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets the `keep` choice of an unresolved conflict.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn set_conflict_keep(&self, mut c: ConflictRecord, keep: &str) -> Result<(), StateError> {
+        c.keep = Some(keep.to_owned());
+        let data = serde_json::to_string(&c).unwrap_or_default();
+        self.conn
+            .execute(
+                "UPDATE conflicts SET data = ?2 WHERE key = ?1",
+                params![c.key, data],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// Starts (or resumes) a plan: returns the plan's journal row if it was
+    /// seen before; otherwise registers it and bumps the generation, so that
+    /// every plan made earlier becomes stale. One transaction.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn begin_plan(
+        &mut self,
+        plan_id: &str,
+        base_generation: i64,
+    ) -> Result<Option<PlanRun>, StateError> {
+        let file = self.file.clone();
+        let sql = |source| StateError::Sql {
+            file: file.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT status FROM plans WHERE plan_id = ?1",
+                [plan_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        if let Some(status) = existing {
+            return Ok(Some(PlanRun {
+                plan_id: plan_id.to_owned(),
+                status,
+            }));
+        }
+        let generation: i64 = tx
+            .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .map_err(sql)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        tx.execute(
+            "INSERT INTO plans(plan_id, base_generation, started_at, status) VALUES(?1, ?2, ?3, 'running')",
+            params![plan_id, base_generation, chrono::Utc::now().to_rfc3339()],
+        )
+        .map_err(sql)?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES('generation', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [(generation + 1).to_string()],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(None)
+    }
+
+    /// Marks a plan finished.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn finish_plan(&self, plan_id: &str, status: &str) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "UPDATE plans SET status = ?2, finished_at = ?3 WHERE plan_id = ?1",
+                params![plan_id, status, chrono::Utc::now().to_rfc3339()],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// The latest plan that has not finished, if any.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn unfinished_plan(&self) -> Result<Option<String>, StateError> {
+        self.conn
+            .query_row(
+                "SELECT plan_id FROM plans WHERE status = 'running' ORDER BY started_at DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())
+    }
+
+    /// Step ids of a plan that are done (or skipped/failed for good), with their status.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn step_status(&self, plan_id: &str) -> Result<HashMap<u64, String>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT step_id, status FROM steps WHERE plan_id = ?1")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([plan_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.sql())?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (id, s) = row.map_err(self.sql())?;
+            out.insert(u64::try_from(id).unwrap_or(0), s);
+        }
+        Ok(out)
+    }
+
+    /// Records steps' outcomes and their snapshot updates in ONE transaction
+    /// (the journal invariant; see the module docs). Several steps may be
+    /// committed together (a batch of `record` steps).
+    ///
+    /// # Errors
+    /// SQL errors (nothing is recorded then).
+    pub fn commit(
+        &mut self,
+        plan_id: &str,
+        steps: &[(u64, &str, Option<&str>)],
+        updates: &[Update],
+    ) -> Result<Vec<i64>, StateError> {
+        let file = self.file.clone();
+        let sql = |source| StateError::Sql {
+            file: file.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let mut trash_ids = Vec::new();
+        {
+            let mut set_l = tx
+                .prepare_cached(
+                    "INSERT INTO files(key, l_path, l_kind, l_size, l_mtime, l_props, l_hash) VALUES(?1,?2,?3,?4,?5,?6,?7)
+                     ON CONFLICT(key) DO UPDATE SET l_path=excluded.l_path, l_kind=excluded.l_kind, l_size=excluded.l_size,
+                     l_mtime=excluded.l_mtime, l_props=excluded.l_props, l_hash=excluded.l_hash",
+                )
+                .map_err(sql)?;
+            let mut set_r = tx
+                .prepare_cached(
+                    "INSERT INTO files(key, r_path, r_kind, r_size, r_mtime, r_props, r_hash) VALUES(?1,?2,?3,?4,?5,?6,?7)
+                     ON CONFLICT(key) DO UPDATE SET r_path=excluded.r_path, r_kind=excluded.r_kind, r_size=excluded.r_size,
+                     r_mtime=excluded.r_mtime, r_props=excluded.r_props, r_hash=excluded.r_hash",
+                )
+                .map_err(sql)?;
+            let mut prune = tx
+                .prepare_cached(
+                    "DELETE FROM files WHERE key = ?1 AND l_path IS NULL AND r_path IS NULL",
+                )
+                .map_err(sql)?;
+            for u in updates {
+                match u {
+                    Update::Side { key, side, entry } => {
+                        let stmt = match side {
+                            Side::Left => &mut set_l,
+                            Side::Right => &mut set_r,
+                        };
+                        #[allow(clippy::cast_possible_wrap)]
+                        match entry {
+                            Some(e) => stmt.execute(params![
+                                key,
+                                e.path,
+                                kind_code(e.kind),
+                                e.size as i64,
+                                e.mtime,
+                                i64::from(e.props),
+                                e.hash
+                            ]),
+                            None => stmt.execute(params![
+                                key,
+                                None::<String>,
+                                None::<i64>,
+                                None::<i64>,
+                                None::<i64>,
+                                None::<i64>,
+                                None::<String>
+                            ]),
+                        }
+                        .map_err(sql)?;
+                        prune.execute([key]).map_err(sql)?;
+                    }
+                    Update::Forget { key } => {
+                        tx.execute("DELETE FROM files WHERE key = ?1", [key])
+                            .map_err(sql)?;
+                    }
+                    Update::Conflict(c) => {
+                        tx.execute(
+                            "INSERT INTO conflicts(key, data) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET data = excluded.data",
+                            params![c.key, serde_json::to_string(c).unwrap_or_default()],
+                        )
+                        .map_err(sql)?;
+                    }
+                    Update::ClearConflict { key } => {
+                        tx.execute("DELETE FROM conflicts WHERE key = ?1", [key])
+                            .map_err(sql)?;
+                    }
+                    #[allow(clippy::cast_possible_wrap)]
+                    Update::Trash(t) => {
+                        tx.execute(
+                            "INSERT INTO trash(side, original_path, trash_path, size, deleted_at, rule) VALUES(?1,?2,?3,?4,?5,?6)",
+                            params![t.side.as_str(), t.original_path, t.trash_path, t.size as i64, t.deleted_at, t.rule],
+                        )
+                        .map_err(sql)?;
+                        trash_ids.push(tx.last_insert_rowid());
+                    }
+                }
+            }
+            let mut step = tx
+                .prepare_cached(
+                    "INSERT INTO steps(plan_id, step_id, status, error, finished_at) VALUES(?1,?2,?3,?4,?5)
+                     ON CONFLICT(plan_id, step_id) DO UPDATE SET status=excluded.status, error=excluded.error, finished_at=excluded.finished_at",
+                )
+                .map_err(sql)?;
+            let now = chrono::Utc::now().to_rfc3339();
+            #[allow(clippy::cast_possible_wrap)]
+            for (id, status, err) in steps {
+                step.execute(params![plan_id, *id as i64, status, err, now])
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(trash_ids)
+    }
+
+    /// Trash records of a side (or both), newest first.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn trash_records(&self) -> Result<Vec<TrashRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, side, original_path, trash_path, size, deleted_at, rule FROM trash ORDER BY deleted_at DESC, id DESC",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(TrashRecord {
+                    id: r.get(0)?,
+                    side: if r.get::<_, String>(1)? == "left" {
+                        Side::Left
+                    } else {
+                        Side::Right
+                    },
+                    original_path: r.get(2)?,
+                    trash_path: r.get(3)?,
+                    size: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    deleted_at: r.get(5)?,
+                    rule: r.get(6)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Forgets a trash record (restored or purged).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn remove_trash_record(&self, id: i64) -> Result<(), StateError> {
+        self.conn
+            .execute("DELETE FROM trash WHERE id = ?1", [id])
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// Records a failure of a path (count, first/last time, backoff).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn record_failure(
+        &self,
+        key: &str,
+        path: &str,
+        op: &str,
+        error: &str,
+        now_s: i64,
+    ) -> Result<Failure, StateError> {
+        let now = chrono::Utc::now().to_rfc3339();
+        self.conn
+            .execute(
+                "INSERT INTO failures(key, path, op, error, first_at, last_at, count, retry_after) VALUES(?1,?2,?3,?4,?5,?5,1,?6)
+                 ON CONFLICT(key) DO UPDATE SET path=excluded.path, op=excluded.op, error=excluded.error, last_at=excluded.last_at,
+                 count=failures.count+1, retry_after=?7 + min(600, 10 * (1 << min(failures.count, 6)))",
+                params![key, path, op, error, now, now_s + 10, now_s],
+            )
+            .map_err(self.sql())?;
+        self.conn
+            .query_row(
+                "SELECT key, path, op, error, first_at, last_at, count, retry_after FROM failures WHERE key = ?1",
+                [key],
+                |r| {
+                    Ok(Failure {
+                        key: r.get(0)?,
+                        path: r.get(1)?,
+                        op: r.get(2)?,
+                        error: r.get(3)?,
+                        first_at: r.get(4)?,
+                        last_at: r.get(5)?,
+                        count: r.get(6)?,
+                        retry_after: r.get(7)?,
+                    })
+                },
+            )
+            .map_err(self.sql())
+    }
+
+    /// Clears failure records of keys that succeeded.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn clear_failures(&mut self, keys: &[String]) -> Result<(), StateError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let file = self.file.clone();
+        let sql = |source| StateError::Sql {
+            file: file.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut st = tx
+                .prepare_cached("DELETE FROM failures WHERE key = ?1")
+                .map_err(sql)?;
+            for k in keys {
+                st.execute([k]).map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Every failing path.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn failures(&self) -> Result<Vec<Failure>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, path, op, error, first_at, last_at, count, retry_after FROM failures ORDER BY first_at")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Failure {
+                    key: r.get(0)?,
+                    path: r.get(1)?,
+                    op: r.get(2)?,
+                    error: r.get(3)?,
+                    first_at: r.get(4)?,
+                    last_at: r.get(5)?,
+                    count: r.get(6)?,
+                    retry_after: r.get(7)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Appends a cycle record (keeps the last 1000).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn record_cycle(&self, c: &CycleRecord) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "INSERT INTO cycles(data) VALUES(?1)",
+                [serde_json::to_string(c).unwrap_or_default()],
+            )
+            .map_err(self.sql())?;
+        self.conn
+            .execute(
+                "DELETE FROM cycles WHERE id <= (SELECT max(id) FROM cycles) - 1000",
+                [],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// The last `n` cycles, newest first.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn recent_cycles(&self, n: u32) -> Result<Vec<CycleRecord>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM cycles ORDER BY id DESC LIMIT ?1")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([n], |r| r.get::<_, String>(0))
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Ok(c) = serde_json::from_str(&r.map_err(self.sql())?) {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The raw connection (for the alert outbox).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(path: &str, size: u64) -> Entry {
+        Entry {
+            path: path.into(),
+            kind: Kind::File,
+            size,
+            mtime: 5,
+            props: 0o644,
+            offline: false,
+            hash: Some("h".into()),
+        }
+    }
+
+    #[test]
+    fn commit_and_load_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = State::open_or_create(&d.path().join("s.db")).unwrap();
+        s.commit(
+            "p",
+            &[(1, "done", None)],
+            &[
+                Update::Side {
+                    key: "a".into(),
+                    side: Side::Left,
+                    entry: Some(e("A", 3)),
+                },
+                Update::Side {
+                    key: "a".into(),
+                    side: Side::Right,
+                    entry: Some(e("a", 3)),
+                },
+                Update::Side {
+                    key: "b".into(),
+                    side: Side::Left,
+                    entry: Some(e("b", 1)),
+                },
+            ],
+        )
+        .unwrap();
+        let f = s.load_files().unwrap();
+        assert_eq!(f["a"].left.as_ref().unwrap().path, "A");
+        assert_eq!(f["a"].right.as_ref().unwrap().path, "a");
+        assert!(f["b"].right.is_none());
+        s.commit(
+            "p",
+            &[(2, "done", None)],
+            &[Update::Side {
+                key: "b".into(),
+                side: Side::Left,
+                entry: None,
+            }],
+        )
+        .unwrap();
+        assert!(!s.load_files().unwrap().contains_key("b"));
+        assert_eq!(s.step_status("p").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn generation_bumps_once_per_plan() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = State::open_or_create(&d.path().join("s.db")).unwrap();
+        assert_eq!(s.generation().unwrap(), 0);
+        assert!(s.begin_plan("p1", 0).unwrap().is_none());
+        assert_eq!(s.generation().unwrap(), 1);
+        assert!(s.begin_plan("p1", 0).unwrap().is_some());
+        assert_eq!(s.generation().unwrap(), 1);
+    }
+
+    #[test]
+    fn garbage_file_is_reported_as_corrupt() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("s.db");
+        std::fs::write(&f, vec![0x42u8; 8192]).unwrap();
+        let e = State::open(&f).err().unwrap().to_string();
+        assert!(
+            e.contains("corrupt") && e.contains("s.db") && e.contains("twinsync init"),
+            "{e}"
+        );
+    }
+}

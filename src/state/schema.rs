@@ -1,0 +1,69 @@
+//! Schema and migrations of the state DB, versioned with `PRAGMA user_version`.
+//!
+//! Migrations only ever append: version N's SQL is `MIGRATIONS[N-1]`. Each
+//! runs in its own transaction together with the version bump.
+
+use super::StateError;
+use rusqlite::Connection;
+use std::path::Path;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: snapshots, journal, conflicts, trash, failures, cycles.
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE files(
+        key TEXT PRIMARY KEY,
+        l_path TEXT, l_kind INTEGER, l_size INTEGER, l_mtime INTEGER, l_props INTEGER, l_hash TEXT,
+        r_path TEXT, r_kind INTEGER, r_size INTEGER, r_mtime INTEGER, r_props INTEGER, r_hash TEXT
+     ) WITHOUT ROWID;
+     CREATE TABLE plans(plan_id TEXT PRIMARY KEY, base_generation INTEGER NOT NULL,
+        started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, plan_json TEXT);
+     CREATE TABLE steps(plan_id TEXT NOT NULL, step_id INTEGER NOT NULL, status TEXT NOT NULL,
+        error TEXT, finished_at TEXT, PRIMARY KEY(plan_id, step_id));
+     CREATE TABLE conflicts(key TEXT PRIMARY KEY, data TEXT NOT NULL);
+     CREATE TABLE trash(id INTEGER PRIMARY KEY AUTOINCREMENT, side TEXT NOT NULL, original_path TEXT NOT NULL,
+        trash_path TEXT NOT NULL, size INTEGER NOT NULL, deleted_at TEXT NOT NULL, rule TEXT NOT NULL);
+     CREATE TABLE failures(key TEXT PRIMARY KEY, path TEXT NOT NULL, op TEXT NOT NULL, error TEXT NOT NULL,
+        first_at TEXT NOT NULL, last_at TEXT NOT NULL, count INTEGER NOT NULL, retry_after INTEGER NOT NULL);
+     CREATE TABLE cycles(id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);",
+    // 2: the email outbox.
+    "CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, kind TEXT NOT NULL,
+        subject TEXT NOT NULL, body TEXT NOT NULL, sent_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        next_try INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+     CREATE TABLE mail_log(sent_at INTEGER NOT NULL);",
+];
+
+/// Brings the schema up to date.
+pub(super) fn migrate(conn: &mut Connection, file: &Path) -> Result<(), StateError> {
+    let corrupt = |source| StateError::Corrupt {
+        file: file.to_path_buf(),
+        source,
+    };
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(corrupt)?;
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if version > known {
+        return Err(StateError::TooNew {
+            file: file.to_path_buf(),
+            found: version,
+            known,
+        });
+    }
+    if version > 0 {
+        // An existing DB must have our tables; anything else is not a twinsync DB.
+        conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0))
+            .map_err(corrupt)?;
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        let tx = conn.transaction().map_err(corrupt)?;
+        tx.execute_batch(sql).map_err(corrupt)?;
+        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(0))
+            .map_err(corrupt)?;
+        tx.commit().map_err(corrupt)?;
+    }
+    Ok(())
+}

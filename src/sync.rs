@@ -1,0 +1,261 @@
+//! The pipeline shared by `plan`, `apply` and `watch`:
+//! check roots → scan both sides (concurrently) → hash what the rules need →
+//! run the engine → a [`Plan`].
+//!
+//! Invariant: an unavailable side (missing root, missing or foreign marker,
+//! root vanished mid-scan) stops the pipeline before any op is planned.
+
+use crate::config::{Config, TrashRoot};
+use crate::fs::{Fs, hash_file, real::RealFs};
+use crate::plan::engine::{self, Input, Options};
+use crate::plan::{FORMAT_VERSION, Plan, Summary};
+use crate::scan::{self, Excluder, ScanError, SideScan};
+use crate::state::{State, StateError};
+use crate::{Side, paths};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Errors of the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The two roots.
+#[derive(Clone)]
+pub struct Sides {
+    pub left: Arc<dyn Fs>,
+    pub right: Arc<dyn Fs>,
+}
+
+impl Sides {
+    /// The real roots of a config.
+    #[must_use]
+    pub fn real(c: &Config) -> Self {
+        Self {
+            left: Arc::new(RealFs::new(&c.left_root)),
+            right: Arc::new(RealFs::new(&c.right_root)),
+        }
+    }
+
+    #[must_use]
+    pub fn get(&self, s: Side) -> &dyn Fs {
+        match s {
+            Side::Left => self.left.as_ref(),
+            Side::Right => self.right.as_ref(),
+        }
+    }
+}
+
+/// A path below `root` as a relative path, if it lies there.
+fn rel_inside(root: &Path, p: &Path) -> Option<String> {
+    p.strip_prefix(root)
+        .ok()
+        .map(|r| r.to_string_lossy().replace('\\', "/"))
+        .filter(|r| !r.is_empty())
+}
+
+/// What is never synced on a side.
+///
+/// # Errors
+/// Only for bad patterns, which config validation already rejects.
+pub fn excluder(c: &Config, side: Side) -> Result<Excluder, String> {
+    let trash = match c.trash(side) {
+        TrashRoot::Inside(rel) => Some(rel.as_str()),
+        TrashRoot::Outside(_) => None,
+    };
+    let root = c.root(side);
+    let extra: Vec<String> = [&c.log_file, &c.state_db]
+        .into_iter()
+        .filter_map(|p| rel_inside(root, p))
+        .collect();
+    Excluder::new(&c.raw.exclude, c.case_sensitive, trash, Some(&extra))
+}
+
+/// Makes sure the state DB knows both root ids, adopting the markers when
+/// the DB is new (SPEC §4). Never writes a marker.
+///
+/// # Errors
+/// `Unavailable` when a root or its marker is missing.
+pub fn ensure_root_ids(state: &State, sides: &Sides) -> Result<(String, String), SyncError> {
+    let mut ids = Vec::with_capacity(2);
+    for side in Side::BOTH {
+        let id = match state.root_id(side)? {
+            Some(id) => id,
+            None => {
+                let fs = sides.get(side);
+                let m = scan::read_marker(fs, side)?.ok_or_else(|| ScanError::Unavailable {
+                    side,
+                    root: fs.root_display(),
+                    why: format!(
+                        "marker {} is missing: run `twinsync init` first",
+                        paths::MARKER_NAME
+                    ),
+                })?;
+                state.set_meta(&format!("{side}_root_id"), &m.root_id)?;
+                m.root_id
+            }
+        };
+        ids.push(id);
+    }
+    let right = ids.pop().unwrap_or_default();
+    let left = ids.pop().unwrap_or_default();
+    Ok((left, right))
+}
+
+/// Extra inputs of one planning run.
+#[derive(Default)]
+pub struct PlanRequest<'a> {
+    /// Keys to leave alone (in flight in the large-file lane, backing off).
+    pub hold: Option<&'a HashSet<String>>,
+    /// Now, in ns (for `min_file_age_seconds`).
+    pub now_ns: i64,
+    pub forced: bool,
+    /// Called with the number of entries scanned so far.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+/// Checks both roots, scans, hashes and plans.
+///
+/// # Errors
+/// `Unavailable` (exit 3) or state errors.
+pub fn make_plan(
+    c: &Config,
+    sides: &Sides,
+    state: &State,
+    req: &PlanRequest<'_>,
+) -> Result<(Plan, [SideScan; 2]), SyncError> {
+    let (left_id, right_id) = ensure_root_ids(state, sides)?;
+    scan::check_root(sides.left.as_ref(), Side::Left, &left_id)?;
+    scan::check_root(sides.right.as_ref(), Side::Right, &right_id)?;
+    let ex_l = excluder(c, Side::Left).map_err(|why| ScanError::Unavailable {
+        side: Side::Left,
+        root: sides.left.root_display(),
+        why,
+    })?;
+    let ex_r = excluder(c, Side::Right).map_err(|why| ScanError::Unavailable {
+        side: Side::Right,
+        root: sides.right.root_display(),
+        why,
+    })?;
+    let cs = c.case_sensitive;
+    let noop = |_: u64| {};
+    let progress: &(dyn Fn(u64) + Sync) = req.progress.unwrap_or(&noop);
+    // Scan both sides concurrently; the state is read meanwhile.
+    let (ls, rs) = std::thread::scope(|s| {
+        let l = s.spawn(|| scan::scan_side(sides.left.as_ref(), Side::Left, &ex_l, cs, progress));
+        let r = scan::scan_side(sides.right.as_ref(), Side::Right, &ex_r, cs, progress);
+        let l = l.join().unwrap_or_else(|_| {
+            Err(ScanError::Unavailable {
+                side: Side::Left,
+                root: sides.left.root_display(),
+                why: "scanner thread panicked".into(),
+            })
+        });
+        (l, r)
+    });
+    let (mut ls, mut rs) = (ls?, rs?);
+    let files = state.load_files()?;
+    let conflicts = state.conflicts()?;
+    let generation = state.generation()?;
+    let opts = Options::from_config(c);
+
+    let mut deferred: HashSet<String> = req.hold.cloned().unwrap_or_default();
+    let min_age = i64::try_from(c.raw.transfer.min_file_age_seconds).unwrap_or(0) * 1_000_000_000;
+    if min_age > 0 {
+        for s in [&ls, &rs] {
+            for (k, e) in &s.entries {
+                if e.kind == crate::Kind::File
+                    && e.mtime > req.now_ns - min_age
+                    && e.mtime <= req.now_ns + 1_000_000_000
+                {
+                    deferred.insert(k.clone());
+                }
+            }
+        }
+    }
+
+    let wanted = {
+        let input = Input {
+            left: &ls,
+            right: &rs,
+            state: &files,
+            conflicts: &conflicts,
+            deferred: &deferred,
+            opts: &opts,
+        };
+        engine::hash_requests(&input)
+    };
+    if !wanted.is_empty() {
+        let (wl, wr): (Vec<_>, Vec<_>) = wanted.into_iter().partition(|(s, _)| *s == Side::Left);
+        let hash_side = |fs: &dyn Fs,
+                         scan: &SideScan,
+                         keys: Vec<(Side, String)>|
+         -> Vec<(String, Result<String, String>)> {
+            keys.into_iter()
+                .filter_map(|(_, k)| {
+                    let path = scan.entries.get(&k)?.path.clone();
+                    Some((k, hash_file(fs, &path).map_err(|e| e.to_string())))
+                })
+                .collect()
+        };
+        let (hl, hr) = std::thread::scope(|s| {
+            let h = s.spawn(|| hash_side(sides.left.as_ref(), &ls, wl));
+            let r = hash_side(sides.right.as_ref(), &rs, wr);
+            (h.join().unwrap_or_default(), r)
+        });
+        for (scan, hashes) in [(&mut ls, hl), (&mut rs, hr)] {
+            for (k, h) in hashes {
+                match h {
+                    Ok(h) => {
+                        if let Some(e) = scan.entries.get_mut(&k) {
+                            e.hash = Some(h);
+                        }
+                    }
+                    Err(why) => {
+                        // Locked or vanished while hashing: try next cycle.
+                        scan.problems.push(format!("cannot hash: {why}"));
+                        deferred.insert(k);
+                    }
+                }
+            }
+        }
+    }
+
+    let input = Input {
+        left: &ls,
+        right: &rs,
+        state: &files,
+        conflicts: &conflicts,
+        deferred: &deferred,
+        opts: &opts,
+    };
+    let (ops, deferred_n) = engine::reconcile(&input);
+    let mut summary = Summary::of(&ops);
+    summary.deferred = deferred_n;
+    summary.files_left = ls.file_count() as u64;
+    summary.files_right = rs.file_count() as u64;
+    let mut problems: Vec<String> = ls.problems.iter().map(|p| format!("left: {p}")).collect();
+    problems.extend(rs.problems.iter().map(|p| format!("right: {p}")));
+    let plan = Plan {
+        format_version: FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        plan_id: uuid::Uuid::new_v4().to_string(),
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        left_root: c.left_root.display().to_string(),
+        right_root: c.right_root.display().to_string(),
+        left_root_id: left_id,
+        right_root_id: right_id,
+        base_generation: generation,
+        forced: req.forced,
+        config: opts.plan_config(),
+        summary,
+        ops,
+        problems,
+    };
+    Ok((plan, [ls, rs]))
+}
