@@ -38,8 +38,8 @@ pub enum Command {
     },
     /// Scan both sides and show (and optionally save) what a sync would do
     Plan {
-        /// Write the plan to this file (default with no value: plans/plan-<time>.json)
-        #[arg(long, value_name = "PLAN.json", num_args = 0..=1, default_missing_value = "")]
+        /// Write the plan to this file; a folder (or no value: plans/) gets plan-<time>.json
+        #[arg(long, value_name = "PLAN.json", num_args = 0..=1, default_missing_value = "plans/")]
         out: Option<PathBuf>,
         /// Print the plan JSON on stdout (the human summary goes to stderr)
         #[arg(long)]
@@ -420,8 +420,9 @@ fn plan_cmd(
     }
     guard(cfg, &plan, force, &log)?;
     if let Some(out) = out {
-        let file = if out.as_os_str().is_empty() {
-            PathBuf::from("plans").join(format!(
+        let is_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']);
+        let file = if is_dir {
+            out.join(format!(
                 "plan-{}.json",
                 chrono::Local::now().format("%Y%m%d-%H%M%S")
             ))

@@ -1,0 +1,585 @@
+//! End to end with the real binary on temp folders: every rule and option of
+//! SPEC §6 (final trees on both sides, clash copies, trash), refusals that
+//! change nothing, drift, resume after SIGKILL.
+
+mod common;
+use common::{Env, synced};
+use predicates::str::contains;
+
+fn same_trees(e: &Env) {
+    assert_eq!(synced(&e.left), synced(&e.right), "left and right differ");
+}
+
+#[test]
+fn one_sided_changes_propagate_both_ways() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "a1", 100);
+    e.write("right", "sub/b.txt", "b1", 100);
+    std::fs::create_dir_all(e.left.join("empty/inner")).unwrap();
+    let out = e.sync();
+    assert!(out.contains("Apply complete: 2 copied"), "{out}");
+    same_trees(&e);
+    assert!(
+        e.right.join("empty/inner").is_dir(),
+        "empty folders are created too"
+    );
+    // 6.2.3 / 6.2.4
+    e.write("left", "a.txt", "a2 left", 50);
+    e.write("right", "sub/b.txt", "b2 right", 50);
+    e.sync();
+    assert_eq!(e.read("right", "a.txt").as_deref(), Some("a2 left"));
+    assert_eq!(e.read("left", "sub/b.txt").as_deref(), Some("b2 right"));
+    // 6.2.7 / 6.2.8 → trash on the other side
+    std::fs::remove_file(e.left.join("a.txt")).unwrap();
+    std::fs::remove_file(e.right.join("sub/b.txt")).unwrap();
+    e.sync();
+    same_trees(&e);
+    assert_eq!(
+        e.read("right", ".sync_trash/a.txt").as_deref(),
+        Some("a2 left")
+    );
+    assert_eq!(
+        e.read("left", ".sync_trash/sub/b.txt").as_deref(),
+        Some("b2 right")
+    );
+    // Folder removal propagates once empty.
+    std::fs::remove_dir_all(e.left.join("empty")).unwrap();
+    e.sync();
+    assert!(!e.right.join("empty").exists());
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+    // The log has one event per step and a cycle event with metrics.
+    let log = e.log();
+    assert!(
+        log.iter()
+            .any(|l| l["event"] == "copy" && l["path"] == "a.txt" && l["result"] == "ok")
+    );
+    assert!(
+        log.iter()
+            .any(|l| l["event"] == "delete" && l["rule"] == "6.2.7")
+    );
+    let cycle = log.iter().rev().find(|l| l["event"] == "cycle").unwrap();
+    for k in [
+        "files_scanned",
+        "changes",
+        "conflicts",
+        "soft_deletes",
+        "hard_deletes",
+        "bytes_copied",
+        "duration_ms",
+    ] {
+        assert!(cycle.get(k).is_some(), "cycle event lacks {k}");
+    }
+}
+
+fn conflicted(extra: &str) -> Env {
+    let e = Env::init(extra);
+    e.write("left", "r.docx", "base", 300);
+    e.sync();
+    e.write("left", "r.docx", "left edit", 200);
+    e.write("right", "r.docx", "right edit, newer", 100);
+    e
+}
+
+#[test]
+fn rule_6_2_1_option1_clash_copies_on_both_sides() {
+    let e = conflicted("");
+    let out = e.sync();
+    assert!(out.contains("1 conflict"), "{out}");
+    for side in ["left", "right"] {
+        assert_eq!(
+            e.read(side, "r.docx").as_deref(),
+            Some("right edit, newer"),
+            "{side}"
+        );
+        assert_eq!(
+            e.read(side, "r - clash.docx").as_deref(),
+            Some("left edit"),
+            "{side}"
+        );
+    }
+    same_trees(&e);
+    let log = e.log();
+    let c = log.iter().find(|l| l["event"] == "conflict").unwrap();
+    assert_eq!(c["rule"], "6.2.1");
+    assert_eq!(c["newer"], "right");
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+    // A second conflict on the same file takes the next clash name.
+    e.write("left", "r.docx", "left again", 50);
+    e.write("right", "r.docx", "right again, newer", 20);
+    e.sync();
+    assert_eq!(
+        e.read("left", "r - clash 2.docx").as_deref(),
+        Some("left again")
+    );
+    assert_eq!(
+        e.read("right", "r - clash 2.docx").as_deref(),
+        Some("left again")
+    );
+}
+
+#[test]
+fn rule_6_2_1_option2_leaves_both_then_resolve_settles() {
+    let e = conflicted("[conflicts]\nsame_file_changed_both = 'option2'\n");
+    e.sync();
+    assert_eq!(e.read("left", "r.docx").as_deref(), Some("left edit"));
+    assert_eq!(
+        e.read("right", "r.docx").as_deref(),
+        Some("right edit, newer")
+    );
+    // Remembered: the next plan has no conflict op for it.
+    let plan = e.plan_json();
+    assert_eq!(plan["summary"]["conflicts"], 0);
+    let st = e
+        .cmd(&["status", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let st: serde_json::Value = serde_json::from_slice(&st).unwrap();
+    assert_eq!(st["unresolved_conflicts"][0]["path"], "r.docx");
+    assert!(
+        st["unresolved_conflicts"][0]["resolve"]
+            .as_str()
+            .unwrap()
+            .contains("twinsync resolve")
+    );
+    e.cmd(&["resolve", "r.docx", "--keep", "left"])
+        .assert()
+        .success();
+    e.sync();
+    assert_eq!(e.read("right", "r.docx").as_deref(), Some("left edit"));
+    assert_eq!(
+        e.read("right", ".sync_trash/r.docx").as_deref(),
+        Some("right edit, newer"),
+        "the overwritten version is in trash"
+    );
+    same_trees(&e);
+    e.cmd(&["resolve", "r.docx", "--keep", "left"])
+        .assert()
+        .code(1)
+        .stderr(contains("no unresolved conflict"));
+}
+
+#[test]
+fn rule_6_2_1_option3_newer_overwrites_older_to_trash() {
+    let e = conflicted("[conflicts]\nsame_file_changed_both = 'option3'\n");
+    e.sync();
+    assert_eq!(
+        e.read("left", "r.docx").as_deref(),
+        Some("right edit, newer")
+    );
+    assert_eq!(
+        e.read("left", ".sync_trash/r.docx").as_deref(),
+        Some("left edit")
+    );
+    assert!(e.read("left", "r - clash.docx").is_none());
+    same_trees(&e);
+}
+
+#[test]
+fn rule_6_2_2_both_options() {
+    let e = Env::init("");
+    e.write("left", "keep", "k", 500);
+    e.sync();
+    e.write("left", "n.txt", "left new, newer", 10);
+    e.write("right", "n.txt", "right new", 100);
+    e.sync();
+    assert_eq!(e.read("right", "n.txt").as_deref(), Some("left new, newer"));
+    assert_eq!(
+        e.read("right", "n - clash.txt").as_deref(),
+        Some("right new")
+    );
+    same_trees(&e);
+
+    let e = Env::init("[conflicts]\nnew_file_both_different = 'option2'\n");
+    e.write("left", "keep", "k", 500);
+    e.sync();
+    e.write("left", "n.txt", "left new, newer", 10);
+    e.write("right", "n.txt", "right new", 100);
+    e.sync();
+    assert_eq!(e.read("right", "n.txt").as_deref(), Some("left new, newer"));
+    assert!(e.read("right", "n - clash.txt").is_none());
+    assert_eq!(
+        e.read("right", ".sync_trash/n.txt").as_deref(),
+        Some("right new")
+    );
+}
+
+#[test]
+fn rules_6_2_5_and_6_2_6_undelete() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "a", 300);
+    e.write("left", "b.txt", "b", 300);
+    e.sync();
+    std::fs::remove_file(e.left.join("a.txt")).unwrap();
+    e.write("right", "a.txt", "a changed on right", 100);
+    std::fs::remove_file(e.right.join("b.txt")).unwrap();
+    e.write("left", "b.txt", "b changed on left", 100);
+    e.sync();
+    assert_eq!(
+        e.read("left", "a.txt").as_deref(),
+        Some("a changed on right")
+    );
+    assert_eq!(
+        e.read("right", "b.txt").as_deref(),
+        Some("b changed on left")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn rules_6_2_11_and_6_2_12_properties_without_copy() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::init("");
+    e.write("left", "p.txt", "content", 300);
+    e.write("left", "t.txt", "touch me", 300);
+    e.sync();
+    std::fs::set_permissions(e.left.join("p.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    common::set_age(&e.right.join("t.txt"), 100); // mtime only, same content
+    let plan = e.plan_json();
+    assert_eq!(plan["summary"]["copies_to_right"], 0);
+    assert_eq!(plan["summary"]["copies_to_left"], 0);
+    assert_eq!(plan["summary"]["property_changes"], 2);
+    e.sync();
+    let mode = std::fs::metadata(e.right.join("p.txt"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let lm = std::fs::metadata(e.left.join("t.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let rm = std::fs::metadata(e.right.join("t.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(lm, rm);
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+}
+
+#[cfg(unix)]
+#[test]
+fn rule_6_2_13_option3_newer_properties_win() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::init("[conflicts]\nproperties_conflict_both = 'option3'\n");
+    e.write("left", "p.txt", "content", 300);
+    e.sync();
+    std::fs::set_permissions(e.left.join("p.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(
+        e.right.join("p.txt"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    common::set_age(&e.right.join("p.txt"), 100);
+    common::set_age(&e.left.join("p.txt"), 200);
+    e.sync();
+    let mode = std::fs::metadata(e.left.join("p.txt"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o640, "right's newer properties win");
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+}
+
+#[test]
+fn kind_clash_file_versus_folder() {
+    let e = Env::init("");
+    e.write("left", "keep", "k", 500);
+    e.sync();
+    e.write("left", "x", "I am a file", 100);
+    e.write("right", "x/inside.txt", "inside", 100);
+    e.sync();
+    for side in ["left", "right"] {
+        assert_eq!(
+            e.read(side, "x - clash").as_deref(),
+            Some("I am a file"),
+            "{side}"
+        );
+        assert_eq!(
+            e.read(side, "x/inside.txt").as_deref(),
+            Some("inside"),
+            "{side}"
+        );
+    }
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+}
+
+#[test]
+fn large_files_are_deleted_for_good_and_logged() {
+    let e = Env::init("[soft_delete]\nmax_size_bytes = 10\n");
+    e.write("left", "big.mov", "more than ten bytes", 300);
+    e.write("left", "small", "tiny", 300);
+    e.sync();
+    std::fs::remove_file(e.left.join("big.mov")).unwrap();
+    std::fs::remove_file(e.left.join("small")).unwrap();
+    e.sync();
+    assert!(e.read("right", "big.mov").is_none());
+    assert!(e.read("right", ".sync_trash/big.mov").is_none());
+    assert_eq!(
+        e.read("right", ".sync_trash/small").as_deref(),
+        Some("tiny")
+    );
+    let log = e.log();
+    assert!(log.iter().any(|l| l["event"] == "delete"
+        && l["path"] == "big.mov"
+        && l["level"] == "warn"
+        && l["bytes"] == 19));
+}
+
+#[test]
+fn trash_names_list_restore_purge() {
+    let e = Env::init("");
+    e.write("left", "d/r.txt", "v1", 300);
+    e.sync();
+    std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
+    e.sync();
+    e.write("left", "d/r.txt", "v2", 200);
+    e.sync();
+    std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
+    e.sync();
+    let trash = e.tree("right");
+    assert_eq!(
+        trash.get(".sync_trash/d/r.txt").map(String::as_str),
+        Some("v1")
+    );
+    let tagged: Vec<_> = trash
+        .keys()
+        .filter(|k| k.starts_with(".sync_trash/d/r (deleted ") && k.ends_with(").txt"))
+        .collect();
+    assert_eq!(tagged.len(), 1, "{trash:?}");
+    e.cmd(&["trash", "list"])
+        .assert()
+        .success()
+        .stdout(contains("d/r.txt"))
+        .stdout(contains("2 files in trash"));
+    e.cmd(&["trash", "restore", "d/r.txt"]).assert().success();
+    assert!(e.read("right", "d/r.txt").is_some());
+    e.sync();
+    assert!(
+        e.read("left", "d/r.txt").is_some(),
+        "the next cycle syncs a restored file"
+    );
+    e.cmd(&["trash", "purge", "--older-than", "0"])
+        .assert()
+        .success()
+        .stdout(contains("purged 1"));
+    assert_eq!(
+        e.tree("right")
+            .keys()
+            .filter(|k| k.starts_with(".sync_trash/") && !k.ends_with('/'))
+            .count(),
+        0
+    );
+}
+
+/// Snapshot of both trees, to prove a refusal touched nothing.
+fn snapshot(e: &Env) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    (
+        e.tree("left").into_iter().collect(),
+        e.tree("right").into_iter().collect(),
+    )
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "a", 300);
+    e.cmd(&["plan", "--out", "old.json"]).assert().success();
+    e.cmd(&["plan", "--out", "good.json"]).assert().success();
+    e.write("left", "b.txt", "b", 300);
+    e.cmd(&["plan", "--out", "new.json"]).assert().success();
+    e.cmd(&["apply", "new.json"]).assert().success();
+    let before = snapshot(&e);
+    // Stale: another plan was applied since.
+    e.cmd(&["apply", "old.json"])
+        .assert()
+        .code(4)
+        .stderr(contains("stale"));
+    assert_eq!(snapshot(&e), before);
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(e.dir.path().join("good.json")).unwrap())
+            .unwrap();
+    let variants: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, i32, &str)> = vec![
+        (
+            "roots",
+            Box::new(|p| p["left_root_id"] = "other".into()),
+            4,
+            "other roots",
+        ),
+        (
+            "abs",
+            Box::new(|p| p["ops"][0]["dest_path"] = "/etc/passwd".into()),
+            1,
+            "absolute",
+        ),
+        (
+            "dotdot",
+            Box::new(|p| p["ops"][0]["dest_path"] = "../outside.txt".into()),
+            1,
+            "..",
+        ),
+        (
+            "drive",
+            Box::new(|p| p["ops"][0]["dest_path"] = "C:/x.txt".into()),
+            1,
+            "drive",
+        ),
+        (
+            "unc",
+            Box::new(|p| p["ops"][0]["dest_path"] = "\\\\server\\share\\x".into()),
+            1,
+            "UNC",
+        ),
+        (
+            "reserved",
+            Box::new(|p| p["ops"][0]["dest_path"] = "dir/CON.txt".into()),
+            1,
+            "reserved",
+        ),
+        (
+            "kind",
+            Box::new(|p| p["ops"][0]["kind"] = "explode".into()),
+            1,
+            "explode",
+        ),
+        (
+            "version",
+            Box::new(|p| p["format_version"] = 99.into()),
+            1,
+            "format_version 99",
+        ),
+    ];
+    for (name, f, code, msg) in variants {
+        let mut p = good.clone();
+        p["base_generation"] = (good["base_generation"].as_i64().unwrap() + 1).into();
+        f(&mut p);
+        let file = e.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, serde_json::to_string(&p).unwrap()).unwrap();
+        e.cmd(&["apply", file.to_str().unwrap()])
+            .assert()
+            .code(code)
+            .stderr(contains(msg));
+        assert_eq!(snapshot(&e), before, "{name} changed something");
+    }
+    for (name, text) in [
+        (
+            "truncated",
+            &std::fs::read_to_string(e.dir.path().join("good.json")).unwrap()[..200],
+        ),
+        ("garbage", "\u{0}\u{1}not json"),
+    ] {
+        let file = e.dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, text).unwrap();
+        e.cmd(&["apply", file.to_str().unwrap()])
+            .assert()
+            .code(1)
+            .stderr(contains(format!("{name}.json")));
+        assert_eq!(snapshot(&e), before);
+    }
+}
+
+#[test]
+fn corrupt_state_db_is_an_error_naming_the_file() {
+    let e = Env::init("");
+    let db = e.dir.path().join("state/twinsync.db");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::write(&db, vec![7u8; 4096]).unwrap();
+    e.cmd(&["plan"])
+        .assert()
+        .code(1)
+        .stderr(contains("twinsync.db"))
+        .stderr(contains("corrupt"));
+    e.cmd(&["status"])
+        .assert()
+        .code(1)
+        .stderr(contains("corrupt"));
+}
+
+#[test]
+fn drifted_source_is_skipped_not_clobbered() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "v1", 300);
+    e.sync();
+    e.write("left", "a.txt", "v2 planned", 200);
+    e.cmd(&["plan", "--out", "p.json"]).assert().success();
+    e.write("right", "a.txt", "edited after planning", 10);
+    let out = e
+        .cmd(&["apply", "p.json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&out).contains("1 skipped (drifted)"));
+    assert_eq!(
+        e.read("right", "a.txt").as_deref(),
+        Some("edited after planning")
+    );
+    // The next plan sees the real situation: a conflict.
+    assert_eq!(e.plan_json()["summary"]["conflicts"], 1);
+}
+
+#[test]
+fn apply_without_terminal_needs_auto_approve() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "x", 100);
+    e.cmd(&["apply"])
+        .write_stdin("y\n")
+        .assert()
+        .code(1)
+        .stderr(contains("--auto-approve"));
+    assert!(e.read("right", "a.txt").is_none());
+}
+
+#[test]
+fn applying_a_plan_twice_does_nothing_twice() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "x", 100);
+    e.cmd(&["plan", "--out", "p.json"]).assert().success();
+    e.cmd(&["apply", "p.json"]).assert().success();
+    std::fs::remove_file(e.right.join("a.txt")).unwrap();
+    e.cmd(&["apply", "p.json"]).assert().success();
+    assert!(
+        e.read("right", "a.txt").is_none(),
+        "a finished plan is not re-run"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_mid_apply_then_resume_converges() {
+    let e = Env::init("[transfer]\nmax_bytes_per_second = 2000000\n");
+    let big = "x".repeat(1_500_000);
+    for i in 0..6 {
+        e.write("left", &format!("f{i}.bin"), &format!("{i}{big}"), 300);
+    }
+    e.cmd(&["plan", "--out", "p.json"]).assert().success();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("twinsync"))
+        .current_dir(e.dir.path())
+        .args(["--config", e.config.to_str().unwrap(), "apply", "p.json"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done_before = (0..6)
+        .filter(|i| e.right.join(format!("f{i}.bin")).exists())
+        .count();
+    assert!(done_before < 6, "the kill came too late to test anything");
+    e.cmd(&["apply", "p.json"]).assert().success();
+    same_trees(&e);
+    let leftovers: Vec<_> = e
+        .tree("right")
+        .into_keys()
+        .filter(|k| k.contains(".~twinsync-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+}

@@ -1,0 +1,335 @@
+//! The real binary on temp folders: init, plan (table and --json), first-run
+//! adoption, exit codes 0/1/2/3/4, config errors naming their key.
+
+mod common;
+use common::Env;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+#[test]
+fn init_writes_markers_and_db_and_is_idempotent() {
+    let e = Env::new();
+    e.cmd(&["init"])
+        .assert()
+        .success()
+        .stdout(contains("Initialised"));
+    let m1 = std::fs::read_to_string(e.left.join(".twinsync-root")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&m1).unwrap();
+    assert!(v["root_id"].as_str().unwrap().len() >= 32);
+    assert!(e.dir.path().join("state/twinsync.db").exists());
+    e.cmd(&["init"]).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(e.left.join(".twinsync-root")).unwrap(),
+        m1,
+        "init must not rewrite markers"
+    );
+    // DB lost: init adopts the existing markers.
+    std::fs::remove_dir_all(e.dir.path().join("state")).unwrap();
+    e.cmd(&["init"]).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(e.left.join(".twinsync-root")).unwrap(),
+        m1
+    );
+}
+
+#[test]
+fn init_needs_create_roots_for_missing_folders() {
+    let e = Env::new();
+    std::fs::remove_dir_all(&e.right).unwrap();
+    e.cmd(&["init"])
+        .assert()
+        .code(3)
+        .stderr(contains("--create-roots"));
+    assert!(
+        !e.right.exists(),
+        "init without --create-roots must not create a root"
+    );
+    e.cmd(&["init", "--create-roots"]).assert().success();
+    assert!(e.right.join(".twinsync-root").exists());
+}
+
+#[test]
+fn plan_shows_new_changed_deleted_and_conflicting_files() {
+    let e = Env::init("");
+    e.write("left", "keep.txt", "same", 100);
+    e.write("left", "docs/change.txt", "v1", 100);
+    e.write("left", "gone.txt", "bye", 100);
+    e.write("left", "both.txt", "base", 100);
+    e.sync();
+    e.write("left", "new.txt", "hello", 50);
+    e.write("right", "docs/change.txt", "v2 from right", 40);
+    std::fs::remove_file(e.left.join("gone.txt")).unwrap();
+    e.write("left", "both.txt", "left edit", 30);
+    e.write("right", "both.txt", "right edit!", 20);
+    let out = e
+        .cmd(&["plan"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for needle in [
+        "new.txt",
+        "docs/change.txt",
+        "gone.txt",
+        "both.txt",
+        "6.2.9",
+        "6.2.4",
+        "6.2.7",
+        "6.2.1",
+        "Plan: 2 copies → right",
+    ] {
+        assert!(text.contains(needle), "plan output lacks {needle}:\n{text}");
+    }
+    let plan = e.plan_json();
+    assert_eq!(plan["format_version"], 1);
+    assert!(plan["base_generation"].is_i64());
+    let ops = plan["ops"].as_array().unwrap();
+    let find = |kind: &str, path: &str| {
+        ops.iter()
+            .find(|o| o["kind"] == kind && o["path"] == path)
+            .cloned()
+    };
+    let c = find("conflict", "both.txt").expect("conflict op");
+    assert_eq!(c["rule"], "6.2.1");
+    assert_eq!(c["conflict"]["newer"], "right", "right was saved last");
+    assert_eq!(c["conflict"]["clash_path"], "both - clash.txt");
+    assert!(c["reason"].as_str().unwrap().len() > 10);
+    let copy = find("copy", "new.txt").expect("copy op");
+    assert_eq!(copy["side"], "right");
+    assert_eq!(copy["rule"], "6.2.9");
+    assert_eq!(copy["bytes"], 5);
+    assert!(copy["expect"].as_array().unwrap().len() == 2);
+    let del = find("delete", "gone.txt").expect("delete op");
+    assert_eq!(del["side"], "right");
+    assert_eq!(del["soft"], true);
+    assert_eq!(plan["summary"]["conflicts_by_rule"]["6.2.1"], 1);
+    // Nothing was touched by planning.
+    assert_eq!(e.read("right", "gone.txt").as_deref(), Some("bye"));
+    assert!(e.read("right", "new.txt").is_none());
+}
+
+#[test]
+fn first_run_adopts_identical_trees_without_copies_or_conflicts() {
+    let e = Env::init("");
+    for i in 0..30 {
+        let p = format!("d{}/f{i}.txt", i % 4);
+        e.write("left", &p, &format!("content {i}"), 500);
+        e.write("right", &p, &format!("content {i}"), 500);
+    }
+    let plan = e.plan_json();
+    let s = &plan["summary"];
+    assert_eq!(s["copies_to_left"], 0);
+    assert_eq!(s["copies_to_right"], 0);
+    assert_eq!(s["conflicts"], 0);
+    assert_eq!(s["records"], 34, "30 files + 4 folders recorded as in sync");
+    e.cmd(&["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0)
+        .stdout(contains("No file changes"));
+    e.sync();
+    e.cmd(&["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0)
+        .stdout(contains("No changes"));
+}
+
+#[test]
+fn exit_code_2_only_with_detailed_exitcode_and_changes() {
+    let e = Env::init("");
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+    e.write("left", "a.txt", "x", 100);
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(2);
+    e.cmd(&["plan"]).assert().code(0);
+}
+
+#[test]
+fn exit_code_3_for_missing_root_missing_marker_foreign_marker() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "x", 100);
+    e.sync();
+    // Marker missing (an empty drive mounted there): never read as deletion.
+    let marker = std::fs::read(e.right.join(".twinsync-root")).unwrap();
+    std::fs::remove_file(e.right.join(".twinsync-root")).unwrap();
+    std::fs::remove_file(e.right.join("a.txt")).unwrap();
+    e.cmd(&["plan"]).assert().code(3).stderr(contains("marker"));
+    e.cmd(&["apply", "--auto-approve"]).assert().code(3);
+    assert_eq!(
+        e.read("left", "a.txt").as_deref(),
+        Some("x"),
+        "nothing deleted while a side is unavailable"
+    );
+    // Foreign marker.
+    std::fs::write(
+        e.right.join(".twinsync-root"),
+        br#"{"root_id":"someone-else"}"#,
+    )
+    .unwrap();
+    e.cmd(&["plan"])
+        .assert()
+        .code(3)
+        .stderr(contains("someone-else"));
+    // Root missing.
+    std::fs::write(e.right.join(".twinsync-root"), &marker).unwrap();
+    let moved = e.dir.path().join("right-away");
+    std::fs::rename(&e.right, &moved).unwrap();
+    e.cmd(&["plan"])
+        .assert()
+        .code(3)
+        .stderr(contains("does not exist"));
+    std::fs::rename(&moved, &e.right).unwrap();
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(2);
+}
+
+#[test]
+fn exit_code_4_mass_delete_guard_and_force() {
+    let e = Env::init("");
+    for i in 0..25 {
+        e.write("left", &format!("f{i}.txt"), "x", 100);
+    }
+    e.sync();
+    for i in 0..25 {
+        std::fs::remove_file(e.left.join(format!("f{i}.txt"))).unwrap();
+    }
+    e.cmd(&["plan"])
+        .assert()
+        .code(4)
+        .stderr(contains("max_delete_percent"));
+    e.cmd(&["apply", "--auto-approve"]).assert().code(4);
+    assert_eq!(
+        e.tree("right").len(),
+        25,
+        "the guard refused before touching anything"
+    );
+    e.cmd(&["plan", "--force", "--out", "p.json"])
+        .assert()
+        .success();
+    e.cmd(&["apply", "p.json"]).assert().success();
+    assert_eq!(common::synced(&e.right).len(), 0);
+    assert_eq!(
+        e.tree("right")
+            .keys()
+            .filter(|k| k.starts_with(".sync_trash/f"))
+            .count(),
+        25,
+        "deleted files went to trash"
+    );
+}
+
+#[test]
+fn exit_code_1_for_config_errors_naming_key_and_file() {
+    let cases = [
+        ("bogus_key = 1\n", "`bogus_key`"),
+        (
+            "[conflicts]\nsame_file_changed_both = 'option7'\n",
+            "`conflicts.same_file_changed_both`",
+        ),
+        (
+            "[soft_delete]\nmax_size_bytes = 'big'\n",
+            "`soft_delete.max_size_bytes`",
+        ),
+        ("[email]\nsmtp_prot = 25\n", "`email.smtp_prot`"),
+    ];
+    for (extra, key) in cases {
+        let e = Env::with_config(extra);
+        e.cmd(&["plan"])
+            .assert()
+            .code(1)
+            .stderr(contains(key).and(contains("sync_config.toml")));
+    }
+    let e = Env::new();
+    std::fs::write(&e.config, "right_root = 'right'\n").unwrap();
+    e.cmd(&["init"])
+        .assert()
+        .code(1)
+        .stderr(contains("`left_root`"));
+    std::fs::write(
+        &e.config,
+        "left_root = 'left'\nright_root = 'right'\nstate_db = 'left/db.sqlite'\n",
+    )
+    .unwrap();
+    e.cmd(&["init"])
+        .assert()
+        .code(1)
+        .stderr(contains("`state_db`"));
+    assert!(!e.left.join("db.sqlite").exists());
+    assert!(
+        !e.left.join(".twinsync-root").exists(),
+        "a bad config changes nothing"
+    );
+}
+
+#[test]
+fn twinsync_config_env_is_the_default_config() {
+    let e = Env::new();
+    let mut c = assert_cmd::Command::cargo_bin("twinsync").unwrap();
+    c.current_dir(e.dir.path().join("left"))
+        .env("TWINSYNC_CONFIG", &e.config)
+        .arg("init");
+    c.assert().success();
+    assert!(e.right.join(".twinsync-root").exists());
+    let mut c = assert_cmd::Command::cargo_bin("twinsync").unwrap();
+    c.current_dir(e.dir.path().join("left"))
+        .env_remove("TWINSYNC_CONFIG")
+        .arg("plan");
+    c.assert().code(1).stderr(contains("sync_config.toml"));
+}
+
+#[test]
+fn show_renders_and_refuses_garbage() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "x", 100);
+    e.cmd(&["plan", "--out", "p.json"]).assert().success();
+    e.cmd(&["show", "p.json"])
+        .assert()
+        .success()
+        .stdout(contains("a.txt").and(contains("6.2.9")));
+    let j = e
+        .cmd(&["show", "p.json", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+    assert_eq!(v["ops"][0]["path"], "a.txt");
+    std::fs::write(
+        e.dir.path().join("bad.json"),
+        "{\"format_version\": 1, \"ops\": [",
+    )
+    .unwrap();
+    e.cmd(&["show", "bad.json"])
+        .assert()
+        .code(1)
+        .stderr(contains("bad.json"));
+}
+
+#[test]
+fn plan_out_without_value_writes_into_plans_folder() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "x", 100);
+    e.cmd(&["plan", "--out"])
+        .assert()
+        .success()
+        .stdout(contains("plans"));
+    let n = std::fs::read_dir(e.dir.path().join("plans"))
+        .unwrap()
+        .count();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn help_lists_every_command() {
+    let out = assert_cmd::Command::cargo_bin("twinsync")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for c in [
+        "init", "plan", "apply", "watch", "status", "show", "trash", "resolve", "alert", "service",
+    ] {
+        assert!(text.contains(c), "--help lacks {c}");
+    }
+}
