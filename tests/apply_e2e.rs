@@ -377,7 +377,9 @@ fn trash_names_list_restore_purge() {
 }
 
 /// Snapshot of both trees, to prove a refusal touched nothing.
-fn snapshot(e: &Env) -> (Vec<(String, String)>, Vec<(String, String)>) {
+type Trees = (Vec<(String, String)>, Vec<(String, String)>);
+
+fn snapshot(e: &Env) -> Trees {
     (
         e.tree("left").into_iter().collect(),
         e.tree("right").into_iter().collect(),
@@ -403,7 +405,8 @@ fn refusals_change_nothing() {
     let good: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(e.dir.path().join("good.json")).unwrap())
             .unwrap();
-    let variants: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>, i32, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let variants: Vec<(&str, Edit, i32, &str)> = vec![
         (
             "roots",
             Box::new(|p| p["left_root_id"] = "other".into()),

@@ -120,7 +120,7 @@ fn merge(base: &str, extra: &str) -> String {
         if t.starts_with('[') {
             current = Some(t.to_owned());
             sections.push((t.to_owned(), String::new()));
-        } else if let Some(_) = &current {
+        } else if current.is_some() {
             let last = sections.last_mut().unwrap();
             last.1.push_str(line);
             last.1.push('\n');
