@@ -696,8 +696,10 @@ mod tests {
 
     #[test]
     fn absolute_trash_outside_root() {
+        let abs = std::env::temp_dir().join("twinsync-trash");
         let c = parse(&format!(
-            "{ROOTS}[soft_delete]\nleft_trash_root = '/var/tmp/trash'"
+            "{ROOTS}[soft_delete]\nleft_trash_root = '{}'",
+            abs.display()
         ))
         .unwrap();
         assert!(matches!(c.left_trash, TrashRoot::Outside(_)));

@@ -478,6 +478,33 @@ impl Executor<'_> {
         let live_src = sfs.stat(src_path)?;
         let live_dst = dfs.stat(dest)?;
         let temp = self.temp_name(op, dest);
+        let temp_meta = dfs.stat(&temp)?;
+        // Interrupted between moving the old version to trash and renaming
+        // the finished temp file into place: finish the rename.
+        if live_dst.is_none()
+            && ed.exists
+            && let (Some(t), Some(s)) = (&temp_meta, &live_src)
+            && matches(Some(s), es)
+            && t.size == es.size
+        {
+            dfs.rename(&temp, dest)?;
+            let hash = crate::fs::hash_file(dfs, dest)?;
+            if let Some(d) = dfs.stat(dest)? {
+                return Ok(Outcome::Recovered(self.copy_updates(
+                    op,
+                    from,
+                    to,
+                    src_path,
+                    s,
+                    dest,
+                    &d,
+                    Some(hash),
+                )));
+            }
+        }
+        if temp_meta.is_some() {
+            dfs.remove_file(&temp)?;
+        }
         if !matches(live_dst.as_ref(), ed) {
             // Done before a crash? The destination then equals the source.
             if let (Some(d), Some(s)) = (&live_dst, &live_src)
@@ -510,9 +537,6 @@ impl Executor<'_> {
         let parent = paths::parent(dest);
         if !parent.is_empty() {
             dfs.create_dir_all(parent)?;
-        }
-        if dfs.stat(&temp)?.is_some() {
-            dfs.remove_file(&temp)?;
         }
         let hash = match self.stream(sfs, src_path, dfs, &temp) {
             Ok(h) => h,
@@ -555,6 +579,23 @@ impl Executor<'_> {
         if !matches(dfs.stat(dest)?.as_ref(), ed) {
             return cleanup(format!("{to} `{dest}` changed during the copy"));
         }
+        // The version being replaced goes to trash (soft-delete policy), so
+        // every saved version stays recoverable. A crash right after this
+        // move is finished by the recovery branch at the top.
+        let mut trashed = None;
+        if let Some(old) = live_dst.as_ref().filter(|m| m.kind == Kind::File)
+            && self.cfg.raw.soft_delete.enabled
+            && old.size <= self.cfg.raw.soft_delete.max_size_bytes
+        {
+            let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+            match loc.put(dest, &Self::trash_stamp()) {
+                Ok(rel) => trashed = Some((rel, old.size)),
+                Err(e) => {
+                    let _ = dfs.remove_file(&temp);
+                    return Err(e);
+                }
+            }
+        }
         if let Err(e) = dfs.rename(&temp, dest) {
             let _ = dfs.remove_file(&temp);
             return Err(e);
@@ -567,16 +608,21 @@ impl Executor<'_> {
                 "vanished right after the copy",
             ));
         };
-        Ok(Outcome::Done(self.copy_updates(
-            op,
-            from,
-            to,
-            src_path,
-            &src_meta,
-            dest,
-            &back,
-            Some(hash),
-        )))
+        let mut updates =
+            self.copy_updates(op, from, to, src_path, &src_meta, dest, &back, Some(hash));
+        if let Some((rel, size)) = trashed {
+            updates.push(Update::Trash(TrashRecord {
+                id: 0,
+                side: to,
+                original_path: dest.to_owned(),
+                trash_path: rel,
+                size,
+                deleted_at: chrono::Local::now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                rule: format!("{} (overwritten)", op.rule),
+            }));
+        }
+        Ok(Outcome::Done(updates))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -737,6 +783,21 @@ impl Executor<'_> {
             u
         };
         if case_only {
+            // Through an intermediate name: works on case-insensitive file systems.
+            let mid = self.temp_name(op, src);
+            if fs.stat(&mid)?.is_some() {
+                // Interrupted half-way: finish it.
+                fs.rename(&mid, dest)?;
+                let back = fs.stat(dest)?.ok_or_else(|| {
+                    FsError::synthetic(
+                        "verify",
+                        dest,
+                        ErrorClass::NotFound,
+                        "vanished after rename",
+                    )
+                })?;
+                return Ok(Outcome::Recovered(updates(&back)));
+            }
             let live = fs.stat(src)?;
             let exact = Self::exact_name_in_dir(fs, src)?;
             let name_now = exact.as_deref().unwrap_or("");
@@ -750,8 +811,6 @@ impl Executor<'_> {
                     "{side} `{src}` changed since the plan was made"
                 )));
             }
-            // Through an intermediate name: works on case-insensitive file systems.
-            let mid = self.temp_name(op, src);
             fs.rename(src, &mid)?;
             fs.rename(&mid, dest)?;
         } else {

@@ -28,8 +28,9 @@ pub struct FaultRule {
 pub struct FaultFs {
     inner: Arc<dyn Fs>,
     rules: Mutex<Vec<FaultRule>>,
-    /// Remaining mutating calls before the power cut (negative = no cut).
-    budget: AtomicI64,
+    /// Remaining mutating calls before the power cut (-1 = no cut, -2 = cut);
+    /// may be shared by both sides so one cut stops the whole machine.
+    budget: Arc<AtomicI64>,
 }
 
 impl FaultFs {
@@ -38,7 +39,17 @@ impl FaultFs {
         Self {
             inner,
             rules: Mutex::new(Vec::new()),
-            budget: AtomicI64::new(-1),
+            budget: Arc::new(AtomicI64::new(-1)),
+        }
+    }
+
+    /// A wrapper whose power-cut budget is shared with others.
+    #[must_use]
+    pub fn with_budget(inner: Arc<dyn Fs>, budget: Arc<AtomicI64>) -> Self {
+        Self {
+            inner,
+            rules: Mutex::new(Vec::new()),
+            budget,
         }
     }
 
@@ -55,7 +66,10 @@ impl FaultFs {
     }
 
     fn check(&self, op: &'static str, path: &str, mutating: bool) -> Result<(), FsError> {
-        if self.budget.load(Ordering::SeqCst) == 0 {
+        // -2: the power is off; 0: the next write cuts it.
+        let b = self.budget.load(Ordering::SeqCst);
+        if b == -2 || (b == 0 && mutating) {
+            self.budget.store(-2, Ordering::SeqCst);
             return Err(FsError::synthetic(
                 op,
                 path,
