@@ -591,7 +591,7 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
     let conflicts: Vec<_> = state.conflicts()?.into_values().collect();
     let failures = state.failures()?;
     let trash = state.trash_records()?;
-    let in_flight = state.unfinished_plan()?;
+    let in_flight = state.running_plans()?;
     let queued = crate::alert::queued(&state);
     let mut trash_use = serde_json::Map::new();
     for side in Side::BOTH {
@@ -604,7 +604,7 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
     let v = json!({
         "roots": roots,
         "last_cycles": cycles,
-        "in_flight_plan": in_flight,
+        "plans_in_flight": in_flight,
         "unresolved_conflicts": conflicts.iter().map(|c| json!({
             "path": c.path, "rule": c.rule, "since": c.created_at, "keep": c.keep,
             "left": c.left, "right": c.right,
@@ -657,8 +657,8 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
         ]);
     }
     println!("Last cycles:\n{t}");
-    if let Some(p) = in_flight {
-        println!("Plan in flight (unfinished): {p} — the next apply/watch resumes it.");
+    for p in &in_flight {
+        println!("Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it.");
     }
     if conflicts.is_empty() {
         println!("Unresolved conflicts: none");

@@ -1,24 +1,40 @@
 //! `watch`: plan + apply every `sync_interval_seconds` (SPEC §9), and the
 //! Windows service wrapper around it.
 //!
-//! Each cycle: check roots → scan → plan → apply → report. A side that is
-//! unavailable pauses syncing (nothing planned, nothing deleted), is logged
-//! and alerted once per outage, and is retried every cycle. On start, a
-//! plan left unfinished by a crash is resumed from the state DB before the
-//! first new cycle. A stop request (Ctrl-C, SIGTERM, service stop) is seen
-//! between steps: the step in progress finishes and is recorded.
+//! Each cycle: check roots → scan → plan → apply small-file steps → hand
+//! large-file steps to the large-file lane → report.
+//!
+//! - **Watchers** (`notify`: ReadDirectoryChangesW / inotify) wake a cycle
+//!   early, after a short debounce, for events that are not excluded. With
+//!   a working watcher on both sides a *quiet* cycle (no event, nothing
+//!   pending) does not scan at all, so its cost does not grow with the tree;
+//!   a full scan still runs at start and every `full_scan_interval_seconds`
+//!   (watchers miss events; cloud drives may send none). A side whose watcher
+//!   fails is polled: scanned every cycle (logged once).
+//! - **Large-file lane**: copies above `large_file_bytes` run on a background
+//!   thread with its own state connection while later cycles keep syncing
+//!   small files; their paths are held out of new plans until done. Their
+//!   plan stays `running` in the journal, so a restart resumes them.
+//! - **Outages**: an unavailable side pauses syncing (nothing planned,
+//!   nothing deleted), is logged and alerted once, retried every cycle.
+//! - **Stop** (Ctrl-C, SIGTERM, service stop): the small step in progress
+//!   finishes and is recorded; a large copy in progress is abandoned (its
+//!   temp file removed, redone after the restart); exit 0.
 
+use crate::Side;
 use crate::apply;
 use crate::cli::{CliError, ServiceAction};
 use crate::config::Config;
 use crate::log::Logger;
-use crate::plan::Plan;
+use crate::plan::{Lane, Op, Plan};
 use crate::state::State;
 use crate::sync::{self, Sides, SyncError};
 use serde_json::json;
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Installs Ctrl-C / SIGTERM handling that sets `stop`.
@@ -27,54 +43,374 @@ fn install_stop(stop: &Arc<AtomicBool>) {
     let _ = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst));
 }
 
-fn sleep_until(stop: &AtomicBool, d: Duration) {
-    let end = Instant::now() + d;
-    while Instant::now() < end && !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(
-            Duration::from_millis(100).min(end.saturating_duration_since(Instant::now())),
+/// What woke the loop.
+enum Wake {
+    /// A file-system event on a side.
+    Event(Side),
+    /// A watcher reported an error (overflow…): rescan that side fully.
+    Overflow(Side),
+    /// The large-file lane finished a batch.
+    LaneDone,
+}
+
+/// File-system watchers on both roots.
+struct Watchers {
+    _w: Vec<notify::RecommendedWatcher>,
+    working: [bool; 2],
+}
+
+fn start_watchers(cfg: &Config, tx: &Sender<Wake>, log: &Logger) -> Watchers {
+    use notify::Watcher;
+    let mut ws = Vec::new();
+    let mut working = [false, false];
+    for (i, side) in Side::BOTH.into_iter().enumerate() {
+        let root = cfg.root(side).to_path_buf();
+        let Ok(ex) = sync::excluder(cfg, side) else {
+            continue;
+        };
+        let tx = tx.clone();
+        let root2 = root.clone();
+        let handler = move |res: notify::Result<notify::Event>| match res {
+            Ok(ev) => {
+                let relevant = ev.paths.iter().any(|p| {
+                    p.strip_prefix(&root2).ok().is_some_and(|rel| {
+                        let rel = rel.to_string_lossy().replace('\\', "/");
+                        !rel.is_empty() && !ex.is_excluded(&rel, false)
+                    })
+                }) || ev.need_rescan();
+                if relevant {
+                    let _ = tx.send(Wake::Event(side));
+                }
+            }
+            Err(_) => {
+                let _ = tx.send(Wake::Overflow(side));
+            }
+        };
+        match notify::recommended_watcher(handler).and_then(|mut w| w.watch(&root, notify::RecursiveMode::Recursive).map(|()| w)) {
+            Ok(w) => {
+                ws.push(w);
+                working[i] = true;
+            }
+            Err(e) => log.warn(
+                "scan",
+                json!({"side": side, "note": "no file-system watcher on this side: polling it (a full scan every cycle)", "error": e.to_string()}),
+            ),
+        }
+    }
+    Watchers { _w: ws, working }
+}
+
+/// The large-file lane: a worker thread applying the large steps of plans.
+struct LargeLane {
+    tx: Option<Sender<(Arc<Plan>, Vec<u64>)>>,
+    held: Arc<Mutex<HashSet<String>>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LargeLane {
+    fn start(cfg: &Config, sides: &Sides, stop: &Arc<AtomicBool>, wake: Sender<Wake>) -> Self {
+        let (tx, rx) = channel::<(Arc<Plan>, Vec<u64>)>();
+        let held = Arc::new(Mutex::new(HashSet::new()));
+        let (cfg, sides, stop, held2) = (
+            cfg.clone(),
+            sides.clone(),
+            Arc::clone(stop),
+            Arc::clone(&held),
         );
+        let handle = std::thread::spawn(move || {
+            let log = Logger::from_config(&cfg);
+            let Ok(mut state) = State::open(&cfg.state_db) else {
+                return;
+            };
+            while let Ok((plan, ids)) = rx.recv() {
+                let ids: HashSet<u64> = ids.into_iter().collect();
+                let filter = |op: &Op| ids.contains(&op.id);
+                let on_event = |op: &Op, err: &str| crate::alert::enqueue_step(&cfg, op, err);
+                let opts = apply::Options {
+                    filter: Some(&filter),
+                    stop: Some(&stop),
+                    on_event: Some(&on_event),
+                    ..apply::Options::default()
+                };
+                let started = Instant::now();
+                match apply::run(&plan, &cfg, &sides, &mut state, &log, &opts) {
+                    Ok(r) => log.info(
+                        "cycle",
+                        json!({"lane": "large", "changes": r.done, "bytes_copied": r.bytes_copied, "failed": r.failed.len(),
+                               "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)}),
+                    ),
+                    Err(e) => log.warn("cycle", json!({"lane": "large", "note": e.to_string()})),
+                }
+                if let Ok(mut h) = held2.lock() {
+                    for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
+                        h.remove(&op.key);
+                    }
+                }
+                let _ = wake.send(Wake::LaneDone);
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+        });
+        Self {
+            tx: Some(tx),
+            held,
+            handle: Some(handle),
+        }
+    }
+
+    fn held(&self) -> HashSet<String> {
+        self.held.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// Hands the large steps of a plan over; returns how many.
+    fn submit(&self, plan: &Arc<Plan>, done: &std::collections::HashMap<u64, String>) -> usize {
+        let ids: Vec<u64> = plan
+            .ops
+            .iter()
+            .filter(|o| o.lane == Lane::Large && !done.contains_key(&o.id))
+            .map(|o| o.id)
+            .collect();
+        if ids.is_empty() {
+            return 0;
+        }
+        if let Ok(mut h) = self.held.lock() {
+            for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
+                h.insert(op.key.clone());
+            }
+        }
+        let n = ids.len();
+        if let Some(tx) = &self.tx {
+            let _ = tx.send((Arc::clone(plan), ids));
+        }
+        n
+    }
+
+    fn shutdown(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
     }
 }
 
-/// Resumes a plan a crash left unfinished, if any.
-fn resume_unfinished(
-    cfg: &Config,
-    sides: &Sides,
-    state: &mut State,
-    log: &Logger,
-    stop: &AtomicBool,
-) {
-    let Ok(Some(id)) = state.unfinished_plan() else {
-        return;
-    };
-    let json: Option<String> = state
-        .conn()
-        .query_row(
-            "SELECT plan_json FROM plans WHERE plan_id = ?1",
-            [&id],
-            |r| r.get(0),
-        )
-        .ok()
-        .flatten();
-    let plan = json
-        .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
-        .filter(|p| p.validate().is_ok());
-    let Some(plan) = plan else {
-        let _ = state.finish_plan(&id, "abandoned");
-        return;
-    };
-    log.info(
-        "cycle",
-        json!({"note": "resuming an unfinished plan", "plan_id": id}),
-    );
-    let opts = apply::Options {
-        stop: Some(stop),
-        ..apply::Options::default()
-    };
-    if apply::admit(&plan, cfg, sides, state, true).is_ok() {
-        match apply::run(&plan, cfg, sides, state, log, &opts) {
-            Ok(r) => log.info("cycle", json!({"note": "resumed plan finished", "plan_id": id, "done": r.done, "failed": r.failed.len()})),
-            Err(e) => log.error("error", json!({"error": e.to_string(), "plan_id": id})),
+/// Everything one `watch` run keeps between cycles.
+struct Loop<'a> {
+    cfg: &'a Config,
+    sides: Sides,
+    state: State,
+    log: Logger,
+    stop: Arc<AtomicBool>,
+    lane: LargeLane,
+    outage: [bool; 2],
+}
+
+impl Loop<'_> {
+    /// Applies the small steps now and hands the large ones to the lane.
+    /// (The delete guard was checked when the plan was made.)
+    fn execute(&mut self, plan: Plan, started: Instant) -> bool {
+        if let Err(e) = apply::admit(&plan, self.cfg, &self.sides, &mut self.state, true) {
+            self.log.error(
+                "error",
+                json!({"error": e.to_string(), "plan_id": plan.plan_id}),
+            );
+            return false;
+        }
+        let plan = Arc::new(plan);
+        let small = |op: &Op| op.lane != Lane::Large;
+        let on_event = |op: &Op, err: &str| crate::alert::enqueue_step(self.cfg, op, err);
+        let opts = apply::Options {
+            filter: Some(&small),
+            stop: Some(&self.stop),
+            on_event: Some(&on_event),
+            ..apply::Options::default()
+        };
+        let res = apply::run(
+            &plan,
+            self.cfg,
+            &self.sides,
+            &mut self.state,
+            &self.log,
+            &opts,
+        );
+        let pending = match res {
+            Ok(report) => {
+                crate::cli::record_cycle(&self.state, &self.log, &plan, &report, started);
+                report.drifted > 0 || !report.failed.is_empty()
+            }
+            Err(e) => {
+                self.log.error("error", json!({"error": e.to_string()}));
+                true
+            }
+        };
+        if !self.stop.load(Ordering::SeqCst) {
+            let done = self.state.step_status(&plan.plan_id).unwrap_or_default();
+            self.lane.submit(&plan, &done);
+        }
+        pending
+    }
+
+    /// Resumes plans a crash or stop left unfinished.
+    fn resume(&mut self) {
+        for id in self.state.running_plans().unwrap_or_default() {
+            let plan = self
+                .state
+                .plan_json(&id)
+                .ok()
+                .flatten()
+                .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
+                .filter(|p| p.validate().is_ok());
+            match plan {
+                Some(plan) => {
+                    self.log.info(
+                        "cycle",
+                        json!({"note": "resuming an unfinished plan", "plan_id": id}),
+                    );
+                    self.execute(plan, Instant::now());
+                }
+                None => {
+                    let _ = self.state.finish_plan(&id, "abandoned");
+                }
+            }
+        }
+    }
+
+    fn note_outage(&mut self, e: &crate::scan::ScanError) {
+        let crate::scan::ScanError::Unavailable { side, .. } = e else {
+            return;
+        };
+        let i = usize::from(*side == Side::Right);
+        if !self.outage[i] {
+            self.outage[i] = true;
+            self.log.error(
+                "unavailable",
+                json!({"side": side, "error": e.to_string(), "result": "skipped"}),
+            );
+            if self.cfg.raw.email.enabled {
+                crate::alert::enqueue(
+                    &self.state,
+                    "unavailable",
+                    &format!("{side} side unavailable"),
+                    &format!(
+                        "{e}\nSyncing is paused until it is back; nothing is deleted meanwhile."
+                    ),
+                );
+            }
+        }
+    }
+
+    fn note_recovery(&mut self) {
+        for (i, side) in Side::BOTH.into_iter().enumerate() {
+            if self.outage[i] {
+                self.outage[i] = false;
+                self.log.info(
+                    "unavailable",
+                    json!({"side": side, "result": "ok", "note": "side available again"}),
+                );
+                if self.cfg.raw.email.enabled {
+                    crate::alert::enqueue(
+                        &self.state,
+                        "recovered",
+                        &format!("{side} side available again"),
+                        "Syncing resumed.",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Keys not to plan: in the large lane, or failing and backing off.
+    fn hold(&self) -> HashSet<String> {
+        let mut h = self.lane.held();
+        let now = crate::now_ns() / 1_000_000_000;
+        for f in self.state.failures().unwrap_or_default() {
+            if f.retry_after > now {
+                h.insert(f.key);
+            }
+        }
+        h
+    }
+
+    /// One cycle: returns whether something is pending (scan again soon).
+    fn cycle(&mut self, dry_run: bool) -> bool {
+        let started = Instant::now();
+        let hold = self.hold();
+        let req = sync::PlanRequest {
+            now_ns: crate::now_ns(),
+            hold: Some(&hold),
+            ..sync::PlanRequest::default()
+        };
+        match sync::make_plan(self.cfg, &self.sides, &self.state, &req) {
+            Err(SyncError::Scan(e)) => {
+                self.note_outage(&e);
+                true
+            }
+            Err(e) => {
+                self.log.error("error", json!({"error": e.to_string()}));
+                true
+            }
+            Ok((plan, _)) => {
+                self.note_recovery();
+                let deferred = plan.summary.deferred > 0;
+                if dry_run {
+                    println!("{}", plan.summary.one_line());
+                    return false;
+                }
+                if let Some(why) = plan.delete_guard(
+                    self.cfg.raw.safety.max_delete_percent,
+                    self.cfg.raw.safety.max_delete_min_files,
+                ) {
+                    self.log
+                        .error("error", json!({"result": "refused", "error": why}));
+                    crate::alert::enqueue_guard(self.cfg, &why);
+                    return false;
+                }
+                if plan.ops.is_empty() {
+                    return deferred;
+                }
+                self.execute(plan, started) || deferred
+            }
+        }
+    }
+}
+
+/// Waits for the next cycle: the interval, or an event (debounced), or stop.
+/// Returns the sides that had events and whether anything woke it.
+fn wait(rx: &Receiver<Wake>, stop: &AtomicBool, max: Duration) -> ([bool; 2], bool) {
+    let mut dirty = [false, false];
+    let mut woke = false;
+    let end = Instant::now() + max;
+    let mut quiet_until: Option<Instant> = None;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return (dirty, woke);
+        }
+        let now = Instant::now();
+        let deadline = quiet_until.map_or(end, |q| q.min(end));
+        if now >= deadline {
+            return (dirty, woke);
+        }
+        let step = (deadline - now).min(Duration::from_millis(100));
+        match rx.recv_timeout(step) {
+            Ok(Wake::Event(s) | Wake::Overflow(s)) => {
+                dirty[usize::from(s == Side::Right)] = true;
+                woke = true;
+                // Debounce: wait until events pause for 300 ms (at most 2 s).
+                let q = Instant::now() + Duration::from_millis(300);
+                quiet_until = Some(
+                    quiet_until
+                        .map_or(q, |_| q)
+                        .min(now + Duration::from_secs(2)),
+                );
+            }
+            Ok(Wake::LaneDone) => {
+                // Paths held while their large copy ran may have changed meanwhile.
+                dirty = [true, true];
+                woke = true;
+                quiet_until = Some(Instant::now());
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(step),
         }
     }
 }
@@ -96,132 +432,94 @@ pub fn watch_cmd(
         s
     });
     let sides = Sides::real(cfg);
-    let mut state = State::open_or_create(&cfg.state_db)?;
-    let interval = Duration::from_secs(cfg.raw.sync_interval_seconds);
-    log.info("cycle", json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run}));
+    let state = State::open_or_create(&cfg.state_db)?;
+    let (tx, rx) = channel();
+    let watchers = start_watchers(cfg, &tx, &log);
+    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone());
+    log.info(
+        "cycle",
+        json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
+               "watchers": {"left": watchers.working[0], "right": watchers.working[1]}}),
+    );
+    let mut lp = Loop {
+        cfg,
+        sides,
+        state,
+        log,
+        stop: Arc::clone(&stop),
+        lane,
+        outage: [false, false],
+    };
     if !dry_run {
-        resume_unfinished(cfg, &sides, &mut state, &log, &stop);
+        lp.resume();
     }
-    let mut outage: [bool; 2] = [false, false];
+    let interval = Duration::from_secs(cfg.raw.sync_interval_seconds);
+    let full_every = Duration::from_secs(
+        cfg.raw
+            .full_scan_interval_seconds
+            .max(cfg.raw.sync_interval_seconds),
+    );
+    let min_age = Duration::from_secs(cfg.raw.transfer.min_file_age_seconds);
+    let mut last_full = Instant::now();
+    let mut pending = true; // the first cycle always scans
+    let mut dirty = [true, true];
     let mut n = 0u64;
-    let mut last_purge = Instant::now() - Duration::from_secs(86_400);
+    let mut last_purge: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) {
-        let started = Instant::now();
         n += 1;
-        let req = sync::PlanRequest {
-            now_ns: crate::now_ns(),
-            ..sync::PlanRequest::default()
-        };
-        match sync::make_plan(cfg, &sides, &state, &req) {
-            Err(SyncError::Scan(e @ crate::scan::ScanError::Unavailable { .. })) => {
-                let side = match &e {
-                    crate::scan::ScanError::Unavailable { side, .. } => *side,
-                    crate::scan::ScanError::Fs(_) => crate::Side::Left,
-                };
-                let i = usize::from(side == crate::Side::Right);
-                if !outage[i] {
-                    outage[i] = true;
-                    log.error(
-                        "unavailable",
-                        json!({"side": side, "error": e.to_string(), "result": "skipped"}),
-                    );
-                    if cfg.raw.email.enabled {
-                        crate::alert::enqueue(
-                            &state,
-                            "unavailable",
-                            &format!("{side} side unavailable"),
-                            &format!(
-                                "{e}\nSyncing is paused until it is back; nothing is deleted meanwhile."
-                            ),
-                        );
-                    }
-                }
+        let polling = !(watchers.working[0] && watchers.working[1]);
+        let full_due = last_full.elapsed() >= full_every;
+        let quiet = !polling
+            && !full_due
+            && !pending
+            && !dirty[0]
+            && !dirty[1]
+            && !lp.outage.iter().any(|o| *o);
+        if quiet {
+            lp.log.debug(
+                "cycle",
+                json!({"note": "quiet: no events, nothing pending; no scan"}),
+            );
+        } else {
+            if full_due || dirty[0] || dirty[1] {
+                last_full = Instant::now();
             }
-            Err(e) => log.error("error", json!({"error": e.to_string()})),
-            Ok((plan, _)) => {
-                for (i, side) in crate::Side::BOTH.into_iter().enumerate() {
-                    if outage[i] {
-                        outage[i] = false;
-                        log.info(
-                            "unavailable",
-                            json!({"side": side, "result": "ok", "note": "side available again"}),
-                        );
-                        if cfg.raw.email.enabled {
-                            crate::alert::enqueue(
-                                &state,
-                                "recovered",
-                                &format!("{side} side available again"),
-                                "Syncing resumed.",
-                            );
-                        }
-                    }
-                }
-                if dry_run {
-                    println!("{}", plan.summary.one_line());
-                } else if let Some(why) = plan.delete_guard(
-                    cfg.raw.safety.max_delete_percent,
-                    cfg.raw.safety.max_delete_min_files,
-                ) {
-                    log.error("error", json!({"result": "refused", "error": why}));
-                    crate::alert::enqueue_guard(cfg, &why);
-                } else if !plan.ops.is_empty() {
-                    run_cycle(cfg, &sides, &mut state, &log, &plan, &stop, started);
-                }
-            }
+            pending = lp.cycle(dry_run);
         }
         crate::alert::flush_with(
             cfg,
-            &state,
-            &log,
+            &lp.state,
+            &lp.log,
             i64::try_from(cfg.raw.email.digest_seconds).unwrap_or(60),
         );
-        if cfg.raw.soft_delete.auto_purge && last_purge.elapsed() > Duration::from_secs(3600) {
-            last_purge = Instant::now();
+        if cfg.raw.soft_delete.auto_purge
+            && last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
+        {
+            last_purge = Some(Instant::now());
             let _ = crate::cli::purge(
                 cfg,
-                &state,
-                &sides,
+                &lp.state,
+                &lp.sides,
                 cfg.raw.soft_delete.retention_days,
-                &log,
+                &lp.log,
             );
         }
         if cycles.is_some_and(|c| n >= c) {
             break;
         }
-        sleep_until(
-            &stop,
+        // Something left for later (a file still being written): look again soon.
+        let next = if pending {
+            interval.min(min_age + Duration::from_millis(500))
+        } else {
             interval
-                .saturating_sub(started.elapsed())
-                .max(Duration::from_millis(200)),
-        );
+        };
+        let (d, _) = wait(&rx, &stop, next);
+        dirty = d;
     }
-    log.info("cycle", json!({"note": "watch stopped", "cycles": n}));
+    lp.lane.shutdown();
+    lp.log
+        .info("cycle", json!({"note": "watch stopped", "cycles": n}));
     Ok(0)
-}
-
-fn run_cycle(
-    cfg: &Config,
-    sides: &Sides,
-    state: &mut State,
-    log: &Logger,
-    plan: &Plan,
-    stop: &AtomicBool,
-    started: Instant,
-) {
-    if let Err(e) = apply::admit(plan, cfg, sides, state, false) {
-        log.error("error", json!({"error": e.to_string()}));
-        return;
-    }
-    let on_event = |op: &crate::plan::Op, err: &str| crate::alert::enqueue_step(cfg, op, err);
-    let opts = apply::Options {
-        stop: Some(stop),
-        on_event: Some(&on_event),
-        ..apply::Options::default()
-    };
-    match apply::run(plan, cfg, sides, state, log, &opts) {
-        Ok(report) => crate::cli::record_cycle(state, log, plan, &report, started),
-        Err(e) => log.error("error", json!({"error": e.to_string()})),
-    }
 }
 
 /// `twinsync service …`.

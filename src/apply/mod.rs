@@ -169,8 +169,7 @@ pub fn admit(
     crate::scan::check_root(sides.right.as_ref(), Side::Right, &r_id)
         .map_err(ApplyError::Unavailable)?;
     let known = state.step_status(&plan.plan_id)?;
-    let resuming =
-        !known.is_empty() || state.unfinished_plan()?.as_deref() == Some(plan.plan_id.as_str());
+    let resuming = !known.is_empty() || state.plan_status(&plan.plan_id)?.is_some();
     if !resuming {
         let generation = state.generation()?;
         if plan.base_generation != generation {
@@ -193,10 +192,7 @@ pub fn admit(
         .begin_plan(&plan.plan_id, plan.base_generation)?
         .is_none()
     {
-        let _ = state.conn().execute(
-            "UPDATE plans SET plan_json = ?2 WHERE plan_id = ?1",
-            rusqlite::params![plan.plan_id, plan.to_json()],
-        );
+        state.save_plan_json(&plan.plan_id, &plan.to_json())?;
     }
     Ok(resuming)
 }
@@ -222,6 +218,7 @@ pub fn run(
         sides,
         plan,
         log,
+        stop: opts.stop,
     };
     for (i, op) in plan.ops.iter().enumerate() {
         if done.contains_key(&op.id) {
@@ -401,6 +398,9 @@ struct Executor<'a> {
     sides: &'a Sides,
     plan: &'a Plan,
     log: &'a Logger,
+    /// A stop request interrupts a long copy (its temp file is discarded,
+    /// the step stays unrecorded and is redone after the restart).
+    stop: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 fn side_of(op: &Op) -> Side {
@@ -667,6 +667,17 @@ impl Executor<'_> {
             let n = r.read(&mut buf).map_err(|e| FsError::io("read", src, e))?;
             if n == 0 {
                 break;
+            }
+            if self
+                .stop
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+            {
+                return Err(FsError::synthetic(
+                    "copy",
+                    temp,
+                    ErrorClass::Crashed,
+                    "interrupted by a stop request; the copy restarts next time",
+                ));
             }
             h.update(&buf[..n]);
             w.write_all(&buf[..n])

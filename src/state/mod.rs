@@ -420,18 +420,65 @@ impl State {
             .map_err(self.sql())
     }
 
-    /// The latest plan that has not finished, if any.
+    /// Plans that have not finished (oldest first): resumed by `watch`.
     ///
     /// # Errors
     /// SQL errors.
-    pub fn unfinished_plan(&self) -> Result<Option<String>, StateError> {
+    pub fn running_plans(&self) -> Result<Vec<String>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT plan_id FROM plans WHERE status = 'running' ORDER BY started_at, rowid",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// The journal status of a plan (`running`, `done`, …), if it was ever started.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn plan_status(&self, plan_id: &str) -> Result<Option<String>, StateError> {
         self.conn
             .query_row(
-                "SELECT plan_id FROM plans WHERE status = 'running' ORDER BY started_at DESC LIMIT 1",
-                [],
+                "SELECT status FROM plans WHERE plan_id = ?1",
+                [plan_id],
                 |r| r.get(0),
             )
             .optional()
+            .map_err(self.sql())
+    }
+
+    /// The JSON of a plan that was started (for resuming it).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn plan_json(&self, plan_id: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .query_row(
+                "SELECT plan_json FROM plans WHERE plan_id = ?1",
+                [plan_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(self.sql())
+    }
+
+    /// Stores the JSON of a started plan.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn save_plan_json(&self, plan_id: &str, json: &str) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "UPDATE plans SET plan_json = ?2 WHERE plan_id = ?1",
+                params![plan_id, json],
+            )
+            .map(|_| ())
             .map_err(self.sql())
     }
 

@@ -1,0 +1,220 @@
+//! `watch` with the real binary: latency with the default interval, small
+//! files overtaking a throttled large copy, SIGTERM, kill -9 + restart, and
+//! a root that disappears mid-run.
+#![cfg(unix)]
+
+mod common;
+use common::Env;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn spawn_watch(e: &Env, extra: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("twinsync"))
+        .current_dir(e.dir.path())
+        .args(["--config", e.config.to_str().unwrap(), "watch"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn sigterm(c: &Child) {
+    Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+fn stop(mut c: Child) {
+    sigterm(&c);
+    let _ = wait_for(Duration::from_secs(10), || {
+        matches!(c.try_wait(), Ok(Some(_)))
+    });
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+/// Default interval (10 s) and default min_file_age_seconds (2 s).
+const DEFAULTS: &str = "left_root = 'left'\nright_root = 'right'\nstate_db = 'state/twinsync.db'\n[logging]\nlog_file_path = 'twinsync.log.jsonl'\n";
+
+#[test]
+fn changes_arrive_within_ten_seconds_both_ways() {
+    let e = Env::new();
+    std::fs::write(&e.config, DEFAULTS).unwrap();
+    e.cmd(&["init"]).assert().success();
+    let child = spawn_watch(&e, &[]);
+    std::thread::sleep(Duration::from_secs(1));
+    let mut lat = Vec::new();
+    for i in 0..3 {
+        for (from, to) in [("left", "right"), ("right", "left")] {
+            let name = format!("doc-{from}-{i}.txt");
+            std::fs::write(e.root(from).join(&name), format!("saved {i}")).unwrap();
+            let t = wait_for(Duration::from_secs(20), || e.read(to, &name).is_some())
+                .unwrap_or_else(|| panic!("{name} never arrived"));
+            lat.push((from, t));
+        }
+    }
+    stop(child);
+    for (from, t) in &lat {
+        eprintln!("latency {from} → other: {:.2} s", t.as_secs_f64());
+    }
+    let worst = lat.iter().map(|(_, t)| *t).max().unwrap();
+    assert!(worst < Duration::from_secs(15), "worst latency {worst:?}");
+}
+
+#[test]
+fn small_file_overtakes_a_throttled_large_copy() {
+    let e = Env::init("[transfer]\nlarge_file_bytes = 100000\nmax_bytes_per_second = 400000\n");
+    e.write("left", "video.mp4", &"v".repeat(3_000_000), 100);
+    let child = spawn_watch(&e, &[]);
+    // The large copy takes ~7 s at this rate; meanwhile a document is saved.
+    std::thread::sleep(Duration::from_millis(1500));
+    e.write("left", "note.txt", "small and urgent", 10);
+    let small = wait_for(Duration::from_secs(10), || {
+        e.read("right", "note.txt").is_some()
+    });
+    let big_done_when_small_arrived = e.right.join("video.mp4").exists();
+    assert!(small.is_some(), "the small file never arrived");
+    assert!(
+        !big_done_when_small_arrived,
+        "the small file waited for the large one"
+    );
+    let big = wait_for(Duration::from_secs(30), || {
+        e.read("right", "video.mp4")
+            .is_some_and(|v| v.len() == 3_000_000)
+    });
+    stop(child);
+    assert!(big.is_some(), "the large file never completed");
+    assert_eq!(common::synced(&e.left), common::synced(&e.right));
+}
+
+#[test]
+fn sigterm_exits_zero_promptly() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "x", 100);
+    let mut child = spawn_watch(&e, &[]);
+    wait_for(Duration::from_secs(10), || {
+        e.read("right", "a.txt").is_some()
+    })
+    .unwrap();
+    let t = Instant::now();
+    sigterm(&child);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "watch did not stop within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("stopped in {:.2} s", t.elapsed().as_secs_f64());
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn kill_9_then_restart_converges() {
+    let e = Env::init("[transfer]\nlarge_file_bytes = 100000\nmax_bytes_per_second = 1000000\n");
+    for i in 0..4 {
+        e.write(
+            "left",
+            &format!("big{i}.bin"),
+            &format!("{i}{}", "b".repeat(1_000_000)),
+            100,
+        );
+    }
+    for i in 0..20 {
+        e.write("right", &format!("small{i}.txt"), &format!("s{i}"), 100);
+    }
+    let mut child = spawn_watch(&e, &[]);
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let child = spawn_watch(&e, &[]);
+    let ok = wait_for(Duration::from_secs(30), || {
+        common::synced(&e.left) == common::synced(&e.right)
+    });
+    stop(child);
+    assert!(
+        ok.is_some(),
+        "not converged: {:?} vs {:?}",
+        common::synced(&e.left).keys().collect::<Vec<_>>(),
+        common::synced(&e.right).keys().collect::<Vec<_>>()
+    );
+    let temps: Vec<String> = e
+        .tree("right")
+        .into_keys()
+        .chain(e.tree("left").into_keys())
+        .filter(|k| k.contains(".~twinsync-"))
+        .collect();
+    assert!(temps.is_empty(), "{temps:?}");
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+}
+
+#[test]
+fn right_root_vanishing_pauses_without_deleting_and_recovers() {
+    let e = Env::init("sync_interval_seconds = 1\n");
+    for i in 0..5 {
+        e.write("left", &format!("f{i}.txt"), "x", 100);
+    }
+    let child = spawn_watch(&e, &[]);
+    wait_for(Duration::from_secs(10), || {
+        (0..5).all(|i| e.right.join(format!("f{i}.txt")).exists())
+    })
+    .unwrap();
+    let away = e.dir.path().join("right-unplugged");
+    std::fs::rename(&e.right, &away).unwrap();
+    e.write("left", "during-outage.txt", "made while right was gone", 10);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        (0..5)
+            .filter(|i| e.left.join(format!("f{i}.txt")).exists())
+            .count(),
+        5,
+        "nothing deleted on the left"
+    );
+    std::fs::rename(&away, &e.right).unwrap();
+    let back = wait_for(Duration::from_secs(15), || {
+        e.read("right", "during-outage.txt").is_some()
+    });
+    stop(child);
+    assert!(
+        back.is_some(),
+        "changes made during the outage did not go through"
+    );
+    let log = e.log();
+    let outages = log
+        .iter()
+        .filter(|l| l["event"] == "unavailable" && l["level"] == "error")
+        .count();
+    assert_eq!(outages, 1, "logged once per outage");
+    assert!(
+        log.iter()
+            .any(|l| l["event"] == "unavailable" && l["result"] == "ok")
+    );
+}
+
+#[test]
+fn watch_cycles_n_stops_by_itself_and_dry_run_changes_nothing() {
+    let e = Env::init("sync_interval_seconds = 1\n");
+    e.write("left", "a.txt", "x", 100);
+    e.cmd(&["watch", "--cycles", "2", "--dry-run"])
+        .assert()
+        .success();
+    assert!(e.read("right", "a.txt").is_none());
+    e.cmd(&["watch", "--cycles", "1"]).assert().success();
+    assert_eq!(e.read("right", "a.txt").as_deref(), Some("x"));
+}
