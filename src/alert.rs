@@ -146,7 +146,8 @@ pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
 pub fn enqueue_guard(cfg: &Config, why: &str) {
     if cfg.raw.email.enabled {
         with_state(cfg, |s| {
-            enqueue(s, "guard", "sync refused by the safety guard", why)
+            enqueue(s, "guard", "sync refused by the safety guard", why);
+            flush(cfg, s, &Logger::from_config(cfg));
         });
     }
 }
@@ -352,7 +353,7 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
         }
         Err(why) => {
             let attempts = rows.iter().map(|r| r.5).max().unwrap_or(0) + 1;
-            let backoff = (15_i64 << attempts.min(6)).min(900);
+            let backoff = (15_i64 << attempts.min(6)).min(60);
             for id in &ids {
                 let _ = conn.execute(
                     "UPDATE outbox SET attempts = ?2, next_try = ?3, last_error = ?4 WHERE id = ?1",

@@ -552,6 +552,8 @@ fn apply_cmd(
         print!("{}", render::render(&plan, Some(200)));
         guard(cfg, &plan, force, &log)?;
         if plan.ops.is_empty() {
+            // Nothing to sync, but queued alerts still go out.
+            crate::alert::flush(cfg, &state, &log);
             return Ok(0);
         }
         if !auto_approve && !confirm() {

@@ -374,6 +374,34 @@ impl Loop<'_> {
     }
 }
 
+/// The mailer: sends the outbox from its own thread and state connection,
+/// so a slow or dead mail server never delays a sync cycle. Tries every
+/// 5 s (the outbox's own backoff and digest window decide what is sent).
+fn start_mailer(cfg: &Config, stop: &Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+    if !cfg.raw.email.enabled {
+        return None;
+    }
+    let (cfg, stop) = (cfg.clone(), Arc::clone(stop));
+    Some(std::thread::spawn(move || {
+        let log = Logger::from_config(&cfg);
+        let Ok(state) = State::open(&cfg.state_db) else {
+            return;
+        };
+        let digest = i64::try_from(cfg.raw.email.digest_seconds).unwrap_or(60);
+        while !stop.load(Ordering::SeqCst) {
+            crate::alert::flush_with(&cfg, &state, &log, digest);
+            for _ in 0..50 {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        // Last chance before exiting: what is queued goes out now.
+        crate::alert::flush_with(&cfg, &state, &log, 0);
+    }))
+}
+
 /// Waits for the next cycle: the interval, or an event (debounced), or stop.
 /// Returns the sides that had events and whether anything woke it.
 fn wait(rx: &Receiver<Wake>, stop: &AtomicBool, max: Duration) -> ([bool; 2], bool) {
@@ -436,6 +464,7 @@ pub fn watch_cmd(
     let (tx, rx) = channel();
     let watchers = start_watchers(cfg, &tx, &log);
     let lane = LargeLane::start(cfg, &sides, &stop, tx.clone());
+    let mailer = start_mailer(cfg, &stop);
     log.info(
         "cycle",
         json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
@@ -486,12 +515,6 @@ pub fn watch_cmd(
             }
             pending = lp.cycle(dry_run);
         }
-        crate::alert::flush_with(
-            cfg,
-            &lp.state,
-            &lp.log,
-            i64::try_from(cfg.raw.email.digest_seconds).unwrap_or(60),
-        );
         if cfg.raw.soft_delete.auto_purge
             && last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
         {
@@ -517,6 +540,9 @@ pub fn watch_cmd(
         dirty = d;
     }
     lp.lane.shutdown();
+    if let Some(m) = mailer {
+        let _ = m.join();
+    }
     lp.log
         .info("cycle", json!({"note": "watch stopped", "cycles": n}));
     Ok(0)

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+pub mod smtp;
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub left: PathBuf,

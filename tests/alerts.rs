@@ -1,0 +1,284 @@
+//! Email alerts against a real SMTP server on loopback (started by the
+//! test), the persistent outbox, digests, `alert test`, `status --json`,
+//! and that no password ever leaks into logs or error output.
+
+mod common;
+use common::Env;
+use common::smtp::Smtp;
+use predicates::str::contains;
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "s3cret-app-password";
+
+fn email_config(port: u16, extra: &str) -> String {
+    format!(
+        "[email]\nenabled = true\nsmtp_host = '127.0.0.1'\nsmtp_port = {port}\nsecurity = 'none'\nauth = 'login'\nusername = 'sync@example.com'\npassword_env = 'TS_TEST_SMTP_PW'\nfrom_address = 'sync@example.com'\nto_addresses = ['admin@example.com']\n{extra}"
+    )
+}
+
+fn env_with_mail(port: u16, extra: &str) -> Env {
+    let e = Env::init(&email_config(port, extra));
+    e.write("left", "keep", "k", 900);
+    e
+}
+
+fn sync(e: &Env) -> std::process::Output {
+    let out = e
+        .cmd(&["apply", "--auto-approve"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn make_conflict(e: &Env, name: &str) {
+    e.write("left", name, "base", 800);
+    sync(e);
+    e.write("left", name, "left edit", 300);
+    e.write("right", name, "right edit, newer", 200);
+}
+
+#[test]
+fn a_conflict_sends_one_email_with_the_details() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = env_with_mail(smtp.port, "");
+    make_conflict(&e, "budget.xlsx");
+    sync(&e);
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    let m = &msgs[0];
+    for needle in [
+        "budget.xlsx",
+        "Newer side: right",
+        "budget - clash.xlsx",
+        "9 bytes",
+        "17 bytes",
+        "6.2.1",
+        "Left:",
+        "Right:",
+    ] {
+        assert!(m.contains(needle), "email lacks {needle:?}:\n{m}");
+    }
+    assert!(!m.contains(PASSWORD));
+    // Nothing more to send on the next run.
+    sync(&e);
+    assert_eq!(smtp.count(), 1);
+}
+
+#[test]
+fn option2_alerts_once_not_every_cycle() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = env_with_mail(
+        smtp.port,
+        "[conflicts]\nsame_file_changed_both = 'option2'\n",
+    );
+    make_conflict(&e, "r.docx");
+    sync(&e);
+    sync(&e);
+    sync(&e);
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        msgs[0].contains("left alone")
+            || msgs[0].contains("left alone".to_uppercase().as_str())
+            || msgs[0].contains("twinsync resolve"),
+        "{}",
+        msgs[0]
+    );
+}
+
+#[test]
+fn with_the_server_down_sync_is_prompt_and_mail_goes_out_later() {
+    let probe = Smtp::start(None, PASSWORD);
+    let port = probe.port;
+    probe.stop();
+    let e = env_with_mail(port, "");
+    make_conflict(&e, "a.txt");
+    let t = Instant::now();
+    sync(&e);
+    let took = t.elapsed();
+    eprintln!(
+        "apply with the mail server down took {:.2} s",
+        took.as_secs_f64()
+    );
+    assert!(took < Duration::from_secs(10));
+    assert_eq!(
+        e.read("right", "a - clash.txt").as_deref(),
+        Some("left edit"),
+        "the sync itself completed"
+    );
+    let st: serde_json::Value =
+        serde_json::from_slice(&e.cmd(&["status", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(st["emails_queued"], 1);
+    // The server comes back; the outbox retries after its backoff.
+    let smtp = Smtp::start(Some(port), PASSWORD);
+    let db = e.dir.path().join("state/twinsync.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE outbox SET next_try = 0", []).unwrap();
+    sync(&e);
+    assert_eq!(smtp.count(), 1);
+    assert!(smtp.messages.lock().unwrap()[0].contains("a.txt"));
+}
+
+#[test]
+fn a_burst_of_conflicts_is_one_digest() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = env_with_mail(smtp.port, "");
+    for i in 0..100 {
+        e.write("left", &format!("c/{i}.txt"), "base", 800);
+    }
+    sync(&e);
+    for i in 0..100 {
+        e.write("left", &format!("c/{i}.txt"), "left edit", 300);
+        e.write("right", &format!("c/{i}.txt"), "right edit, newer", 200);
+    }
+    sync(&e);
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(
+        msgs.len(),
+        1,
+        "100 conflicts must make one digest, got {}",
+        msgs.len()
+    );
+    assert!(msgs[0].contains("100 events"));
+    assert!(msgs[0].contains("c/57.txt"));
+}
+
+#[test]
+fn hourly_limit_holds_back_the_rest() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = env_with_mail(smtp.port, "max_emails_per_hour = 2\n");
+    for i in 0..4 {
+        make_conflict(&e, &format!("f{i}.txt"));
+        sync(&e);
+    }
+    assert_eq!(smtp.count(), 2);
+    let st: serde_json::Value =
+        serde_json::from_slice(&e.cmd(&["status", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(
+        st["emails_queued"], 2,
+        "the rest wait, to go out summarised in the next allowed email"
+    );
+}
+
+#[test]
+fn alert_test_reports_auth_failure_without_leaking_the_password() {
+    let smtp = Smtp::start(None, "the-right-one");
+    let e = env_with_mail(smtp.port, "");
+    let out = e
+        .cmd(&["alert", "test"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("authentication rejected"), "{err}");
+    assert!(!err.contains(PASSWORD));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+    assert!(
+        !std::fs::read_to_string(e.dir.path().join("twinsync.log.jsonl"))
+            .unwrap_or_default()
+            .contains(PASSWORD)
+    );
+    // And a good password works.
+    let smtp2 = Smtp::start(None, PASSWORD);
+    let e2 = env_with_mail(smtp2.port, "");
+    e2.cmd(&["alert", "test"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .assert()
+        .success()
+        .stdout(contains("Test email sent"));
+    assert!(smtp2.messages.lock().unwrap()[0].contains("test email"));
+}
+
+#[test]
+fn alert_test_diagnoses_connection_refused() {
+    let probe = Smtp::start(None, PASSWORD);
+    let port = probe.port;
+    probe.stop();
+    let e = env_with_mail(port, "");
+    e.cmd(&["alert", "test"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .assert()
+        .code(1)
+        .stderr(contains("connection refused"));
+}
+
+#[test]
+fn no_password_in_logs_even_when_login_is_rejected() {
+    let smtp = Smtp::start(None, "not-this");
+    let e = env_with_mail(smtp.port, "");
+    make_conflict(&e, "x.txt");
+    let out = sync(&e);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(PASSWORD));
+    let log = std::fs::read_to_string(e.dir.path().join("twinsync.log.jsonl")).unwrap();
+    assert!(
+        log.contains("authentication rejected"),
+        "the failure is logged"
+    );
+    assert!(!log.contains(PASSWORD));
+    let db = std::fs::read(e.dir.path().join("state/twinsync.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains(PASSWORD));
+}
+
+#[cfg(unix)]
+#[test]
+fn literal_password_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::init("[email]\npassword = 'literal'\n");
+    std::fs::set_permissions(&e.config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = e.cmd(&["plan"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("password is written in the config file"),
+        "{err}"
+    );
+    assert!(err.contains("readable by other users"), "{err}");
+    assert!(!err.contains("literal"));
+}
+
+#[test]
+fn status_json_shows_conflicts_failures_and_queue() {
+    let probe = Smtp::start(None, PASSWORD);
+    let port = probe.port;
+    probe.stop();
+    let e = env_with_mail(port, "[conflicts]\nsame_file_changed_both = 'option2'\n");
+    make_conflict(&e, "r.docx");
+    sync(&e);
+    // A failing path, as apply records it (the recording itself is tested in apply's unit tests).
+    let conn = rusqlite::Connection::open(e.dir.path().join("state/twinsync.db")).unwrap();
+    conn.execute(
+        "INSERT INTO failures(key, path, op, error, first_at, last_at, count, retry_after) VALUES('x.pst','x.pst','copy','locked by another process','2026-11-26T09:00:00Z','2026-11-26T09:05:00Z',3,0)",
+        [],
+    )
+    .unwrap();
+    let out = e
+        .cmd(&["status", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let st: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(st["roots"][0]["available"], true);
+    assert_eq!(st["unresolved_conflicts"][0]["path"], "r.docx");
+    assert!(st["emails_queued"].as_u64().unwrap() >= 1);
+    assert!(st["last_cycles"].as_array().unwrap().len() >= 2);
+    assert!(st["trash"]["left"]["files"].is_u64());
+    assert_eq!(st["failing_paths"][0]["path"], "x.pst");
+    assert_eq!(st["failing_paths"][0]["count"], 3);
+    let text = e
+        .cmd(&["status"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("twinsync resolve \"r.docx\""), "{text}");
+}
