@@ -236,6 +236,8 @@ impl Loop<'_> {
         let pending = match res {
             Ok(report) => {
                 crate::cli::record_cycle(&self.state, &self.log, &plan, &report, started);
+                // One line per cycle that did something (the service has no console; harmless there).
+                println!("{} {}", chrono::Local::now().format("%H:%M:%S"), report.one_line().replacen("Apply complete", "cycle", 1));
                 report.drifted > 0 || !report.failed.is_empty()
             }
             Err(e) => {
@@ -465,6 +467,13 @@ pub fn watch_cmd(
     let watchers = start_watchers(cfg, &tx, &log);
     let lane = LargeLane::start(cfg, &sides, &stop, tx.clone());
     let mailer = start_mailer(cfg, &stop);
+    println!(
+        "twinsync watch: syncing {} ⇄ {} every {} s (Ctrl-C to stop); log: {}",
+        cfg.left_root.display(),
+        cfg.right_root.display(),
+        cfg.raw.sync_interval_seconds,
+        cfg.log_file.display()
+    );
     log.info(
         "cycle",
         json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
