@@ -237,7 +237,11 @@ impl Loop<'_> {
             Ok(report) => {
                 crate::cli::record_cycle(&self.state, &self.log, &plan, &report, started);
                 // One line per cycle that did something (the service has no console; harmless there).
-                println!("{} {}", chrono::Local::now().format("%H:%M:%S"), report.one_line().replacen("Apply complete", "cycle", 1));
+                println!(
+                    "{} {}",
+                    chrono::Local::now().format("%H:%M:%S"),
+                    report.one_line().replacen("Apply complete", "cycle", 1)
+                );
                 report.drifted > 0 || !report.failed.is_empty()
             }
             Err(e) => {

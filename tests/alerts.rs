@@ -1,6 +1,7 @@
 //! Email alerts against a real SMTP server on loopback (started by the
 //! test), the persistent outbox, digests, `alert test`, `status --json`,
 //! and that no password ever leaks into logs or error output.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::Env;

@@ -1,6 +1,7 @@
 //! End to end with the real binary on temp folders: every rule and option of
 //! SPEC §6 (final trees on both sides, clash copies, trash), refusals that
 //! change nothing, drift, resume after SIGKILL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::{Env, synced};

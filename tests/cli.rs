@@ -1,5 +1,6 @@
 //! The real binary on temp folders: init, plan (table and --json), first-run
 //! adoption, exit codes 0/1/2/3/4, config errors naming their key.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::Env;

@@ -9,6 +9,8 @@
 //! Re-record (after an intended behaviour change, reviewing the diff):
 //! `cargo test --test replay -- --ignored record_fixtures`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::Env;
 use serde_json::{Value, json};

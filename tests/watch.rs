@@ -2,6 +2,7 @@
 //! files overtaking a throttled large copy, SIGTERM, kill -9 + restart, and
 //! a root that disappears mid-run.
 #![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 use common::Env;

@@ -1,6 +1,6 @@
 //! Test harness: a temp folder with two roots and a config, and helpers to
 //! run the real binary and to describe trees as data.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
 use std::collections::BTreeMap;
