@@ -468,7 +468,21 @@ pub fn watch_cmd(
     let sides = Sides::real(cfg);
     let state = State::open_or_create(&cfg.state_db)?;
     let (tx, rx) = channel();
-    let watchers = start_watchers(cfg, &tx, &log);
+    // TWINSYNC_POLL_ONLY=1 disables the watchers (benchmarks, diagnosing a drive
+    // whose change notifications misbehave).
+    let poll_only = std::env::var_os("TWINSYNC_POLL_ONLY").is_some_and(|v| v == "1");
+    let watchers = if poll_only {
+        log.info(
+            "scan",
+            json!({"note": "TWINSYNC_POLL_ONLY=1: watchers disabled, polling both sides"}),
+        );
+        Watchers {
+            _w: Vec::new(),
+            working: [false, false],
+        }
+    } else {
+        start_watchers(cfg, &tx, &log)
+    };
     let lane = LargeLane::start(cfg, &sides, &stop, tx.clone());
     let mailer = start_mailer(cfg, &stop);
     println!(
@@ -509,6 +523,7 @@ pub fn watch_cmd(
     let mut last_purge: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
+        let cycle_start = Instant::now();
         let polling = !(watchers.working[0] && watchers.working[1]);
         let full_due = last_full.elapsed() >= full_every;
         let quiet = !polling
@@ -544,11 +559,14 @@ pub fn watch_cmd(
             break;
         }
         // Something left for later (a file still being written): look again soon.
+        // Cycles start every interval (start to start), not interval after the last one ended.
         let next = if pending {
             interval.min(min_age + Duration::from_millis(500))
         } else {
             interval
-        };
+        }
+        .saturating_sub(cycle_start.elapsed())
+        .max(Duration::from_millis(100));
         let (d, _) = wait(&rx, &stop, next);
         dirty = d;
     }
