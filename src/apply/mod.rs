@@ -273,7 +273,9 @@ pub fn run(
                 let msg = e.to_string();
                 state.commit(&plan.plan_id, &[(op.id, "failed", Some(&msg))], &[])?;
                 let now_s = crate::now_ns() / 1_000_000_000;
-                let _ = state.record_failure(&op.key, &op.path, op.kind.as_str(), &msg, now_s);
+                let failure = state
+                    .record_failure(&op.key, &op.path, op.kind.as_str(), &msg, now_s)
+                    .ok();
                 log.error(event_name(op.kind), json!({"path": op.path, "side": op.side, "rule": op.rule, "result": "failed", "error": msg}));
                 report.failed.push(FailedStep {
                     id: op.id,
@@ -283,8 +285,14 @@ pub fn run(
                     error: msg.clone(),
                     class: e.class,
                 });
-                if let Some(f) = opts.on_event {
+                // Alert once per failure streak: at once when retrying cannot help,
+                // after 10 minutes for what usually clears by itself (locks…).
+                if let (Some(f), Some(fail)) = (opts.on_event, failure)
+                    && !fail.alerted
+                    && (!transient(e.class) || failing_for_s(&fail.first_at) >= 600)
+                {
                     f(op, &msg);
+                    let _ = state.mark_failure_alerted(&op.key);
                 }
             }
         }
@@ -311,6 +319,20 @@ pub fn run(
     state.clear_failures(&ok)?;
     report.ok_keys = ok;
     Ok(report)
+}
+
+/// Failures that usually clear by themselves (retried quietly for 10 minutes).
+fn transient(c: ErrorClass) -> bool {
+    matches!(
+        c,
+        ErrorClass::Locked | ErrorClass::NotFound | ErrorClass::Other
+    )
+}
+
+fn failing_for_s(first_at: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(first_at).map_or(0, |t| {
+        (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds()
+    })
 }
 
 fn state_has(done: &std::collections::HashMap<u64, String>, op: &Op) -> bool {

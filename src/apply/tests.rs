@@ -434,3 +434,40 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn failed_steps_alert_once_and_locks_only_when_they_persist() {
+    for (class, expected) in [(ErrorClass::PermissionDenied, 1), (ErrorClass::Locked, 0)] {
+        let h = harness("");
+        h.left.put("doc.txt", b"x");
+        let faulty = FaultFs::new(Arc::new(h.right.clone()));
+        faulty.fail(FaultRule {
+            op: "rename",
+            path_contains: "doc.txt".into(),
+            class,
+            times: u32::MAX,
+        });
+        let sides = Sides {
+            left: Arc::new(h.left.clone()),
+            right: Arc::new(faulty),
+        };
+        let alerts = std::sync::Mutex::new(0);
+        let on_event = |_: &Op, err: &str| {
+            if !err.is_empty() {
+                *alerts.lock().unwrap() += 1;
+            }
+        };
+        for _ in 0..3 {
+            let plan = h.plan();
+            let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
+            admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
+            let opts = Options {
+                on_event: Some(&on_event),
+                ..Options::default()
+            };
+            let r = run(&plan, &h.cfg, &sides, &mut state, &Logger::null(), &opts).unwrap();
+            assert_eq!(r.failed.len(), 1);
+        }
+        assert_eq!(*alerts.lock().unwrap(), expected, "{class:?}");
+    }
+}

@@ -120,6 +120,8 @@ pub struct Failure {
     pub count: i64,
     /// Unix seconds before which the path is not retried.
     pub retry_after: i64,
+    /// An alert about it was queued already.
+    pub alerted: bool,
 }
 
 /// Metrics of one plan/apply run, for logs and `status`.
@@ -175,6 +177,22 @@ fn row_entry(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<Option<Entr
         offline: false,
         hash: r.get(base + 5)?,
     }))
+}
+
+const FAILURE_COLS: &str = "key, path, op, error, first_at, last_at, count, retry_after, alerted";
+
+fn failure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Failure> {
+    Ok(Failure {
+        key: r.get(0)?,
+        path: r.get(1)?,
+        op: r.get(2)?,
+        error: r.get(3)?,
+        first_at: r.get(4)?,
+        last_at: r.get(5)?,
+        count: r.get(6)?,
+        retry_after: r.get(7)?,
+        alerted: r.get::<_, i64>(8)? != 0,
+    })
 }
 
 impl State {
@@ -682,21 +700,21 @@ impl State {
             .map_err(self.sql())?;
         self.conn
             .query_row(
-                "SELECT key, path, op, error, first_at, last_at, count, retry_after FROM failures WHERE key = ?1",
+                &format!("SELECT {FAILURE_COLS} FROM failures WHERE key = ?1"),
                 [key],
-                |r| {
-                    Ok(Failure {
-                        key: r.get(0)?,
-                        path: r.get(1)?,
-                        op: r.get(2)?,
-                        error: r.get(3)?,
-                        first_at: r.get(4)?,
-                        last_at: r.get(5)?,
-                        count: r.get(6)?,
-                        retry_after: r.get(7)?,
-                    })
-                },
+                failure_row,
             )
+            .map_err(self.sql())
+    }
+
+    /// Notes that a failing path was alerted (once per failure streak).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn mark_failure_alerted(&self, key: &str) -> Result<(), StateError> {
+        self.conn
+            .execute("UPDATE failures SET alerted = 1 WHERE key = ?1", [key])
+            .map(|_| ())
             .map_err(self.sql())
     }
 
@@ -732,22 +750,11 @@ impl State {
     pub fn failures(&self) -> Result<Vec<Failure>, StateError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT key, path, op, error, first_at, last_at, count, retry_after FROM failures ORDER BY first_at")
+            .prepare_cached(&format!(
+                "SELECT {FAILURE_COLS} FROM failures ORDER BY first_at"
+            ))
             .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Failure {
-                    key: r.get(0)?,
-                    path: r.get(1)?,
-                    op: r.get(2)?,
-                    error: r.get(3)?,
-                    first_at: r.get(4)?,
-                    last_at: r.get(5)?,
-                    count: r.get(6)?,
-                    retry_after: r.get(7)?,
-                })
-            })
-            .map_err(self.sql())?;
+        let rows = stmt.query_map([], failure_row).map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 

@@ -23,7 +23,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE trash(id INTEGER PRIMARY KEY AUTOINCREMENT, side TEXT NOT NULL, original_path TEXT NOT NULL,
         trash_path TEXT NOT NULL, size INTEGER NOT NULL, deleted_at TEXT NOT NULL, rule TEXT NOT NULL);
      CREATE TABLE failures(key TEXT PRIMARY KEY, path TEXT NOT NULL, op TEXT NOT NULL, error TEXT NOT NULL,
-        first_at TEXT NOT NULL, last_at TEXT NOT NULL, count INTEGER NOT NULL, retry_after INTEGER NOT NULL);
+        first_at TEXT NOT NULL, last_at TEXT NOT NULL, count INTEGER NOT NULL, retry_after INTEGER NOT NULL,
+        alerted INTEGER NOT NULL DEFAULT 0);
      CREATE TABLE cycles(id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);",
     // 2: the email outbox.
     "CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, kind TEXT NOT NULL,
