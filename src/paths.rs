@@ -68,6 +68,23 @@ pub fn is_within(path: &str, dir: &str) -> bool {
         || (path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/')
 }
 
+/// [`is_within`] for a path against an identity key, without allocating
+/// for ASCII paths.
+#[must_use]
+pub fn is_within_key(path: &str, key: &str, case_sensitive: bool) -> bool {
+    if case_sensitive {
+        return is_within(path, key);
+    }
+    if path.is_ascii() && key.is_ascii() {
+        let (p, k) = (path.as_bytes(), key.as_bytes());
+        return k.is_empty()
+            || (p.len() >= k.len()
+                && p[..k.len()].eq_ignore_ascii_case(k)
+                && (p.len() == k.len() || p[k.len()] == b'/'));
+    }
+    is_within(&fold(path), key)
+}
+
 /// True for the names twinsync itself writes inside a root and never syncs:
 /// the marker and apply's temp files.
 #[must_use]

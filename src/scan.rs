@@ -74,23 +74,30 @@ impl Excluder {
     /// True if `path` (relative, `/`-separated) must not be synced.
     #[must_use]
     pub fn is_excluded(&self, path: &str, is_dir: bool) -> bool {
-        if paths::is_internal_name(paths::file_name(path)) {
-            return true;
-        }
-        if self.trash_key.is_some() || !self.extra_keys.is_empty() {
-            let key = paths::key_of(path, self.case_sensitive);
-            if self
+        self.is_excluded_self(path)
+            || self
+                .matcher
+                .matched_path_or_any_parents(path, is_dir)
+                .is_ignore()
+    }
+
+    /// Like [`Self::is_excluded`] for a walk, where every parent of `path`
+    /// was already checked (and not excluded): only the path itself is matched.
+    #[must_use]
+    pub fn is_excluded_in_walk(&self, path: &str, is_dir: bool) -> bool {
+        self.is_excluded_self(path) || self.matcher.matched(path, is_dir).is_ignore()
+    }
+
+    fn is_excluded_self(&self, path: &str) -> bool {
+        paths::is_internal_name(paths::file_name(path))
+            || self
                 .trash_key
                 .as_deref()
-                .is_some_and(|t| paths::is_within(&key, t))
-                || self.extra_keys.iter().any(|e| paths::is_within(&key, e))
-            {
-                return true;
-            }
-        }
-        self.matcher
-            .matched_path_or_any_parents(path, is_dir)
-            .is_ignore()
+                .is_some_and(|t| paths::is_within_key(path, t, self.case_sensitive))
+            || self
+                .extra_keys
+                .iter()
+                .any(|e| paths::is_within_key(path, e, self.case_sensitive))
     }
 }
 
@@ -219,7 +226,7 @@ pub fn scan_side(
         why,
     };
     let walk = fs
-        .walk(&|p, d| excluder.is_excluded(p, d), progress)
+        .walk(&|p, d| excluder.is_excluded_in_walk(p, d), progress)
         .map_err(|e| unavailable(e.to_string()))?;
     // A root that vanished mid-walk would look like mass deletion.
     match fs.stat(MARKER_NAME) {

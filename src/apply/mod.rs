@@ -192,7 +192,10 @@ pub fn admit(
         .begin_plan(&plan.plan_id, plan.base_generation)?
         .is_none()
     {
-        state.save_plan_json(&plan.plan_id, &plan.to_json())?;
+        state.save_plan_json(
+            &plan.plan_id,
+            &serde_json::to_string(plan).unwrap_or_default(),
+        )?;
     }
     Ok(resuming)
 }
@@ -209,8 +212,16 @@ pub fn run(
     log: &Logger,
     opts: &Options<'_>,
 ) -> Result<Report, ApplyError> {
-    let done = state.step_status(&plan.plan_id)?;
     let mut report = Report::default();
+    if state
+        .plan_status(&plan.plan_id)?
+        .is_some_and(|s| s != "running")
+    {
+        // Applied before (its journal rows are gone): nothing is done twice.
+        report.resumed_skips = plan.ops.len() as u64;
+        return Ok(report);
+    }
+    let done = state.step_status(&plan.plan_id)?;
     let total = plan.ops.len() as u64;
     let mut batch: Vec<(u64, Vec<Update>)> = Vec::new();
     let ex = Executor {

@@ -105,22 +105,19 @@ fn props_of(md: &fs::Metadata) -> (u32, bool) {
     (u32::from(md.permissions().readonly()), false)
 }
 
-fn rel_of(root: &Path, p: &Path) -> Result<String, String> {
-    let rel = p
+fn rel_of(root: &str, p: &Path) -> Result<String, String> {
+    let s = p
+        .to_str()
+        .ok_or_else(|| format!("name is not valid UTF-8: {}", p.display()))?;
+    let rel = s
         .strip_prefix(root)
-        .map_err(|_| format!("{} is outside the root", p.display()))?;
-    let mut out = String::new();
-    for c in rel.components() {
-        let s = c
-            .as_os_str()
-            .to_str()
-            .ok_or_else(|| format!("name is not valid UTF-8: {}", p.display()))?;
-        if !out.is_empty() {
-            out.push('/');
-        }
-        out.push_str(s);
-    }
-    Ok(out)
+        .ok_or_else(|| format!("{} is outside the root", p.display()))?
+        .trim_start_matches(std::path::MAIN_SEPARATOR);
+    Ok(if std::path::MAIN_SEPARATOR == '/' {
+        rel.to_owned()
+    } else {
+        rel.replace(std::path::MAIN_SEPARATOR, "/")
+    })
 }
 
 /// Collects one walker thread's finds and hands them over when it ends.
@@ -186,7 +183,7 @@ impl Fs for RealFs {
         fs::read_dir(&self.root).map_err(|e| FsError::io("list", "", e))?;
         let shared: Mutex<Vec<WalkResult>> = Mutex::new(Vec::new());
         let seen = AtomicU64::new(0);
-        let root = self.root.clone();
+        let root = self.root.to_string_lossy().into_owned();
         let walker = ignore::WalkBuilder::new(&self.root)
             .standard_filters(false)
             .follow_links(false)

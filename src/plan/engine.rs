@@ -17,7 +17,7 @@
 use super::{ConflictInfo, Expect, Lane, Op, OpKind, PlanConfig, RecordInfo, SideInfo};
 use crate::config::{Option2, Option3};
 use crate::scan::SideScan;
-use crate::state::{ConflictRecord, StateRow};
+use crate::state::{ConflictRecord, StateMap};
 use crate::{Entry, Kind, Side, paths};
 use std::collections::{HashMap, HashSet};
 
@@ -79,7 +79,7 @@ impl Options {
 pub struct Input<'a> {
     pub left: &'a SideScan,
     pub right: &'a SideScan,
-    pub state: &'a HashMap<String, StateRow>,
+    pub state: &'a StateMap,
     pub conflicts: &'a HashMap<String, ConflictRecord>,
     /// Keys to leave for a later cycle (too young, in flight, backing off).
     pub deferred: &'a HashSet<String>,
@@ -133,8 +133,8 @@ pub fn classify(prev: Option<&Entry>, cur: Option<&Entry>) -> Class {
             if p.kind != c.kind {
                 return Class::Content;
             }
-            let name_or_props =
-                p.props != c.props || paths::file_name(&p.path) != paths::file_name(&c.path);
+            let name_or_props = p.props != c.props
+                || (p.path != c.path && paths::file_name(&p.path) != paths::file_name(&c.path));
             if c.kind == Kind::Dir {
                 return if name_or_props {
                     Class::Props
@@ -254,15 +254,32 @@ fn still_unresolved(c: &ConflictRecord, l: Option<&Entry>, r: Option<&Entry>) ->
     same_meta(c.left.as_ref(), l) && same_meta(c.right.as_ref(), r)
 }
 
+/// Every key of both scans and the state, ascending, once: a three-way
+/// merge of already-sorted sequences (no sort, no hashing).
 fn all_keys<'a>(input: &'a Input<'_>) -> Vec<&'a str> {
-    let mut keys: Vec<&str> =
+    let mut out: Vec<&str> =
         Vec::with_capacity(input.left.entries.len().max(input.state.len()) + 16);
-    keys.extend(input.left.entries.keys().map(String::as_str));
-    keys.extend(input.right.entries.keys().map(String::as_str));
-    keys.extend(input.state.keys().map(String::as_str));
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+    let mut l = input.left.entries.keys().map(String::as_str).peekable();
+    let mut r = input.right.entries.keys().map(String::as_str).peekable();
+    let mut s = input.state.keys().peekable();
+    loop {
+        let next = [l.peek(), r.peek(), s.peek()]
+            .into_iter()
+            .flatten()
+            .min()
+            .copied();
+        let Some(k) = next else { break };
+        for it in [&mut l, &mut r] {
+            if it.peek() == Some(&k) {
+                it.next();
+            }
+        }
+        if s.peek() == Some(&k) {
+            s.next();
+        }
+        out.push(k);
+    }
+    out
 }
 
 /// Builds the ops for one plan; see [`reconcile`].

@@ -64,6 +64,52 @@ impl StateRow {
     }
 }
 
+/// Every snapshot, sorted by key: read in one query, searched by binary
+/// search, walked in key order by the planner's merge.
+#[derive(Debug, Clone, Default)]
+pub struct StateMap {
+    rows: Vec<(String, StateRow)>,
+}
+
+impl StateMap {
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&StateRow> {
+        self.rows
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.rows[i].1)
+    }
+
+    #[must_use]
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Keys in ascending order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.rows.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+impl FromIterator<(String, StateRow)> for StateMap {
+    fn from_iter<I: IntoIterator<Item = (String, StateRow)>>(iter: I) -> Self {
+        let mut rows: Vec<_> = iter.into_iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.dedup_by(|a, b| a.0 == b.0);
+        Self { rows }
+    }
+}
+
 /// An unresolved conflict (option2), or one an admin settled with `resolve`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConflictRecord {
@@ -306,12 +352,13 @@ impl State {
     ///
     /// # Errors
     /// SQL errors.
-    pub fn load_files(&self) -> Result<HashMap<String, StateRow>, StateError> {
+    pub fn load_files(&self) -> Result<StateMap, StateError> {
+        let n = usize::try_from(self.file_count()?).unwrap_or(0);
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
-                        r_path, r_kind, r_size, r_mtime, r_props, r_hash FROM files",
+                        r_path, r_kind, r_size, r_mtime, r_props, r_hash FROM files ORDER BY key",
             )
             .map_err(self.sql())?;
         let rows = stmt
@@ -325,12 +372,15 @@ impl State {
                 ))
             })
             .map_err(self.sql())?;
-        let mut out = HashMap::new();
+        let mut out = Vec::with_capacity(n);
         for row in rows {
-            let (k, v) = row.map_err(self.sql())?;
-            out.insert(k, v);
+            out.push(row.map_err(self.sql())?);
         }
-        Ok(out)
+        // SQLite's BINARY order is byte order, the same as `str`'s: already sorted.
+        if !out.is_sorted_by(|a, b| a.0 < b.0) {
+            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(StateMap { rows: out })
     }
 
     /// Unresolved conflicts by key.
@@ -428,14 +478,23 @@ impl State {
     ///
     /// # Errors
     /// SQL errors.
-    pub fn finish_plan(&self, plan_id: &str, status: &str) -> Result<(), StateError> {
-        self.conn
-            .execute(
-                "UPDATE plans SET status = ?2, finished_at = ?3 WHERE plan_id = ?1",
-                params![plan_id, status, chrono::Utc::now().to_rfc3339()],
-            )
-            .map(|_| ())
-            .map_err(self.sql())
+    pub fn finish_plan(&mut self, plan_id: &str, status: &str) -> Result<(), StateError> {
+        let file = self.file.clone();
+        let sql = |source| StateError::Sql {
+            file: file.clone(),
+            source,
+        };
+        // A finished plan keeps its row (so applying it again does nothing)
+        // but not its JSON and per-step rows, which only served resuming.
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "UPDATE plans SET status = ?2, finished_at = ?3, plan_json = NULL WHERE plan_id = ?1",
+            params![plan_id, status, chrono::Utc::now().to_rfc3339()],
+        )
+        .map_err(sql)?;
+        tx.execute("DELETE FROM steps WHERE plan_id = ?1", [plan_id])
+            .map_err(sql)?;
+        tx.commit().map_err(sql)
     }
 
     /// Plans that have not finished (oldest first): resumed by `watch`.
@@ -848,9 +907,9 @@ mod tests {
         )
         .unwrap();
         let f = s.load_files().unwrap();
-        assert_eq!(f["a"].left.as_ref().unwrap().path, "A");
-        assert_eq!(f["a"].right.as_ref().unwrap().path, "a");
-        assert!(f["b"].right.is_none());
+        assert_eq!(f.get("a").unwrap().left.as_ref().unwrap().path, "A");
+        assert_eq!(f.get("a").unwrap().right.as_ref().unwrap().path, "a");
+        assert!(f.get("b").unwrap().right.is_none());
         s.commit(
             "p",
             &[(2, "done", None)],

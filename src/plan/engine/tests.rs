@@ -152,7 +152,7 @@ fn describe(ops: &[Op]) -> Vec<String> {
         .collect()
 }
 
-fn state_of(c: &Case, cs: bool) -> HashMap<String, StateRow> {
+fn state_of(c: &Case, cs: bool) -> StateMap {
     c.state
         .iter()
         .map(|(l, r)| {
@@ -703,14 +703,14 @@ fn classify_covers_every_change() {
 #[test]
 fn hashes_are_requested_only_when_they_decide() {
     let o = opts();
-    let mut state = HashMap::new();
-    state.insert(
+    let state: StateMap = std::iter::once((
         "a".to_owned(),
         StateRow {
             left: Some(f("a", "xx", 0).entry()),
             right: Some(f("a", "xx", 0).entry()),
         },
-    );
+    ))
+    .collect();
     let mut touched = f("a", "xx", 9).entry();
     touched.hash = None;
     let mut l = SideScan::default();
@@ -745,14 +745,14 @@ fn hashes_are_requested_only_when_they_decide() {
 #[test]
 fn unknown_folder_plans_nothing_below_it() {
     let o = opts();
-    let mut state = HashMap::new();
-    state.insert(
+    let state: StateMap = std::iter::once((
         "d/a".to_owned(),
         StateRow {
             left: Some(f("d/a", "x", 0).entry()),
             right: Some(f("d/a", "x", 0).entry()),
         },
-    );
+    ))
+    .collect();
     let mut l = SideScan::default();
     l.unknown.push("d".into());
     let mut r = SideScan::default();
