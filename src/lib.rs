@@ -86,6 +86,10 @@ pub struct Entry {
     /// BLAKE3 of the content, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// Scan only: this path is unchanged on both sides since the last sync
+    /// (its snapshot was not even loaded); the planner skips it.
+    #[serde(skip)]
+    pub unchanged: bool,
 }
 
 /// Formats nanoseconds since the epoch as RFC 3339 (UTC, up to ns).

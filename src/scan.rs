@@ -206,6 +206,7 @@ fn entry_of(path: String, m: &Meta) -> Entry {
         props: m.props,
         offline: m.offline,
         hash: None,
+        unchanged: false,
     }
 }
 

@@ -159,8 +159,19 @@ pub fn make_plan(
         (l, r)
     });
     let (mut ls, mut rs) = (ls?, rs?);
-    let files = state.load_files()?;
     let conflicts = state.conflicts()?;
+    // Only the snapshots of paths that changed are kept (the hot path's memory).
+    let files = state.load_files_where(|k, row| {
+        if conflicts.contains_key(k) || !engine::unchanged_on_both(row, ls.entries.get(k), rs.entries.get(k)) {
+            return true;
+        }
+        for scan in [&mut ls, &mut rs] {
+            if let Some(e) = scan.entries.get_mut(k) {
+                e.unchanged = true;
+            }
+        }
+        false
+    })?;
     let generation = state.generation()?;
     let opts = Options::from_config(c);
 

@@ -17,7 +17,7 @@
 use super::{ConflictInfo, Expect, Lane, Op, OpKind, PlanConfig, RecordInfo, SideInfo};
 use crate::config::{Option2, Option3};
 use crate::scan::SideScan;
-use crate::state::{ConflictRecord, StateMap};
+use crate::state::{ConflictRecord, StateMap, StateRow};
 use crate::{Entry, Kind, Side, paths};
 use std::collections::{HashMap, HashSet};
 
@@ -94,7 +94,7 @@ impl Input<'_> {
         }
     }
     fn first_run(&self) -> bool {
-        self.state.is_empty()
+        self.state.db_is_empty()
     }
 }
 
@@ -160,6 +160,13 @@ pub fn classify(prev: Option<&Entry>, cur: Option<&Entry>) -> Class {
     }
 }
 
+/// True when neither side changed since the last sync (metadata only):
+/// such a path needs no op, and the planner need not keep its snapshot.
+#[must_use]
+pub fn unchanged_on_both(row: &StateRow, l: Option<&Entry>, r: Option<&Entry>) -> bool {
+    classify(row.left.as_ref(), l) == Class::Unchanged && classify(row.right.as_ref(), r) == Class::Unchanged
+}
+
 fn hashable(e: &Entry, o: &Options) -> bool {
     e.kind == Kind::File && !e.offline && e.size <= o.hash_max_bytes
 }
@@ -179,7 +186,8 @@ pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
         let row = input.state.get(key);
         let l = input.left.entries.get(key);
         let r = input.right.entries.get(key);
-        if skipped(input, key)
+        if l.is_some_and(|e| e.unchanged)
+            || skipped(input, key)
             || input
                 .conflicts
                 .get(key)
@@ -864,6 +872,9 @@ impl<'a> Planner<'a> {
             row.and_then(|r| r.right.as_ref()),
         );
         let (l, r) = (self.cur(Side::Left, key), self.cur(Side::Right, key));
+        if l.is_some_and(|e| e.unchanged) {
+            return; // unchanged on both sides: its snapshot was not even loaded
+        }
         let (cl, cr) = (classify(lp, l), classify(rp, r));
 
         if let Some(c) = input.conflicts.get(key) {

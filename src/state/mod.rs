@@ -69,6 +69,8 @@ impl StateRow {
 #[derive(Debug, Clone, Default)]
 pub struct StateMap {
     rows: Vec<(String, StateRow)>,
+    /// Rows in the DB, counting those a filtered load left out.
+    total: usize,
 }
 
 impl StateMap {
@@ -90,6 +92,13 @@ impl StateMap {
         self.rows.is_empty()
     }
 
+    /// True when the DB holds no snapshot at all (a first run), even if a
+    /// filtered load kept none of the rows.
+    #[must_use]
+    pub fn db_is_empty(&self) -> bool {
+        self.total == 0
+    }
+
     #[must_use]
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -106,7 +115,8 @@ impl FromIterator<(String, StateRow)> for StateMap {
         let mut rows: Vec<_> = iter.into_iter().collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         rows.dedup_by(|a, b| a.0 == b.0);
-        Self { rows }
+        let total = rows.len();
+        Self { rows, total }
     }
 }
 
@@ -222,6 +232,7 @@ fn row_entry(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<Option<Entr
         props: r.get::<_, i64>(base + 4)? as u32,
         offline: false,
         hash: r.get(base + 5)?,
+        unchanged: false,
     }))
 }
 
@@ -353,7 +364,16 @@ impl State {
     /// # Errors
     /// SQL errors.
     pub fn load_files(&self) -> Result<StateMap, StateError> {
-        let n = usize::try_from(self.file_count()?).unwrap_or(0);
+        self.load_files_where(|_, _| true)
+    }
+
+    /// Streams every snapshot in key order, keeping only the rows `keep`
+    /// accepts: the planner keeps the few paths that changed and never holds
+    /// the snapshots of the 90,000 that did not.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn load_files_where(&self, mut keep: impl FnMut(&str, &StateRow) -> bool) -> Result<StateMap, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -361,26 +381,25 @@ impl State {
                         r_path, r_kind, r_size, r_mtime, r_props, r_hash FROM files ORDER BY key",
             )
             .map_err(self.sql())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    StateRow {
-                        left: row_entry(r, 1)?,
-                        right: row_entry(r, 7)?,
-                    },
-                ))
-            })
-            .map_err(self.sql())?;
-        let mut out = Vec::with_capacity(n);
-        for row in rows {
-            out.push(row.map_err(self.sql())?);
+        let mut rows = stmt.query([]).map_err(self.sql())?;
+        let mut out = Vec::new();
+        let mut total = 0;
+        while let Some(r) = rows.next().map_err(self.sql())? {
+            total += 1;
+            let key: String = r.get(0).map_err(self.sql())?;
+            let row = StateRow {
+                left: row_entry(r, 1).map_err(self.sql())?,
+                right: row_entry(r, 7).map_err(self.sql())?,
+            };
+            if keep(&key, &row) {
+                out.push((key, row));
+            }
         }
         // SQLite's BINARY order is byte order, the same as `str`'s: already sorted.
         if !out.is_sorted_by(|a, b| a.0 < b.0) {
             out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        Ok(StateMap { rows: out })
+        Ok(StateMap { rows: out, total })
     }
 
     /// Unresolved conflicts by key.
@@ -877,6 +896,7 @@ mod tests {
             props: 0o644,
             offline: false,
             hash: Some("h".into()),
+            unchanged: false,
         }
     }
 
