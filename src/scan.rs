@@ -187,6 +187,18 @@ impl SideScan {
         self.unknown.iter().any(|u| paths::is_within(key, u))
     }
 
+    /// Gives every entry the planner will look at its exact path back.
+    /// A scan stores the path only when it differs from the key (to halve
+    /// the memory of 90,000 entries); entries found unchanged on both sides
+    /// keep the empty path, the rest get `path = key`.
+    pub fn restore_paths(&mut self) {
+        for (k, e) in &mut self.entries {
+            if e.path.is_empty() && !e.unchanged {
+                e.path.clone_from(k);
+            }
+        }
+    }
+
     /// Number of files (not folders).
     #[must_use]
     pub fn file_count(&self) -> usize {
@@ -211,6 +223,8 @@ fn entry_of(path: String, m: &Meta) -> Entry {
 }
 
 /// Scans one side. The root's marker must have been checked just before.
+/// Entries whose path equals their key come back with an empty `path`
+/// (stored once); call [`SideScan::restore_paths`] before planning.
 ///
 /// # Errors
 /// `Unavailable` if the root cannot be listed or vanished during the walk.
@@ -256,16 +270,28 @@ pub fn scan_side(
             }
             continue;
         }
-        let key = paths::key_of(&w.path, case_sensitive);
+        let (key, path) = if case_sensitive
+            || (w.path.is_ascii() && !w.path.bytes().any(|b| b.is_ascii_uppercase()))
+        {
+            // The key is the path: store the string once (see `restore_paths`).
+            (w.path, String::new())
+        } else {
+            (paths::key_of(&w.path, case_sensitive), w.path)
+        };
         if let Some(prev) = out.entries.get(&key) {
             out.problems.push(format!(
                 "`{}` and `{}` differ only in case; both left alone until one is renamed",
-                prev.path, w.path
+                if prev.path.is_empty() {
+                    &key
+                } else {
+                    &prev.path
+                },
+                if path.is_empty() { &key } else { &path }
             ));
             collided.insert(key);
             continue;
         }
-        out.entries.insert(key, entry_of(w.path, &w.meta));
+        out.entries.insert(key, entry_of(path, &w.meta));
     }
     if !invalid_dirs.is_empty() {
         out.entries

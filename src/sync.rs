@@ -162,16 +162,26 @@ pub fn make_plan(
     let conflicts = state.conflicts()?;
     // Only the snapshots of paths that changed are kept (the hot path's memory).
     let files = state.load_files_where(|k, row| {
-        if conflicts.contains_key(k) || !engine::unchanged_on_both(row, ls.entries.get(k), rs.entries.get(k)) {
+        if conflicts.contains_key(k)
+            || !engine::unchanged_on_both(k, row, ls.entries.get(k), rs.entries.get(k))
+        {
             return true;
         }
         for scan in [&mut ls, &mut rs] {
             if let Some(e) = scan.entries.get_mut(k) {
                 e.unchanged = true;
+                // Its exact path is never needed again when it equals the key
+                // (case-sensitive) or names a file (only folders' exact case is
+                // used, to place new files inside them): free it.
+                if cs || e.kind == crate::Kind::File {
+                    e.path = String::new();
+                }
             }
         }
         false
     })?;
+    ls.restore_paths();
+    rs.restore_paths();
     let generation = state.generation()?;
     let opts = Options::from_config(c);
 

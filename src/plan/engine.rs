@@ -162,9 +162,24 @@ pub fn classify(prev: Option<&Entry>, cur: Option<&Entry>) -> Class {
 
 /// True when neither side changed since the last sync (metadata only):
 /// such a path needs no op, and the planner need not keep its snapshot.
+/// Scan entries may carry an empty path, meaning "the same as `key`".
 #[must_use]
-pub fn unchanged_on_both(row: &StateRow, l: Option<&Entry>, r: Option<&Entry>) -> bool {
-    classify(row.left.as_ref(), l) == Class::Unchanged && classify(row.right.as_ref(), r) == Class::Unchanged
+pub fn unchanged_on_both(key: &str, row: &StateRow, l: Option<&Entry>, r: Option<&Entry>) -> bool {
+    let same = |prev: Option<&Entry>, cur: Option<&Entry>| match (prev, cur) {
+        (Some(p), Some(c)) => {
+            let cur_path = if c.path.is_empty() {
+                key
+            } else {
+                c.path.as_str()
+            };
+            p.kind == c.kind
+                && p.props == c.props
+                && (c.kind == Kind::Dir || (p.size == c.size && p.mtime == c.mtime))
+                && (p.path == cur_path || paths::file_name(&p.path) == paths::file_name(cur_path))
+        }
+        _ => false,
+    };
+    same(row.left.as_ref(), l) && same(row.right.as_ref(), r)
 }
 
 fn hashable(e: &Entry, o: &Options) -> bool {
@@ -332,7 +347,12 @@ impl<'a> Planner<'a> {
             return p.clone();
         }
         if let Some(e) = self.cur(side, key) {
-            return e.path.clone();
+            // Unchanged entries may have dropped their path when it equals the key.
+            return if e.path.is_empty() {
+                key.to_owned()
+            } else {
+                e.path.clone()
+            };
         }
         let pk = paths::parent(key);
         let name = paths::file_name(fallback);

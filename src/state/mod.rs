@@ -373,7 +373,10 @@ impl State {
     ///
     /// # Errors
     /// SQL errors.
-    pub fn load_files_where(&self, mut keep: impl FnMut(&str, &StateRow) -> bool) -> Result<StateMap, StateError> {
+    pub fn load_files_where(
+        &self,
+        mut keep: impl FnMut(&str, &StateRow) -> bool,
+    ) -> Result<StateMap, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached(

@@ -192,6 +192,7 @@ fn mem_scan(files: &[F]) -> SideScan {
     }
     let ex = Excluder::new(&[], false, Some(".sync_trash"), None).unwrap();
     let mut s = scan_side(&m, Side::Left, &ex, false, &|_| {}).unwrap();
+    s.restore_paths();
     // The plan driver hashes on request; here every file's hash is known.
     for e in s.entries.values_mut() {
         if e.kind == Kind::File {
