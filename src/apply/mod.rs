@@ -415,6 +415,19 @@ fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
     }
 }
 
+/// The metadata of a path just written, as the destination reports it
+/// (what the state records: cloud drives round timestamps).
+fn read_back(fs: &dyn Fs, path: &str) -> Result<Meta, FsError> {
+    fs.stat(path)?.ok_or_else(|| {
+        FsError::synthetic(
+            "verify",
+            path,
+            ErrorClass::NotFound,
+            "vanished right after it was written",
+        )
+    })
+}
+
 /// Does the live metadata match what the plan expected?
 fn matches(live: Option<&Meta>, exp: &Expect) -> bool {
     match live {
@@ -634,14 +647,7 @@ impl Executor<'_> {
             let _ = dfs.remove_file(&temp);
             return Err(e);
         }
-        let Some(back) = dfs.stat(dest)? else {
-            return Err(FsError::synthetic(
-                "verify",
-                dest,
-                ErrorClass::NotFound,
-                "vanished right after the copy",
-            ));
-        };
+        let back = read_back(dfs, dest)?;
         let mut updates =
             self.copy_updates(op, from, to, src_path, &src_meta, dest, &back, Some(hash));
         if let Some((rel, size)) = trashed {
@@ -833,14 +839,7 @@ impl Executor<'_> {
             if fs.stat(&mid)?.is_some() {
                 // Interrupted half-way: finish it.
                 fs.rename(&mid, dest)?;
-                let back = fs.stat(dest)?.ok_or_else(|| {
-                    FsError::synthetic(
-                        "verify",
-                        dest,
-                        ErrorClass::NotFound,
-                        "vanished after rename",
-                    )
-                })?;
+                let back = read_back(fs, dest)?;
                 return Ok(Outcome::Recovered(updates(&back)));
             }
             let live = fs.stat(src)?;
@@ -885,14 +884,7 @@ impl Executor<'_> {
             }
             fs.rename(src, dest)?;
         }
-        let back = fs.stat(dest)?.ok_or_else(|| {
-            FsError::synthetic(
-                "verify",
-                dest,
-                ErrorClass::NotFound,
-                "vanished after rename",
-            )
-        })?;
+        let back = read_back(fs, dest)?;
         Ok(Outcome::Done(updates(&back)))
     }
 
@@ -946,9 +938,7 @@ impl Executor<'_> {
             )));
         }
         dfs.set_meta(dest, if is_file { op.mtime } else { d.mtime }, props)?;
-        let back = dfs
-            .stat(dest)?
-            .ok_or_else(|| FsError::synthetic("verify", dest, ErrorClass::NotFound, "vanished"))?;
+        let back = read_back(dfs, dest)?;
         Ok(Outcome::Done(mk(&back)))
     }
 
@@ -984,9 +974,7 @@ impl Executor<'_> {
             // Permission bits / attributes of the source folder; best effort.
             let _ = dfs.set_meta(dest, 0, p);
         }
-        let back = dfs
-            .stat(dest)?
-            .ok_or_else(|| FsError::synthetic("verify", dest, ErrorClass::NotFound, "vanished"))?;
+        let back = read_back(dfs, dest)?;
         Ok(Outcome::Done(mk(&back)))
     }
 

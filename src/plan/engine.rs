@@ -540,6 +540,30 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Renames `e` (key `key`) on `side` to the free name `clash` (key `clash_key`).
+    #[allow(clippy::too_many_arguments)]
+    fn move_aside(
+        &mut self,
+        key: &str,
+        clash_key: &str,
+        side: Side,
+        e: &Entry,
+        clash: &str,
+        rule: &str,
+        reason: String,
+    ) {
+        let mut mv = Self::base(OpKind::Rename, clash_key, &e.path, rule, reason);
+        mv.side = Some(side);
+        mv.src_path = Some(e.path.clone());
+        mv.src_key = Some(key.to_owned());
+        mv.dest_path = Some(clash.to_owned());
+        mv.expect = vec![
+            Expect::of(side, &e.path, Some(e)),
+            Expect::of(side, clash, None),
+        ];
+        self.push(PHASE_ASIDE, mv);
+    }
+
     /// First free clash path for `path` (checked on both sides and in this plan).
     fn clash_path(&mut self, path: &str) -> String {
         let suffix = self.input.opts.clash_suffix.clone();
@@ -628,22 +652,15 @@ impl<'a> Planner<'a> {
         );
         self.push(PHASE_ASIDE, op);
         // 1. older side: move the older version aside to the clash name.
-        let mut mv = Self::base(
-            OpKind::Rename,
+        self.move_aside(
+            key,
             &clash_key,
-            &o.path,
+            older,
+            o,
+            &clash,
             rule,
             format!("{why}: keep the older {older} version as a clash copy"),
         );
-        mv.side = Some(older);
-        mv.src_path = Some(o.path.clone());
-        mv.src_key = Some(key.to_owned());
-        mv.dest_path = Some(clash.clone());
-        mv.expect = vec![
-            Expect::of(older, &o.path, Some(o)),
-            Expect::of(older, &clash, None),
-        ];
-        self.push(PHASE_ASIDE, mv);
         // 2. copy the older version to the newer side's clash name.
         let mut moved = o.clone();
         moved.path.clone_from(&clash);
@@ -811,22 +828,15 @@ impl<'a> Planner<'a> {
             ci.older = fside;
         }
         self.push(PHASE_ASIDE, c);
-        let mut mv = Self::base(
-            OpKind::Rename,
+        self.move_aside(
+            key,
             &clash_key,
-            &f.path,
+            fside,
+            f,
+            &clash,
             "kind",
             format!("{why}: the file moves aside"),
         );
-        mv.side = Some(fside);
-        mv.src_path = Some(f.path.clone());
-        mv.src_key = Some(key.to_owned());
-        mv.dest_path = Some(clash.clone());
-        mv.expect = vec![
-            Expect::of(fside, &f.path, Some(f)),
-            Expect::of(fside, &clash, None),
-        ];
-        self.push(PHASE_ASIDE, mv);
         self.removed[idx(fside)].insert(key.to_owned());
         self.mkdir(
             key,
