@@ -17,7 +17,7 @@ use crate::plan::{Op, OpKind};
 use crate::state::State;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use rusqlite::params;
 use serde_json::json;
@@ -195,8 +195,27 @@ fn password(cfg: &Config) -> Result<Option<String>, String> {
 
 fn transport(cfg: &Config) -> Result<SmtpTransport, String> {
     let e = &cfg.raw.email;
-    let tls_params = || {
-        TlsParameters::new(e.smtp_host.clone()).map_err(|err| format!("TLS setup failed: {err}"))
+    let tls_params = || -> Result<TlsParameters, String> {
+        let mut b = TlsParameters::builder(e.smtp_host.clone());
+        if let Some(f) = &e.tls_ca_file {
+            let path =
+                crate::config::resolve(cfg.file.parent().unwrap_or(std::path::Path::new(".")), f);
+            let pem = std::fs::read(&path).map_err(|err| {
+                format!(
+                    "cannot read [email] tls_ca_file `{}`: {err}",
+                    path.display()
+                )
+            })?;
+            let cert = Certificate::from_pem(&pem).map_err(|err| {
+                format!(
+                    "[email] tls_ca_file `{}` is not a PEM certificate: {err}",
+                    path.display()
+                )
+            })?;
+            b = b.add_root_certificate(cert);
+        }
+        b.build_rustls()
+            .map_err(|err| format!("TLS setup failed: {err}"))
     };
     let tls = match e.security {
         Security::Starttls => Tls::Required(tls_params()?),
@@ -232,7 +251,13 @@ fn diagnose(err: &lettre::transport::smtp::Error) -> String {
             code.unwrap_or_default()
         );
     }
-    if err.is_tls() {
+    let lower = text.to_lowercase();
+    if lower.contains("certificate") {
+        return format!(
+            "TLS failure: the server's certificate is not trusted ({text}); for a self-signed or internal certificate set [email] tls_ca_file"
+        );
+    }
+    if err.is_tls() || lower.contains("handshake") || lower.contains("tls") {
         return format!(
             "TLS failure: {text}; check [email] security (starttls on 587, tls on 465)"
         );
@@ -240,7 +265,6 @@ fn diagnose(err: &lettre::transport::smtp::Error) -> String {
     if err.is_timeout() {
         return format!("timed out talking to the server: {text}");
     }
-    let lower = text.to_lowercase();
     if lower.contains("refused") {
         return format!("connection refused: nothing listens on that host and port ({text})");
     }

@@ -201,6 +201,9 @@ pub struct Email {
     pub to_addresses: Vec<String>,
     pub digest_seconds: u64,
     pub max_emails_per_hour: u64,
+    /// Extra CA certificate (PEM) to trust, for a mail server with a
+    /// self-signed or internal certificate.
+    pub tls_ca_file: Option<String>,
 }
 
 impl Default for Email {
@@ -219,6 +222,7 @@ impl Default for Email {
             to_addresses: Vec::new(),
             digest_seconds: 60,
             max_emails_per_hour: 20,
+            tls_ca_file: None,
         }
     }
 }

@@ -283,3 +283,44 @@ fn status_json_shows_conflicts_failures_and_queue() {
     let text = String::from_utf8_lossy(&text);
     assert!(text.contains("twinsync resolve \"r.docx\""), "{text}");
 }
+
+#[test]
+fn starttls_with_a_self_signed_certificate_trusted_through_tls_ca_file() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert_der = rustls::pki_types::CertificateDer::from(ck.cert.der().to_vec());
+    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let server_cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert_der], key_der)
+    .unwrap();
+    let smtp = Smtp::start_with(None, PASSWORD, Some(std::sync::Arc::new(server_cfg)));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("mail-ca.pem");
+    std::fs::write(&ca, ck.cert.pem()).unwrap();
+    let extra = format!(
+        "[email]\nenabled = true\nsmtp_host = '127.0.0.1'\nsmtp_port = {}\nsecurity = 'starttls'\nauth = 'plain'\nusername = 'sync@example.com'\npassword_env = 'TS_TEST_SMTP_PW'\nfrom_address = 'sync@example.com'\nto_addresses = ['admin@example.com']\ntls_ca_file = '{}'\n",
+        smtp.port,
+        ca.display()
+    );
+    let e = Env::init(&extra);
+    e.cmd(&["alert", "test"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .assert()
+        .success();
+    assert_eq!(smtp.count(), 1, "the test email went through STARTTLS");
+    // Without trusting the certificate, the TLS failure is diagnosed.
+    let untrusting = std::fs::read_to_string(&e.config)
+        .unwrap()
+        .replace(&format!("tls_ca_file = '{}'\n", ca.display()), "");
+    std::fs::write(&e.config, untrusting).unwrap();
+    e.cmd(&["alert", "test"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .assert()
+        .code(1)
+        .stderr(contains("TLS"));
+}

@@ -1,7 +1,7 @@
 //! A tiny SMTP server on loopback for tests: plain text (no TLS), AUTH
 //! LOGIN/PLAIN checked against one password, every accepted message kept.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,15 @@ pub struct Smtp {
 impl Smtp {
     /// Starts a server on a free port (or `port` if given) accepting `password`.
     pub fn start(port: Option<u16>, password: &str) -> Self {
+        Self::start_with(port, password, None)
+    }
+
+    /// Same, offering STARTTLS with this server certificate configuration.
+    pub fn start_with(
+        port: Option<u16>,
+        password: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port.unwrap_or(0))).unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -33,9 +42,16 @@ impl Smtp {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         stream.set_nonblocking(false).unwrap();
-                        let (m, a, pw) = (Arc::clone(&m), Arc::clone(&a), pw.clone());
+                        let (m, a, pw, tls) =
+                            (Arc::clone(&m), Arc::clone(&a), pw.clone(), tls.clone());
                         std::thread::spawn(move || {
-                            let _ = session(stream, &m, &a, &pw);
+                            if let Ok(Some(tcp)) = session(stream, &m, &a, &pw, tls.is_some(), true)
+                                && let Some(cfg) = tls
+                                && let Ok(conn) = rustls::ServerConnection::new(cfg)
+                            {
+                                let tls_stream = rustls::StreamOwned::new(conn, tcp);
+                                let _ = session(tls_stream, &m, &a, &pw, false, false);
+                            }
                         });
                     }
                     Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
@@ -81,71 +97,86 @@ fn b64(s: &str) -> String {
     out
 }
 
-fn session(
-    stream: TcpStream,
+/// Runs an SMTP session; returns the bare stream when the client asked for
+/// STARTTLS (the caller wraps it in TLS and runs the session again).
+fn session<S: Read + Write>(
+    stream: S,
     msgs: &Mutex<Vec<String>>,
     auths: &Mutex<Vec<String>>,
     pw: &str,
-) -> std::io::Result<()> {
-    let mut w = stream.try_clone()?;
+    offer_tls: bool,
+    greet: bool,
+) -> std::io::Result<Option<S>> {
     let mut r = BufReader::new(stream);
     let mut line = String::new();
-    w.write_all(b"220 test ESMTP\r\n")?;
+    macro_rules! say {
+        ($b:expr) => {{
+            r.get_mut().write_all($b)?;
+            r.get_mut().flush()?;
+        }};
+    }
+    if greet {
+        say!(b"220 test ESMTP\r\n");
+    }
     loop {
         line.clear();
         if r.read_line(&mut line)? == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let cmd = line.trim_end().to_owned();
         let upper = cmd.to_uppercase();
         if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-            w.write_all(b"250-test\r\n250-AUTH LOGIN PLAIN\r\n250 8BITMIME\r\n")?;
+            if offer_tls {
+                say!(b"250-test\r\n250-STARTTLS\r\n250-AUTH LOGIN PLAIN\r\n250 8BITMIME\r\n");
+            } else {
+                say!(b"250-test\r\n250-AUTH LOGIN PLAIN\r\n250 8BITMIME\r\n");
+            }
+        } else if upper == "STARTTLS" && offer_tls {
+            say!(b"220 go ahead\r\n");
+            return Ok(Some(r.into_inner()));
         } else if upper.starts_with("AUTH PLAIN") {
-            let given = cmd.split_whitespace().nth(2).map(str::to_owned);
-            let given = match given {
-                Some(g) => g,
+            let given = match cmd.split_whitespace().nth(2) {
+                Some(g) => g.to_owned(),
                 None => {
-                    w.write_all(b"334 \r\n")?;
+                    say!(b"334 \r\n");
                     line.clear();
                     r.read_line(&mut line)?;
                     line.trim_end().to_owned()
                 }
             };
             auths.lock().unwrap().push(given.clone());
-            let ok = decode_ok(&given, pw);
-            w.write_all(if ok {
-                b"235 ok\r\n"
+            if decode_ok(&given, pw) {
+                say!(b"235 ok\r\n");
             } else {
-                b"535 5.7.8 authentication failed\r\n"
-            })?;
+                say!(b"535 5.7.8 authentication failed\r\n");
+            }
         } else if upper.starts_with("AUTH LOGIN") {
-            w.write_all(b"334 VXNlcm5hbWU6\r\n")?;
+            say!(b"334 VXNlcm5hbWU6\r\n");
             line.clear();
             r.read_line(&mut line)?;
-            w.write_all(b"334 UGFzc3dvcmQ6\r\n")?;
+            say!(b"334 UGFzc3dvcmQ6\r\n");
             line.clear();
             r.read_line(&mut line)?;
             let given = line.trim_end().to_owned();
             auths.lock().unwrap().push(given.clone());
-            let ok = given == b64(pw);
-            w.write_all(if ok {
-                b"235 ok\r\n"
+            if given == b64(pw) {
+                say!(b"235 ok\r\n");
             } else {
-                b"535 5.7.8 authentication failed\r\n"
-            })?;
+                say!(b"535 5.7.8 authentication failed\r\n");
+            }
         } else if upper.starts_with("MAIL FROM")
             || upper.starts_with("RCPT TO")
             || upper.starts_with("RSET")
             || upper.starts_with("NOOP")
         {
-            w.write_all(b"250 ok\r\n")?;
+            say!(b"250 ok\r\n");
         } else if upper == "DATA" {
-            w.write_all(b"354 go\r\n")?;
+            say!(b"354 go\r\n");
             let mut body = String::new();
             loop {
                 line.clear();
                 if r.read_line(&mut line)? == 0 {
-                    return Ok(());
+                    return Ok(None);
                 }
                 if line == ".\r\n" || line == ".\n" {
                     break;
@@ -153,12 +184,12 @@ fn session(
                 body.push_str(&line);
             }
             msgs.lock().unwrap().push(body);
-            w.write_all(b"250 queued\r\n")?;
+            say!(b"250 queued\r\n");
         } else if upper == "QUIT" {
-            w.write_all(b"221 bye\r\n")?;
-            return Ok(());
+            say!(b"221 bye\r\n");
+            return Ok(None);
         } else {
-            w.write_all(b"502 no\r\n")?;
+            say!(b"502 no\r\n");
         }
     }
 }
