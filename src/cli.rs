@@ -535,6 +535,7 @@ fn apply_cmd(
     force: bool,
 ) -> Result<i32, CliError> {
     let started = std::time::Instant::now();
+    let _lock = crate::state::RunLock::acquire(&cfg.state_db).map_err(CliError::Other)?;
     let log = Logger::from_config(cfg);
     let sides = Sides::real(cfg);
     let (plan, mut state) = if let Some(f) = plan_file {

@@ -466,6 +466,12 @@ pub fn watch_cmd(
         s
     });
     let sides = Sides::real(cfg);
+    // Dry runs change nothing and may run beside the service.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(crate::state::RunLock::acquire(&cfg.state_db).map_err(CliError::Other)?)
+    };
     let state = State::open_or_create(&cfg.state_db)?;
     let (tx, rx) = channel();
     // TWINSYNC_POLL_ONLY=1 disables the watchers (benchmarks, diagnosing a drive

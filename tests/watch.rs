@@ -219,3 +219,20 @@ fn watch_cycles_n_stops_by_itself_and_dry_run_changes_nothing() {
     e.cmd(&["watch", "--cycles", "1"]).assert().success();
     assert_eq!(e.read("right", "a.txt").as_deref(), Some("x"));
 }
+
+#[test]
+fn a_second_syncer_on_the_same_state_db_is_refused() {
+    let e = Env::init("");
+    let child = spawn_watch(&e, &[]);
+    std::thread::sleep(Duration::from_millis(800));
+    e.write("left", "a.txt", "x", 100);
+    let out = e.cmd(&["apply", "--auto-approve"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already syncing"));
+    e.cmd(&["watch", "--cycles", "1"]).assert().code(1);
+    // Read-only commands still work beside it.
+    e.cmd(&["plan"]).assert().success();
+    e.cmd(&["status"]).assert().success();
+    stop(child);
+    e.cmd(&["apply", "--auto-approve"]).assert().success();
+}
