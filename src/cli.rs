@@ -365,7 +365,7 @@ fn make_plan(cfg: &Config, sides: &Sides, state: &State, force: bool) -> Result<
         now_ns: crate::now_ns(),
         forced: force,
         progress: Some(&progress),
-        hold: None,
+        ..sync::PlanRequest::default()
     };
     let res = sync::make_plan(cfg, sides, state, &req);
     if let Some(pb) = pb {

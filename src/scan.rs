@@ -304,10 +304,171 @@ pub fn scan_side(
     Ok(out)
 }
 
+/// Removes every entry strictly below folder `key` (one range, not a scan:
+/// the keys below `a` are exactly those from `a/` up to `a0`, `0` being the
+/// character after `/`).
+fn remove_below(entries: &mut BTreeMap<String, Entry>, key: &str) {
+    let below: Vec<String> = entries
+        .range(format!("{key}/")..format!("{key}0"))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in below {
+        entries.remove(&k);
+    }
+}
+
+/// Brings a previous scan of a side up to date by re-listing only the
+/// folders that file-system events named (SPEC §9: a quiet tree costs
+/// nothing, a change costs its folder). `dirty` holds exact relative paths
+/// from the events: each one's parent folder is re-listed, and a path that is
+/// now a folder is walked (it may have arrived with content).
+///
+/// # Errors
+/// `Unavailable` when the root or its marker is gone.
+pub fn rescan_dirs(
+    fs: &dyn Fs,
+    side: Side,
+    excluder: &Excluder,
+    case_sensitive: bool,
+    cache: &mut SideScan,
+    dirty: &HashSet<String>,
+) -> Result<(), ScanError> {
+    let unavailable = |why: String| ScanError::Unavailable {
+        side,
+        root: fs.root_display(),
+        why,
+    };
+    match fs.stat(MARKER_NAME) {
+        Ok(Some(_)) => {}
+        _ => return Err(unavailable("the root or its marker vanished".into())),
+    }
+    // Folders to re-list: the parents of the named paths, and the named
+    // paths that are folders now; shallow ones first.
+    let mut dirs: Vec<String> = Vec::new();
+    for p in dirty {
+        dirs.push(paths::parent(p).to_owned());
+        if matches!(fs.stat(p), Ok(Some(m)) if m.kind == Kind::Dir) {
+            dirs.push(p.clone());
+        }
+    }
+    dirs.sort_by_key(|d| (d.matches('/').count(), d.clone()));
+    dirs.dedup();
+    let mut done: HashSet<String> = HashSet::new();
+    while let Some(dir) = (!dirs.is_empty()).then(|| dirs.remove(0)) {
+        let dkey = paths::key_of(&dir, case_sensitive);
+        if !done.insert(dkey.clone()) || (!dir.is_empty() && excluder.is_excluded(&dir, true)) {
+            continue;
+        }
+        let listed = match fs.list_dir(&dir) {
+            Ok(l) => l,
+            Err(e) if e.is_not_found() => {
+                // The folder is gone: forget it and everything below it.
+                if !dkey.is_empty() {
+                    cache.entries.remove(&dkey);
+                    remove_below(&mut cache.entries, &dkey);
+                }
+                continue;
+            }
+            Err(e) => {
+                cache.problems.push(format!("cannot list `{dir}`: {e}"));
+                cache.unknown.push(dkey);
+                continue;
+            }
+        };
+        // Old children of this folder (direct), by key.
+        let prefix = if dkey.is_empty() {
+            String::new()
+        } else {
+            format!("{dkey}/")
+        };
+        let old: Vec<String> = cache
+            .entries
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(k, _)| !k[prefix.len()..].contains('/'))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut seen: HashSet<String> = HashSet::new();
+        for (name, meta) in listed {
+            let path = paths::join(&dir, &name);
+            if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir)
+                || paths::validate_component(&name).is_err()
+            {
+                continue;
+            }
+            let key = paths::key_of(&path, case_sensitive);
+            let was_dir = cache.entries.get(&key).map(|e| e.kind == Kind::Dir);
+            let stored = if key == path {
+                String::new()
+            } else {
+                path.clone()
+            };
+            cache.entries.insert(key.clone(), entry_of(stored, &meta));
+            if meta.kind == Kind::Dir && was_dir != Some(true) {
+                // A new folder (or one that replaced a file): walk it.
+                dirs.push(path.clone());
+            }
+            if meta.kind != Kind::Dir && was_dir == Some(true) {
+                remove_below(&mut cache.entries, &key);
+            }
+            seen.insert(key);
+        }
+        for k in old {
+            if !seen.contains(&k) {
+                cache.entries.remove(&k);
+                remove_below(&mut cache.entries, &k);
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fs::mem::MemFs;
+
+    #[test]
+    fn rescan_of_named_folders_matches_a_full_scan() {
+        let m = MemFs::new("l", false, 1);
+        m.put(MARKER_NAME, b"{}");
+        for i in 0..20 {
+            m.put(&format!("d{}/f{i}.txt", i % 3), b"x");
+        }
+        let ex = ex(&["*.tmp"], true);
+        let mut cache = scan_side(&m, Side::Left, &ex, true, &|_| {}).unwrap();
+        m.advance(5_000_000_000);
+        m.put("d1/new.txt", b"new");
+        m.put("d1/junk.tmp", b"excluded");
+        m.put("fresh/deep/x.txt", b"deep");
+        m.remove_file("d2/f2.txt").unwrap();
+        m.put("d0/f0.txt", b"edited, longer");
+        for f in [
+            "d0/f3.txt",
+            "d0/f6.txt",
+            "d0/f9.txt",
+            "d0/f12.txt",
+            "d0/f15.txt",
+            "d0/f18.txt",
+            "d0/f0.txt",
+        ] {
+            m.remove_file(f).unwrap();
+        }
+        m.remove_dir("d0").unwrap();
+        let dirty: HashSet<String> = ["d1/new.txt", "d1/junk.tmp", "fresh", "d2/f2.txt", "d0"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+        let full = scan_side(&m, Side::Left, &ex, true, &|_| {}).unwrap();
+        let summary = |s: &SideScan| {
+            s.entries
+                .iter()
+                .map(|(k, e)| (k.clone(), e.kind, e.size, e.mtime))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(summary(&cache), summary(&full));
+    }
 
     fn ex(p: &[&str], cs: bool) -> Excluder {
         Excluder::new(

@@ -107,6 +107,30 @@ pub fn ensure_root_ids(state: &State, sides: &Sides) -> Result<(String, String),
     Ok((left, right))
 }
 
+type ScanResult = Result<SideScan, ScanError>;
+
+/// Walks both sides at once (each walk is itself parallel).
+pub fn scan_both(
+    sides: &Sides,
+    ex_l: &Excluder,
+    ex_r: &Excluder,
+    cs: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (ScanResult, ScanResult) {
+    std::thread::scope(|s| {
+        let l = s.spawn(|| scan::scan_side(sides.left.as_ref(), Side::Left, ex_l, cs, progress));
+        let r = scan::scan_side(sides.right.as_ref(), Side::Right, ex_r, cs, progress);
+        let l = l.join().unwrap_or_else(|_| {
+            Err(ScanError::Unavailable {
+                side: Side::Left,
+                root: sides.left.root_display(),
+                why: "scanner thread panicked".into(),
+            })
+        });
+        (l, r)
+    })
+}
+
 /// Extra inputs of one planning run.
 #[derive(Default)]
 pub struct PlanRequest<'a> {
@@ -117,6 +141,9 @@ pub struct PlanRequest<'a> {
     pub forced: bool,
     /// Called with the number of entries scanned so far.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Scans already made (watch keeps them up to date from watcher events);
+    /// the roots are still checked, but not walked.
+    pub scans: Option<[SideScan; 2]>,
 }
 
 /// Checks both roots, scans, hashes and plans.
@@ -145,19 +172,12 @@ pub fn make_plan(
     let cs = c.case_sensitive;
     let noop = |_: u64| {};
     let progress: &(dyn Fn(u64) + Sync) = req.progress.unwrap_or(&noop);
-    // Scan both sides concurrently; the state is read meanwhile.
-    let (ls, rs) = std::thread::scope(|s| {
-        let l = s.spawn(|| scan::scan_side(sides.left.as_ref(), Side::Left, &ex_l, cs, progress));
-        let r = scan::scan_side(sides.right.as_ref(), Side::Right, &ex_r, cs, progress);
-        let l = l.join().unwrap_or_else(|_| {
-            Err(ScanError::Unavailable {
-                side: Side::Left,
-                root: sides.left.root_display(),
-                why: "scanner thread panicked".into(),
-            })
-        });
-        (l, r)
-    });
+    // Scan both sides concurrently (unless the caller has fresh scans).
+    let (ls, rs) = if let Some([l, r]) = req.scans.clone() {
+        (Ok(l), Ok(r))
+    } else {
+        scan_both(sides, &ex_l, &ex_r, cs, progress)
+    };
     let (mut ls, mut rs) = (ls?, rs?);
     let conflicts = state.conflicts()?;
     // Only the snapshots of paths that changed are kept (the hot path's memory).

@@ -27,6 +27,7 @@ use crate::cli::{CliError, ServiceAction};
 use crate::config::Config;
 use crate::log::Logger;
 use crate::plan::{Lane, Op, Plan};
+use crate::scan::SideScan;
 use crate::state::State;
 use crate::sync::{self, Sides, SyncError};
 use serde_json::json;
@@ -45,12 +46,12 @@ fn install_stop(stop: &Arc<AtomicBool>) {
 
 /// What woke the loop.
 enum Wake {
-    /// A file-system event on a side.
-    Event(Side),
+    /// File-system events on a side, with the relative paths they named.
+    Event(Side, Vec<String>),
     /// A watcher reported an error (overflow…): rescan that side fully.
     Overflow(Side),
-    /// The large-file lane finished a batch.
-    LaneDone,
+    /// The large-file lane finished a batch; the paths it wrote.
+    LaneDone(Vec<(Side, String)>),
 }
 
 /// File-system watchers on both roots.
@@ -72,14 +73,19 @@ fn start_watchers(cfg: &Config, tx: &Sender<Wake>, log: &Logger) -> Watchers {
         let root2 = root.clone();
         let handler = move |res: notify::Result<notify::Event>| match res {
             Ok(ev) => {
-                let relevant = ev.paths.iter().any(|p| {
-                    p.strip_prefix(&root2).ok().is_some_and(|rel| {
-                        let rel = rel.to_string_lossy().replace('\\', "/");
-                        !rel.is_empty() && !ex.is_excluded(&rel, false)
-                    })
-                }) || ev.need_rescan();
-                if relevant {
-                    let _ = tx.send(Wake::Event(side));
+                if ev.need_rescan() {
+                    let _ = tx.send(Wake::Overflow(side));
+                    return;
+                }
+                let rels: Vec<String> = ev
+                    .paths
+                    .iter()
+                    .filter_map(|p| p.strip_prefix(&root2).ok())
+                    .map(|rel| rel.to_string_lossy().replace('\\', "/"))
+                    .filter(|rel| !rel.is_empty() && !ex.is_excluded(rel, false))
+                    .collect();
+                if !rels.is_empty() {
+                    let _ = tx.send(Wake::Event(side, rels));
                 }
             }
             Err(_) => {
@@ -146,7 +152,13 @@ impl LargeLane {
                         h.remove(&op.key);
                     }
                 }
-                let _ = wake.send(Wake::LaneDone);
+                let written = plan
+                    .ops
+                    .iter()
+                    .filter(|o| ids.contains(&o.id))
+                    .flat_map(written_paths)
+                    .collect();
+                let _ = wake.send(Wake::LaneDone(written));
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
@@ -203,6 +215,12 @@ struct Loop<'a> {
     stop: Arc<AtomicBool>,
     lane: LargeLane,
     outage: [bool; 2],
+    /// Paths this process wrote since the last scan (re-listed next cycle).
+    written: [HashSet<String>; 2],
+    /// Each side's last scan, kept up to date from watcher events.
+    cache: [Option<SideScan>; 2],
+    last_full: [Option<Instant>; 2],
+    excluders: [crate::scan::Excluder; 2],
 }
 
 impl Loop<'_> {
@@ -233,6 +251,14 @@ impl Loop<'_> {
             &self.log,
             &opts,
         );
+        for (s, p) in plan
+            .ops
+            .iter()
+            .filter(|o| o.lane != Lane::Large)
+            .flat_map(written_paths)
+        {
+            self.written[usize::from(s == Side::Right)].insert(p);
+        }
         let pending = match res {
             Ok(report) => {
                 crate::cli::record_cycle(&self.state, &self.log, &plan, &report, started);
@@ -325,6 +351,58 @@ impl Loop<'_> {
         }
     }
 
+    /// Both sides' scans for this cycle: walked in full where `full` says so,
+    /// else the cached scan updated from the event paths. The caches keep
+    /// the result for the next cycle.
+    fn scans(
+        &mut self,
+        full: [bool; 2],
+        events: &[HashSet<String>; 2],
+    ) -> Result<[SideScan; 2], crate::scan::ScanError> {
+        let (l_id, r_id) =
+            sync::ensure_root_ids(&self.state, &self.sides).map_err(|e| match e {
+                SyncError::Scan(s) => s,
+                SyncError::State(s) => crate::scan::ScanError::Unavailable {
+                    side: Side::Left,
+                    root: self.sides.left.root_display(),
+                    why: s.to_string(),
+                },
+            })?;
+        let mut out: [SideScan; 2] = [SideScan::default(), SideScan::default()];
+        for (i, side) in Side::BOTH.into_iter().enumerate() {
+            let fs = self.sides.get(side);
+            if let Err(e) = crate::scan::check_root(fs, side, if i == 0 { &l_id } else { &r_id }) {
+                self.cache[i] = None;
+                return Err(e);
+            }
+            let ex = &self.excluders[i];
+            let res = if full[i] || self.cache[i].is_none() {
+                crate::scan::scan_side(fs, side, ex, self.cfg.case_sensitive, &|_| {})
+                    .inspect(|_| self.last_full[i] = Some(Instant::now()))
+            } else {
+                let mut c = self.cache[i].take().unwrap_or_default();
+                crate::scan::rescan_dirs(fs, side, ex, self.cfg.case_sensitive, &mut c, &events[i])
+                    .map(|()| c)
+            };
+            match res {
+                Ok(s) => {
+                    self.log.info(
+                        "scan",
+                        json!({"side": side, "mode": if full[i] { "full" } else { "incremental" },
+                               "paths": events[i].len(), "files_scanned": s.entries.len()}),
+                    );
+                    out[i] = s.clone();
+                    self.cache[i] = Some(s);
+                }
+                Err(e) => {
+                    self.cache[i] = None;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Keys not to plan: in the large lane, or failing and backing off.
     fn hold(&self) -> HashSet<String> {
         let mut h = self.lane.held();
@@ -338,12 +416,13 @@ impl Loop<'_> {
     }
 
     /// One cycle: returns whether something is pending (scan again soon).
-    fn cycle(&mut self, dry_run: bool) -> bool {
+    fn cycle(&mut self, dry_run: bool, scans: Option<[SideScan; 2]>) -> bool {
         let started = Instant::now();
         let hold = self.hold();
         let req = sync::PlanRequest {
             now_ns: crate::now_ns(),
             hold: Some(&hold),
+            scans,
             ..sync::PlanRequest::default()
         };
         match sync::make_plan(self.cfg, &self.sides, &self.state, &req) {
@@ -408,39 +487,85 @@ fn start_mailer(cfg: &Config, stop: &Arc<AtomicBool>) -> Option<std::thread::Joi
     }))
 }
 
-/// Waits for the next cycle: the interval, or an event (debounced), or stop.
-/// Returns the sides that had events and whether anything woke it.
-fn wait(rx: &Receiver<Wake>, stop: &AtomicBool, max: Duration) -> ([bool; 2], bool) {
-    let mut dirty = [false, false];
-    let mut woke = false;
+/// The paths a step writes, per side: the next cycle re-lists their folders
+/// itself, so the cached scans never depend on the watcher reporting our
+/// own writes (a missed event must never look like a deletion).
+fn written_paths(op: &Op) -> Vec<(Side, String)> {
+    let Some(side) = op.side else {
+        return Vec::new();
+    };
+    op.dest_path
+        .iter()
+        .chain(
+            op.src_path
+                .iter()
+                .filter(|_| op.kind == crate::plan::OpKind::Rename),
+        )
+        .map(|p| (side, p.clone()))
+        .collect()
+}
+
+/// What the events since the last cycle say about each side.
+#[derive(Default)]
+struct Dirty {
+    /// Relative paths named by events.
+    paths: [HashSet<String>; 2],
+    /// A watcher overflowed or failed: rescan that side fully.
+    full: [bool; 2],
+    /// The large-file lane finished a batch (its held paths can be planned again).
+    lane_done: bool,
+}
+
+impl Dirty {
+    fn any(&self) -> bool {
+        self.full.iter().any(|f| *f) || self.paths.iter().any(|p| !p.is_empty()) || self.lane_done
+    }
+}
+
+/// Above this many event paths on a side, a full rescan is cheaper.
+const MAX_EVENT_PATHS: usize = 2000;
+
+/// Waits for the next cycle: the interval, or events (debounced: until they
+/// pause for 300 ms, at most 2 s after the first), or stop.
+fn wait(rx: &Receiver<Wake>, stop: &AtomicBool, max: Duration) -> Dirty {
+    let mut d = Dirty::default();
     let end = Instant::now() + max;
+    let mut first: Option<Instant> = None;
     let mut quiet_until: Option<Instant> = None;
     loop {
         if stop.load(Ordering::SeqCst) {
-            return (dirty, woke);
+            return d;
         }
         let now = Instant::now();
         let deadline = quiet_until.map_or(end, |q| q.min(end));
         if now >= deadline {
-            return (dirty, woke);
+            return d;
         }
         let step = (deadline - now).min(Duration::from_millis(100));
+        let mut debounce = |now: Instant| {
+            let f = *first.get_or_insert(now);
+            quiet_until = Some((now + Duration::from_millis(300)).min(f + Duration::from_secs(2)));
+        };
         match rx.recv_timeout(step) {
-            Ok(Wake::Event(s) | Wake::Overflow(s)) => {
-                dirty[usize::from(s == Side::Right)] = true;
-                woke = true;
-                // Debounce: wait until events pause for 300 ms (at most 2 s).
-                let q = Instant::now() + Duration::from_millis(300);
-                quiet_until = Some(
-                    quiet_until
-                        .map_or(q, |_| q)
-                        .min(now + Duration::from_secs(2)),
-                );
+            Ok(Wake::Event(s, paths)) => {
+                let i = usize::from(s == Side::Right);
+                if d.paths[i].len() + paths.len() > MAX_EVENT_PATHS {
+                    d.full[i] = true;
+                    d.paths[i].clear();
+                } else if !d.full[i] {
+                    d.paths[i].extend(paths);
+                }
+                debounce(Instant::now());
             }
-            Ok(Wake::LaneDone) => {
-                // Paths held while their large copy ran may have changed meanwhile.
-                dirty = [true, true];
-                woke = true;
+            Ok(Wake::Overflow(s)) => {
+                d.full[usize::from(s == Side::Right)] = true;
+                debounce(Instant::now());
+            }
+            Ok(Wake::LaneDone(written)) => {
+                for (s, p) in written {
+                    d.paths[usize::from(s == Side::Right)].insert(p);
+                }
+                d.lane_done = true;
                 quiet_until = Some(Instant::now());
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -511,6 +636,13 @@ pub fn watch_cmd(
         stop: Arc::clone(&stop),
         lane,
         outage: [false, false],
+        written: [HashSet::new(), HashSet::new()],
+        cache: [None, None],
+        last_full: [None, None],
+        excluders: [
+            sync::excluder(cfg, Side::Left).map_err(CliError::Other)?,
+            sync::excluder(cfg, Side::Right).map_err(CliError::Other)?,
+        ],
     };
     if !dry_run {
         lp.resume();
@@ -522,21 +654,30 @@ pub fn watch_cmd(
             .max(cfg.raw.sync_interval_seconds),
     );
     let min_age = Duration::from_secs(cfg.raw.transfer.min_file_age_seconds);
-    let mut last_full = Instant::now();
     let mut pending = true; // the first cycle always scans
-    let mut dirty = [true, true];
+    let mut dirty = Dirty {
+        full: [true, true],
+        ..Dirty::default()
+    };
     let mut n = 0u64;
     let mut last_purge: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
         let cycle_start = Instant::now();
-        let polling = !(watchers.working[0] && watchers.working[1]);
-        let full_due = last_full.elapsed() >= full_every;
-        let quiet = !polling
-            && !full_due
+        // Per side: a full walk (at start, after a watcher overflow, every
+        // full_scan_interval_seconds, or always without a working watcher),
+        // else only the folders the events named.
+        let full: [bool; 2] = std::array::from_fn(|i| {
+            dirty.full[i]
+                || !watchers.working[i]
+                || lp.cache[i].is_none()
+                || lp.last_full[i].is_none_or(|t| t.elapsed() >= full_every)
+        });
+        let quiet = !full[0]
+            && !full[1]
             && !pending
-            && !dirty[0]
-            && !dirty[1]
+            && !dirty.any()
+            && lp.written.iter().all(HashSet::is_empty)
             && !lp.outage.iter().any(|o| *o);
         if quiet {
             lp.log.debug(
@@ -544,10 +685,17 @@ pub fn watch_cmd(
                 json!({"note": "quiet: no events, nothing pending; no scan"}),
             );
         } else {
-            if full_due || dirty[0] || dirty[1] {
-                last_full = Instant::now();
+            for i in 0..2 {
+                let w = std::mem::take(&mut lp.written[i]);
+                dirty.paths[i].extend(w);
             }
-            pending = lp.cycle(dry_run);
+            pending = match lp.scans(full, &dirty.paths) {
+                Ok(scans) => lp.cycle(dry_run, Some(scans)),
+                Err(e) => {
+                    lp.note_outage(&e);
+                    true
+                }
+            };
         }
         if cfg.raw.soft_delete.auto_purge
             && last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
@@ -573,8 +721,10 @@ pub fn watch_cmd(
         }
         .saturating_sub(cycle_start.elapsed())
         .max(Duration::from_millis(100));
-        let (d, _) = wait(&rx, &stop, next);
-        dirty = d;
+        dirty = wait(&rx, &stop, next);
+        if dirty.lane_done {
+            pending = true;
+        }
     }
     lp.lane.shutdown();
     if let Some(m) = mailer {

@@ -236,3 +236,54 @@ fn a_second_syncer_on_the_same_state_db_is_refused() {
     stop(child);
     e.cmd(&["apply", "--auto-approve"]).assert().success();
 }
+
+#[test]
+fn incremental_rescans_follow_creates_edits_deletes_and_folder_moves() {
+    let e = Env::init("");
+    for i in 0..30 {
+        e.write(
+            "left",
+            &format!("proj/d{}/f{i}.txt", i % 3),
+            &format!("v1 {i}"),
+            300,
+        );
+    }
+    let child = spawn_watch(&e, &[]);
+    let synced = |e: &Env| common::synced(&e.left) == common::synced(&e.right);
+    wait_for(Duration::from_secs(15), || synced(&e)).expect("initial sync");
+    std::fs::write(e.left.join("proj/d0/new.txt"), "new").unwrap();
+    std::fs::write(e.right.join("proj/d1/f1.txt"), "edited on right").unwrap();
+    std::fs::remove_file(e.left.join("proj/d2/f2.txt")).unwrap();
+    std::fs::rename(e.left.join("proj/d0"), e.left.join("proj/moved")).unwrap();
+    std::fs::create_dir_all(e.right.join("fresh/deep")).unwrap();
+    std::fs::write(e.right.join("fresh/deep/x.txt"), "deep").unwrap();
+    let ok = wait_for(Duration::from_secs(20), || {
+        synced(&e)
+            && e.read("left", "fresh/deep/x.txt").is_some()
+            && e.read("right", "proj/moved/new.txt").is_some()
+    });
+    stop(child);
+    assert!(
+        ok.is_some(),
+        "not converged:\n{:?}\n{:?}",
+        common::synced(&e.left).keys().collect::<Vec<_>>(),
+        common::synced(&e.right).keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        e.read("left", "proj/d1/f1.txt").as_deref(),
+        Some("edited on right")
+    );
+    assert!(e.read("right", "proj/d2/f2.txt").is_none());
+    assert!(
+        !e.right.join("proj/d0").exists(),
+        "the moved-away folder is gone on the right too"
+    );
+    // A full scan agrees: nothing left to do.
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+    let log = e.log();
+    assert!(
+        log.iter()
+            .any(|l| l["event"] == "scan" && l["mode"] == "incremental"),
+        "no incremental scan was used"
+    );
+}
