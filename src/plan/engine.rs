@@ -476,10 +476,10 @@ impl<'a> Planner<'a> {
         right: Option<&Entry>,
     ) {
         let mut op = Self::base(OpKind::Record, key, path, rule, reason);
-        op.record = Some(RecordInfo {
+        op.record = Some(Box::new(RecordInfo {
             left: left.cloned(),
             right: right.cloned(),
-        });
+        }));
         self.push(PHASE_DIRS, op);
     }
 
@@ -604,7 +604,7 @@ impl<'a> Planner<'a> {
         r: &Entry,
     ) -> Op {
         let mut op = Self::base(OpKind::Conflict, key, &l.path, rule, reason);
-        op.conflict = Some(ConflictInfo {
+        op.conflict = Some(Box::new(ConflictInfo {
             newer,
             older: newer.other(),
             clash_path: clash.map(str::to_owned),
@@ -612,7 +612,7 @@ impl<'a> Planner<'a> {
             option: option.to_owned(),
             left: Some(SideInfo::of(l)),
             right: Some(SideInfo::of(r)),
-        });
+        }));
         op.expect = vec![
             Expect::of(Side::Left, &l.path, Some(l)),
             Expect::of(Side::Right, &r.path, Some(r)),

@@ -208,9 +208,9 @@ pub struct Op {
     pub src_key: Option<String>,
     pub expect: Vec<Expect>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conflict: Option<ConflictInfo>,
+    pub conflict: Option<Box<ConflictInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<RecordInfo>,
+    pub record: Option<Box<RecordInfo>>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
