@@ -19,7 +19,17 @@ use std::path::{Path, PathBuf};
 /// Two-way file sync with a reviewable plan: `plan` shows what would change,
 /// `apply` does it (atomic, journalled, resumable), `watch` keeps doing it.
 #[derive(Parser, Debug)]
-#[command(name = "twinsync", version, about, long_about = None)]
+#[command(
+    name = "twinsync",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success; 1 error (bad config or plan file, a failed step); 2 only with \
+plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or marker missing or foreign); \
+4 a safety guard refused (too many deletes, stale plan, plan for other roots).\n\
+Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`. \
+Every config key is explained in config/sync_config.example.toml."
+)]
 pub struct Cli {
     /// Config file [default: $TWINSYNC_CONFIG, else ./sync_config.toml]
     #[arg(long, global = true, value_name = "FILE")]
