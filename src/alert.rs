@@ -400,6 +400,17 @@ pub fn flush(cfg: &Config, state: &State, log: &Logger) {
 /// `Other` with the diagnosis.
 pub fn test_command(cfg: &Config) -> Result<i32, CliError> {
     let e = &cfg.raw.email;
+    if e.to_addresses.is_empty() || e.from_address.is_empty() {
+        return Err(CliError::Other(format!(
+            "{}: set [email] from_address and to_addresses (and the SMTP account) before testing",
+            cfg.file.display()
+        )));
+    }
+    if !e.enabled {
+        eprintln!(
+            "note: [email] enabled = false: this test sends anyway, but no alert will be sent until you enable it"
+        );
+    }
     let body = format!(
         "This is a test email from twinsync.\nleft root: {}\nright root: {}\nIf you read this, alerts will reach you.",
         cfg.left_root.display(),
