@@ -255,6 +255,19 @@ pub fn run(
             continue;
         }
         flush_records(state, &plan.plan_id, &mut batch)?;
+        // A root that vanished mid-apply (drive unmounted: its mount point is
+        // an empty local folder) must stop everything, before a step writes
+        // into the wrong place or reads absence as "already deleted".
+        for side in op.side.into_iter().chain(op.from) {
+            let fs = sides.get(side);
+            if !matches!(fs.stat(paths::MARKER_NAME), Ok(Some(_))) {
+                return Err(ApplyError::Unavailable(crate::scan::ScanError::Unavailable {
+                    side,
+                    root: fs.root_display(),
+                    why: "the root or its marker vanished during apply; stopped, the rest resumes when it is back".into(),
+                }));
+            }
+        }
         match ex.step(op) {
             Ok(Outcome::Done(updates)) => {
                 state.commit(&plan.plan_id, &[(op.id, "done", None)], &updates)?;
@@ -642,6 +655,12 @@ impl Executor<'_> {
                     return Err(e);
                 }
             }
+        } else if let Some(old) = live_dst.as_ref().filter(|m| m.kind == Kind::File) {
+            self.log.warn(
+                "copy",
+                json!({"path": dest, "side": to, "rule": op.rule, "bytes": old.size, "result": "ok",
+                       "note": "the replaced version is not kept (larger than soft_delete.max_size_bytes, or soft delete off)"}),
+            );
         }
         if let Err(e) = dfs.rename(&temp, dest) {
             let _ = dfs.remove_file(&temp);

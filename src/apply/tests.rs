@@ -157,7 +157,8 @@ fn power_cut_after_every_write_then_resume_converges() {
             )),
             right: Arc::new(FaultFs::with_budget(Arc::new(h.right.clone()), budget)),
         };
-        let crashed = matches!(h.apply_with(&plan, &faulty), Err(ApplyError::Stopped(_)));
+        // After the cut every call fails: a step write (Stopped) or the marker check (Unavailable).
+        let crashed = h.apply_with(&plan, &faulty).is_err();
         // Restart: the same plan again, on healthy disks.
         let report = h.apply_with(&plan, &h.sides()).unwrap();
         assert!(report.failed.is_empty(), "n={n}: {:?}", report.failed);
@@ -470,4 +471,43 @@ fn failed_steps_alert_once_and_locks_only_when_they_persist() {
         }
         assert_eq!(*alerts.lock().unwrap(), expected, "{class:?}");
     }
+}
+
+#[test]
+fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
+    let h = harness("");
+    for i in 0..6 {
+        h.left.put(&format!("d/f{i}.txt"), b"data");
+    }
+    let plan = h.plan();
+    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
+    admit(&plan, &h.cfg, &h.sides(), &mut state, true).unwrap();
+    // The drive is unmounted: only an empty mount point is left.
+    h.right.remove_file(paths::MARKER_NAME).unwrap();
+    let e = run(
+        &plan,
+        &h.cfg,
+        &h.sides(),
+        &mut state,
+        &Logger::null(),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ApplyError::Unavailable(_)), "{e}");
+    assert!(
+        h.right.dump().keys().all(|k| !k.starts_with('d')),
+        "nothing written to the mount point"
+    );
+    // Back: the same plan resumes and completes.
+    h.right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
+    let r = run(
+        &plan,
+        &h.cfg,
+        &h.sides(),
+        &mut state,
+        &Logger::null(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(r.copied, 6);
 }
