@@ -215,6 +215,8 @@ struct Loop<'a> {
     stop: Arc<AtomicBool>,
     lane: LargeLane,
     outage: [bool; 2],
+    /// Scan problems already logged.
+    reported: HashSet<String>,
     /// Paths this process wrote since the last scan (re-listed next cycle).
     written: [HashSet<String>; 2],
     /// Each side's last scan, kept up to date from watcher events.
@@ -436,6 +438,14 @@ impl Loop<'_> {
             }
             Ok((plan, _)) => {
                 self.note_recovery();
+                // Scan problems (invalid names, case collisions, unreadable
+                // folders) are logged once each, not every cycle.
+                for p in &plan.problems {
+                    if self.reported.insert(p.clone()) {
+                        self.log
+                            .warn("scan", json!({"result": "skipped", "error": p}));
+                    }
+                }
                 let deferred = plan.summary.deferred > 0;
                 if dry_run {
                     println!("{}", plan.summary.one_line());
@@ -636,6 +646,7 @@ pub fn watch_cmd(
         stop: Arc::clone(&stop),
         lane,
         outage: [false, false],
+        reported: HashSet::new(),
         written: [HashSet::new(), HashSet::new()],
         cache: [None, None],
         last_full: [None, None],

@@ -334,3 +334,33 @@ fn help_lists_every_command() {
         assert!(text.contains(c), "--help lacks {c}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn names_invalid_on_windows_are_reported_and_skipped_not_looped_on() {
+    let e = Env::init("");
+    e.write("left", "ok.txt", "fine", 100);
+    e.write("left", "bad:name.txt", "colon", 100);
+    e.write("left", "CON.txt", "reserved", 100);
+    e.write("left", "trailing.", "dot", 100);
+    e.write("left", "dir?/inside.txt", "in a bad folder", 100);
+    let out = e
+        .cmd(&["plan"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    for bad in ["bad:name.txt", "CON.txt", "trailing.", "dir?"] {
+        assert!(
+            text.contains(&format!("skipped `{bad}`")),
+            "{bad} not reported:\n{text}"
+        );
+    }
+    e.sync();
+    assert_eq!(e.read("right", "ok.txt").as_deref(), Some("fine"));
+    assert!(e.read("right", "CON.txt").is_none());
+    assert!(!e.right.join("dir?").exists());
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+}

@@ -444,6 +444,27 @@ mod tests {
         assert_eq!(m.props, 0o640);
     }
 
+    #[cfg(windows)]
+    #[test]
+    fn hidden_and_readonly_attributes_round_trip() {
+        use crate::fs::attr;
+        let d = tempfile::tempdir().unwrap();
+        let r = RealFs::new(d.path());
+        r.write_all("h.txt", b"x").unwrap();
+        let t = 1_600_000_000_000_000_000;
+        r.set_meta("h.txt", t, attr::HIDDEN | attr::READONLY)
+            .unwrap();
+        let m = r.stat("h.txt").unwrap().unwrap();
+        assert_eq!(m.props & attr::SYNCED, attr::HIDDEN | attr::READONLY);
+        assert_eq!(m.mtime, t);
+        // A read-only file can still be replaced and deleted by twinsync.
+        r.write_all("new.txt", b"y").unwrap();
+        r.rename("new.txt", "h.txt").unwrap();
+        r.set_meta("h.txt", t, attr::READONLY).unwrap();
+        r.remove_file("h.txt").unwrap();
+        assert!(r.stat("h.txt").unwrap().is_none());
+    }
+
     #[cfg(unix)]
     #[test]
     fn symlinks_are_not_followed() {
