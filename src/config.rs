@@ -519,18 +519,41 @@ impl Config {
             .map_err(|e| key_err(file, "conflicts.clash_suffix", e))?;
         crate::scan::Excluder::new(&raw.exclude, case_sensitive, None, None)
             .map_err(|e| key_err(file, "exclude", e))?;
-        let trash = |key: &str, v: &str, root: &Path| -> Result<TrashRoot, ConfigError> {
+        let trash = |key: &str,
+                     v: &str,
+                     root: &Path,
+                     other: &Path|
+         -> Result<TrashRoot, ConfigError> {
             if v.is_empty() {
                 return Err(key_err(file, key, "must not be empty"));
             }
             let p = Path::new(v);
             if p.is_absolute() {
                 let abs = resolve(&dir, v);
+                if within(&abs, other, case_sensitive) {
+                    return Err(key_err(
+                        file,
+                        key,
+                        format!(
+                            "`{}` lies inside the other root `{}`: its content would be synced back",
+                            abs.display(),
+                            other.display()
+                        ),
+                    ));
+                }
                 if within(&abs, root, case_sensitive) {
                     let rel = abs
                         .strip_prefix(root)
                         .map_or_else(|_| PathBuf::from(v), Path::to_path_buf);
-                    return Ok(TrashRoot::Inside(rel.to_string_lossy().replace('\\', "/")));
+                    let rel = rel.to_string_lossy().replace('\\', "/");
+                    if rel.is_empty() {
+                        return Err(key_err(
+                            file,
+                            key,
+                            "is the root itself; use a folder inside it, such as '.sync_trash'",
+                        ));
+                    }
+                    return Ok(TrashRoot::Inside(rel));
                 }
                 return Ok(TrashRoot::Outside(abs));
             }
@@ -543,11 +566,13 @@ impl Config {
             "soft_delete.left_trash_root",
             &raw.soft_delete.left_trash_root,
             &left_root,
+            &right_root,
         )?;
         let right_trash = trash(
             "soft_delete.right_trash_root",
             &raw.soft_delete.right_trash_root,
             &right_root,
+            &left_root,
         )?;
         if raw.email.enabled {
             if raw.email.to_addresses.is_empty() {
@@ -674,6 +699,10 @@ mod tests {
                 "`right_root`",
             ),
             (format!("{ROOTS}exclude = ['[z-a]']"), "`exclude`"),
+            (
+                format!("{ROOTS}[soft_delete]\nleft_trash_root = '..'"),
+                "`soft_delete.left_trash_root`",
+            ),
         ];
         for (text, key) in cases {
             let e = err(&text);

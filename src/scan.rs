@@ -178,6 +178,12 @@ pub struct SideScan {
     pub unknown: Vec<String>,
     /// Human-readable problems to report (collisions, invalid names, links).
     pub problems: Vec<String>,
+    /// Keys of entries skipped on purpose (names invalid on Windows,
+    /// symlinks): never synced, but they keep their folder from being removed.
+    pub blocked: Vec<String>,
+    /// twinsync temp files found (exact paths): leftovers of interrupted
+    /// copies, swept by `watch` when their plan is no longer running.
+    pub temps: Vec<String>,
 }
 
 impl SideScan {
@@ -240,8 +246,20 @@ pub fn scan_side(
         root: fs.root_display(),
         why,
     };
+    let temps = std::sync::Mutex::new(Vec::new());
+    let exclude = |p: &str, d: bool| {
+        let name = paths::file_name(p);
+        if !d
+            && name != MARKER_NAME
+            && paths::is_internal_name(name)
+            && let Ok(mut t) = temps.lock()
+        {
+            t.push(p.to_owned());
+        }
+        excluder.is_excluded_in_walk(p, d)
+    };
     let walk = fs
-        .walk(&|p, d| excluder.is_excluded_in_walk(p, d), progress)
+        .walk(&exclude, progress)
         .map_err(|e| unavailable(e.to_string()))?;
     // A root that vanished mid-walk would look like mass deletion.
     match fs.stat(MARKER_NAME) {
@@ -252,19 +270,24 @@ pub fn scan_side(
             ));
         }
     }
-    let mut out = SideScan::default();
+    let mut out = SideScan {
+        temps: temps.into_inner().unwrap_or_default(),
+        ..SideScan::default()
+    };
     for (p, why) in walk.unreadable {
         out.problems.push(format!("cannot list `{p}`: {why}"));
         out.unknown.push(paths::key_of(&p, case_sensitive));
     }
     for (p, why) in walk.skipped {
         out.problems.push(format!("skipped `{p}`: {why}"));
+        out.blocked.push(paths::key_of(&p, case_sensitive));
     }
     let mut invalid_dirs: Vec<String> = Vec::new();
     let mut collided: HashSet<String> = HashSet::new();
     for w in walk.entries {
         if let Err(why) = paths::validate_component(paths::file_name(&w.path)) {
             out.problems.push(format!("skipped `{}`: {why}", w.path));
+            out.blocked.push(paths::key_of(&w.path, case_sensitive));
             if w.meta.kind == Kind::Dir {
                 invalid_dirs.push(paths::key_of(&w.path, case_sensitive));
             }
@@ -361,11 +384,23 @@ pub fn rescan_dirs(
         }
         let listed = match fs.list_dir(&dir) {
             Ok(l) => l,
-            Err(e) if e.is_not_found() => {
-                // The folder is gone: forget it and everything below it.
-                if !dkey.is_empty() {
+            Err(e) if e.is_not_found() && !dkey.is_empty() => {
+                // Gone, or a network blip (a dropped share reports "not
+                // found" too)? Believe it only if the parent lists fine
+                // without it; otherwise the folder is unknown this cycle,
+                // which never reads as "deleted".
+                let parent = paths::parent(&dir);
+                let confirmed = fs.list_dir(parent).is_ok_and(|l| {
+                    !l.iter().any(|(n, _)| {
+                        paths::key_of(&paths::join(parent, n), case_sensitive) == dkey
+                    })
+                });
+                if confirmed {
                     cache.entries.remove(&dkey);
                     remove_below(&mut cache.entries, &dkey);
+                } else {
+                    cache.problems.push(format!("cannot list `{dir}`: {e}"));
+                    cache.unknown.push(dkey);
                 }
                 continue;
             }
@@ -391,9 +426,14 @@ pub fn rescan_dirs(
         let mut seen: HashSet<String> = HashSet::new();
         for (name, meta) in listed {
             let path = paths::join(&dir, &name);
-            if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir)
-                || paths::validate_component(&name).is_err()
-            {
+            if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir) {
+                continue;
+            }
+            if paths::validate_component(&name).is_err() {
+                let key = paths::key_of(&path, case_sensitive);
+                if !cache.blocked.contains(&key) {
+                    cache.blocked.push(key);
+                }
                 continue;
             }
             let key = paths::key_of(&path, case_sensitive);
@@ -420,7 +460,14 @@ pub fn rescan_dirs(
             }
         }
     }
-    Ok(())
+    // As after a full walk: a root that vanished meanwhile must not leave a
+    // half-updated snapshot behind.
+    match fs.stat(MARKER_NAME) {
+        Ok(Some(_)) => Ok(()),
+        _ => Err(unavailable(
+            "the root or its marker vanished during the rescan".into(),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@
 //!   finishes and is recorded; a large copy in progress is abandoned (its
 //!   temp file removed, redone after the restart); exit 0.
 
-use crate::Side;
 use crate::apply;
 use crate::cli::{CliError, ServiceAction};
 use crate::config::Config;
@@ -30,6 +29,7 @@ use crate::plan::{Lane, Op, Plan};
 use crate::scan::SideScan;
 use crate::state::State;
 use crate::sync::{self, Sides, SyncError};
+use crate::{Side, paths};
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::Path;
@@ -286,6 +286,11 @@ impl Loop<'_> {
 
     /// Resumes plans a crash or stop left unfinished.
     fn resume(&mut self) {
+        if let Ok(n) = self.state.abandon_superseded_plans()
+            && n > 0
+        {
+            self.log.info("cycle", json!({"note": "unfinished plans superseded by newer ones: re-planned instead of resumed", "plans": n}));
+        }
         for id in self.state.running_plans().unwrap_or_default() {
             let plan = self
                 .state
@@ -388,6 +393,7 @@ impl Loop<'_> {
             };
             match res {
                 Ok(s) => {
+                    self.sweep_temps(side, &s.temps);
                     self.log.info(
                         "scan",
                         json!({"side": side, "mode": if full[i] { "full" } else { "incremental" },
@@ -403,6 +409,39 @@ impl Loop<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Removes temp files of interrupted copies whose plan is not running
+    /// any more (a running plan's step removes its own when it resumes).
+    fn sweep_temps(&self, side: Side, temps: &[String]) {
+        if temps.is_empty() {
+            return;
+        }
+        let running: Vec<String> = self
+            .state
+            .running_plans()
+            .unwrap_or_default()
+            .iter()
+            .map(|id| {
+                id.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(8)
+                    .collect()
+            })
+            .collect();
+        for t in temps {
+            let name = paths::file_name(t);
+            let owner = name
+                .strip_prefix(paths::TEMP_PREFIX)
+                .and_then(|r| r.split('-').next())
+                .unwrap_or("");
+            if !running.iter().any(|r| r == owner) {
+                match self.sides.get(side).remove_file(t) {
+                    Ok(()) => self.log.info("delete", json!({"path": t, "side": side, "result": "ok", "note": "leftover temp file of an interrupted copy removed"})),
+                    Err(e) => self.log.warn("delete", json!({"path": t, "side": side, "result": "failed", "error": e.to_string()})),
+                }
+            }
+        }
     }
 
     /// Keys not to plan: in the large lane, or failing and backing off.

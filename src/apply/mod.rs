@@ -550,40 +550,34 @@ impl Executor<'_> {
             dfs.rename(&temp, dest)?;
             let hash = crate::fs::hash_file(dfs, dest)?;
             if let Some(d) = dfs.stat(dest)? {
-                return Ok(Outcome::Recovered(self.copy_updates(
-                    op,
-                    from,
-                    to,
-                    src_path,
-                    s,
-                    dest,
-                    &d,
-                    Some(hash),
-                )));
+                let mut updates =
+                    self.copy_updates(op, from, to, src_path, s, dest, &d, Some(hash));
+                // The replaced version went to trash under this step's stamp: record it.
+                let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+                if let Some(rel) = loc.find(dest, &self.plan_stamp()) {
+                    let size = loc.size(&rel).unwrap_or(ed.size);
+                    updates.push(self.overwrite_record(op, to, dest, rel, size));
+                }
+                return Ok(Outcome::Recovered(updates));
             }
         }
         if temp_meta.is_some() {
             dfs.remove_file(&temp)?;
         }
         if !matches(live_dst.as_ref(), ed) {
-            // Done before a crash? The destination then equals the source.
+            // Done before a crash? The destination then holds the source's
+            // bytes: same size, close mtime, and (when hashable) same hash.
             if let (Some(d), Some(s)) = (&live_dst, &live_src)
                 && matches(Some(s), es)
                 && d.kind == Kind::File
                 && d.size == es.size
                 && (d.mtime - es.mtime).abs() <= self.tolerance_ns()
+                && let Some(hash) = self.same_content(sfs, src_path, dfs, dest, d.size)?
             {
                 let _ = dfs.remove_file(&temp);
-                return Ok(Outcome::Recovered(self.copy_updates(
-                    op,
-                    from,
-                    to,
-                    src_path,
-                    s,
-                    dest,
-                    d,
-                    es.hash.clone(),
-                )));
+                return Ok(Outcome::Recovered(
+                    self.copy_updates(op, from, to, src_path, s, dest, d, hash),
+                ));
             }
             return Ok(Outcome::Drifted(format!(
                 "{to} `{dest}` changed since the plan was made"
@@ -648,7 +642,7 @@ impl Executor<'_> {
             && old.size <= self.cfg.raw.soft_delete.max_size_bytes
         {
             let loc = TrashLoc::new(dfs, self.cfg.trash(to));
-            match loc.put(dest, &Self::trash_stamp()) {
+            match loc.put(dest, &self.plan_stamp()) {
                 Ok(rel) => trashed = Some((rel, old.size)),
                 Err(e) => {
                     let _ = dfs.remove_file(&temp);
@@ -664,24 +658,42 @@ impl Executor<'_> {
         }
         if let Err(e) = dfs.rename(&temp, dest) {
             let _ = dfs.remove_file(&temp);
+            // Put the replaced version back where it was.
+            if let Some((rel, _)) = &trashed
+                && let Err(back) = TrashLoc::new(dfs, self.cfg.trash(to)).take(rel, dest)
+            {
+                self.log.error("copy", json!({"path": dest, "side": to, "result": "failed",
+                    "error": format!("{e}; and the previous version could not be put back from trash `{rel}`: {back}")}));
+            }
             return Err(e);
         }
         let back = read_back(dfs, dest)?;
         let mut updates =
             self.copy_updates(op, from, to, src_path, &src_meta, dest, &back, Some(hash));
         if let Some((rel, size)) = trashed {
-            updates.push(Update::Trash(TrashRecord {
-                id: 0,
-                side: to,
-                original_path: dest.to_owned(),
-                trash_path: rel,
-                size,
-                deleted_at: chrono::Local::now()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-                rule: format!("{} (overwritten)", op.rule),
-            }));
+            updates.push(self.overwrite_record(op, to, dest, rel, size));
         }
         Ok(Outcome::Done(updates))
+    }
+
+    /// `Some(hash)` when two files hold the same bytes (hash `None` when too
+    /// big to read, where size and mtime have to do); `None` when they differ.
+    fn same_content(
+        &self,
+        sfs: &dyn Fs,
+        src: &str,
+        dfs: &dyn Fs,
+        dest: &str,
+        size: u64,
+    ) -> Result<Option<Option<String>>, FsError> {
+        if size > self.cfg.raw.transfer.hash_max_bytes {
+            return Ok(Some(None));
+        }
+        let (a, b) = (
+            crate::fs::hash_file(sfs, src)?,
+            crate::fs::hash_file(dfs, dest)?,
+        );
+        Ok((a == b).then_some(Some(a)))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -757,6 +769,38 @@ impl Executor<'_> {
 
     fn trash_stamp() -> String {
         trash::stamp_now()
+    }
+
+    /// The ` (deleted …)` stamp of versions a step replaces: the plan's time,
+    /// so a step resumed after a crash finds what it moved to trash.
+    fn plan_stamp(&self) -> String {
+        chrono::DateTime::parse_from_rfc3339(&self.plan.created_at).map_or_else(
+            |_| trash::stamp_now(),
+            |t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H%M%S")
+                    .to_string()
+            },
+        )
+    }
+
+    fn overwrite_record(
+        &self,
+        op: &Op,
+        side: Side,
+        path: &str,
+        trash_path: String,
+        size: u64,
+    ) -> Update {
+        Update::Trash(TrashRecord {
+            id: 0,
+            side,
+            original_path: path.to_owned(),
+            trash_path,
+            size,
+            deleted_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            rule: format!("{} (overwritten)", op.rule),
+        })
     }
 
     fn delete(&self, op: &Op) -> Result<Outcome, FsError> {
@@ -864,8 +908,10 @@ impl Executor<'_> {
             let live = fs.stat(src)?;
             let exact = Self::exact_name_in_dir(fs, src)?;
             let name_now = exact.as_deref().unwrap_or("");
+            // Renamed before a crash, and untouched since: record it.
+            // (Edited since? Then it is drift, for the next plan to see.)
             if name_now == paths::file_name(dest)
-                && let Some(m) = live.as_ref().or(fs.stat(dest)?.as_ref())
+                && let Some(m) = live.as_ref().filter(|m| matches(Some(m), es))
             {
                 return Ok(Outcome::Recovered(updates(m)));
             }
@@ -1001,7 +1047,7 @@ impl Executor<'_> {
         let side = side_of(op);
         let dest = dest_of(op);
         let fs = self.fs(side);
-        let forget = vec![Update::Forget {
+        let mut forget = vec![Update::Forget {
             key: op.key.clone(),
         }];
         match fs.stat(dest)? {
@@ -1034,7 +1080,17 @@ impl Executor<'_> {
                 if paths::is_internal_name(n) && m.kind == Kind::File {
                     fs.remove_file(&p)?;
                 } else if m.kind == Kind::File {
-                    loc.put(&p, &Self::trash_stamp())?;
+                    let rel = loc.put(&p, &Self::trash_stamp())?;
+                    forget.push(Update::Trash(TrashRecord {
+                        id: 0,
+                        side,
+                        original_path: p.clone(),
+                        trash_path: rel,
+                        size: m.size,
+                        deleted_at: chrono::Local::now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                        rule: format!("{} (left in a removed folder)", op.rule),
+                    }));
                 } else {
                     return Ok(Outcome::Drifted(format!(
                         "{side} `{dest}` holds the excluded folder `{n}`; not removed"

@@ -511,3 +511,197 @@ fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
     .unwrap();
     assert_eq!(r.copied, 6);
 }
+
+// Regression tests from the review of the first release candidate.
+
+/// A "not found" while re-listing a folder (a dropped share says that too)
+/// must not read as "the folder is gone": nothing may be deleted on the other side.
+#[test]
+fn rescan_not_found_blip_does_not_plan_deletes() {
+    let h = harness("");
+    for i in 0..10 {
+        h.left.put(&format!("projects/p{i}.txt"), b"project data");
+    }
+    for i in 0..30 {
+        h.left.put(&format!("other/o{i}.txt"), b"other");
+    }
+    h.sync();
+    h.tick();
+    let cfg = &h.cfg;
+    let ex = crate::sync::excluder(cfg, Side::Left).unwrap();
+    let mut cache =
+        crate::scan::scan_side(&h.left, Side::Left, &ex, cfg.case_sensitive, &|_| {}).unwrap();
+    h.left.put("projects/new.txt", b"new");
+    let faulty = FaultFs::new(Arc::new(h.left.clone()));
+    faulty.fail(FaultRule {
+        op: "list",
+        path_contains: "projects".into(),
+        class: ErrorClass::NotFound,
+        times: 1,
+    });
+    let dirty: std::collections::HashSet<String> = ["projects/new.txt".to_owned()].into();
+    crate::scan::rescan_dirs(
+        &faulty,
+        Side::Left,
+        &ex,
+        cfg.case_sensitive,
+        &mut cache,
+        &dirty,
+    )
+    .unwrap();
+    assert!(
+        cache.entries.keys().any(|k| k.starts_with("projects/")),
+        "the subtree must stay"
+    );
+    let rs = crate::scan::scan_side(
+        &h.right,
+        Side::Right,
+        &crate::sync::excluder(cfg, Side::Right).unwrap(),
+        cfg.case_sensitive,
+        &|_| {},
+    )
+    .unwrap();
+    let state = State::open_or_create(&cfg.state_db).unwrap();
+    let req = PlanRequest {
+        now_ns: crate::now_ns(),
+        scans: Some([cache, rs]),
+        ..PlanRequest::default()
+    };
+    let plan = sync::make_plan(cfg, &h.sides(), &state, &req).unwrap().0;
+    assert!(
+        !plan
+            .ops
+            .iter()
+            .any(|o| o.kind == OpKind::Delete || o.kind == OpKind::Rmdir),
+        "{:?}",
+        plan.ops
+    );
+}
+
+/// A case-only rename found done after a crash, but edited since, is drift:
+/// the edit must still reach the other side.
+#[test]
+fn case_rename_recovery_does_not_swallow_an_edit() {
+    let h = harness("");
+    h.left.put("case.txt", b"original");
+    h.sync();
+    h.tick();
+    h.left.rename("case.txt", "Case.txt").unwrap();
+    let plan = h.plan();
+    h.right.rename("case.txt", "Case.txt").unwrap();
+    h.tick();
+    h.right
+        .put("Case.txt", b"edited on the right while we were down");
+    h.apply_with(&plan, &h.sides()).unwrap();
+    for _ in 0..3 {
+        h.tick();
+        h.sync();
+    }
+    assert_eq!(
+        h.left.get("Case.txt").unwrap(),
+        h.right.get("Case.txt").unwrap()
+    );
+}
+
+/// A folder deleted on one side whose twin holds a name the scan skips is
+/// not re-planned for removal every cycle.
+#[test]
+fn folder_holding_a_skipped_name_does_not_loop() {
+    let h = harness("");
+    h.left.put("proj/a.txt", b"a");
+    h.sync();
+    h.tick();
+    h.right
+        .put("proj/aux.txt", b"reserved name, skipped by the scan");
+    h.left.remove_file("proj/a.txt").unwrap();
+    h.left.remove_dir("proj").unwrap();
+    let mut drifted = 0;
+    for _ in 0..4 {
+        h.tick();
+        drifted += h.sync().drifted;
+    }
+    assert_eq!(drifted, 0);
+    assert!(
+        h.right.get("proj/aux.txt").is_some(),
+        "the skipped file is left alone"
+    );
+}
+
+/// A crash between "old version to trash" and "temp renamed into place":
+/// the resumed step records the trash entry too.
+#[test]
+fn copy_recovery_records_the_trashed_version() {
+    let h = harness("");
+    h.left.put("f.txt", b"v1");
+    h.sync();
+    h.tick();
+    h.left.put("f.txt", b"v2 longer");
+    let plan = h.plan();
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    // create temp, set meta, mkdir trash, move to trash: then the power goes.
+    right.crash_after(4);
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    };
+    assert!(h.apply_with(&plan, &sides).is_err());
+    assert!(
+        h.right.get("f.txt").is_none(),
+        "crashed between trash and rename"
+    );
+    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    assert_eq!(r.recovered, 1);
+    assert_eq!(h.right.get("f.txt").unwrap(), b"v2 longer");
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let recs = state.trash_records().unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        h.right
+            .get(&format!(".sync_trash/{}", recs[0].trash_path))
+            .unwrap(),
+        b"v1"
+    );
+}
+
+/// "Already done" needs the same bytes, not just the same size and mtime.
+#[test]
+fn copy_recovery_does_not_accept_different_content() {
+    let h = harness("");
+    h.left.put("seed.txt", b"x");
+    h.sync();
+    h.tick();
+    h.left.put("n.txt", b"AAAA left");
+    let plan = h.plan();
+    h.right.put("n.txt", b"BBBB righ");
+    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    assert_eq!(r.recovered, 0);
+    assert_eq!(r.drifted, 1);
+    h.tick();
+    h.sync();
+    assert_eq!(h.left.get("n.txt"), h.right.get("n.txt"));
+    let clash = live(&h.left)
+        .into_keys()
+        .filter(|k| k.contains("clash"))
+        .count();
+    assert_eq!(clash, 1, "a 6.2.2 conflict kept both versions");
+}
+
+/// A trash folder equal to its root, or inside the other root, is a config error.
+#[test]
+fn trash_root_equal_to_a_root_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let (left, right) = (dir.path().join("L"), dir.path().join("R"));
+    for trash in [
+        left.display().to_string(),
+        right.join("t").display().to_string(),
+    ] {
+        let text = format!(
+            "left_root = '{}'\nright_root = '{}'\nstate_db = 's.db'\n[soft_delete]\nleft_trash_root = '{trash}'\n",
+            left.display(),
+            right.display()
+        );
+        let e = Config::parse(&file, &text).unwrap_err().to_string();
+        assert!(e.contains("soft_delete.left_trash_root"), "{e}");
+    }
+}

@@ -99,6 +99,29 @@ impl<'a> TrashLoc<'a> {
         Ok(rel)
     }
 
+    /// The trash entry a `put(path, stamp)` made, if it is there: the last
+    /// tagged name with that stamp, else the plain name.
+    #[must_use]
+    pub fn find(&self, path: &str, stamp: &str) -> Option<String> {
+        let tagged = (2..=20)
+            .rev()
+            .map(|n| paths::with_deleted_tag(path, &format!("{stamp} {n}")))
+            .chain(std::iter::once(paths::with_deleted_tag(path, stamp)));
+        tagged
+            .chain(std::iter::once(path.to_owned()))
+            .find(|rel| self.contains(rel))
+    }
+
+    /// Size of a trash entry.
+    #[must_use]
+    pub fn size(&self, rel: &str) -> Option<u64> {
+        self.trash_fs()
+            .stat(&self.full(rel))
+            .ok()
+            .flatten()
+            .map(|m| m.size)
+    }
+
     /// Moves a trash entry back to `path` on the side (restore).
     ///
     /// # Errors

@@ -1182,7 +1182,13 @@ impl<'a> Planner<'a> {
                     (exists_here && !self.removed[idx(side)].contains(*k))
                         || self.input.deferred.contains(*k)
                         || self.input.scan(side).is_unknown(k)
-                });
+                })
+                || self
+                    .input
+                    .scan(side)
+                    .blocked
+                    .iter()
+                    .any(|b| b.starts_with(&prefix));
             let other = side.other();
             if survives {
                 let rule = if side == Side::Right {

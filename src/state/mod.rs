@@ -557,6 +557,24 @@ impl State {
         tx.commit().map_err(sql)
     }
 
+    /// Marks `running` plans that started before a plan that has finished as
+    /// `abandoned`: what they would still do was planned against an older
+    /// state (their remaining steps are re-planned from the disks instead).
+    /// Returns how many.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn abandon_superseded_plans(&self) -> Result<usize, StateError> {
+        self.conn
+            .execute(
+                "UPDATE plans SET status = 'abandoned', plan_json = NULL
+                 WHERE status = 'running'
+                   AND started_at < (SELECT max(started_at) FROM plans WHERE status <> 'running')",
+                [],
+            )
+            .map_err(self.sql())
+    }
+
     /// Plans that have not finished (oldest first): resumed by `watch`.
     ///
     /// # Errors
