@@ -90,7 +90,7 @@ pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
                 "failure",
                 &format!("failed: {} {}", op.kind.as_str(), op.path),
                 &body,
-            )
+            );
         });
         return;
     }
@@ -138,7 +138,7 @@ pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
         side(&c.right)
     );
     with_state(cfg, |s| {
-        enqueue(s, "conflict", &format!("conflict: {}", op.path), &body)
+        enqueue(s, "conflict", &format!("conflict: {}", op.path), &body);
     });
 }
 

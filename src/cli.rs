@@ -583,7 +583,7 @@ fn apply_cmd(
             f.id, f.kind, f.path, f.error
         );
     }
-    Ok(if report.failed.is_empty() { 0 } else { 1 })
+    Ok(i32::from(!report.failed.is_empty()))
 }
 
 fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {

@@ -340,6 +340,7 @@ fn remove_below(entries: &mut BTreeMap<String, Entry>, key: &str) {
     }
 }
 
+#[allow(clippy::implicit_hasher)]
 /// Brings a previous scan of a side up to date by re-listing only the
 /// folders that file-system events named (SPEC §9: a quiet tree costs
 /// nothing, a change costs its folder). `dirty` holds exact relative paths

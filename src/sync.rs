@@ -84,21 +84,20 @@ pub fn excluder(c: &Config, side: Side) -> Result<Excluder, String> {
 pub fn ensure_root_ids(state: &State, sides: &Sides) -> Result<(String, String), SyncError> {
     let mut ids = Vec::with_capacity(2);
     for side in Side::BOTH {
-        let id = match state.root_id(side)? {
-            Some(id) => id,
-            None => {
-                let fs = sides.get(side);
-                let m = scan::read_marker(fs, side)?.ok_or_else(|| ScanError::Unavailable {
-                    side,
-                    root: fs.root_display(),
-                    why: format!(
-                        "marker {} is missing: run `twinsync init` first",
-                        paths::MARKER_NAME
-                    ),
-                })?;
-                state.set_meta(&format!("{side}_root_id"), &m.root_id)?;
-                m.root_id
-            }
+        let id = if let Some(id) = state.root_id(side)? {
+            id
+        } else {
+            let fs = sides.get(side);
+            let m = scan::read_marker(fs, side)?.ok_or_else(|| ScanError::Unavailable {
+                side,
+                root: fs.root_display(),
+                why: format!(
+                    "marker {} is missing: run `twinsync init` first",
+                    paths::MARKER_NAME
+                ),
+            })?;
+            state.set_meta(&format!("{side}_root_id"), &m.root_id)?;
+            m.root_id
         };
         ids.push(id);
     }

@@ -748,7 +748,7 @@ pub fn watch_cmd(
             };
         }
         if cfg.raw.soft_delete.auto_purge
-            && last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
+            && last_purge.is_none_or(|t| t.elapsed() > Duration::from_hours(1))
         {
             last_purge = Some(Instant::now());
             let _ = crate::cli::purge(

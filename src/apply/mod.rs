@@ -678,6 +678,7 @@ impl Executor<'_> {
 
     /// `Some(hash)` when two files hold the same bytes (hash `None` when too
     /// big to read, where size and mtime have to do); `None` when they differ.
+    #[allow(clippy::option_option)]
     fn same_content(
         &self,
         sfs: &dyn Fs,
@@ -686,6 +687,7 @@ impl Executor<'_> {
         dest: &str,
         size: u64,
     ) -> Result<Option<Option<String>>, FsError> {
+        // Outer None: different bytes; inner None: too big to compare by hash.
         if size > self.cfg.raw.transfer.hash_max_bytes {
             return Ok(Some(None));
         }
@@ -696,7 +698,7 @@ impl Executor<'_> {
         Ok((a == b).then_some(Some(a)))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::unused_self)]
     fn copy_updates(
         &self,
         op: &Op,
@@ -757,9 +759,8 @@ impl Executor<'_> {
             if rate > 0 {
                 #[allow(clippy::cast_precision_loss)]
                 let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
-                let el = start.elapsed();
-                if due > el {
-                    std::thread::sleep(due - el);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
                 }
             }
         }
@@ -784,6 +785,7 @@ impl Executor<'_> {
         )
     }
 
+    #[allow(clippy::unused_self)]
     fn overwrite_record(
         &self,
         op: &Op,
@@ -1136,6 +1138,7 @@ impl Executor<'_> {
         }
     }
 
+    #[allow(clippy::unused_self)]
     fn record_updates(&self, op: &Op) -> Vec<Update> {
         let Some(r) = &op.record else {
             return Vec::new();

@@ -145,6 +145,7 @@ impl MemFs {
         });
     }
 
+    #[allow(clippy::unused_self)]
     fn check_root(&self, t: &Tree, op: &'static str, path: &str) -> Result<(), FsError> {
         if t.root_present {
             Ok(())

@@ -72,7 +72,7 @@ pub(crate) fn meta_of(md: &fs::Metadata) -> Option<Meta> {
     } else {
         return None;
     };
-    let mtime = md.modified().map(system_time_ns).unwrap_or(0);
+    let mtime = md.modified().map_or(0, system_time_ns);
     let (props, offline) = props_of(md);
     Some(Meta {
         kind,

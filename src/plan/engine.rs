@@ -590,7 +590,7 @@ impl<'a> Planner<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::unused_self)]
     fn conflict_op(
         &self,
         key: &str,
@@ -772,9 +772,8 @@ impl<'a> Planner<'a> {
             _ => (o.properties_conflict_both, 2),
         };
         let name = match (choice, option) {
-            (1, Option3::Option3) => "option2",
             (_, Option3::Option1) => "option1",
-            (_, Option3::Option2) => "option2",
+            (1, Option3::Option3) | (_, Option3::Option2) => "option2",
             (_, Option3::Option3) => "option3",
         };
         match option {
@@ -1003,10 +1002,10 @@ impl<'a> Planner<'a> {
     fn decide_dirs(&mut self, key: &str, l: &Entry, r: &Entry, cl: Class, cr: Class) {
         match (cl, cr) {
             (Class::Props, Class::Unchanged | Class::New) => {
-                self.props(key, Side::Left, l, r, "6.2.11", "folder")
+                self.props(key, Side::Left, l, r, "6.2.11", "folder");
             }
             (Class::Unchanged | Class::New, Class::Props) => {
-                self.props(key, Side::Right, r, l, "6.2.12", "folder")
+                self.props(key, Side::Right, r, l, "6.2.12", "folder");
             }
             (Class::Props, Class::Props)
                 if paths::file_name(&l.path) != paths::file_name(&r.path) || l.props != r.props =>

@@ -267,7 +267,7 @@ fn row_entry(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<Option<Entr
         kind: kind_of(r.get(base + 1)?),
         size: r.get::<_, i64>(base + 2)? as u64,
         mtime: r.get(base + 3)?,
-        props: r.get::<_, i64>(base + 4)? as u32,
+        props: u32::try_from(r.get::<_, i64>(base + 4)?).unwrap_or(0),
         offline: false,
         hash: r.get(base + 5)?,
         unchanged: false,

@@ -135,14 +135,13 @@ fn session<S: Read + Write>(
             say!(b"220 go ahead\r\n");
             return Ok(Some(r.into_inner()));
         } else if upper.starts_with("AUTH PLAIN") {
-            let given = match cmd.split_whitespace().nth(2) {
-                Some(g) => g.to_owned(),
-                None => {
-                    say!(b"334 \r\n");
-                    line.clear();
-                    r.read_line(&mut line)?;
-                    line.trim_end().to_owned()
-                }
+            let given = if let Some(g) = cmd.split_whitespace().nth(2) {
+                g.to_owned()
+            } else {
+                say!(b"334 \r\n");
+                line.clear();
+                r.read_line(&mut line)?;
+                line.trim_end().to_owned()
             };
             auths.lock().unwrap().push(given.clone());
             if decode_ok(&given, pw) {

@@ -107,12 +107,7 @@ fn describe(ops: &[Op]) -> Vec<String> {
                 s.push_str(&format!(" {side}"));
             }
             match o.kind {
-                OpKind::Copy => s.push_str(&format!(
-                    " {} → {}",
-                    o.src_path.as_deref().unwrap_or(""),
-                    o.dest_path.as_deref().unwrap_or("")
-                )),
-                OpKind::Rename => s.push_str(&format!(
+                OpKind::Copy | OpKind::Rename => s.push_str(&format!(
                     " {} → {}",
                     o.src_path.as_deref().unwrap_or(""),
                     o.dest_path.as_deref().unwrap_or("")
