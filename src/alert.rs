@@ -24,7 +24,7 @@ use serde_json::json;
 use std::time::Duration;
 
 /// SMTP timeout: a failing server must not hold a cycle up.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(8);
+const SMTP_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Warnings about the email settings (printed at start).
 #[must_use]

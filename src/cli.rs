@@ -215,7 +215,15 @@ impl From<ApplyError> for CliError {
 /// Parses the arguments, runs the command, returns the exit code.
 #[must_use]
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (2 is reserved for `plan --detailed-exitcode`);
+    // --help and --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return i32::from(e.use_stderr());
+        }
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -392,7 +400,7 @@ fn guard(cfg: &Config, plan: &Plan, force: bool, log: &Logger) -> Result<(), Cli
         cfg.raw.safety.max_delete_percent,
         cfg.raw.safety.max_delete_min_files,
     ) {
-        log.error("error", json!({"result": "refused", "error": why}));
+        log.error("error", json!({"result": "skipped", "reason": "refused by the mass-delete guard", "error": why}));
         crate::alert::enqueue_guard(cfg, &why);
         return Err(CliError::Refused(format!("refused: {why}")));
     }
@@ -517,25 +525,55 @@ pub(crate) fn record_cycle(
     report: &apply::Report,
     started: std::time::Instant,
 ) {
-    let c = CycleRecord {
+    let c = cycle_record(Some(plan), Some(report), started);
+    log_cycle(state, log, &c, &json!({}), true);
+}
+
+/// The metrics of one run (zeros where nothing was planned or applied).
+pub(crate) fn cycle_record(
+    plan: Option<&Plan>,
+    report: Option<&apply::Report>,
+    started: std::time::Instant,
+) -> CycleRecord {
+    let r = report.cloned().unwrap_or_default();
+    CycleRecord {
         started_at: chrono::Utc::now().to_rfc3339(),
-        files_scanned: plan.summary.files_left + plan.summary.files_right,
-        changes: report.done.saturating_sub(report.records),
-        conflicts: report.conflicts,
-        soft_deletes: report.soft_deletes,
-        hard_deletes: report.hard_deletes,
-        bytes_copied: report.bytes_copied,
-        failed: report.failed.len() as u64,
-        skipped: report.drifted,
+        files_scanned: plan.map_or(0, |p| p.summary.files_left + p.summary.files_right),
+        changes: r.done.saturating_sub(r.records),
+        conflicts: r.conflicts,
+        soft_deletes: r.soft_deletes,
+        hard_deletes: r.hard_deletes,
+        bytes_copied: r.bytes_copied,
+        failed: r.failed.len() as u64,
+        skipped: r.drifted,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        result: if report.failed.is_empty() {
+        result: if r.failed.is_empty() {
             "ok".into()
         } else {
             "failed".into()
         },
-    };
-    log.info("cycle", serde_json::to_value(&c).unwrap_or_default());
-    let _ = state.record_cycle(&c);
+    }
+}
+
+/// Logs the `cycle` event (SPEC §12: every run ends with one, carrying the
+/// metrics); `store` also keeps it for `status`.
+pub(crate) fn log_cycle(
+    state: &State,
+    log: &Logger,
+    c: &CycleRecord,
+    extra: &serde_json::Value,
+    store: bool,
+) {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
+    if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, x) in e {
+            m.insert(k.clone(), x.clone());
+        }
+    }
+    log.info("cycle", v);
+    if store {
+        let _ = state.record_cycle(c);
+    }
 }
 
 fn apply_cmd(
@@ -563,6 +601,8 @@ fn apply_cmd(
         print!("{}", render::render(&plan, Some(200)));
         guard(cfg, &plan, force, &log)?;
         if plan.ops.is_empty() {
+            state.mark_synced()?;
+            record_cycle(&state, &log, &plan, &apply::Report::default(), started);
             // Nothing to sync, but queued alerts still go out.
             crate::alert::flush(cfg, &state, &log);
             return Ok(0);

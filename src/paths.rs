@@ -108,10 +108,9 @@ pub fn validate_component(name: &str) -> Result<(), String> {
     if name == "." || name == ".." {
         return Err(format!("`{name}` is not allowed in a path"));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\\') || (*c as u32) < 32)
-    {
+    if let Some(c) = name.chars().find(|c| {
+        matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\\' | '/') || (*c as u32) < 32
+    }) {
         return Err(format!(
             "name `{name}` holds the character {c:?}, invalid on Windows"
         ));
@@ -170,7 +169,14 @@ pub fn clash_name(path: &str, suffix: &str, n: u32) -> String {
     } else {
         format!("{suffix} {n}")
     };
-    join(dir, &format!("{stem}{tag}{ext}"))
+    // File names are at most 255 bytes (NTFS counts UTF-16 units, ext4
+    // bytes): shorten the stem, never the tag or the extension.
+    let room = 255usize.saturating_sub(tag.len() + ext.len());
+    let mut cut = stem.len().min(room);
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    join(dir, &format!("{}{tag}{ext}", &stem[..cut]))
 }
 
 /// Name with a ` (deleted YYYY-MM-DD HHMMSS)` tag before the extension,
@@ -197,6 +203,9 @@ mod tests {
         assert_eq!(clash_name("notes", " - clash", 1), "notes - clash");
         assert_eq!(clash_name(".bashrc", " - clash", 1), ".bashrc - clash");
         assert_eq!(clash_name("x.tar.gz", " - clash", 3), "x.tar - clash 3.gz");
+        let long = format!("{}.docx", "é".repeat(125));
+        let c = clash_name(&long, " - clash", 2);
+        assert!(c.len() <= 255 && c.ends_with(" - clash 2.docx"), "{c}");
     }
 
     #[test]

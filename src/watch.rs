@@ -56,54 +56,64 @@ enum Wake {
 
 /// File-system watchers on both roots.
 struct Watchers {
-    _w: Vec<notify::RecommendedWatcher>,
+    w: [Option<notify::RecommendedWatcher>; 2],
     working: [bool; 2],
 }
 
-fn start_watchers(cfg: &Config, tx: &Sender<Wake>, log: &Logger) -> Watchers {
+/// Starts the watcher of one root; `None` (logged) where none can be set up.
+fn start_watcher(
+    cfg: &Config,
+    side: Side,
+    tx: &Sender<Wake>,
+    log: &Logger,
+) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
-    let mut ws = Vec::new();
-    let mut working = [false, false];
-    for (i, side) in Side::BOTH.into_iter().enumerate() {
-        let root = cfg.root(side).to_path_buf();
-        let Ok(ex) = sync::excluder(cfg, side) else {
-            continue;
-        };
-        let tx = tx.clone();
-        let root2 = root.clone();
-        let handler = move |res: notify::Result<notify::Event>| match res {
-            Ok(ev) => {
-                if ev.need_rescan() {
-                    let _ = tx.send(Wake::Overflow(side));
-                    return;
-                }
-                let rels: Vec<String> = ev
-                    .paths
-                    .iter()
-                    .filter_map(|p| p.strip_prefix(&root2).ok())
-                    .map(|rel| rel.to_string_lossy().replace('\\', "/"))
-                    .filter(|rel| !rel.is_empty() && !ex.is_excluded(rel, false))
-                    .collect();
-                if !rels.is_empty() {
-                    let _ = tx.send(Wake::Event(side, rels));
-                }
-            }
-            Err(_) => {
+    let root = cfg.root(side).to_path_buf();
+    let ex = sync::excluder(cfg, side).ok()?;
+    let tx = tx.clone();
+    let root2 = root.clone();
+    let handler = move |res: notify::Result<notify::Event>| match res {
+        Ok(ev) => {
+            if ev.need_rescan() {
                 let _ = tx.send(Wake::Overflow(side));
+                return;
             }
-        };
-        match notify::recommended_watcher(handler).and_then(|mut w| w.watch(&root, notify::RecursiveMode::Recursive).map(|()| w)) {
-            Ok(w) => {
-                ws.push(w);
-                working[i] = true;
+            let rels: Vec<String> = ev
+                .paths
+                .iter()
+                .filter_map(|p| p.strip_prefix(&root2).ok())
+                .map(|rel| rel.to_string_lossy().replace('\\', "/"))
+                .filter(|rel| !rel.is_empty() && !ex.is_excluded(rel, false))
+                .collect();
+            if !rels.is_empty() {
+                let _ = tx.send(Wake::Event(side, rels));
             }
-            Err(e) => log.warn(
+        }
+        Err(_) => {
+            let _ = tx.send(Wake::Overflow(side));
+        }
+    };
+    match notify::recommended_watcher(handler)
+        .and_then(|mut w| w.watch(&root, notify::RecursiveMode::Recursive).map(|()| w))
+    {
+        Ok(w) => Some(w),
+        Err(e) => {
+            log.warn(
                 "scan",
                 json!({"side": side, "note": "no file-system watcher on this side: polling it (a full scan every cycle)", "error": e.to_string()}),
-            ),
+            );
+            None
         }
     }
-    Watchers { _w: ws, working }
+}
+
+fn start_watchers(cfg: &Config, tx: &Sender<Wake>, log: &Logger) -> Watchers {
+    let w = [
+        start_watcher(cfg, Side::Left, tx, log),
+        start_watcher(cfg, Side::Right, tx, log),
+    ];
+    let working = [w[0].is_some(), w[1].is_some()];
+    Watchers { w, working }
 }
 
 /// The large-file lane: a worker thread applying the large steps of plans.
@@ -139,14 +149,16 @@ impl LargeLane {
                     ..apply::Options::default()
                 };
                 let started = Instant::now();
-                match apply::run(&plan, &cfg, &sides, &mut state, &log, &opts) {
-                    Ok(r) => log.info(
-                        "cycle",
-                        json!({"lane": "large", "changes": r.done, "bytes_copied": r.bytes_copied, "failed": r.failed.len(),
-                               "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)}),
-                    ),
-                    Err(e) => log.warn("cycle", json!({"lane": "large", "note": e.to_string()})),
-                }
+                let res = apply::run(&plan, &cfg, &sides, &mut state, &log, &opts);
+                let mut c = crate::cli::cycle_record(Some(&plan), res.as_ref().ok(), started);
+                let extra = match &res {
+                    Ok(_) => json!({"lane": "large"}),
+                    Err(e) => {
+                        c.result = "skipped".into();
+                        json!({"lane": "large", "error": e.to_string()})
+                    }
+                };
+                crate::cli::log_cycle(&state, &log, &c, &extra, true);
                 if let Ok(mut h) = held2.lock() {
                     for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
                         h.remove(&op.key);
@@ -215,6 +227,15 @@ struct Loop<'a> {
     stop: Arc<AtomicBool>,
     lane: LargeLane,
     outage: [bool; 2],
+    watchers: Watchers,
+    tx: Sender<Wake>,
+    poll_only: bool,
+    /// Metrics of the current cycle's apply, if it applied anything.
+    last: Option<crate::state::CycleRecord>,
+    /// What the current cycle was, when it did not apply (quiet, dry run…).
+    note: Option<&'static str>,
+    /// Exit code the last cycle would give: 0, 3 (side unavailable) or 4 (guard).
+    exit: i32,
     /// Scan problems already logged.
     reported: HashSet<String>,
     /// Paths this process wrote since the last scan (re-listed next cycle).
@@ -263,7 +284,11 @@ impl Loop<'_> {
         }
         let pending = match res {
             Ok(report) => {
-                crate::cli::record_cycle(&self.state, &self.log, &plan, &report, started);
+                self.last = Some(crate::cli::cycle_record(
+                    Some(&plan),
+                    Some(&report),
+                    started,
+                ));
                 // One line per cycle that did something (the service has no console; harmless there).
                 println!(
                     "{} {}",
@@ -289,7 +314,7 @@ impl Loop<'_> {
         if let Ok(n) = self.state.abandon_superseded_plans()
             && n > 0
         {
-            self.log.info("cycle", json!({"note": "unfinished plans superseded by newer ones: re-planned instead of resumed", "plans": n}));
+            self.log.info("scan", json!({"note": "unfinished plans superseded by newer ones: re-planned instead of resumed", "plans": n}));
         }
         for id in self.state.running_plans().unwrap_or_default() {
             let plan = self
@@ -302,7 +327,7 @@ impl Loop<'_> {
             match plan {
                 Some(plan) => {
                     self.log.info(
-                        "cycle",
+                        "scan",
                         json!({"note": "resuming an unfinished plan", "plan_id": id}),
                     );
                     self.execute(plan, Instant::now());
@@ -315,6 +340,11 @@ impl Loop<'_> {
     }
 
     fn note_outage(&mut self, e: &crate::scan::ScanError) {
+        // Both sides are walked in full once it is back: events seen during
+        // the outage were not applied to the cached scans.
+        self.cache = [None, None];
+        self.exit = 3;
+        self.note = Some("a side is unavailable: nothing planned");
         let crate::scan::ScanError::Unavailable { side, .. } = e else {
             return;
         };
@@ -346,6 +376,12 @@ impl Loop<'_> {
                     "unavailable",
                     json!({"side": side, "result": "ok", "note": "side available again"}),
                 );
+                // The root may be a new folder or a remounted drive: watch it afresh.
+                if !self.poll_only {
+                    self.watchers.w[i] = None;
+                    self.watchers.w[i] = start_watcher(self.cfg, side, &self.tx, &self.log);
+                    self.watchers.working[i] = self.watchers.w[i].is_some();
+                }
                 if self.cfg.raw.email.enabled {
                     crate::alert::enqueue(
                         &self.state,
@@ -358,14 +394,8 @@ impl Loop<'_> {
         }
     }
 
-    /// Both sides' scans for this cycle: walked in full where `full` says so,
-    /// else the cached scan updated from the event paths. The caches keep
-    /// the result for the next cycle.
-    fn scans(
-        &mut self,
-        full: [bool; 2],
-        events: &[HashSet<String>; 2],
-    ) -> Result<[SideScan; 2], crate::scan::ScanError> {
+    /// The roots and their markers, checked every cycle (a quiet one too).
+    fn check_roots(&mut self) -> Result<(), crate::scan::ScanError> {
         let (l_id, r_id) =
             sync::ensure_root_ids(&self.state, &self.sides).map_err(|e| match e {
                 SyncError::Scan(s) => s,
@@ -375,13 +405,27 @@ impl Loop<'_> {
                     why: s.to_string(),
                 },
             })?;
-        let mut out: [SideScan; 2] = [SideScan::default(), SideScan::default()];
-        for (i, side) in Side::BOTH.into_iter().enumerate() {
-            let fs = self.sides.get(side);
-            if let Err(e) = crate::scan::check_root(fs, side, if i == 0 { &l_id } else { &r_id }) {
+        for (i, (side, id)) in Side::BOTH.into_iter().zip([&l_id, &r_id]).enumerate() {
+            if let Err(e) = crate::scan::check_root(self.sides.get(side), side, id) {
                 self.cache[i] = None;
                 return Err(e);
             }
+        }
+        Ok(())
+    }
+
+    /// Both sides' scans for this cycle: walked in full where `full` says so,
+    /// else the cached scan updated from the event paths. The caches keep
+    /// the result for the next cycle.
+    fn scans(
+        &mut self,
+        full: [bool; 2],
+        events: &[HashSet<String>; 2],
+    ) -> Result<[SideScan; 2], crate::scan::ScanError> {
+        self.check_roots()?;
+        let mut out: [SideScan; 2] = [SideScan::default(), SideScan::default()];
+        for (i, side) in Side::BOTH.into_iter().enumerate() {
+            let fs = self.sides.get(side);
             let ex = &self.excluders[i];
             let res = if full[i] || self.cache[i].is_none() {
                 crate::scan::scan_side(fs, side, ex, self.cfg.case_sensitive, &|_| {})
@@ -477,6 +521,8 @@ impl Loop<'_> {
             }
             Ok((plan, _)) => {
                 self.note_recovery();
+                self.exit = 0;
+                self.last = Some(crate::cli::cycle_record(Some(&plan), None, started));
                 // Scan problems (invalid names, case collisions, unreadable
                 // folders) are logged once each, not every cycle.
                 for p in &plan.problems {
@@ -488,15 +534,17 @@ impl Loop<'_> {
                 let deferred = plan.summary.deferred > 0;
                 if dry_run {
                     println!("{}", plan.summary.one_line());
+                    self.note = Some("dry run: planned, nothing applied");
                     return false;
                 }
                 if let Some(why) = plan.delete_guard(
                     self.cfg.raw.safety.max_delete_percent,
                     self.cfg.raw.safety.max_delete_min_files,
                 ) {
-                    self.log
-                        .error("error", json!({"result": "refused", "error": why}));
+                    self.log.error("error", json!({"result": "skipped", "reason": "refused by the mass-delete guard", "error": why}));
                     crate::alert::enqueue_guard(self.cfg, &why);
+                    self.note = Some("refused by the mass-delete guard");
+                    self.exit = 4;
                     return false;
                 }
                 if plan.ops.is_empty() {
@@ -657,7 +705,7 @@ pub fn watch_cmd(
             json!({"note": "TWINSYNC_POLL_ONLY=1: watchers disabled, polling both sides"}),
         );
         Watchers {
-            _w: Vec::new(),
+            w: [None, None],
             working: [false, false],
         }
     } else {
@@ -673,7 +721,7 @@ pub fn watch_cmd(
         cfg.log_file.display()
     );
     log.info(
-        "cycle",
+        "scan",
         json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
                "watchers": {"left": watchers.working[0], "right": watchers.working[1]}}),
     );
@@ -686,6 +734,12 @@ pub fn watch_cmd(
         lane,
         outage: [false, false],
         reported: HashSet::new(),
+        last: None,
+        note: None,
+        exit: 0,
+        watchers,
+        tx: tx.clone(),
+        poll_only,
         written: [HashSet::new(), HashSet::new()],
         cache: [None, None],
         last_full: [None, None],
@@ -719,7 +773,7 @@ pub fn watch_cmd(
         // else only the folders the events named.
         let full: [bool; 2] = std::array::from_fn(|i| {
             dirty.full[i]
-                || !watchers.working[i]
+                || !lp.watchers.working[i]
                 || lp.cache[i].is_none()
                 || lp.last_full[i].is_none_or(|t| t.elapsed() >= full_every)
         });
@@ -729,11 +783,21 @@ pub fn watch_cmd(
             && !dirty.any()
             && lp.written.iter().all(HashSet::is_empty)
             && !lp.outage.iter().any(|o| *o);
+        lp.last = None;
+        lp.note = None;
         if quiet {
-            lp.log.debug(
-                "cycle",
-                json!({"note": "quiet: no events, nothing pending; no scan"}),
-            );
+            // No scan, but the roots are still checked: an unplugged drive
+            // is noticed (and a remount re-watched) without waiting for events.
+            match lp.check_roots() {
+                Ok(()) => {
+                    lp.exit = 0;
+                    lp.note = Some("quiet: no events, nothing pending; no scan");
+                }
+                Err(e) => {
+                    lp.note_outage(&e);
+                    pending = true;
+                }
+            }
         } else {
             for i in 0..2 {
                 let w = std::mem::take(&mut lp.written[i]);
@@ -747,6 +811,23 @@ pub fn watch_cmd(
                 }
             };
         }
+        // Every cycle ends with a `cycle` event carrying its metrics (SPEC §12).
+        let mut c = lp
+            .last
+            .take()
+            .unwrap_or_else(|| crate::cli::cycle_record(None, None, cycle_start));
+        c.duration_ms = u64::try_from(cycle_start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if lp.exit != 0 {
+            c.result = "skipped".into();
+        }
+        let store = c.changes + c.conflicts + c.failed > 0;
+        crate::cli::log_cycle(
+            &lp.state,
+            &lp.log,
+            &c,
+            &json!({"cycle": n, "note": lp.note}),
+            store,
+        );
         if cfg.raw.soft_delete.auto_purge
             && last_purge.is_none_or(|t| t.elapsed() > Duration::from_hours(1))
         {
@@ -776,13 +857,22 @@ pub fn watch_cmd(
             pending = true;
         }
     }
+    // Reached --cycles (or asked to stop): the helpers end too.
+    let stop_requested = stop.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
     lp.lane.shutdown();
     if let Some(m) = mailer {
         let _ = m.join();
     }
     lp.log
-        .info("cycle", json!({"note": "watch stopped", "cycles": n}));
-    Ok(0)
+        .info("scan", json!({"note": "watch stopped", "cycles": n}));
+    // With --cycles (tests, scheduled tasks) the last cycle's outcome is the
+    // exit code, as `apply` would give: 3 side unavailable, 4 guard refused.
+    Ok(if cycles.is_some() && !stop_requested {
+        lp.exit
+    } else {
+        0
+    })
 }
 
 /// `twinsync service …`.

@@ -324,3 +324,19 @@ fn starttls_with_a_self_signed_certificate_trusted_through_tls_ca_file() {
         .code(1)
         .stderr(contains("TLS"));
 }
+
+#[test]
+fn watch_cycles_ends_with_email_enabled_and_the_server_down() {
+    let probe = Smtp::start(None, PASSWORD);
+    let port = probe.port;
+    probe.stop();
+    let e = env_with_mail(port, "");
+    make_conflict(&e, "a.txt");
+    let t = Instant::now();
+    e.cmd(&["watch", "--cycles", "1"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .success();
+    assert!(t.elapsed() < Duration::from_secs(20));
+}

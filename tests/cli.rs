@@ -364,3 +364,84 @@ fn names_invalid_on_windows_are_reported_and_skipped_not_looped_on() {
     assert!(!e.right.join("dir?").exists());
     e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
 }
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let e = Env::init("");
+    for args in [
+        &["bogus"][..],
+        &["plan", "--frobnicate"],
+        &["watch", "--cycles", "abc"],
+        &["resolve", "f.txt"],
+        &["resolve", "f.txt", "--keep", "middle"],
+        &["show"],
+    ] {
+        e.cmd(args).assert().code(1);
+    }
+    e.cmd(&["--help"]).assert().success();
+    e.cmd(&["--version"]).assert().success();
+}
+
+#[test]
+fn new_files_after_an_empty_first_sync_are_conflicts_not_adoptions() {
+    let e = Env::init("");
+    e.sync(); // both roots empty: the first sync completes with nothing to do
+    e.write("left", "r.txt", "left", 60);
+    e.write("right", "r.txt", "rght", 60);
+    let p = e.plan_json();
+    assert_eq!(p["summary"]["conflicts_by_rule"]["6.2.2"], 1, "{p}");
+}
+
+#[test]
+fn every_apply_and_watch_cycle_logs_a_cycle_event_with_metrics() {
+    let e = Env::init("sync_interval_seconds = 1\n");
+    e.sync(); // nothing to do: still one cycle event
+    e.write("left", "a.txt", "x", 100);
+    e.cmd(&["watch", "--cycles", "3"]).assert().success();
+    e.cmd(&["watch", "--cycles", "2", "--dry-run"])
+        .assert()
+        .success();
+    let cycles: Vec<_> = e
+        .log()
+        .into_iter()
+        .filter(|l| l["event"] == "cycle")
+        .collect();
+    assert_eq!(cycles.len(), 1 + 3 + 2, "{cycles:?}");
+    for c in &cycles {
+        for k in [
+            "files_scanned",
+            "changes",
+            "conflicts",
+            "soft_deletes",
+            "hard_deletes",
+            "bytes_copied",
+            "duration_ms",
+        ] {
+            assert!(c[k].is_u64(), "cycle event lacks {k}: {c}");
+        }
+        assert!(
+            ["ok", "skipped", "failed"].contains(&c["result"].as_str().unwrap()),
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn watch_cycles_exit_code_reports_unavailable_and_refused() {
+    let e = Env::init("sync_interval_seconds = 1\n");
+    for i in 0..25 {
+        e.write("left", &format!("f{i}.txt"), "x", 100);
+    }
+    e.sync();
+    for i in 0..25 {
+        std::fs::remove_file(e.left.join(format!("f{i}.txt"))).unwrap();
+    }
+    e.cmd(&["watch", "--cycles", "1"]).assert().code(4);
+    assert_eq!(
+        common::synced(&e.right).len(),
+        25,
+        "the guard refused: nothing deleted"
+    );
+    std::fs::rename(&e.right, e.dir.path().join("away")).unwrap();
+    e.cmd(&["watch", "--cycles", "1"]).assert().code(3);
+}

@@ -339,6 +339,7 @@ pub fn run(
             },
         )?;
     }
+    state.mark_synced()?;
     let ok = std::mem::take(&mut report.ok_keys);
     state.clear_failures(&ok)?;
     report.ok_keys = ok;

@@ -94,7 +94,7 @@ impl Input<'_> {
         }
     }
     fn first_run(&self) -> bool {
-        self.state.db_is_empty()
+        self.state.first_run()
     }
 }
 

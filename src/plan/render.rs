@@ -108,8 +108,10 @@ pub fn render(plan: &Plan, limit: Option<usize>) -> String {
         let _ = writeln!(out, "  warning: {p}");
     }
     let s = &plan.summary;
-    if plan.ops.is_empty() {
+    if plan.ops.is_empty() && s.deferred == 0 {
         let _ = writeln!(out, "\nNo changes. Both sides are in sync.");
+    } else if plan.ops.is_empty() {
+        let _ = writeln!(out, "\nNo changes to make now.");
     } else if !s.has_changes() {
         let _ = writeln!(
             out,

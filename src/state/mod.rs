@@ -107,8 +107,8 @@ impl StateRow {
 #[derive(Debug, Clone, Default)]
 pub struct StateMap {
     rows: Vec<(String, StateRow)>,
-    /// Rows in the DB, counting those a filtered load left out.
-    total: usize,
+    /// No sync ever completed against this DB (SPEC §5 first run).
+    first_run: bool,
 }
 
 impl StateMap {
@@ -130,11 +130,11 @@ impl StateMap {
         self.rows.is_empty()
     }
 
-    /// True when the DB holds no snapshot at all (a first run), even if a
-    /// filtered load kept none of the rows.
+    /// True on a first run: no snapshot in the DB and no sync ever
+    /// completed with it (an emptied tree is not a first run).
     #[must_use]
-    pub fn db_is_empty(&self) -> bool {
-        self.total == 0
+    pub fn first_run(&self) -> bool {
+        self.first_run
     }
 
     #[must_use]
@@ -153,8 +153,8 @@ impl FromIterator<(String, StateRow)> for StateMap {
         let mut rows: Vec<_> = iter.into_iter().collect();
         rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         rows.dedup_by(|a, b| a.0 == b.0);
-        let total = rows.len();
-        Self { rows, total }
+        let first_run = rows.is_empty();
+        Self { rows, first_run }
     }
 }
 
@@ -367,6 +367,18 @@ impl State {
             .map_err(self.sql())
     }
 
+    /// Notes that a sync completed (even one with nothing to do): from now
+    /// on, new files on both sides are conflicts, not a first-run adoption.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn mark_synced(&self) -> Result<(), StateError> {
+        if self.meta("synced_once")?.is_none() {
+            self.set_meta("synced_once", &chrono::Utc::now().to_rfc3339())?;
+        }
+        Ok(())
+    }
+
     /// The root id recorded for a side.
     ///
     /// # Errors
@@ -440,7 +452,11 @@ impl State {
         if !out.is_sorted_by(|a, b| a.0 < b.0) {
             out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        Ok(StateMap { rows: out, total })
+        let first_run = total == 0 && self.meta("synced_once")?.is_none();
+        Ok(StateMap {
+            rows: out,
+            first_run,
+        })
     }
 
     /// Unresolved conflicts by key.
