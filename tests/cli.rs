@@ -96,11 +96,23 @@ fn plan_shows_new_changed_deleted_and_conflicting_files() {
     assert_eq!(c["rule"], "6.2.1");
     assert_eq!(c["conflict"]["newer"], "right", "right was saved last");
     assert_eq!(c["conflict"]["clash_path"], "both - clash.txt");
+    assert_eq!(c["sides"], serde_json::json!(["left", "right"]));
     assert!(c["reason"].as_str().unwrap().len() > 10);
     let copy = find("copy", "new.txt").expect("copy op");
     assert_eq!(copy["side"], "right");
     assert_eq!(copy["rule"], "6.2.9");
     assert_eq!(copy["bytes"], 5);
+    assert_eq!(copy["sides"], serde_json::json!(["left", "right"]));
+    // SPEC §7 order: folders first, deletes last.
+    let kinds: Vec<&str> = ops.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    let last_non_delete = kinds
+        .iter()
+        .rposition(|k| *k != "delete" && *k != "rmdir")
+        .unwrap();
+    assert!(
+        kinds[..=last_non_delete].iter().all(|k| *k != "delete"),
+        "{kinds:?}"
+    );
     assert!(copy["expect"].as_array().unwrap().len() == 2);
     let del = find("delete", "gone.txt").expect("delete op");
     assert_eq!(del["side"], "right");

@@ -323,8 +323,10 @@ struct Planner<'a> {
     deferred: u64,
 }
 
-const PHASE_ASIDE: u8 = 0;
-const PHASE_DIRS: u8 = 1;
+// Folders to create first, then conflict notes and moves aside, then files
+// (small before large), then deletes, then folder removals (SPEC §7).
+const PHASE_DIRS: u8 = 0;
+const PHASE_ASIDE: u8 = 1;
 const PHASE_FILES: u8 = 2;
 const PHASE_DELETE: u8 = 3;
 const PHASE_RMDIR: u8 = 4;
@@ -381,6 +383,7 @@ impl<'a> Planner<'a> {
             reason,
             side: None,
             from: None,
+            sides: Vec::new(),
             src_path: None,
             dest_path: None,
             bytes: 0,
@@ -435,6 +438,20 @@ impl<'a> Planner<'a> {
     }
 
     fn mkdir(&mut self, key: &str, to: Side, src: &Entry, rule: &str, reason: String) {
+        self.mkdir_in(PHASE_DIRS, key, to, src, rule, reason);
+    }
+
+    /// A folder created in `phase` (a kind clash creates its folder right
+    /// after the file that held the name has moved aside).
+    fn mkdir_in(
+        &mut self,
+        phase: u8,
+        key: &str,
+        to: Side,
+        src: &Entry,
+        rule: &str,
+        reason: String,
+    ) {
         let dest_path = self.path_on(to, key, &src.path);
         self.planned_path[idx(to)].insert(key.to_owned(), dest_path.clone());
         let mut op = Self::base(OpKind::Mkdir, key, &src.path, rule, reason);
@@ -448,7 +465,7 @@ impl<'a> Planner<'a> {
             Expect::of(to, &dest_path, None),
         ];
         self.added[idx(to)].insert(key.to_owned());
-        self.push(PHASE_DIRS, op);
+        self.push(phase, op);
     }
 
     /// Deletes `e` on `side` under the soft-delete policy; `phase` is
@@ -720,41 +737,18 @@ impl<'a> Planner<'a> {
             self.props(key, newer, n, o, rule, why);
             return;
         }
-        let o_ = self.input.opts;
-        let to_trash = o_.soft_delete && o.size <= o_.soft_delete_max_bytes && o.kind == Kind::File;
-        if to_trash {
-            self.delete(
-                key,
-                older,
-                o,
-                rule,
-                format!("{why}: the overwritten {older} version goes to trash"),
-                PHASE_ASIDE,
-            );
-            self.copy(
-                key,
-                newer,
-                n,
-                &n.path.clone(),
-                None,
-                None,
-                rule,
-                format!("{why}: newer version from {newer}"),
-            );
-        } else {
-            self.copy(
-                key,
-                newer,
-                n,
-                &n.path.clone(),
-                None,
-                Some(o),
-                rule,
-                format!(
-                    "{why}: newer version from {newer} (older one too large for trash: overwritten)"
-                ),
-            );
-        }
+        // The copy itself moves the replaced version to trash (soft-delete
+        // policy), as every copy that replaces a file does.
+        self.copy(
+            key,
+            newer,
+            n,
+            &n.path.clone(),
+            None,
+            Some(o),
+            rule,
+            format!("{why}: newer version from {newer}; the {older} one goes to trash"),
+        );
     }
 
     /// Applies the configured option to a conflict.
@@ -837,7 +831,8 @@ impl<'a> Planner<'a> {
             format!("{why}: the file moves aside"),
         );
         self.removed[idx(fside)].insert(key.to_owned());
-        self.mkdir(
+        self.mkdir_in(
+            PHASE_ASIDE,
             key,
             fside,
             d,
@@ -1143,20 +1138,8 @@ impl<'a> Planner<'a> {
                     ci.older = winner.other();
                 }
                 self.push(PHASE_ASIDE, c);
-                let o_ = self.input.opts;
-                if o_.soft_delete && o.size <= o_.soft_delete_max_bytes {
-                    self.delete(
-                        key,
-                        winner.other(),
-                        o,
-                        rule,
-                        format!("{why}: the {} version goes to trash", winner.other()),
-                        PHASE_ASIDE,
-                    );
-                    self.copy(key, winner, w, &w.path.clone(), None, None, rule, why);
-                } else {
-                    self.copy(key, winner, w, &w.path.clone(), None, Some(o), rule, why);
-                }
+                // The copy moves the version it replaces to trash.
+                self.copy(key, winner, w, &w.path.clone(), None, Some(o), rule, why);
             }
         }
     }
@@ -1267,6 +1250,15 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         .enumerate()
         .map(|(i, (_, mut op))| {
             op.id = i as u64 + 1;
+            op.sides = match op.kind {
+                OpKind::Conflict | OpKind::Notify | OpKind::Record => Side::BOTH.to_vec(),
+                _ => {
+                    let mut v: Vec<Side> = op.from.into_iter().chain(op.side).collect();
+                    v.sort();
+                    v.dedup();
+                    v
+                }
+            };
             op
         })
         .collect();

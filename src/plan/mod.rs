@@ -184,6 +184,9 @@ pub struct Op {
     /// Copy: the side read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Side>,
+    /// Every side the step reads or writes (conflicts and records: both).
+    #[serde(default)]
+    pub sides: Vec<Side>,
     /// Copy: source path on `from`; rename: the old path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src_path: Option<String>,
