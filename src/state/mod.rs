@@ -247,6 +247,15 @@ pub struct State {
     file: PathBuf,
 }
 
+/// Maps SQL errors of a transaction to [`StateError::Sql`] naming the DB
+/// (borrows only the file name, so `conn` stays free for the transaction).
+fn sql_err(file: &Path) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ {
+    move |source| StateError::Sql {
+        file: file.to_path_buf(),
+        source,
+    }
+}
+
 fn kind_code(k: Kind) -> i64 {
     match k {
         Kind::File => 0,
@@ -336,10 +345,7 @@ impl State {
     }
 
     fn sql(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
-        |source| StateError::Sql {
-            file: self.file.clone(),
-            source,
-        }
+        sql_err(&self.file)
     }
 
     /// Reads a value of the `meta` table.
@@ -508,11 +514,7 @@ impl State {
         plan_id: &str,
         base_generation: i64,
     ) -> Result<Option<PlanRun>, StateError> {
-        let file = self.file.clone();
-        let sql = |source| StateError::Sql {
-            file: file.clone(),
-            source,
-        };
+        let sql = sql_err(&self.file);
         let tx = self.conn.transaction().map_err(sql)?;
         let existing: Option<String> = tx
             .query_row(
@@ -555,11 +557,7 @@ impl State {
     /// # Errors
     /// SQL errors.
     pub fn finish_plan(&mut self, plan_id: &str, status: &str) -> Result<(), StateError> {
-        let file = self.file.clone();
-        let sql = |source| StateError::Sql {
-            file: file.clone(),
-            source,
-        };
+        let sql = sql_err(&self.file);
         // A finished plan keeps its row (so applying it again does nothing)
         // but not its JSON and per-step rows, which only served resuming.
         let tx = self.conn.transaction().map_err(sql)?;
@@ -687,11 +685,7 @@ impl State {
         steps: &[(u64, &str, Option<&str>)],
         updates: &[Update],
     ) -> Result<Vec<i64>, StateError> {
-        let file = self.file.clone();
-        let sql = |source| StateError::Sql {
-            file: file.clone(),
-            source,
-        };
+        let sql = sql_err(&self.file);
         let tx = self.conn.transaction().map_err(sql)?;
         let mut trash_ids = Vec::new();
         {
@@ -879,11 +873,7 @@ impl State {
         if keys.is_empty() {
             return Ok(());
         }
-        let file = self.file.clone();
-        let sql = |source| StateError::Sql {
-            file: file.clone(),
-            source,
-        };
+        let sql = sql_err(&self.file);
         let tx = self.conn.transaction().map_err(sql)?;
         {
             let mut st = tx
