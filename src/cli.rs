@@ -645,6 +645,27 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
     let failures = state.failures()?;
     let trash = state.trash_records()?;
     let in_flight = state.running_plans()?;
+    // Steps of unfinished plans with no outcome yet (e.g. large copies in
+    // the background lane, or work a crash interrupted).
+    let mut steps = Vec::new();
+    for id in &in_flight {
+        let done = state.step_status(id)?;
+        if let Some(plan) = state
+            .plan_json(id)?
+            .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
+        {
+            for op in plan
+                .ops
+                .iter()
+                .filter(|o| !done.contains_key(&o.id) && o.kind != crate::plan::OpKind::Record)
+            {
+                steps.push(
+                    json!({"plan_id": id, "step": op.id, "kind": op.kind.as_str(), "path": op.path,
+                                  "side": op.side, "bytes": op.bytes, "lane": op.lane}),
+                );
+            }
+        }
+    }
     let queued = crate::alert::queued(&state);
     let mut trash_use = serde_json::Map::new();
     for side in Side::BOTH {
@@ -658,6 +679,7 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
         "roots": roots,
         "last_cycles": cycles,
         "plans_in_flight": in_flight,
+        "steps_in_flight": steps,
         "unresolved_conflicts": conflicts.iter().map(|c| json!({
             "path": c.path, "rule": c.rule, "since": c.created_at, "keep": c.keep,
             "left": c.left, "right": c.right,
@@ -712,6 +734,18 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
     println!("Last cycles:\n{t}");
     for p in &in_flight {
         println!("Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it.");
+    }
+    if !steps.is_empty() {
+        let mut t = table(&["step", "operation", "path", "size"]);
+        for s in steps.iter().take(50) {
+            t.add_row([
+                s["step"].to_string(),
+                s["kind"].as_str().unwrap_or("").to_owned(),
+                s["path"].as_str().unwrap_or("").to_owned(),
+                crate::human_size(s["bytes"].as_u64().unwrap_or(0)),
+            ]);
+        }
+        println!("Steps in flight:\n{t}");
     }
     if conflicts.is_empty() {
         println!("Unresolved conflicts: none");

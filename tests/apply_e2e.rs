@@ -582,6 +582,13 @@ fn sigkill_mid_apply_then_resume_converges() {
         .filter(|i| e.right.join(format!("f{i}.bin")).exists())
         .count();
     assert!(done_before < 6, "the kill came too late to test anything");
+    let st = e.cmd(&["status", "--json"]).output().unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(st["plans_in_flight"].as_array().unwrap().len(), 1);
+    assert!(
+        !st["steps_in_flight"].as_array().unwrap().is_empty(),
+        "{st}"
+    );
     e.cmd(&["apply", "p.json"]).assert().success();
     same_trees(&e);
     let leftovers: Vec<_> = e
