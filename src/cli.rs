@@ -385,7 +385,7 @@ fn make_plan(cfg: &Config, sides: &Sides, state: &State, force: bool) -> Result<
         progress: Some(&progress),
         ..sync::PlanRequest::default()
     };
-    let res = sync::make_plan(cfg, sides, state, &req);
+    let res = sync::make_plan(cfg, sides, state, req);
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }

@@ -153,7 +153,7 @@ pub fn make_plan(
     c: &Config,
     sides: &Sides,
     state: &State,
-    req: &PlanRequest<'_>,
+    req: PlanRequest<'_>,
 ) -> Result<(Plan, [SideScan; 2]), SyncError> {
     let (left_id, right_id) = ensure_root_ids(state, sides)?;
     scan::check_root(sides.left.as_ref(), Side::Left, &left_id)?;
@@ -172,7 +172,7 @@ pub fn make_plan(
     let noop = |_: u64| {};
     let progress: &(dyn Fn(u64) + Sync) = req.progress.unwrap_or(&noop);
     // Scan both sides concurrently (unless the caller has fresh scans).
-    let (ls, rs) = if let Some([l, r]) = req.scans.clone() {
+    let (ls, rs) = if let Some([l, r]) = req.scans {
         (Ok(l), Ok(r))
     } else {
         scan_both(sides, &ex_l, &ex_r, cs, progress)

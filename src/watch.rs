@@ -510,7 +510,7 @@ impl Loop<'_> {
             scans,
             ..sync::PlanRequest::default()
         };
-        match sync::make_plan(self.cfg, &self.sides, &self.state, &req) {
+        match sync::make_plan(self.cfg, &self.sides, &self.state, req) {
             Err(SyncError::Scan(e)) => {
                 self.note_outage(&e);
                 true

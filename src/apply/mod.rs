@@ -328,7 +328,7 @@ pub fn run(
     let finished = plan
         .ops
         .iter()
-        .all(|op| state_has(&done, op) || report_covers(opts, op));
+        .all(|op| done.contains_key(&op.id) || report_covers(opts, op));
     if finished {
         state.finish_plan(
             &plan.plan_id,
@@ -358,10 +358,6 @@ fn failing_for_s(first_at: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(first_at).map_or(0, |t| {
         (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds()
     })
-}
-
-fn state_has(done: &std::collections::HashMap<u64, String>, op: &Op) -> bool {
-    done.contains_key(&op.id)
 }
 
 fn report_covers(opts: &Options<'_>, op: &Op) -> bool {

@@ -52,7 +52,7 @@ impl H {
             now_ns: crate::now_ns(),
             ..PlanRequest::default()
         };
-        sync::make_plan(&self.cfg, &self.sides(), &state, &req)
+        sync::make_plan(&self.cfg, &self.sides(), &state, req)
             .unwrap()
             .0
     }
@@ -567,7 +567,7 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
         scans: Some([cache, rs]),
         ..PlanRequest::default()
     };
-    let plan = sync::make_plan(cfg, &h.sides(), &state, &req).unwrap().0;
+    let plan = sync::make_plan(cfg, &h.sides(), &state, req).unwrap().0;
     assert!(
         !plan
             .ops

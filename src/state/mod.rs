@@ -684,10 +684,9 @@ impl State {
         plan_id: &str,
         steps: &[(u64, &str, Option<&str>)],
         updates: &[Update],
-    ) -> Result<Vec<i64>, StateError> {
+    ) -> Result<(), StateError> {
         let sql = sql_err(&self.file);
         let tx = self.conn.transaction().map_err(sql)?;
-        let mut trash_ids = Vec::new();
         {
             let mut set_l = tx
                 .prepare_cached(
@@ -761,7 +760,6 @@ impl State {
                             params![t.side.as_str(), t.original_path, t.trash_path, t.size as i64, t.deleted_at, t.rule],
                         )
                         .map_err(sql)?;
-                        trash_ids.push(tx.last_insert_rowid());
                     }
                 }
             }
@@ -779,7 +777,7 @@ impl State {
             }
         }
         tx.commit().map_err(sql)?;
-        Ok(trash_ids)
+        Ok(())
     }
 
     /// Trash records of a side (or both), newest first.
