@@ -188,6 +188,7 @@ impl From<SyncError> for CliError {
         match e {
             SyncError::Scan(s) => s.into(),
             SyncError::State(s) => Self::State(s),
+            SyncError::Guard(why) => Self::Refused(format!("refused: {why}")),
         }
     }
 }
@@ -389,6 +390,9 @@ fn make_plan(cfg: &Config, sides: &Sides, state: &State, force: bool) -> Result<
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
+    if let Err(SyncError::Guard(why)) = &res {
+        refused_by_guard(cfg, why, &Logger::from_config(cfg));
+    }
     Ok(res?.0)
 }
 
@@ -400,11 +404,19 @@ fn guard(cfg: &Config, plan: &Plan, force: bool, log: &Logger) -> Result<(), Cli
         cfg.raw.safety.max_delete_percent,
         cfg.raw.safety.max_delete_min_files,
     ) {
-        log.error("error", json!({"result": "skipped", "reason": "refused by the mass-delete guard", "error": why}));
-        crate::alert::enqueue_guard(cfg, &why);
+        refused_by_guard(cfg, &why, log);
         return Err(CliError::Refused(format!("refused: {why}")));
     }
     Ok(())
+}
+
+/// Logs and alerts a safety-guard refusal (mass delete or mass change).
+fn refused_by_guard(cfg: &Config, why: &str, log: &Logger) {
+    log.error(
+        "error",
+        json!({"result": "skipped", "reason": "refused by a safety guard", "error": why}),
+    );
+    crate::alert::enqueue_guard(cfg, why);
 }
 
 fn open_state(cfg: &Config) -> Result<State, CliError> {

@@ -154,6 +154,9 @@ impl Default for SoftDelete {
 pub struct Safety {
     pub max_delete_percent: u64,
     pub max_delete_min_files: u64,
+    /// Mass-change guard: share of a side's files whose content changed
+    /// (by size or mtime) since the last sync above which a plan is refused.
+    pub max_change_percent: u64,
 }
 
 impl Default for Safety {
@@ -161,6 +164,7 @@ impl Default for Safety {
         Self {
             max_delete_percent: 50,
             max_delete_min_files: 20,
+            max_change_percent: 50,
         }
     }
 }
@@ -172,6 +176,8 @@ pub struct Transfer {
     pub max_bytes_per_second: u64,
     pub min_file_age_seconds: u64,
     pub hash_max_bytes: u64,
+    /// Detect files and folders moved on one side (SPEC §6 "Moves and renames").
+    pub detect_moves: bool,
 }
 
 impl Default for Transfer {
@@ -181,6 +187,7 @@ impl Default for Transfer {
             max_bytes_per_second: 0,
             min_file_age_seconds: 2,
             hash_max_bytes: 256 * 1024 * 1024,
+            detect_moves: true,
         }
     }
 }
@@ -234,6 +241,8 @@ pub struct Logging {
     pub log_level: Level,
     pub max_log_size_bytes: u64,
     pub max_log_files: u32,
+    /// HTML activity report that `watch` rewrites (empty = none).
+    pub report_path: String,
 }
 
 impl Default for Logging {
@@ -243,6 +252,7 @@ impl Default for Logging {
             log_level: Level::Info,
             max_log_size_bytes: 10 * 1024 * 1024,
             max_log_files: 5,
+            report_path: String::new(),
         }
     }
 }
@@ -505,12 +515,13 @@ impl Config {
         if raw.sync_interval_seconds == 0 {
             return Err(key_err(file, "sync_interval_seconds", "must be at least 1"));
         }
-        if raw.safety.max_delete_percent > 100 {
-            return Err(key_err(
-                file,
-                "safety.max_delete_percent",
-                "must be between 0 and 100",
-            ));
+        for (key, v) in [
+            ("safety.max_delete_percent", raw.safety.max_delete_percent),
+            ("safety.max_change_percent", raw.safety.max_change_percent),
+        ] {
+            if v > 100 {
+                return Err(key_err(file, key, "must be between 0 and 100"));
+            }
         }
         if raw.conflicts.clash_suffix.is_empty() {
             return Err(key_err(file, "conflicts.clash_suffix", "must not be empty"));

@@ -10,7 +10,7 @@ use crate::fs::{Fs, hash_file, real::RealFs};
 use crate::plan::engine::{self, Input, Options};
 use crate::plan::{FORMAT_VERSION, Plan, Summary};
 use crate::scan::{self, Excluder, ScanError, SideScan};
-use crate::state::{State, StateError};
+use crate::state::{State, StateError, StateMap};
 use crate::{Side, paths};
 use std::collections::HashSet;
 use std::path::Path;
@@ -23,6 +23,9 @@ pub enum SyncError {
     Scan(#[from] ScanError),
     #[error(transparent)]
     State(#[from] StateError),
+    /// A safety guard refused before anything was hashed or copied (exit 4).
+    #[error("refused: {0}")]
+    Guard(String),
 }
 
 /// The two roots.
@@ -201,6 +204,20 @@ pub fn make_plan(
     })?;
     ls.restore_paths();
     rs.restore_paths();
+    // The mass-change guard (SPEC §6 "Safety guards") counts from size and
+    // mtime alone, before anything is hashed or copied.
+    let changed = count_content_changes(&files, &ls, &rs);
+    let files_now = [ls.file_count() as u64, rs.file_count() as u64];
+    if !req.forced
+        && let Some(why) = change_guard(
+            changed,
+            files_now,
+            c.raw.safety.max_change_percent,
+            c.raw.safety.max_delete_min_files,
+        )
+    {
+        return Err(SyncError::Guard(why));
+    }
     let generation = state.generation()?;
     let opts = Options::from_config(c);
 
@@ -277,8 +294,8 @@ pub fn make_plan(
     let (ops, deferred_n) = engine::reconcile(&input);
     let mut summary = Summary::of(&ops);
     summary.deferred = deferred_n;
-    summary.files_left = ls.file_count() as u64;
-    summary.files_right = rs.file_count() as u64;
+    [summary.files_left, summary.files_right] = files_now;
+    [summary.changed_left, summary.changed_right] = changed;
     let mut problems: Vec<String> = ls.problems.iter().map(|p| format!("left: {p}")).collect();
     problems.extend(rs.problems.iter().map(|p| format!("right: {p}")));
     let plan = Plan {
@@ -298,4 +315,73 @@ pub fn make_plan(
         problems,
     };
     Ok((plan, [ls, rs]))
+}
+
+/// Per side, the files whose size or mtime differ from that side's own
+/// snapshot (content changes as metadata tells them, before any hashing).
+fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> [u64; 2] {
+    let mut n = [0u64; 2];
+    for key in files.keys() {
+        let Some(row) = files.get(key) else { continue };
+        for (i, (prev, scan)) in [(row.left.as_ref(), ls), (row.right.as_ref(), rs)]
+            .into_iter()
+            .enumerate()
+        {
+            if let (Some(p), Some(cur)) = (prev, scan.entries.get(key))
+                && p.kind == crate::Kind::File
+                && cur.kind == crate::Kind::File
+                && (p.size != cur.size || p.mtime != cur.mtime)
+            {
+                n[i] += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The mass-change guard: `Some(why)` when more than `max_percent` of a
+/// side's files (and at least `min_files`) changed content since the last sync.
+#[must_use]
+pub fn change_guard(
+    changed: [u64; 2],
+    files: [u64; 2],
+    max_percent: u64,
+    min_files: u64,
+) -> Option<String> {
+    for (side, n, total) in [
+        (Side::Left, changed[0], files[0]),
+        (Side::Right, changed[1], files[1]),
+    ] {
+        if n >= min_files.max(1) && n * 100 > max_percent * total.max(1) {
+            return Some(format!(
+                "{n} of {total} files on the {side} side changed content since the last sync (over the {max_percent}% limit of [safety] max_change_percent); \
+                 nothing was hashed or copied. Check what rewrote them (a cloud client re-stamping files, ransomware), then re-run with --force if this is intended"
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::change_guard;
+
+    #[test]
+    fn change_guard_needs_share_and_minimum() {
+        assert!(change_guard([0, 0], [100, 100], 50, 20).is_none());
+        assert!(
+            change_guard([50, 0], [100, 100], 50, 20).is_none(),
+            "50% is not over 50%"
+        );
+        let why = change_guard([0, 51], [100, 100], 50, 20).unwrap();
+        assert!(
+            why.contains("right") && why.contains("max_change_percent"),
+            "{why}"
+        );
+        assert!(
+            change_guard([19, 0], [20, 20], 50, 20).is_none(),
+            "below the minimum count"
+        );
+        assert!(change_guard([20, 0], [20, 20], 50, 20).is_some());
+    }
 }

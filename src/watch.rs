@@ -404,6 +404,11 @@ impl Loop<'_> {
                     root: self.sides.left.root_display(),
                     why: s.to_string(),
                 },
+                SyncError::Guard(why) => crate::scan::ScanError::Unavailable {
+                    side: Side::Left,
+                    root: self.sides.left.root_display(),
+                    why,
+                },
             })?;
         for (i, (side, id)) in Side::BOTH.into_iter().zip([&l_id, &r_id]).enumerate() {
             if let Err(e) = crate::scan::check_root(self.sides.get(side), side, id) {
@@ -500,6 +505,17 @@ impl Loop<'_> {
         h
     }
 
+    /// A safety guard refused this cycle's plan (exit 4 with `--cycles`).
+    fn refused(&mut self, why: &str) {
+        self.log.error(
+            "error",
+            json!({"result": "skipped", "reason": "refused by a safety guard", "error": why}),
+        );
+        crate::alert::enqueue_guard(self.cfg, why);
+        self.note = Some("refused by a safety guard");
+        self.exit = 4;
+    }
+
     /// One cycle: returns whether something is pending (scan again soon).
     fn cycle(&mut self, dry_run: bool, scans: Option<[SideScan; 2]>) -> bool {
         let started = Instant::now();
@@ -514,6 +530,10 @@ impl Loop<'_> {
             Err(SyncError::Scan(e)) => {
                 self.note_outage(&e);
                 true
+            }
+            Err(SyncError::Guard(why)) => {
+                self.refused(&why);
+                false
             }
             Err(e) => {
                 self.log.error("error", json!({"error": e.to_string()}));
@@ -541,10 +561,7 @@ impl Loop<'_> {
                     self.cfg.raw.safety.max_delete_percent,
                     self.cfg.raw.safety.max_delete_min_files,
                 ) {
-                    self.log.error("error", json!({"result": "skipped", "reason": "refused by the mass-delete guard", "error": why}));
-                    crate::alert::enqueue_guard(self.cfg, &why);
-                    self.note = Some("refused by the mass-delete guard");
-                    self.exit = 4;
+                    self.refused(&why);
                     return false;
                 }
                 if plan.ops.is_empty() {

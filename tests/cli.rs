@@ -231,6 +231,57 @@ fn exit_code_4_mass_delete_guard_and_force() {
 }
 
 #[test]
+fn exit_code_4_mass_change_guard_counts_before_hashing_and_force() {
+    let e = Env::init("");
+    for i in 0..30 {
+        e.write("left", &format!("f{i}.txt"), &format!("v1 {i}"), 100);
+    }
+    e.sync();
+    // A cloud client re-stamps 25 of 30 files on the right (same bytes) and
+    // rewrites one: over 50% changed by size/mtime, so nothing may happen.
+    for i in 0..25 {
+        common::set_age(&e.right.join(format!("f{i}.txt")), 10);
+    }
+    e.write("right", "f29.txt", "rewritten", 10);
+    e.cmd(&["plan"])
+        .assert()
+        .code(4)
+        .stderr(contains("max_change_percent"));
+    e.cmd(&["apply", "--auto-approve"]).assert().code(4);
+    assert_eq!(e.read("left", "f29.txt").as_deref(), Some("v1 29"));
+    let refused = e.log().into_iter().any(|l| {
+        l["result"] == "skipped"
+            && l["error"]
+                .as_str()
+                .is_some_and(|s| s.contains("max_change_percent"))
+    });
+    assert!(refused, "the refusal is logged");
+    // Below the limit (a higher limit) it syncs: re-stamps are property changes.
+    let out = e
+        .cmd(&["apply", "--auto-approve", "--force"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(e.read("left", "f29.txt").as_deref(), Some("rewritten"));
+    assert_eq!(e.read("left", "f3.txt").as_deref(), Some("v1 3"));
+    // The guard is configurable.
+    let e2 = Env::init("[safety]\nmax_change_percent = 100");
+    for i in 0..30 {
+        e2.write("left", &format!("f{i}.txt"), "x", 100);
+    }
+    e2.sync();
+    for i in 0..30 {
+        e2.write("left", &format!("f{i}.txt"), "y", 10);
+    }
+    e2.sync();
+    assert_eq!(e2.read("right", "f7.txt").as_deref(), Some("y"));
+}
+
+#[test]
 fn exit_code_1_for_config_errors_naming_key_and_file() {
     let cases = [
         ("bogus_key = 1\n", "`bogus_key`"),

@@ -155,6 +155,7 @@ pub fn admit(
     let (l_id, r_id) = crate::sync::ensure_root_ids(state, sides).map_err(|e| match e {
         crate::sync::SyncError::Scan(s) => ApplyError::Unavailable(s),
         crate::sync::SyncError::State(s) => ApplyError::State(s),
+        crate::sync::SyncError::Guard(why) => ApplyError::Refused(why),
     })?;
     if plan.left_root_id != l_id || plan.right_root_id != r_id {
         return Err(ApplyError::Refused(format!(
@@ -182,6 +183,17 @@ pub fn admit(
             && !plan.forced
             && let Some(why) = plan.delete_guard(
                 cfg.raw.safety.max_delete_percent,
+                cfg.raw.safety.max_delete_min_files,
+            )
+        {
+            return Err(ApplyError::Refused(why));
+        }
+        if !force
+            && !plan.forced
+            && let Some(why) = crate::sync::change_guard(
+                [plan.summary.changed_left, plan.summary.changed_right],
+                [plan.summary.files_left, plan.summary.files_right],
+                cfg.raw.safety.max_change_percent,
                 cfg.raw.safety.max_delete_min_files,
             )
         {

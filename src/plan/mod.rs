@@ -266,6 +266,12 @@ pub struct Summary {
     pub files_left: u64,
     #[serde(default)]
     pub files_right: u64,
+    /// Files per side whose content changed since the last sync, by size
+    /// and mtime (for the mass-change guard).
+    #[serde(default)]
+    pub changed_left: u64,
+    #[serde(default)]
+    pub changed_right: u64,
 }
 
 impl Summary {
