@@ -392,9 +392,8 @@ pub fn rescan_dirs(
                 // which never reads as "deleted".
                 let parent = paths::parent(&dir);
                 let confirmed = fs.list_dir(parent).is_ok_and(|l| {
-                    !l.iter().any(|(n, _)| {
-                        paths::key_of(&paths::join(parent, n), case_sensitive) == dkey
-                    })
+                    !l.names()
+                        .any(|n| paths::key_of(&paths::join(parent, n), case_sensitive) == dkey)
                 });
                 if confirmed {
                     cache.entries.remove(&dkey);
@@ -424,8 +423,42 @@ pub fn rescan_dirs(
             .filter(|(k, _)| !k[prefix.len()..].contains('/'))
             .map(|(k, _)| k.clone())
             .collect();
+        // This folder is listed again: what was unknown in it may be known now.
+        let was_unknown: Vec<String> = cache
+            .unknown
+            .iter()
+            .filter(|u| {
+                **u == dkey
+                    || (!dkey.is_empty() && paths::parent(u) == dkey)
+                    || (dkey.is_empty() && !u.contains('/'))
+            })
+            .cloned()
+            .collect();
+        cache.unknown.retain(|u| !was_unknown.contains(u));
         let mut seen: HashSet<String> = HashSet::new();
-        for (name, meta) in listed {
+        let mut collided: Vec<String> = Vec::new();
+        // Unknown is never absent (SPEC §4/§5): an entry whose stat failed
+        // keeps its last known snapshot and everything below it, and nothing
+        // at or below it is planned until a scan sees it again.
+        for (name, why) in &listed.unreadable {
+            let key = paths::key_of(&paths::join(&dir, name), case_sensitive);
+            cache
+                .problems
+                .push(format!("cannot read `{}`: {why}", paths::join(&dir, name)));
+            seen.insert(key.clone());
+            cache.unknown.push(key);
+        }
+        for name in &listed.skipped {
+            let path = paths::join(&dir, name);
+            if excluder.is_excluded_in_walk(&path, false) {
+                continue;
+            }
+            let key = paths::key_of(&path, case_sensitive);
+            if !cache.blocked.contains(&key) {
+                cache.blocked.push(key);
+            }
+        }
+        for (name, meta) in listed.entries {
             let path = paths::join(&dir, &name);
             if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir) {
                 continue;
@@ -438,6 +471,15 @@ pub fn rescan_dirs(
                 continue;
             }
             let key = paths::key_of(&path, case_sensitive);
+            if seen.contains(&key) {
+                // Two names for one identity (case or normalisation): both
+                // are left alone until one is renamed, as a full scan does.
+                cache.problems.push(format!(
+                    "`{path}` collides with another name in `{dir}` (they differ only in case or Unicode form); both left alone until one is renamed"
+                ));
+                collided.push(key);
+                continue;
+            }
             let was_dir = cache.entries.get(&key).map(|e| e.kind == Kind::Dir);
             let stored = if key == path {
                 String::new()
@@ -445,14 +487,22 @@ pub fn rescan_dirs(
                 path.clone()
             };
             cache.entries.insert(key.clone(), entry_of(stored, &meta));
-            if meta.kind == Kind::Dir && was_dir != Some(true) {
-                // A new folder (or one that replaced a file): walk it.
+            if meta.kind == Kind::Dir && (was_dir != Some(true) || was_unknown.contains(&key)) {
+                // A new folder (or one that replaced a file, or one that could
+                // not be read before): walk it.
                 dirs.push(path.clone());
             }
             if meta.kind != Kind::Dir && was_dir == Some(true) {
                 remove_below(&mut cache.entries, &key);
             }
             seen.insert(key);
+        }
+        for k in collided {
+            cache.entries.remove(&k);
+            remove_below(&mut cache.entries, &k);
+            if !cache.unknown.contains(&k) {
+                cache.unknown.push(k);
+            }
         }
         for k in old {
             if !seen.contains(&k) {
@@ -516,6 +566,76 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(summary(&cache), summary(&full));
+    }
+
+    /// Regression (issue 8, finding 3): an entry whose stat fails during an
+    /// incremental rescan was dropped from the cache, i.e. read as deleted.
+    #[test]
+    fn rescan_keeps_entries_it_cannot_stat_as_unknown() {
+        use crate::fs::ErrorClass;
+        use crate::fs::fault::{FaultFs, FaultRule};
+        let m = MemFs::new("l", false, 1);
+        m.put(MARKER_NAME, b"{}");
+        m.put("d/a.txt", b"a");
+        m.put("d/b.txt", b"b");
+        m.put("d/sub/c.txt", b"c");
+        let f = FaultFs::new(std::sync::Arc::new(m.clone()));
+        let ex = ex(&[], true);
+        let mut cache = scan_side(&f, Side::Left, &ex, true, &|_| {}).unwrap();
+        f.fail(FaultRule {
+            op: "stat",
+            path_contains: "d/a.txt".into(),
+            class: ErrorClass::PermissionDenied,
+            times: u32::MAX,
+        });
+        f.fail(FaultRule {
+            op: "stat",
+            path_contains: "d/sub".into(),
+            class: ErrorClass::Other,
+            times: 1,
+        });
+        m.put("d/new.txt", b"n");
+        let dirty: HashSet<String> = ["d/new.txt".to_owned()].into();
+        rescan_dirs(&f, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+        assert!(cache.entries.contains_key("d/a.txt"), "kept, not deleted");
+        assert!(
+            cache.entries.contains_key("d/sub/c.txt"),
+            "below an unreadable folder: kept"
+        );
+        assert!(cache.entries.contains_key("d/new.txt"));
+        assert!(cache.is_unknown("d/a.txt") && cache.is_unknown("d/sub/c.txt"));
+        assert!(!cache.is_unknown("d/b.txt"));
+        // A full scan says the same: unknown, not absent.
+        let full = scan_side(&f, Side::Left, &ex, true, &|_| {}).unwrap();
+        assert!(full.is_unknown("d/a.txt"));
+        // Readable again: the next rescan of the folder knows it again.
+        let m2 = FaultFs::new(std::sync::Arc::new(m.clone()));
+        rescan_dirs(&m2, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+        assert!(!cache.is_unknown("d/a.txt") && !cache.is_unknown("d/sub/c.txt"));
+        assert!(cache.entries.contains_key("d/a.txt") && cache.entries.contains_key("d/sub/c.txt"));
+    }
+
+    #[test]
+    fn rescan_reports_case_collisions_like_a_full_scan() {
+        let m = MemFs::new("l", false, 1);
+        m.put(MARKER_NAME, b"{}");
+        m.put("d/Report.txt", b"1");
+        let ex = ex(&[], false);
+        let mut cache = scan_side(&m, Side::Left, &ex, false, &|_| {}).unwrap();
+        // A case-sensitive disk under a case-insensitive identity: a second spelling appears.
+        let cs = MemFs::new("l2", false, 1);
+        cs.put(MARKER_NAME, b"{}");
+        cs.put("d/Report.txt", b"1");
+        cs.put("d/REPORT.txt", b"2");
+        let dirty: HashSet<String> = ["d/REPORT.txt".to_owned()].into();
+        rescan_dirs(&cs, Side::Left, &ex, false, &mut cache, &dirty).unwrap();
+        assert!(!cache.entries.contains_key("d/report.txt"));
+        assert!(cache.is_unknown("d/report.txt"));
+        assert!(
+            cache.problems.iter().any(|p| p.contains("collides")),
+            "{:?}",
+            cache.problems
+        );
     }
 
     fn ex(p: &[&str], cs: bool) -> Excluder {

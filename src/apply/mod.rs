@@ -878,9 +878,9 @@ impl Executor<'_> {
         let want = paths::fold(paths::file_name(path));
         Ok(fs
             .list_dir(paths::parent(path))?
-            .into_iter()
-            .map(|(n, _)| n)
-            .find(|n| paths::fold(n) == want))
+            .names()
+            .find(|n| paths::fold(n) == want)
+            .map(str::to_owned))
     }
 
     fn rename(&self, op: &Op) -> Result<Outcome, FsError> {
@@ -1068,7 +1068,20 @@ impl Executor<'_> {
             }
             Some(_) => {}
         }
-        let left_over = fs.list_dir(dest)?;
+        let listing = fs.list_dir(dest)?;
+        if let Some(n) = listing
+            .unreadable
+            .iter()
+            .map(|(n, _)| n)
+            .chain(&listing.skipped)
+            .next()
+        {
+            // What cannot be looked at is never removed with its folder.
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{dest}` holds `{n}`, which cannot be read or is a link; not removed"
+            )));
+        }
+        let left_over = listing.entries;
         if !left_over.is_empty() {
             // Only files never synced (excluded, temp) may be in the way: they go to trash.
             let ex = crate::sync::excluder(self.cfg, side).unwrap_or_else(|_| {

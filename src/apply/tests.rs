@@ -256,7 +256,7 @@ fn source_changed_during_copy_is_discarded() {
         ) -> Result<crate::fs::WalkResult, FsError> {
             self.0.walk(e, pr)
         }
-        fn list_dir(&self, p: &str) -> Result<Vec<(String, Meta)>, FsError> {
+        fn list_dir(&self, p: &str) -> Result<crate::fs::Listing, FsError> {
             self.0.list_dir(p)
         }
         fn open_read(&self, p: &str) -> Result<Box<dyn Read + Send>, FsError> {

@@ -6,7 +6,7 @@
 //! - a *power cut*: after `n` successful mutating calls every later call
 //!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there.
 
-use super::{ErrorClass, ExcludeFn, FileWriter, Fs, FsError, Meta, WalkResult};
+use super::{ErrorClass, ExcludeFn, FileWriter, Fs, FsError, Listing, Meta, WalkResult};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -113,11 +113,35 @@ impl Fs for FaultFs {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<WalkResult, FsError> {
         self.check("list", "", false)?;
-        self.inner.walk(exclude, progress)
+        let mut w = self.inner.walk(exclude, progress)?;
+        let (ok, bad): (Vec<_>, Vec<_>) = std::mem::take(&mut w.entries)
+            .into_iter()
+            .partition(|e| self.check("stat", &e.path, false).is_ok());
+        w.entries = ok;
+        w.unreadable.extend(
+            bad.into_iter()
+                .map(|e| (e.path, "stat: injected fault".to_owned())),
+        );
+        Ok(w)
     }
-    fn list_dir(&self, path: &str) -> Result<Vec<(String, Meta)>, FsError> {
+    fn list_dir(&self, path: &str) -> Result<Listing, FsError> {
         self.check("list", path, false)?;
-        self.inner.list_dir(path)
+        let mut l = self.inner.list_dir(path)?;
+        // A `stat` rule on a child makes it unreadable in the listing, as a
+        // failed stat of one entry does on a real disk.
+        let (ok, bad): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut l.entries)
+                .into_iter()
+                .partition(|(n, _)| {
+                    self.check("stat", &crate::paths::join(path, n), false)
+                        .is_ok()
+                });
+        l.entries = ok;
+        l.unreadable.extend(
+            bad.into_iter()
+                .map(|(n, _)| (n, "stat: injected fault".to_owned())),
+        );
+        Ok(l)
     }
     fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError> {
         self.check("open", path, false)?;

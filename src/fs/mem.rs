@@ -282,18 +282,22 @@ impl Fs for MemFs {
         Ok(out)
     }
 
-    fn list_dir(&self, path: &str) -> Result<Vec<(String, Meta)>, FsError> {
+    fn list_dir(&self, path: &str) -> Result<super::Listing, FsError> {
         let t = self.lock();
         self.check_root(&t, "list", path)?;
         let k = self.key(path);
         if !path.is_empty() && !t.nodes.get(&k).is_some_and(|n| n.kind == Kind::Dir) {
             return Err(Self::not_found("list", path));
         }
-        Ok(t.nodes
-            .iter()
-            .filter(|(key, _)| paths::parent(key) == k && key.as_str() != k)
-            .map(|(_, n)| (paths::file_name(&n.path).to_owned(), Self::meta(n)))
-            .collect())
+        Ok(super::Listing {
+            entries: t
+                .nodes
+                .iter()
+                .filter(|(key, _)| paths::parent(key) == k && key.as_str() != k)
+                .map(|(_, n)| (paths::file_name(&n.path).to_owned(), Self::meta(n)))
+                .collect(),
+            ..super::Listing::default()
+        })
     }
 
     fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError> {

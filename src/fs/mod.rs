@@ -73,6 +73,35 @@ pub struct WalkResult {
     pub skipped: Vec<(String, String)>,
 }
 
+/// What listing one folder found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Names (exact case) with their metadata.
+    pub entries: Vec<(String, Meta)>,
+    /// Names whose metadata could not be read, with why: their state is
+    /// unknown this cycle, which must never be read as "absent".
+    pub unreadable: Vec<(String, String)>,
+    /// Names skipped on purpose (symlinks, junctions, special files).
+    pub skipped: Vec<String>,
+}
+
+impl Listing {
+    /// True when nothing at all is in the folder.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.unreadable.is_empty() && self.skipped.is_empty()
+    }
+
+    /// Every name in the folder, whatever could be read of it.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(self.unreadable.iter().map(|(n, _)| n.as_str()))
+            .chain(self.skipped.iter().map(String::as_str))
+    }
+}
+
 /// Decides during a walk whether a relative path is excluded (`true` = skip).
 pub type ExcludeFn<'a> = &'a (dyn Fn(&str, bool) -> bool + Sync);
 
@@ -207,11 +236,12 @@ pub trait Fs: Send + Sync {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<WalkResult, FsError>;
 
-    /// Names (exact case) in a folder.
+    /// The entries of a folder (exact-case names). An entry whose metadata
+    /// cannot be read is listed in [`Listing::unreadable`], never dropped.
     ///
     /// # Errors
-    /// The I/O error, naming the path.
-    fn list_dir(&self, path: &str) -> Result<Vec<(String, Meta)>, FsError>;
+    /// The I/O error, naming the path, when the folder cannot be listed.
+    fn list_dir(&self, path: &str) -> Result<Listing, FsError>;
 
     /// Opens a file for reading.
     ///

@@ -5,7 +5,7 @@
 //! symlinks or junctions out of the root. Names that are not valid UTF-8 are
 //! skipped and reported rather than mangled.
 
-use super::{ExcludeFn, FileWriter, Fs, FsError, Kind, Meta, WalkEntry, WalkResult};
+use super::{ExcludeFn, FileWriter, Fs, FsError, Kind, Listing, Meta, WalkEntry, WalkResult};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -251,18 +251,27 @@ impl Fs for RealFs {
         Ok(out)
     }
 
-    fn list_dir(&self, path: &str) -> Result<Vec<(String, Meta)>, FsError> {
+    fn list_dir(&self, path: &str) -> Result<Listing, FsError> {
         let rd = fs::read_dir(self.abs(path)).map_err(|e| FsError::io("list", path, e))?;
-        let mut out = Vec::new();
+        let mut out = Listing::default();
         for ent in rd {
             let ent = ent.map_err(|e| FsError::io("list", path, e))?;
             let Some(name) = ent.file_name().to_str().map(str::to_owned) else {
+                out.skipped
+                    .push(ent.file_name().to_string_lossy().into_owned());
                 continue;
             };
-            if let Ok(md) = fs::symlink_metadata(ent.path())
-                && let Some(m) = meta_of(&md)
-            {
-                out.push((name, m));
+            // Relative to the open folder where the OS allows (no full-path walk).
+            match ent.metadata() {
+                Ok(md) => match meta_of(&md) {
+                    Some(m) => out.entries.push((name, m)),
+                    None => out.skipped.push(name),
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // gone meanwhile
+                Err(e) => {
+                    let why = FsError::io("stat", crate::paths::join(path, &name), e);
+                    out.unreadable.push((name, why.to_string()));
+                }
             }
         }
         Ok(out)
