@@ -373,7 +373,12 @@ fn scan_progress() -> Option<indicatif::ProgressBar> {
 }
 
 /// Plans with a progress spinner on a terminal.
-fn make_plan(cfg: &Config, sides: &Sides, state: &State, force: bool) -> Result<Plan, CliError> {
+fn make_plan(
+    cfg: &Config,
+    sides: &Sides,
+    state: &State,
+    force: bool,
+) -> Result<(Plan, [scan::SideScan; 2]), CliError> {
     let pb = scan_progress();
     let progress = |n: u64| {
         if let Some(pb) = &pb {
@@ -393,7 +398,7 @@ fn make_plan(cfg: &Config, sides: &Sides, state: &State, force: bool) -> Result<
     if let Err(SyncError::Guard(why)) = &res {
         refused_by_guard(cfg, why, &Logger::from_config(cfg));
     }
-    Ok(res?.0)
+    Ok(res?)
 }
 
 fn guard(cfg: &Config, plan: &Plan, force: bool, log: &Logger) -> Result<(), CliError> {
@@ -439,7 +444,7 @@ fn plan_cmd(
             log.error("unavailable", json!({"error": e.to_string()}));
             return Err(e);
         }
-        other => other?,
+        other => other?.0,
     };
     let text = render::render(&plan, Some(200));
     if json_out {
@@ -598,6 +603,12 @@ fn apply_cmd(
     let _lock = crate::state::RunLock::acquire(&cfg.state_db).map_err(CliError::Other)?;
     let log = Logger::from_config(cfg);
     let sides = Sides::real(cfg);
+    if let Ok(state) = State::open(&cfg.state_db) {
+        // Items an interrupted case-only rename parked under a temp name go back first.
+        for p in apply::recover_parked(&state, &sides, &log)? {
+            eprintln!("warning: {p}");
+        }
+    }
     let (plan, mut state) = if let Some(f) = plan_file {
         let plan = Plan::load(f)?;
         let state = State::open(&cfg.state_db)?;
@@ -609,7 +620,17 @@ fn apply_cmd(
             ));
         }
         let state = open_state(cfg)?;
-        let plan = make_plan(cfg, &sides, &state, force)?;
+        let (plan, scans) = make_plan(cfg, &sides, &state, force)?;
+        // Temp files of copies that an earlier run could not remove.
+        for (side, scan) in Side::BOTH.into_iter().zip(&scans) {
+            let files: Vec<String> = scan
+                .temps
+                .iter()
+                .filter(|(_, k)| *k == crate::Kind::File)
+                .map(|(p, _)| p.clone())
+                .collect();
+            apply::sweep_temps(&state, sides.get(side), side, &files, &log);
+        }
         print!("{}", render::render(&plan, Some(200)));
         guard(cfg, &plan, force, &log)?;
         if plan.ops.is_empty() {

@@ -186,9 +186,81 @@ pub fn with_deleted_tag(path: &str, stamp: &str) -> String {
     clash_name(path, &format!(" (deleted {stamp})"), 1)
 }
 
+/// What a twinsync temp name is for; see [`temp_name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TempUse {
+    /// A copy being written (`.~twinsync-<plan>-<step>.tmp`): removable once
+    /// its plan is no longer running, it only ever holds a partial copy.
+    Copy,
+    /// An item parked during a case-only rename
+    /// (`.~twinsync-<plan>-<step>-case.tmp`): a user's file or folder, never
+    /// removed, always put back.
+    CaseRename,
+}
+
+/// The owner tag of a plan in temp names: the first 8 alphanumerics of its id.
+#[must_use]
+pub fn temp_owner(plan_id: &str) -> String {
+    plan_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect()
+}
+
+/// The one place temp names are made: in `dir`, for step `step` of plan `plan_id`.
+#[must_use]
+pub fn temp_name(dir: &str, plan_id: &str, step: u64, use_: TempUse) -> String {
+    let tag = match use_ {
+        TempUse::Copy => "",
+        TempUse::CaseRename => "-case",
+    };
+    join(
+        dir,
+        &format!(
+            "{TEMP_PREFIX}{}-{step}{tag}{TEMP_SUFFIX}",
+            temp_owner(plan_id)
+        ),
+    )
+}
+
+/// Reads a temp name back: its owner tag and use, or `None` when the name
+/// is internal but not one this build makes (handled as "unknown").
+#[must_use]
+pub fn parse_temp_name(name: &str) -> Option<(&str, TempUse)> {
+    let body = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    let (body, use_) = match body.strip_suffix("-case") {
+        Some(b) => (b, TempUse::CaseRename),
+        None => (body, TempUse::Copy),
+    };
+    let (owner, step) = body.split_once('-')?;
+    let ok = !owner.is_empty()
+        && owner.chars().all(|c| c.is_ascii_alphanumeric())
+        && !step.is_empty()
+        && step.chars().all(|c| c.is_ascii_digit());
+    ok.then_some((owner, use_))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_names_round_trip() {
+        let id = "0f3a9c2e-1111-2222-3333-444455556666";
+        let c = temp_name("a/b", id, 7, TempUse::Copy);
+        assert_eq!(c, "a/b/.~twinsync-0f3a9c2e-7.tmp");
+        assert!(is_internal_name(file_name(&c)));
+        assert_eq!(
+            parse_temp_name(file_name(&c)),
+            Some(("0f3a9c2e", TempUse::Copy))
+        );
+        let r = temp_name("", id, 12, TempUse::CaseRename);
+        assert_eq!(parse_temp_name(&r), Some(("0f3a9c2e", TempUse::CaseRename)));
+        assert!(is_internal_name(&r));
+        assert_eq!(parse_temp_name(".~twinsync-x.tmp"), None);
+        assert_eq!(parse_temp_name(".~twinsync-ab-1-2.tmp"), None);
+    }
 
     #[test]
     fn clash_names_follow_the_spec() {

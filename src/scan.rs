@@ -181,12 +181,59 @@ pub struct SideScan {
     /// Keys of entries skipped on purpose (names invalid on Windows,
     /// symlinks): never synced, but they keep their folder from being removed.
     pub blocked: Vec<String>,
-    /// twinsync temp files found (exact paths): leftovers of interrupted
-    /// copies, swept by `watch` when their plan is no longer running.
-    pub temps: Vec<String>,
+    /// Entries under twinsync temp names (exact paths): leftovers of
+    /// interrupted copies (swept when their plan is no longer running) and
+    /// items parked by a case-only rename (held, put back).
+    pub temps: Vec<(String, Kind)>,
 }
 
 impl SideScan {
+    /// Holds what lies under twinsync temp names (SPEC §4: unknown is never
+    /// absent). Items a case-only rename parked (`parked`: their old and new
+    /// names) are unknown until put back. Any other entry under a temp name
+    /// that is not a copy's temp file (a folder, a name this build does not
+    /// make) may be a user's item under a name we cannot read back: every
+    /// path of its folder that this side had at the last sync and lacks now
+    /// is held, so it is never deleted on the other side.
+    pub fn hold_temps<'k>(
+        &mut self,
+        parked: &[(String, String)],
+        had_before: impl Iterator<Item = &'k str>,
+        case_sensitive: bool,
+    ) {
+        for (original, temp) in parked {
+            self.unknown.push(paths::key_of(original, case_sensitive));
+            self.problems.push(format!(
+                "`{original}` is parked as `{temp}` by an interrupted case-only rename; left alone until it is put back"
+            ));
+        }
+        let parked_temps: HashSet<&str> = parked.iter().map(|(_, t)| t.as_str()).collect();
+        let mut folders: Vec<String> = Vec::new();
+        for (t, kind) in &self.temps {
+            let copy_temp = *kind == Kind::File
+                && matches!(
+                    paths::parse_temp_name(paths::file_name(t)),
+                    Some((_, paths::TempUse::Copy))
+                );
+            if copy_temp || parked_temps.contains(t.as_str()) {
+                continue;
+            }
+            self.problems.push(format!(
+                "`{t}` is a {} under a twinsync temp name (left by an interrupted rename?): what its folder lost since the last sync is held until it is renamed back",
+                if *kind == Kind::Dir { "folder" } else { "file" }
+            ));
+            folders.push(paths::key_of(paths::parent(t), case_sensitive));
+        }
+        if folders.is_empty() {
+            return;
+        }
+        for k in had_before {
+            if folders.iter().any(|f| paths::parent(k) == f) && !self.entries.contains_key(k) {
+                self.unknown.push(k.to_owned());
+            }
+        }
+    }
+
     /// True if `key` lies at or below an unknown key.
     #[must_use]
     pub fn is_unknown(&self, key: &str) -> bool {
@@ -249,12 +296,11 @@ pub fn scan_side(
     let temps = std::sync::Mutex::new(Vec::new());
     let exclude = |p: &str, d: bool| {
         let name = paths::file_name(p);
-        if !d
-            && name != MARKER_NAME
+        if name != MARKER_NAME
             && paths::is_internal_name(name)
             && let Ok(mut t) = temps.lock()
         {
-            t.push(p.to_owned());
+            t.push((p.to_owned(), if d { Kind::Dir } else { Kind::File }));
         }
         excluder.is_excluded_in_walk(p, d)
     };
@@ -460,6 +506,12 @@ pub fn rescan_dirs(
         }
         for (name, meta) in listed.entries {
             let path = paths::join(&dir, &name);
+            if name != MARKER_NAME
+                && paths::is_internal_name(&name)
+                && !cache.temps.iter().any(|(t, _)| *t == path)
+            {
+                cache.temps.push((path.clone(), meta.kind));
+            }
             if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir) {
                 continue;
             }

@@ -204,6 +204,24 @@ pub fn make_plan(
     })?;
     ls.restore_paths();
     rs.restore_paths();
+    // What lies under temp names is held, never read as deleted.
+    let parked = state.parked()?;
+    for (side, scan) in [(Side::Left, &mut ls), (Side::Right, &mut rs)] {
+        let mine: Vec<(String, String)> = parked
+            .iter()
+            .filter(|p| p.side == side)
+            .flat_map(|p| {
+                [
+                    (p.original.clone(), p.temp_path.clone()),
+                    (p.target.clone(), p.temp_path.clone()),
+                ]
+            })
+            .collect();
+        let had = files
+            .keys()
+            .filter(|k| files.get(k).is_some_and(|r| r.side(side).is_some()));
+        scan.hold_temps(&mine, had, cs);
+    }
     // The mass-change guard (SPEC §6 "Safety guards") counts from size and
     // mtime alone, before anything is hashed or copied.
     let changed = count_content_changes(&files, &ls, &rs);

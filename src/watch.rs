@@ -21,6 +21,7 @@
 //!   finishes and is recorded; a large copy in progress is abandoned (its
 //!   temp file removed, redone after the restart); exit 0.
 
+use crate::Side;
 use crate::apply;
 use crate::cli::{CliError, ServiceAction};
 use crate::config::Config;
@@ -29,7 +30,6 @@ use crate::plan::{Lane, Op, Plan};
 use crate::scan::SideScan;
 use crate::state::State;
 use crate::sync::{self, Sides, SyncError};
-use crate::{Side, paths};
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::Path;
@@ -428,6 +428,24 @@ impl Loop<'_> {
         events: &[HashSet<String>; 2],
     ) -> Result<[SideScan; 2], crate::scan::ScanError> {
         self.check_roots()?;
+        // Items an interrupted case-only rename parked under a temp name go back first.
+        match apply::recover_parked(&self.state, &self.sides, &self.log) {
+            Ok(stuck) => {
+                for p in stuck {
+                    if self.reported.insert(p.clone()) && self.cfg.raw.email.enabled {
+                        crate::alert::enqueue(
+                            &self.state,
+                            "failure",
+                            "an item is parked under a temp name",
+                            &format!(
+                                "{p}\nIt is left alone (nothing is deleted on the other side) until it is put back; twinsync retries every cycle."
+                            ),
+                        );
+                    }
+                }
+            }
+            Err(e) => self.log.error("error", json!({"error": e.to_string()})),
+        }
         let mut out: [SideScan; 2] = [SideScan::default(), SideScan::default()];
         for (i, side) in Side::BOTH.into_iter().enumerate() {
             let fs = self.sides.get(side);
@@ -441,8 +459,16 @@ impl Loop<'_> {
                     .map(|()| c)
             };
             match res {
-                Ok(s) => {
-                    self.sweep_temps(side, &s.temps);
+                Ok(mut s) => {
+                    let files: Vec<String> = s
+                        .temps
+                        .iter()
+                        .filter(|(_, k)| *k == crate::Kind::File)
+                        .map(|(p, _)| p.clone())
+                        .collect();
+                    let removed = apply::sweep_temps(&self.state, fs, side, &files, &self.log);
+                    // Swept once, not again every cycle.
+                    s.temps.retain(|(p, _)| !removed.contains(p));
                     self.log.info(
                         "scan",
                         json!({"side": side, "mode": if full[i] { "full" } else { "incremental" },
@@ -458,39 +484,6 @@ impl Loop<'_> {
             }
         }
         Ok(out)
-    }
-
-    /// Removes temp files of interrupted copies whose plan is not running
-    /// any more (a running plan's step removes its own when it resumes).
-    fn sweep_temps(&self, side: Side, temps: &[String]) {
-        if temps.is_empty() {
-            return;
-        }
-        let running: Vec<String> = self
-            .state
-            .running_plans()
-            .unwrap_or_default()
-            .iter()
-            .map(|id| {
-                id.chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(8)
-                    .collect()
-            })
-            .collect();
-        for t in temps {
-            let name = paths::file_name(t);
-            let owner = name
-                .strip_prefix(paths::TEMP_PREFIX)
-                .and_then(|r| r.split('-').next())
-                .unwrap_or("");
-            if !running.iter().any(|r| r == owner) {
-                match self.sides.get(side).remove_file(t) {
-                    Ok(()) => self.log.info("delete", json!({"path": t, "side": side, "result": "ok", "note": "leftover temp file of an interrupted copy removed"})),
-                    Err(e) => self.log.warn("delete", json!({"path": t, "side": side, "result": "failed", "error": e.to_string()})),
-                }
-            }
-        }
     }
 
     /// Keys not to plan: in the large lane, or failing and backing off.

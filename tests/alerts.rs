@@ -129,7 +129,13 @@ fn with_the_server_down_sync_is_prompt_and_mail_goes_out_later() {
 #[test]
 fn a_burst_of_conflicts_is_one_digest() {
     let smtp = Smtp::start(None, PASSWORD);
+    // 100 edits on both sides of 101 files would trip the mass-change guard.
     let e = env_with_mail(smtp.port, "");
+    std::fs::write(
+        &e.config,
+        std::fs::read_to_string(&e.config).unwrap() + "\n[safety]\nmax_change_percent = 100\n",
+    )
+    .unwrap();
     for i in 0..100 {
         e.write("left", &format!("c/{i}.txt"), "base", 800);
     }

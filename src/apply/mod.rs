@@ -235,6 +235,15 @@ pub fn run(
     }
     let done = state.step_status(&plan.plan_id)?;
     let total = plan.ops.len() as u64;
+    // Keys whose rename did not happen (failed or drifted, now or before a
+    // restart): their later property step would record a name the disk
+    // does not have, so it waits for the next plan.
+    let mut not_renamed: std::collections::HashSet<String> = plan
+        .ops
+        .iter()
+        .filter(|o| o.kind == OpKind::Rename && done.get(&o.id).is_some_and(|s| s != "done"))
+        .map(|o| o.key.clone())
+        .collect();
     let mut batch: Vec<(u64, Vec<Update>)> = Vec::new();
     let ex = Executor {
         cfg,
@@ -280,7 +289,31 @@ pub fn run(
                 }));
             }
         }
-        match ex.step(op) {
+        // A case-only rename may park the item under a temp name: note it
+        // first, so a crash or a failed put-back can never lose it.
+        let parked = case_only_rename(plan, op);
+        if let Some((side, mid, from, to)) = &parked {
+            state.park(*side, mid, from, to)?;
+        }
+        let result = if op.kind == OpKind::SetProps && not_renamed.contains(&op.key) {
+            Ok(Outcome::Drifted(format!(
+                "the rename of `{}` before it did not happen",
+                op.path
+            )))
+        } else {
+            ex.step(op)
+        };
+        if op.kind == OpKind::Rename
+            && !matches!(result, Ok(Outcome::Done(_) | Outcome::Recovered(_)))
+        {
+            not_renamed.insert(op.key.clone());
+        }
+        if let Some((side, mid, ..)) = &parked
+            && matches!(sides.get(*side).stat(mid), Ok(None))
+        {
+            state.unpark(*side, mid)?;
+        }
+        match result {
             Ok(Outcome::Done(updates)) => {
                 state.commit(&plan.plan_id, &[(op.id, "done", None)], &updates)?;
                 report.done += 1;
@@ -472,6 +505,32 @@ struct Executor<'a> {
     stop: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
+/// The intermediate name of a case-only rename step, if `op` is one.
+fn case_mid(plan: &Plan, op: &Op, src: &str) -> String {
+    paths::temp_name(
+        paths::parent(src),
+        &plan.plan_id,
+        op.id,
+        paths::TempUse::CaseRename,
+    )
+}
+
+/// For a case-only rename step: (side, intermediate name, from, to).
+fn case_only_rename(plan: &Plan, op: &Op) -> Option<(Side, String, String, String)> {
+    if op.kind != OpKind::Rename {
+        return None;
+    }
+    let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+    (src != dest && paths::fold(src) == paths::fold(dest)).then(|| {
+        (
+            side_of(op),
+            case_mid(plan, op, src),
+            src.to_owned(),
+            dest.to_owned(),
+        )
+    })
+}
+
 fn side_of(op: &Op) -> Side {
     op.side.unwrap_or(Side::Left)
 }
@@ -490,21 +549,11 @@ impl Executor<'_> {
     }
 
     fn temp_name(&self, op: &Op, dest: &str) -> String {
-        let short: String = self
-            .plan
-            .plan_id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(8)
-            .collect();
-        paths::join(
+        paths::temp_name(
             paths::parent(dest),
-            &format!(
-                "{}{short}-{}{}",
-                paths::TEMP_PREFIX,
-                op.id,
-                paths::TEMP_SUFFIX
-            ),
+            &self.plan.plan_id,
+            op.id,
+            paths::TempUse::Copy,
         )
     }
 
@@ -908,10 +957,9 @@ impl Executor<'_> {
             u
         };
         if case_only {
-            // Through an intermediate name: works on case-insensitive file systems.
-            let mid = self.temp_name(op, src);
+            let mid = case_mid(self.plan, op, src);
             if fs.stat(&mid)?.is_some() {
-                // Interrupted half-way: finish it.
+                // Interrupted between the two hops of an intermediate rename: finish it.
                 fs.rename(&mid, dest)?;
                 let back = read_back(fs, dest)?;
                 return Ok(Outcome::Recovered(updates(&back)));
@@ -931,8 +979,7 @@ impl Executor<'_> {
                     "{side} `{src}` changed since the plan was made"
                 )));
             }
-            fs.rename(src, &mid)?;
-            fs.rename(&mid, dest)?;
+            Self::case_rename(fs, src, dest, &mid)?;
         } else {
             let live_src = fs.stat(src)?;
             let live_dst = fs.stat(dest)?;
@@ -962,6 +1009,42 @@ impl Executor<'_> {
         }
         let back = read_back(fs, dest)?;
         Ok(Outcome::Done(updates(&back)))
+    }
+
+    /// A case-only rename (`Proj` → `PROJ`). Tried directly first: NTFS and
+    /// most case-insensitive file systems rename in place. Only where that
+    /// is refused, or accepted without changing the name, it goes through
+    /// the intermediate name `mid` (parked in the state DB by the run loop
+    /// beforehand); a failed second hop is rolled back at once, so the item
+    /// is never left under a temp name that scans do not see.
+    fn case_rename(fs: &dyn Fs, src: &str, dest: &str, mid: &str) -> Result<(), FsError> {
+        match fs.rename(src, dest) {
+            Ok(()) => {
+                if Self::exact_name_in_dir(fs, dest)?.as_deref() == Some(paths::file_name(dest)) {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.class == ErrorClass::Crashed || e.is_not_found() => return Err(e),
+            Err(_) => {}
+        }
+        fs.rename(src, mid)?;
+        if let Err(e) = fs.rename(mid, dest) {
+            if e.class == ErrorClass::Crashed {
+                return Err(e);
+            }
+            return match fs.rename(mid, src) {
+                Ok(()) => Err(e),
+                Err(back) => Err(FsError::synthetic(
+                    "rename",
+                    format!("{src} → {dest}"),
+                    back.class,
+                    &format!(
+                        "{e}; putting it back failed too ({back}): it is parked as `{mid}` and put back by the next run"
+                    ),
+                )),
+            };
+        }
+        Ok(())
     }
 
     fn set_props(&self, op: &Op) -> Result<Outcome, FsError> {
@@ -1191,6 +1274,125 @@ impl Executor<'_> {
             },
         ]
     }
+}
+
+/// Puts back items that a case-only rename left under a temp name (a
+/// crash between its two hops, or a failed second hop whose roll-back
+/// failed too): to the new name where it is free, else to the old one.
+/// Returns what could not be put back yet (still held by every plan).
+///
+/// # Errors
+/// State DB errors.
+pub fn recover_parked(
+    state: &State,
+    sides: &Sides,
+    log: &Logger,
+) -> Result<Vec<String>, StateError> {
+    let mut stuck = Vec::new();
+    for p in state.parked()? {
+        let fs = sides.get(p.side);
+        if !matches!(fs.stat(paths::MARKER_NAME), Ok(Some(_))) {
+            continue; // the side is unavailable: later
+        }
+        match fs.stat(&p.temp_path) {
+            Ok(None) => {
+                state.unpark(p.side, &p.temp_path)?;
+                continue;
+            }
+            Ok(Some(_)) => {}
+            Err(e) => {
+                stuck.push(format!(
+                    "{}: `{}` (parked as `{}`): {e}",
+                    p.side, p.original, p.temp_path
+                ));
+                continue;
+            }
+        }
+        let free = |path: &str| matches!(fs.stat(path), Ok(None));
+        let to = if free(&p.target) {
+            Some(&p.target)
+        } else if free(&p.original) {
+            Some(&p.original)
+        } else {
+            None
+        };
+        let res = match to {
+            Some(to) => fs.rename(&p.temp_path, to).map(|()| to.clone()),
+            None => Err(FsError::synthetic(
+                "rename",
+                &p.temp_path,
+                ErrorClass::Other,
+                "both its old and its new name are taken",
+            )),
+        };
+        match res {
+            Ok(to) => {
+                state.unpark(p.side, &p.temp_path)?;
+                log.warn(
+                    "rename",
+                    json!({"path": to, "side": p.side, "result": "ok",
+                           "note": format!("put back from the temp name `{}` an interrupted case-only rename left it under", p.temp_path)}),
+                );
+            }
+            Err(e) => {
+                log.error(
+                    "rename",
+                    json!({"path": p.original, "side": p.side, "result": "failed",
+                           "error": format!("still parked as `{}`: {e}", p.temp_path)}),
+                );
+                stuck.push(format!(
+                    "{}: `{}` is parked as `{}` since {} and could not be put back: {e}",
+                    p.side, p.original, p.temp_path, p.since
+                ));
+            }
+        }
+    }
+    Ok(stuck)
+}
+
+/// Removes temp files that are provably unfinished copies of ours (the copy
+/// temp name of a plan that is not running any more); anything else under
+/// a temp name (a parked folder or file, a name this build does not make)
+/// is left alone and held by the planner. Returns the paths removed.
+pub fn sweep_temps(
+    state: &State,
+    fs: &dyn Fs,
+    side: Side,
+    temps: &[String],
+    log: &Logger,
+) -> Vec<String> {
+    if temps.is_empty() {
+        return Vec::new();
+    }
+    let running: Vec<String> = state
+        .running_plans()
+        .unwrap_or_default()
+        .iter()
+        .map(|id| paths::temp_owner(id))
+        .collect();
+    let mut removed = Vec::new();
+    for t in temps {
+        let Some((owner, paths::TempUse::Copy)) = paths::parse_temp_name(paths::file_name(t))
+        else {
+            continue;
+        };
+        if running.iter().any(|r| r == owner)
+            || !matches!(fs.stat(t), Ok(Some(m)) if m.kind == Kind::File)
+        {
+            continue;
+        }
+        match fs.remove_file(t) {
+            Ok(()) => {
+                log.info("delete", json!({"path": t, "side": side, "result": "ok", "note": "leftover temp file of an interrupted copy removed"}));
+                removed.push(t.clone());
+            }
+            Err(e) => log.warn(
+                "delete",
+                json!({"path": t, "side": side, "result": "failed", "error": e.to_string()}),
+            ),
+        }
+    }
+    removed
 }
 
 #[cfg(test)]

@@ -705,3 +705,169 @@ fn trash_root_equal_to_a_root_is_refused() {
         assert!(e.contains("soft_delete.left_trash_root"), "{e}");
     }
 }
+
+fn fault(class: ErrorClass, op: &'static str, path: &str, times: u32) -> FaultRule {
+    FaultRule {
+        op,
+        path_contains: path.into(),
+        class,
+        times,
+    }
+}
+
+/// A case-only folder rename `Proj` → `PROJ` planned for the right side.
+fn case_folder_rename() -> (H, Plan) {
+    let h = harness("[soft_delete]\nmax_size_bytes = 4");
+    h.left.put("Proj/a.txt", b"abc");
+    h.left
+        .put("Proj/big.bin", b"large media, beyond the trash limit");
+    h.sync();
+    h.tick();
+    h.left.rename("Proj", "PROJ").unwrap();
+    let plan = h.plan();
+    assert!(
+        plan.ops
+            .iter()
+            .any(|o| o.kind == OpKind::Rename && o.side == Some(Side::Right)),
+        "{:?}",
+        plan.ops
+    );
+    (h, plan)
+}
+
+/// Regression (issue 8, finding 1): the second hop of a case-only folder
+/// rename failed, the item stayed under a temp name the scan skips, and the
+/// next plan deleted the other side's copy (large files for good).
+#[test]
+fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
+    let (h, plan) = case_folder_rename();
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    // The direct rename is refused, the intermediate hop works, the second
+    // hop and the roll-back both fail (an open handle inside, say).
+    right.fail(fault(ErrorClass::Locked, "rename", "Proj → PROJ", 1));
+    right.fail(fault(ErrorClass::Locked, "rename", "case.tmp →", 2));
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert!(
+        r.failed[0].error.contains("parked"),
+        "{}",
+        r.failed[0].error
+    );
+    let parked = h
+        .right
+        .dump()
+        .into_keys()
+        .find(|k| k.ends_with("-case.tmp"));
+    assert!(parked.is_some(), "the folder is under its temp name");
+    // The next plan must not touch PROJ on the left: the right's folder is
+    // unknown, not deleted.
+    let next = h.plan();
+    assert!(
+        next.ops
+            .iter()
+            .all(|o| !matches!(o.kind, OpKind::Delete | OpKind::Rmdir)),
+        "{:?}",
+        next.ops
+    );
+    assert!(
+        next.problems.iter().any(|p| p.contains("parked")),
+        "{:?}",
+        next.problems
+    );
+    // Recovery puts it back under the new name; then everything converges.
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let stuck = recover_parked(&state, &h.sides(), &Logger::null()).unwrap();
+    assert!(stuck.is_empty(), "{stuck:?}");
+    assert!(state.parked().unwrap().is_empty());
+    h.tick();
+    h.sync();
+    h.sync();
+    assert_eq!(
+        h.right.get("PROJ/big.bin").as_deref(),
+        Some(b"large media, beyond the trash limit".as_slice())
+    );
+    assert_eq!(live(&h.left), live(&h.right));
+    assert!(h.plan().ops.is_empty());
+}
+
+#[test]
+fn case_rename_rolls_the_first_hop_back_when_the_second_fails() {
+    let (h, plan) = case_folder_rename();
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    right.fail(fault(ErrorClass::Other, "rename", "Proj → PROJ", 1));
+    right.fail(fault(ErrorClass::Locked, "rename", "case.tmp → PROJ", 1));
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.failed.len(), 1);
+    assert!(
+        h.right.dump().contains_key("Proj/big.bin"),
+        "back under its old name at once"
+    );
+    assert!(!h.right.dump().keys().any(|k| k.contains(".~twinsync-")));
+    let state = State::open(&h.cfg.state_db).unwrap();
+    assert!(state.parked().unwrap().is_empty());
+    h.tick();
+    let p = h.plan();
+    let r = h.apply_with(&p, &h.sides()).unwrap();
+    assert!(
+        h.right.dump().contains_key("PROJ/big.bin"),
+        "{:?} {r:?} {:?}",
+        p.ops,
+        h.right.dump().keys()
+    );
+}
+
+#[test]
+fn case_rename_is_direct_when_the_file_system_allows_it() {
+    let (h, plan) = case_folder_rename();
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    // Any use of an intermediate name would fail: the direct rename must do.
+    right.fail(fault(ErrorClass::Other, "rename", ".~twinsync-", u32::MAX));
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert!(h.right.dump().contains_key("PROJ/big.bin"));
+}
+
+/// Regression (issue 8, finding 2): `watch` swept an item parked under a
+/// temp name as a "leftover temp file". Only copies' temp files of plans no
+/// longer running are removed; a folder under a temp name that nothing
+/// explains holds what its folder lost.
+#[test]
+fn only_copy_temp_files_are_swept_and_unexplained_temps_are_held() {
+    let h = harness("");
+    h.left.put("d/keep.txt", b"user data");
+    h.left.put("d/other.txt", b"other");
+    h.sync();
+    h.tick();
+    // An older build parked `d/keep.txt` under a copy-style temp name, as a folder
+    // would be; and a real leftover copy temp lies next to it.
+    h.right
+        .rename("d/keep.txt", "d/.~twinsync-0000abcd-3-case.tmp")
+        .unwrap();
+    h.right.put("d/.~twinsync-0000abcd-4.tmp", b"partial copy");
+    let plan = h.plan();
+    assert!(
+        plan.ops.iter().all(|o| o.kind != OpKind::Delete),
+        "the left's keep.txt is held: {:?}",
+        plan.ops
+    );
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let temps = vec![
+        "d/.~twinsync-0000abcd-3-case.tmp".to_owned(),
+        "d/.~twinsync-0000abcd-4.tmp".to_owned(),
+    ];
+    let removed = sweep_temps(&state, &h.right, Side::Right, &temps, &Logger::null());
+    assert_eq!(removed, vec!["d/.~twinsync-0000abcd-4.tmp".to_owned()]);
+    assert!(h.right.get("d/.~twinsync-0000abcd-3-case.tmp").is_some());
+}

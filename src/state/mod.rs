@@ -202,6 +202,16 @@ pub struct TrashRecord {
     pub rule: String,
 }
 
+/// An item under a twinsync temp name on its way from `original` to `target`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Parked {
+    pub side: Side,
+    pub temp_path: String,
+    pub original: String,
+    pub target: String,
+    pub since: String,
+}
+
 /// A path that failed, for retries with backoff and `status`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Failure {
@@ -371,6 +381,71 @@ impl State {
             )
             .map(|_| ())
             .map_err(self.sql())
+    }
+
+    /// Notes, before it happens, that `original` on `side` is about to be
+    /// parked under the temp name `temp_path` on its way to `target` (a
+    /// case-only rename through an intermediate name). Until [`Self::unpark`]
+    /// the scan holds both names and recovery puts the item back.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn park(
+        &self,
+        side: Side,
+        temp_path: &str,
+        original: &str,
+        target: &str,
+    ) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO parked(side, temp_path, original, target, since) VALUES(?1, ?2, ?3, ?4, ?5)",
+                params![side.as_str(), temp_path, original, target, chrono::Utc::now().to_rfc3339()],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// Forgets a parked item (it is back under a real name).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn unpark(&self, side: Side, temp_path: &str) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "DELETE FROM parked WHERE side = ?1 AND temp_path = ?2",
+                params![side.as_str(), temp_path],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// Every parked item.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn parked(&self) -> Result<Vec<Parked>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT side, temp_path, original, target, since FROM parked")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                let side: String = r.get(0)?;
+                Ok(Parked {
+                    side: if side == "right" {
+                        Side::Right
+                    } else {
+                        Side::Left
+                    },
+                    temp_path: r.get(1)?,
+                    original: r.get(2)?,
+                    target: r.get(3)?,
+                    since: r.get(4)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
     /// Notes that a sync completed (even one with nothing to do): from now

@@ -31,6 +31,10 @@ const MIGRATIONS: &[&str] = &[
         subject TEXT NOT NULL, body TEXT NOT NULL, sent_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
         next_try INTEGER NOT NULL DEFAULT 0, last_error TEXT);
      CREATE TABLE mail_log(sent_at INTEGER NOT NULL);",
+    // 3: items parked under a twinsync temp name while a case-only rename
+    //    runs through an intermediate name (recovered if the run stops there).
+    "CREATE TABLE parked(side TEXT NOT NULL, temp_path TEXT NOT NULL, original TEXT NOT NULL,
+        target TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY(side, temp_path));",
 ];
 
 /// Brings the schema up to date.
