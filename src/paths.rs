@@ -2,14 +2,23 @@
 //!
 //! Every path twinsync handles below a root is a *relative path*: components
 //! joined by `/`, no leading or trailing separator, no `.` or `..`. The
-//! *identity key* of a path is the path itself when identity is case
-//! sensitive, and its lower-case form otherwise, so `Report.DOCX` and
-//! `report.docx` are one file on a case-insensitive pair of roots.
+//! *identity key* of a path (SPEC §4) is its Unicode NFC form, so names that
+//! differ only in normalisation (NFC / NFD) are always one identity; when
+//! identity is case insensitive the key is also case folded as NTFS compares
+//! names (simple uppercase mapping, see [`fold`]), so `Report.DOCX` and
+//! `report.docx` are one file. Keys are for comparing only: each side keeps
+//! its own bytes, and [`same_name`] tells a real rename from a spelling that
+//! differs only in normalisation.
 //!
 //! Invariant: a path that passes [`validate`] is portable: it can be created
-//! on Windows (NTFS) and on Unix, and it cannot escape its root. The scanner
-//! skips (and reports) names that fail it, and `apply` refuses a plan that
-//! holds one, so a bad name can never reach the file system.
+//! on Windows (NTFS) and on Unix, and it cannot escape its root (SPEC §13:
+//! no reserved device names, no trailing dot or space, no `<>:"/\|?*` or
+//! control characters). The scanner skips (and reports) names that fail it,
+//! and `apply` refuses a plan that holds one, so a bad name can never reach
+//! the file system.
+
+use std::borrow::Cow;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc, is_nfc_quick};
 
 /// Name of the marker file at the top of each root.
 pub const MARKER_NAME: &str = ".twinsync-root";
@@ -18,23 +27,91 @@ pub const TEMP_PREFIX: &str = ".~twinsync-";
 /// Suffix of the temp files `apply` writes next to their target.
 pub const TEMP_SUFFIX: &str = ".tmp";
 
-/// Identity key of `path` under the chosen case rule.
+/// Identity key of `path` under the chosen case rule: its NFC form, case
+/// folded with [`fold`] when identity is case insensitive. ASCII paths skip
+/// normalisation (they are always NFC).
 #[must_use]
 pub fn key_of(path: &str, case_sensitive: bool) -> String {
+    if path.is_ascii() {
+        return if case_sensitive {
+            path.to_owned()
+        } else {
+            path.to_ascii_lowercase()
+        };
+    }
+    let nfc = nfc(path);
     if case_sensitive {
-        path.to_owned()
+        nfc.into_owned()
     } else {
-        fold(path)
+        fold_chars(&nfc)
     }
 }
 
-/// Case folding used for identity (Unicode lower case, as NTFS compares names).
+/// `s` in NFC, borrowed when it already is (checked before allocating).
+fn nfc(s: &str) -> Cow<'_, str> {
+    let already = match is_nfc_quick(s.chars()) {
+        IsNormalized::Yes => true,
+        IsNormalized::No => false,
+        IsNormalized::Maybe => is_nfc(s),
+    };
+    if already {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.nfc().collect())
+    }
+}
+
+/// True when two names (or paths) are the same spelling: byte-equal, or
+/// equal once both are in NFC. Case still counts: `a` and `A` differ.
+#[must_use]
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || (!(a.is_ascii() && b.is_ascii()) && a.nfc().eq(b.nfc()))
+}
+
+/// Case folding used for identity, as NTFS compares names: two names fold
+/// equal exactly when their simple uppercase forms are equal. Each char maps
+/// to its simple uppercase, then to ASCII lower case when that is ASCII, so
+/// ASCII keys stay lower case (`k` and the Kelvin sign differ, `σ` and `ς`
+/// are equal, `ß` and `ss` differ). Full lower-casing (`to_lowercase`) does
+/// not match NTFS. It does not normalise: see [`key_of`].
 #[must_use]
 pub fn fold(path: &str) -> String {
     if path.is_ascii() {
         path.to_ascii_lowercase()
     } else {
-        path.to_lowercase()
+        fold_chars(path)
+    }
+}
+
+fn fold_chars(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let u = simple_upper(c);
+            if u.is_ascii() {
+                u.to_ascii_lowercase()
+            } else {
+                u
+            }
+        })
+        .collect()
+}
+
+/// The simple (one-to-one) uppercase mapping of `c`. `char::to_uppercase`
+/// gives the full mapping; where that is one char it is the simple one.
+/// Where it is several chars the simple mapping is the char itself, except
+/// for the Greek letters with ypogegrammeni, whose simple uppercase is the
+/// matching letter with prosgegrammeni (U+1F80 → U+1F88, U+1FB3 → U+1FBC).
+fn simple_upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => match c {
+            '\u{1F80}'..='\u{1F87}' | '\u{1F90}'..='\u{1F97}' | '\u{1FA0}'..='\u{1FA7}' => {
+                char::from_u32(u32::from(c) + 8).unwrap_or(c)
+            }
+            '\u{1FB3}' | '\u{1FC3}' | '\u{1FF3}' => char::from_u32(u32::from(c) + 9).unwrap_or(c),
+            _ => c,
+        },
     }
 }
 
@@ -68,21 +145,21 @@ pub fn is_within(path: &str, dir: &str) -> bool {
         || (path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/')
 }
 
-/// [`is_within`] for a path against an identity key, without allocating
-/// for ASCII paths.
+/// [`is_within`] for a path against an identity key (as [`key_of`] makes
+/// it), without allocating for ASCII paths.
 #[must_use]
 pub fn is_within_key(path: &str, key: &str, case_sensitive: bool) -> bool {
-    if case_sensitive {
-        return is_within(path, key);
-    }
     if path.is_ascii() && key.is_ascii() {
+        if case_sensitive {
+            return is_within(path, key);
+        }
         let (p, k) = (path.as_bytes(), key.as_bytes());
         return k.is_empty()
             || (p.len() >= k.len()
                 && p[..k.len()].eq_ignore_ascii_case(k)
                 && (p.len() == k.len() || p[k.len()] == b'/'));
     }
-    is_within(&fold(path), key)
+    is_within(&key_of(path, case_sensitive), key)
 }
 
 /// True for the names twinsync itself writes inside a root and never syncs:
@@ -92,10 +169,21 @@ pub fn is_internal_name(name: &str) -> bool {
     name == MARKER_NAME || (name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX))
 }
 
-const RESERVED: [&str; 22] = [
-    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
-    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+/// Windows device names (SPEC §13), lower case: reserved alone and with any
+/// extension (`con.txt`, `CONIN$.log`, `com¹.x`).
+const RESERVED: [&str; 32] = [
+    "con", "prn", "aux", "nul", "conin$", "conout$", "com0", "com1", "com2", "com3", "com4",
+    "com5", "com6", "com7", "com8", "com9", "com¹", "com²", "com³", "lpt0", "lpt1", "lpt2", "lpt3",
+    "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9", "lpt¹", "lpt²", "lpt³",
 ];
+
+/// True for a Windows device name, with or without extension, in any case.
+fn is_reserved(name: &str) -> bool {
+    // Windows ignores everything from the first dot, and spaces before it.
+    let base = name.split('.').next().unwrap_or(name).trim_end();
+    // Longest device name: `conout$` (7 bytes); `com¹` is 5.
+    base.len() <= 7 && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(base))
+}
 
 /// Checks one path component for portability; returns why it is not.
 ///
@@ -120,8 +208,7 @@ pub fn validate_component(name: &str) -> Result<(), String> {
             "name `{name}` ends with a dot or space, invalid on Windows"
         ));
     }
-    let base = name.split('.').next().unwrap_or(name).trim_end();
-    if RESERVED.contains(&base.to_ascii_lowercase().as_str()) {
+    if is_reserved(name) {
         return Err(format!("name `{name}` is reserved on Windows"));
     }
     Ok(())
@@ -333,9 +420,132 @@ mod tests {
         assert!(is_within("a", ""));
         assert_eq!(key_of("A/B.txt", false), "a/b.txt");
         assert_eq!(key_of("A/B.txt", true), "A/B.txt");
-        assert_eq!(fold("ÄB"), "äb");
+        assert_eq!(fold("ÄB"), "Äb");
+        assert_eq!(fold("äb"), "Äb");
         assert!(is_internal_name(".~twinsync-12.tmp"));
         assert!(is_internal_name(MARKER_NAME));
         assert!(!is_internal_name("a.tmp"));
+    }
+
+    #[test]
+    fn every_windows_device_name_is_reserved() {
+        let mut devices = vec![
+            "CON".to_owned(),
+            "PRN".into(),
+            "AUX".into(),
+            "NUL".into(),
+            "CONIN$".into(),
+            "CONOUT$".into(),
+        ];
+        for n in 0..=9 {
+            devices.push(format!("COM{n}"));
+            devices.push(format!("LPT{n}"));
+        }
+        for sup in ['¹', '²', '³'] {
+            devices.push(format!("COM{sup}"));
+            devices.push(format!("LPT{sup}"));
+        }
+        assert_eq!(devices.len(), 32);
+        for dev in &devices {
+            let lower = dev.to_ascii_lowercase();
+            let mixed: String = dev
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 1 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for name in [dev.clone(), lower, mixed] {
+                for bad in [
+                    name.clone(),
+                    format!("{name}.txt"),
+                    format!("{name}.tar.gz"),
+                    format!("{name} .log"),
+                    format!("dir/{name}.x"),
+                ] {
+                    assert!(validate(&bad).is_err(), "{bad:?} should be rejected");
+                }
+            }
+        }
+        for good in [
+            "CONSOLE.txt",
+            "COM10",
+            "lpt10.txt",
+            "LPT",
+            "com",
+            "auxiliary",
+            "nul1",
+            "CONIN",
+            "conout$x",
+            "COM⁴",
+            "LPT¹0",
+            "x.con",
+            "my con.txt",
+        ] {
+            assert!(validate(good).is_ok(), "{good:?} should pass");
+        }
+    }
+
+    #[test]
+    fn fold_is_simple_uppercase_like_ntfs() {
+        // ASCII keys stay lower case.
+        assert_eq!(fold("Read Me.TXT"), "read me.txt");
+        assert_eq!(fold("read me.txt"), "read me.txt");
+        // Final sigma: one upper case, so one identity.
+        assert_eq!(fold("σ"), fold("ς"));
+        assert_eq!(fold("ΟΔΟΣ"), fold("οδος"));
+        assert_eq!(fold("ΟΔΟΣ"), fold("οδοσ"));
+        // The Kelvin sign is its own upper case: not `k`.
+        assert_ne!(fold("\u{212A}"), fold("k"));
+        assert_ne!(fold("\u{212A}"), fold("K"));
+        // Dotted capital I is its own upper case; dotless i upper-cases to I.
+        assert_ne!(fold("\u{130}"), fold("i"));
+        assert_ne!(fold("\u{130}"), fold("I"));
+        assert_eq!(fold("\u{130}"), "\u{130}");
+        assert_eq!(fold("\u{131}"), fold("i"));
+        assert_eq!(fold("\u{131}"), "i");
+        // ß has no simple upper case: not `ss`, nor capital ẞ.
+        assert_ne!(fold("straße"), fold("strasse"));
+        assert_eq!(fold("STRAßE"), fold("straße"));
+        // Simple, not full, mapping for ypogegrammeni.
+        assert_eq!(fold("\u{1F80}"), fold("\u{1F88}"));
+        assert_eq!(fold("\u{1FB3}"), fold("\u{1FBC}"));
+        assert_eq!(fold("Éte"), fold("éTE"));
+    }
+
+    #[test]
+    fn nfc_and_nfd_are_one_key() {
+        let (nfc, nfd) = (
+            "caf\u{e9}/\u{e9}t\u{e9}.txt",
+            "cafe\u{301}/e\u{301}te\u{301}.txt",
+        );
+        assert_ne!(nfc, nfd);
+        for cs in [true, false] {
+            assert_eq!(key_of(nfc, cs), key_of(nfd, cs), "case sensitive: {cs}");
+            assert!(is_within_key(nfd, &key_of("cafe\u{301}", cs), cs));
+            assert!(is_within_key(nfc, &key_of("cafe\u{301}", cs), cs));
+            assert!(!is_within_key("cafe/x", &key_of("caf\u{e9}", cs), cs));
+        }
+        assert_eq!(key_of(nfd, true), nfc);
+        assert_eq!(key_of("CAFE\u{301}", false), key_of("caf\u{e9}", false));
+        assert_ne!(key_of("CAFE\u{301}", true), key_of("caf\u{e9}", true));
+        assert!(is_within_key(
+            "Caf\u{e9}/x",
+            &key_of("cafe\u{301}", false),
+            false
+        ));
+    }
+
+    #[test]
+    fn same_name_ignores_only_normalisation() {
+        assert!(same_name("a.txt", "a.txt"));
+        assert!(!same_name("a.txt", "A.txt"));
+        assert!(same_name("\u{e9}.txt", "e\u{301}.txt"));
+        assert!(!same_name("\u{c9}.txt", "e\u{301}.txt"));
+        assert!(!same_name("\u{e9}.txt", "e.txt"));
     }
 }

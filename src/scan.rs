@@ -5,9 +5,9 @@
 //! (`.twinsync-root`, SPEC §4).
 //!
 //! Invariants: a folder that could not be listed, and names that collide
-//! under case folding, end up in [`SideScan::unknown`], which the planner
-//! treats as "do not touch"; a scan never reports something as absent that
-//! it did not look at.
+//! under case folding or Unicode normalisation (one identity key, SPEC §4),
+//! end up in [`SideScan::unknown`], which the planner treats as "do not
+//! touch"; a scan never reports something as absent that it did not look at.
 
 use crate::fs::{Fs, FsError, Kind, Meta};
 use crate::paths::{self, MARKER_NAME};
@@ -174,7 +174,8 @@ pub struct SideScan {
     /// Identity key → entry.
     pub entries: BTreeMap<String, Entry>,
     /// Keys (folders or files) whose state is unknown this cycle: unreadable
-    /// folders and case collisions. Nothing at or below them is planned.
+    /// folders and case (or normalisation) collisions. Nothing at or below
+    /// them is planned.
     pub unknown: Vec<String>,
     /// Human-readable problems to report (collisions, invalid names, links).
     pub problems: Vec<String>,
@@ -339,17 +340,22 @@ pub fn scan_side(
             }
             continue;
         }
-        let (key, path) = if case_sensitive
-            || (w.path.is_ascii() && !w.path.bytes().any(|b| b.is_ascii_uppercase()))
-        {
+        let key_is_path = w.path.is_ascii()
+            && (case_sensitive || !w.path.bytes().any(|b| b.is_ascii_uppercase()));
+        let (key, path) = if key_is_path {
             // The key is the path: store the string once (see `restore_paths`).
             (w.path, String::new())
         } else {
-            (paths::key_of(&w.path, case_sensitive), w.path)
+            let key = paths::key_of(&w.path, case_sensitive);
+            if key == w.path {
+                (key, String::new())
+            } else {
+                (key, w.path)
+            }
         };
         if let Some(prev) = out.entries.get(&key) {
             out.problems.push(format!(
-                "`{}` and `{}` differ only in case; both left alone until one is renamed",
+                "`{}` and `{}` differ only in case or Unicode normalisation; both left alone until one is renamed",
                 if prev.path.is_empty() {
                     &key
                 } else {
@@ -737,6 +743,28 @@ mod tests {
         assert_eq!(s.entries.keys().collect::<Vec<_>>(), ["b.txt"]);
         assert!(s.is_unknown("a.txt"));
         assert_eq!(s.problems.len(), 1);
+    }
+
+    #[test]
+    fn nfc_and_nfd_spellings_in_one_folder_collide() {
+        // MemFs, like NTFS and ext4, keeps both spellings as two names.
+        for (ci, cs) in [(false, true), (true, false)] {
+            let m = MemFs::new("l", ci, 1);
+            m.put(MARKER_NAME, b"{}");
+            m.put("d/caf\u{e9}.txt", b"1");
+            m.put("d/cafe\u{301}.txt", b"2");
+            m.put("d/b.txt", b"3");
+            let s = scan_side(&m, Side::Left, &ex(&[], cs), cs, &|_| {}).unwrap();
+            assert_eq!(
+                s.entries.keys().collect::<Vec<_>>(),
+                ["d", "d/b.txt"],
+                "case sensitive: {cs}"
+            );
+            assert!(s.is_unknown(&paths::key_of("d/cafe\u{301}.txt", cs)));
+            assert!(s.is_unknown(&paths::key_of("d/caf\u{e9}.txt", cs)));
+            assert_eq!(s.problems.len(), 1);
+            assert!(s.problems[0].contains("normalisation"), "{}", s.problems[0]);
+        }
     }
 
     #[test]

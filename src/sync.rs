@@ -193,9 +193,10 @@ pub fn make_plan(
             if let Some(e) = scan.entries.get_mut(k) {
                 e.unchanged = true;
                 // Its exact path is never needed again when it equals the key
-                // (case-sensitive) or names a file (only folders' exact case is
-                // used, to place new files inside them): free it.
-                if cs || e.kind == crate::Kind::File {
+                // or names a file (only folders' exact spelling is used, to
+                // place new files inside them): free it. Keys are NFC, so a
+                // folder's path may differ from its key even when case-sensitive.
+                if e.kind == crate::Kind::File || e.path == k {
                     e.path = String::new();
                 }
             }

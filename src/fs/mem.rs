@@ -2,9 +2,10 @@
 //!
 //! Options emulate the roots twinsync meets on Windows: case-insensitive but
 //! case-preserving names (`a.TXT` replaces `A.txt` and keeps the stored
-//! name, as NTFS does), and coarse timestamps (FAT and many cloud drives
-//! keep 2 s). A clock that tests advance stamps every write. Cloning a
-//! `MemFs` shares the same tree.
+//! name, as NTFS does; NFC and NFD spellings stay two names, as on NTFS and
+//! ext4), and coarse timestamps (FAT and many cloud drives keep 2 s). A
+//! clock that tests advance stamps every write. Cloning a `MemFs` shares the
+//! same tree.
 
 use super::{ExcludeFn, FileWriter, Fs, FsError, Kind, Meta, WalkEntry, WalkResult};
 use crate::paths;
@@ -61,8 +62,15 @@ impl MemFs {
         }
     }
 
+    /// Node key: case folded like NTFS when case-insensitive, else the exact
+    /// path. Never normalised: NTFS and ext4 keep an NFC and an NFD
+    /// spelling as two names (twinsync's identity keys do not).
     fn key(&self, p: &str) -> String {
-        paths::key_of(p, !self.case_insensitive)
+        if self.case_insensitive {
+            paths::fold(p)
+        } else {
+            p.to_owned()
+        }
     }
 
     fn round(&self, t: i64) -> i64 {

@@ -134,7 +134,8 @@ pub fn classify(prev: Option<&Entry>, cur: Option<&Entry>) -> Class {
                 return Class::Content;
             }
             let name_or_props = p.props != c.props
-                || (p.path != c.path && paths::file_name(&p.path) != paths::file_name(&c.path));
+                || (p.path != c.path
+                    && !paths::same_name(paths::file_name(&p.path), paths::file_name(&c.path)));
             if c.kind == Kind::Dir {
                 return if name_or_props {
                     Class::Props
@@ -175,7 +176,8 @@ pub fn unchanged_on_both(key: &str, row: &StateRow, l: Option<&Entry>, r: Option
             p.kind == c.kind
                 && p.props == c.props
                 && (c.kind == Kind::Dir || (p.size == c.size && p.mtime == c.mtime))
-                && (p.path == cur_path || paths::file_name(&p.path) == paths::file_name(cur_path))
+                && (p.path == cur_path
+                    || paths::same_name(paths::file_name(&p.path), paths::file_name(cur_path)))
         }
         _ => false,
     };
@@ -505,7 +507,7 @@ impl<'a> Planner<'a> {
         let to = from.other();
         let mut dest_path = dest.path.clone();
         let src_name = paths::file_name(&src.path);
-        if paths::file_name(&dest.path) != src_name {
+        if !paths::same_name(paths::file_name(&dest.path), src_name) {
             let new_path = paths::join(
                 &self.path_on(to, paths::parent(key), paths::parent(&dest.path)),
                 src_name,
@@ -1003,7 +1005,8 @@ impl<'a> Planner<'a> {
                 self.props(key, Side::Right, r, l, "6.2.12", "folder");
             }
             (Class::Props, Class::Props)
-                if paths::file_name(&l.path) != paths::file_name(&r.path) || l.props != r.props =>
+                if !paths::same_name(paths::file_name(&l.path), paths::file_name(&r.path))
+                    || l.props != r.props =>
             {
                 // Folders cannot hold clash copies of themselves: newer wins.
                 let newer = Self::newer(l, r);
@@ -1057,7 +1060,8 @@ impl<'a> Planner<'a> {
             (Props, Unchanged) => self.props(key, Side::Left, l, r, "6.2.11", "6.2.11"),
             (Unchanged, Props) => self.props(key, Side::Right, r, l, "6.2.12", "6.2.12"),
             (Props, Props) => {
-                let same_name = paths::file_name(&l.path) == paths::file_name(&r.path);
+                let same_name =
+                    paths::same_name(paths::file_name(&l.path), paths::file_name(&r.path));
                 if same_name && l.props == r.props && l.mtime == r.mtime {
                     self.same(key, l, r, "same properties changed on both sides");
                 } else {

@@ -765,3 +765,66 @@ fn unknown_folder_plans_nothing_below_it() {
     assert!(ops.is_empty());
     assert_eq!(deferred, 1);
 }
+
+#[test]
+fn nfc_and_nfd_names_are_one_path_and_each_side_keeps_its_bytes() {
+    const NFC: &str = "caf\u{e9}.txt";
+    const NFD: &str = "cafe\u{301}.txt";
+    let plan = |state: &StateMap, left: &SideScan, right: &SideScan, cs: bool| {
+        let mut o = opts();
+        o.case_sensitive = cs;
+        let (empty, none) = (HashMap::new(), HashSet::new());
+        let input = Input {
+            left,
+            right,
+            state,
+            conflicts: &empty,
+            deferred: &none,
+            opts: &o,
+        };
+        reconcile(&input).0
+    };
+    // Pure snapshots in both case modes, and scans of the in-memory fs
+    // (case-insensitive, which keeps NFC and NFD as two spellings).
+    for (cs, mem) in [(true, false), (false, false), (false, true)] {
+        let scan = |files: &[F]| {
+            if mem {
+                mem_scan(files)
+            } else {
+                scan_of(files, cs)
+            }
+        };
+        let (l, r) = (scan(&[f(NFC, "same", 0)]), scan(&[f(NFD, "same", 0)]));
+        let first = plan(&std::iter::empty().collect(), &l, &r, cs);
+        assert_eq!(
+            describe(&first),
+            [format!("record {NFC} [same]")],
+            "cs {cs} mem {mem}"
+        );
+        // The state the record op leaves behind: each side's own bytes.
+        let state: StateMap = first
+            .iter()
+            .map(|op| {
+                let rec = op.record.as_ref().unwrap();
+                let row = StateRow {
+                    left: rec.left.clone(),
+                    right: rec.right.clone(),
+                };
+                (op.key.clone(), row)
+            })
+            .collect();
+        let row = state.get(&crate::paths::key_of(NFD, cs)).unwrap();
+        assert_eq!(row.left.as_ref().unwrap().path, NFC);
+        assert_eq!(row.right.as_ref().unwrap().path, NFD);
+        assert!(plan(&state, &l, &r, cs).is_empty(), "cs {cs} mem {mem}");
+        // A side that re-spells the name in the other form is no rename.
+        let (l2, r2) = (scan(&[f(NFD, "same", 0)]), scan(&[f(NFC, "same", 0)]));
+        assert!(plan(&state, &l2, &r2, cs).is_empty(), "cs {cs} mem {mem}");
+        assert!(unchanged_on_both(
+            &crate::paths::key_of(NFC, cs),
+            row,
+            l2.entries.values().next(),
+            r2.entries.values().next()
+        ));
+    }
+}
