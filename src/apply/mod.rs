@@ -138,6 +138,8 @@ enum Outcome {
     /// Found done on disk: record only.
     Recovered(Vec<Update>),
     Drifted(String),
+    /// Failed, but with state to record all the same (a version already in trash).
+    Failed(FsError, Vec<Update>),
 }
 
 /// Checks that a plan may be applied to this state, then registers it.
@@ -313,7 +315,38 @@ pub fn run(
         {
             state.unpark(*side, mid)?;
         }
+        // The step's effects are on disk; its journal commit comes next. A
+        // machine that stopped in between (power cut) records nothing: the
+        // resumed run recognises the step as done by its result.
+        if matches!(result, Ok(Outcome::Done(_) | Outcome::Recovered(_))) {
+            for side in op.side.into_iter().chain(op.from) {
+                if let Err(e) = sides.get(side).stat(paths::MARKER_NAME)
+                    && e.class == ErrorClass::Crashed
+                {
+                    return Err(ApplyError::Stopped(e));
+                }
+            }
+        }
+        // A failure that still has state to record (a version already in trash).
+        let (result, kept) = match result {
+            Ok(Outcome::Failed(e, kept)) => {
+                if op.kind == OpKind::Copy {
+                    // Its new version waits under the temp name: parked, put in place later.
+                    let dest = dest_of(op);
+                    let temp = paths::temp_name(
+                        paths::parent(dest),
+                        &plan.plan_id,
+                        op.id,
+                        paths::TempUse::Copy,
+                    );
+                    state.park(side_of(op), &temp, dest, dest)?;
+                }
+                (Err(e), kept)
+            }
+            other => (other, Vec::new()),
+        };
         match result {
+            Ok(Outcome::Failed(..)) => {}
             Ok(Outcome::Done(updates)) => {
                 state.commit(&plan.plan_id, &[(op.id, "done", None)], &updates)?;
                 report.done += 1;
@@ -340,7 +373,7 @@ pub fn run(
             Err(e) if e.class == ErrorClass::Crashed => return Err(ApplyError::Stopped(e)),
             Err(e) => {
                 let msg = e.to_string();
-                state.commit(&plan.plan_id, &[(op.id, "failed", Some(&msg))], &[])?;
+                state.commit(&plan.plan_id, &[(op.id, "failed", Some(&msg))], &kept)?;
                 let now_s = crate::now_ns() / 1_000_000_000;
                 let failure = state
                     .record_failure(&op.key, &op.path, op.kind.as_str(), &msg, now_s)
@@ -633,9 +666,16 @@ impl Executor<'_> {
                 && let Some(hash) = self.same_content(sfs, src_path, dfs, dest, d.size)?
             {
                 let _ = dfs.remove_file(&temp);
-                return Ok(Outcome::Recovered(
-                    self.copy_updates(op, from, to, src_path, s, dest, d, hash),
-                ));
+                let mut updates = self.copy_updates(op, from, to, src_path, s, dest, d, hash);
+                // The version it replaced went to trash under this plan's stamp: record it.
+                if ed.exists && ed.kind == Some(Kind::File) {
+                    let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+                    if let Some(rel) = loc.find(dest, &self.plan_stamp()) {
+                        let size = loc.size(&rel).unwrap_or(ed.size);
+                        updates.push(self.overwrite_record(op, to, dest, rel, size));
+                    }
+                }
+                return Ok(Outcome::Recovered(updates));
             }
             return Ok(Outcome::Drifted(format!(
                 "{to} `{dest}` changed since the plan was made"
@@ -715,15 +755,53 @@ impl Executor<'_> {
             );
         }
         if let Err(e) = dfs.rename(&temp, dest) {
-            let _ = dfs.remove_file(&temp);
-            // Put the replaced version back where it was.
-            if let Some((rel, _)) = &trashed
-                && let Err(back) = TrashLoc::new(dfs, self.cfg.trash(to)).take(rel, dest)
-            {
-                self.log.error("copy", json!({"path": dest, "side": to, "result": "failed",
-                    "error": format!("{e}; and the previous version could not be put back from trash `{rel}`: {back}")}));
+            if e.class == ErrorClass::Crashed {
+                return Err(e);
             }
-            return Err(e);
+            let Some((rel, size)) = trashed else {
+                // The old version (if any) was never moved: the path still holds it.
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            };
+            // The path must never stay empty (SPEC §8): put the replaced
+            // version back, or else finish the rename after a short wait.
+            let put_back = TrashLoc::new(dfs, self.cfg.trash(to)).take(&rel, dest);
+            if put_back.is_ok() {
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            }
+            for wait_ms in [100, 500, 2000] {
+                std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+                if dfs.rename(&temp, dest).is_ok() {
+                    let back = read_back(dfs, dest)?;
+                    let mut updates = self.copy_updates(
+                        op,
+                        from,
+                        to,
+                        src_path,
+                        &src_meta,
+                        dest,
+                        &back,
+                        Some(hash),
+                    );
+                    updates.push(self.overwrite_record(op, to, dest, rel, size));
+                    return Ok(Outcome::Done(updates));
+                }
+            }
+            // Neither holds yet: the new version stays in its temp file (parked:
+            // the next run puts it in place), the old one in trash, recorded.
+            let msg = format!(
+                "{e}; the previous version could not be put back from trash `{rel}` ({}) either: the new version waits as `{temp}` and is put in place by the next run",
+                put_back.err().map(|b| b.to_string()).unwrap_or_default()
+            );
+            self.log.error(
+                "copy",
+                json!({"path": dest, "side": to, "result": "failed", "error": msg}),
+            );
+            return Ok(Outcome::Failed(
+                FsError::synthetic("rename", dest, e.class, &msg),
+                vec![self.overwrite_record(op, to, dest, rel, size)],
+            ));
         }
         let back = read_back(dfs, dest)?;
         let mut updates =
@@ -843,6 +921,47 @@ impl Executor<'_> {
         )
     }
 
+    /// The second look before a delete decided by the other side's delete:
+    /// that side must still lack the path (a copy that finished after the
+    /// scan, or a user who put it back, cancels the delete).
+    fn reappeared(&self, op: &Op, side: Side) -> Option<String> {
+        let other = side.other();
+        let gone = op.expect.iter().find(|e| e.side == other && !e.exists)?;
+        match self.fs(other).stat(&gone.path) {
+            Ok(None) => None,
+            Ok(Some(_)) => Some(format!(
+                "{other} `{}` is there again; not deleted on {side}",
+                gone.path
+            )),
+            Err(e) => Some(format!(
+                "cannot confirm that {other} `{}` is gone ({e}); not deleted on {side}",
+                gone.path
+            )),
+        }
+    }
+
+    #[allow(clippy::unused_self)]
+    fn trash_record(
+        &self,
+        op: &Op,
+        side: Side,
+        path: &str,
+        trash_path: String,
+        size: u64,
+        rule: &str,
+    ) -> Update {
+        let _ = op;
+        Update::Trash(TrashRecord {
+            id: 0,
+            side,
+            original_path: path.to_owned(),
+            trash_path,
+            size,
+            deleted_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            rule: rule.to_owned(),
+        })
+    }
+
     #[allow(clippy::unused_self)]
     fn overwrite_record(
         &self,
@@ -891,17 +1010,29 @@ impl Executor<'_> {
             return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
         };
         if live.is_none() {
-            return Ok(Outcome::Recovered(updates()));
+            // Done before a crash: the version it moved to trash gets its record.
+            let mut u = updates();
+            if op.soft == Some(true) {
+                let loc = TrashLoc::new(fs, self.cfg.trash(side));
+                if let Some(rel) = loc.find(path, &self.plan_stamp()) {
+                    let size = loc.size(&rel).unwrap_or(e.size);
+                    u.push(self.trash_record(op, side, path, rel, size, &op.rule));
+                }
+            }
+            return Ok(Outcome::Recovered(u));
         }
         if !matches(live.as_ref(), e) {
             return Ok(Outcome::Drifted(format!(
                 "{side} `{path}` changed since the plan was made; not deleted"
             )));
         }
+        if let Some(why) = self.reappeared(op, side) {
+            return Ok(Outcome::Drifted(why));
+        }
         let mut u = updates();
         if op.soft == Some(true) {
             let loc = TrashLoc::new(fs, self.cfg.trash(side));
-            let rel = loc.put(path, &Self::trash_stamp())?;
+            let rel = loc.put(path, &self.plan_stamp())?;
             u.push(Update::Trash(TrashRecord {
                 id: 0,
                 side,
@@ -1151,6 +1282,9 @@ impl Executor<'_> {
             }
             Some(_) => {}
         }
+        if let Some(why) = self.reappeared(op, side) {
+            return Ok(Outcome::Drifted(why));
+        }
         let listing = fs.list_dir(dest)?;
         if let Some(n) = listing
             .unreadable
@@ -1370,6 +1504,13 @@ pub fn sweep_temps(
         .iter()
         .map(|id| paths::temp_owner(id))
         .collect();
+    let parked: Vec<String> = state
+        .parked()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.side == side)
+        .map(|p| p.temp_path)
+        .collect();
     let mut removed = Vec::new();
     for t in temps {
         let Some((owner, paths::TempUse::Copy)) = paths::parse_temp_name(paths::file_name(t))
@@ -1377,6 +1518,7 @@ pub fn sweep_temps(
             continue;
         };
         if running.iter().any(|r| r == owner)
+            || parked.contains(t)
             || !matches!(fs.stat(t), Ok(Some(m)) if m.kind == Kind::File)
         {
             continue;

@@ -108,6 +108,8 @@ fn scenario() -> H {
     }
     h.left.put("shared/conflict.xlsx", b"base");
     h.left.put("Case.txt", b"case");
+    h.left
+        .put("Proj/inside.txt", b"in a folder renamed by case");
     h.sync();
     h.tick();
     for i in 0..8 {
@@ -133,11 +135,46 @@ fn scenario() -> H {
     h.tick();
     h.right.put("shared/conflict.xlsx", b"right version, newer");
     h.left.rename("Case.txt", "CASE.txt").unwrap();
+    h.right.rename("Proj", "PROJ").unwrap();
     h
+}
+
+/// Every version in a side's trash has its trash record (finding 6).
+fn assert_trash_recorded(h: &H, n: i64) {
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let records = state.trash_records().unwrap();
+    for (side, m) in [(Side::Left, &h.left), (Side::Right, &h.right)] {
+        for k in m
+            .dump()
+            .into_iter()
+            .filter(|(_, d)| d.is_some())
+            .map(|(k, _)| k)
+        {
+            if let Some(rel) = k.strip_prefix(".sync_trash/") {
+                assert!(
+                    records
+                        .iter()
+                        .any(|r| r.side == side && r.trash_path == rel),
+                    "n={n}: {side} trash `{rel}` has no record: {records:?}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
 fn power_cut_after_every_write_then_resume_converges() {
+    power_cuts(false);
+}
+
+/// The power goes off right after a write succeeds, before anything else
+/// (the step's journal commit included) happens.
+#[test]
+fn power_cut_between_last_effect_and_commit_then_resume_converges() {
+    power_cuts(true);
+}
+
+fn power_cuts(after_write: bool) {
     let probe = scenario();
     let plan = probe.plan();
     assert!(plan.ops.len() >= 50, "only {} steps", plan.ops.len());
@@ -150,12 +187,22 @@ fn power_cut_after_every_write_then_resume_converges() {
             .chain(all_contents(&h.right))
             .collect();
         let budget = Arc::new(AtomicI64::new(n));
+        let wrap = |m: &MemFs| -> Arc<dyn Fs> {
+            if after_write {
+                Arc::new(FaultFs::with_cut_after(
+                    Arc::new(m.clone()),
+                    Arc::clone(&budget),
+                ))
+            } else {
+                Arc::new(FaultFs::with_budget(
+                    Arc::new(m.clone()),
+                    Arc::clone(&budget),
+                ))
+            }
+        };
         let faulty = Sides {
-            left: Arc::new(FaultFs::with_budget(
-                Arc::new(h.left.clone()),
-                Arc::clone(&budget),
-            )),
-            right: Arc::new(FaultFs::with_budget(Arc::new(h.right.clone()), budget)),
+            left: wrap(&h.left),
+            right: wrap(&h.right),
         };
         // After the cut every call fails: a step write (Stopped) or the marker check (Unavailable).
         let crashed = h.apply_with(&plan, &faulty).is_err();
@@ -197,6 +244,12 @@ fn power_cut_after_every_write_then_resume_converges() {
             h.left.dump().contains_key("CASE.txt") && h.right.dump().contains_key("CASE.txt"),
             "n={n}: case rename lost"
         );
+        assert!(
+            h.left.dump().contains_key("PROJ/inside.txt")
+                && h.right.dump().contains_key("PROJ/inside.txt"),
+            "n={n}: folder case rename lost"
+        );
+        assert_trash_recorded(&h, n);
         if !crashed {
             break;
         }
@@ -870,4 +923,127 @@ fn only_copy_temp_files_are_swept_and_unexplained_temps_are_held() {
     let removed = sweep_temps(&state, &h.right, Side::Right, &temps, &Logger::null());
     assert_eq!(removed, vec!["d/.~twinsync-0000abcd-4.tmp".to_owned()]);
     assert!(h.right.get("d/.~twinsync-0000abcd-3-case.tmp").is_some());
+}
+
+/// Regression (issue 8, finding 4): a plan made from a scan older than a
+/// copy that finished meanwhile (the large-file lane) deleted the copy's
+/// source. A delete decided by the other side's delete looks again, right
+/// before it runs, that the other side still lacks the path.
+#[test]
+fn delete_is_confirmed_against_the_other_side_before_it_runs() {
+    let h = harness("[soft_delete]\nenabled = false");
+    h.left.put("media/big.mov", b"only copy of a large file");
+    h.sync();
+    h.tick();
+    h.right.remove_file("media/big.mov").unwrap();
+    let stale = h.plan();
+    assert!(stale.ops.iter().any(|o| o.kind == OpKind::Delete));
+    // The right gets it back before the plan runs (a copy finishing, a user).
+    h.right.put("media/big.mov", b"only copy of a large file");
+    let r = h.apply_with(&stale, &h.sides()).unwrap();
+    assert_eq!(r.hard_deletes, 0, "{r:?}");
+    assert_eq!(r.drifted, 1);
+    assert!(h.left.get("media/big.mov").is_some());
+}
+
+/// Regression (issue 8, finding 5): when the final rename of a copy and the
+/// put-back of the version it replaced both failed, the path was left empty
+/// and the next plan read that as a delete.
+#[test]
+fn failed_final_rename_never_leaves_the_path_empty() {
+    // Put-back works: the old version is back at once.
+    let h = harness("");
+    h.left.put("a.txt", b"v1");
+    h.sync();
+    h.tick();
+    h.left.put("a.txt", b"v2 from the left");
+    let plan = h.plan();
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 1));
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.failed.len(), 1);
+    assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v1".as_slice()));
+    h.tick();
+    h.sync();
+    assert_eq!(
+        h.right.get("a.txt").as_deref(),
+        Some(b"v2 from the left".as_slice())
+    );
+
+    // Put-back fails too: the rename is retried; when it keeps failing, the new
+    // version is parked (held, then put in place) and the old one is recorded in trash.
+    let h = harness("");
+    h.left.put("a.txt", b"v1");
+    h.sync();
+    h.tick();
+    h.left.put("a.txt", b"v2 from the left");
+    let plan = h.plan();
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 4));
+    right.fail(fault(
+        ErrorClass::Locked,
+        "rename",
+        ".sync_trash/a.txt → a.txt",
+        1,
+    ));
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert!(h.right.get("a.txt").is_none());
+    assert_trash_recorded(&h, 0);
+    let next = h.plan();
+    assert!(
+        next.ops.iter().all(|o| o.kind != OpKind::Delete),
+        "the left's a.txt must not be deleted: {:?}",
+        next.ops
+    );
+    let state = State::open(&h.cfg.state_db).unwrap();
+    assert!(
+        recover_parked(&state, &h.sides(), &Logger::null())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        h.right.get("a.txt").as_deref(),
+        Some(b"v2 from the left".as_slice())
+    );
+    h.tick();
+    h.sync();
+    assert!(h.plan().ops.is_empty(), "{:?}", h.plan().ops);
+    assert_eq!(h.left.get("a.txt"), h.right.get("a.txt"));
+    assert_eq!(
+        h.right.get(".sync_trash/a.txt").as_deref(),
+        Some(b"v1".as_slice())
+    );
+
+    // It succeeds on a retry: done, with the trash record.
+    let h = harness("");
+    h.left.put("a.txt", b"v1");
+    h.sync();
+    h.tick();
+    h.left.put("a.txt", b"v2");
+    let plan = h.plan();
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 2));
+    right.fail(fault(
+        ErrorClass::Locked,
+        "rename",
+        ".sync_trash/a.txt → a.txt",
+        1,
+    ));
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v2".as_slice()));
+    assert_trash_recorded(&h, 0);
 }

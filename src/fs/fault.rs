@@ -31,6 +31,10 @@ pub struct FaultFs {
     /// Remaining mutating calls before the power cut (-1 = no cut, -2 = cut);
     /// may be shared by both sides so one cut stops the whole machine.
     budget: Arc<AtomicI64>,
+    /// Power goes off right *after* the last allowed write (reads fail too),
+    /// instead of at the next write: cuts between a step's last effect and
+    /// its journal commit.
+    cut_after_last: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FaultFs {
@@ -40,6 +44,7 @@ impl FaultFs {
             inner,
             rules: Mutex::new(Vec::new()),
             budget: Arc::new(AtomicI64::new(-1)),
+            cut_after_last: Arc::default(),
         }
     }
 
@@ -50,7 +55,17 @@ impl FaultFs {
             inner,
             rules: Mutex::new(Vec::new()),
             budget,
+            cut_after_last: Arc::default(),
         }
+    }
+
+    /// Like [`Self::with_budget`], but the power goes off right after the
+    /// last allowed write succeeds: every later call fails, reads included.
+    #[must_use]
+    pub fn with_cut_after(inner: Arc<dyn Fs>, budget: Arc<AtomicI64>) -> Self {
+        let f = Self::with_budget(inner, budget);
+        f.cut_after_last.store(true, Ordering::SeqCst);
+        f
     }
 
     /// Adds a failure rule.
@@ -89,10 +104,13 @@ impl FaultFs {
         }
         if mutating {
             // Positive budgets count down; the call that reaches 0 still succeeds.
+            let cut = self.cut_after_last.load(Ordering::SeqCst);
             let _ = self
                 .budget
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| {
-                    (b > 0).then_some(b - 1)
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| match b {
+                    1 if cut => Some(-2),
+                    b if b > 0 => Some(b - 1),
+                    _ => None,
                 });
         }
         Ok(())

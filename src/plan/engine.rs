@@ -485,6 +485,16 @@ impl<'a> Planner<'a> {
         self.push(phase, op);
     }
 
+    /// A delete because the other side deleted the path also expects that
+    /// side to still lack it when the step runs: a second look, after every
+    /// earlier step (and any copy that finished meanwhile) is committed,
+    /// before anything is removed (a stale scan never deletes a source).
+    fn confirm_gone(&mut self, gone_side: Side, last: Option<&Entry>) {
+        if let (Some(last), Some((_, op))) = (last, self.ops.last_mut()) {
+            op.expect.push(Expect::of(gone_side, &last.path, None));
+        }
+    }
+
     fn record(
         &mut self,
         key: &str,
@@ -945,6 +955,7 @@ impl<'a> Planner<'a> {
                             format!("deleted on {other}, unchanged on {side}"),
                             PHASE_DELETE,
                         );
+                        self.confirm_gone(other, row.and_then(|r| r.side(other)));
                     } else {
                         let rule = if side == Side::Right {
                             "6.2.5"
@@ -1199,6 +1210,9 @@ impl<'a> Planner<'a> {
                 op.side = Some(side);
                 op.dest_path = Some(e.path.clone());
                 op.expect = vec![Expect::of(side, &e.path, Some(&e))];
+                if let Some(gone) = self.input.state.get(&key).and_then(|r| r.side(other)) {
+                    op.expect.push(Expect::of(other, &gone.path, None));
+                }
                 self.removed[idx(side)].insert(key.clone());
                 self.push(PHASE_RMDIR, op);
             }

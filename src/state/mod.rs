@@ -831,7 +831,9 @@ impl State {
                     #[allow(clippy::cast_possible_wrap)]
                     Update::Trash(t) => {
                         tx.execute(
-                            "INSERT INTO trash(side, original_path, trash_path, size, deleted_at, rule) VALUES(?1,?2,?3,?4,?5,?6)",
+                            "INSERT INTO trash(side, original_path, trash_path, size, deleted_at, rule)
+                             SELECT ?1,?2,?3,?4,?5,?6
+                             WHERE NOT EXISTS (SELECT 1 FROM trash WHERE side = ?1 AND trash_path = ?3)",
                             params![t.side.as_str(), t.original_path, t.trash_path, t.size as i64, t.deleted_at, t.rule],
                         )
                         .map_err(sql)?;
