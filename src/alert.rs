@@ -407,7 +407,7 @@ pub fn test_command(cfg: &Config) -> Result<i32, CliError> {
         )));
     }
     if !e.enabled {
-        eprintln!(
+        crate::eoutln!(
             "note: [email] enabled = false: this test sends anyway, but no alert will be sent until you enable it"
         );
     }
@@ -418,7 +418,7 @@ pub fn test_command(cfg: &Config) -> Result<i32, CliError> {
     );
     match send(cfg, "[twinsync] test email", &body) {
         Ok(()) => {
-            println!(
+            crate::outln!(
                 "Test email sent via {}:{} to {}",
                 e.smtp_host,
                 e.smtp_port,

@@ -227,7 +227,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::eoutln!("error: {e}");
             e.exit_code()
         }
     }
@@ -243,9 +243,9 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Show { plan, json } => {
             let p = Plan::load(&plan)?;
             if json {
-                print!("{}", p.to_json());
+                crate::out!("{}", p.to_json());
             } else {
-                print!("{}", render::render(&p, None));
+                crate::out!("{}", render::render(&p, None));
             }
             Ok(0)
         }
@@ -283,7 +283,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
 
 fn warn_config(cfg: &Config) {
     for w in crate::alert::config_warnings(cfg) {
-        eprintln!("warning: {w}");
+        crate::eoutln!("warning: {w}");
     }
 }
 
@@ -298,7 +298,7 @@ fn init(cfg: &Config, create_roots: bool) -> Result<i32, CliError> {
                         root.display()
                     ))
                 })?;
-                println!("created {side} root {}", root.display());
+                crate::outln!("created {side} root {}", root.display());
             } else {
                 return Err(CliError::Unavailable(format!(
                     "{side} root `{}` does not exist; create it (or pass --create-roots), or fix `{side}_root` in {}",
@@ -345,15 +345,15 @@ fn init(cfg: &Config, create_roots: bool) -> Result<i32, CliError> {
                 let body = serde_json::to_vec_pretty(&m).unwrap_or_default();
                 fs.write_all(paths::MARKER_NAME, &body)
                     .map_err(|e| CliError::Other(format!("cannot write marker: {e}")))?;
-                println!("wrote marker {}/{}", fs.root_display(), paths::MARKER_NAME);
+                crate::outln!("wrote marker {}/{}", fs.root_display(), paths::MARKER_NAME);
                 id
             }
         };
         state.set_meta(&format!("{side}_root_id"), &id)?;
-        println!("{side:<5} root {}  (id {id})", fs.root_display());
+        crate::outln!("{side:<5} root {}  (id {id})", fs.root_display());
     }
-    println!("state DB {}", cfg.state_db.display());
-    println!("Initialised. Next: `twinsync plan` to review, `twinsync apply` to sync.");
+    crate::outln!("state DB {}", cfg.state_db.display());
+    crate::outln!("Initialised. Next: `twinsync plan` to review, `twinsync apply` to sync.");
     Ok(0)
 }
 
@@ -431,10 +431,10 @@ fn plan_cmd(
     };
     let text = render::render(&plan, Some(200));
     if json_out {
-        eprint!("{text}");
-        print!("{}", plan.to_json());
+        crate::eout!("{text}");
+        crate::out!("{}", plan.to_json());
     } else {
-        print!("{text}");
+        crate::out!("{text}");
     }
     guard(cfg, &plan, force, &log)?;
     if let Some(out) = out {
@@ -454,9 +454,9 @@ fn plan_cmd(
             file.display()
         );
         if json_out {
-            eprintln!("{msg}");
+            crate::eoutln!("{msg}");
         } else {
-            println!("{msg}");
+            crate::outln!("{msg}");
         }
     }
     log.info(
@@ -471,7 +471,7 @@ fn plan_cmd(
 }
 
 fn confirm() -> bool {
-    eprint!("Apply? [y/N] ");
+    crate::eout!("Apply? [y/N] ");
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).is_ok()
         && matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
@@ -598,7 +598,7 @@ fn apply_cmd(
         }
         let state = open_state(cfg)?;
         let plan = make_plan(cfg, &sides, &state, force)?;
-        print!("{}", render::render(&plan, Some(200)));
+        crate::out!("{}", render::render(&plan, Some(200)));
         guard(cfg, &plan, force, &log)?;
         if plan.ops.is_empty() {
             state.mark_synced()?;
@@ -608,7 +608,7 @@ fn apply_cmd(
             return Ok(0);
         }
         if !auto_approve && !confirm() {
-            println!("Apply cancelled; nothing was changed.");
+            crate::outln!("Apply cancelled; nothing was changed.");
             return Ok(0);
         }
         (plan, state)
@@ -616,11 +616,14 @@ fn apply_cmd(
     let report = apply_with_progress(cfg, &plan, &sides, &mut state, &log, force)?;
     record_cycle(&state, &log, &plan, &report, started);
     crate::alert::flush(cfg, &state, &log);
-    println!("{}", report.one_line());
+    crate::outln!("{}", report.one_line());
     for f in &report.failed {
-        eprintln!(
+        crate::eoutln!(
             "failed: step {} ({}) `{}`: {}",
-            f.id, f.kind, f.path, f.error
+            f.id,
+            f.kind,
+            f.path,
+            f.error
         );
     }
     Ok(i32::from(!report.failed.is_empty()))
@@ -690,7 +693,7 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
         "emails_queued": queued,
     });
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(0);
     }
     use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -712,7 +715,7 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
             },
         ]);
     }
-    println!("{t}");
+    crate::outln!("{t}");
     let mut t = table(&[
         "cycle at",
         "changes",
@@ -731,9 +734,11 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
             format!("{} ms", c.duration_ms),
         ]);
     }
-    println!("Last cycles:\n{t}");
+    crate::outln!("Last cycles:\n{t}");
     for p in &in_flight {
-        println!("Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it.");
+        crate::outln!(
+            "Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it."
+        );
     }
     if !steps.is_empty() {
         let mut t = table(&["step", "operation", "path", "size"]);
@@ -745,10 +750,10 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
                 crate::human_size(s["bytes"].as_u64().unwrap_or(0)),
             ]);
         }
-        println!("Steps in flight:\n{t}");
+        crate::outln!("Steps in flight:\n{t}");
     }
     if conflicts.is_empty() {
-        println!("Unresolved conflicts: none");
+        crate::outln!("Unresolved conflicts: none");
     } else {
         let mut t = table(&["path", "rule", "since", "to settle"]);
         for c in &conflicts {
@@ -759,10 +764,10 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
                 format!("twinsync resolve \"{}\" --keep left|right|both", c.path),
             ]);
         }
-        println!("Unresolved conflicts:\n{t}");
+        crate::outln!("Unresolved conflicts:\n{t}");
     }
     if failures.is_empty() {
-        println!("Failing paths: none");
+        crate::outln!("Failing paths: none");
     } else {
         let mut t = table(&["path", "operation", "since", "attempts", "error"]);
         for f in &failures {
@@ -774,17 +779,17 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
                 f.error.clone(),
             ]);
         }
-        println!("Failing paths:\n{t}");
+        crate::outln!("Failing paths:\n{t}");
     }
     for side in Side::BOTH {
         let u = &trash_use[side.as_str()];
-        println!(
+        crate::outln!(
             "Trash {side}: {} files, {}",
             u["files"],
             crate::human_size(u["bytes"].as_u64().unwrap_or(0))
         );
     }
-    println!("Emails queued: {queued}");
+    crate::outln!("Emails queued: {queued}");
     Ok(0)
 }
 
@@ -815,8 +820,8 @@ fn trash_cmd(cfg: &Config, action: TrashAction) -> Result<i32, CliError> {
                     r.rule.clone(),
                 ]);
             }
-            println!("{t}");
-            println!("{} files in trash", recs.len());
+            crate::outln!("{t}");
+            crate::outln!("{} files in trash", recs.len());
             Ok(0)
         }
         TrashAction::Restore { path } => {
@@ -850,16 +855,17 @@ fn trash_cmd(cfg: &Config, action: TrashAction) -> Result<i32, CliError> {
                 .map_err(|e| CliError::Other(e.to_string()))?;
             state.remove_trash_record(rec.id)?;
             log.info("delete", json!({"path": rec.original_path, "side": rec.side, "result": "ok", "note": "restored from trash"}));
-            println!(
+            crate::outln!(
                 "restored {} on the {} side; the next cycle syncs it",
-                rec.original_path, rec.side
+                rec.original_path,
+                rec.side
             );
             Ok(0)
         }
         TrashAction::Purge { older_than } => {
             let days = older_than.unwrap_or(cfg.raw.soft_delete.retention_days);
             let n = purge(cfg, &state, &sides, days, &log)?;
-            println!("purged {n} trash entries older than {days} days");
+            crate::outln!("purged {n} trash entries older than {days} days");
             Ok(0)
         }
     }
@@ -894,7 +900,7 @@ pub(crate) fn purge(
                 log.info("delete", json!({"path": r.trash_path, "side": r.side, "result": "ok", "note": "purged from trash"}));
                 n += 1;
             }
-            Err(e) => eprintln!("warning: cannot purge {}: {e}", r.trash_path),
+            Err(e) => crate::eoutln!("warning: cannot purge {}: {e}", r.trash_path),
         }
     }
     Ok(n)
@@ -909,6 +915,6 @@ fn resolve(cfg: &Config, path: &str, keep: &str) -> Result<i32, CliError> {
         ))
     })?;
     state.set_conflict_keep(c, keep)?;
-    println!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
+    crate::outln!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
     Ok(0)
 }

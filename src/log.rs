@@ -94,7 +94,7 @@ impl Logger {
         }
         let line = Value::Object(obj).to_string();
         if self.echo && level <= Level::Warn {
-            eprintln!("{line}");
+            crate::eoutln!("{line}");
         }
         let Some(path) = &self.path else { return };
         let Ok(mut guard) = self.file.lock() else {
@@ -103,7 +103,7 @@ impl Logger {
         if let Err(e) = self.write_line(path, &mut guard, &line)
             && !self.warned.swap(true, Ordering::Relaxed)
         {
-            eprintln!("warning: cannot write log file `{}`: {e}", path.display());
+            crate::eoutln!("warning: cannot write log file `{}`: {e}", path.display());
         }
     }
 

@@ -290,7 +290,7 @@ impl Loop<'_> {
                     started,
                 ));
                 // One line per cycle that did something (the service has no console; harmless there).
-                println!(
+                crate::outln!(
                     "{} {}",
                     chrono::Local::now().format("%H:%M:%S"),
                     report.one_line().replacen("Apply complete", "cycle", 1)
@@ -533,7 +533,7 @@ impl Loop<'_> {
                 }
                 let deferred = plan.summary.deferred > 0;
                 if dry_run {
-                    println!("{}", plan.summary.one_line());
+                    crate::outln!("{}", plan.summary.one_line());
                     self.note = Some("dry run: planned, nothing applied");
                     return false;
                 }
@@ -713,7 +713,7 @@ pub fn watch_cmd(
     };
     let lane = LargeLane::start(cfg, &sides, &stop, tx.clone());
     let mailer = start_mailer(cfg, &stop);
-    println!(
+    crate::outln!(
         "twinsync watch: syncing {} ⇄ {} every {} s (Ctrl-C to stop); log: {}",
         cfg.left_root.display(),
         cfg.right_root.display(),
