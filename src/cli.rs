@@ -537,7 +537,7 @@ pub(crate) fn cycle_record(
 ) -> CycleRecord {
     let r = report.cloned().unwrap_or_default();
     CycleRecord {
-        started_at: chrono::Utc::now().to_rfc3339(),
+        started_at: started_at(started),
         files_scanned: plan.map_or(0, |p| p.summary.files_left + p.summary.files_right),
         changes: r.done.saturating_sub(r.records),
         conflicts: r.conflicts,
@@ -553,6 +553,12 @@ pub(crate) fn cycle_record(
             "failed".into()
         },
     }
+}
+
+/// The wall-clock time (RFC 3339) of the moment `started` was taken.
+pub(crate) fn started_at(started: std::time::Instant) -> String {
+    let ago = chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+    (chrono::Utc::now() - ago).to_rfc3339()
 }
 
 /// Logs the `cycle` event (SPEC §12: every run ends with one, carrying the
@@ -917,4 +923,27 @@ fn resolve(cfg: &Config, path: &str, keep: &str) -> Result<i32, CliError> {
     state.set_conflict_keep(c, keep)?;
     crate::outln!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cycle record carries the time its run started, not when it ended.
+    #[test]
+    fn cycle_record_started_at_is_the_start_time() {
+        let started = std::time::Instant::now()
+            .checked_sub(std::time::Duration::from_secs(30))
+            .unwrap();
+        let c = cycle_record(None, None, started);
+        let at = chrono::DateTime::parse_from_rfc3339(&c.started_at).unwrap();
+        let ago = chrono::Utc::now() - at.with_timezone(&chrono::Utc);
+        assert!(
+            (29..=60).contains(&ago.num_seconds()),
+            "started_at {} is {} s ago, the run began 30 s ago",
+            c.started_at,
+            ago.num_seconds()
+        );
+        assert!(c.duration_ms >= 30_000);
+    }
 }

@@ -817,6 +817,7 @@ pub fn watch_cmd(
             .take()
             .unwrap_or_else(|| crate::cli::cycle_record(None, None, cycle_start));
         c.duration_ms = u64::try_from(cycle_start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        c.started_at = crate::cli::started_at(cycle_start);
         if lp.exit != 0 {
             c.result = "skipped".into();
         }
