@@ -541,7 +541,7 @@ pub(crate) fn cycle_record(
         files_scanned: plan.map_or(0, |p| p.summary.files_left + p.summary.files_right),
         changes: r.done.saturating_sub(r.records),
         conflicts: r.conflicts,
-        soft_deletes: r.soft_deletes,
+        soft_deletes: r.to_trash(),
         hard_deletes: r.hard_deletes,
         bytes_copied: r.bytes_copied,
         failed: r.failed.len() as u64,

@@ -510,3 +510,30 @@ fn output_into_a_closed_pipe_ends_quietly_with_the_normal_code() {
     // Nothing was applied by a plan whose output went nowhere.
     assert_eq!(e.read("right", "a.txt"), None);
 }
+
+/// A copy that replaces a version moves the old one to trash: the summary
+/// and the cycle event count it as a version sent to trash.
+#[test]
+fn replaced_versions_sent_to_trash_are_counted_as_to_trash() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "v1", 100);
+    e.write("left", "b.txt", "v1", 100);
+    e.sync();
+    e.write("left", "a.txt", "v2 from left", 50);
+    e.write("right", "b.txt", "v2 from right", 50);
+    let out = e.sync();
+    assert!(out.contains("2 copied"), "{out}");
+    assert!(out.contains("2 to trash"), "{out}");
+    assert_eq!(e.read("right", "a.txt").as_deref(), Some("v2 from left"));
+    let trashed: Vec<_> = common::tree(&e.right)
+        .into_iter()
+        .filter(|(k, v)| k.starts_with(".sync_trash") && v == "v1")
+        .collect();
+    assert_eq!(trashed.len(), 1, "{trashed:?}");
+    let last = e
+        .log()
+        .into_iter()
+        .rfind(|l| l["event"] == "cycle")
+        .unwrap();
+    assert_eq!(last["soft_deletes"], 2, "{last}");
+}
