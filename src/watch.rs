@@ -124,7 +124,13 @@ struct LargeLane {
 }
 
 impl LargeLane {
-    fn start(cfg: &Config, sides: &Sides, stop: &Arc<AtomicBool>, wake: Sender<Wake>) -> Self {
+    fn start(
+        cfg: &Config,
+        sides: &Sides,
+        stop: &Arc<AtomicBool>,
+        wake: Sender<Wake>,
+        log: Arc<Logger>,
+    ) -> Self {
         let (tx, rx) = channel::<(Arc<Plan>, Vec<u64>)>();
         let held = Arc::new(Mutex::new(HashSet::new()));
         let (cfg, sides, stop, held2) = (
@@ -134,7 +140,6 @@ impl LargeLane {
             Arc::clone(&held),
         );
         let handle = std::thread::spawn(move || {
-            let log = Logger::from_config(&cfg);
             let Ok(mut state) = State::open(&cfg.state_db) else {
                 return;
             };
@@ -223,7 +228,7 @@ struct Loop<'a> {
     cfg: &'a Config,
     sides: Sides,
     state: State,
-    log: Logger,
+    log: Arc<Logger>,
     stop: Arc<AtomicBool>,
     lane: LargeLane,
     outage: [bool; 2],
@@ -559,13 +564,16 @@ impl Loop<'_> {
 /// The mailer: sends the outbox from its own thread and state connection,
 /// so a slow or dead mail server never delays a sync cycle. Tries every
 /// 5 s (the outbox's own backoff and digest window decide what is sent).
-fn start_mailer(cfg: &Config, stop: &Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+fn start_mailer(
+    cfg: &Config,
+    stop: &Arc<AtomicBool>,
+    log: Arc<Logger>,
+) -> Option<std::thread::JoinHandle<()>> {
     if !cfg.raw.email.enabled {
         return None;
     }
     let (cfg, stop) = (cfg.clone(), Arc::clone(stop));
     Some(std::thread::spawn(move || {
-        let log = Logger::from_config(&cfg);
         let Ok(state) = State::open(&cfg.state_db) else {
             return;
         };
@@ -681,7 +689,9 @@ pub fn watch_cmd(
     dry_run: bool,
     external_stop: Option<Arc<AtomicBool>>,
 ) -> Result<i32, CliError> {
-    let log = Logger::from_config(cfg).with_echo(external_stop.is_none());
+    // The one logger of this process: the lane and the mailer share it.
+    let log = Logger::from_config(cfg);
+    log.set_echo(external_stop.is_none());
     let stop = external_stop.unwrap_or_else(|| {
         let s = Arc::new(AtomicBool::new(false));
         install_stop(&s);
@@ -711,8 +721,8 @@ pub fn watch_cmd(
     } else {
         start_watchers(cfg, &tx, &log)
     };
-    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone());
-    let mailer = start_mailer(cfg, &stop);
+    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone(), Arc::clone(&log));
+    let mailer = start_mailer(cfg, &stop, Arc::clone(&log));
     crate::outln!(
         "twinsync watch: syncing {} ⇄ {} every {} s (Ctrl-C to stop); log: {}",
         cfg.left_root.display(),
