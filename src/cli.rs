@@ -392,7 +392,13 @@ fn make_plan(cfg: &Config, sides: &Sides, state: &State, force: bool) -> Result<
     Ok(res?.0)
 }
 
-fn guard(cfg: &Config, plan: &Plan, force: bool, log: &Logger) -> Result<(), CliError> {
+fn guard(
+    cfg: &Config,
+    state: &State,
+    plan: &Plan,
+    force: bool,
+    log: &Logger,
+) -> Result<(), CliError> {
     if force {
         return Ok(());
     }
@@ -401,7 +407,8 @@ fn guard(cfg: &Config, plan: &Plan, force: bool, log: &Logger) -> Result<(), Cli
         cfg.raw.safety.max_delete_min_files,
     ) {
         log.error("error", json!({"result": "skipped", "reason": "refused by the mass-delete guard", "error": why}));
-        crate::alert::enqueue_guard(cfg, &why);
+        crate::alert::enqueue_guard(cfg, state, &why);
+        crate::alert::flush(cfg, state, log);
         return Err(CliError::Refused(format!("refused: {why}")));
     }
     Ok(())
@@ -436,7 +443,7 @@ fn plan_cmd(
     } else {
         crate::out!("{text}");
     }
-    guard(cfg, &plan, force, &log)?;
+    guard(cfg, &state, &plan, force, &log)?;
     if let Some(out) = out {
         let is_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']);
         let file = if is_dir {
@@ -605,7 +612,7 @@ fn apply_cmd(
         let state = open_state(cfg)?;
         let plan = make_plan(cfg, &sides, &state, force)?;
         crate::out!("{}", render::render(&plan, Some(200)));
-        guard(cfg, &plan, force, &log)?;
+        guard(cfg, &state, &plan, force, &log)?;
         if plan.ops.is_empty() {
             state.mark_synced()?;
             record_cycle(&state, &log, &plan, &apply::Report::default(), started);

@@ -241,6 +241,9 @@ struct Loop<'a> {
     note: Option<&'static str>,
     /// Exit code the last cycle would give: 0, 3 (side unavailable) or 4 (guard).
     exit: i32,
+    /// The guard refused every plan since its alert: not alerted again until
+    /// a plan passes it.
+    refused: bool,
     /// Scan problems already logged.
     reported: HashSet<String>,
     /// Paths this process wrote since the last scan (re-listed next cycle).
@@ -547,11 +550,15 @@ impl Loop<'_> {
                     self.cfg.raw.safety.max_delete_min_files,
                 ) {
                     self.log.error("error", json!({"result": "skipped", "reason": "refused by the mass-delete guard", "error": why}));
-                    crate::alert::enqueue_guard(self.cfg, &why);
+                    // Alerted once per refusal streak (the mailer thread sends it).
+                    if !std::mem::replace(&mut self.refused, true) {
+                        crate::alert::enqueue_guard(self.cfg, &self.state, &why);
+                    }
                     self.note = Some("refused by the mass-delete guard");
                     self.exit = 4;
                     return false;
                 }
+                self.refused = false;
                 if plan.ops.is_empty() {
                     return deferred;
                 }
@@ -747,6 +754,7 @@ pub fn watch_cmd(
         last: None,
         note: None,
         exit: 0,
+        refused: false,
         watchers,
         tx: tx.clone(),
         poll_only,

@@ -31,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
         subject TEXT NOT NULL, body TEXT NOT NULL, sent_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
         next_try INTEGER NOT NULL DEFAULT 0, last_error TEXT);
      CREATE TABLE mail_log(sent_at INTEGER NOT NULL);",
+    // 3: outbox rows claimed by the sender sending them (no email twice).
+    "ALTER TABLE outbox ADD COLUMN claimed_at INTEGER;",
 ];
 
 /// Brings the schema up to date.
