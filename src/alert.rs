@@ -7,6 +7,11 @@
 //! in the next allowed email) and gives up quickly (short SMTP timeout) so
 //! a failing mail server never slows a sync.
 //!
+//! Several senders may flush one outbox (`watch`'s mailer thread, an
+//! `apply` or `plan`, another process): each first *claims* the rows it
+//! sends in a write transaction, so no row goes out twice. A claim older
+//! than [`CLAIM_TIMEOUT_S`] is from a sender that died mid-send and is void.
+//!
 //! Invariant: the password is read only here, only when sending, and never
 //! formatted into a log line, a plan or an error message.
 
@@ -19,12 +24,16 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
-use rusqlite::params;
+use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::json;
 use std::time::Duration;
 
 /// SMTP timeout: a failing server must not hold a cycle up.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// After this many seconds a claimed, unsent row can be claimed again (its
+/// sender crashed or hangs); far longer than one send can take.
+pub const CLAIM_TIMEOUT_S: i64 = 300;
 
 /// Warnings about the email settings (printed at start).
 #[must_use]
@@ -142,13 +151,11 @@ pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
     });
 }
 
-/// Queues the alert of a guard refusal.
-pub fn enqueue_guard(cfg: &Config, why: &str) {
+/// Queues the alert of a guard refusal (no network: the caller flushes,
+/// or in `watch` the mailer thread does).
+pub fn enqueue_guard(cfg: &Config, state: &State, why: &str) {
     if cfg.raw.email.enabled {
-        with_state(cfg, |s| {
-            enqueue(s, "guard", "sync refused by the safety guard", why);
-            flush(cfg, s, &Logger::from_config(cfg));
-        });
+        enqueue(state, "guard", "sync refused by the safety guard", why);
     }
 }
 
@@ -311,29 +318,9 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
     }
     let now = now_s();
     let conn = state.conn();
-    let rows: Vec<(i64, i64, String, String, String, i64, i64)> = conn
-        .prepare("SELECT id, created_at, kind, subject, body, attempts, next_try FROM outbox WHERE sent_at IS NULL ORDER BY id")
-        .and_then(|mut st| {
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .unwrap_or_default();
-    if rows.is_empty()
-        || rows.iter().any(|r| r.6 > now)
-        || rows.iter().all(|r| now - r.1 < min_age_s)
-    {
+    let Some(rows) = claim(conn, now, min_age_s, e.max_emails_per_hour) else {
         return;
-    }
-    let sent_last_hour: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM mail_log WHERE sent_at > ?1",
-            [now - 3600],
-            |r| r.get(0),
-        )
-        .unwrap_or(0);
-    if sent_last_hour >= i64::try_from(e.max_emails_per_hour).unwrap_or(i64::MAX) {
-        return;
-    }
+    };
     let (subject, body) = if rows.len() == 1 {
         (format!("[twinsync] {}", rows[0].3), rows[0].4.clone())
     } else {
@@ -361,7 +348,7 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
         Ok(()) => {
             for id in &ids {
                 let _ = conn.execute(
-                    "UPDATE outbox SET sent_at = ?2 WHERE id = ?1",
+                    "UPDATE outbox SET sent_at = ?2, claimed_at = NULL WHERE id = ?1",
                     params![id, now],
                 );
             }
@@ -380,13 +367,55 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
             let backoff = (15_i64 << attempts.min(6)).min(60);
             for id in &ids {
                 let _ = conn.execute(
-                    "UPDATE outbox SET attempts = ?2, next_try = ?3, last_error = ?4 WHERE id = ?1",
+                    "UPDATE outbox SET attempts = ?2, next_try = ?3, last_error = ?4, claimed_at = NULL WHERE id = ?1",
                     params![id, attempts, now + backoff, why],
                 );
             }
             log.warn("alert", json!({"result": "failed", "error": why, "retry_in_s": backoff, "queued": ids.len()}));
         }
     }
+}
+
+/// An outbox row: id, created_at, kind, subject, body, attempts, next_try.
+type Row = (i64, i64, String, String, String, i64, i64);
+
+/// Claims the unsent rows if an email is due now (backoff passed, digest
+/// window over, hourly limit not reached), in one write transaction so
+/// that a concurrent sender sees them claimed. `None`: nothing to send.
+fn claim(conn: &Connection, now: i64, min_age_s: i64, max_per_hour: u64) -> Option<Vec<Row>> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).ok()?;
+    let rows: Vec<Row> = tx
+        .prepare("SELECT id, created_at, kind, subject, body, attempts, next_try FROM outbox WHERE sent_at IS NULL AND (claimed_at IS NULL OR claimed_at < ?1) ORDER BY id")
+        .and_then(|mut st| {
+            st.query_map([now - CLAIM_TIMEOUT_S], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .ok()?;
+    if rows.is_empty()
+        || rows.iter().any(|r| r.6 > now)
+        || rows.iter().all(|r| now - r.1 < min_age_s)
+    {
+        return None;
+    }
+    let sent_last_hour: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM mail_log WHERE sent_at > ?1",
+            [now - 3600],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    if sent_last_hour >= i64::try_from(max_per_hour).unwrap_or(i64::MAX) {
+        return None;
+    }
+    for r in &rows {
+        tx.execute(
+            "UPDATE outbox SET claimed_at = ?2 WHERE id = ?1",
+            params![r.0, now],
+        )
+        .ok()?;
+    }
+    tx.commit().ok()?;
+    Some(rows)
 }
 
 /// Sends what is queued now (apply does this before it finishes).
@@ -407,7 +436,7 @@ pub fn test_command(cfg: &Config) -> Result<i32, CliError> {
         )));
     }
     if !e.enabled {
-        eprintln!(
+        crate::eoutln!(
             "note: [email] enabled = false: this test sends anyway, but no alert will be sent until you enable it"
         );
     }
@@ -418,7 +447,7 @@ pub fn test_command(cfg: &Config) -> Result<i32, CliError> {
     );
     match send(cfg, "[twinsync] test email", &body) {
         Ok(()) => {
-            println!(
+            crate::outln!(
                 "Test email sent via {}:{} to {}",
                 e.smtp_host,
                 e.smtp_port,
@@ -430,5 +459,112 @@ pub fn test_command(cfg: &Config) -> Result<i32, CliError> {
             "test email via {}:{} failed: {why}",
             e.smtp_host, e.smtp_port
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// An SMTP server on loopback that takes `delay` to accept each message;
+    /// returns its port and the number of messages accepted.
+    fn slow_smtp(delay: Duration) -> (u16, Arc<AtomicUsize>) {
+        fn session(s: TcpStream, n: &AtomicUsize, delay: Duration) -> std::io::Result<()> {
+            let mut w = s.try_clone()?;
+            let mut r = BufReader::new(s);
+            w.write_all(b"220 test ESMTP\r\n")?;
+            let (mut line, mut data) = (String::new(), false);
+            loop {
+                line.clear();
+                if r.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                let up = line.to_uppercase();
+                if data {
+                    if line == ".\r\n" {
+                        data = false;
+                        std::thread::sleep(delay);
+                        n.fetch_add(1, Ordering::SeqCst);
+                        w.write_all(b"250 queued\r\n")?;
+                    }
+                } else if up.starts_with("EHLO") {
+                    w.write_all(b"250-test\r\n250 8BITMIME\r\n")?;
+                } else if up.starts_with("DATA") {
+                    data = true;
+                    w.write_all(b"354 go\r\n")?;
+                } else if up.starts_with("QUIT") {
+                    return w.write_all(b"221 bye\r\n");
+                } else {
+                    w.write_all(b"250 ok\r\n")?;
+                }
+            }
+        }
+        let l = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let n = Arc::new(AtomicUsize::new(0));
+        let n2 = Arc::clone(&n);
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let n = Arc::clone(&n2);
+                std::thread::spawn(move || session(s, &n, delay));
+            }
+        });
+        (port, n)
+    }
+
+    /// Two senders flushing one outbox at once (the watch mailer and an
+    /// apply, say) send each queued row once; a row claimed by a sender that
+    /// died is sent again once its claim timed out.
+    #[test]
+    fn concurrent_flushes_send_each_row_once_and_stale_claims_expire() {
+        let (port, sent) = slow_smtp(Duration::from_millis(500));
+        let d = tempfile::tempdir().unwrap();
+        let text = format!(
+            "left_root = 'l'\nright_root = 'r'\nstate_db = 's.db'\n[email]\nenabled = true\nsmtp_host = '127.0.0.1'\nsmtp_port = {port}\nsecurity = 'none'\nauth = 'none'\nfrom_address = 'sync@example.com'\nto_addresses = ['admin@example.com']\n"
+        );
+        let cfg = Config::parse(&d.path().join("c.toml"), &text).unwrap();
+        let state = State::open_or_create(&cfg.state_db).unwrap();
+        enqueue(&state, "guard", "refused", "why");
+        let go = Arc::new(std::sync::Barrier::new(2));
+        let senders: Vec<_> = (0..2)
+            .map(|_| {
+                let (cfg, go) = (cfg.clone(), Arc::clone(&go));
+                std::thread::spawn(move || {
+                    let s = State::open(&cfg.state_db).unwrap();
+                    go.wait();
+                    flush(&cfg, &s, &Logger::null());
+                })
+            })
+            .collect();
+        for s in senders {
+            s.join().unwrap();
+        }
+        assert_eq!(sent.load(Ordering::SeqCst), 1, "one row, one email");
+        assert_eq!(queued(&state), 0);
+
+        // A row another sender is sending right now is left to it…
+        enqueue(&state, "guard", "refused again", "why");
+        let claim_at = |t: i64| {
+            state
+                .conn()
+                .execute(
+                    "UPDATE outbox SET claimed_at = ?1 WHERE sent_at IS NULL",
+                    [t],
+                )
+                .unwrap();
+        };
+        claim_at(now_s());
+        flush(&cfg, &state, &Logger::null());
+        assert_eq!(sent.load(Ordering::SeqCst), 1);
+        assert_eq!(queued(&state), 1);
+        // …but a claim older than the timeout is from a dead sender.
+        claim_at(now_s() - CLAIM_TIMEOUT_S - 1);
+        flush(&cfg, &state, &Logger::null());
+        assert_eq!(sent.load(Ordering::SeqCst), 2);
+        assert_eq!(queued(&state), 0);
     }
 }

@@ -228,7 +228,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::eoutln!("error: {e}");
             e.exit_code()
         }
     }
@@ -244,9 +244,9 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Show { plan, json } => {
             let p = Plan::load(&plan)?;
             if json {
-                print!("{}", p.to_json());
+                crate::out!("{}", p.to_json());
             } else {
-                print!("{}", render::render(&p, None));
+                crate::out!("{}", render::render(&p, None));
             }
             Ok(0)
         }
@@ -284,7 +284,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
 
 fn warn_config(cfg: &Config) {
     for w in crate::alert::config_warnings(cfg) {
-        eprintln!("warning: {w}");
+        crate::eoutln!("warning: {w}");
     }
 }
 
@@ -299,7 +299,7 @@ fn init(cfg: &Config, create_roots: bool) -> Result<i32, CliError> {
                         root.display()
                     ))
                 })?;
-                println!("created {side} root {}", root.display());
+                crate::outln!("created {side} root {}", root.display());
             } else {
                 return Err(CliError::Unavailable(format!(
                     "{side} root `{}` does not exist; create it (or pass --create-roots), or fix `{side}_root` in {}",
@@ -346,15 +346,15 @@ fn init(cfg: &Config, create_roots: bool) -> Result<i32, CliError> {
                 let body = serde_json::to_vec_pretty(&m).unwrap_or_default();
                 fs.write_all(paths::MARKER_NAME, &body)
                     .map_err(|e| CliError::Other(format!("cannot write marker: {e}")))?;
-                println!("wrote marker {}/{}", fs.root_display(), paths::MARKER_NAME);
+                crate::outln!("wrote marker {}/{}", fs.root_display(), paths::MARKER_NAME);
                 id
             }
         };
         state.set_meta(&format!("{side}_root_id"), &id)?;
-        println!("{side:<5} root {}  (id {id})", fs.root_display());
+        crate::outln!("{side:<5} root {}  (id {id})", fs.root_display());
     }
-    println!("state DB {}", cfg.state_db.display());
-    println!("Initialised. Next: `twinsync plan` to review, `twinsync apply` to sync.");
+    crate::outln!("state DB {}", cfg.state_db.display());
+    crate::outln!("Initialised. Next: `twinsync plan` to review, `twinsync apply` to sync.");
     Ok(0)
 }
 
@@ -396,12 +396,18 @@ fn make_plan(
         pb.finish_and_clear();
     }
     if let Err(SyncError::Guard(why)) = &res {
-        refused_by_guard(cfg, why, &Logger::from_config(cfg));
+        refused_by_guard(cfg, state, why, &Logger::from_config(cfg));
     }
     Ok(res?)
 }
 
-fn guard(cfg: &Config, plan: &Plan, force: bool, log: &Logger) -> Result<(), CliError> {
+fn guard(
+    cfg: &Config,
+    state: &State,
+    plan: &Plan,
+    force: bool,
+    log: &Logger,
+) -> Result<(), CliError> {
     if force {
         return Ok(());
     }
@@ -409,19 +415,20 @@ fn guard(cfg: &Config, plan: &Plan, force: bool, log: &Logger) -> Result<(), Cli
         cfg.raw.safety.max_delete_percent,
         cfg.raw.safety.max_delete_min_files,
     ) {
-        refused_by_guard(cfg, &why, log);
+        refused_by_guard(cfg, state, &why, log);
         return Err(CliError::Refused(format!("refused: {why}")));
     }
     Ok(())
 }
 
 /// Logs and alerts a safety-guard refusal (mass delete or mass change).
-fn refused_by_guard(cfg: &Config, why: &str, log: &Logger) {
+fn refused_by_guard(cfg: &Config, state: &State, why: &str, log: &Logger) {
     log.error(
         "error",
         json!({"result": "skipped", "reason": "refused by a safety guard", "error": why}),
     );
-    crate::alert::enqueue_guard(cfg, why);
+    crate::alert::enqueue_guard(cfg, state, why);
+    crate::alert::flush(cfg, state, log);
 }
 
 fn open_state(cfg: &Config) -> Result<State, CliError> {
@@ -448,12 +455,12 @@ fn plan_cmd(
     };
     let text = render::render(&plan, Some(200));
     if json_out {
-        eprint!("{text}");
-        print!("{}", plan.to_json());
+        crate::eout!("{text}");
+        crate::out!("{}", plan.to_json());
     } else {
-        print!("{text}");
+        crate::out!("{text}");
     }
-    guard(cfg, &plan, force, &log)?;
+    guard(cfg, &state, &plan, force, &log)?;
     if let Some(out) = out {
         let is_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']);
         let file = if is_dir {
@@ -471,9 +478,9 @@ fn plan_cmd(
             file.display()
         );
         if json_out {
-            eprintln!("{msg}");
+            crate::eoutln!("{msg}");
         } else {
-            println!("{msg}");
+            crate::outln!("{msg}");
         }
     }
     log.info(
@@ -488,7 +495,7 @@ fn plan_cmd(
 }
 
 fn confirm() -> bool {
-    eprint!("Apply? [y/N] ");
+    crate::eout!("Apply? [y/N] ");
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).is_ok()
         && matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
@@ -554,11 +561,11 @@ pub(crate) fn cycle_record(
 ) -> CycleRecord {
     let r = report.cloned().unwrap_or_default();
     CycleRecord {
-        started_at: chrono::Utc::now().to_rfc3339(),
+        started_at: started_at(started),
         files_scanned: plan.map_or(0, |p| p.summary.files_left + p.summary.files_right),
         changes: r.done.saturating_sub(r.records),
         conflicts: r.conflicts,
-        soft_deletes: r.soft_deletes,
+        soft_deletes: r.to_trash(),
         hard_deletes: r.hard_deletes,
         bytes_copied: r.bytes_copied,
         failed: r.failed.len() as u64,
@@ -570,6 +577,12 @@ pub(crate) fn cycle_record(
             "failed".into()
         },
     }
+}
+
+/// The wall-clock time (RFC 3339) of the moment `started` was taken.
+pub(crate) fn started_at(started: std::time::Instant) -> String {
+    let ago = chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+    (chrono::Utc::now() - ago).to_rfc3339()
 }
 
 /// Logs the `cycle` event (SPEC §12: every run ends with one, carrying the
@@ -606,7 +619,7 @@ fn apply_cmd(
     if let Ok(state) = State::open(&cfg.state_db) {
         // Items an interrupted case-only rename parked under a temp name go back first.
         for p in apply::recover_parked(&state, &sides, &log)? {
-            eprintln!("warning: {p}");
+            crate::eoutln!("warning: {p}");
         }
     }
     let (plan, mut state) = if let Some(f) = plan_file {
@@ -631,8 +644,8 @@ fn apply_cmd(
                 .collect();
             apply::sweep_temps(&state, sides.get(side), side, &files, &log);
         }
-        print!("{}", render::render(&plan, Some(200)));
-        guard(cfg, &plan, force, &log)?;
+        crate::out!("{}", render::render(&plan, Some(200)));
+        guard(cfg, &state, &plan, force, &log)?;
         if plan.ops.is_empty() {
             state.mark_synced()?;
             record_cycle(&state, &log, &plan, &apply::Report::default(), started);
@@ -641,7 +654,7 @@ fn apply_cmd(
             return Ok(0);
         }
         if !auto_approve && !confirm() {
-            println!("Apply cancelled; nothing was changed.");
+            crate::outln!("Apply cancelled; nothing was changed.");
             return Ok(0);
         }
         (plan, state)
@@ -649,11 +662,14 @@ fn apply_cmd(
     let report = apply_with_progress(cfg, &plan, &sides, &mut state, &log, force)?;
     record_cycle(&state, &log, &plan, &report, started);
     crate::alert::flush(cfg, &state, &log);
-    println!("{}", report.one_line());
+    crate::outln!("{}", report.one_line());
     for f in &report.failed {
-        eprintln!(
+        crate::eoutln!(
             "failed: step {} ({}) `{}`: {}",
-            f.id, f.kind, f.path, f.error
+            f.id,
+            f.kind,
+            f.path,
+            f.error
         );
     }
     Ok(i32::from(!report.failed.is_empty()))
@@ -723,7 +739,7 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
         "emails_queued": queued,
     });
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(0);
     }
     use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -745,7 +761,7 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
             },
         ]);
     }
-    println!("{t}");
+    crate::outln!("{t}");
     let mut t = table(&[
         "cycle at",
         "changes",
@@ -764,9 +780,11 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
             format!("{} ms", c.duration_ms),
         ]);
     }
-    println!("Last cycles:\n{t}");
+    crate::outln!("Last cycles:\n{t}");
     for p in &in_flight {
-        println!("Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it.");
+        crate::outln!(
+            "Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it."
+        );
     }
     if !steps.is_empty() {
         let mut t = table(&["step", "operation", "path", "size"]);
@@ -778,10 +796,10 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
                 crate::human_size(s["bytes"].as_u64().unwrap_or(0)),
             ]);
         }
-        println!("Steps in flight:\n{t}");
+        crate::outln!("Steps in flight:\n{t}");
     }
     if conflicts.is_empty() {
-        println!("Unresolved conflicts: none");
+        crate::outln!("Unresolved conflicts: none");
     } else {
         let mut t = table(&["path", "rule", "since", "to settle"]);
         for c in &conflicts {
@@ -792,10 +810,10 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
                 format!("twinsync resolve \"{}\" --keep left|right|both", c.path),
             ]);
         }
-        println!("Unresolved conflicts:\n{t}");
+        crate::outln!("Unresolved conflicts:\n{t}");
     }
     if failures.is_empty() {
-        println!("Failing paths: none");
+        crate::outln!("Failing paths: none");
     } else {
         let mut t = table(&["path", "operation", "since", "attempts", "error"]);
         for f in &failures {
@@ -807,17 +825,17 @@ fn status(cfg: &Config, json_out: bool) -> Result<i32, CliError> {
                 f.error.clone(),
             ]);
         }
-        println!("Failing paths:\n{t}");
+        crate::outln!("Failing paths:\n{t}");
     }
     for side in Side::BOTH {
         let u = &trash_use[side.as_str()];
-        println!(
+        crate::outln!(
             "Trash {side}: {} files, {}",
             u["files"],
             crate::human_size(u["bytes"].as_u64().unwrap_or(0))
         );
     }
-    println!("Emails queued: {queued}");
+    crate::outln!("Emails queued: {queued}");
     Ok(0)
 }
 
@@ -848,8 +866,8 @@ fn trash_cmd(cfg: &Config, action: TrashAction) -> Result<i32, CliError> {
                     r.rule.clone(),
                 ]);
             }
-            println!("{t}");
-            println!("{} files in trash", recs.len());
+            crate::outln!("{t}");
+            crate::outln!("{} files in trash", recs.len());
             Ok(0)
         }
         TrashAction::Restore { path } => {
@@ -883,16 +901,17 @@ fn trash_cmd(cfg: &Config, action: TrashAction) -> Result<i32, CliError> {
                 .map_err(|e| CliError::Other(e.to_string()))?;
             state.remove_trash_record(rec.id)?;
             log.info("delete", json!({"path": rec.original_path, "side": rec.side, "result": "ok", "note": "restored from trash"}));
-            println!(
+            crate::outln!(
                 "restored {} on the {} side; the next cycle syncs it",
-                rec.original_path, rec.side
+                rec.original_path,
+                rec.side
             );
             Ok(0)
         }
         TrashAction::Purge { older_than } => {
             let days = older_than.unwrap_or(cfg.raw.soft_delete.retention_days);
             let n = purge(cfg, &state, &sides, days, &log)?;
-            println!("purged {n} trash entries older than {days} days");
+            crate::outln!("purged {n} trash entries older than {days} days");
             Ok(0)
         }
     }
@@ -927,7 +946,7 @@ pub(crate) fn purge(
                 log.info("delete", json!({"path": r.trash_path, "side": r.side, "result": "ok", "note": "purged from trash"}));
                 n += 1;
             }
-            Err(e) => eprintln!("warning: cannot purge {}: {e}", r.trash_path),
+            Err(e) => crate::eoutln!("warning: cannot purge {}: {e}", r.trash_path),
         }
     }
     Ok(n)
@@ -942,6 +961,29 @@ fn resolve(cfg: &Config, path: &str, keep: &str) -> Result<i32, CliError> {
         ))
     })?;
     state.set_conflict_keep(c, keep)?;
-    println!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
+    crate::outln!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cycle record carries the time its run started, not when it ended.
+    #[test]
+    fn cycle_record_started_at_is_the_start_time() {
+        let started = std::time::Instant::now()
+            .checked_sub(std::time::Duration::from_secs(30))
+            .unwrap();
+        let c = cycle_record(None, None, started);
+        let at = chrono::DateTime::parse_from_rfc3339(&c.started_at).unwrap();
+        let ago = chrono::Utc::now() - at.with_timezone(&chrono::Utc);
+        assert!(
+            (29..=60).contains(&ago.num_seconds()),
+            "started_at {} is {} s ago, the run began 30 s ago",
+            c.started_at,
+            ago.num_seconds()
+        );
+        assert!(c.duration_ms >= 30_000);
+    }
 }

@@ -4,6 +4,8 @@
 //! [`scan`] (walk both sides) → [`plan`] (pure rules engine: snapshots +
 //! state → ops) → [`apply`] (executors, step journal). [`watch`] loops them.
 //! Everything touches disks only through [`fs::Fs`].
+//! Console output goes through [`out`] (never panics on a closed pipe).
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod alert;
 pub mod apply;
@@ -11,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod fs;
 pub mod log;
+pub mod out;
 pub mod paths;
 pub mod plan;
 pub mod scan;

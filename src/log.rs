@@ -4,16 +4,24 @@
 //! `side`, `rule`, `result`, `bytes`, `error`, cycle metrics). Logging never
 //! fails a sync: a log that cannot be written is reported once on stderr.
 //! Credentials are never passed here.
+//!
+//! One logger per log file and process ([`Logger::from_config`] hands out
+//! the same `Arc`), shared by every thread: rotation renames the file, so a
+//! second writer would keep appending to the renamed file through its old
+//! handle and rotate again on its own.
 
 use crate::config::Level;
 use serde_json::{Map, Value, json};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
-/// The log file writer. Cheap to share behind `&`.
+/// The loggers of this process by log file (see [`Logger::from_config`]).
+static SHARED: Mutex<Vec<(PathBuf, Weak<Logger>)>> = Mutex::new(Vec::new());
+
+/// The log file writer. Shared behind `&` or `Arc`.
 pub struct Logger {
     path: Option<PathBuf>,
     level: Level,
@@ -22,7 +30,7 @@ pub struct Logger {
     file: Mutex<Option<File>>,
     warned: AtomicBool,
     /// Also echo warnings and errors to stderr (the service has no terminal).
-    echo: bool,
+    echo: AtomicBool,
 }
 
 impl Logger {
@@ -36,7 +44,7 @@ impl Logger {
             max_files,
             file: Mutex::new(None),
             warned: AtomicBool::new(false),
-            echo: false,
+            echo: AtomicBool::new(false),
         }
     }
 
@@ -50,27 +58,43 @@ impl Logger {
             max_files: 0,
             file: Mutex::new(None),
             warned: AtomicBool::new(false),
-            echo: false,
+            echo: AtomicBool::new(false),
         }
     }
 
-    /// From the `[logging]` section.
+    /// The process's logger of the `[logging]` section's file: created on
+    /// first use, the same one afterwards while anybody holds it (so all
+    /// threads write and rotate through one file handle).
     #[must_use]
-    pub fn from_config(c: &crate::config::Config) -> Self {
+    pub fn from_config(c: &crate::config::Config) -> Arc<Self> {
         let l = &c.raw.logging;
-        Self::new(
-            &c.log_file,
-            l.log_level,
-            l.max_log_size_bytes,
-            l.max_log_files,
-        )
+        let make = || {
+            Arc::new(Self::new(
+                &c.log_file,
+                l.log_level,
+                l.max_log_size_bytes,
+                l.max_log_files,
+            ))
+        };
+        let Ok(mut all) = SHARED.lock() else {
+            return make();
+        };
+        all.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(log) = all
+            .iter()
+            .find(|(p, _)| *p == c.log_file)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return log;
+        }
+        let log = make();
+        all.push((c.log_file.clone(), Arc::downgrade(&log)));
+        log
     }
 
-    /// Echo warnings and errors to stderr as well.
-    #[must_use]
-    pub fn with_echo(mut self, echo: bool) -> Self {
-        self.echo = echo;
-        self
+    /// Echo warnings and errors to stderr as well (or not).
+    pub fn set_echo(&self, echo: bool) {
+        self.echo.store(echo, Ordering::Relaxed);
     }
 
     /// Writes one event if `level` passes the configured level.
@@ -93,8 +117,8 @@ impl Logger {
             }
         }
         let line = Value::Object(obj).to_string();
-        if self.echo && level <= Level::Warn {
-            eprintln!("{line}");
+        if self.echo.load(Ordering::Relaxed) && level <= Level::Warn {
+            crate::eoutln!("{line}");
         }
         let Some(path) = &self.path else { return };
         let Ok(mut guard) = self.file.lock() else {
@@ -103,7 +127,7 @@ impl Logger {
         if let Err(e) = self.write_line(path, &mut guard, &line)
             && !self.warned.swap(true, Ordering::Relaxed)
         {
-            eprintln!("warning: cannot write log file `{}`: {e}", path.display());
+            crate::eoutln!("warning: cannot write log file `{}`: {e}", path.display());
         }
     }
 
@@ -180,5 +204,43 @@ mod tests {
         assert!(d.path().join("t.log.jsonl.1").exists());
         assert!(d.path().join("t.log.jsonl.2").exists());
         assert!(!d.path().join("t.log.jsonl.3").exists());
+    }
+
+    /// Two parts of one process (the watch loop and its mailer thread, say)
+    /// asking for the logger get the same one: events stay in order across
+    /// rotations and none is written into an already rotated file.
+    #[test]
+    fn one_logger_per_file_keeps_events_in_order_across_rotation() {
+        let d = tempfile::tempdir().unwrap();
+        let text = "left_root = 'l'\nright_root = 'r'\n[logging]\nlog_file_path = 't.log.jsonl'\nmax_log_size_bytes = 400\nmax_log_files = 100\n";
+        let cfg = crate::config::Config::parse(&d.path().join("c.toml"), text).unwrap();
+        let (a, b) = (Logger::from_config(&cfg), Logger::from_config(&cfg));
+        for n in 0..60 {
+            let l = if n % 3 == 0 { &a } else { &b };
+            l.info("copy", json!({"n": n, "path": "some/file.txt"}));
+        }
+        let p = d.path().join("t.log.jsonl");
+        let mut files: Vec<PathBuf> = (1..=100)
+            .rev()
+            .map(|i| PathBuf::from(format!("{}.{i}", p.display())))
+            .filter(|f| f.exists())
+            .collect();
+        assert!(files.len() > 3, "rotated only {} times", files.len());
+        files.push(p);
+        let seen: Vec<u64> = files
+            .iter()
+            .flat_map(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .lines()
+                    .map(|l| {
+                        serde_json::from_str::<Value>(l).unwrap()["n"]
+                            .as_u64()
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(seen, (0..60).collect::<Vec<u64>>());
     }
 }

@@ -97,7 +97,7 @@ fn install(
     .map_err(err)?;
     let _ = svc
         .set_description("Two-way sync of the office share and the cloud drive (twinsync watch)");
-    println!(
+    crate::outln!(
         "Service `{NAME}` installed (automatic start, restart on failure). Start it with: sc start {NAME}"
     );
     Ok(0)
@@ -114,7 +114,7 @@ fn uninstall() -> Result<i32, CliError> {
         .map_err(err)?;
     let _ = svc.stop();
     svc.delete().map_err(err)?;
-    println!("Service `{NAME}` removed.");
+    crate::outln!("Service `{NAME}` removed.");
     Ok(0)
 }
 

@@ -124,7 +124,13 @@ struct LargeLane {
 }
 
 impl LargeLane {
-    fn start(cfg: &Config, sides: &Sides, stop: &Arc<AtomicBool>, wake: Sender<Wake>) -> Self {
+    fn start(
+        cfg: &Config,
+        sides: &Sides,
+        stop: &Arc<AtomicBool>,
+        wake: Sender<Wake>,
+        log: Arc<Logger>,
+    ) -> Self {
         let (tx, rx) = channel::<(Arc<Plan>, Vec<u64>)>();
         let held = Arc::new(Mutex::new(HashSet::new()));
         let (cfg, sides, stop, held2) = (
@@ -134,7 +140,6 @@ impl LargeLane {
             Arc::clone(&held),
         );
         let handle = std::thread::spawn(move || {
-            let log = Logger::from_config(&cfg);
             let Ok(mut state) = State::open(&cfg.state_db) else {
                 return;
             };
@@ -223,7 +228,7 @@ struct Loop<'a> {
     cfg: &'a Config,
     sides: Sides,
     state: State,
-    log: Logger,
+    log: Arc<Logger>,
     stop: Arc<AtomicBool>,
     lane: LargeLane,
     outage: [bool; 2],
@@ -236,6 +241,9 @@ struct Loop<'a> {
     note: Option<&'static str>,
     /// Exit code the last cycle would give: 0, 3 (side unavailable) or 4 (guard).
     exit: i32,
+    /// The guard refused every plan since its alert: not alerted again until
+    /// a plan passes it.
+    refused: bool,
     /// Scan problems already logged.
     reported: HashSet<String>,
     /// Paths this process wrote since the last scan (re-listed next cycle).
@@ -290,7 +298,7 @@ impl Loop<'_> {
                     started,
                 ));
                 // One line per cycle that did something (the service has no console; harmless there).
-                println!(
+                crate::outln!(
                     "{} {}",
                     chrono::Local::now().format("%H:%M:%S"),
                     report.one_line().replacen("Apply complete", "cycle", 1)
@@ -499,12 +507,15 @@ impl Loop<'_> {
     }
 
     /// A safety guard refused this cycle's plan (exit 4 with `--cycles`).
-    fn refused(&mut self, why: &str) {
+    fn refuse(&mut self, why: &str) {
         self.log.error(
             "error",
             json!({"result": "skipped", "reason": "refused by a safety guard", "error": why}),
         );
-        crate::alert::enqueue_guard(self.cfg, why);
+        // Alerted once per refusal streak (the mailer thread sends it).
+        if !std::mem::replace(&mut self.refused, true) {
+            crate::alert::enqueue_guard(self.cfg, &self.state, why);
+        }
         self.note = Some("refused by a safety guard");
         self.exit = 4;
     }
@@ -525,7 +536,7 @@ impl Loop<'_> {
                 true
             }
             Err(SyncError::Guard(why)) => {
-                self.refused(&why);
+                self.refuse(&why);
                 false
             }
             Err(e) => {
@@ -546,7 +557,7 @@ impl Loop<'_> {
                 }
                 let deferred = plan.summary.deferred > 0;
                 if dry_run {
-                    println!("{}", plan.summary.one_line());
+                    crate::outln!("{}", plan.summary.one_line());
                     self.note = Some("dry run: planned, nothing applied");
                     return false;
                 }
@@ -554,9 +565,10 @@ impl Loop<'_> {
                     self.cfg.raw.safety.max_delete_percent,
                     self.cfg.raw.safety.max_delete_min_files,
                 ) {
-                    self.refused(&why);
+                    self.refuse(&why);
                     return false;
                 }
+                self.refused = false;
                 if plan.ops.is_empty() {
                     return deferred;
                 }
@@ -569,13 +581,16 @@ impl Loop<'_> {
 /// The mailer: sends the outbox from its own thread and state connection,
 /// so a slow or dead mail server never delays a sync cycle. Tries every
 /// 5 s (the outbox's own backoff and digest window decide what is sent).
-fn start_mailer(cfg: &Config, stop: &Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+fn start_mailer(
+    cfg: &Config,
+    stop: &Arc<AtomicBool>,
+    log: Arc<Logger>,
+) -> Option<std::thread::JoinHandle<()>> {
     if !cfg.raw.email.enabled {
         return None;
     }
     let (cfg, stop) = (cfg.clone(), Arc::clone(stop));
     Some(std::thread::spawn(move || {
-        let log = Logger::from_config(&cfg);
         let Ok(state) = State::open(&cfg.state_db) else {
             return;
         };
@@ -691,7 +706,9 @@ pub fn watch_cmd(
     dry_run: bool,
     external_stop: Option<Arc<AtomicBool>>,
 ) -> Result<i32, CliError> {
-    let log = Logger::from_config(cfg).with_echo(external_stop.is_none());
+    // The one logger of this process: the lane and the mailer share it.
+    let log = Logger::from_config(cfg);
+    log.set_echo(external_stop.is_none());
     let stop = external_stop.unwrap_or_else(|| {
         let s = Arc::new(AtomicBool::new(false));
         install_stop(&s);
@@ -721,9 +738,9 @@ pub fn watch_cmd(
     } else {
         start_watchers(cfg, &tx, &log)
     };
-    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone());
-    let mailer = start_mailer(cfg, &stop);
-    println!(
+    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone(), Arc::clone(&log));
+    let mailer = start_mailer(cfg, &stop, Arc::clone(&log));
+    crate::outln!(
         "twinsync watch: syncing {} ⇄ {} every {} s (Ctrl-C to stop); log: {}",
         cfg.left_root.display(),
         cfg.right_root.display(),
@@ -747,6 +764,7 @@ pub fn watch_cmd(
         last: None,
         note: None,
         exit: 0,
+        refused: false,
         watchers,
         tx: tx.clone(),
         poll_only,
@@ -827,6 +845,7 @@ pub fn watch_cmd(
             .take()
             .unwrap_or_else(|| crate::cli::cycle_record(None, None, cycle_start));
         c.duration_ms = u64::try_from(cycle_start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        c.started_at = crate::cli::started_at(cycle_start);
         if lp.exit != 0 {
             c.result = "skipped".into();
         }

@@ -346,3 +346,55 @@ fn watch_cycles_ends_with_email_enabled_and_the_server_down() {
         .success();
     assert!(t.elapsed() < Duration::from_secs(20));
 }
+
+/// While the guard keeps refusing, `watch` logs every cycle but alerts once
+/// per refusal streak, and never talks SMTP inside a cycle (the mailer
+/// thread sends): a mail server that never answers does not slow cycles.
+#[test]
+fn watch_alerts_a_guard_refusal_once_per_streak_without_smtp_in_the_cycle() {
+    // Accepts connections (the kernel does) but never says a word.
+    let tarpit = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = tarpit.local_addr().unwrap().port();
+    let e = Env::init(&format!(
+        "sync_interval_seconds = 1\n{}",
+        email_config(port, "")
+    ));
+    for i in 0..25 {
+        e.write("left", &format!("f{i}.txt"), "x", 900);
+    }
+    sync(&e);
+    for i in 0..25 {
+        std::fs::remove_file(e.left.join(format!("f{i}.txt"))).unwrap();
+    }
+    e.cmd(&["watch", "--cycles", "3"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .env("TWINSYNC_POLL_ONLY", "1")
+        .timeout(Duration::from_mins(1))
+        .assert()
+        .code(4);
+    let log = e.log();
+    let refusals = log
+        .iter()
+        .filter(|l| l["reason"] == "refused by a safety guard")
+        .count();
+    assert_eq!(refusals, 3, "logged every cycle");
+    let conn = rusqlite::Connection::open(e.dir.path().join("state/twinsync.db")).unwrap();
+    let alerts: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'guard'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(alerts, 1, "alerted once for the streak");
+    for c in log
+        .iter()
+        .filter(|l| l["event"] == "cycle" && l["result"] == "skipped")
+    {
+        assert!(
+            c["duration_ms"].as_u64().unwrap() < 3000,
+            "a cycle waited for the mail server: {c}"
+        );
+    }
+    assert_eq!(common::synced(&e.right).len(), 25, "nothing deleted");
+}

@@ -508,3 +508,83 @@ fn watch_cycles_exit_code_reports_unavailable_and_refused() {
     std::fs::rename(&e.right, e.dir.path().join("away")).unwrap();
     e.cmd(&["watch", "--cycles", "1"]).assert().code(3);
 }
+
+/// A reader that went away (`twinsync status --json | head -c 10`) must not
+/// make twinsync panic: output stops, the command ends with its own code.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_with_the_normal_code() {
+    use std::process::{Command, Stdio};
+    let e = Env::init("");
+    e.write("left", "a.txt", "x", 100);
+    let closed_pipe = || {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        writer
+    };
+    for (args, code) in [
+        (&["status", "--json"][..], 0),
+        (&["status"], 0),
+        (&["plan", "--json"], 0),
+        (&["plan"], 0),
+        (&["plan", "--detailed-exitcode"], 2),
+        (&["show", "nope.json"], 1),
+    ] {
+        // stdout closed: stderr still tells what happened, without a panic.
+        let out = Command::new(env!("CARGO_BIN_EXE_twinsync"))
+            .current_dir(e.dir.path())
+            .arg("--config")
+            .arg(&e.config)
+            .args(args)
+            .env_remove("TWINSYNC_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(closed_pipe())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        // Both streams closed (`2>&1 | head`).
+        let status = Command::new(env!("CARGO_BIN_EXE_twinsync"))
+            .current_dir(e.dir.path())
+            .arg("--config")
+            .arg(&e.config)
+            .args(args)
+            .env_remove("TWINSYNC_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(closed_pipe())
+            .stderr(closed_pipe())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?} with stderr closed too");
+    }
+    // Nothing was applied by a plan whose output went nowhere.
+    assert_eq!(e.read("right", "a.txt"), None);
+}
+
+/// A copy that replaces a version moves the old one to trash: the summary
+/// and the cycle event count it as a version sent to trash.
+#[test]
+fn replaced_versions_sent_to_trash_are_counted_as_to_trash() {
+    let e = Env::init("");
+    e.write("left", "a.txt", "v1", 100);
+    e.write("left", "b.txt", "v1", 100);
+    e.sync();
+    e.write("left", "a.txt", "v2 from left", 50);
+    e.write("right", "b.txt", "v2 from right", 50);
+    let out = e.sync();
+    assert!(out.contains("2 copied"), "{out}");
+    assert!(out.contains("2 to trash"), "{out}");
+    assert_eq!(e.read("right", "a.txt").as_deref(), Some("v2 from left"));
+    let trashed: Vec<_> = common::tree(&e.right)
+        .into_iter()
+        .filter(|(k, v)| k.starts_with(".sync_trash") && v == "v1")
+        .collect();
+    assert_eq!(trashed.len(), 1, "{trashed:?}");
+    let last = e
+        .log()
+        .into_iter()
+        .rfind(|l| l["event"] == "cycle")
+        .unwrap();
+    assert_eq!(last["soft_deletes"], 2, "{last}");
+}

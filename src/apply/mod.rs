@@ -58,6 +58,9 @@ pub struct Report {
     pub bytes_copied: u64,
     pub conflicts: u64,
     pub soft_deletes: u64,
+    /// Replaced versions that copies moved to trash (overwrites, option3,
+    /// resolve --keep): in trash like soft deletes, so counted with them.
+    pub trashed_replaced: u64,
     pub hard_deletes: u64,
     pub renames: u64,
     pub props: u64,
@@ -86,6 +89,12 @@ pub struct FailedStep {
 }
 
 impl Report {
+    /// Versions that went to trash: soft deletes and replaced versions.
+    #[must_use]
+    pub fn to_trash(&self) -> u64 {
+        self.soft_deletes + self.trashed_replaced
+    }
+
     /// "Apply complete: 12 copied (3.4 MB), 1 conflict, 3 to trash, 0 failed, 1 skipped (drifted)".
     #[must_use]
     pub fn one_line(&self) -> String {
@@ -95,7 +104,7 @@ impl Report {
             crate::human_size(self.bytes_copied),
             self.conflicts,
             if self.conflicts == 1 { "" } else { "s" },
-            self.soft_deletes,
+            self.to_trash(),
             self.failed.len(),
             self.drifted
         );
@@ -351,7 +360,7 @@ pub fn run(
                 state.commit(&plan.plan_id, &[(op.id, "done", None)], &updates)?;
                 report.done += 1;
                 report.ok_keys.push(op.key.clone());
-                count(&mut report, op);
+                count(&mut report, op, &updates);
                 if op.kind == OpKind::Conflict
                     && let Some(f) = opts.on_event
                 {
@@ -461,11 +470,16 @@ fn flush_records(
     Ok(())
 }
 
-fn count(r: &mut Report, op: &Op) {
+fn count(r: &mut Report, op: &Op, updates: &[Update]) {
     match op.kind {
         OpKind::Copy => {
             r.copied += 1;
             r.bytes_copied += op.bytes;
+            // The version it replaced, if that went to trash (`overwrite_record`).
+            r.trashed_replaced += updates
+                .iter()
+                .filter(|u| matches!(u, Update::Trash(_)))
+                .count() as u64;
         }
         OpKind::Delete if op.soft == Some(true) => r.soft_deletes += 1,
         OpKind::Delete => r.hard_deletes += 1,

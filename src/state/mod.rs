@@ -29,6 +29,27 @@ pub enum StateError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The DB could not be opened or read for a reason that is not a
+    /// corruption (permissions, I/O error, a lock, a disk or share away):
+    /// the file may be perfectly good, so the advice is to fix and retry.
+    #[error(
+        "cannot open state DB `{file}`: {why}. Nothing was changed and the file is not known to be damaged: check that this user may read and write it and its folder, that its disk or share is reachable and that no other program locks it, then retry"
+    )]
+    Inaccessible {
+        file: PathBuf,
+        /// The OS error where there is one, and SQLite's words.
+        why: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "state DB `{file}` is an SQLite database but not twinsync's (it lacks the `meta` table): check `state_db` in the config"
+    )]
+    Foreign {
+        file: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("state DB `{file}`: {source}")]
     Sql {
         file: PathBuf,
@@ -257,6 +278,40 @@ pub struct State {
     file: PathBuf,
 }
 
+/// Maps an error met while opening the DB: only SQLite's NOTADB / CORRUPT
+/// is a corruption (whose advice, moving the file aside, throws the sync
+/// state away); anything else names the OS error and asks for a retry.
+fn open_err(file: &Path) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ {
+    move |source| {
+        use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+        if matches!(
+            source.sqlite_error_code(),
+            Some(NotADatabase | DatabaseCorrupt)
+        ) {
+            return StateError::Corrupt {
+                file: file.to_path_buf(),
+                source,
+            };
+        }
+        // SQLite's "unable to open database file" does not say why: ask the OS.
+        let os = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(file)
+            .err()
+            .filter(|_| file.exists());
+        let why = match os {
+            Some(e) => format!("{e} ({source})"),
+            None => source.to_string(),
+        };
+        StateError::Inaccessible {
+            file: file.to_path_buf(),
+            why,
+            source,
+        }
+    }
+}
+
 /// Maps SQL errors of a transaction to [`StateError::Sql`] naming the DB
 /// (borrows only the file name, so `conn` stays free for the transaction).
 fn sql_err(file: &Path) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ {
@@ -313,7 +368,8 @@ impl State {
     /// Opens an existing state DB (migrating its schema).
     ///
     /// # Errors
-    /// `Missing` if the file does not exist, `Corrupt` if it is not a usable DB.
+    /// `Missing` if the file does not exist, `Corrupt` if it is damaged,
+    /// `Inaccessible` if it cannot be read now (permissions, I/O, locks).
     pub fn open(file: &Path) -> Result<Self, StateError> {
         if !file.exists() {
             return Err(StateError::Missing(file.to_path_buf()));
@@ -324,22 +380,20 @@ impl State {
     /// Opens the state DB, creating it (and its schema) if needed.
     ///
     /// # Errors
-    /// `Corrupt` if the file exists but is not a usable DB.
+    /// `Corrupt` if the file is damaged, `Inaccessible` if it cannot be
+    /// read or created now (permissions, I/O, locks).
     pub fn open_or_create(file: &Path) -> Result<Self, StateError> {
-        let corrupt = |source| StateError::Corrupt {
-            file: file.to_path_buf(),
-            source,
-        };
+        let fail = open_err(file);
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
-        let conn = Connection::open(file).map_err(corrupt)?;
+        let conn = Connection::open(file).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(corrupt)?;
+            .map_err(fail)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )
-        .map_err(corrupt)?;
+        .map_err(fail)?;
         let mut st = Self {
             conn,
             file: file.to_path_buf(),
@@ -1103,6 +1157,46 @@ mod tests {
         let e = State::open(&f).err().unwrap().to_string();
         assert!(
             e.contains("corrupt") && e.contains("s.db") && e.contains("twinsync init"),
+            "{e}"
+        );
+    }
+
+    /// An error that is not a corruption (here: the path is a folder, which
+    /// SQLite reports as "unable to open") must not advise throwing the
+    /// state away: it names the file and the OS error, and says to retry.
+    #[test]
+    fn unreadable_db_is_not_called_corrupt() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("s.db");
+        std::fs::create_dir(&f).unwrap();
+        for e in [State::open(&f), State::open_or_create(&f)] {
+            let e = e.err().unwrap();
+            assert!(matches!(e, StateError::Inaccessible { .. }), "{e:?}");
+            let e = e.to_string();
+            assert!(
+                !e.contains("corrupt") && !e.contains("move the file aside") && !e.contains("init"),
+                "{e}"
+            );
+            let os = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .open(&f)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("s.db") && e.contains(&os) && e.contains("retry"),
+                "{e}"
+            );
+        }
+        // Someone else's SQLite file: not ours, not corrupt either.
+        std::fs::remove_dir(&f).unwrap();
+        let c = Connection::open(&f).unwrap();
+        c.execute_batch("CREATE TABLE t(x); PRAGMA user_version = 1;")
+            .unwrap();
+        drop(c);
+        let e = State::open(&f).err().unwrap().to_string();
+        assert!(
+            e.contains("not twinsync's") && !e.contains("corrupt"),
             "{e}"
         );
     }

@@ -31,7 +31,9 @@ const MIGRATIONS: &[&str] = &[
         subject TEXT NOT NULL, body TEXT NOT NULL, sent_at INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
         next_try INTEGER NOT NULL DEFAULT 0, last_error TEXT);
      CREATE TABLE mail_log(sent_at INTEGER NOT NULL);",
-    // 3: items parked under a twinsync temp name while a case-only rename
+    // 3: outbox rows claimed by the sender sending them (no email twice).
+    "ALTER TABLE outbox ADD COLUMN claimed_at INTEGER;",
+    // 4: items parked under a twinsync temp name while a case-only rename
     //    runs through an intermediate name (recovered if the run stops there).
     "CREATE TABLE parked(side TEXT NOT NULL, temp_path TEXT NOT NULL, original TEXT NOT NULL,
         target TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY(side, temp_path));",
@@ -39,13 +41,10 @@ const MIGRATIONS: &[&str] = &[
 
 /// Brings the schema up to date.
 pub(super) fn migrate(conn: &mut Connection, file: &Path) -> Result<(), StateError> {
-    let corrupt = |source| StateError::Corrupt {
-        file: file.to_path_buf(),
-        source,
-    };
+    let fail = super::open_err(file);
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(corrupt)?;
+        .map_err(fail)?;
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     if version > known {
         return Err(StateError::TooNew {
@@ -57,18 +56,25 @@ pub(super) fn migrate(conn: &mut Connection, file: &Path) -> Result<(), StateErr
     if version > 0 {
         // An existing DB must have our tables; anything else is not a twinsync DB.
         conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0))
-            .map_err(corrupt)?;
+            .map_err(|e| match e.sqlite_error_code() {
+                // SQLITE_ERROR here is "no such table": someone else's DB.
+                Some(rusqlite::ErrorCode::Unknown) => StateError::Foreign {
+                    file: file.to_path_buf(),
+                    source: e,
+                },
+                _ => fail(e),
+            })?;
     }
     for (i, sql) in MIGRATIONS
         .iter()
         .enumerate()
         .skip(usize::try_from(version).unwrap_or(0))
     {
-        let tx = conn.transaction().map_err(corrupt)?;
-        tx.execute_batch(sql).map_err(corrupt)?;
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute_batch(sql).map_err(fail)?;
         tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(0))
-            .map_err(corrupt)?;
-        tx.commit().map_err(corrupt)?;
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
     }
     Ok(())
 }
