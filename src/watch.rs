@@ -33,9 +33,9 @@ use crate::sync::{self, Sides, SyncError};
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Installs Ctrl-C / SIGTERM handling that sets `stop`.
@@ -50,8 +50,8 @@ enum Wake {
     Event(Side, Vec<String>),
     /// A watcher reported an error (overflow…): rescan that side fully.
     Overflow(Side),
-    /// The large-file lane finished a batch; the paths it wrote.
-    LaneDone(Vec<(Side, String)>),
+    /// The large-file lane finished a batch: its keys, and the paths it wrote.
+    LaneDone(Vec<String>, Vec<(Side, String)>),
 }
 
 /// File-system watchers on both roots.
@@ -119,7 +119,8 @@ fn start_watchers(cfg: &Config, tx: &Sender<Wake>, log: &Logger) -> Watchers {
 /// The large-file lane: a worker thread applying the large steps of plans.
 struct LargeLane {
     tx: Option<Sender<(Arc<Plan>, Vec<u64>)>>,
-    held: Arc<Mutex<HashSet<String>>>,
+    /// Keys in flight: owned by the loop, changed only between cycles.
+    held: HashSet<String>,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -132,19 +133,45 @@ impl LargeLane {
         log: Arc<Logger>,
     ) -> Self {
         let (tx, rx) = channel::<(Arc<Plan>, Vec<u64>)>();
-        let held = Arc::new(Mutex::new(HashSet::new()));
-        let (cfg, sides, stop, held2) = (
-            cfg.clone(),
-            sides.clone(),
-            Arc::clone(stop),
-            Arc::clone(&held),
-        );
+        let (cfg, sides, stop) = (cfg.clone(), sides.clone(), Arc::clone(stop));
         let handle = std::thread::spawn(move || {
-            let Ok(mut state) = State::open(&cfg.state_db) else {
-                return;
-            };
+            let mut state: Option<State> = None;
+            let mut db_alerted = false;
             while let Ok((plan, ids)) = rx.recv() {
                 let ids: HashSet<u64> = ids.into_iter().collect();
+                let keys: Vec<String> = plan
+                    .ops
+                    .iter()
+                    .filter(|o| ids.contains(&o.id))
+                    .map(|o| o.key.clone())
+                    .collect();
+                if state.is_none() {
+                    match State::open(&cfg.state_db) {
+                        Ok(s) => state = Some(s),
+                        Err(e) => {
+                            // Never die silently holding paths: log, alert, release them
+                            // (the next cycle plans them again and hands them back).
+                            log.error("error", json!({"lane": "large", "result": "failed", "error": format!("the large-file lane cannot open the state DB: {e}")}));
+                            if !db_alerted
+                                && cfg.raw.email.enabled
+                                && let Ok(s) = State::open(&cfg.state_db)
+                            {
+                                crate::alert::enqueue(
+                                    &s,
+                                    "failure",
+                                    "large-file lane stopped",
+                                    &e.to_string(),
+                                );
+                            }
+                            db_alerted = true;
+                            let _ = wake.send(Wake::LaneDone(keys, Vec::new()));
+                            continue;
+                        }
+                    }
+                }
+                let Some(state) = state.as_mut() else {
+                    continue;
+                };
                 let filter = |op: &Op| ids.contains(&op.id);
                 let on_event = |op: &Op, err: &str| crate::alert::enqueue_step(&cfg, op, err);
                 let opts = apply::Options {
@@ -154,7 +181,7 @@ impl LargeLane {
                     ..apply::Options::default()
                 };
                 let started = Instant::now();
-                let res = apply::run(&plan, &cfg, &sides, &mut state, &log, &opts);
+                let res = apply::run(&plan, &cfg, &sides, state, &log, &opts);
                 let mut c = crate::cli::cycle_record(Some(&plan), res.as_ref().ok(), started);
                 let extra = match &res {
                     Ok(_) => json!({"lane": "large"}),
@@ -163,19 +190,16 @@ impl LargeLane {
                         json!({"lane": "large", "error": e.to_string()})
                     }
                 };
-                crate::cli::log_cycle(&state, &log, &c, &extra, true);
-                if let Ok(mut h) = held2.lock() {
-                    for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
-                        h.remove(&op.key);
-                    }
-                }
+                crate::cli::log_cycle(state, &log, &c, &extra, true);
                 let written = plan
                     .ops
                     .iter()
                     .filter(|o| ids.contains(&o.id))
                     .flat_map(written_paths)
                     .collect();
-                let _ = wake.send(Wake::LaneDone(written));
+                // The loop releases the keys itself, between cycles: a plan never
+                // compares a scan older than this commit with the state it made.
+                let _ = wake.send(Wake::LaneDone(keys, written));
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
@@ -183,17 +207,24 @@ impl LargeLane {
         });
         Self {
             tx: Some(tx),
-            held,
+            held: HashSet::new(),
             handle: Some(handle),
         }
     }
 
     fn held(&self) -> HashSet<String> {
-        self.held.lock().map(|h| h.clone()).unwrap_or_default()
+        self.held.clone()
+    }
+
+    /// Frees keys the lane finished (called between cycles only).
+    fn release(&mut self, keys: &[String]) {
+        for k in keys {
+            self.held.remove(k);
+        }
     }
 
     /// Hands the large steps of a plan over; returns how many.
-    fn submit(&self, plan: &Arc<Plan>, done: &std::collections::HashMap<u64, String>) -> usize {
+    fn submit(&mut self, plan: &Arc<Plan>, done: &std::collections::HashMap<u64, String>) -> usize {
         let ids: Vec<u64> = plan
             .ops
             .iter()
@@ -203,10 +234,8 @@ impl LargeLane {
         if ids.is_empty() {
             return 0;
         }
-        if let Ok(mut h) = self.held.lock() {
-            for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
-                h.insert(op.key.clone());
-            }
+        for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
+            self.held.insert(op.key.clone());
         }
         let n = ids.len();
         if let Some(tx) = &self.tx {
@@ -251,6 +280,8 @@ struct Loop<'a> {
     /// Each side's last scan, kept up to date from watcher events.
     cache: [Option<SideScan>; 2],
     last_full: [Option<Instant>; 2],
+    /// Where the background hashing of adopted pairs goes on next.
+    hash_cursor: String,
     excluders: [crate::scan::Excluder; 2],
 }
 
@@ -636,6 +667,8 @@ struct Dirty {
     full: [bool; 2],
     /// The large-file lane finished a batch (its held paths can be planned again).
     lane_done: bool,
+    /// Keys the lane finished: released from the hold before the next cycle.
+    released: Vec<String>,
 }
 
 impl Dirty {
@@ -683,7 +716,8 @@ fn wait(rx: &Receiver<Wake>, stop: &AtomicBool, max: Duration) -> Dirty {
                 d.full[usize::from(s == Side::Right)] = true;
                 debounce(Instant::now());
             }
-            Ok(Wake::LaneDone(written)) => {
+            Ok(Wake::LaneDone(keys, written)) => {
+                d.released.extend(keys);
                 for (s, p) in written {
                     d.paths[usize::from(s == Side::Right)].insert(p);
                 }
@@ -771,6 +805,7 @@ pub fn watch_cmd(
         written: [HashSet::new(), HashSet::new()],
         cache: [None, None],
         last_full: [None, None],
+        hash_cursor: String::new(),
         excluders: [
             sync::excluder(cfg, Side::Left).map_err(CliError::Other)?,
             sync::excluder(cfg, Side::Right).map_err(CliError::Other)?,
@@ -869,6 +904,15 @@ pub fn watch_cmd(
                 &lp.log,
             );
         }
+        // Spare time: hash a few pairs adopted by metadata (never a whole share at once).
+        if !pending && !dry_run && lp.exit == 0 {
+            let budget = Duration::from_millis(250);
+            if let Err(e) =
+                sync::hash_adopted(cfg, &lp.sides, &lp.state, &mut lp.hash_cursor, budget)
+            {
+                lp.log.warn("error", json!({"error": e.to_string()}));
+            }
+        }
         if cycles.is_some_and(|c| n >= c) {
             break;
         }
@@ -882,6 +926,7 @@ pub fn watch_cmd(
         .saturating_sub(cycle_start.elapsed())
         .max(Duration::from_millis(100));
         dirty = wait(&rx, &stop, next);
+        lp.lane.release(&dirty.released);
         if dirty.lane_done {
             pending = true;
         }

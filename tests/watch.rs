@@ -287,3 +287,46 @@ fn incremental_rescans_follow_creates_edits_deletes_and_folder_moves() {
         "no incremental scan was used"
     );
 }
+
+/// Regression (issue 8, finding 4): large files arriving one after another
+/// while the large-file lane copies them; a scan taken before a copy
+/// finished used to be planned against the state after it, deleting the
+/// copy's source for good. Nothing may be deleted, and every file arrives.
+#[test]
+fn large_files_arriving_while_the_lane_copies_are_never_deleted() {
+    let e = Env::init(
+        "sync_interval_seconds = 1\n[transfer]\nlarge_file_bytes = 1000\nmax_bytes_per_second = 200000\n[soft_delete]\nmax_size_bytes = 10\n",
+    );
+    let child = spawn_watch(&e, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    let body = "m".repeat(30_000);
+    for i in 0..15 {
+        std::fs::write(e.left.join(format!("clip{i:02}.mov")), &body).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let arrived = wait_for(Duration::from_mins(1), || {
+        (0..15).all(|i| {
+            e.read("right", &format!("clip{i:02}.mov"))
+                .is_some_and(|s| s.len() == 30_000)
+        })
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    stop(child);
+    assert!(
+        arrived.is_some(),
+        "not every file arrived: {:?}",
+        e.tree("right").keys()
+    );
+    let deletes: Vec<_> = e
+        .log()
+        .into_iter()
+        .filter(|l| l["event"] == "delete" && l["result"] == "ok")
+        .collect();
+    assert!(deletes.is_empty(), "deleted: {deletes:?}");
+    for i in 0..15 {
+        assert!(
+            e.read("left", &format!("clip{i:02}.mov")).is_some(),
+            "clip{i:02} lost on the left"
+        );
+    }
+}

@@ -1047,3 +1047,96 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v2".as_slice()));
     assert_trash_recorded(&h, 0);
 }
+
+/// Regression (issue 8, finding 7): a pair adopted on the first run has no
+/// stored hash, so a re-stamp (same bytes, new mtime) was copied over as a
+/// content change and the other side's identical file went to trash.
+#[test]
+fn restamp_of_an_adopted_pair_is_a_property_change() {
+    let h = harness("");
+    h.left.put("report.pdf", b"the same bytes on both sides");
+    h.right.put("report.pdf", b"the same bytes on both sides");
+    let first = h.plan();
+    assert!(
+        first.ops.iter().all(|o| o.kind == OpKind::Record),
+        "{:?}",
+        first.ops
+    );
+    h.sync();
+    h.tick();
+    // An antivirus re-stamps the left copy.
+    let bytes = h.left.get("report.pdf").unwrap();
+    h.left.put("report.pdf", &bytes);
+    let plan = h.plan();
+    assert!(
+        plan.ops
+            .iter()
+            .all(|o| o.kind != OpKind::Copy && o.kind != OpKind::Delete),
+        "{:?}",
+        plan.ops
+    );
+    assert!(
+        plan.ops
+            .iter()
+            .any(|o| o.kind == OpKind::SetProps && o.rule == "6.2.11")
+    );
+    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    assert_eq!((r.copied, r.soft_deletes), (0, 0), "{r:?}");
+    assert!(h.right.get(".sync_trash/report.pdf").is_none());
+    assert!(h.plan().ops.is_empty());
+    // A real edit with the same size is still a content change.
+    h.tick();
+    h.left.put("report.pdf", b"THE SAME BYTES ON BOTH SIDES");
+    let plan = h.plan();
+    assert!(
+        plan.ops.iter().any(|o| o.kind == OpKind::Copy),
+        "{:?}",
+        plan.ops
+    );
+}
+
+/// Finding 7, second half: once the background hasher has stored the
+/// adopted pair's hash, a re-stamp on one side plus a real edit on the
+/// other is the edit winning (6.2.4), not a conflict that keeps the old bytes.
+#[test]
+fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
+    let h = harness("");
+    for i in 0..3 {
+        let body = format!("shared document {i}");
+        h.left.put(&format!("doc{i}.txt"), body.as_bytes());
+        h.right.put(&format!("doc{i}.txt"), body.as_bytes());
+    }
+    h.sync();
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let mut cursor = String::new();
+    let n = sync::hash_adopted(
+        &h.cfg,
+        &h.sides(),
+        &state,
+        &mut cursor,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(n, 3);
+    assert!(state.unhashed_pairs("", 10, u64::MAX).unwrap().is_empty());
+    h.tick();
+    let bytes = h.left.get("doc1.txt").unwrap();
+    h.left.put("doc1.txt", &bytes); // re-stamped
+    h.right.put("doc1.txt", b"shared document 1, edited");
+    let plan = h.plan();
+    assert!(
+        plan.ops.iter().all(|o| o.kind != OpKind::Conflict),
+        "{:?}",
+        plan.ops
+    );
+    assert!(
+        plan.ops
+            .iter()
+            .any(|o| o.kind == OpKind::Copy && o.rule == "6.2.4")
+    );
+    h.apply_with(&plan, &h.sides()).unwrap();
+    assert_eq!(
+        h.left.get("doc1.txt").as_deref(),
+        Some(b"shared document 1, edited".as_slice())
+    );
+}

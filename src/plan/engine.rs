@@ -192,6 +192,42 @@ fn within_tolerance(a: &Entry, b: &Entry, o: &Options) -> bool {
     (a.mtime - b.mtime).abs() <= o.mtime_tolerance_ns
 }
 
+/// Only the mtime of `cur` moved since its snapshot `prev`, which has no
+/// hash, and the other side is unchanged since the last sync: compare
+/// `cur`'s bytes with the other side's (both hashes wanted).
+fn mtime_only_unhashed(
+    prev: Option<&Entry>,
+    cur: Option<&Entry>,
+    other_prev: Option<&Entry>,
+    other_cur: Option<&Entry>,
+) -> bool {
+    let (Some(p), Some(c), Some(op), Some(oc)) = (prev, cur, other_prev, other_cur) else {
+        return false;
+    };
+    p.kind == Kind::File
+        && c.kind == Kind::File
+        && oc.kind == Kind::File
+        && p.hash.is_none()
+        && p.size == c.size
+        && p.mtime != c.mtime
+        && oc.size == c.size
+        && op.size == oc.size
+        && op.mtime == oc.mtime
+        && op.kind == Kind::File
+}
+
+/// [`mtime_only_unhashed`] and the two hashes are known and equal: the
+/// change was a re-stamp (antivirus, backup tool, cloud client), not an edit.
+fn restamped(
+    prev: Option<&Entry>,
+    cur: Option<&Entry>,
+    other_prev: Option<&Entry>,
+    other_cur: Option<&Entry>,
+) -> bool {
+    mtime_only_unhashed(prev, cur, other_prev, other_cur)
+        && matches!((cur.and_then(|c| c.hash.as_ref()), other_cur.and_then(|o| o.hash.as_ref())), (Some(a), Some(b)) if a == b)
+}
+
 /// The (side, key) pairs whose content hash the engine wants before it can
 /// decide. Pure; cheap when nothing changed.
 #[must_use]
@@ -226,6 +262,32 @@ pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
                 && hashable(c, o)
             {
                 want[i] = true;
+            }
+        }
+        // A re-stamp of a pair that has no stored hash: compare both sides' bytes.
+        for (i, (p, c, op, oc)) in [
+            (
+                row.and_then(|r| r.left.as_ref()),
+                l,
+                row.and_then(|r| r.right.as_ref()),
+                r,
+            ),
+            (
+                row.and_then(|r| r.right.as_ref()),
+                r,
+                row.and_then(|r| r.left.as_ref()),
+                l,
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if mtime_only_unhashed(p, c, op, oc)
+                && c.is_some_and(|c| hashable(c, o))
+                && oc.is_some_and(|oc| hashable(oc, o))
+            {
+                want[i] |= c.is_some_and(|c| c.hash.is_none());
+                want[1 - i] |= oc.is_some_and(|oc| oc.hash.is_none());
             }
         }
         // Both sides changed or new with equal sizes: are they identical?
@@ -912,6 +974,18 @@ impl<'a> Planner<'a> {
             return; // unchanged on both sides: its snapshot was not even loaded
         }
         let (cl, cr) = (classify(lp, l), classify(rp, r));
+        // No stored hash (a pair adopted by metadata): an mtime-only change is
+        // a property change when the bytes equal the other side's unchanged file.
+        let cl = if restamped(lp, l, rp, r) {
+            Class::Props
+        } else {
+            cl
+        };
+        let cr = if restamped(rp, r, lp, l) {
+            Class::Props
+        } else {
+            cr
+        };
 
         if let Some(c) = input.conflicts.get(key) {
             if let Some(keep) = c.keep.clone() {

@@ -437,6 +437,73 @@ impl State {
             .map_err(self.sql())
     }
 
+    /// Pairs recorded in sync whose content hash is not known (adopted on
+    /// the first run by size and mtime), at most `limit` with keys after
+    /// `after`, files only, both sides of the same size and at most
+    /// `max_size` bytes.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn unhashed_pairs(
+        &self,
+        after: &str,
+        limit: usize,
+        max_size: u64,
+    ) -> Result<Vec<(String, StateRow)>, StateError> {
+        let file = kind_code(Kind::File);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
+                        r_path, r_kind, r_size, r_mtime, r_props, r_hash FROM files
+                 WHERE l_kind = ?1 AND r_kind = ?1 AND l_size = r_size AND l_size <= ?2
+                   AND (l_hash IS NULL OR r_hash IS NULL) AND key > ?4 ORDER BY key LIMIT ?3",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(
+                params![
+                    file,
+                    i64::try_from(max_size).unwrap_or(i64::MAX),
+                    i64::try_from(limit).unwrap_or(i64::MAX),
+                    after
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        StateRow {
+                            left: row_entry(r, 1)?,
+                            right: row_entry(r, 7)?,
+                        },
+                    ))
+                },
+            )
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Stores the content hash of an in-sync pair, only if its snapshot is
+    /// still the one that was hashed (left size and mtime).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn store_pair_hash(
+        &self,
+        key: &str,
+        size: u64,
+        mtime: i64,
+        hash: &str,
+    ) -> Result<bool, StateError> {
+        self.conn
+            .execute(
+                "UPDATE files SET l_hash = COALESCE(l_hash, ?4), r_hash = COALESCE(r_hash, ?4)
+                 WHERE key = ?1 AND l_size = ?2 AND l_mtime = ?3 AND r_size = ?2",
+                params![key, i64::try_from(size).unwrap_or(i64::MAX), mtime, hash],
+            )
+            .map(|n| n > 0)
+            .map_err(self.sql())
+    }
+
     /// Notes, before it happens, that `original` on `side` is about to be
     /// parked under the temp name `temp_path` on its way to `target` (a
     /// case-only rename through an intermediate name). Until [`Self::unpark`]
