@@ -704,7 +704,10 @@ impl Executor<'_> {
         if !parent.is_empty() {
             dfs.create_dir_all(parent)?;
         }
-        let hash = match self.stream(sfs, src_path, dfs, &temp) {
+        // A stop request interrupts a large copy (redone after the restart);
+        // a small one finishes with its step (SPEC §2).
+        let interruptible = op.lane == crate::plan::Lane::Large;
+        let hash = match self.stream(sfs, src_path, dfs, &temp, interruptible) {
             Ok(h) => h,
             Err(e) => {
                 let _ = dfs.remove_file(&temp);
@@ -878,7 +881,14 @@ impl Executor<'_> {
     }
 
     /// Streams `src` into `temp`, hashing on the way, throttled if configured.
-    fn stream(&self, sfs: &dyn Fs, src: &str, dfs: &dyn Fs, temp: &str) -> Result<String, FsError> {
+    fn stream(
+        &self,
+        sfs: &dyn Fs,
+        src: &str,
+        dfs: &dyn Fs,
+        temp: &str,
+        interruptible: bool,
+    ) -> Result<String, FsError> {
         let mut r = sfs.open_read(src)?;
         let mut w = dfs.create(temp)?;
         let mut h = blake3::Hasher::new();
@@ -891,9 +901,10 @@ impl Executor<'_> {
             if n == 0 {
                 break;
             }
-            if self
-                .stop
-                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+            if interruptible
+                && self
+                    .stop
+                    .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
             {
                 return Err(FsError::synthetic(
                     "copy",

@@ -291,59 +291,68 @@ fn one_failing_step_does_not_stop_the_others() {
     assert!(state.failures().unwrap().is_empty());
 }
 
+/// A MemFs that runs a hook on every `open_read` (an edit or a stop request
+/// arriving while a copy reads its source).
+struct Hooked(MemFs, Box<dyn Fn(&MemFs, &str) + Send + Sync>);
+
+impl Fs for Hooked {
+    fn root_display(&self) -> String {
+        self.0.root_display()
+    }
+    fn stat(&self, p: &str) -> Result<Option<Meta>, FsError> {
+        self.0.stat(p)
+    }
+    fn walk(
+        &self,
+        e: crate::fs::ExcludeFn<'_>,
+        pr: &(dyn Fn(u64) + Sync),
+    ) -> Result<crate::fs::WalkResult, FsError> {
+        self.0.walk(e, pr)
+    }
+    fn list_dir(&self, p: &str) -> Result<crate::fs::Listing, FsError> {
+        self.0.list_dir(p)
+    }
+    fn open_read(&self, p: &str) -> Result<Box<dyn Read + Send>, FsError> {
+        let r = self.0.open_read(p);
+        (self.1)(&self.0, p);
+        r
+    }
+    fn create(&self, p: &str) -> Result<Box<dyn crate::fs::FileWriter>, FsError> {
+        self.0.create(p)
+    }
+    fn set_meta(&self, p: &str, m: i64, pr: u32) -> Result<(), FsError> {
+        self.0.set_meta(p, m, pr)
+    }
+    fn rename(&self, a: &str, b: &str) -> Result<(), FsError> {
+        self.0.rename(a, b)
+    }
+    fn remove_file(&self, p: &str) -> Result<(), FsError> {
+        self.0.remove_file(p)
+    }
+    fn create_dir_all(&self, p: &str) -> Result<(), FsError> {
+        self.0.create_dir_all(p)
+    }
+    fn remove_dir(&self, p: &str) -> Result<(), FsError> {
+        self.0.remove_dir(p)
+    }
+}
+
 #[test]
 fn source_changed_during_copy_is_discarded() {
-    // A reader that edits the source while it is being read.
-    struct Sneaky(MemFs);
-    impl Fs for Sneaky {
-        fn root_display(&self) -> String {
-            self.0.root_display()
-        }
-        fn stat(&self, p: &str) -> Result<Option<Meta>, FsError> {
-            self.0.stat(p)
-        }
-        fn walk(
-            &self,
-            e: crate::fs::ExcludeFn<'_>,
-            pr: &(dyn Fn(u64) + Sync),
-        ) -> Result<crate::fs::WalkResult, FsError> {
-            self.0.walk(e, pr)
-        }
-        fn list_dir(&self, p: &str) -> Result<crate::fs::Listing, FsError> {
-            self.0.list_dir(p)
-        }
-        fn open_read(&self, p: &str) -> Result<Box<dyn Read + Send>, FsError> {
-            let r = self.0.open_read(p);
-            if p == "a.txt" && self.0.get(p).as_deref() == Some(b"original".as_slice()) {
-                self.0.advance(5_000_000_000);
-                self.0.put(p, b"changed while copying!");
-            }
-            r
-        }
-        fn create(&self, p: &str) -> Result<Box<dyn crate::fs::FileWriter>, FsError> {
-            self.0.create(p)
-        }
-        fn set_meta(&self, p: &str, m: i64, pr: u32) -> Result<(), FsError> {
-            self.0.set_meta(p, m, pr)
-        }
-        fn rename(&self, a: &str, b: &str) -> Result<(), FsError> {
-            self.0.rename(a, b)
-        }
-        fn remove_file(&self, p: &str) -> Result<(), FsError> {
-            self.0.remove_file(p)
-        }
-        fn create_dir_all(&self, p: &str) -> Result<(), FsError> {
-            self.0.create_dir_all(p)
-        }
-        fn remove_dir(&self, p: &str) -> Result<(), FsError> {
-            self.0.remove_dir(p)
-        }
-    }
     let h = harness("");
     h.left.put("a.txt", b"original");
     let plan = h.plan();
     let sides = Sides {
-        left: Arc::new(Sneaky(h.left.clone())),
+        // A reader that edits the source while it is being read.
+        left: Arc::new(Hooked(
+            h.left.clone(),
+            Box::new(|m, p| {
+                if p == "a.txt" && m.get(p).as_deref() == Some(b"original".as_slice()) {
+                    m.advance(5_000_000_000);
+                    m.put(p, b"changed while copying!");
+                }
+            }),
+        )),
         right: Arc::new(h.right.clone()),
     };
     let r = h.apply_with(&plan, &sides).unwrap();
@@ -1139,4 +1148,38 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
         h.left.get("doc1.txt").as_deref(),
         Some(b"shared document 1, edited".as_slice())
     );
+}
+
+/// A stop request (service stop, Ctrl-C) lets the small copy in progress
+/// finish and be recorded (SPEC §2); the steps after it wait for the restart.
+#[test]
+fn stop_request_lets_the_small_step_in_progress_finish() {
+    let h = harness("");
+    h.left.put("a.txt", b"first");
+    h.left.put("b.txt", b"second file");
+    let plan = h.plan();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s2 = Arc::clone(&stop);
+    let sides = Sides {
+        left: Arc::new(Hooked(
+            h.left.clone(),
+            Box::new(move |_, p| {
+                if p == "a.txt" {
+                    s2.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            }),
+        )),
+        right: Arc::new(h.right.clone()),
+    };
+    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
+    admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
+    let opts = Options {
+        stop: Some(&stop),
+        ..Options::default()
+    };
+    let r = run(&plan, &h.cfg, &sides, &mut state, &Logger::null(), &opts).unwrap();
+    assert_eq!(r.copied, 1, "{r:?}");
+    assert_eq!(h.right.get("a.txt").as_deref(), Some(b"first".as_slice()));
+    assert!(h.right.get("b.txt").is_none(), "later steps wait");
+    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
 }
