@@ -293,7 +293,8 @@ fn one_failing_step_does_not_stop_the_others() {
 
 /// A MemFs that runs a hook on every `open_read` (an edit or a stop request
 /// arriving while a copy reads its source).
-struct Hooked(MemFs, Box<dyn Fn(&MemFs, &str) + Send + Sync>);
+type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
+struct Hooked(MemFs, OpenHook);
 
 impl Fs for Hooked {
     fn root_display(&self) -> String {
