@@ -393,6 +393,62 @@ mod prop {
         Delete(bool, usize),
         Rename(bool, usize, usize),
         Case(bool, usize),
+        /// Renames a folder (`d`, `x`, `x/y`) to another name or case.
+        Folder(bool, usize, usize),
+    }
+
+    const FOLDERS: [&str; 4] = ["d", "x", "x/y", "q"];
+
+    /// A fault injected into one side during the first sync of a round.
+    #[derive(Debug, Clone)]
+    struct Fault {
+        left: bool,
+        op: &'static str,
+        path: usize,
+        class: ErrorClass,
+        times: u32,
+    }
+
+    fn fault() -> impl Strategy<Value = Option<Fault>> {
+        let ops = prop_oneof![
+            Just("stat"),
+            Just("rename"),
+            Just("create"),
+            Just("list"),
+            Just("delete"),
+            Just("set properties"),
+        ];
+        let classes = prop_oneof![
+            Just(ErrorClass::PermissionDenied),
+            Just(ErrorClass::Locked),
+            Just(ErrorClass::Other),
+        ];
+        proptest::option::of(
+            (
+                any::<bool>(),
+                ops,
+                0..NAMES.len() + FOLDERS.len() + 1,
+                classes,
+                1..4u32,
+            )
+                .prop_map(|(left, op, path, class, times)| Fault {
+                    left,
+                    op,
+                    path,
+                    class,
+                    times,
+                }),
+        )
+    }
+
+    fn fault_path(i: usize) -> &'static str {
+        if i < NAMES.len() {
+            NAMES[i]
+        } else if i - NAMES.len() < FOLDERS.len() {
+            FOLDERS[i - NAMES.len()]
+        } else {
+            ".~twinsync-"
+        }
     }
 
     const NAMES: [&str; 7] = [
@@ -412,6 +468,8 @@ mod prop {
             (any::<bool>(), 0..NAMES.len(), 0..NAMES.len())
                 .prop_map(|(s, i, j)| Act::Rename(s, i, j)),
             (any::<bool>(), 0..NAMES.len()).prop_map(|(s, i)| Act::Case(s, i)),
+            (any::<bool>(), 0..FOLDERS.len(), 0..FOLDERS.len())
+                .prop_map(|(s, i, j)| Act::Folder(s, i, j)),
         ]
     }
 
@@ -446,6 +504,32 @@ mod prop {
                     let _ = m.rename(NAMES[*i], NAMES[*j]);
                 }
             }
+            Act::Folder(l, i, j) => {
+                let m = side(*l);
+                let Some(from) = exact(m, FOLDERS[*i]) else {
+                    return;
+                };
+                if !matches!(m.stat(&from), Ok(Some(x)) if x.kind == Kind::Dir) {
+                    return;
+                }
+                let to = if i == j {
+                    // Same folder: a case-only rename.
+                    if from.chars().any(char::is_uppercase) {
+                        from.to_lowercase()
+                    } else {
+                        from.to_uppercase()
+                    }
+                } else {
+                    FOLDERS[*j].to_owned()
+                };
+                if paths::is_within(&to.to_lowercase(), &from.to_lowercase())
+                    || (i != j && !matches!(m.stat(&to), Ok(None)))
+                    || m.create_dir_all(paths::parent(&to)).is_err()
+                {
+                    return;
+                }
+                let _ = m.rename(&from, &to);
+            }
             Act::Case(l, i) => {
                 let m = side(*l);
                 if let Some(p) = exact(m, NAMES[*i]) {
@@ -466,34 +550,95 @@ mod prop {
         }
     }
 
+    /// Cases per run: 48 by default (CI), `TWINSYNC_SOAK_CASES` for a soak
+    /// (`cargo make soak`).
+    fn cases() -> u32 {
+        std::env::var("TWINSYNC_SOAK_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(48)
+    }
+
+    /// Every file content on a side that a user could get back: the tree and
+    /// the trash, never a twinsync temp name.
+    fn kept(m: &MemFs) -> Vec<Vec<u8>> {
+        m.dump()
+            .into_iter()
+            .filter(|(p, _)| !p.contains(paths::TEMP_PREFIX))
+            .filter_map(|(_, d)| d)
+            .collect()
+    }
+
+    /// One sync as `apply` runs it: parked items put back, plan, apply.
+    fn sync_on(h: &H, sides: &Sides) -> Result<Report, String> {
+        let state = State::open_or_create(&h.cfg.state_db).map_err(|e| e.to_string())?;
+        recover_parked(&state, sides, &Logger::null()).map_err(|e| e.to_string())?;
+        let req = PlanRequest {
+            now_ns: crate::now_ns(),
+            forced: true,
+            ..PlanRequest::default()
+        };
+        let plan = sync::make_plan(&h.cfg, sides, &state, req)
+            .map_err(|e| e.to_string())?
+            .0;
+        drop(state);
+        h.apply_with(&plan, sides).map_err(|e| e.to_string())
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
         #[test]
-        fn random_edits_converge_and_lose_nothing(rounds in proptest::collection::vec(proptest::collection::vec(act(), 1..8), 1..5)) {
+        fn random_edits_converge_and_lose_nothing(
+            rounds in proptest::collection::vec((proptest::collection::vec(act(), 1..8), fault()), 1..5)
+        ) {
             let h = harness("");
             // Past the first run (whose metadata-only adoption is tested elsewhere).
             h.left.put("seed", b"seed");
             h.sync();
             let mut counter = 0;
-            for acts in &rounds {
+            for (acts, fault) in &rounds {
                 h.tick();
                 for a in acts {
                     perform(&h, a, &mut counter);
                 }
                 h.tick();
-                let before: Vec<Vec<u8>> = all_contents(&h.left).into_iter().chain(all_contents(&h.right)).collect();
-                let r = h.sync();
+                let before: Vec<Vec<u8>> = kept(&h.left).into_iter().chain(kept(&h.right)).collect();
+                if let Some(f) = fault {
+                    // The first sync runs with a fault on one side: a failed
+                    // stat, rename, write, listing, delete or property call.
+                    let faulty = FaultFs::new(Arc::new(if f.left { h.left.clone() } else { h.right.clone() }));
+                    faulty.fail(FaultRule { op: f.op, path_contains: fault_path(f.path).into(), class: f.class, times: f.times });
+                    let faulty: Arc<dyn Fs> = Arc::new(faulty);
+                    let sides = if f.left {
+                        Sides { left: faulty, right: Arc::new(h.right.clone()) }
+                    } else {
+                        Sides { left: Arc::new(h.left.clone()), right: faulty }
+                    };
+                    // Failures are expected here; losses are not.
+                    let _ = sync_on(&h, &sides);
+                    let mut everything = kept(&h.left);
+                    everything.extend(kept(&h.right));
+                    for v in &before {
+                        prop_assert!(everything.contains(v), "lost under {f:?}: {:?}", String::from_utf8_lossy(v));
+                    }
+                    h.tick();
+                }
+                let r = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
                 prop_assert!(r.failed.is_empty(), "failed: {:?}", r.failed);
                 // Steps skipped (e.g. a folder replaced by a file) settle next cycle.
-                let r2 = h.sync();
+                let r2 = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
                 prop_assert!(r2.failed.is_empty(), "failed: {:?}", r2.failed);
+                let r3 = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
+                prop_assert!(r3.failed.is_empty(), "failed: {:?}", r3.failed);
                 prop_assert_eq!(live(&h.left), live(&h.right));
-                let mut everything = all_contents(&h.left);
-                everything.extend(all_contents(&h.right));
+                let mut everything = kept(&h.left);
+                everything.extend(kept(&h.right));
                 for v in &before {
                     prop_assert!(everything.contains(v), "lost {:?}", String::from_utf8_lossy(v));
                 }
-                prop_assert!(!h.plan().summary.has_changes(), "a further sync still has work");
+                prop_assert!(!h.plan().summary.has_changes(), "a further sync still has work: {:?}", h.plan().ops);
+                let names: Vec<String> = h.left.dump().into_keys().chain(h.right.dump().into_keys()).collect();
+                prop_assert!(!names.iter().any(|p| p.contains(paths::TEMP_PREFIX)), "temp left: {names:?}");
             }
         }
     }
