@@ -616,9 +616,11 @@ fn apply_cmd(
     let _lock = crate::state::RunLock::acquire(&cfg.state_db).map_err(CliError::Other)?;
     let log = Logger::from_config(cfg);
     let sides = Sides::real(cfg);
-    if let Ok(state) = State::open(&cfg.state_db) {
-        // Items an interrupted case-only rename parked under a temp name go back first.
-        for p in apply::recover_parked(&state, &sides, &log)? {
+    if plan_file.is_none()
+        && let Ok(mut state) = State::open(&cfg.state_db)
+    {
+        // A fresh plan: unfinished ones recovered and abandoned, parked items put back.
+        for p in apply::prepare(&mut state, cfg, &sides, &log)? {
             crate::eoutln!("warning: {p}");
         }
     }
@@ -636,13 +638,7 @@ fn apply_cmd(
         let (plan, scans) = make_plan(cfg, &sides, &state, force)?;
         // Temp files of copies that an earlier run could not remove.
         for (side, scan) in Side::BOTH.into_iter().zip(&scans) {
-            let files: Vec<String> = scan
-                .temps
-                .iter()
-                .filter(|(_, k)| *k == crate::Kind::File)
-                .map(|(p, _)| p.clone())
-                .collect();
-            apply::sweep_temps(&state, sides.get(side), side, &files, &log);
+            apply::sweep_scan(&state, sides.get(side), side, scan, &log);
         }
         crate::out!("{}", render::render(&plan, Some(200)));
         guard(cfg, &state, &plan, force, &log)?;

@@ -350,11 +350,15 @@ impl Loop<'_> {
 
     /// Resumes plans a crash or stop left unfinished.
     fn resume(&mut self) {
-        if let Ok(n) = self.state.abandon_superseded_plans()
-            && n > 0
-        {
-            self.log.info("scan", json!({"note": "unfinished plans superseded by newer ones: re-planned instead of resumed", "plans": n}));
+        // Superseded unfinished plans are re-planned, not resumed; what they
+        // did before they stopped is recorded first.
+        for id in self.state.superseded_plans().unwrap_or_default() {
+            if let Err(e) = apply::abandon(&mut self.state, self.cfg, &self.sides, &self.log, &id) {
+                self.log
+                    .error("error", json!({"error": e.to_string(), "plan_id": id}));
+            }
         }
+        let _ = self.state.abandon_superseded_plans();
         for id in self.state.running_plans().unwrap_or_default() {
             let plan = self
                 .state
@@ -468,6 +472,8 @@ impl Loop<'_> {
     ) -> Result<[SideScan; 2], crate::scan::ScanError> {
         self.check_roots()?;
         // Items an interrupted case-only rename parked under a temp name go back first.
+        // (Not `apply::prepare`: the large-file lane's plan runs on while
+        // later cycles finish theirs; it is never abandoned mid-cycle.)
         match apply::recover_parked(&self.state, &self.sides, &self.log) {
             Ok(stuck) => {
                 for p in stuck {
@@ -499,13 +505,7 @@ impl Loop<'_> {
             };
             match res {
                 Ok(mut s) => {
-                    let files: Vec<String> = s
-                        .temps
-                        .iter()
-                        .filter(|(_, k)| *k == crate::Kind::File)
-                        .map(|(p, _)| p.clone())
-                        .collect();
-                    let removed = apply::sweep_temps(&self.state, fs, side, &files, &self.log);
+                    let removed = apply::sweep_scan(&self.state, fs, side, &s, &self.log);
                     // Swept once, not again every cycle.
                     s.temps.retain(|(p, _)| !removed.contains(p));
                     self.log.info(

@@ -137,6 +137,11 @@ pub struct Options<'a> {
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
     /// Called for each conflict step that needs an alert, and each failed step.
     pub on_event: Option<&'a EventFn<'a>>,
+    /// Only recognise what an interrupted run of this plan already did
+    /// (record it, trash records included, and finish a half-done copy's
+    /// final rename); start nothing new. For a plan that is re-planned
+    /// instead of resumed.
+    pub recover_only: bool,
 }
 
 /// Called with a step and its error text (empty for a conflict to alert).
@@ -262,6 +267,7 @@ pub fn run(
         plan,
         log,
         stop: opts.stop,
+        recover_only: opts.recover_only,
     };
     for (i, op) in plan.ops.iter().enumerate() {
         if done.contains_key(&op.id) {
@@ -277,7 +283,7 @@ pub fn run(
         {
             break;
         }
-        if op.kind == OpKind::Record {
+        if op.kind == OpKind::Record && !opts.recover_only {
             batch.push((op.id, ex.record_updates(op)));
             report.records += 1;
             report.done += 1;
@@ -550,7 +556,12 @@ struct Executor<'a> {
     /// A stop request interrupts a long copy (its temp file is discarded,
     /// the step stays unrecorded and is redone after the restart).
     stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// See [`Options::recover_only`].
+    recover_only: bool,
 }
+
+/// Why a step of a plan that is re-planned instead of resumed was not run.
+const SUPERSEDED: &str = "not resumed: its plan was superseded, the next plan decides afresh";
 
 /// The intermediate name of a case-only rename step, if `op` is one.
 fn case_mid(plan: &Plan, op: &Op, src: &str) -> String {
@@ -612,6 +623,9 @@ impl Executor<'_> {
     }
 
     fn step(&self, op: &Op) -> Result<Outcome, FsError> {
+        if self.recover_only && !matches!(op.kind, OpKind::Copy | OpKind::Delete) {
+            return Ok(Outcome::Drifted(SUPERSEDED.into()));
+        }
         let out = match op.kind {
             OpKind::Copy => self.copy(op),
             OpKind::Delete => self.delete(op),
@@ -694,6 +708,9 @@ impl Executor<'_> {
             return Ok(Outcome::Drifted(format!(
                 "{to} `{dest}` changed since the plan was made"
             )));
+        }
+        if self.recover_only {
+            return Ok(Outcome::Drifted(SUPERSEDED.into()));
         }
         let Some(src_meta) = live_src.filter(|m| matches(Some(m), es)) else {
             return Ok(Outcome::Drifted(format!(
@@ -1045,6 +1062,9 @@ impl Executor<'_> {
                 }
             }
             return Ok(Outcome::Recovered(u));
+        }
+        if self.recover_only {
+            return Ok(Outcome::Drifted(SUPERSEDED.into()));
         }
         if !matches(live.as_ref(), e) {
             return Ok(Outcome::Drifted(format!(
@@ -1433,6 +1453,78 @@ impl Executor<'_> {
             },
         ]
     }
+}
+
+/// Housekeeping before `apply` makes a fresh plan: unfinished plans (a
+/// crash, a stop) get a recovery-only pass and are then abandoned (their
+/// remaining steps are re-planned from the disks, their temp files become
+/// sweepable), and items parked under temp names are put back.
+/// Returns what stays parked (held by every plan until it is put back).
+///
+/// # Errors
+/// State DB errors.
+pub fn prepare(
+    state: &mut State,
+    cfg: &Config,
+    sides: &Sides,
+    log: &Logger,
+) -> Result<Vec<String>, ApplyError> {
+    for id in state.running_plans()? {
+        abandon(state, cfg, sides, log, &id)?;
+    }
+    Ok(recover_parked(state, sides, log)?)
+}
+
+/// Gives up an unfinished plan for a fresh one: what it did before it
+/// stopped is recorded first (trash records included; a half-done copy's
+/// final rename finished); nothing new is started.
+///
+/// # Errors
+/// Fatal apply errors (state DB, a side gone).
+pub fn abandon(
+    state: &mut State,
+    cfg: &Config,
+    sides: &Sides,
+    log: &Logger,
+    plan_id: &str,
+) -> Result<(), ApplyError> {
+    let plan = state
+        .plan_json(plan_id)?
+        .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
+        .filter(|p| p.validate().is_ok());
+    if let Some(plan) = plan {
+        let opts = Options {
+            recover_only: true,
+            ..Options::default()
+        };
+        run(&plan, cfg, sides, state, log, &opts)?;
+    }
+    if state.plan_status(plan_id)?.as_deref() == Some("running") {
+        state.finish_plan(plan_id, "abandoned")?;
+    }
+    log.info(
+        "scan",
+        json!({"note": "an unfinished plan is re-planned instead of resumed", "plan_id": plan_id}),
+    );
+    Ok(())
+}
+
+/// After a scan: removes the temp files of copies that no running plan owns
+/// (see [`sweep_temps`]) and returns them.
+pub fn sweep_scan(
+    state: &State,
+    fs: &dyn Fs,
+    side: Side,
+    scan: &crate::scan::SideScan,
+    log: &Logger,
+) -> Vec<String> {
+    let files: Vec<String> = scan
+        .temps
+        .iter()
+        .filter(|(_, k)| *k == Kind::File)
+        .map(|(p, _)| p.clone())
+        .collect();
+    sweep_temps(state, fs, side, &files, log)
 }
 
 /// Puts back items that a case-only rename left under a temp name (a

@@ -164,17 +164,43 @@ fn assert_trash_recorded(h: &H, n: i64) {
 
 #[test]
 fn power_cut_after_every_write_then_resume_converges() {
-    power_cuts(false);
+    power_cuts(false, false);
 }
 
 /// The power goes off right after a write succeeds, before anything else
 /// (the step's journal commit included) happens.
 #[test]
 fn power_cut_between_last_effect_and_commit_then_resume_converges() {
-    power_cuts(true);
+    power_cuts(true, false);
 }
 
-fn power_cuts(after_write: bool) {
+/// After the cut, the restart makes a new plan (as `apply` without a plan
+/// file does) instead of resuming the interrupted one.
+#[test]
+fn power_cut_then_a_fresh_plan_converges() {
+    power_cuts(true, true);
+}
+
+/// One run as `twinsync apply --auto-approve` does it: housekeeping,
+/// plan, sweep of old copies' temp files, apply.
+fn prepared_sync(h: &H) -> Result<Report, ApplyError> {
+    let sides = h.sides();
+    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
+    prepare(&mut state, &h.cfg, &sides, &Logger::null())?;
+    let req = PlanRequest {
+        now_ns: crate::now_ns(),
+        forced: true,
+        ..PlanRequest::default()
+    };
+    let (plan, scans) = sync::make_plan(&h.cfg, &sides, &state, req).unwrap();
+    for (side, scan) in Side::BOTH.into_iter().zip(&scans) {
+        sweep_scan(&state, sides.get(side), side, scan, &Logger::null());
+    }
+    drop(state);
+    h.apply_with(&plan, &sides)
+}
+
+fn power_cuts(after_write: bool, replan: bool) {
     let probe = scenario();
     let plan = probe.plan();
     assert!(plan.ops.len() >= 50, "only {} steps", plan.ops.len());
@@ -206,11 +232,19 @@ fn power_cuts(after_write: bool) {
         };
         // After the cut every call fails: a step write (Stopped) or the marker check (Unavailable).
         let crashed = h.apply_with(&plan, &faulty).is_err();
-        // Restart: the same plan again, on healthy disks.
-        let report = h.apply_with(&plan, &h.sides()).unwrap();
-        assert!(report.failed.is_empty(), "n={n}: {:?}", report.failed);
-        let after = h.sync();
-        assert_eq!(after.failed.len(), 0, "n={n}");
+        if replan {
+            // Restart that plans afresh instead of resuming the same plan.
+            for _ in 0..3 {
+                let r = prepared_sync(&h).unwrap();
+                assert!(r.failed.is_empty(), "n={n}: {:?}", r.failed);
+            }
+        } else {
+            // Restart: the same plan again, on healthy disks.
+            let report = h.apply_with(&plan, &h.sides()).unwrap();
+            assert!(report.failed.is_empty(), "n={n}: {:?}", report.failed);
+            let after = h.sync();
+            assert_eq!(after.failed.len(), 0, "n={n}");
+        }
         assert_eq!(live(&h.left), live(&h.right), "n={n}: trees differ");
         let mut everything = all_contents(&h.left);
         everything.extend(all_contents(&h.right));
@@ -571,8 +605,8 @@ mod prop {
 
     /// One sync as `apply` runs it: parked items put back, plan, apply.
     fn sync_on(h: &H, sides: &Sides) -> Result<Report, String> {
-        let state = State::open_or_create(&h.cfg.state_db).map_err(|e| e.to_string())?;
-        recover_parked(&state, sides, &Logger::null()).map_err(|e| e.to_string())?;
+        let mut state = State::open_or_create(&h.cfg.state_db).map_err(|e| e.to_string())?;
+        prepare(&mut state, &h.cfg, sides, &Logger::null()).map_err(|e| e.to_string())?;
         let req = PlanRequest {
             now_ns: crate::now_ns(),
             forced: true,

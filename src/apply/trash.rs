@@ -54,12 +54,13 @@ impl<'a> TrashLoc<'a> {
     /// The I/O error naming the path.
     pub fn put(&self, path: &str, stamp: &str) -> Result<String, FsError> {
         let tfs = self.trash_fs();
-        let mut rel = path.to_owned();
+        let base = self.free_folders(path, stamp)?;
+        let mut rel = base.clone();
         if tfs.stat(&self.full(&rel))?.is_some() {
-            rel = paths::with_deleted_tag(path, stamp);
+            rel = paths::with_deleted_tag(&base, stamp);
             let mut n = 2;
             while tfs.stat(&self.full(&rel))?.is_some() {
-                rel = paths::with_deleted_tag(path, &format!("{stamp} {n}"));
+                rel = paths::with_deleted_tag(&base, &format!("{stamp} {n}"));
                 n += 1;
             }
         }
@@ -97,6 +98,33 @@ impl<'a> TrashLoc<'a> {
             }
         }
         Ok(rel)
+    }
+
+    /// `path` with every folder whose name a *file* already holds in the
+    /// trash (a file `d` trashed before the folder `d/` existed) tagged
+    /// ` (deleted STAMP)`, so a version can always be put in the trash.
+    fn free_folders(&self, path: &str, stamp: &str) -> Result<String, FsError> {
+        let tfs = self.trash_fs();
+        let comps: Vec<&str> = path.split('/').collect();
+        let mut out = String::new();
+        for (i, c) in comps.iter().enumerate() {
+            let mut cand = paths::join(&out, c);
+            if i + 1 < comps.len() {
+                let mut n = 1;
+                while matches!(tfs.stat(&self.full(&cand))?, Some(m) if m.kind != crate::Kind::Dir)
+                {
+                    let tag = if n == 1 {
+                        stamp.to_owned()
+                    } else {
+                        format!("{stamp} {n}")
+                    };
+                    cand = paths::join(&out, &format!("{c} (deleted {tag})"));
+                    n += 1;
+                }
+            }
+            out = cand;
+        }
+        Ok(out)
     }
 
     /// The trash entry a `put(path, stamp)` made, if it is there: the last
@@ -182,6 +210,26 @@ pub fn stamp_now() -> String {
 mod tests {
     use super::*;
     use crate::fs::mem::MemFs;
+
+    #[test]
+    fn a_file_in_the_way_of_a_trash_folder_is_worked_around() {
+        let m = MemFs::new("t", true, 1);
+        m.put("d", b"a file named d");
+        let loc = TrashLoc::new(&m, &TrashRoot::Inside(".sync_trash".into()));
+        assert_eq!(loc.put("d", "2026-01-01 000000").unwrap(), "d");
+        m.put("d/c.txt", b"later, a folder d");
+        let rel = loc.put("d/c.txt", "2026-01-02 000000").unwrap();
+        assert_eq!(rel, "d (deleted 2026-01-02 000000)/c.txt");
+        assert_eq!(
+            m.get(".sync_trash/d").as_deref(),
+            Some(b"a file named d".as_slice())
+        );
+        assert_eq!(
+            m.get(".sync_trash/d (deleted 2026-01-02 000000)/c.txt")
+                .as_deref(),
+            Some(b"later, a folder d".as_slice())
+        );
+    }
 
     #[test]
     fn taken_names_get_a_deleted_tag() {

@@ -785,6 +785,24 @@ impl State {
             .map_err(self.sql())
     }
 
+    /// The unfinished plans that [`Self::abandon_superseded_plans`] would abandon.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn superseded_plans(&self) -> Result<Vec<String>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT plan_id FROM plans WHERE status = 'running'
+                   AND started_at < (SELECT max(started_at) FROM plans WHERE status <> 'running')",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
     /// Plans that have not finished (oldest first): resumed by `watch`.
     ///
     /// # Errors
