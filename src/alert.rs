@@ -15,10 +15,8 @@
 //! Invariant: the password is read only here, only when sending, and never
 //! formatted into a log line, a plan or an error message.
 
-use crate::cli::CliError;
 use crate::config::{Auth, Config, Security};
 use crate::log::Logger;
-use crate::plan::{Op, OpKind};
 use crate::state::State;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -71,84 +69,6 @@ pub fn enqueue(state: &State, kind: &str, subject: &str, body: &str) {
         "INSERT INTO outbox(created_at, kind, subject, body) VALUES(?1, ?2, ?3, ?4)",
         params![now_s(), kind, subject, body],
     );
-}
-
-fn with_state(cfg: &Config, f: impl FnOnce(&State)) {
-    if let Ok(s) = State::open(&cfg.state_db) {
-        f(&s);
-    }
-}
-
-/// Queues the alert of a conflict step or a failed step (`err` non-empty).
-pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
-    if !cfg.raw.email.enabled {
-        return;
-    }
-    let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-    if !err.is_empty() {
-        let body = format!(
-            "Time: {now}\nPath: {}\nOperation: {} (rule {})\nSide: {}\nError: {err}\n\nThe step will be retried in later cycles.",
-            op.path,
-            op.kind.as_str(),
-            op.rule,
-            op.side.map_or("both", |s| s.as_str())
-        );
-        with_state(cfg, |s| {
-            enqueue(
-                s,
-                "failure",
-                &format!("failed: {} {}", op.kind.as_str(), op.path),
-                &body,
-            );
-        });
-        return;
-    }
-    if op.kind != OpKind::Conflict {
-        return;
-    }
-    let Some(c) = &op.conflict else { return };
-    if !matches!(c.resolution.as_str(), "clash_copies" | "left_alone") {
-        return;
-    }
-    let side = |i: &Option<crate::plan::SideInfo>| {
-        i.as_ref().map_or_else(
-            || "absent".to_owned(),
-            |i| {
-                format!(
-                    "{} ({} bytes), modified {} ({} ns)",
-                    crate::human_size(i.size),
-                    i.size,
-                    i.mtime_text,
-                    i.mtime
-                )
-            },
-        )
-    };
-    let done = match c.resolution.as_str() {
-        "clash_copies" => format!(
-            "Clash copies made: the newer version ({}) stays at `{}` on both sides; the older ({}) is kept as `{}` on both sides.",
-            c.newer,
-            op.path,
-            c.older,
-            c.clash_path.as_deref().unwrap_or("?")
-        ),
-        _ => format!(
-            "Both versions were left alone. Settle it with: twinsync resolve \"{}\" --keep left|right|both",
-            op.path
-        ),
-    };
-    let body = format!(
-        "Time: {now}\nPath: {}\nRule: {} ({})\nSides: left and right\nNewer side: {}\nLeft:  {}\nRight: {}\nWhat was done: {done}\n",
-        op.path,
-        op.rule,
-        op.reason,
-        c.newer,
-        side(&c.left),
-        side(&c.right)
-    );
-    with_state(cfg, |s| {
-        enqueue(s, "conflict", &format!("conflict: {}", op.path), &body);
-    });
 }
 
 /// Queues the alert of a guard refusal (no network: the caller flushes,
@@ -423,43 +343,12 @@ pub fn flush(cfg: &Config, state: &State, log: &Logger) {
     flush_with(cfg, state, log, 0);
 }
 
-/// `twinsync alert test`.
+/// Sends one email now, bypassing the outbox (`twinsync alert test`).
 ///
 /// # Errors
-/// `Other` with the diagnosis.
-pub fn test_command(cfg: &Config) -> Result<i32, CliError> {
-    let e = &cfg.raw.email;
-    if e.to_addresses.is_empty() || e.from_address.is_empty() {
-        return Err(CliError::Other(format!(
-            "{}: set [email] from_address and to_addresses (and the SMTP account) before testing",
-            cfg.file.display()
-        )));
-    }
-    if !e.enabled {
-        crate::eoutln!(
-            "note: [email] enabled = false: this test sends anyway, but no alert will be sent until you enable it"
-        );
-    }
-    let body = format!(
-        "This is a test email from twinsync.\nleft root: {}\nright root: {}\nIf you read this, alerts will reach you.",
-        cfg.left_root.display(),
-        cfg.right_root.display()
-    );
-    match send(cfg, "[twinsync] test email", &body) {
-        Ok(()) => {
-            crate::outln!(
-                "Test email sent via {}:{} to {}",
-                e.smtp_host,
-                e.smtp_port,
-                e.to_addresses.join(", ")
-            );
-            Ok(0)
-        }
-        Err(why) => Err(CliError::Other(format!(
-            "test email via {}:{} failed: {why}",
-            e.smtp_host, e.smtp_port
-        ))),
-    }
+/// The diagnosis of what failed, in words an admin can act on.
+pub fn send_now(cfg: &Config, subject: &str, body: &str) -> Result<(), String> {
+    send(cfg, subject, body)
 }
 
 #[cfg(test)]

@@ -32,21 +32,85 @@ pub enum ConfigError {
     },
 }
 
-/// `option1 | option2 | option3`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Option3 {
-    Option1,
-    Option2,
-    Option3,
+/// What twinsync does with a conflict whose handling the config chooses
+/// (SPEC §6: rules 6.2.1, 6.2.2 and 6.2.13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictAction {
+    /// Newer version at the path on both sides, older kept as a clash copy on both.
+    Clash,
+    /// Change nothing; record the conflict as unresolved and alert once.
+    Leave,
+    /// The newer version overwrites the older, which goes to trash.
+    NewerWins,
 }
 
-/// `option1 | option2` (for `new_file_both_different`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Option2 {
-    Option1,
-    Option2,
+/// One `[conflicts]` choice, decided when the config is loaded: what it
+/// does, and the value it was written as (`option1`…, recorded in plans).
+/// The same action has a different name per key: `new_file_both_different
+/// = "option2"` is newer-wins, which the other two keys call `option3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConflictOption {
+    pub action: ConflictAction,
+    pub name: &'static str,
+}
+
+impl ConflictOption {
+    /// `option1` of any key.
+    pub const CLASH: Self = Self {
+        action: ConflictAction::Clash,
+        name: "option1",
+    };
+    /// `option2` of `same_file_changed_both` and `properties_conflict_both`.
+    pub const LEAVE: Self = Self {
+        action: ConflictAction::Leave,
+        name: "option2",
+    };
+    /// `option3` of `same_file_changed_both` and `properties_conflict_both`.
+    pub const NEWER_WINS: Self = Self {
+        action: ConflictAction::NewerWins,
+        name: "option3",
+    };
+    /// `option2` of `new_file_both_different`.
+    pub const NEW_FILE_NEWER_WINS: Self = Self {
+        action: ConflictAction::NewerWins,
+        name: "option2",
+    };
+}
+
+/// `option1 | option2 | option3`: clash copies, leave, newer wins.
+fn clash_leave_or_newer<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<ConflictOption, D::Error> {
+    // The spelling as written; named by arity only because serde puts the
+    // type's name into its error messages ("expected enum Option3").
+    #[allow(clippy::enum_variant_names)]
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Option3 {
+        Option1,
+        Option2,
+        Option3,
+    }
+    Ok(match Option3::deserialize(d)? {
+        Option3::Option1 => ConflictOption::CLASH,
+        Option3::Option2 => ConflictOption::LEAVE,
+        Option3::Option3 => ConflictOption::NEWER_WINS,
+    })
+}
+
+/// `option1 | option2` (for `new_file_both_different`): clash copies, newer wins.
+fn clash_or_newer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ConflictOption, D::Error> {
+    #[allow(clippy::enum_variant_names)]
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Option2 {
+        Option1,
+        Option2,
+    }
+    Ok(match Option2::deserialize(d)? {
+        Option2::Option1 => ConflictOption::CLASH,
+        Option2::Option2 => ConflictOption::NEW_FILE_NEWER_WINS,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -108,18 +172,21 @@ impl<'de> Deserialize<'de> for CaseSetting {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Conflicts {
-    pub same_file_changed_both: Option3,
-    pub new_file_both_different: Option2,
-    pub properties_conflict_both: Option3,
+    #[serde(deserialize_with = "clash_leave_or_newer")]
+    pub same_file_changed_both: ConflictOption,
+    #[serde(deserialize_with = "clash_or_newer")]
+    pub new_file_both_different: ConflictOption,
+    #[serde(deserialize_with = "clash_leave_or_newer")]
+    pub properties_conflict_both: ConflictOption,
     pub clash_suffix: String,
 }
 
 impl Default for Conflicts {
     fn default() -> Self {
         Self {
-            same_file_changed_both: Option3::Option1,
-            new_file_both_different: Option2::Option1,
-            properties_conflict_both: Option3::Option1,
+            same_file_changed_both: ConflictOption::CLASH,
+            new_file_both_different: ConflictOption::CLASH,
+            properties_conflict_both: ConflictOption::CLASH,
             clash_suffix: " - clash".into(),
         }
     }
@@ -320,7 +387,8 @@ pub struct Config {
     pub case_sensitive: bool,
     pub left_trash: TrashRoot,
     pub right_trash: TrashRoot,
-    /// Password for SMTP if given literally (warned about).
+    /// Every key as written (after defaults); the paths above are the
+    /// resolved forms of its path keys.
     pub raw: RawConfig,
 }
 
@@ -528,7 +596,7 @@ impl Config {
         }
         crate::paths::validate_component(&format!("a{}", raw.conflicts.clash_suffix))
             .map_err(|e| key_err(file, "conflicts.clash_suffix", e))?;
-        crate::scan::Excluder::new(&raw.exclude, case_sensitive, None, None)
+        crate::exclude::Excluder::new(&raw.exclude, case_sensitive, None, None)
             .map_err(|e| key_err(file, "exclude", e))?;
         let trash = |key: &str,
                      v: &str,

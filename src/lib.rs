@@ -1,81 +1,64 @@
 //! twinsync: a two-way file synchroniser with a Terraform-style plan/apply.
 //!
-//! The stages are visible modules:
-//! [`scan`] (walk both sides) → [`plan`] (pure rules engine: snapshots +
-//! state → ops) → [`apply`] (executors, step journal). [`watch`] loops them.
-//! Everything touches disks only through [`fs::Fs`].
-//! Console output goes through [`out`] (never panics on a closed pipe).
+//! The stages are visible modules: [`scan`] (walk both sides) → [`plan`]
+//! (pure rules engine: snapshots + state → ops) → [`apply`] (executors, step
+//! journal). [`pipeline`] runs roots check → scan → plan for `plan`, `apply`
+//! and `watch`; [`watch`] loops pipeline → apply.
+//!
+//! The modules form layers; each imports only from the layers below it and
+//! there is no import cycle (`scripts/module-deps.sh` lists and checks them):
+//! 1. [`cli`] (parse, dispatch) → [`commands`] (one function per command,
+//!    the printing) and, on Windows, `service`;
+//! 2. [`watch`], [`status`] (the status model), [`metrics`] (cycle records),
+//!    [`error`] (a command's error and exit code);
+//! 3. the stages: [`pipeline`], [`apply`], [`plan`] (with the safety
+//!    [`plan::guard`]s);
+//! 4. [`alert`] (the outbox), [`scan`], [`roots`] (markers, availability),
+//!    [`exclude`], [`state`] (the DB), [`config`], [`log`];
+//! 5. [`fs`] (every disk access goes through [`fs::Fs`]), [`paths`],
+//!    [`model`] (the shared vocabulary, re-exported here), [`out`] (console
+//!    output that never panics on a closed pipe).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod alert;
-pub mod apply;
 pub mod cli;
-pub mod config;
-pub mod fs;
-pub mod log;
-pub mod out;
-pub mod paths;
-pub mod plan;
-pub mod scan;
+pub mod commands;
 #[cfg(windows)]
 pub mod service;
-pub mod state;
-pub mod sync;
+
+pub mod error;
+pub mod metrics;
+pub mod status;
 pub mod watch;
+
+pub mod apply;
+pub mod pipeline;
+pub mod plan;
+
+pub mod alert;
+pub mod config;
+pub mod exclude;
+pub mod log;
+pub mod roots;
+pub mod scan;
+pub mod state;
+
+pub mod fs;
+pub mod model;
+pub mod out;
+pub mod paths;
 #[cfg(windows)]
 pub mod win;
 
 pub use fs::Kind;
-
-/// One of the two roots.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    #[must_use]
-    pub fn other(self) -> Self {
-        match self {
-            Self::Left => Self::Right,
-            Self::Right => Self::Left,
-        }
-    }
-
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Left => "left",
-            Self::Right => "right",
-        }
-    }
-
-    #[must_use]
-    pub fn arrow(self) -> &'static str {
-        match self {
-            Self::Left => "→ left",
-            Self::Right => "→ right",
-        }
-    }
-
-    /// Both sides, left first.
-    pub const BOTH: [Self; 2] = [Self::Left, Self::Right];
-}
-
-impl std::fmt::Display for Side {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use model::{CycleResult, Keep, PerSide, PlanStatus, Resolution, Rule, Side, StepStatus};
 
 /// The metadata of one path on one side, as scanned or as last synced.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
-    /// Exact-case relative path.
+    /// The relative path as this side spells it (its own case and Unicode
+    /// form; maps of entries are keyed by the identity key, see
+    /// [`paths::key_of`]). In a fresh scan an empty path means "the same as
+    /// the key" until [`scan::SideScan::restore_paths`].
     pub path: String,
     pub kind: Kind,
     pub size: u64,

@@ -1,172 +1,21 @@
-//! Scan: walk one side through its [`Fs`] and build a [`SideScan`] snapshot.
+//! Scan: walk one side through its [`Fs`] and build a [`SideScan`] snapshot
+//! (a full walk, or [`rescan_dirs`] for the folders watcher events named).
 //!
-//! Also owns what is never synced (the [`Excluder`]: the marker, temp files,
-//! the trash folder and the `exclude` patterns) and the root markers
-//! (`.twinsync-root`, SPEC §4).
+//! What is walked past is the [`Excluder`]'s decision; whether the root may
+//! be walked at all is [`crate::roots`]'s (checked just before). A root
+//! or marker that vanishes during the walk makes the side [`Unavailable`].
 //!
 //! Invariants: a folder that could not be listed, and names that collide
 //! under case folding or Unicode normalisation (one identity key, SPEC §4),
 //! end up in [`SideScan::unknown`], which the planner treats as "do not
 //! touch"; a scan never reports something as absent that it did not look at.
 
-use crate::fs::{Fs, FsError, Kind, Meta};
+use crate::exclude::Excluder;
+use crate::fs::{Fs, Kind, Meta};
 use crate::paths::{self, MARKER_NAME};
+use crate::roots::{self, Unavailable};
 use crate::{Entry, Side};
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::collections::{BTreeMap, HashSet};
-
-/// Errors of the scan stage.
-#[derive(Debug, thiserror::Error)]
-pub enum ScanError {
-    /// The side cannot be synced this cycle (SPEC §4): exit 3.
-    #[error("{side} root `{root}` is unavailable: {why}")]
-    Unavailable {
-        side: Side,
-        root: String,
-        why: String,
-    },
-    #[error(transparent)]
-    Fs(#[from] FsError),
-}
-
-/// Decides what is never synced.
-#[derive(Debug, Clone)]
-pub struct Excluder {
-    matcher: Gitignore,
-    case_sensitive: bool,
-    trash_key: Option<String>,
-    extra_keys: Vec<String>,
-}
-
-impl Excluder {
-    /// Builds the matcher from gitignore-style patterns. `trash` is the trash
-    /// folder inside the root, if any; `extra` more relative paths never to
-    /// sync (a log file inside a root).
-    ///
-    /// # Errors
-    /// A message naming the bad pattern.
-    pub fn new(
-        patterns: &[String],
-        case_sensitive: bool,
-        trash: Option<&str>,
-        extra: Option<&[String]>,
-    ) -> Result<Self, String> {
-        let mut b = GitignoreBuilder::new("");
-        b.case_insensitive(!case_sensitive)
-            .map_err(|e| e.to_string())?;
-        for p in patterns {
-            b.add_line(None, p)
-                .map_err(|e| format!("pattern `{p}`: {e}"))?;
-        }
-        let matcher = b.build().map_err(|e| e.to_string())?;
-        Ok(Self {
-            matcher,
-            case_sensitive,
-            trash_key: trash.map(|t| paths::key_of(t, case_sensitive)),
-            extra_keys: extra
-                .unwrap_or_default()
-                .iter()
-                .map(|e| paths::key_of(e, case_sensitive))
-                .collect(),
-        })
-    }
-
-    /// True if `path` (relative, `/`-separated) must not be synced.
-    #[must_use]
-    pub fn is_excluded(&self, path: &str, is_dir: bool) -> bool {
-        self.is_excluded_self(path)
-            || self
-                .matcher
-                .matched_path_or_any_parents(path, is_dir)
-                .is_ignore()
-    }
-
-    /// Like [`Self::is_excluded`] for a walk, where every parent of `path`
-    /// was already checked (and not excluded): only the path itself is matched.
-    #[must_use]
-    pub fn is_excluded_in_walk(&self, path: &str, is_dir: bool) -> bool {
-        self.is_excluded_self(path) || self.matcher.matched(path, is_dir).is_ignore()
-    }
-
-    fn is_excluded_self(&self, path: &str) -> bool {
-        paths::is_internal_name(paths::file_name(path))
-            || self
-                .trash_key
-                .as_deref()
-                .is_some_and(|t| paths::is_within_key(path, t, self.case_sensitive))
-            || self
-                .extra_keys
-                .iter()
-                .any(|e| paths::is_within_key(path, e, self.case_sensitive))
-    }
-}
-
-/// The marker file at the top of a root.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Marker {
-    pub root_id: String,
-    #[serde(default)]
-    pub side: String,
-    #[serde(default)]
-    pub created_at: String,
-}
-
-/// Reads a root's marker: `Ok(None)` when the root exists without one.
-///
-/// # Errors
-/// `Unavailable` when the root is missing or the marker unreadable.
-pub fn read_marker(fs: &dyn Fs, side: Side) -> Result<Option<Marker>, ScanError> {
-    let unavailable = |why: String| ScanError::Unavailable {
-        side,
-        root: fs.root_display(),
-        why,
-    };
-    match fs.stat("") {
-        Ok(Some(m)) if m.kind == Kind::Dir => {}
-        Ok(_) => {
-            return Err(unavailable(
-                "the folder does not exist (drive not mounted?)".into(),
-            ));
-        }
-        Err(e) => return Err(unavailable(e.to_string())),
-    }
-    match fs.stat(MARKER_NAME) {
-        Ok(None) => return Ok(None),
-        Ok(Some(_)) => {}
-        Err(e) => return Err(unavailable(e.to_string())),
-    }
-    let bytes = fs
-        .read_all(MARKER_NAME)
-        .map_err(|e| unavailable(e.to_string()))?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| unavailable(format!("marker {MARKER_NAME} is not valid: {e}")))
-}
-
-/// Checks a root is there and holds the marker with the expected id.
-///
-/// # Errors
-/// `Unavailable` naming what is wrong.
-pub fn check_root(fs: &dyn Fs, side: Side, expected_id: &str) -> Result<(), ScanError> {
-    match read_marker(fs, side)? {
-        Some(m) if m.root_id == expected_id => Ok(()),
-        Some(m) => Err(ScanError::Unavailable {
-            side,
-            root: fs.root_display(),
-            why: format!(
-                "marker {MARKER_NAME} holds root id {} but the state DB expects {expected_id} (a different folder or drive is mounted there)",
-                m.root_id
-            ),
-        }),
-        None => Err(ScanError::Unavailable {
-            side,
-            root: fs.root_display(),
-            why: format!(
-                "marker {MARKER_NAME} is missing (drive empty or not initialised? run `twinsync init`)"
-            ),
-        }),
-    }
-}
 
 /// One side's snapshot.
 #[derive(Debug, Default, Clone)]
@@ -288,12 +137,8 @@ pub fn scan_side(
     excluder: &Excluder,
     case_sensitive: bool,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<SideScan, ScanError> {
-    let unavailable = |why: String| ScanError::Unavailable {
-        side,
-        root: fs.root_display(),
-        why,
-    };
+) -> Result<SideScan, Unavailable> {
+    let unavailable = |why: String| Unavailable::new(side, fs, why);
     let temps = std::sync::Mutex::new(Vec::new());
     let exclude = |p: &str, d: bool| {
         let name = paths::file_name(p);
@@ -309,13 +154,10 @@ pub fn scan_side(
         .walk(&exclude, progress)
         .map_err(|e| unavailable(e.to_string()))?;
     // A root that vanished mid-walk would look like mass deletion.
-    match fs.stat(MARKER_NAME) {
-        Ok(Some(_)) => {}
-        _ => {
-            return Err(unavailable(
-                "the root or its marker vanished during the scan".into(),
-            ));
-        }
+    if !roots::marker_present(fs) {
+        return Err(unavailable(
+            "the root or its marker vanished during the scan".into(),
+        ));
     }
     let mut out = SideScan {
         temps: temps.into_inner().unwrap_or_default(),
@@ -408,15 +250,10 @@ pub fn rescan_dirs(
     case_sensitive: bool,
     cache: &mut SideScan,
     dirty: &HashSet<String>,
-) -> Result<(), ScanError> {
-    let unavailable = |why: String| ScanError::Unavailable {
-        side,
-        root: fs.root_display(),
-        why,
-    };
-    match fs.stat(MARKER_NAME) {
-        Ok(Some(_)) => {}
-        _ => return Err(unavailable("the root or its marker vanished".into())),
+) -> Result<(), Unavailable> {
+    let unavailable = |why: String| Unavailable::new(side, fs, why);
+    if !roots::marker_present(fs) {
+        return Err(unavailable("the root or its marker vanished".into()));
     }
     // Folders to re-list: the parents of the named paths, and the named
     // paths that are folders now; shallow ones first.
@@ -571,11 +408,12 @@ pub fn rescan_dirs(
     }
     // As after a full walk: a root that vanished meanwhile must not leave a
     // half-updated snapshot behind.
-    match fs.stat(MARKER_NAME) {
-        Ok(Some(_)) => Ok(()),
-        _ => Err(unavailable(
+    if roots::marker_present(fs) {
+        Ok(())
+    } else {
+        Err(unavailable(
             "the root or its marker vanished during the rescan".into(),
-        )),
+        ))
     }
 }
 
@@ -765,20 +603,5 @@ mod tests {
             assert_eq!(s.problems.len(), 1);
             assert!(s.problems[0].contains("normalisation"), "{}", s.problems[0]);
         }
-    }
-
-    #[test]
-    fn missing_root_and_foreign_marker_are_unavailable() {
-        let m = MemFs::new("l", false, 1);
-        assert!(matches!(
-            check_root(&m, Side::Left, "x"),
-            Err(ScanError::Unavailable { .. })
-        ));
-        m.put(MARKER_NAME, br#"{"root_id":"y"}"#);
-        let e = check_root(&m, Side::Left, "x").unwrap_err().to_string();
-        assert!(e.contains("root id y"), "{e}");
-        check_root(&m, Side::Left, "y").unwrap();
-        m.set_root_present(false);
-        assert!(check_root(&m, Side::Left, "y").is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! The Windows service (SPEC §13): `service install|uninstall|run`.
+//! The Windows service (SPEC §13): `service install|uninstall|run`
+//! (compiled on Windows only; elsewhere the command line says so).
 //!
 //! `install` registers `twinsync service run --config <abs path>` to start
 //! at boot under the given account, with restart-on-failure actions.
@@ -6,7 +7,7 @@
 //! runs `watch` until a Stop arrives, then reports Stopped. Progress goes to
 //! the log file (there is no terminal).
 
-use crate::cli::{CliError, ServiceAction};
+use crate::error::RunError;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,34 +28,32 @@ static CONFIG: OnceLock<PathBuf> = OnceLock::new();
 
 define_windows_service!(ffi_service_main, service_main);
 
-fn err(e: impl std::fmt::Display) -> CliError {
-    CliError::Other(format!("service: {e}"))
+fn err(e: impl std::fmt::Display) -> RunError {
+    RunError::Other(format!("service: {e}"))
 }
 
-/// Dispatches `service install|uninstall|run`.
+/// `service run`: what the Service Control Manager starts.
+///
+/// # Errors
+/// Not started by the Service Control Manager.
+pub fn run(cfg_path: &Path) -> Result<i32, RunError> {
+    let abs = std::fs::canonicalize(cfg_path).unwrap_or_else(|_| cfg_path.to_path_buf());
+    let _ = CONFIG.set(abs);
+    service_dispatcher::start(NAME, ffi_service_main).map_err(|e| {
+        err(format!("{e} (`service run` is started by the Service Control Manager; to run in a console use `twinsync watch`)"))
+    })?;
+    Ok(0)
+}
+
+/// `service install`: registers the service.
 ///
 /// # Errors
 /// The service manager's error, with what to check.
-pub fn command(cfg_path: &Path, action: ServiceAction) -> Result<i32, CliError> {
-    match action {
-        ServiceAction::Install { account, password } => install(cfg_path, account, password),
-        ServiceAction::Uninstall => uninstall(),
-        ServiceAction::Run => {
-            let abs = std::fs::canonicalize(cfg_path).unwrap_or_else(|_| cfg_path.to_path_buf());
-            let _ = CONFIG.set(abs);
-            service_dispatcher::start(NAME, ffi_service_main).map_err(|e| {
-                err(format!("{e} (`service run` is started by the Service Control Manager; to run in a console use `twinsync watch`)"))
-            })?;
-            Ok(0)
-        }
-    }
-}
-
-fn install(
+pub fn install(
     cfg_path: &Path,
     account: Option<String>,
     password: Option<String>,
-) -> Result<i32, CliError> {
+) -> Result<i32, RunError> {
     let cfg = std::fs::canonicalize(cfg_path)
         .map_err(|e| err(format!("config `{}`: {e}", cfg_path.display())))?;
     crate::config::Config::load(&cfg)?;
@@ -103,7 +102,11 @@ fn install(
     Ok(0)
 }
 
-fn uninstall() -> Result<i32, CliError> {
+/// `service uninstall`: stops and removes the service.
+///
+/// # Errors
+/// The service manager's error.
+pub fn uninstall() -> Result<i32, RunError> {
     let mgr =
         ServiceManager::local_computer(None::<&str>, ServiceManagerAccess::CONNECT).map_err(err)?;
     let svc = mgr
@@ -149,7 +152,7 @@ fn service_main(_args: Vec<OsString>) {
     };
     set(ServiceState::Running, 0);
     let code = match CONFIG.get().map(|p| crate::config::Config::load(p)) {
-        Some(Ok(cfg)) => match crate::watch::watch_cmd(&cfg, None, false, Some(stop)) {
+        Some(Ok(cfg)) => match crate::watch::run(&cfg, None, false, Some(stop)) {
             Ok(_) => 0,
             Err(_) => 1,
         },

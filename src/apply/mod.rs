@@ -21,15 +21,16 @@
 //! Errors are per step (transient: the step fails, the run goes on) except
 //! a simulated power cut or a state DB error, which stop the run (fatal).
 
+pub mod alert;
 pub mod trash;
 
 use crate::config::Config;
 use crate::fs::{ErrorClass, Fs, FsError, Kind, Meta};
 use crate::log::Logger;
-use crate::plan::{Expect, Op, OpKind, Plan};
+use crate::plan::{Expect, Op, OpKind, Plan, guard};
+use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::state::{ConflictRecord, State, StateError, TrashRecord, Update};
-use crate::sync::Sides;
-use crate::{Entry, Side, paths};
+use crate::{Entry, PlanStatus, Resolution, Side, StepStatus, paths};
 use serde_json::json;
 use std::io::{Read, Write};
 use trash::TrashLoc;
@@ -42,7 +43,7 @@ pub enum ApplyError {
     Refused(String),
     /// A side is unavailable (exit 3).
     #[error(transparent)]
-    Unavailable(crate::scan::ScanError),
+    Unavailable(#[from] Unavailable),
     #[error(transparent)]
     State(#[from] StateError),
     /// The file system stopped answering mid-run (power cut in tests).
@@ -168,10 +169,9 @@ pub fn admit(
     state: &mut State,
     force: bool,
 ) -> Result<bool, ApplyError> {
-    let (l_id, r_id) = crate::sync::ensure_root_ids(state, sides).map_err(|e| match e {
-        crate::sync::SyncError::Scan(s) => ApplyError::Unavailable(s),
-        crate::sync::SyncError::State(s) => ApplyError::State(s),
-        crate::sync::SyncError::Guard(why) => ApplyError::Refused(why),
+    let (l_id, r_id) = roots::known_ids(state, sides).map_err(|e| match e {
+        RootError::Unavailable(u) => ApplyError::Unavailable(u),
+        RootError::State(s) => ApplyError::State(s),
     })?;
     if plan.left_root_id != l_id || plan.right_root_id != r_id {
         return Err(ApplyError::Refused(format!(
@@ -181,10 +181,7 @@ pub fn admit(
             state.file().display()
         )));
     }
-    crate::scan::check_root(sides.left.as_ref(), Side::Left, &l_id)
-        .map_err(ApplyError::Unavailable)?;
-    crate::scan::check_root(sides.right.as_ref(), Side::Right, &r_id)
-        .map_err(ApplyError::Unavailable)?;
+    roots::check_ids(sides, (&l_id, &r_id))?;
     let known = state.step_status(&plan.plan_id)?;
     let resuming = !known.is_empty() || state.plan_status(&plan.plan_id)?.is_some();
     if !resuming {
@@ -197,21 +194,7 @@ pub fn admit(
         }
         if !force
             && !plan.forced
-            && let Some(why) = plan.delete_guard(
-                cfg.raw.safety.max_delete_percent,
-                cfg.raw.safety.max_delete_min_files,
-            )
-        {
-            return Err(ApplyError::Refused(why));
-        }
-        if !force
-            && !plan.forced
-            && let Some(why) = crate::sync::change_guard(
-                [plan.summary.changed_left, plan.summary.changed_right],
-                [plan.summary.files_left, plan.summary.files_right],
-                cfg.raw.safety.max_change_percent,
-                cfg.raw.safety.max_delete_min_files,
-            )
+            && let Some(why) = guard::check_plan(plan, &cfg.raw.safety)
         {
             return Err(ApplyError::Refused(why));
         }
@@ -243,7 +226,7 @@ pub fn run(
     let mut report = Report::default();
     if state
         .plan_status(&plan.plan_id)?
-        .is_some_and(|s| s != "running")
+        .is_some_and(|s| s != PlanStatus::Running)
     {
         // Applied before (its journal rows are gone): nothing is done twice.
         report.resumed_skips = plan.ops.len() as u64;
@@ -257,7 +240,9 @@ pub fn run(
     let mut not_renamed: std::collections::HashSet<String> = plan
         .ops
         .iter()
-        .filter(|o| o.kind == OpKind::Rename && done.get(&o.id).is_some_and(|s| s != "done"))
+        .filter(|o| {
+            o.kind == OpKind::Rename && done.get(&o.id).is_some_and(|s| *s != StepStatus::Done)
+        })
         .map(|o| o.key.clone())
         .collect();
     let mut batch: Vec<(u64, Vec<Update>)> = Vec::new();
@@ -298,12 +283,12 @@ pub fn run(
         // into the wrong place or reads absence as "already deleted".
         for side in op.side.into_iter().chain(op.from) {
             let fs = sides.get(side);
-            if !matches!(fs.stat(paths::MARKER_NAME), Ok(Some(_))) {
-                return Err(ApplyError::Unavailable(crate::scan::ScanError::Unavailable {
+            if !roots::marker_present(fs) {
+                return Err(ApplyError::Unavailable(Unavailable::new(
                     side,
-                    root: fs.root_display(),
-                    why: "the root or its marker vanished during apply; stopped, the rest resumes when it is back".into(),
-                }));
+                    fs,
+                    "the root or its marker vanished during apply; stopped, the rest resumes when it is back",
+                )));
             }
         }
         // A case-only rename may park the item under a temp name: note it
@@ -363,7 +348,7 @@ pub fn run(
         match result {
             Ok(Outcome::Failed(..)) => {}
             Ok(Outcome::Done(updates)) => {
-                state.commit(&plan.plan_id, &[(op.id, "done", None)], &updates)?;
+                state.commit(&plan.plan_id, &[(op.id, StepStatus::Done, None)], &updates)?;
                 report.done += 1;
                 report.ok_keys.push(op.key.clone());
                 count(&mut report, op, &updates);
@@ -374,21 +359,29 @@ pub fn run(
                 }
             }
             Ok(Outcome::Recovered(updates)) => {
-                state.commit(&plan.plan_id, &[(op.id, "done", None)], &updates)?;
+                state.commit(&plan.plan_id, &[(op.id, StepStatus::Done, None)], &updates)?;
                 report.done += 1;
                 report.recovered += 1;
                 report.ok_keys.push(op.key.clone());
                 log.info(event_name(op.kind), json!({"path": op.path, "rule": op.rule, "result": "ok", "note": "already done on disk (recovered)"}));
             }
             Ok(Outcome::Drifted(why)) => {
-                state.commit(&plan.plan_id, &[(op.id, "drifted", Some(&why))], &[])?;
+                state.commit(
+                    &plan.plan_id,
+                    &[(op.id, StepStatus::Drifted, Some(&why))],
+                    &[],
+                )?;
                 report.drifted += 1;
                 log.info(event_name(op.kind), json!({"path": op.path, "side": op.side, "rule": op.rule, "result": "skipped", "error": why}));
             }
             Err(e) if e.class == ErrorClass::Crashed => return Err(ApplyError::Stopped(e)),
             Err(e) => {
                 let msg = e.to_string();
-                state.commit(&plan.plan_id, &[(op.id, "failed", Some(&msg))], &kept)?;
+                state.commit(
+                    &plan.plan_id,
+                    &[(op.id, StepStatus::Failed, Some(&msg))],
+                    &kept,
+                )?;
                 let now_s = crate::now_ns() / 1_000_000_000;
                 let failure = state
                     .record_failure(&op.key, &op.path, op.kind.as_str(), &msg, now_s)
@@ -426,9 +419,9 @@ pub fn run(
         state.finish_plan(
             &plan.plan_id,
             if report.failed.is_empty() {
-                "done"
+                PlanStatus::Done
             } else {
-                "done_with_failures"
+                PlanStatus::DoneWithFailures
             },
         )?;
     }
@@ -468,8 +461,10 @@ fn flush_records(
     if batch.is_empty() {
         return Ok(());
     }
-    let steps: Vec<(u64, &str, Option<&str>)> =
-        batch.iter().map(|(id, _)| (*id, "done", None)).collect();
+    let steps: Vec<(u64, StepStatus, Option<&str>)> = batch
+        .iter()
+        .map(|(id, _)| (*id, StepStatus::Done, None))
+        .collect();
     let updates: Vec<Update> = batch.iter().flat_map(|(_, u)| u.iter().cloned()).collect();
     state.commit(plan_id, &steps, &updates)?;
     batch.clear();
@@ -1028,7 +1023,7 @@ impl Executor<'_> {
         let side = side_of(op);
         let path = dest_of(op);
         let fs = self.fs(side);
-        let forget = op.rule == "6.2.7" || op.rule == "6.2.8";
+        let forget = op.rule.follows_a_delete();
         let updates = || {
             if forget {
                 vec![
@@ -1058,7 +1053,7 @@ impl Executor<'_> {
                 let loc = TrashLoc::new(fs, self.cfg.trash(side));
                 if let Some(rel) = loc.find(path, &self.plan_stamp()) {
                     let size = loc.size(&rel).unwrap_or(e.size);
-                    u.push(self.trash_record(op, side, path, rel, size, &op.rule));
+                    u.push(self.trash_record(op, side, path, rel, size, op.rule.as_str()));
                 }
             }
             return Ok(Outcome::Recovered(u));
@@ -1086,7 +1081,7 @@ impl Executor<'_> {
                 size: e.size,
                 deleted_at: chrono::Local::now()
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-                rule: op.rule.clone(),
+                rule: op.rule.to_string(),
             }));
         } else {
             fs.remove_file(path)?;
@@ -1346,8 +1341,8 @@ impl Executor<'_> {
         let left_over = listing.entries;
         if !left_over.is_empty() {
             // Only files never synced (excluded, temp) may be in the way: they go to trash.
-            let ex = crate::sync::excluder(self.cfg, side).unwrap_or_else(|_| {
-                crate::scan::Excluder::new(&[], self.cfg.case_sensitive, None, None)
+            let ex = crate::pipeline::excluder(self.cfg, side).unwrap_or_else(|_| {
+                crate::exclude::Excluder::new(&[], self.cfg.case_sensitive, None, None)
                     .unwrap_or_else(|_| unreachable!())
             });
             let blocking: Vec<&String> = left_over
@@ -1405,11 +1400,11 @@ impl Executor<'_> {
                    "left_size": c.left.as_ref().map(|i| i.size), "left_mtime": c.left.as_ref().map(|i| &i.mtime_text),
                    "right_size": c.right.as_ref().map(|i| i.size), "right_mtime": c.right.as_ref().map(|i| &i.mtime_text)}),
         );
-        if c.resolution == "left_alone" {
+        if c.resolution == Resolution::LeftAlone {
             Outcome::Done(vec![Update::Conflict(ConflictRecord {
                 key: op.key.clone(),
                 path: op.path.clone(),
-                rule: op.rule.clone(),
+                rule: op.rule,
                 left: entry(Side::Left),
                 right: entry(Side::Right),
                 keep: None,
@@ -1499,8 +1494,8 @@ pub fn abandon(
         };
         run(&plan, cfg, sides, state, log, &opts)?;
     }
-    if state.plan_status(plan_id)?.as_deref() == Some("running") {
-        state.finish_plan(plan_id, "abandoned")?;
+    if state.plan_status(plan_id)? == Some(PlanStatus::Running) {
+        state.finish_plan(plan_id, PlanStatus::Abandoned)?;
     }
     log.info(
         "scan",

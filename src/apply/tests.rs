@@ -5,7 +5,7 @@
 use super::*;
 use crate::fs::fault::{FaultFs, FaultRule};
 use crate::fs::mem::MemFs;
-use crate::sync::{self, PlanRequest};
+use crate::pipeline::{self, PlanRequest};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
@@ -52,7 +52,7 @@ impl H {
             now_ns: crate::now_ns(),
             ..PlanRequest::default()
         };
-        sync::make_plan(&self.cfg, &self.sides(), &state, req)
+        pipeline::make_plan(&self.cfg, &self.sides(), &state, req)
             .unwrap()
             .0
     }
@@ -192,8 +192,8 @@ fn prepared_sync(h: &H) -> Result<Report, ApplyError> {
         forced: true,
         ..PlanRequest::default()
     };
-    let (plan, scans) = sync::make_plan(&h.cfg, &sides, &state, req).unwrap();
-    for (side, scan) in Side::BOTH.into_iter().zip(&scans) {
+    let (plan, scans) = pipeline::make_plan(&h.cfg, &sides, &state, req).unwrap();
+    for (side, scan) in scans.iter() {
         sweep_scan(&state, sides.get(side), side, scan, &Logger::null());
     }
     drop(state);
@@ -612,7 +612,7 @@ mod prop {
             forced: true,
             ..PlanRequest::default()
         };
-        let plan = sync::make_plan(&h.cfg, sides, &state, req)
+        let plan = pipeline::make_plan(&h.cfg, sides, &state, req)
             .map_err(|e| e.to_string())?
             .0;
         drop(state);
@@ -770,7 +770,7 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     h.sync();
     h.tick();
     let cfg = &h.cfg;
-    let ex = crate::sync::excluder(cfg, Side::Left).unwrap();
+    let ex = crate::pipeline::excluder(cfg, Side::Left).unwrap();
     let mut cache =
         crate::scan::scan_side(&h.left, Side::Left, &ex, cfg.case_sensitive, &|_| {}).unwrap();
     h.left.put("projects/new.txt", b"new");
@@ -798,7 +798,7 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     let rs = crate::scan::scan_side(
         &h.right,
         Side::Right,
-        &crate::sync::excluder(cfg, Side::Right).unwrap(),
+        &crate::pipeline::excluder(cfg, Side::Right).unwrap(),
         cfg.case_sensitive,
         &|_| {},
     )
@@ -806,10 +806,10 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     let state = State::open_or_create(&cfg.state_db).unwrap();
     let req = PlanRequest {
         now_ns: crate::now_ns(),
-        scans: Some([cache, rs]),
+        scans: Some([cache, rs].into()),
         ..PlanRequest::default()
     };
-    let plan = sync::make_plan(cfg, &h.sides(), &state, req).unwrap().0;
+    let plan = pipeline::make_plan(cfg, &h.sides(), &state, req).unwrap().0;
     assert!(
         !plan
             .ops
@@ -1298,7 +1298,7 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
     h.sync();
     let state = State::open(&h.cfg.state_db).unwrap();
     let mut cursor = String::new();
-    let n = sync::hash_adopted(
+    let n = pipeline::hash_adopted(
         &h.cfg,
         &h.sides(),
         &state,

@@ -5,10 +5,18 @@
 //! A trash inside the root is reached with a rename (atomic, no copy); a
 //! trash outside it is a second [`RealFs`] and the move is copy + verify +
 //! delete, so the file exists in at least one place at every moment.
+//!
+//! Also the trash commands' work on the trash records: [`restore`] and the
+//! retention purge ([`purge_older_than`], run by `trash purge` and by
+//! `watch` with `auto_purge`).
 
-use crate::config::TrashRoot;
+use crate::config::{Config, TrashRoot};
 use crate::fs::{Fs, FsError, real::RealFs};
+use crate::log::Logger;
 use crate::paths;
+use crate::roots::Sides;
+use crate::state::{State, StateError, TrashRecord};
+use serde_json::json;
 use std::io::Write;
 
 /// Where a side's trash is, as file-system operations see it.
@@ -204,6 +212,101 @@ impl<'a> TrashLoc<'a> {
 #[must_use]
 pub fn stamp_now() -> String {
     chrono::Local::now().format("%Y-%m-%d %H%M%S").to_string()
+}
+
+/// Why a trash record could not be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum TrashError {
+    /// Nothing to restore, or the way back is blocked: the sentence says which.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Puts the trashed file recorded for `path` (its original or its trash
+/// path) back where it was, and forgets the record; the next cycle syncs it.
+///
+/// # Errors
+/// `Refused` when there is no such record, something is at the original
+/// path, or the move fails; state errors.
+pub fn restore(
+    cfg: &Config,
+    state: &State,
+    sides: &Sides,
+    log: &Logger,
+    path: &str,
+) -> Result<TrashRecord, TrashError> {
+    let path = path.replace('\\', "/");
+    let key = paths::key_of(&path, cfg.case_sensitive);
+    let rec = state
+        .trash_records()?
+        .into_iter()
+        .find(|r| {
+            paths::key_of(&r.original_path, cfg.case_sensitive) == key
+                || paths::key_of(&r.trash_path, cfg.case_sensitive) == key
+        })
+        .ok_or_else(|| {
+            TrashError::Refused(format!(
+                "no trash record for `{path}` (see `twinsync trash list`)"
+            ))
+        })?;
+    let fs = sides.get(rec.side);
+    if fs
+        .stat(&rec.original_path)
+        .map_err(|e| TrashError::Refused(e.to_string()))?
+        .is_some()
+    {
+        return Err(TrashError::Refused(format!(
+            "`{}` exists on the {} side; move it away first, then restore",
+            rec.original_path, rec.side
+        )));
+    }
+    let loc = TrashLoc::new(fs, cfg.trash(rec.side));
+    loc.take(&rec.trash_path, &rec.original_path)
+        .map_err(|e| TrashError::Refused(e.to_string()))?;
+    state.remove_trash_record(rec.id)?;
+    log.info("delete", json!({"path": rec.original_path, "side": rec.side, "result": "ok", "note": "restored from trash"}));
+    Ok(rec)
+}
+
+/// Removes trash entries older than `days` (SPEC §10 retention); returns
+/// how many. An entry that cannot be removed is warned about and kept.
+///
+/// # Errors
+/// State DB errors.
+pub fn purge_older_than(
+    cfg: &Config,
+    state: &State,
+    sides: &Sides,
+    days: u64,
+    log: &Logger,
+) -> Result<u64, StateError> {
+    let cutoff = chrono::Local::now()
+        - chrono::Duration::days(
+            i64::try_from(days)
+                .unwrap_or(i64::MAX / 86_400_000)
+                .min(1_000_000),
+        );
+    let mut n = 0;
+    for r in state.trash_records()? {
+        let Ok(t) = chrono::DateTime::parse_from_rfc3339(&r.deleted_at) else {
+            continue;
+        };
+        if t > cutoff {
+            continue;
+        }
+        let loc = TrashLoc::new(sides.get(r.side), cfg.trash(r.side));
+        match loc.purge(&r.trash_path) {
+            Ok(()) => {
+                state.remove_trash_record(r.id)?;
+                log.info("delete", json!({"path": r.trash_path, "side": r.side, "result": "ok", "note": "purged from trash"}));
+                n += 1;
+            }
+            Err(e) => crate::eoutln!("warning: cannot purge {}: {e}", r.trash_path),
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -15,10 +15,10 @@
 //! path, kept as a clash copy, or sent to trash by a delete op.
 
 use super::{ConflictInfo, Expect, Lane, Op, OpKind, PlanConfig, RecordInfo, SideInfo};
-use crate::config::{Option2, Option3};
+use crate::config::{ConflictAction, ConflictOption};
 use crate::scan::SideScan;
 use crate::state::{ConflictRecord, StateMap, StateRow};
-use crate::{Entry, Kind, Side, paths};
+use crate::{Entry, Keep, Kind, PerSide, Resolution, Rule, Side, paths};
 use std::collections::{HashMap, HashSet};
 
 /// Options the engine needs.
@@ -26,9 +26,9 @@ use std::collections::{HashMap, HashSet};
 pub struct Options {
     pub case_sensitive: bool,
     pub mtime_tolerance_ns: i64,
-    pub same_file_changed_both: Option3,
-    pub new_file_both_different: Option2,
-    pub properties_conflict_both: Option3,
+    pub same_file_changed_both: ConflictOption,
+    pub new_file_both_different: ConflictOption,
+    pub properties_conflict_both: ConflictOption,
     pub clash_suffix: String,
     pub soft_delete: bool,
     pub soft_delete_max_bytes: u64,
@@ -59,13 +59,12 @@ impl Options {
     /// The options as recorded in the plan file.
     #[must_use]
     pub fn plan_config(&self) -> PlanConfig {
-        let o3 = |o: Option3| format!("{o:?}").to_lowercase();
         PlanConfig {
             case_sensitive: self.case_sensitive,
             mtime_tolerance_ms: u64::try_from(self.mtime_tolerance_ns / 1_000_000).unwrap_or(0),
-            same_file_changed_both: o3(self.same_file_changed_both),
-            new_file_both_different: format!("{:?}", self.new_file_both_different).to_lowercase(),
-            properties_conflict_both: o3(self.properties_conflict_both),
+            same_file_changed_both: self.same_file_changed_both.name.to_owned(),
+            new_file_both_different: self.new_file_both_different.name.to_owned(),
+            properties_conflict_both: self.properties_conflict_both.name.to_owned(),
             clash_suffix: self.clash_suffix.clone(),
             soft_delete: self.soft_delete,
             soft_delete_max_bytes: self.soft_delete_max_bytes,
@@ -248,10 +247,10 @@ pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
         {
             continue;
         }
-        let mut want = [false, false];
-        for (i, side) in Side::BOTH.into_iter().enumerate() {
+        let mut want = PerSide::new(false, false);
+        for side in Side::BOTH {
             let prev = row.and_then(|r| r.side(side));
-            let cur = if i == 0 { l } else { r };
+            let cur = if side == Side::Left { l } else { r };
             if let (Some(p), Some(c)) = (prev, cur)
                 && p.kind == Kind::File
                 && c.kind == Kind::File
@@ -261,33 +260,36 @@ pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
                 && c.hash.is_none()
                 && hashable(c, o)
             {
-                want[i] = true;
+                want[side] = true;
             }
         }
         // A re-stamp of a pair that has no stored hash: compare both sides' bytes.
-        for (i, (p, c, op, oc)) in [
+        for (side, (p, c, op, oc)) in [
             (
-                row.and_then(|r| r.left.as_ref()),
-                l,
-                row.and_then(|r| r.right.as_ref()),
-                r,
+                Side::Left,
+                (
+                    row.and_then(|r| r.left.as_ref()),
+                    l,
+                    row.and_then(|r| r.right.as_ref()),
+                    r,
+                ),
             ),
             (
-                row.and_then(|r| r.right.as_ref()),
-                r,
-                row.and_then(|r| r.left.as_ref()),
-                l,
+                Side::Right,
+                (
+                    row.and_then(|r| r.right.as_ref()),
+                    r,
+                    row.and_then(|r| r.left.as_ref()),
+                    l,
+                ),
             ),
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        ] {
             if mtime_only_unhashed(p, c, op, oc)
                 && c.is_some_and(|c| hashable(c, o))
                 && oc.is_some_and(|oc| hashable(oc, o))
             {
-                want[i] |= c.is_some_and(|c| c.hash.is_none());
-                want[1 - i] |= oc.is_some_and(|oc| oc.hash.is_none());
+                want[side] |= c.is_some_and(|c| c.hash.is_none());
+                want[side.other()] |= oc.is_some_and(|oc| oc.hash.is_none());
             }
         }
         // Both sides changed or new with equal sizes: are they identical?
@@ -306,11 +308,11 @@ pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
                 && !adopt_by_meta
                 && !(cl == Class::Props && cr == Class::Props)
             {
-                want = [a.hash.is_none(), b.hash.is_none()];
+                want = PerSide::new(a.hash.is_none(), b.hash.is_none());
             }
         }
-        for (i, side) in Side::BOTH.into_iter().enumerate() {
-            if want[i] {
+        for (side, wanted) in want.iter() {
+            if *wanted {
                 out.push((side, key.to_owned()));
             }
         }
@@ -375,11 +377,11 @@ struct Planner<'a> {
     ops: Vec<(u8, Op)>,
     /// Planned exact path per side for keys whose path on that side is
     /// created or renamed by this plan.
-    planned_path: [HashMap<String, String>; 2],
+    planned_path: PerSide<HashMap<String, String>>,
     /// Keys that will not exist on a side after this plan.
-    removed: [HashSet<String>; 2],
+    removed: PerSide<HashSet<String>>,
     /// Keys that will exist on a side after this plan although absent now.
-    added: [HashSet<String>; 2],
+    added: PerSide<HashSet<String>>,
     /// Clash keys taken by this plan.
     taken: HashSet<String>,
     /// Folders deleted on one side, decided once their content is.
@@ -395,13 +397,6 @@ const PHASE_FILES: u8 = 2;
 const PHASE_DELETE: u8 = 3;
 const PHASE_RMDIR: u8 = 4;
 
-fn idx(s: Side) -> usize {
-    match s {
-        Side::Left => 0,
-        Side::Right => 1,
-    }
-}
-
 impl<'a> Planner<'a> {
     fn cur(&self, side: Side, key: &str) -> Option<&'a Entry> {
         self.input.scan(side).entries.get(key)
@@ -409,7 +404,7 @@ impl<'a> Planner<'a> {
 
     /// The exact path `key` has (or will have) on `side`.
     fn path_on(&self, side: Side, key: &str, fallback: &str) -> String {
-        if let Some(p) = self.planned_path[idx(side)].get(key) {
+        if let Some(p) = self.planned_path[side].get(key) {
             return p.clone();
         }
         if let Some(e) = self.cur(side, key) {
@@ -437,13 +432,13 @@ impl<'a> Planner<'a> {
         self.ops.push((phase, op));
     }
 
-    fn base(kind: OpKind, key: &str, path: &str, rule: &str, reason: String) -> Op {
+    fn base(kind: OpKind, key: &str, path: &str, rule: Rule, reason: String) -> Op {
         Op {
             id: 0,
             kind,
             path: path.to_owned(),
             key: key.to_owned(),
-            rule: rule.to_owned(),
+            rule,
             reason,
             side: None,
             from: None,
@@ -473,7 +468,7 @@ impl<'a> Planner<'a> {
         src_path: &str,
         src_key: Option<&str>,
         dest_now: Option<&Entry>,
-        rule: &str,
+        rule: Rule,
         reason: String,
     ) {
         let to = from.other();
@@ -496,12 +491,12 @@ impl<'a> Planner<'a> {
             Expect::of(from, src_path, Some(src)),
             Expect::of(to, &dest_path, dest_now),
         ];
-        self.added[idx(to)].insert(key.to_owned());
-        self.removed[idx(to)].remove(key);
+        self.added[to].insert(key.to_owned());
+        self.removed[to].remove(key);
         self.push(PHASE_FILES, op);
     }
 
-    fn mkdir(&mut self, key: &str, to: Side, src: &Entry, rule: &str, reason: String) {
+    fn mkdir(&mut self, key: &str, to: Side, src: &Entry, rule: Rule, reason: String) {
         self.mkdir_in(PHASE_DIRS, key, to, src, rule, reason);
     }
 
@@ -513,11 +508,11 @@ impl<'a> Planner<'a> {
         key: &str,
         to: Side,
         src: &Entry,
-        rule: &str,
+        rule: Rule,
         reason: String,
     ) {
         let dest_path = self.path_on(to, key, &src.path);
-        self.planned_path[idx(to)].insert(key.to_owned(), dest_path.clone());
+        self.planned_path[to].insert(key.to_owned(), dest_path.clone());
         let mut op = Self::base(OpKind::Mkdir, key, &src.path, rule, reason);
         op.side = Some(to);
         op.from = Some(to.other());
@@ -528,13 +523,13 @@ impl<'a> Planner<'a> {
             Expect::of(to.other(), &src.path, Some(src)),
             Expect::of(to, &dest_path, None),
         ];
-        self.added[idx(to)].insert(key.to_owned());
+        self.added[to].insert(key.to_owned());
         self.push(phase, op);
     }
 
     /// Deletes `e` on `side` under the soft-delete policy; `phase` is
     /// `PHASE_DELETE` for deletes, `PHASE_ASIDE` for "overwritten version to trash".
-    fn delete(&mut self, key: &str, side: Side, e: &Entry, rule: &str, reason: String, phase: u8) {
+    fn delete(&mut self, key: &str, side: Side, e: &Entry, rule: Rule, reason: String, phase: u8) {
         let o = self.input.opts;
         let soft = o.soft_delete && e.size <= o.soft_delete_max_bytes;
         let mut op = Self::base(OpKind::Delete, key, &e.path, rule, reason);
@@ -543,7 +538,7 @@ impl<'a> Planner<'a> {
         op.bytes = e.size;
         op.soft = Some(soft);
         op.expect = vec![Expect::of(side, &e.path, Some(e))];
-        self.removed[idx(side)].insert(key.to_owned());
+        self.removed[side].insert(key.to_owned());
         self.push(phase, op);
     }
 
@@ -561,7 +556,7 @@ impl<'a> Planner<'a> {
         &mut self,
         key: &str,
         path: &str,
-        rule: &str,
+        rule: Rule,
         reason: String,
         left: Option<&Entry>,
         right: Option<&Entry>,
@@ -575,7 +570,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Name-case and property sync from `from` to the other side (6.2.11/12).
-    fn props(&mut self, key: &str, from: Side, src: &Entry, dest: &Entry, rule: &str, why: &str) {
+    fn props(&mut self, key: &str, from: Side, src: &Entry, dest: &Entry, rule: Rule, why: &str) {
         let to = from.other();
         let mut dest_path = dest.path.clone();
         let src_name = paths::file_name(&src.path);
@@ -595,7 +590,7 @@ impl<'a> Planner<'a> {
             op.src_path = Some(dest.path.clone());
             op.dest_path = Some(new_path.clone());
             op.expect = vec![Expect::of(to, &dest.path, Some(dest))];
-            self.planned_path[idx(to)].insert(key.to_owned(), new_path.clone());
+            self.planned_path[to].insert(key.to_owned(), new_path.clone());
             self.push(PHASE_DIRS, op);
             dest_path = new_path;
         }
@@ -640,7 +635,7 @@ impl<'a> Planner<'a> {
         side: Side,
         e: &Entry,
         clash: &str,
-        rule: &str,
+        rule: Rule,
         reason: String,
     ) {
         let mut mv = Self::base(OpKind::Rename, clash_key, &e.path, rule, reason);
@@ -685,10 +680,10 @@ impl<'a> Planner<'a> {
     fn conflict_op(
         &self,
         key: &str,
-        rule: &str,
+        rule: Rule,
         reason: String,
         newer: Side,
-        resolution: &str,
+        resolution: Resolution,
         option: &str,
         clash: Option<&str>,
         l: &Entry,
@@ -699,7 +694,7 @@ impl<'a> Planner<'a> {
             newer,
             older: newer.other(),
             clash_path: clash.map(str::to_owned),
-            resolution: resolution.to_owned(),
+            resolution,
             option: option.to_owned(),
             left: Some(SideInfo::of(l)),
             right: Some(SideInfo::of(r)),
@@ -715,7 +710,7 @@ impl<'a> Planner<'a> {
     fn clash_copies(
         &mut self,
         key: &str,
-        rule: &str,
+        rule: Rule,
         why: &str,
         option: &str,
         l: &Entry,
@@ -735,7 +730,7 @@ impl<'a> Planner<'a> {
             rule,
             reason,
             newer,
-            "clash_copies",
+            Resolution::ClashCopies,
             option,
             Some(&clash),
             l,
@@ -765,7 +760,7 @@ impl<'a> Planner<'a> {
             rule,
             format!("{why}: the older version, as a clash copy"),
         );
-        self.added[idx(older)].insert(clash_key);
+        self.added[older].insert(clash_key);
         // 3. the newer version to the older side's path (now free).
         self.copy(
             key,
@@ -784,7 +779,7 @@ impl<'a> Planner<'a> {
     fn overwrite(
         &mut self,
         key: &str,
-        rule: &str,
+        rule: Rule,
         why: &str,
         option: &str,
         l: &Entry,
@@ -800,7 +795,7 @@ impl<'a> Planner<'a> {
             rule,
             reason,
             newer,
-            "newer_overwrites",
+            Resolution::NewerOverwrites,
             option,
             None,
             l,
@@ -825,43 +820,35 @@ impl<'a> Planner<'a> {
         );
     }
 
-    /// Applies the configured option to a conflict.
-    fn conflict(&mut self, key: &str, rule: &str, why: &str, l: &Entry, r: &Entry) {
+    /// Applies the configured option to a conflict (the one place the
+    /// `[conflicts]` policy meets the rule table).
+    fn conflict(&mut self, key: &str, rule: Rule, why: &str, l: &Entry, r: &Entry) {
         let o = self.input.opts;
-        let (option, choice) = match rule {
-            "6.2.1" => (o.same_file_changed_both, 0),
-            "6.2.2" => (
-                match o.new_file_both_different {
-                    Option2::Option1 => Option3::Option1,
-                    Option2::Option2 => Option3::Option3,
-                },
-                1,
-            ),
-            _ => (o.properties_conflict_both, 2),
+        let option = match rule {
+            Rule::ChangedBoth => o.same_file_changed_both,
+            Rule::NewBoth => o.new_file_both_different,
+            _ => o.properties_conflict_both,
         };
-        let name = match (choice, option) {
-            (_, Option3::Option1) => "option1",
-            (1, Option3::Option3) | (_, Option3::Option2) => "option2",
-            (_, Option3::Option3) => "option3",
-        };
-        match option {
-            Option3::Option1 => self.clash_copies(key, rule, why, name, l, r),
-            Option3::Option2 => {
+        match option.action {
+            ConflictAction::Clash => self.clash_copies(key, rule, why, option.name, l, r),
+            ConflictAction::Leave => {
                 let newer = Self::newer(l, r);
                 let op = self.conflict_op(
                     key,
                     rule,
                     format!("{why}; left alone for the admin (resolve with `twinsync resolve`)"),
                     newer,
-                    "left_alone",
-                    name,
+                    Resolution::LeftAlone,
+                    option.name,
                     None,
                     l,
                     r,
                 );
                 self.push(PHASE_ASIDE, op);
             }
-            Option3::Option3 => self.overwrite(key, rule, why, name, l, r, rule == "6.2.13"),
+            ConflictAction::NewerWins => {
+                self.overwrite(key, rule, why, option.name, l, r, rule == Rule::PropsBoth);
+            }
         }
     }
 
@@ -878,13 +865,13 @@ impl<'a> Planner<'a> {
         let why = format!("a file on {fside}, a folder on {dside}");
         let mut c = self.conflict_op(
             key,
-            "kind",
+            Rule::KindClash,
             format!(
                 "{why}: the file is renamed to `{}` and both are synced",
                 paths::file_name(&clash)
             ),
             fside,
-            "clash_copies",
+            Resolution::ClashCopies,
             "kind",
             Some(&clash),
             l,
@@ -901,16 +888,16 @@ impl<'a> Planner<'a> {
             fside,
             f,
             &clash,
-            "kind",
+            Rule::KindClash,
             format!("{why}: the file moves aside"),
         );
-        self.removed[idx(fside)].insert(key.to_owned());
+        self.removed[fside].insert(key.to_owned());
         self.mkdir_in(
             PHASE_ASIDE,
             key,
             fside,
             d,
-            "kind",
+            Rule::KindClash,
             format!("{why}: the folder is created on {fside}"),
         );
         let mut moved = f.clone();
@@ -922,10 +909,10 @@ impl<'a> Planner<'a> {
             &clash,
             None,
             None,
-            "kind",
+            Rule::KindClash,
             format!("{why}: the file, under its clash name"),
         );
-        self.added[idx(fside)].insert(clash_key);
+        self.added[fside].insert(clash_key);
     }
 
     fn same(&mut self, key: &str, l: &Entry, r: &Entry, why: &str) {
@@ -938,7 +925,14 @@ impl<'a> Planner<'a> {
         if r2.hash.is_none() && l.size == r.size {
             r2.hash.clone_from(&l.hash);
         }
-        self.record(key, &l.path, "same", why.to_owned(), Some(&l2), Some(&r2));
+        self.record(
+            key,
+            &l.path,
+            Rule::Same,
+            why.to_owned(),
+            Some(&l2),
+            Some(&r2),
+        );
     }
 
     fn identical(&self, l: &Entry, r: &Entry, first_run: bool) -> bool {
@@ -988,9 +982,9 @@ impl<'a> Planner<'a> {
         };
 
         if let Some(c) = input.conflicts.get(key) {
-            if let Some(keep) = c.keep.clone() {
+            if let Some(keep) = c.keep {
                 if let (Some(l), Some(r)) = (l, r) {
-                    self.resolve(key, &c.rule, &keep, l, r);
+                    self.resolve(key, c.rule, keep, l, r);
                     return;
                 }
             } else if still_unresolved(c, l, r) {
@@ -1016,11 +1010,7 @@ impl<'a> Planner<'a> {
                         return;
                     }
                     if c_here == Class::Unchanged {
-                        let rule = if other == Side::Left {
-                            "6.2.7"
-                        } else {
-                            "6.2.8"
-                        };
+                        let rule = Rule::deleted_on(other);
                         self.delete(
                             key,
                             side,
@@ -1031,11 +1021,7 @@ impl<'a> Planner<'a> {
                         );
                         self.confirm_gone(other, row.and_then(|r| r.side(other)));
                     } else {
-                        let rule = if side == Side::Right {
-                            "6.2.5"
-                        } else {
-                            "6.2.6"
-                        };
+                        let rule = Rule::undelete_on(other);
                         let why = format!(
                             "deleted on {other} but {} on {side}: copied back",
                             if c_here == Class::New {
@@ -1047,11 +1033,7 @@ impl<'a> Planner<'a> {
                         self.transfer_new(key, side, e, rule, why);
                     }
                 } else {
-                    let rule = if side == Side::Left {
-                        "6.2.9"
-                    } else {
-                        "6.2.10"
-                    };
+                    let rule = Rule::new_on(side);
                     self.transfer_new(key, side, e, rule, format!("new on {side}"));
                 }
             }
@@ -1063,7 +1045,7 @@ impl<'a> Planner<'a> {
                     self.record(
                         key,
                         path,
-                        "gone",
+                        Rule::Gone,
                         "deleted on both sides: forgotten".into(),
                         None,
                         None,
@@ -1073,7 +1055,7 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn transfer_new(&mut self, key: &str, side: Side, e: &Entry, rule: &str, why: String) {
+    fn transfer_new(&mut self, key: &str, side: Side, e: &Entry, rule: Rule, why: String) {
         if e.kind == Kind::Dir {
             self.mkdir(key, side.other(), e, rule, why);
         } else {
@@ -1084,10 +1066,10 @@ impl<'a> Planner<'a> {
     fn decide_dirs(&mut self, key: &str, l: &Entry, r: &Entry, cl: Class, cr: Class) {
         match (cl, cr) {
             (Class::Props, Class::Unchanged | Class::New) => {
-                self.props(key, Side::Left, l, r, "6.2.11", "folder");
+                self.props(key, Side::Left, l, r, Rule::PropsLeft, "folder");
             }
             (Class::Unchanged | Class::New, Class::Props) => {
-                self.props(key, Side::Right, r, l, "6.2.12", "folder");
+                self.props(key, Side::Right, r, l, Rule::PropsRight, "folder");
             }
             (Class::Props, Class::Props)
                 if !paths::same_name(paths::file_name(&l.path), paths::file_name(&r.path))
@@ -1101,7 +1083,7 @@ impl<'a> Planner<'a> {
                     newer,
                     n,
                     o,
-                    "6.2.13",
+                    Rule::PropsBoth,
                     "folder properties changed on both sides",
                 );
             }
@@ -1109,7 +1091,7 @@ impl<'a> Planner<'a> {
             _ => self.record(
                 key,
                 &l.path,
-                "same",
+                Rule::Same,
                 "folder on both sides".into(),
                 Some(l),
                 Some(r),
@@ -1129,7 +1111,7 @@ impl<'a> Planner<'a> {
                 &l.path,
                 None,
                 Some(r),
-                "6.2.3",
+                Rule::ChangedLeft,
                 "changed on left only".into(),
             ),
             (Unchanged | Props, Content) => self.copy(
@@ -1139,11 +1121,11 @@ impl<'a> Planner<'a> {
                 &r.path,
                 None,
                 Some(l),
-                "6.2.4",
+                Rule::ChangedRight,
                 "changed on right only".into(),
             ),
-            (Props, Unchanged) => self.props(key, Side::Left, l, r, "6.2.11", "6.2.11"),
-            (Unchanged, Props) => self.props(key, Side::Right, r, l, "6.2.12", "6.2.12"),
+            (Props, Unchanged) => self.props(key, Side::Left, l, r, Rule::PropsLeft, "6.2.11"),
+            (Unchanged, Props) => self.props(key, Side::Right, r, l, Rule::PropsRight, "6.2.12"),
             (Props, Props) => {
                 let same_name =
                     paths::same_name(paths::file_name(&l.path), paths::file_name(&r.path));
@@ -1152,7 +1134,7 @@ impl<'a> Planner<'a> {
                 } else {
                     self.conflict(
                         key,
-                        "6.2.13",
+                        Rule::PropsBoth,
                         "properties or name case changed on both sides, differently",
                         l,
                         r,
@@ -1163,7 +1145,7 @@ impl<'a> Planner<'a> {
                 if self.identical(l, r, false) {
                     self.same(key, l, r, "changed on both sides to identical content");
                 } else {
-                    self.conflict(key, "6.2.1", "changed on both sides", l, r);
+                    self.conflict(key, Rule::ChangedBoth, "changed on both sides", l, r);
                 }
             }
             (New | Absent | Deleted, New | Absent | Deleted) | (New, _) | (_, New) => {
@@ -1181,7 +1163,7 @@ impl<'a> Planner<'a> {
                 } else {
                     self.conflict(
                         key,
-                        "6.2.2",
+                        Rule::NewBoth,
                         "created on both sides with different content",
                         l,
                         r,
@@ -1194,43 +1176,41 @@ impl<'a> Planner<'a> {
                 if self.identical(l, r, false) {
                     self.same(key, l, r, "identical content on both sides");
                 } else {
-                    self.conflict(key, "6.2.1", "changed on both sides", l, r);
+                    self.conflict(key, Rule::ChangedBoth, "changed on both sides", l, r);
                 }
             }
         }
     }
 
-    fn resolve(&mut self, key: &str, rule: &str, keep: &str, l: &Entry, r: &Entry) {
+    fn resolve(&mut self, key: &str, rule: Rule, keep: Keep, l: &Entry, r: &Entry) {
         let why = format!("conflict resolved by the admin (keep {keep})");
-        match keep {
-            "both" => self.clash_copies(key, rule, &why, "resolve", l, r),
-            side => {
-                let winner = if side == "left" {
-                    Side::Left
-                } else {
-                    Side::Right
-                };
-                let (w, o) = if winner == Side::Left { (l, r) } else { (r, l) };
-                let mut c = self.conflict_op(
-                    key,
-                    rule,
-                    why.clone(),
-                    winner,
-                    "keep_side",
-                    "resolve",
-                    None,
-                    l,
-                    r,
-                );
-                if let Some(ci) = c.conflict.as_mut() {
-                    ci.newer = winner;
-                    ci.older = winner.other();
-                }
-                self.push(PHASE_ASIDE, c);
-                // The copy moves the version it replaces to trash.
-                self.copy(key, winner, w, &w.path.clone(), None, Some(o), rule, why);
+        let winner = match keep {
+            Keep::Both => {
+                self.clash_copies(key, rule, &why, "resolve", l, r);
+                return;
             }
+            Keep::Left => Side::Left,
+            Keep::Right => Side::Right,
+        };
+        let (w, o) = if winner == Side::Left { (l, r) } else { (r, l) };
+        let mut c = self.conflict_op(
+            key,
+            rule,
+            why.clone(),
+            winner,
+            Resolution::KeepSide,
+            "resolve",
+            None,
+            l,
+            r,
+        );
+        if let Some(ci) = c.conflict.as_mut() {
+            ci.newer = winner;
+            ci.older = winner.other();
         }
+        self.push(PHASE_ASIDE, c);
+        // The copy moves the version it replaces to trash.
+        self.copy(key, winner, w, &w.path.clone(), None, Some(o), rule, why);
     }
 
     /// Folders deleted on one side: removed on the other once empty, else recreated.
@@ -1248,9 +1228,8 @@ impl<'a> Planner<'a> {
                 .iter()
                 .take_while(|k| k.starts_with(&prefix))
                 .any(|k| {
-                    let exists_here =
-                        self.cur(side, k).is_some() || self.added[idx(side)].contains(*k);
-                    (exists_here && !self.removed[idx(side)].contains(*k))
+                    let exists_here = self.cur(side, k).is_some() || self.added[side].contains(*k);
+                    (exists_here && !self.removed[side].contains(*k))
                         || self.input.deferred.contains(*k)
                         || self.input.scan(side).is_unknown(k)
                 })
@@ -1262,18 +1241,10 @@ impl<'a> Planner<'a> {
                     .any(|b| b.starts_with(&prefix));
             let other = side.other();
             if survives {
-                let rule = if side == Side::Right {
-                    "6.2.5"
-                } else {
-                    "6.2.6"
-                };
+                let rule = Rule::undelete_on(other);
                 self.mkdir(&key, other, &e, rule, format!("folder deleted on {other} but still holds changed files on {side}: recreated"));
             } else {
-                let rule = if other == Side::Left {
-                    "6.2.7"
-                } else {
-                    "6.2.8"
-                };
+                let rule = Rule::deleted_on(other);
                 let mut op = Self::base(
                     OpKind::Rmdir,
                     &key,
@@ -1287,7 +1258,7 @@ impl<'a> Planner<'a> {
                 if let Some(gone) = self.input.state.get(&key).and_then(|r| r.side(other)) {
                     op.expect.push(Expect::of(other, &gone.path, None));
                 }
-                self.removed[idx(side)].insert(key.clone());
+                self.removed[side].insert(key.clone());
                 self.push(PHASE_RMDIR, op);
             }
         }
@@ -1303,9 +1274,9 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
     let mut p = Planner {
         input,
         ops: Vec::new(),
-        planned_path: [HashMap::new(), HashMap::new()],
-        removed: [HashSet::new(), HashSet::new()],
-        added: [HashSet::new(), HashSet::new()],
+        planned_path: PerSide::default(),
+        removed: PerSide::default(),
+        added: PerSide::default(),
         taken: HashSet::new(),
         dir_deletes: Vec::new(),
         deferred: 0,

@@ -1,16 +1,18 @@
 //! The plan: what a sync would do, as data (SPEC §7).
 //!
 //! [`engine`] decides the ops (pure); this module holds the plan file format,
-//! its summary, ordering, the mass-delete guard and validation of plan files
-//! read back from disk; [`render`] draws it for people.
+//! its summary and the validation of plan files read back from disk;
+//! [`guard`] holds the safety guards that refuse a plan; [`render`] draws it
+//! for people.
 //!
 //! Invariant: within `format_version` 1 fields are only ever added; a plan
 //! file that fails [`Plan::validate`] is refused before anything is touched.
 
 pub mod engine;
+pub mod guard;
 pub mod render;
 
-use crate::{Entry, Kind, Side};
+use crate::{Entry, Kind, Resolution, Rule, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -152,8 +154,7 @@ pub struct ConflictInfo {
     /// Where the older version goes (option1), on the older side.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clash_path: Option<String>,
-    /// `clash_copies`, `left_alone` or `newer_overwrites`.
-    pub resolution: String,
+    pub resolution: Resolution,
     /// The configured option that chose it (`option1`…), or `resolve`.
     pub option: String,
     pub left: Option<SideInfo>,
@@ -176,7 +177,7 @@ pub struct Op {
     pub path: String,
     /// Identity key of the path whose state this step updates.
     pub key: String,
-    pub rule: String,
+    pub rule: Rule,
     pub reason: String,
     /// The side written (copy: destination; delete/rename/…: where it happens).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,7 +252,7 @@ pub struct Summary {
     pub folders_removed: u64,
     pub records: u64,
     pub conflicts: u64,
-    pub conflicts_by_rule: BTreeMap<String, u64>,
+    pub conflicts_by_rule: BTreeMap<Rule, u64>,
     pub large_copies: u64,
     /// Paths left for a later cycle (too young, unknown, in flight).
     #[serde(default)]
@@ -299,7 +300,7 @@ impl Summary {
                     } else {
                         s.hard_deletes += 1;
                     }
-                    if op.rule == "6.2.7" || op.rule == "6.2.8" {
+                    if op.rule.follows_a_delete() {
                         match op.side {
                             Some(Side::Left) => s.deletes_left += 1,
                             _ => s.deletes_right += 1,
@@ -313,7 +314,7 @@ impl Summary {
                 OpKind::Record => s.records += 1,
                 OpKind::Conflict => {
                     s.conflicts += 1;
-                    *s.conflicts_by_rule.entry(op.rule.clone()).or_default() += 1;
+                    *s.conflicts_by_rule.entry(op.rule).or_default() += 1;
                 }
                 OpKind::Notify => {}
             }
@@ -351,7 +352,7 @@ impl Summary {
                 crate::human_size(self.bytes_to_left)
             ),
         ];
-        let rules: Vec<String> = self.conflicts_by_rule.keys().cloned().collect();
+        let rules: Vec<&str> = self.conflicts_by_rule.keys().map(|r| r.as_str()).collect();
         if rules.is_empty() {
             parts.push(format!("{} conflicts", self.conflicts));
         } else {
@@ -522,23 +523,5 @@ impl Plan {
             }
         }
         Ok(())
-    }
-
-    /// The mass-delete guard (SPEC §3 `[safety]`): `Some(reason)` if it refuses.
-    #[must_use]
-    pub fn delete_guard(&self, max_percent: u64, min_files: u64) -> Option<String> {
-        let s = &self.summary;
-        for (side, n, total) in [
-            (Side::Left, s.deletes_left, s.files_left),
-            (Side::Right, s.deletes_right, s.files_right),
-        ] {
-            if n >= min_files.max(1) && n * 100 > max_percent * total.max(1) {
-                return Some(format!(
-                    "the plan deletes {n} of {total} files on the {side} side (over the {max_percent}% limit of [safety] max_delete_percent); \
-                     check that both roots are the right folders, then re-run with --force if this is intended"
-                ));
-            }
-        }
-        None
     }
 }

@@ -33,7 +33,11 @@ pub fn summary_table(plan: &Plan) -> String {
     let mut groups: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
     for op in &plan.ops {
         let g = groups
-            .entry((label(op).to_owned(), direction(op), op.rule.clone()))
+            .entry((
+                label(op).to_owned(),
+                direction(op),
+                op.rule.as_str().to_owned(),
+            ))
             .or_default();
         g.0 += 1;
         g.1 += op.bytes;
@@ -79,7 +83,7 @@ pub fn ops_table(plan: &Plan, limit: Option<usize>) -> String {
             } else {
                 String::new()
             },
-            op.rule.clone(),
+            op.rule.as_str().to_owned(),
             op.reason.clone(),
         ]);
     }

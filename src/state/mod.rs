@@ -13,7 +13,7 @@
 
 mod schema;
 
-use crate::{Entry, Kind, Side};
+use crate::{CycleResult, Entry, Keep, Kind, PlanStatus, Rule, Side, StepStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -184,11 +184,11 @@ impl FromIterator<(String, StateRow)> for StateMap {
 pub struct ConflictRecord {
     pub key: String,
     pub path: String,
-    pub rule: String,
+    pub rule: Rule,
     pub left: Option<Entry>,
     pub right: Option<Entry>,
-    /// `left`, `right` or `both` once `resolve` ran.
-    pub keep: Option<String>,
+    /// Set once `resolve` ran.
+    pub keep: Option<Keep>,
     pub created_at: String,
 }
 
@@ -262,14 +262,20 @@ pub struct CycleRecord {
     pub failed: u64,
     pub skipped: u64,
     pub duration_ms: u64,
-    pub result: String,
+    pub result: CycleResult,
 }
 
 /// Journal status of a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanRun {
     pub plan_id: String,
-    pub status: String,
+    pub status: PlanStatus,
+}
+
+/// A plan status as stored; only the four statuses are ever written, and
+/// anything else reads as finished (never resumed).
+fn plan_status_of(s: &str) -> PlanStatus {
+    s.parse().unwrap_or(PlanStatus::Abandoned)
 }
 
 /// The open state DB.
@@ -687,8 +693,8 @@ impl State {
     ///
     /// # Errors
     /// SQL errors.
-    pub fn set_conflict_keep(&self, mut c: ConflictRecord, keep: &str) -> Result<(), StateError> {
-        c.keep = Some(keep.to_owned());
+    pub fn set_conflict_keep(&self, mut c: ConflictRecord, keep: Keep) -> Result<(), StateError> {
+        c.keep = Some(keep);
         let data = serde_json::to_string(&c).unwrap_or_default();
         self.conn
             .execute(
@@ -723,7 +729,7 @@ impl State {
         if let Some(status) = existing {
             return Ok(Some(PlanRun {
                 plan_id: plan_id.to_owned(),
-                status,
+                status: plan_status_of(&status),
             }));
         }
         let generation: i64 = tx
@@ -752,14 +758,14 @@ impl State {
     ///
     /// # Errors
     /// SQL errors.
-    pub fn finish_plan(&mut self, plan_id: &str, status: &str) -> Result<(), StateError> {
+    pub fn finish_plan(&mut self, plan_id: &str, status: PlanStatus) -> Result<(), StateError> {
         let sql = sql_err(&self.file);
         // A finished plan keeps its row (so applying it again does nothing)
         // but not its JSON and per-step rows, which only served resuming.
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute(
             "UPDATE plans SET status = ?2, finished_at = ?3, plan_json = NULL WHERE plan_id = ?1",
-            params![plan_id, status, chrono::Utc::now().to_rfc3339()],
+            params![plan_id, status.as_str(), chrono::Utc::now().to_rfc3339()],
         )
         .map_err(sql)?;
         tx.execute("DELETE FROM steps WHERE plan_id = ?1", [plan_id])
@@ -824,14 +830,15 @@ impl State {
     ///
     /// # Errors
     /// SQL errors.
-    pub fn plan_status(&self, plan_id: &str) -> Result<Option<String>, StateError> {
+    pub fn plan_status(&self, plan_id: &str) -> Result<Option<PlanStatus>, StateError> {
         self.conn
             .query_row(
                 "SELECT status FROM plans WHERE plan_id = ?1",
                 [plan_id],
-                |r| r.get(0),
+                |r| r.get::<_, String>(0),
             )
             .optional()
+            .map(|s| s.as_deref().map(plan_status_of))
             .map_err(self.sql())
     }
 
@@ -869,7 +876,7 @@ impl State {
     ///
     /// # Errors
     /// SQL errors.
-    pub fn step_status(&self, plan_id: &str) -> Result<HashMap<u64, String>, StateError> {
+    pub fn step_status(&self, plan_id: &str) -> Result<HashMap<u64, StepStatus>, StateError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT step_id, status FROM steps WHERE plan_id = ?1")
@@ -882,7 +889,9 @@ impl State {
         let mut out = HashMap::new();
         for row in rows {
             let (id, s) = row.map_err(self.sql())?;
-            out.insert(u64::try_from(id).unwrap_or(0), s);
+            // Only these three are written; anything else counts as not done.
+            let status = s.parse().unwrap_or(StepStatus::Failed);
+            out.insert(u64::try_from(id).unwrap_or(0), status);
         }
         Ok(out)
     }
@@ -896,7 +905,7 @@ impl State {
     pub fn commit(
         &mut self,
         plan_id: &str,
-        steps: &[(u64, &str, Option<&str>)],
+        steps: &[(u64, StepStatus, Option<&str>)],
         updates: &[Update],
     ) -> Result<(), StateError> {
         let sql = sql_err(&self.file);
@@ -988,7 +997,7 @@ impl State {
             let now = chrono::Utc::now().to_rfc3339();
             #[allow(clippy::cast_possible_wrap)]
             for (id, status, err) in steps {
-                step.execute(params![plan_id, *id as i64, status, err, now])
+                step.execute(params![plan_id, *id as i64, status.as_str(), err, now])
                     .map_err(sql)?;
             }
         }
@@ -1185,7 +1194,7 @@ mod tests {
         let mut s = State::open_or_create(&d.path().join("s.db")).unwrap();
         s.commit(
             "p",
-            &[(1, "done", None)],
+            &[(1, StepStatus::Done, None)],
             &[
                 Update::Side {
                     key: "a".into(),
@@ -1211,7 +1220,7 @@ mod tests {
         assert!(f.get("b").unwrap().right.is_none());
         s.commit(
             "p",
-            &[(2, "done", None)],
+            &[(2, StepStatus::Done, None)],
             &[Update::Side {
                 key: "b".into(),
                 side: Side::Left,

@@ -5,10 +5,11 @@
 //! 2 s timestamps (as a Windows share or a FAT/cloud drive would report).
 
 use super::*;
-use crate::config::{Option2, Option3};
+use crate::config::ConflictOption;
+use crate::exclude::Excluder;
 use crate::fs::Fs;
 use crate::fs::mem::MemFs;
-use crate::scan::{Excluder, scan_side};
+use crate::scan::scan_side;
 use crate::state::{ConflictRecord, StateRow};
 
 const S: i64 = 1_000_000_000;
@@ -87,9 +88,9 @@ fn opts() -> Options {
     Options {
         case_sensitive: false,
         mtime_tolerance_ns: 2 * S,
-        same_file_changed_both: Option3::Option1,
-        new_file_both_different: Option2::Option1,
-        properties_conflict_both: Option3::Option1,
+        same_file_changed_both: ConflictOption::CLASH,
+        new_file_both_different: ConflictOption::CLASH,
+        properties_conflict_both: ConflictOption::CLASH,
         clash_suffix: " - clash".into(),
         soft_delete: true,
         soft_delete_max_bytes: 100,
@@ -217,10 +218,10 @@ fn run_case(c: &Case, cs: bool, mem: bool) -> Vec<String> {
             ConflictRecord {
                 key: k.clone(),
                 path: p.into(),
-                rule: "6.2.1".into(),
+                rule: Rule::ChangedBoth,
                 left: left.entries.get(&k).cloned(),
                 right: right.entries.get(&k).cloned(),
-                keep: keep.map(str::to_owned),
+                keep: keep.map(|k| k.parse().unwrap()),
                 created_at: String::new(),
             },
         );
@@ -247,13 +248,13 @@ fn synced(p: &'static str, data: &'static str) -> (Option<F>, Option<F>) {
 }
 
 fn o2(o: &mut Options) {
-    o.same_file_changed_both = Option3::Option2;
-    o.properties_conflict_both = Option3::Option2;
+    o.same_file_changed_both = ConflictOption::LEAVE;
+    o.properties_conflict_both = ConflictOption::LEAVE;
 }
 fn o3(o: &mut Options) {
-    o.same_file_changed_both = Option3::Option3;
-    o.properties_conflict_both = Option3::Option3;
-    o.new_file_both_different = Option2::Option2;
+    o.same_file_changed_both = ConflictOption::NEWER_WINS;
+    o.properties_conflict_both = ConflictOption::NEWER_WINS;
+    o.new_file_both_different = ConflictOption::NEW_FILE_NEWER_WINS;
 }
 fn no_trash(o: &mut Options) {
     o.soft_delete = false;

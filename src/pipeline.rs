@@ -1,26 +1,30 @@
-//! The pipeline shared by `plan`, `apply` and `watch`:
-//! check roots → scan both sides (concurrently) → hash what the rules need →
-//! run the engine → a [`Plan`].
+//! The planning pipeline shared by `plan`, `apply` and `watch`:
+//! check roots → scan both sides (concurrently) → the mass-change guard →
+//! hash what the rules need → run the engine → a [`Plan`].
+//! Also the spare-time hashing of pairs adopted by metadata
+//! ([`hash_adopted`]).
 //!
-//! Invariant: an unavailable side (missing root, missing or foreign marker,
-//! root vanished mid-scan) stops the pipeline before any op is planned.
+//! Invariants: an unavailable side (missing root, missing or foreign marker,
+//! root vanished mid-scan) stops the pipeline before any op is planned; the
+//! mass-change guard refuses before anything is hashed or copied.
 
 use crate::config::{Config, TrashRoot};
-use crate::fs::{Fs, hash_file, real::RealFs};
+use crate::exclude::Excluder;
+use crate::fs::{Fs, hash_file};
 use crate::plan::engine::{self, Input, Options};
-use crate::plan::{FORMAT_VERSION, Plan, Summary};
-use crate::scan::{self, Excluder, ScanError, SideScan};
+use crate::plan::{FORMAT_VERSION, Plan, Summary, guard};
+use crate::roots::{self, RootError, Sides, Unavailable};
+use crate::scan::{self, SideScan};
 use crate::state::{State, StateError, StateMap};
-use crate::{Side, paths};
+use crate::{PerSide, Side};
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Errors of the pipeline.
 #[derive(Debug, thiserror::Error)]
-pub enum SyncError {
+pub enum PipelineError {
     #[error(transparent)]
-    Scan(#[from] ScanError),
+    Unavailable(#[from] Unavailable),
     #[error(transparent)]
     State(#[from] StateError),
     /// A safety guard refused before anything was hashed or copied (exit 4).
@@ -28,28 +32,11 @@ pub enum SyncError {
     Guard(String),
 }
 
-/// The two roots.
-#[derive(Clone)]
-pub struct Sides {
-    pub left: Arc<dyn Fs>,
-    pub right: Arc<dyn Fs>,
-}
-
-impl Sides {
-    /// The real roots of a config.
-    #[must_use]
-    pub fn real(c: &Config) -> Self {
-        Self {
-            left: Arc::new(RealFs::new(&c.left_root)),
-            right: Arc::new(RealFs::new(&c.right_root)),
-        }
-    }
-
-    #[must_use]
-    pub fn get(&self, s: Side) -> &dyn Fs {
-        match s {
-            Side::Left => self.left.as_ref(),
-            Side::Right => self.right.as_ref(),
+impl From<RootError> for PipelineError {
+    fn from(e: RootError) -> Self {
+        match e {
+            RootError::Unavailable(u) => Self::Unavailable(u),
+            RootError::State(s) => Self::State(s),
         }
     }
 }
@@ -79,37 +66,7 @@ pub fn excluder(c: &Config, side: Side) -> Result<Excluder, String> {
     Excluder::new(&c.raw.exclude, c.case_sensitive, trash, Some(&extra))
 }
 
-/// Makes sure the state DB knows both root ids, adopting the markers when
-/// the DB is new (SPEC §4). Never writes a marker.
-///
-/// # Errors
-/// `Unavailable` when a root or its marker is missing.
-pub fn ensure_root_ids(state: &State, sides: &Sides) -> Result<(String, String), SyncError> {
-    let mut ids = Vec::with_capacity(2);
-    for side in Side::BOTH {
-        let id = if let Some(id) = state.root_id(side)? {
-            id
-        } else {
-            let fs = sides.get(side);
-            let m = scan::read_marker(fs, side)?.ok_or_else(|| ScanError::Unavailable {
-                side,
-                root: fs.root_display(),
-                why: format!(
-                    "marker {} is missing: run `twinsync init` first",
-                    paths::MARKER_NAME
-                ),
-            })?;
-            state.set_meta(&format!("{side}_root_id"), &m.root_id)?;
-            m.root_id
-        };
-        ids.push(id);
-    }
-    let right = ids.pop().unwrap_or_default();
-    let left = ids.pop().unwrap_or_default();
-    Ok((left, right))
-}
-
-type ScanResult = Result<SideScan, ScanError>;
+type ScanResult = Result<SideScan, Unavailable>;
 
 /// Walks both sides at once (each walk is itself parallel).
 pub fn scan_both(
@@ -123,11 +80,11 @@ pub fn scan_both(
         let l = s.spawn(|| scan::scan_side(sides.left.as_ref(), Side::Left, ex_l, cs, progress));
         let r = scan::scan_side(sides.right.as_ref(), Side::Right, ex_r, cs, progress);
         let l = l.join().unwrap_or_else(|_| {
-            Err(ScanError::Unavailable {
-                side: Side::Left,
-                root: sides.left.root_display(),
-                why: "scanner thread panicked".into(),
-            })
+            Err(Unavailable::new(
+                Side::Left,
+                sides.left.as_ref(),
+                "scanner thread panicked",
+            ))
         });
         (l, r)
     })
@@ -145,7 +102,7 @@ pub struct PlanRequest<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
     /// Scans already made (watch keeps them up to date from watcher events);
     /// the roots are still checked, but not walked.
-    pub scans: Option<[SideScan; 2]>,
+    pub scans: Option<PerSide<SideScan>>,
 }
 
 /// Checks both roots, scans, hashes and plans.
@@ -157,25 +114,17 @@ pub fn make_plan(
     sides: &Sides,
     state: &State,
     req: PlanRequest<'_>,
-) -> Result<(Plan, [SideScan; 2]), SyncError> {
-    let (left_id, right_id) = ensure_root_ids(state, sides)?;
-    scan::check_root(sides.left.as_ref(), Side::Left, &left_id)?;
-    scan::check_root(sides.right.as_ref(), Side::Right, &right_id)?;
-    let ex_l = excluder(c, Side::Left).map_err(|why| ScanError::Unavailable {
-        side: Side::Left,
-        root: sides.left.root_display(),
-        why,
-    })?;
-    let ex_r = excluder(c, Side::Right).map_err(|why| ScanError::Unavailable {
-        side: Side::Right,
-        root: sides.right.root_display(),
-        why,
-    })?;
+) -> Result<(Plan, PerSide<SideScan>), PipelineError> {
+    let (left_id, right_id) = roots::check(state, sides)?;
+    let ex_l = excluder(c, Side::Left)
+        .map_err(|why| Unavailable::new(Side::Left, sides.left.as_ref(), why))?;
+    let ex_r = excluder(c, Side::Right)
+        .map_err(|why| Unavailable::new(Side::Right, sides.right.as_ref(), why))?;
     let cs = c.case_sensitive;
     let noop = |_: u64| {};
     let progress: &(dyn Fn(u64) + Sync) = req.progress.unwrap_or(&noop);
     // Scan both sides concurrently (unless the caller has fresh scans).
-    let (ls, rs) = if let Some([l, r]) = req.scans {
+    let (ls, rs) = if let Some(PerSide { left: l, right: r }) = req.scans {
         (Ok(l), Ok(r))
     } else {
         scan_both(sides, &ex_l, &ex_r, cs, progress)
@@ -226,16 +175,16 @@ pub fn make_plan(
     // The mass-change guard (SPEC §6 "Safety guards") counts from size and
     // mtime alone, before anything is hashed or copied.
     let changed = count_content_changes(&files, &ls, &rs);
-    let files_now = [ls.file_count() as u64, rs.file_count() as u64];
+    let files_now = PerSide::new(ls.file_count() as u64, rs.file_count() as u64);
     if !req.forced
-        && let Some(why) = change_guard(
+        && let Some(why) = guard::change_guard(
             changed,
             files_now,
             c.raw.safety.max_change_percent,
             c.raw.safety.max_delete_min_files,
         )
     {
-        return Err(SyncError::Guard(why));
+        return Err(PipelineError::Guard(why));
     }
     let generation = state.generation()?;
     let opts = Options::from_config(c);
@@ -313,8 +262,8 @@ pub fn make_plan(
     let (ops, deferred_n) = engine::reconcile(&input);
     let mut summary = Summary::of(&ops);
     summary.deferred = deferred_n;
-    [summary.files_left, summary.files_right] = files_now;
-    [summary.changed_left, summary.changed_right] = changed;
+    (summary.files_left, summary.files_right) = (files_now.left, files_now.right);
+    (summary.changed_left, summary.changed_right) = (changed.left, changed.right);
     let mut problems: Vec<String> = ls.problems.iter().map(|p| format!("left: {p}")).collect();
     problems.extend(rs.problems.iter().map(|p| format!("right: {p}")));
     let plan = Plan {
@@ -333,7 +282,7 @@ pub fn make_plan(
         ops,
         problems,
     };
-    Ok((plan, [ls, rs]))
+    Ok((plan, PerSide::new(ls, rs)))
 }
 
 /// Fills in, a little at a time, the content hashes of pairs adopted by
@@ -395,69 +344,22 @@ pub fn hash_adopted(
 
 /// Per side, the files whose size or mtime differ from that side's own
 /// snapshot (content changes as metadata tells them, before any hashing).
-fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> [u64; 2] {
-    let mut n = [0u64; 2];
+fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerSide<u64> {
+    let mut n = PerSide::new(0u64, 0u64);
     for key in files.keys() {
         let Some(row) = files.get(key) else { continue };
-        for (i, (prev, scan)) in [(row.left.as_ref(), ls), (row.right.as_ref(), rs)]
-            .into_iter()
-            .enumerate()
-        {
+        for (side, prev, scan) in [
+            (Side::Left, row.left.as_ref(), ls),
+            (Side::Right, row.right.as_ref(), rs),
+        ] {
             if let (Some(p), Some(cur)) = (prev, scan.entries.get(key))
                 && p.kind == crate::Kind::File
                 && cur.kind == crate::Kind::File
                 && (p.size != cur.size || p.mtime != cur.mtime)
             {
-                n[i] += 1;
+                n[side] += 1;
             }
         }
     }
     n
-}
-
-/// The mass-change guard: `Some(why)` when more than `max_percent` of a
-/// side's files (and at least `min_files`) changed content since the last sync.
-#[must_use]
-pub fn change_guard(
-    changed: [u64; 2],
-    files: [u64; 2],
-    max_percent: u64,
-    min_files: u64,
-) -> Option<String> {
-    for (side, n, total) in [
-        (Side::Left, changed[0], files[0]),
-        (Side::Right, changed[1], files[1]),
-    ] {
-        if n >= min_files.max(1) && n * 100 > max_percent * total.max(1) {
-            return Some(format!(
-                "{n} of {total} files on the {side} side changed content since the last sync (over the {max_percent}% limit of [safety] max_change_percent); \
-                 nothing was hashed or copied. Check what rewrote them (a cloud client re-stamping files, ransomware), then re-run with --force if this is intended"
-            ));
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::change_guard;
-
-    #[test]
-    fn change_guard_needs_share_and_minimum() {
-        assert!(change_guard([0, 0], [100, 100], 50, 20).is_none());
-        assert!(
-            change_guard([50, 0], [100, 100], 50, 20).is_none(),
-            "50% is not over 50%"
-        );
-        let why = change_guard([0, 51], [100, 100], 50, 20).unwrap();
-        assert!(
-            why.contains("right") && why.contains("max_change_percent"),
-            "{why}"
-        );
-        assert!(
-            change_guard([19, 0], [20, 20], 50, 20).is_none(),
-            "below the minimum count"
-        );
-        assert!(change_guard([20, 0], [20, 20], 50, 20).is_some());
-    }
 }

@@ -1,0 +1,132 @@
+//! `apply`: a saved plan after its checks, or a fresh plan after review and
+//! confirmation; then the cycle metrics, and the queued alerts sent.
+
+use super::open_state;
+use super::plan::{delete_guard, make_plan};
+use crate::apply;
+use crate::config::Config;
+use crate::error::RunError;
+use crate::log::Logger;
+use crate::metrics;
+use crate::plan::{Plan, render};
+use crate::roots::Sides;
+use crate::state::State;
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// `apply`: a saved plan, or plan + confirm + apply.
+///
+/// # Errors
+/// A side unavailable (exit 3), a refusal (exit 4), a fatal apply error;
+/// failed steps only set the exit code 1.
+pub fn apply(
+    cfg: &Config,
+    plan_file: Option<&Path>,
+    auto_approve: bool,
+    force: bool,
+) -> Result<i32, RunError> {
+    let started = std::time::Instant::now();
+    let _lock = crate::state::RunLock::acquire(&cfg.state_db).map_err(RunError::Other)?;
+    let log = Logger::from_config(cfg);
+    let sides = Sides::real(cfg);
+    if plan_file.is_none()
+        && let Ok(mut state) = State::open(&cfg.state_db)
+    {
+        // A fresh plan: unfinished ones recovered and abandoned, parked items put back.
+        for p in apply::prepare(&mut state, cfg, &sides, &log)? {
+            crate::eoutln!("warning: {p}");
+        }
+    }
+    let (plan, mut state) = if let Some(f) = plan_file {
+        let plan = Plan::load(f)?;
+        let state = State::open(&cfg.state_db)?;
+        (plan, state)
+    } else {
+        if !auto_approve && !std::io::stdin().is_terminal() {
+            return Err(RunError::Other(
+                "apply without a plan file asks for confirmation, but there is no terminal: pass --auto-approve, or apply a saved plan file".into(),
+            ));
+        }
+        let state = open_state(cfg)?;
+        let (plan, scans) = make_plan(cfg, &sides, &state, force, &log)?;
+        // Temp files of copies that an earlier run could not remove.
+        for (side, scan) in scans.iter() {
+            apply::sweep_scan(&state, sides.get(side), side, scan, &log);
+        }
+        crate::out!("{}", render::render(&plan, Some(200)));
+        delete_guard(cfg, &state, &plan, force, &log)?;
+        if plan.ops.is_empty() {
+            state.mark_synced()?;
+            metrics::record_cycle(&state, &log, &plan, &apply::Report::default(), started);
+            // Nothing to sync, but queued alerts still go out.
+            crate::alert::flush(cfg, &state, &log);
+            return Ok(0);
+        }
+        if !auto_approve && !confirm() {
+            crate::outln!("Apply cancelled; nothing was changed.");
+            return Ok(0);
+        }
+        (plan, state)
+    };
+    let report = apply_with_progress(cfg, &plan, &sides, &mut state, &log, force)?;
+    metrics::record_cycle(&state, &log, &plan, &report, started);
+    crate::alert::flush(cfg, &state, &log);
+    crate::outln!("{}", report.one_line());
+    for f in &report.failed {
+        crate::eoutln!(
+            "failed: step {} ({}) `{}`: {}",
+            f.id,
+            f.kind,
+            f.path,
+            f.error
+        );
+    }
+    Ok(i32::from(!report.failed.is_empty()))
+}
+
+fn confirm() -> bool {
+    crate::eout!("Apply? [y/N] ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).is_ok()
+        && matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
+}
+
+/// Runs an apply with a progress bar on a terminal; returns the report.
+fn apply_with_progress(
+    cfg: &Config,
+    plan: &Plan,
+    sides: &Sides,
+    state: &mut State,
+    log: &Logger,
+    force: bool,
+) -> Result<apply::Report, RunError> {
+    apply::admit(plan, cfg, sides, state, force)?;
+    let pb = (std::io::stderr().is_terminal() && plan.ops.len() > 20).then(|| {
+        let pb = indicatif::ProgressBar::new(plan.ops.len() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} steps, {msg} copied, {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb
+    });
+    let progress = |done: u64, _total: u64, bytes: u64| {
+        if let Some(pb) = &pb {
+            pb.set_position(done);
+            pb.set_message(crate::human_size(bytes));
+        }
+    };
+    let on_event = |op: &crate::plan::Op, err: &str| apply::alert::enqueue_step(cfg, op, err);
+    let opts = apply::Options {
+        force,
+        progress: Some(&progress),
+        on_event: Some(&on_event),
+        ..apply::Options::default()
+    };
+    let res = apply::run(plan, cfg, sides, state, log, &opts);
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    Ok(res?)
+}

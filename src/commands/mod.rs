@@ -1,0 +1,109 @@
+//! The commands behind the command line ([`crate::cli`] parses and
+//! dispatches here). Each one loads what it needs, calls the library stages
+//! and prints the outcome; what a command decides lives in the stage it
+//! calls (roots, pipeline, apply, guards, trash), not here.
+
+mod apply;
+mod plan;
+mod status;
+mod trash;
+
+pub use apply::apply;
+pub use plan::plan;
+pub use status::status;
+pub use trash::{trash_list, trash_purge, trash_restore};
+
+use crate::config::Config;
+use crate::error::RunError;
+use crate::plan::{Plan, render};
+use crate::state::State;
+use crate::{Keep, paths, roots};
+use std::path::Path;
+
+/// `init`: roots, state DB and markers (see [`roots::init`]).
+///
+/// # Errors
+/// A root or marker to fix first (exit 3), or what could not be written.
+pub fn init(cfg: &Config, create_roots: bool) -> Result<i32, RunError> {
+    roots::init(cfg, create_roots, &mut |line| crate::outln!("{line}"))?;
+    crate::outln!("state DB {}", cfg.state_db.display());
+    crate::outln!("Initialised. Next: `twinsync plan` to review, `twinsync apply` to sync.");
+    Ok(0)
+}
+
+/// `show`: a saved plan as tables, or its JSON.
+///
+/// # Errors
+/// The plan file cannot be read or is not a valid plan.
+pub fn show(plan: &Path, json: bool) -> Result<i32, RunError> {
+    let p = Plan::load(plan)?;
+    if json {
+        crate::out!("{}", p.to_json());
+    } else {
+        crate::out!("{}", render::render(&p, None));
+    }
+    Ok(0)
+}
+
+/// `resolve PATH --keep …`: records the admin's choice; the next apply
+/// (or watch cycle) settles the conflict.
+///
+/// # Errors
+/// No unresolved conflict at that path; state errors.
+pub fn resolve(cfg: &Config, path: &str, keep: Keep) -> Result<i32, RunError> {
+    let state = State::open(&cfg.state_db)?;
+    let key = paths::key_of(&path.replace('\\', "/"), cfg.case_sensitive);
+    let c = state.conflicts()?.remove(&key).ok_or_else(|| {
+        RunError::Other(format!(
+            "no unresolved conflict for `{path}` (see `twinsync status`)"
+        ))
+    })?;
+    state.set_conflict_keep(c, keep)?;
+    crate::outln!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
+    Ok(0)
+}
+
+/// `alert test`: sends one email now and explains any failure.
+///
+/// # Errors
+/// `Other` with the diagnosis.
+pub fn alert_test(cfg: &Config) -> Result<i32, RunError> {
+    let e = &cfg.raw.email;
+    if e.to_addresses.is_empty() || e.from_address.is_empty() {
+        return Err(RunError::Other(format!(
+            "{}: set [email] from_address and to_addresses (and the SMTP account) before testing",
+            cfg.file.display()
+        )));
+    }
+    if !e.enabled {
+        crate::eoutln!(
+            "note: [email] enabled = false: this test sends anyway, but no alert will be sent until you enable it"
+        );
+    }
+    let body = format!(
+        "This is a test email from twinsync.\nleft root: {}\nright root: {}\nIf you read this, alerts will reach you.",
+        cfg.left_root.display(),
+        cfg.right_root.display()
+    );
+    match crate::alert::send_now(cfg, "[twinsync] test email", &body) {
+        Ok(()) => {
+            crate::outln!(
+                "Test email sent via {}:{} to {}",
+                e.smtp_host,
+                e.smtp_port,
+                e.to_addresses.join(", ")
+            );
+            Ok(0)
+        }
+        Err(why) => Err(RunError::Other(format!(
+            "test email via {}:{} failed: {why}",
+            e.smtp_host, e.smtp_port
+        ))),
+    }
+}
+
+/// The state DB, created on first use: with both markers present the
+/// first plan adopts them.
+fn open_state(cfg: &Config) -> Result<State, RunError> {
+    Ok(State::open_or_create(&cfg.state_db)?)
+}

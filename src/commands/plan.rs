@@ -1,0 +1,154 @@
+//! `plan`, and the planning both `plan` and `apply` do: the pipeline with
+//! a progress spinner on a terminal, and the guards' refusals reported
+//! (logged, alerted and sent at once: a command has no mailer thread).
+
+use super::open_state;
+use crate::PerSide;
+use crate::config::Config;
+use crate::error::RunError;
+use crate::log::Logger;
+use crate::pipeline::{self, PipelineError};
+use crate::plan::{Plan, guard, render};
+use crate::roots::Sides;
+use crate::scan::SideScan;
+use crate::state::State;
+use serde_json::json;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// `plan`: scans, plans, prints the plan (and its JSON), saves it with
+/// `--out`; exit 2 with `--detailed-exitcode` when it has changes.
+///
+/// # Errors
+/// A side unavailable (exit 3), a guard refusal (exit 4), state or plan file errors.
+pub fn plan(
+    cfg: &Config,
+    out: Option<PathBuf>,
+    json_out: bool,
+    detailed: bool,
+    force: bool,
+) -> Result<i32, RunError> {
+    let log = Logger::from_config(cfg);
+    let state = open_state(cfg)?;
+    let sides = Sides::real(cfg);
+    let plan = match make_plan(cfg, &sides, &state, force, &log) {
+        Err(e @ RunError::Unavailable(_)) => {
+            log.error("unavailable", json!({"error": e.to_string()}));
+            return Err(e);
+        }
+        other => other?.0,
+    };
+    let text = render::render(&plan, Some(200));
+    if json_out {
+        crate::eout!("{text}");
+        crate::out!("{}", plan.to_json());
+    } else {
+        crate::out!("{text}");
+    }
+    delete_guard(cfg, &state, &plan, force, &log)?;
+    if let Some(out) = out {
+        let is_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']);
+        let file = if is_dir {
+            out.join(format!(
+                "plan-{}.json",
+                chrono::Local::now().format("%Y%m%d-%H%M%S")
+            ))
+        } else {
+            out
+        };
+        plan.save(&file)?;
+        let msg = format!(
+            "Saved the plan to {}. Apply it with: twinsync apply {}",
+            file.display(),
+            file.display()
+        );
+        if json_out {
+            crate::eoutln!("{msg}");
+        } else {
+            crate::outln!("{msg}");
+        }
+    }
+    log.info(
+        "scan",
+        json!({"files_scanned": plan.summary.files_left + plan.summary.files_right, "ops": plan.ops.len(), "plan_id": plan.plan_id}),
+    );
+    Ok(if detailed && plan.summary.has_changes() {
+        2
+    } else {
+        0
+    })
+}
+
+/// Plans with a progress spinner on a terminal; a mass-change refusal is
+/// reported before it is returned.
+pub(super) fn make_plan(
+    cfg: &Config,
+    sides: &Sides,
+    state: &State,
+    force: bool,
+    log: &Logger,
+) -> Result<(Plan, PerSide<SideScan>), RunError> {
+    let pb = scan_progress();
+    let progress = |n: u64| {
+        if let Some(pb) = &pb {
+            pb.set_message(n.to_string());
+        }
+    };
+    let req = pipeline::PlanRequest {
+        now_ns: crate::now_ns(),
+        forced: force,
+        progress: Some(&progress),
+        ..pipeline::PlanRequest::default()
+    };
+    let res = pipeline::make_plan(cfg, sides, state, req);
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    if let Err(PipelineError::Guard(why)) = &res {
+        refused(cfg, state, why, log);
+    }
+    Ok(res?)
+}
+
+/// The mass-delete guard over a fresh plan (unless `force`).
+pub(super) fn delete_guard(
+    cfg: &Config,
+    state: &State,
+    plan: &Plan,
+    force: bool,
+    log: &Logger,
+) -> Result<(), RunError> {
+    if force {
+        return Ok(());
+    }
+    let safety = &cfg.raw.safety;
+    if let Some(why) = guard::delete_guard(
+        &plan.summary,
+        safety.max_delete_percent,
+        safety.max_delete_min_files,
+    ) {
+        refused(cfg, state, &why, log);
+        return Err(RunError::Refused(format!("refused: {why}")));
+    }
+    Ok(())
+}
+
+/// Reports a guard's refusal and sends the alert now.
+fn refused(cfg: &Config, state: &State, why: &str, log: &Logger) {
+    guard::report_refusal(cfg, state, log, why, true);
+    crate::alert::flush(cfg, state, log);
+}
+
+/// A spinner on a terminal while a long scan runs.
+fn scan_progress() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} scanning… {msg} entries")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(pb)
+}

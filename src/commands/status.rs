@@ -1,0 +1,113 @@
+//! `status`: the [`Status`] model as tables, or as JSON with `--json`.
+
+use crate::Side;
+use crate::config::Config;
+use crate::error::RunError;
+use crate::roots::Sides;
+use crate::state::State;
+use crate::status::Status;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED);
+    t.set_header(header.to_vec());
+    t
+}
+
+/// `status [--json]`.
+///
+/// # Errors
+/// State DB errors (no state DB yet: run `init`).
+pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
+    let state = State::open(&cfg.state_db)?;
+    let s = Status::gather(cfg, &state, &Sides::real(cfg))?;
+    if json_out {
+        crate::outln!("{}", s.to_json());
+        return Ok(0);
+    }
+    let mut t = table(&["side", "root", "available"]);
+    for r in &s.roots {
+        t.add_row([
+            r.side.to_string(),
+            r.root.clone(),
+            if r.available {
+                "yes".into()
+            } else {
+                format!("NO: {}", r.problem.as_deref().unwrap_or(""))
+            },
+        ]);
+    }
+    crate::outln!("{t}");
+    let mut t = table(&[
+        "cycle at",
+        "changes",
+        "conflicts",
+        "copied",
+        "failed",
+        "duration",
+    ]);
+    for c in &s.last_cycles {
+        t.add_row([
+            c.started_at.clone(),
+            c.changes.to_string(),
+            c.conflicts.to_string(),
+            crate::human_size(c.bytes_copied),
+            c.failed.to_string(),
+            format!("{} ms", c.duration_ms),
+        ]);
+    }
+    crate::outln!("Last cycles:\n{t}");
+    for p in &s.plans_in_flight {
+        crate::outln!(
+            "Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it."
+        );
+    }
+    if !s.steps_in_flight.is_empty() {
+        let mut t = table(&["step", "operation", "path", "size"]);
+        for step in s.steps_in_flight.iter().take(50) {
+            t.add_row([
+                step.step.to_string(),
+                step.kind.as_str().to_owned(),
+                step.path.clone(),
+                crate::human_size(step.bytes),
+            ]);
+        }
+        crate::outln!("Steps in flight:\n{t}");
+    }
+    if s.unresolved_conflicts.is_empty() {
+        crate::outln!("Unresolved conflicts: none");
+    } else {
+        let mut t = table(&["path", "rule", "since", "to settle"]);
+        for c in &s.unresolved_conflicts {
+            t.add_row([
+                c.path.clone(),
+                c.rule.to_string(),
+                c.since.clone(),
+                c.resolve.clone(),
+            ]);
+        }
+        crate::outln!("Unresolved conflicts:\n{t}");
+    }
+    if s.failing_paths.is_empty() {
+        crate::outln!("Failing paths: none");
+    } else {
+        let mut t = table(&["path", "operation", "since", "attempts", "error"]);
+        for f in &s.failing_paths {
+            t.add_row([
+                f.path.clone(),
+                f.op.clone(),
+                f.first_at.clone(),
+                f.count.to_string(),
+                f.error.clone(),
+            ]);
+        }
+        crate::outln!("Failing paths:\n{t}");
+    }
+    for side in Side::BOTH {
+        let (files, bytes) = s.trash.get(&side).map_or((0, 0), |u| (u.files, u.bytes));
+        crate::outln!("Trash {side}: {files} files, {}", crate::human_size(bytes));
+    }
+    crate::outln!("Emails queued: {}", s.emails_queued);
+    Ok(0)
+}

@@ -1,0 +1,81 @@
+//! What is never synced on a side: the marker, twinsync's temp names, the
+//! trash folder inside a root, files such as a log or state DB that lie
+//! inside a root, and the `exclude` patterns (gitignore syntax, SPEC §3).
+//!
+//! Path-only: the same rules decide for a walk, a watcher event and a
+//! plan, without touching a disk.
+
+use crate::paths;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+/// Decides what is never synced.
+#[derive(Debug, Clone)]
+pub struct Excluder {
+    matcher: Gitignore,
+    case_sensitive: bool,
+    trash_key: Option<String>,
+    extra_keys: Vec<String>,
+}
+
+impl Excluder {
+    /// Builds the matcher from gitignore-style patterns. `trash` is the trash
+    /// folder inside the root, if any; `extra` more relative paths never to
+    /// sync (a log file inside a root).
+    ///
+    /// # Errors
+    /// A message naming the bad pattern.
+    pub fn new(
+        patterns: &[String],
+        case_sensitive: bool,
+        trash: Option<&str>,
+        extra: Option<&[String]>,
+    ) -> Result<Self, String> {
+        let mut b = GitignoreBuilder::new("");
+        b.case_insensitive(!case_sensitive)
+            .map_err(|e| e.to_string())?;
+        for p in patterns {
+            b.add_line(None, p)
+                .map_err(|e| format!("pattern `{p}`: {e}"))?;
+        }
+        let matcher = b.build().map_err(|e| e.to_string())?;
+        Ok(Self {
+            matcher,
+            case_sensitive,
+            trash_key: trash.map(|t| paths::key_of(t, case_sensitive)),
+            extra_keys: extra
+                .unwrap_or_default()
+                .iter()
+                .map(|e| paths::key_of(e, case_sensitive))
+                .collect(),
+        })
+    }
+
+    /// True if `path` (relative, `/`-separated) must not be synced.
+    #[must_use]
+    pub fn is_excluded(&self, path: &str, is_dir: bool) -> bool {
+        self.is_excluded_self(path)
+            || self
+                .matcher
+                .matched_path_or_any_parents(path, is_dir)
+                .is_ignore()
+    }
+
+    /// Like [`Self::is_excluded`] for a walk, where every parent of `path`
+    /// was already checked (and not excluded): only the path itself is matched.
+    #[must_use]
+    pub fn is_excluded_in_walk(&self, path: &str, is_dir: bool) -> bool {
+        self.is_excluded_self(path) || self.matcher.matched(path, is_dir).is_ignore()
+    }
+
+    fn is_excluded_self(&self, path: &str) -> bool {
+        paths::is_internal_name(paths::file_name(path))
+            || self
+                .trash_key
+                .as_deref()
+                .is_some_and(|t| paths::is_within_key(path, t, self.case_sensitive))
+            || self
+                .extra_keys
+                .iter()
+                .any(|e| paths::is_within_key(path, e, self.case_sensitive))
+    }
+}

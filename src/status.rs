@@ -1,0 +1,160 @@
+//! What `status` reports (SPEC §12), as one typed model: both roots and
+//! whether they are available, the last cycles, plans and steps in flight,
+//! unresolved conflicts, failing paths, trash usage and queued emails.
+//!
+//! Both renderings read this same model: `status --json` serialises it
+//! (field names fixed by the tests and scripts that read them), the table
+//! view in [`crate::commands`] draws it.
+
+use crate::config::Config;
+use crate::plan::{Lane, OpKind, Plan};
+use crate::roots::{self, Sides};
+use crate::state::{CycleRecord, Failure, State, StateError};
+use crate::{Entry, Keep, Rule, Side};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Everything `status` shows.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub roots: Vec<RootStatus>,
+    /// Newest first.
+    pub last_cycles: Vec<CycleRecord>,
+    /// Plan ids of unfinished plans, oldest first.
+    pub plans_in_flight: Vec<String>,
+    pub steps_in_flight: Vec<StepInFlight>,
+    pub unresolved_conflicts: Vec<ConflictStatus>,
+    pub failing_paths: Vec<Failure>,
+    pub trash: BTreeMap<Side, TrashUse>,
+    pub emails_queued: u64,
+}
+
+/// One root and whether it can be synced now.
+#[derive(Debug, Serialize)]
+pub struct RootStatus {
+    pub side: Side,
+    pub root: String,
+    pub available: bool,
+    /// Why it is not available.
+    pub problem: Option<String>,
+}
+
+/// A step of an unfinished plan with no outcome yet (a large copy in the
+/// background lane, or work a crash interrupted).
+#[derive(Debug, Serialize)]
+pub struct StepInFlight {
+    pub plan_id: String,
+    pub step: u64,
+    pub kind: OpKind,
+    pub path: String,
+    pub side: Option<Side>,
+    pub bytes: u64,
+    pub lane: Lane,
+}
+
+/// An unresolved conflict, and the command that settles it.
+#[derive(Debug, Serialize)]
+pub struct ConflictStatus {
+    pub path: String,
+    pub rule: Rule,
+    pub since: String,
+    pub keep: Option<Keep>,
+    pub left: Option<Entry>,
+    pub right: Option<Entry>,
+    pub resolve: String,
+}
+
+/// Files and bytes in one side's trash.
+#[derive(Debug, Default, Serialize)]
+pub struct TrashUse {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+impl Status {
+    /// Reads the status from the state DB and the roots.
+    ///
+    /// # Errors
+    /// State DB errors.
+    pub fn gather(cfg: &Config, state: &State, sides: &Sides) -> Result<Self, StateError> {
+        let mut root_status = Vec::new();
+        for side in Side::BOTH {
+            let avail = match state.root_id(side)? {
+                Some(id) => {
+                    roots::check_root(sides.get(side), side, &id).map_err(|e| e.to_string())
+                }
+                None => Err("not initialised (run `twinsync init`)".into()),
+            };
+            root_status.push(RootStatus {
+                side,
+                root: cfg.root(side).display().to_string(),
+                available: avail.is_ok(),
+                problem: avail.err(),
+            });
+        }
+        let plans_in_flight = state.running_plans()?;
+        let mut steps_in_flight = Vec::new();
+        for id in &plans_in_flight {
+            let done = state.step_status(id)?;
+            if let Some(plan) = state
+                .plan_json(id)?
+                .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
+            {
+                for op in plan
+                    .ops
+                    .iter()
+                    .filter(|o| !done.contains_key(&o.id) && o.kind != OpKind::Record)
+                {
+                    steps_in_flight.push(StepInFlight {
+                        plan_id: id.clone(),
+                        step: op.id,
+                        kind: op.kind,
+                        path: op.path.clone(),
+                        side: op.side,
+                        bytes: op.bytes,
+                        lane: op.lane,
+                    });
+                }
+            }
+        }
+        let unresolved_conflicts = state
+            .conflicts()?
+            .into_values()
+            .map(|c| ConflictStatus {
+                resolve: format!("twinsync resolve \"{}\" --keep left|right|both", c.path),
+                path: c.path,
+                rule: c.rule,
+                since: c.created_at,
+                keep: c.keep,
+                left: c.left,
+                right: c.right,
+            })
+            .collect();
+        let mut trash: BTreeMap<Side, TrashUse> =
+            Side::BOTH.map(|s| (s, TrashUse::default())).into();
+        for t in state.trash_records()? {
+            if let Some(u) = trash.get_mut(&t.side) {
+                u.files += 1;
+                u.bytes += t.size;
+            }
+        }
+        Ok(Self {
+            roots: root_status,
+            last_cycles: state.recent_cycles(10)?,
+            plans_in_flight,
+            steps_in_flight,
+            unresolved_conflicts,
+            failing_paths: state.failures()?,
+            trash,
+            emails_queued: crate::alert::queued(state),
+        })
+    }
+
+    /// The JSON of `status --json` (keys sorted, as `serde_json::Value` writes them).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_value(self)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_default()
+    }
+}

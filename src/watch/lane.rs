@@ -1,0 +1,181 @@
+//! The large-file lane (SPEC §9): copies above `large_file_bytes` run on a
+//! worker thread with its own state connection while later cycles keep
+//! syncing small files. The loop holds their keys out of new plans until the
+//! lane reports the batch done ([`Wake::LaneDone`]), and releases them only
+//! between cycles, so a plan never compares a scan older than the lane's
+//! commit with the state after it. Their plan stays `running` in the
+//! journal, so a restart resumes them.
+
+use super::events::Wake;
+use crate::apply;
+use crate::config::Config;
+use crate::log::Logger;
+use crate::metrics;
+use crate::plan::{Lane, Op, Plan};
+use crate::roots::Sides;
+use crate::state::State;
+use crate::{CycleResult, Side, StepStatus};
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Sender, channel};
+use std::time::Instant;
+
+/// The large-file lane: a worker thread applying the large steps of plans.
+pub(super) struct LargeLane {
+    tx: Option<Sender<(Arc<Plan>, Vec<u64>)>>,
+    /// Keys in flight: owned by the loop, changed only between cycles.
+    held: HashSet<String>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LargeLane {
+    pub(super) fn start(
+        cfg: &Config,
+        sides: &Sides,
+        stop: &Arc<AtomicBool>,
+        wake: Sender<Wake>,
+        log: Arc<Logger>,
+    ) -> Self {
+        let (tx, rx) = channel::<(Arc<Plan>, Vec<u64>)>();
+        let (cfg, sides, stop) = (cfg.clone(), sides.clone(), Arc::clone(stop));
+        let handle = std::thread::spawn(move || {
+            let mut state: Option<State> = None;
+            let mut db_alerted = false;
+            while let Ok((plan, ids)) = rx.recv() {
+                let ids: HashSet<u64> = ids.into_iter().collect();
+                let keys: Vec<String> = plan
+                    .ops
+                    .iter()
+                    .filter(|o| ids.contains(&o.id))
+                    .map(|o| o.key.clone())
+                    .collect();
+                if state.is_none() {
+                    match State::open(&cfg.state_db) {
+                        Ok(s) => state = Some(s),
+                        Err(e) => {
+                            // Never die silently holding paths: log, alert, release them
+                            // (the next cycle plans them again and hands them back).
+                            log.error("error", json!({"lane": "large", "result": "failed", "error": format!("the large-file lane cannot open the state DB: {e}")}));
+                            if !db_alerted
+                                && cfg.raw.email.enabled
+                                && let Ok(s) = State::open(&cfg.state_db)
+                            {
+                                crate::alert::enqueue(
+                                    &s,
+                                    "failure",
+                                    "large-file lane stopped",
+                                    &e.to_string(),
+                                );
+                            }
+                            db_alerted = true;
+                            let _ = wake.send(Wake::LaneDone(keys, Vec::new()));
+                            continue;
+                        }
+                    }
+                }
+                let Some(state) = state.as_mut() else {
+                    continue;
+                };
+                let filter = |op: &Op| ids.contains(&op.id);
+                let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(&cfg, op, err);
+                let opts = apply::Options {
+                    filter: Some(&filter),
+                    stop: Some(&stop),
+                    on_event: Some(&on_event),
+                    ..apply::Options::default()
+                };
+                let started = Instant::now();
+                let res = apply::run(&plan, &cfg, &sides, state, &log, &opts);
+                let mut c = metrics::cycle_record(Some(&plan), res.as_ref().ok(), started);
+                let extra = match &res {
+                    Ok(_) => json!({"lane": "large"}),
+                    Err(e) => {
+                        c.result = CycleResult::Skipped;
+                        json!({"lane": "large", "error": e.to_string()})
+                    }
+                };
+                metrics::log_cycle(state, &log, &c, &extra, true);
+                let written = plan
+                    .ops
+                    .iter()
+                    .filter(|o| ids.contains(&o.id))
+                    .flat_map(written_paths)
+                    .collect();
+                // The loop releases the keys itself, between cycles: a plan never
+                // compares a scan older than this commit with the state it made.
+                let _ = wake.send(Wake::LaneDone(keys, written));
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+        });
+        Self {
+            tx: Some(tx),
+            held: HashSet::new(),
+            handle: Some(handle),
+        }
+    }
+
+    pub(super) fn held(&self) -> HashSet<String> {
+        self.held.clone()
+    }
+
+    /// Frees keys the lane finished (called between cycles only).
+    pub(super) fn release(&mut self, keys: &[String]) {
+        for k in keys {
+            self.held.remove(k);
+        }
+    }
+
+    /// Hands the large steps of a plan over; returns how many.
+    pub(super) fn submit(
+        &mut self,
+        plan: &Arc<Plan>,
+        done: &std::collections::HashMap<u64, StepStatus>,
+    ) -> usize {
+        let ids: Vec<u64> = plan
+            .ops
+            .iter()
+            .filter(|o| o.lane == Lane::Large && !done.contains_key(&o.id))
+            .map(|o| o.id)
+            .collect();
+        if ids.is_empty() {
+            return 0;
+        }
+        for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
+            self.held.insert(op.key.clone());
+        }
+        let n = ids.len();
+        if let Some(tx) = &self.tx {
+            let _ = tx.send((Arc::clone(plan), ids));
+        }
+        n
+    }
+
+    pub(super) fn shutdown(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The paths a step writes, per side: the next cycle re-lists their folders
+/// itself, so the cached scans never depend on the watcher reporting our
+/// own writes (a missed event must never look like a deletion).
+pub(super) fn written_paths(op: &Op) -> Vec<(Side, String)> {
+    let Some(side) = op.side else {
+        return Vec::new();
+    };
+    op.dest_path
+        .iter()
+        .chain(
+            op.src_path
+                .iter()
+                .filter(|_| op.kind == crate::plan::OpKind::Rename),
+        )
+        .map(|p| (side, p.clone()))
+        .collect()
+}

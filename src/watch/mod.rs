@@ -1,0 +1,267 @@
+//! `watch` (SPEC §9): plan + apply every `sync_interval_seconds` until
+//! stopped; the Windows service runs this too.
+//!
+//! - [`cycle`]: one cycle (check roots → scan → plan → apply small-file
+//!   steps → hand large-file steps to the lane) and what the loop keeps
+//!   between cycles.
+//! - [`events`]: watchers (`notify`: ReadDirectoryChangesW / inotify) wake a
+//!   cycle early, after a short debounce, for events that are not excluded.
+//!   With a working watcher on both sides a *quiet* cycle (no event, nothing
+//!   pending) does not scan at all, so its cost does not grow with the tree;
+//!   a full scan still runs at start and every `full_scan_interval_seconds`
+//!   (watchers miss events; cloud drives may send none). A side whose
+//!   watcher fails is polled: scanned every cycle (logged once).
+//! - [`lane`]: copies above `large_file_bytes` run on a background thread
+//!   while later cycles keep syncing small files.
+//! - [`mailer`]: the alert outbox is sent from its own thread.
+//!
+//! Outages pause syncing (nothing planned, nothing deleted), are logged and
+//! alerted once, and are retried every cycle. A stop (Ctrl-C, SIGTERM,
+//! service stop) lets the small step in progress finish and be recorded; a
+//! large copy in progress is abandoned (its temp file removed, redone after
+//! the restart); exit 0.
+
+mod cycle;
+mod events;
+mod lane;
+mod mailer;
+
+use crate::apply::trash;
+use crate::config::Config;
+use crate::error::RunError;
+use crate::log::Logger;
+use crate::metrics;
+use crate::pipeline;
+use crate::roots::Sides;
+use crate::state::State;
+use crate::{CycleResult, PerSide, Side};
+use cycle::Loop;
+use events::{Dirty, Watchers, install_stop, start_watchers, wait};
+use lane::LargeLane;
+use mailer::start_mailer;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+/// `twinsync watch`: runs cycles until stopped (or `cycles` ran); with
+/// `external_stop` the service controls stopping and there is no console.
+///
+/// # Errors
+/// Only errors that stop the service (state DB unusable).
+pub fn run(
+    cfg: &Config,
+    cycles: Option<u64>,
+    dry_run: bool,
+    external_stop: Option<Arc<AtomicBool>>,
+) -> Result<i32, RunError> {
+    // The one logger of this process: the lane and the mailer share it.
+    let log = Logger::from_config(cfg);
+    log.set_echo(external_stop.is_none());
+    let stop = external_stop.unwrap_or_else(|| {
+        let s = Arc::new(AtomicBool::new(false));
+        install_stop(&s);
+        s
+    });
+    let sides = Sides::real(cfg);
+    // Dry runs change nothing and may run beside the service.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(crate::state::RunLock::acquire(&cfg.state_db).map_err(RunError::Other)?)
+    };
+    let state = State::open_or_create(&cfg.state_db)?;
+    let (tx, rx) = channel();
+    // TWINSYNC_POLL_ONLY=1 disables the watchers (benchmarks, diagnosing a drive
+    // whose change notifications misbehave).
+    let poll_only = std::env::var_os("TWINSYNC_POLL_ONLY").is_some_and(|v| v == "1");
+    let watchers = if poll_only {
+        log.info(
+            "scan",
+            json!({"note": "TWINSYNC_POLL_ONLY=1: watchers disabled, polling both sides"}),
+        );
+        Watchers {
+            w: PerSide::default(),
+            working: PerSide::default(),
+        }
+    } else {
+        start_watchers(cfg, &tx, &log)
+    };
+    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone(), Arc::clone(&log));
+    let mailer = start_mailer(cfg, &stop, Arc::clone(&log));
+    crate::outln!(
+        "twinsync watch: syncing {} ⇄ {} every {} s (Ctrl-C to stop); log: {}",
+        cfg.left_root.display(),
+        cfg.right_root.display(),
+        cfg.raw.sync_interval_seconds,
+        cfg.log_file.display()
+    );
+    log.info(
+        "scan",
+        json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
+               "watchers": watchers.working}),
+    );
+    let mut lp = Loop {
+        cfg,
+        sides,
+        state,
+        log,
+        stop: Arc::clone(&stop),
+        lane,
+        outage: PerSide::default(),
+        reported: HashSet::new(),
+        last: None,
+        note: None,
+        exit: 0,
+        refused: false,
+        watchers,
+        tx: tx.clone(),
+        poll_only,
+        written: PerSide::default(),
+        cache: PerSide::default(),
+        last_full: PerSide::default(),
+        hash_cursor: String::new(),
+        excluders: PerSide::new(
+            pipeline::excluder(cfg, Side::Left).map_err(RunError::Other)?,
+            pipeline::excluder(cfg, Side::Right).map_err(RunError::Other)?,
+        ),
+    };
+    if !dry_run {
+        lp.resume();
+    }
+    let interval = Duration::from_secs(cfg.raw.sync_interval_seconds);
+    let full_every = Duration::from_secs(
+        cfg.raw
+            .full_scan_interval_seconds
+            .max(cfg.raw.sync_interval_seconds),
+    );
+    let min_age = Duration::from_secs(cfg.raw.transfer.min_file_age_seconds);
+    let mut pending = true; // the first cycle always scans
+    let mut dirty = Dirty {
+        full: PerSide::new(true, true),
+        ..Dirty::default()
+    };
+    let mut n = 0u64;
+    let mut last_purge: Option<Instant> = None;
+    while !stop.load(Ordering::SeqCst) {
+        n += 1;
+        let cycle_start = Instant::now();
+        // Per side: a full walk (at start, after a watcher overflow, every
+        // full_scan_interval_seconds, or always without a working watcher),
+        // else only the folders the events named.
+        let full = PerSide::from_fn(|side| {
+            dirty.full[side]
+                || !lp.watchers.working[side]
+                || lp.cache[side].is_none()
+                || lp.last_full[side].is_none_or(|t| t.elapsed() >= full_every)
+        });
+        let quiet = !full.left
+            && !full.right
+            && !pending
+            && !dirty.any()
+            && lp.written.values().all(HashSet::is_empty)
+            && !lp.outage.values().any(|o| *o);
+        lp.last = None;
+        lp.note = None;
+        if quiet {
+            // No scan, but the roots are still checked: an unplugged drive
+            // is noticed (and a remount re-watched) without waiting for events.
+            match lp.check_roots() {
+                Ok(()) => {
+                    lp.exit = 0;
+                    lp.note = Some("quiet: no events, nothing pending; no scan");
+                }
+                Err(e) => {
+                    lp.note_outage(&e);
+                    pending = true;
+                }
+            }
+        } else {
+            for side in Side::BOTH {
+                let w = std::mem::take(&mut lp.written[side]);
+                dirty.paths[side].extend(w);
+            }
+            pending = match lp.scans(full, &dirty.paths) {
+                Ok(scans) => lp.cycle(dry_run, Some(scans)),
+                Err(e) => {
+                    lp.note_outage(&e);
+                    true
+                }
+            };
+        }
+        // Every cycle ends with a `cycle` event carrying its metrics (SPEC §12).
+        let mut c = lp
+            .last
+            .take()
+            .unwrap_or_else(|| metrics::cycle_record(None, None, cycle_start));
+        c.duration_ms = u64::try_from(cycle_start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        c.started_at = metrics::started_at(cycle_start);
+        if lp.exit != 0 {
+            c.result = CycleResult::Skipped;
+        }
+        let store = c.changes + c.conflicts + c.failed > 0;
+        metrics::log_cycle(
+            &lp.state,
+            &lp.log,
+            &c,
+            &json!({"cycle": n, "note": lp.note}),
+            store,
+        );
+        if cfg.raw.soft_delete.auto_purge
+            && last_purge.is_none_or(|t| t.elapsed() > Duration::from_hours(1))
+        {
+            last_purge = Some(Instant::now());
+            let _ = trash::purge_older_than(
+                cfg,
+                &lp.state,
+                &lp.sides,
+                cfg.raw.soft_delete.retention_days,
+                &lp.log,
+            );
+        }
+        // Spare time: hash a few pairs adopted by metadata (never a whole share at once).
+        if !pending && !dry_run && lp.exit == 0 {
+            let budget = Duration::from_millis(250);
+            if let Err(e) =
+                pipeline::hash_adopted(cfg, &lp.sides, &lp.state, &mut lp.hash_cursor, budget)
+            {
+                lp.log.warn("error", json!({"error": e.to_string()}));
+            }
+        }
+        if cycles.is_some_and(|c| n >= c) {
+            break;
+        }
+        // Something left for later (a file still being written): look again soon.
+        // Cycles start every interval (start to start), not interval after the last one ended.
+        let next = if pending {
+            interval.min(min_age + Duration::from_millis(500))
+        } else {
+            interval
+        }
+        .saturating_sub(cycle_start.elapsed())
+        .max(Duration::from_millis(100));
+        dirty = wait(&rx, &stop, next);
+        lp.lane.release(&dirty.released);
+        if dirty.lane_done {
+            pending = true;
+        }
+    }
+    // Reached --cycles (or asked to stop): the helpers end too.
+    let stop_requested = stop.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    lp.lane.shutdown();
+    if let Some(m) = mailer {
+        let _ = m.join();
+    }
+    lp.log
+        .info("scan", json!({"note": "watch stopped", "cycles": n}));
+    // With --cycles (tests, scheduled tasks) the last cycle's outcome is the
+    // exit code, as `apply` would give: 3 side unavailable, 4 guard refused.
+    Ok(if cycles.is_some() && !stop_requested {
+        lp.exit
+    } else {
+        0
+    })
+}
