@@ -12,6 +12,10 @@
 //! sends in a write transaction, so no row goes out twice. A claim older
 //! than [`CLAIM_TIMEOUT_S`] is from a sender that died mid-send and is void.
 //!
+//! What an alert says is its sender's business (steps: [`crate::apply::alert`];
+//! guard refusals: [`crate::plan::guard`]; outages: `watch`); this module
+//! only queues, claims and sends.
+//!
 //! Invariant: the password is read only here, only when sending, and never
 //! formatted into a log line, a plan or an error message.
 

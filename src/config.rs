@@ -6,7 +6,8 @@
 //! `case_sensitive = "auto"` decided, cross-key rules checked).
 //!
 //! Invariant: a `Config` that loaded is safe to run with: both roots set and
-//! distinct, the state DB outside both roots, every option name valid.
+//! distinct, the state DB outside both roots, every option name valid; the
+//! `[conflicts]` choices are decided here, once, as [`ConflictOption`]s.
 
 use serde::Deserialize;
 use std::path::{Component, Path, PathBuf};

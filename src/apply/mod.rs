@@ -19,7 +19,9 @@
 //! loses that write to the rename; the window is one `stat` long.
 //!
 //! Errors are per step (transient: the step fails, the run goes on) except
-//! a simulated power cut or a state DB error, which stop the run (fatal).
+//! a simulated power cut, a state DB error or a root that vanished, which
+//! stop the run (fatal). [`admit`] checks the roots ([`crate::roots`]), the
+//! plan's age and the safety guards before the first step.
 
 pub mod alert;
 pub mod trash;
@@ -488,7 +490,7 @@ fn count(r: &mut Report, op: &Op, updates: &[Update]) {
         OpKind::SetProps => r.props += 1,
         OpKind::Mkdir | OpKind::Rmdir => r.folders += 1,
         OpKind::Conflict => r.conflicts += 1,
-        OpKind::Record | OpKind::Notify => {}
+        OpKind::Record => {}
     }
 }
 
@@ -500,7 +502,7 @@ pub fn event_name(k: OpKind) -> &'static str {
         OpKind::Delete | OpKind::Rmdir => "delete",
         OpKind::Rename => "rename",
         OpKind::SetProps => "props",
-        OpKind::Conflict | OpKind::Notify => "conflict",
+        OpKind::Conflict => "conflict",
         OpKind::Record => "record",
     }
 }
@@ -628,7 +630,7 @@ impl Executor<'_> {
             OpKind::SetProps => self.set_props(op),
             OpKind::Mkdir => self.mkdir(op),
             OpKind::Rmdir => self.rmdir(op),
-            OpKind::Conflict | OpKind::Notify => Ok(self.conflict(op)),
+            OpKind::Conflict => Ok(self.conflict(op)),
             OpKind::Record => Ok(Outcome::Done(self.record_updates(op))),
         }?;
         if let Outcome::Done(_) = &out {

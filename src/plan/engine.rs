@@ -6,7 +6,8 @@
 //! known), [`hash_requests`] lists the files whose hash would change that
 //! answer (the caller hashes them and fills `Entry::hash`), and
 //! [`reconcile`] turns the pair of classes into ops. Conflict *policy*
-//! (option1/2/3) is applied after the rule is chosen, in one place
+//! (the `[conflicts]` options, decided as a [`ConflictAction`] when the
+//! config loads) is applied after the rule is chosen, in one place
 //! ([`Planner::conflict`]).
 //!
 //! Invariants: a path under an unknown folder (unreadable, case collision)
@@ -1314,7 +1315,7 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         .map(|(i, (_, mut op))| {
             op.id = i as u64 + 1;
             op.sides = match op.kind {
-                OpKind::Conflict | OpKind::Notify | OpKind::Record => Side::BOTH.to_vec(),
+                OpKind::Conflict | OpKind::Record => Side::BOTH.to_vec(),
                 _ => {
                     let mut v: Vec<Side> = op.from.into_iter().chain(op.side).collect();
                     v.sort();

@@ -30,7 +30,6 @@ pub enum OpKind {
     Mkdir,
     Rmdir,
     Conflict,
-    Notify,
     Record,
 }
 
@@ -45,7 +44,6 @@ impl OpKind {
             Self::Mkdir => "mkdir",
             Self::Rmdir => "rmdir",
             Self::Conflict => "conflict",
-            Self::Notify => "notify",
             Self::Record => "record",
         }
     }
@@ -316,7 +314,6 @@ impl Summary {
                     s.conflicts += 1;
                     *s.conflicts_by_rule.entry(op.rule).or_default() += 1;
                 }
-                OpKind::Notify => {}
             }
         }
         s
@@ -498,7 +495,7 @@ impl Plan {
             for p in paths {
                 crate::paths::validate(p).map_err(bad)?;
             }
-            let needs_side = !matches!(op.kind, OpKind::Conflict | OpKind::Notify | OpKind::Record);
+            let needs_side = !matches!(op.kind, OpKind::Conflict | OpKind::Record);
             if needs_side && (op.side.is_none() || op.dest_path.is_none()) {
                 return Err(bad("missing side or dest_path".into()));
             }

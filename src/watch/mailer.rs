@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// The mailer: sends the outbox from its own thread and state connection,
-/// so a slow or dead mail server never delays a sync cycle. Tries every
-/// 5 s (the outbox's own backoff and digest window decide what is sent).
+/// Starts the mailer when email is enabled. It tries every 5 s (the
+/// outbox's own backoff and digest window decide what is sent), and once
+/// more when stopped.
 pub(super) fn start_mailer(
     cfg: &Config,
     stop: &Arc<AtomicBool>,
