@@ -10,9 +10,8 @@ use crate::config::Config;
 use crate::plan::{Lane, OpKind, Plan};
 use crate::roots::{self, Sides};
 use crate::state::{CycleRecord, Failure, State, StateError};
-use crate::{Entry, Keep, Rule, Side};
+use crate::{Entry, Keep, PerSide, Rule, Side};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Everything `status` shows.
 #[derive(Debug, Serialize)]
@@ -25,7 +24,7 @@ pub struct Status {
     pub steps_in_flight: Vec<StepInFlight>,
     pub unresolved_conflicts: Vec<ConflictStatus>,
     pub failing_paths: Vec<Failure>,
-    pub trash: BTreeMap<Side, TrashUse>,
+    pub trash: PerSide<TrashUse>,
     pub emails_queued: u64,
 }
 
@@ -130,13 +129,10 @@ impl Status {
                 right: c.right,
             })
             .collect();
-        let mut trash: BTreeMap<Side, TrashUse> =
-            Side::BOTH.map(|s| (s, TrashUse::default())).into();
+        let mut trash: PerSide<TrashUse> = PerSide::default();
         for t in state.trash_records()? {
-            if let Some(u) = trash.get_mut(&t.side) {
-                u.files += 1;
-                u.bytes += t.size;
-            }
+            trash[t.side].files += 1;
+            trash[t.side].bytes += t.size;
         }
         Ok(Self {
             roots: root_status,

@@ -3,10 +3,13 @@
 //! stop the others, and a property test over random edit sequences.
 
 use super::*;
+use crate::Side;
 use crate::fs::fault::{FaultFs, FaultRule};
 use crate::fs::mem::MemFs;
+use crate::fs::{Fs, Kind, Meta};
 use crate::pipeline::{self, PlanRequest};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 

@@ -1,6 +1,5 @@
 //! `status`: the [`Status`] model as tables, or as JSON with `--json`.
 
-use crate::Side;
 use crate::config::Config;
 use crate::error::RunError;
 use crate::roots::Sides;
@@ -104,9 +103,12 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         }
         crate::outln!("Failing paths:\n{t}");
     }
-    for side in Side::BOTH {
-        let (files, bytes) = s.trash.get(&side).map_or((0, 0), |u| (u.files, u.bytes));
-        crate::outln!("Trash {side}: {files} files, {}", crate::human_size(bytes));
+    for (side, u) in s.trash.iter() {
+        crate::outln!(
+            "Trash {side}: {} files, {}",
+            u.files,
+            crate::human_size(u.bytes)
+        );
     }
     crate::outln!("Emails queued: {}", s.emails_queued);
     Ok(0)

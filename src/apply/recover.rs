@@ -1,0 +1,217 @@
+//! Housekeeping around plans: before a fresh plan, unfinished plans get a
+//! recovery-only pass and are abandoned ([`prepare`], [`abandon`]); items a
+//! case-only rename parked under a temp name are put back
+//! ([`recover_parked`]); temp files of interrupted copies that no running
+//! plan owns are removed ([`sweep_temps`], [`sweep_scan`]).
+//!
+//! Invariant: nothing under a temp name is removed unless it is a copy's
+//! temp file whose plan is no longer running; everything else is held.
+
+use super::{ApplyError, Options, run};
+use crate::config::Config;
+use crate::fs::{ErrorClass, Fs, FsError, Kind};
+use crate::log::Logger;
+use crate::plan::Plan;
+use crate::roots::Sides;
+use crate::state::{State, StateError};
+use crate::{PlanStatus, Side, paths};
+use serde_json::json;
+
+/// Housekeeping before `apply` makes a fresh plan: unfinished plans (a
+/// crash, a stop) get a recovery-only pass and are then abandoned (their
+/// remaining steps are re-planned from the disks, their temp files become
+/// sweepable), and items parked under temp names are put back.
+/// Returns what stays parked (held by every plan until it is put back).
+///
+/// # Errors
+/// State DB errors.
+pub fn prepare(
+    state: &mut State,
+    cfg: &Config,
+    sides: &Sides,
+    log: &Logger,
+) -> Result<Vec<String>, ApplyError> {
+    for id in state.running_plans()? {
+        abandon(state, cfg, sides, log, &id)?;
+    }
+    Ok(recover_parked(state, sides, log)?)
+}
+
+/// Gives up an unfinished plan for a fresh one: what it did before it
+/// stopped is recorded first (trash records included; a half-done copy's
+/// final rename finished); nothing new is started.
+///
+/// # Errors
+/// Fatal apply errors (state DB, a side gone).
+pub fn abandon(
+    state: &mut State,
+    cfg: &Config,
+    sides: &Sides,
+    log: &Logger,
+    plan_id: &str,
+) -> Result<(), ApplyError> {
+    let plan = state
+        .plan_json(plan_id)?
+        .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
+        .filter(|p| p.validate().is_ok());
+    if let Some(plan) = plan {
+        let opts = Options {
+            recover_only: true,
+            ..Options::default()
+        };
+        run(&plan, cfg, sides, state, log, &opts)?;
+    }
+    if state.plan_status(plan_id)? == Some(PlanStatus::Running) {
+        state.finish_plan(plan_id, PlanStatus::Abandoned)?;
+    }
+    log.info(
+        "scan",
+        json!({"note": "an unfinished plan is re-planned instead of resumed", "plan_id": plan_id}),
+    );
+    Ok(())
+}
+
+/// After a scan: removes the temp files of copies that no running plan owns
+/// (see [`sweep_temps`]) and returns them.
+pub fn sweep_scan(
+    state: &State,
+    fs: &dyn Fs,
+    side: Side,
+    scan: &crate::scan::SideScan,
+    log: &Logger,
+) -> Vec<String> {
+    let files: Vec<String> = scan
+        .temps
+        .iter()
+        .filter(|(_, k)| *k == Kind::File)
+        .map(|(p, _)| p.clone())
+        .collect();
+    sweep_temps(state, fs, side, &files, log)
+}
+
+/// Puts back items that a case-only rename left under a temp name (a
+/// crash between its two hops, or a failed second hop whose roll-back
+/// failed too): to the new name where it is free, else to the old one.
+/// Returns what could not be put back yet (still held by every plan).
+///
+/// # Errors
+/// State DB errors.
+pub fn recover_parked(
+    state: &State,
+    sides: &Sides,
+    log: &Logger,
+) -> Result<Vec<String>, StateError> {
+    let mut stuck = Vec::new();
+    for p in state.parked()? {
+        let fs = sides.get(p.side);
+        if !matches!(fs.stat(paths::MARKER_NAME), Ok(Some(_))) {
+            continue; // the side is unavailable: later
+        }
+        match fs.stat(&p.temp_path) {
+            Ok(None) => {
+                state.unpark(p.side, &p.temp_path)?;
+                continue;
+            }
+            Ok(Some(_)) => {}
+            Err(e) => {
+                stuck.push(format!(
+                    "{}: `{}` (parked as `{}`): {e}",
+                    p.side, p.original, p.temp_path
+                ));
+                continue;
+            }
+        }
+        let free = |path: &str| matches!(fs.stat(path), Ok(None));
+        let to = if free(&p.target) {
+            Some(&p.target)
+        } else if free(&p.original) {
+            Some(&p.original)
+        } else {
+            None
+        };
+        let res = match to {
+            Some(to) => fs.rename(&p.temp_path, to).map(|()| to.clone()),
+            None => Err(FsError::synthetic(
+                "rename",
+                &p.temp_path,
+                ErrorClass::Other,
+                "both its old and its new name are taken",
+            )),
+        };
+        match res {
+            Ok(to) => {
+                state.unpark(p.side, &p.temp_path)?;
+                log.warn(
+                    "rename",
+                    json!({"path": to, "side": p.side, "result": "ok",
+                           "note": format!("put back from the temp name `{}` an interrupted case-only rename left it under", p.temp_path)}),
+                );
+            }
+            Err(e) => {
+                log.error(
+                    "rename",
+                    json!({"path": p.original, "side": p.side, "result": "failed",
+                           "error": format!("still parked as `{}`: {e}", p.temp_path)}),
+                );
+                stuck.push(format!(
+                    "{}: `{}` is parked as `{}` since {} and could not be put back: {e}",
+                    p.side, p.original, p.temp_path, p.since
+                ));
+            }
+        }
+    }
+    Ok(stuck)
+}
+
+/// Removes temp files that are provably unfinished copies of ours (the copy
+/// temp name of a plan that is not running any more); anything else under
+/// a temp name (a parked folder or file, a name this build does not make)
+/// is left alone and held by the planner. Returns the paths removed.
+pub fn sweep_temps(
+    state: &State,
+    fs: &dyn Fs,
+    side: Side,
+    temps: &[String],
+    log: &Logger,
+) -> Vec<String> {
+    if temps.is_empty() {
+        return Vec::new();
+    }
+    let running: Vec<String> = state
+        .running_plans()
+        .unwrap_or_default()
+        .iter()
+        .map(|id| paths::temp_owner(id))
+        .collect();
+    let parked: Vec<String> = state
+        .parked()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.side == side)
+        .map(|p| p.temp_path)
+        .collect();
+    let mut removed = Vec::new();
+    for t in temps {
+        let Some((owner, paths::TempUse::Copy)) = paths::parse_temp_name(paths::file_name(t))
+        else {
+            continue;
+        };
+        if running.iter().any(|r| r == owner)
+            || parked.contains(t)
+            || !matches!(fs.stat(t), Ok(Some(m)) if m.kind == Kind::File)
+        {
+            continue;
+        }
+        match fs.remove_file(t) {
+            Ok(()) => {
+                log.info("delete", json!({"path": t, "side": side, "result": "ok", "note": "leftover temp file of an interrupted copy removed"}));
+                removed.push(t.clone());
+            }
+            Err(e) => log.warn(
+                "delete",
+                json!({"path": t, "side": side, "result": "failed", "error": e.to_string()}),
+            ),
+        }
+    }
+    removed
+}

@@ -1,0 +1,965 @@
+//! The executors: one function per step kind (copy, delete, rename,
+//! set_props, mkdir, rmdir, conflict, record), each re-checking the step's
+//! `expect` against the live disk first (SPEC §8) and returning the
+//! [`Outcome`] that `run` commits with its state updates.
+//!
+//! Invariant: every write goes to a temp name and is renamed into place as
+//! the step's last act; a replaced version goes to trash before it is
+//! overwritten (or is recorded as not kept).
+
+use super::trash::{self, TrashLoc};
+use super::{Outcome, event_name};
+use crate::config::Config;
+use crate::fs::{ErrorClass, Fs, FsError, Kind, Meta};
+use crate::log::Logger;
+use crate::plan::{Expect, Op, OpKind, Plan};
+use crate::roots::Sides;
+use crate::state::{ConflictRecord, TrashRecord, Update};
+use crate::{Entry, Resolution, Side, paths};
+use serde_json::json;
+use std::io::{Read, Write};
+
+pub(super) fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
+    Entry {
+        path: path.to_owned(),
+        kind: m.kind,
+        size: m.size,
+        mtime: m.mtime,
+        props: m.props,
+        offline: m.offline,
+        hash,
+        unchanged: false,
+    }
+}
+
+/// The metadata of a path just written, as the destination reports it
+/// (what the state records: cloud drives round timestamps).
+pub(super) fn read_back(fs: &dyn Fs, path: &str) -> Result<Meta, FsError> {
+    fs.stat(path)?.ok_or_else(|| {
+        FsError::synthetic(
+            "verify",
+            path,
+            ErrorClass::NotFound,
+            "vanished right after it was written",
+        )
+    })
+}
+
+/// Does the live metadata match what the plan expected?
+pub(super) fn matches(live: Option<&Meta>, exp: &Expect) -> bool {
+    match live {
+        None => !exp.exists,
+        Some(m) => {
+            exp.exists
+                && exp.kind == Some(m.kind)
+                && (m.kind == Kind::Dir || (m.size == exp.size && m.mtime == exp.mtime))
+        }
+    }
+}
+
+pub(super) struct Executor<'a> {
+    pub(super) cfg: &'a Config,
+    pub(super) sides: &'a Sides,
+    pub(super) plan: &'a Plan,
+    pub(super) log: &'a Logger,
+    /// A stop request interrupts a long copy (its temp file is discarded,
+    /// the step stays unrecorded and is redone after the restart).
+    pub(super) stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// See [`super::Options::recover_only`].
+    pub(super) recover_only: bool,
+}
+
+/// Why a step of a plan that is re-planned instead of resumed was not run.
+const SUPERSEDED: &str = "not resumed: its plan was superseded, the next plan decides afresh";
+
+/// The intermediate name of a case-only rename step, if `op` is one.
+pub(super) fn case_mid(plan: &Plan, op: &Op, src: &str) -> String {
+    paths::temp_name(
+        paths::parent(src),
+        &plan.plan_id,
+        op.id,
+        paths::TempUse::CaseRename,
+    )
+}
+
+/// For a case-only rename step: (side, intermediate name, from, to).
+pub(super) fn case_only_rename(plan: &Plan, op: &Op) -> Option<(Side, String, String, String)> {
+    if op.kind != OpKind::Rename {
+        return None;
+    }
+    let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+    (src != dest && paths::fold(src) == paths::fold(dest)).then(|| {
+        (
+            side_of(op),
+            case_mid(plan, op, src),
+            src.to_owned(),
+            dest.to_owned(),
+        )
+    })
+}
+
+pub(super) fn side_of(op: &Op) -> Side {
+    op.side.unwrap_or(Side::Left)
+}
+
+pub(super) fn dest_of(op: &Op) -> &str {
+    op.dest_path.as_deref().unwrap_or(&op.path)
+}
+
+pub(super) fn exp<'o>(op: &'o Op, side: Side, path: &str) -> Option<&'o Expect> {
+    op.expect.iter().find(|e| e.side == side && e.path == path)
+}
+
+impl Executor<'_> {
+    fn fs(&self, s: Side) -> &dyn Fs {
+        self.sides.get(s)
+    }
+
+    fn temp_name(&self, op: &Op, dest: &str) -> String {
+        paths::temp_name(
+            paths::parent(dest),
+            &self.plan.plan_id,
+            op.id,
+            paths::TempUse::Copy,
+        )
+    }
+
+    fn tolerance_ns(&self) -> i64 {
+        i64::try_from(self.cfg.raw.mtime_tolerance_ms)
+            .unwrap_or(2000)
+            .max(2000)
+            * 1_000_000
+    }
+
+    pub(super) fn step(&self, op: &Op) -> Result<Outcome, FsError> {
+        if self.recover_only && !matches!(op.kind, OpKind::Copy | OpKind::Delete) {
+            return Ok(Outcome::Drifted(SUPERSEDED.into()));
+        }
+        let out = match op.kind {
+            OpKind::Copy => self.copy(op),
+            OpKind::Delete => self.delete(op),
+            OpKind::Rename => self.rename(op),
+            OpKind::SetProps => self.set_props(op),
+            OpKind::Mkdir => self.mkdir(op),
+            OpKind::Rmdir => self.rmdir(op),
+            OpKind::Conflict => Ok(self.conflict(op)),
+            OpKind::Record => Ok(Outcome::Done(self.record_updates(op))),
+        }?;
+        if let Outcome::Done(_) = &out {
+            self.log.info(
+                event_name(op.kind),
+                json!({"path": op.path, "side": op.side, "from": op.from, "rule": op.rule, "result": "ok",
+                       "bytes": if op.kind == OpKind::Copy { Some(op.bytes) } else { None },
+                       "kind": op.kind.as_str(), "soft": op.soft, "dest": op.dest_path}),
+            );
+        }
+        Ok(out)
+    }
+
+    fn copy(&self, op: &Op) -> Result<Outcome, FsError> {
+        let (from, to) = (op.from.unwrap_or(Side::Left), side_of(op));
+        let (src_path, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+        let (sfs, dfs) = (self.fs(from), self.fs(to));
+        let (Some(es), Some(ed)) = (exp(op, from, src_path), exp(op, to, dest)) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let live_src = sfs.stat(src_path)?;
+        let live_dst = dfs.stat(dest)?;
+        let temp = self.temp_name(op, dest);
+        let temp_meta = dfs.stat(&temp)?;
+        // Interrupted between moving the old version to trash and renaming
+        // the finished temp file into place: finish the rename.
+        if live_dst.is_none()
+            && ed.exists
+            && let (Some(t), Some(s)) = (&temp_meta, &live_src)
+            && matches(Some(s), es)
+            && t.size == es.size
+        {
+            dfs.rename(&temp, dest)?;
+            let hash = crate::fs::hash_file(dfs, dest)?;
+            if let Some(d) = dfs.stat(dest)? {
+                let mut updates =
+                    self.copy_updates(op, from, to, src_path, s, dest, &d, Some(hash));
+                // The replaced version went to trash under this step's stamp: record it.
+                let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+                if let Some(rel) = loc.find(dest, &self.plan_stamp()) {
+                    let size = loc.size(&rel).unwrap_or(ed.size);
+                    updates.push(self.overwrite_record(op, to, dest, rel, size));
+                }
+                return Ok(Outcome::Recovered(updates));
+            }
+        }
+        if temp_meta.is_some() {
+            dfs.remove_file(&temp)?;
+        }
+        if !matches(live_dst.as_ref(), ed) {
+            // Done before a crash? The destination then holds the source's
+            // bytes: same size, close mtime, and (when hashable) same hash.
+            if let (Some(d), Some(s)) = (&live_dst, &live_src)
+                && matches(Some(s), es)
+                && d.kind == Kind::File
+                && d.size == es.size
+                && (d.mtime - es.mtime).abs() <= self.tolerance_ns()
+                && let Some(hash) = self.same_content(sfs, src_path, dfs, dest, d.size)?
+            {
+                let _ = dfs.remove_file(&temp);
+                let mut updates = self.copy_updates(op, from, to, src_path, s, dest, d, hash);
+                // The version it replaced went to trash under this plan's stamp: record it.
+                if ed.exists && ed.kind == Some(Kind::File) {
+                    let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+                    if let Some(rel) = loc.find(dest, &self.plan_stamp()) {
+                        let size = loc.size(&rel).unwrap_or(ed.size);
+                        updates.push(self.overwrite_record(op, to, dest, rel, size));
+                    }
+                }
+                return Ok(Outcome::Recovered(updates));
+            }
+            return Ok(Outcome::Drifted(format!(
+                "{to} `{dest}` changed since the plan was made"
+            )));
+        }
+        if self.recover_only {
+            return Ok(Outcome::Drifted(SUPERSEDED.into()));
+        }
+        let Some(src_meta) = live_src.filter(|m| matches(Some(m), es)) else {
+            return Ok(Outcome::Drifted(format!(
+                "{from} `{src_path}` changed since the plan was made"
+            )));
+        };
+        let parent = paths::parent(dest);
+        if !parent.is_empty() {
+            dfs.create_dir_all(parent)?;
+        }
+        // A stop request interrupts a large copy (redone after the restart);
+        // a small one finishes with its step (SPEC §2).
+        let interruptible = op.lane == crate::plan::Lane::Large;
+        let hash = match self.stream(sfs, src_path, dfs, &temp, interruptible) {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            }
+        };
+        let cleanup = |why: String| -> Result<Outcome, FsError> {
+            let _ = dfs.remove_file(&temp);
+            Ok(Outcome::Drifted(why))
+        };
+        if let Err(e) = dfs.set_meta(&temp, src_meta.mtime, src_meta.props) {
+            let _ = dfs.remove_file(&temp);
+            return Err(e);
+        }
+        match dfs.stat(&temp)? {
+            Some(t) if t.size == src_meta.size => {}
+            other => {
+                let _ = dfs.remove_file(&temp);
+                return Err(FsError::synthetic(
+                    "verify",
+                    &temp,
+                    ErrorClass::Other,
+                    &format!(
+                        "size after copy is {:?}, expected {}",
+                        other.map(|m| m.size),
+                        src_meta.size
+                    ),
+                ));
+            }
+        }
+        // The source must not have changed while we read it.
+        if !matches(sfs.stat(src_path)?.as_ref(), es) {
+            return cleanup(format!(
+                "{from} `{src_path}` changed during the copy; will retry next cycle"
+            ));
+        }
+        // Last re-check of the destination before replacing it.
+        if !matches(dfs.stat(dest)?.as_ref(), ed) {
+            return cleanup(format!("{to} `{dest}` changed during the copy"));
+        }
+        // The version being replaced goes to trash (soft-delete policy), so
+        // every saved version stays recoverable. A crash right after this
+        // move is finished by the recovery branch at the top.
+        let mut trashed = None;
+        if let Some(old) = live_dst.as_ref().filter(|m| m.kind == Kind::File)
+            && self.cfg.raw.soft_delete.enabled
+            && old.size <= self.cfg.raw.soft_delete.max_size_bytes
+        {
+            let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+            match loc.put(dest, &self.plan_stamp()) {
+                Ok(rel) => trashed = Some((rel, old.size)),
+                Err(e) => {
+                    let _ = dfs.remove_file(&temp);
+                    return Err(e);
+                }
+            }
+        } else if let Some(old) = live_dst.as_ref().filter(|m| m.kind == Kind::File) {
+            self.log.warn(
+                "copy",
+                json!({"path": dest, "side": to, "rule": op.rule, "bytes": old.size, "result": "ok",
+                       "note": "the replaced version is not kept (larger than soft_delete.max_size_bytes, or soft delete off)"}),
+            );
+        }
+        if let Err(e) = dfs.rename(&temp, dest) {
+            if e.class == ErrorClass::Crashed {
+                return Err(e);
+            }
+            let Some((rel, size)) = trashed else {
+                // The old version (if any) was never moved: the path still holds it.
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            };
+            // The path must never stay empty (SPEC §8): put the replaced
+            // version back, or else finish the rename after a short wait.
+            let put_back = TrashLoc::new(dfs, self.cfg.trash(to)).take(&rel, dest);
+            if put_back.is_ok() {
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            }
+            for wait_ms in [100, 500, 2000] {
+                std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+                if dfs.rename(&temp, dest).is_ok() {
+                    let back = read_back(dfs, dest)?;
+                    let mut updates = self.copy_updates(
+                        op,
+                        from,
+                        to,
+                        src_path,
+                        &src_meta,
+                        dest,
+                        &back,
+                        Some(hash),
+                    );
+                    updates.push(self.overwrite_record(op, to, dest, rel, size));
+                    return Ok(Outcome::Done(updates));
+                }
+            }
+            // Neither holds yet: the new version stays in its temp file (parked:
+            // the next run puts it in place), the old one in trash, recorded.
+            let msg = format!(
+                "{e}; the previous version could not be put back from trash `{rel}` ({}) either: the new version waits as `{temp}` and is put in place by the next run",
+                put_back.err().map(|b| b.to_string()).unwrap_or_default()
+            );
+            self.log.error(
+                "copy",
+                json!({"path": dest, "side": to, "result": "failed", "error": msg}),
+            );
+            return Ok(Outcome::Failed(
+                FsError::synthetic("rename", dest, e.class, &msg),
+                vec![self.overwrite_record(op, to, dest, rel, size)],
+            ));
+        }
+        let back = read_back(dfs, dest)?;
+        let mut updates =
+            self.copy_updates(op, from, to, src_path, &src_meta, dest, &back, Some(hash));
+        if let Some((rel, size)) = trashed {
+            updates.push(self.overwrite_record(op, to, dest, rel, size));
+        }
+        Ok(Outcome::Done(updates))
+    }
+
+    /// `Some(hash)` when two files hold the same bytes (hash `None` when too
+    /// big to read, where size and mtime have to do); `None` when they differ.
+    #[allow(clippy::option_option)]
+    fn same_content(
+        &self,
+        sfs: &dyn Fs,
+        src: &str,
+        dfs: &dyn Fs,
+        dest: &str,
+        size: u64,
+    ) -> Result<Option<Option<String>>, FsError> {
+        // Outer None: different bytes; inner None: too big to compare by hash.
+        if size > self.cfg.raw.transfer.hash_max_bytes {
+            return Ok(Some(None));
+        }
+        let (a, b) = (
+            crate::fs::hash_file(sfs, src)?,
+            crate::fs::hash_file(dfs, dest)?,
+        );
+        Ok((a == b).then_some(Some(a)))
+    }
+
+    #[allow(clippy::too_many_arguments, clippy::unused_self)]
+    fn copy_updates(
+        &self,
+        op: &Op,
+        from: Side,
+        to: Side,
+        src_path: &str,
+        s: &Meta,
+        dest: &str,
+        d: &Meta,
+        hash: Option<String>,
+    ) -> Vec<Update> {
+        vec![
+            Update::Side {
+                key: op.key.clone(),
+                side: from,
+                entry: Some(entry_of(src_path, s, hash.clone())),
+            },
+            Update::Side {
+                key: op.key.clone(),
+                side: to,
+                entry: Some(entry_of(dest, d, hash)),
+            },
+            Update::ClearConflict {
+                key: op.key.clone(),
+            },
+        ]
+    }
+
+    /// Streams `src` into `temp`, hashing on the way, throttled if configured.
+    fn stream(
+        &self,
+        sfs: &dyn Fs,
+        src: &str,
+        dfs: &dyn Fs,
+        temp: &str,
+        interruptible: bool,
+    ) -> Result<String, FsError> {
+        let mut r = sfs.open_read(src)?;
+        let mut w = dfs.create(temp)?;
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let rate = self.cfg.raw.transfer.max_bytes_per_second;
+        let start = std::time::Instant::now();
+        let mut sent: u64 = 0;
+        loop {
+            let n = r.read(&mut buf).map_err(|e| FsError::io("read", src, e))?;
+            if n == 0 {
+                break;
+            }
+            if interruptible
+                && self
+                    .stop
+                    .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+            {
+                return Err(FsError::synthetic(
+                    "copy",
+                    temp,
+                    ErrorClass::Crashed,
+                    "interrupted by a stop request; the copy restarts next time",
+                ));
+            }
+            h.update(&buf[..n]);
+            w.write_all(&buf[..n])
+                .map_err(|e| FsError::io("write", temp, e))?;
+            sent += n as u64;
+            if rate > 0 {
+                #[allow(clippy::cast_precision_loss)]
+                let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+        }
+        w.finish()?;
+        Ok(h.finalize().to_hex().to_string())
+    }
+
+    fn trash_stamp() -> String {
+        trash::stamp_now()
+    }
+
+    /// The ` (deleted …)` stamp of versions a step replaces: the plan's time,
+    /// so a step resumed after a crash finds what it moved to trash.
+    fn plan_stamp(&self) -> String {
+        chrono::DateTime::parse_from_rfc3339(&self.plan.created_at).map_or_else(
+            |_| trash::stamp_now(),
+            |t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H%M%S")
+                    .to_string()
+            },
+        )
+    }
+
+    /// The second look before a delete decided by the other side's delete:
+    /// that side must still lack the path (a copy that finished after the
+    /// scan, or a user who put it back, cancels the delete).
+    fn reappeared(&self, op: &Op, side: Side) -> Option<String> {
+        let other = side.other();
+        let gone = op.expect.iter().find(|e| e.side == other && !e.exists)?;
+        match self.fs(other).stat(&gone.path) {
+            Ok(None) => None,
+            Ok(Some(_)) => Some(format!(
+                "{other} `{}` is there again; not deleted on {side}",
+                gone.path
+            )),
+            Err(e) => Some(format!(
+                "cannot confirm that {other} `{}` is gone ({e}); not deleted on {side}",
+                gone.path
+            )),
+        }
+    }
+
+    #[allow(clippy::unused_self)]
+    fn trash_record(
+        &self,
+        op: &Op,
+        side: Side,
+        path: &str,
+        trash_path: String,
+        size: u64,
+        rule: &str,
+    ) -> Update {
+        let _ = op;
+        Update::Trash(TrashRecord {
+            id: 0,
+            side,
+            original_path: path.to_owned(),
+            trash_path,
+            size,
+            deleted_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            rule: rule.to_owned(),
+        })
+    }
+
+    #[allow(clippy::unused_self)]
+    fn overwrite_record(
+        &self,
+        op: &Op,
+        side: Side,
+        path: &str,
+        trash_path: String,
+        size: u64,
+    ) -> Update {
+        Update::Trash(TrashRecord {
+            id: 0,
+            side,
+            original_path: path.to_owned(),
+            trash_path,
+            size,
+            deleted_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            rule: format!("{} (overwritten)", op.rule),
+        })
+    }
+
+    fn delete(&self, op: &Op) -> Result<Outcome, FsError> {
+        let side = side_of(op);
+        let path = dest_of(op);
+        let fs = self.fs(side);
+        let forget = op.rule.follows_a_delete();
+        let updates = || {
+            if forget {
+                vec![
+                    Update::Forget {
+                        key: op.key.clone(),
+                    },
+                    Update::ClearConflict {
+                        key: op.key.clone(),
+                    },
+                ]
+            } else {
+                vec![Update::Side {
+                    key: op.key.clone(),
+                    side,
+                    entry: None,
+                }]
+            }
+        };
+        let live = fs.stat(path)?;
+        let Some(e) = exp(op, side, path) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        if live.is_none() {
+            // Done before a crash: the version it moved to trash gets its record.
+            let mut u = updates();
+            if op.soft == Some(true) {
+                let loc = TrashLoc::new(fs, self.cfg.trash(side));
+                if let Some(rel) = loc.find(path, &self.plan_stamp()) {
+                    let size = loc.size(&rel).unwrap_or(e.size);
+                    u.push(self.trash_record(op, side, path, rel, size, op.rule.as_str()));
+                }
+            }
+            return Ok(Outcome::Recovered(u));
+        }
+        if self.recover_only {
+            return Ok(Outcome::Drifted(SUPERSEDED.into()));
+        }
+        if !matches(live.as_ref(), e) {
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{path}` changed since the plan was made; not deleted"
+            )));
+        }
+        if let Some(why) = self.reappeared(op, side) {
+            return Ok(Outcome::Drifted(why));
+        }
+        let mut u = updates();
+        if op.soft == Some(true) {
+            let loc = TrashLoc::new(fs, self.cfg.trash(side));
+            let rel = loc.put(path, &self.plan_stamp())?;
+            u.push(Update::Trash(TrashRecord {
+                id: 0,
+                side,
+                original_path: path.to_owned(),
+                trash_path: rel,
+                size: e.size,
+                deleted_at: chrono::Local::now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                rule: op.rule.to_string(),
+            }));
+        } else {
+            fs.remove_file(path)?;
+            self.log.warn(
+                "delete",
+                json!({"path": path, "side": side, "rule": op.rule, "bytes": e.size, "result": "ok",
+                       "note": if self.cfg.raw.soft_delete.enabled { "deleted for good: larger than soft_delete.max_size_bytes" } else { "deleted for good: soft delete disabled" }}),
+            );
+        }
+        Ok(Outcome::Done(u))
+    }
+
+    fn exact_name_in_dir(fs: &dyn Fs, path: &str) -> Result<Option<String>, FsError> {
+        let want = paths::fold(paths::file_name(path));
+        Ok(fs
+            .list_dir(paths::parent(path))?
+            .names()
+            .find(|n| paths::fold(n) == want)
+            .map(str::to_owned))
+    }
+
+    fn rename(&self, op: &Op) -> Result<Outcome, FsError> {
+        let side = side_of(op);
+        let fs = self.fs(side);
+        let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+        let case_only = src != dest && paths::fold(src) == paths::fold(dest);
+        let Some(es) = exp(op, side, src) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let updates = |m: &Meta| {
+            let mut u = Vec::new();
+            if let Some(sk) = &op.src_key {
+                u.push(Update::Side {
+                    key: sk.clone(),
+                    side,
+                    entry: None,
+                });
+            }
+            u.push(Update::Side {
+                key: op.key.clone(),
+                side,
+                entry: Some(entry_of(dest, m, es.hash.clone())),
+            });
+            u
+        };
+        if case_only {
+            let mid = case_mid(self.plan, op, src);
+            if fs.stat(&mid)?.is_some() {
+                // Interrupted between the two hops of an intermediate rename: finish it.
+                fs.rename(&mid, dest)?;
+                let back = read_back(fs, dest)?;
+                return Ok(Outcome::Recovered(updates(&back)));
+            }
+            let live = fs.stat(src)?;
+            let exact = Self::exact_name_in_dir(fs, src)?;
+            let name_now = exact.as_deref().unwrap_or("");
+            // Renamed before a crash, and untouched since: record it.
+            // (Edited since? Then it is drift, for the next plan to see.)
+            if name_now == paths::file_name(dest)
+                && let Some(m) = live.as_ref().filter(|m| matches(Some(m), es))
+            {
+                return Ok(Outcome::Recovered(updates(m)));
+            }
+            if !matches(live.as_ref(), es) || name_now != paths::file_name(src) {
+                return Ok(Outcome::Drifted(format!(
+                    "{side} `{src}` changed since the plan was made"
+                )));
+            }
+            Self::case_rename(fs, src, dest, &mid)?;
+        } else {
+            let live_src = fs.stat(src)?;
+            let live_dst = fs.stat(dest)?;
+            if live_src.is_none()
+                && let Some(d) = &live_dst
+                && matches(
+                    Some(d),
+                    &Expect {
+                        path: dest.to_owned(),
+                        ..es.clone()
+                    },
+                )
+            {
+                return Ok(Outcome::Recovered(updates(d)));
+            }
+            if !matches(live_src.as_ref(), es) {
+                return Ok(Outcome::Drifted(format!(
+                    "{side} `{src}` changed since the plan was made"
+                )));
+            }
+            if live_dst.is_some() {
+                return Ok(Outcome::Drifted(format!(
+                    "{side} `{dest}` appeared since the plan was made"
+                )));
+            }
+            fs.rename(src, dest)?;
+        }
+        let back = read_back(fs, dest)?;
+        Ok(Outcome::Done(updates(&back)))
+    }
+
+    /// A case-only rename (`Proj` → `PROJ`). Tried directly first: NTFS and
+    /// most case-insensitive file systems rename in place. Only where that
+    /// is refused, or accepted without changing the name, it goes through
+    /// the intermediate name `mid` (parked in the state DB by the run loop
+    /// beforehand); a failed second hop is rolled back at once, so the item
+    /// is never left under a temp name that scans do not see.
+    fn case_rename(fs: &dyn Fs, src: &str, dest: &str, mid: &str) -> Result<(), FsError> {
+        match fs.rename(src, dest) {
+            Ok(()) => {
+                if Self::exact_name_in_dir(fs, dest)?.as_deref() == Some(paths::file_name(dest)) {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.class == ErrorClass::Crashed || e.is_not_found() => return Err(e),
+            Err(_) => {}
+        }
+        fs.rename(src, mid)?;
+        if let Err(e) = fs.rename(mid, dest) {
+            if e.class == ErrorClass::Crashed {
+                return Err(e);
+            }
+            return match fs.rename(mid, src) {
+                Ok(()) => Err(e),
+                Err(back) => Err(FsError::synthetic(
+                    "rename",
+                    format!("{src} → {dest}"),
+                    back.class,
+                    &format!(
+                        "{e}; putting it back failed too ({back}): it is parked as `{mid}` and put back by the next run"
+                    ),
+                )),
+            };
+        }
+        Ok(())
+    }
+
+    fn set_props(&self, op: &Op) -> Result<Outcome, FsError> {
+        let (from, to) = (op.from.unwrap_or(Side::Left), side_of(op));
+        let src = op.src_path.as_deref().unwrap_or(&op.path);
+        let dest = dest_of(op);
+        let (sfs, dfs) = (self.fs(from), self.fs(to));
+        let (Some(es), Some(ed)) = (exp(op, from, src), exp(op, to, dest)) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let props = op.props.unwrap_or(ed.props);
+        let live_s = sfs.stat(src)?;
+        let live_d = dfs.stat(dest)?;
+        let Some(s) = live_s.filter(|m| matches(Some(m), es)) else {
+            return Ok(Outcome::Drifted(format!(
+                "{from} `{src}` changed since the plan was made"
+            )));
+        };
+        let Some(d) = live_d else {
+            return Ok(Outcome::Drifted(format!("{to} `{dest}` is gone")));
+        };
+        let is_file = d.kind == Kind::File;
+        let already = d.props == props
+            && (!is_file || (d.mtime - op.mtime).abs() <= self.tolerance_ns())
+            && d.size == ed.size;
+        let hash = es.hash.clone().or_else(|| ed.hash.clone());
+        let mk = |d: &Meta| {
+            vec![
+                Update::Side {
+                    key: op.key.clone(),
+                    side: from,
+                    entry: Some(entry_of(src, &s, hash.clone())),
+                },
+                Update::Side {
+                    key: op.key.clone(),
+                    side: to,
+                    entry: Some(entry_of(dest, d, hash.clone())),
+                },
+                Update::ClearConflict {
+                    key: op.key.clone(),
+                },
+            ]
+        };
+        if !matches(Some(&d), ed) {
+            if already {
+                return Ok(Outcome::Recovered(mk(&d)));
+            }
+            return Ok(Outcome::Drifted(format!(
+                "{to} `{dest}` changed since the plan was made"
+            )));
+        }
+        dfs.set_meta(dest, if is_file { op.mtime } else { d.mtime }, props)?;
+        let back = read_back(dfs, dest)?;
+        Ok(Outcome::Done(mk(&back)))
+    }
+
+    fn mkdir(&self, op: &Op) -> Result<Outcome, FsError> {
+        let to = side_of(op);
+        let from = op.from.unwrap_or(to.other());
+        let dest = dest_of(op);
+        let src = op.src_path.as_deref().unwrap_or(&op.path);
+        let dfs = self.fs(to);
+        let src_entry = exp(op, from, src).and_then(Expect::entry);
+        let mk = |d: &Meta| {
+            let mut u = vec![Update::Side {
+                key: op.key.clone(),
+                side: to,
+                entry: Some(entry_of(dest, d, None)),
+            }];
+            if let Some(s) = &src_entry {
+                u.push(Update::Side {
+                    key: op.key.clone(),
+                    side: from,
+                    entry: Some(s.clone()),
+                });
+            }
+            u
+        };
+        match dfs.stat(dest)? {
+            Some(d) if d.kind == Kind::Dir => return Ok(Outcome::Recovered(mk(&d))),
+            Some(_) => return Ok(Outcome::Drifted(format!("{to} `{dest}` is a file now"))),
+            None => {}
+        }
+        dfs.create_dir_all(dest)?;
+        if let Some(p) = op.props {
+            // Permission bits / attributes of the source folder; best effort.
+            let _ = dfs.set_meta(dest, 0, p);
+        }
+        let back = read_back(dfs, dest)?;
+        Ok(Outcome::Done(mk(&back)))
+    }
+
+    fn rmdir(&self, op: &Op) -> Result<Outcome, FsError> {
+        let side = side_of(op);
+        let dest = dest_of(op);
+        let fs = self.fs(side);
+        let mut forget = vec![Update::Forget {
+            key: op.key.clone(),
+        }];
+        match fs.stat(dest)? {
+            None => return Ok(Outcome::Recovered(forget)),
+            Some(m) if m.kind != Kind::Dir => {
+                return Ok(Outcome::Drifted(format!("{side} `{dest}` is a file now")));
+            }
+            Some(_) => {}
+        }
+        if let Some(why) = self.reappeared(op, side) {
+            return Ok(Outcome::Drifted(why));
+        }
+        let listing = fs.list_dir(dest)?;
+        if let Some(n) = listing
+            .unreadable
+            .iter()
+            .map(|(n, _)| n)
+            .chain(&listing.skipped)
+            .next()
+        {
+            // What cannot be looked at is never removed with its folder.
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{dest}` holds `{n}`, which cannot be read or is a link; not removed"
+            )));
+        }
+        let left_over = listing.entries;
+        if !left_over.is_empty() {
+            // Only files never synced (excluded, temp) may be in the way: they go to trash.
+            let ex = crate::pipeline::excluder(self.cfg, side).unwrap_or_else(|_| {
+                crate::exclude::Excluder::new(&[], self.cfg.case_sensitive, None, None)
+                    .unwrap_or_else(|_| unreachable!())
+            });
+            let blocking: Vec<&String> = left_over
+                .iter()
+                .filter(|(n, m)| !ex.is_excluded(&paths::join(dest, n), m.kind == Kind::Dir))
+                .map(|(n, _)| n)
+                .collect();
+            if let Some(n) = blocking.first() {
+                return Ok(Outcome::Drifted(format!(
+                    "{side} `{dest}` is not empty (`{n}` appeared); not removed"
+                )));
+            }
+            let loc = TrashLoc::new(fs, self.cfg.trash(side));
+            for (n, m) in &left_over {
+                let p = paths::join(dest, n);
+                if paths::is_internal_name(n) && m.kind == Kind::File {
+                    fs.remove_file(&p)?;
+                } else if m.kind == Kind::File {
+                    let rel = loc.put(&p, &Self::trash_stamp())?;
+                    forget.push(Update::Trash(TrashRecord {
+                        id: 0,
+                        side,
+                        original_path: p.clone(),
+                        trash_path: rel,
+                        size: m.size,
+                        deleted_at: chrono::Local::now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                        rule: format!("{} (left in a removed folder)", op.rule),
+                    }));
+                } else {
+                    return Ok(Outcome::Drifted(format!(
+                        "{side} `{dest}` holds the excluded folder `{n}`; not removed"
+                    )));
+                }
+            }
+        }
+        fs.remove_dir(dest)?;
+        Ok(Outcome::Done(forget))
+    }
+
+    fn conflict(&self, op: &Op) -> Outcome {
+        let Some(c) = &op.conflict else {
+            return Outcome::Done(Vec::new());
+        };
+        let entry = |s: Side| {
+            op.expect
+                .iter()
+                .find(|e| e.side == s)
+                .and_then(Expect::entry)
+        };
+        self.log.warn(
+            "conflict",
+            json!({"path": op.path, "rule": op.rule, "result": "ok", "resolution": c.resolution, "option": c.option,
+                   "newer": c.newer, "clash_path": c.clash_path,
+                   "left_size": c.left.as_ref().map(|i| i.size), "left_mtime": c.left.as_ref().map(|i| &i.mtime_text),
+                   "right_size": c.right.as_ref().map(|i| i.size), "right_mtime": c.right.as_ref().map(|i| &i.mtime_text)}),
+        );
+        if c.resolution == Resolution::LeftAlone {
+            Outcome::Done(vec![Update::Conflict(ConflictRecord {
+                key: op.key.clone(),
+                path: op.path.clone(),
+                rule: op.rule,
+                left: entry(Side::Left),
+                right: entry(Side::Right),
+                keep: None,
+                created_at: chrono::Utc::now().to_rfc3339(),
+            })])
+        } else {
+            Outcome::Done(vec![Update::ClearConflict {
+                key: op.key.clone(),
+            }])
+        }
+    }
+
+    #[allow(clippy::unused_self)]
+    pub(super) fn record_updates(&self, op: &Op) -> Vec<Update> {
+        let Some(r) = &op.record else {
+            return Vec::new();
+        };
+        if r.left.is_none() && r.right.is_none() {
+            return vec![
+                Update::Forget {
+                    key: op.key.clone(),
+                },
+                Update::ClearConflict {
+                    key: op.key.clone(),
+                },
+            ];
+        }
+        vec![
+            Update::Side {
+                key: op.key.clone(),
+                side: Side::Left,
+                entry: r.left.clone(),
+            },
+            Update::Side {
+                key: op.key.clone(),
+                side: Side::Right,
+                entry: r.right.clone(),
+            },
+            Update::ClearConflict {
+                key: op.key.clone(),
+            },
+        ]
+    }
+}
