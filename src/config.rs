@@ -9,6 +9,7 @@
 //! distinct, the state DB outside both roots, every option name valid; the
 //! `[conflicts]` choices are decided here, once, as [`ConflictOption`]s.
 
+use crate::exclude::Excluder;
 use serde::Deserialize;
 use std::path::{Component, Path, PathBuf};
 
@@ -597,7 +598,7 @@ impl Config {
         }
         crate::paths::validate_component(&format!("a{}", raw.conflicts.clash_suffix))
             .map_err(|e| key_err(file, "conflicts.clash_suffix", e))?;
-        crate::exclude::Excluder::new(&raw.exclude, case_sensitive, None, None)
+        Excluder::new(&raw.exclude, case_sensitive, None, None)
             .map_err(|e| key_err(file, "exclude", e))?;
         let trash = |key: &str,
                      v: &str,
@@ -700,6 +701,33 @@ impl Config {
             crate::Side::Right => &self.right_root,
         }
     }
+
+    /// What is never synced on a side: the `exclude` patterns, the trash
+    /// folder when it lies inside the root, and the log file and state DB
+    /// when they do.
+    ///
+    /// # Errors
+    /// Only for bad patterns, which loading the config already rejects.
+    pub fn excluder(&self, side: crate::Side) -> Result<Excluder, String> {
+        let trash = match self.trash(side) {
+            TrashRoot::Inside(rel) => Some(rel.as_str()),
+            TrashRoot::Outside(_) => None,
+        };
+        let root = self.root(side);
+        let extra: Vec<String> = [&self.log_file, &self.state_db]
+            .into_iter()
+            .filter_map(|p| rel_inside(root, p))
+            .collect();
+        Excluder::new(&self.raw.exclude, self.case_sensitive, trash, Some(&extra))
+    }
+}
+
+/// A path below `root` as a relative path, if it lies there.
+fn rel_inside(root: &Path, p: &Path) -> Option<String> {
+    p.strip_prefix(root)
+        .ok()
+        .map(|r| r.to_string_lossy().replace('\\', "/"))
+        .filter(|r| !r.is_empty())
 }
 
 fn unknown_field(msg: &str) -> Option<&str> {

@@ -8,7 +8,7 @@
 //! root vanished mid-scan) stops the pipeline before any op is planned; the
 //! mass-change guard refuses before anything is hashed or copied.
 
-use crate::config::{Config, TrashRoot};
+use crate::config::Config;
 use crate::exclude::Excluder;
 use crate::fs::{Fs, hash_file};
 use crate::plan::engine::{self, Input, Options};
@@ -18,7 +18,6 @@ use crate::scan::{self, SideScan};
 use crate::state::{State, StateError, StateMap};
 use crate::{PerSide, Side};
 use std::collections::HashSet;
-use std::path::Path;
 
 /// Errors of the pipeline.
 #[derive(Debug, thiserror::Error)]
@@ -39,31 +38,6 @@ impl From<RootError> for PipelineError {
             RootError::State(s) => Self::State(s),
         }
     }
-}
-
-/// A path below `root` as a relative path, if it lies there.
-fn rel_inside(root: &Path, p: &Path) -> Option<String> {
-    p.strip_prefix(root)
-        .ok()
-        .map(|r| r.to_string_lossy().replace('\\', "/"))
-        .filter(|r| !r.is_empty())
-}
-
-/// What is never synced on a side.
-///
-/// # Errors
-/// Only for bad patterns, which config validation already rejects.
-pub fn excluder(c: &Config, side: Side) -> Result<Excluder, String> {
-    let trash = match c.trash(side) {
-        TrashRoot::Inside(rel) => Some(rel.as_str()),
-        TrashRoot::Outside(_) => None,
-    };
-    let root = c.root(side);
-    let extra: Vec<String> = [&c.log_file, &c.state_db]
-        .into_iter()
-        .filter_map(|p| rel_inside(root, p))
-        .collect();
-    Excluder::new(&c.raw.exclude, c.case_sensitive, trash, Some(&extra))
 }
 
 type ScanResult = Result<SideScan, Unavailable>;
@@ -116,9 +90,11 @@ pub fn make_plan(
     req: PlanRequest<'_>,
 ) -> Result<(Plan, PerSide<SideScan>), PipelineError> {
     let (left_id, right_id) = roots::check(state, sides)?;
-    let ex_l = excluder(c, Side::Left)
+    let ex_l = c
+        .excluder(Side::Left)
         .map_err(|why| Unavailable::new(Side::Left, sides.left.as_ref(), why))?;
-    let ex_r = excluder(c, Side::Right)
+    let ex_r = c
+        .excluder(Side::Right)
         .map_err(|why| Unavailable::new(Side::Right, sides.right.as_ref(), why))?;
     let cs = c.case_sensitive;
     let noop = |_: u64| {};

@@ -855,7 +855,7 @@ impl Executor<'_> {
         let left_over = listing.entries;
         if !left_over.is_empty() {
             // Only files never synced (excluded, temp) may be in the way: they go to trash.
-            let ex = crate::pipeline::excluder(self.cfg, side).unwrap_or_else(|_| {
+            let ex = self.cfg.excluder(side).unwrap_or_else(|_| {
                 crate::exclude::Excluder::new(&[], self.cfg.case_sensitive, None, None)
                     .unwrap_or_else(|_| unreachable!())
             });

@@ -773,7 +773,7 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     h.sync();
     h.tick();
     let cfg = &h.cfg;
-    let ex = crate::pipeline::excluder(cfg, Side::Left).unwrap();
+    let ex = cfg.excluder(Side::Left).unwrap();
     let mut cache =
         crate::scan::scan_side(&h.left, Side::Left, &ex, cfg.case_sensitive, &|_| {}).unwrap();
     h.left.put("projects/new.txt", b"new");
@@ -801,7 +801,7 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     let rs = crate::scan::scan_side(
         &h.right,
         Side::Right,
-        &crate::pipeline::excluder(cfg, Side::Right).unwrap(),
+        &cfg.excluder(Side::Right).unwrap(),
         cfg.case_sensitive,
         &|_| {},
     )

@@ -9,7 +9,6 @@
 
 use crate::config::Config;
 use crate::log::Logger;
-use crate::pipeline;
 use crate::{PerSide, Side};
 use serde_json::json;
 use std::collections::HashSet;
@@ -49,7 +48,7 @@ pub(super) fn start_watcher(
 ) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let root = cfg.root(side).to_path_buf();
-    let ex = pipeline::excluder(cfg, side).ok()?;
+    let ex = cfg.excluder(side).ok()?;
     let tx = tx.clone();
     let root2 = root.clone();
     let handler = move |res: notify::Result<notify::Event>| match res {

@@ -124,8 +124,8 @@ pub fn run(
         last_full: PerSide::default(),
         hash_cursor: String::new(),
         excluders: PerSide::new(
-            pipeline::excluder(cfg, Side::Left).map_err(RunError::Other)?,
-            pipeline::excluder(cfg, Side::Right).map_err(RunError::Other)?,
+            cfg.excluder(Side::Left).map_err(RunError::Other)?,
+            cfg.excluder(Side::Right).map_err(RunError::Other)?,
         ),
     };
     if !dry_run {
