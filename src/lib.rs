@@ -89,6 +89,9 @@ pub struct Entry {
     /// BLAKE3 of the content, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// The file's id on its volume, where the side reports one (moves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<fs::FileId>,
     /// Scan only: this path is unchanged on both sides since the last sync
     /// (its snapshot was not even loaded); the planner skips it.
     #[serde(skip)]

@@ -519,6 +519,7 @@ fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
         props: m.props,
         offline: m.offline,
         hash,
+        id: m.id,
         unchanged: false,
     }
 }

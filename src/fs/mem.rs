@@ -20,6 +20,8 @@ struct Node {
     data: Arc<Vec<u8>>,
     mtime: i64,
     props: u32,
+    /// Inode-like id: kept by renames and overwrites, new for new nodes.
+    ino: u64,
 }
 
 #[derive(Debug)]
@@ -27,6 +29,14 @@ struct Tree {
     nodes: BTreeMap<String, Node>,
     clock: i64,
     root_present: bool,
+    next_ino: u64,
+}
+
+impl Tree {
+    fn ino(&mut self) -> u64 {
+        self.next_ino += 1;
+        self.next_ino
+    }
 }
 
 /// An in-memory tree; see the module docs.
@@ -36,6 +46,9 @@ pub struct MemFs {
     case_insensitive: bool,
     granularity_ns: i64,
     label: String,
+    /// Reports file ids (like a local disk); off emulates a cloud drive
+    /// that has none.
+    ids: bool,
 }
 
 impl MemFs {
@@ -48,11 +61,20 @@ impl MemFs {
                 nodes: BTreeMap::new(),
                 clock: 1_700_000_000_000_000_000,
                 root_present: true,
+                next_ino: 0,
             })),
             case_insensitive,
             granularity_ns: granularity_ns.max(1),
             label: label.to_owned(),
+            ids: true,
         }
+    }
+
+    /// The same tree, reporting no file ids (a cloud drive without them).
+    #[must_use]
+    pub fn without_ids(mut self) -> Self {
+        self.ids = false;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Tree> {
@@ -99,10 +121,10 @@ impl MemFs {
         let mtime = self.round(t.clock);
         self.mkdirs_locked(&mut t, paths::parent(path), mtime);
         let key = self.key(path);
-        let exact = t
-            .nodes
-            .get(&key)
-            .map_or_else(|| path.to_owned(), |n| n.path.clone());
+        let (exact, ino) = match t.nodes.get(&key) {
+            Some(n) => (n.path.clone(), n.ino),
+            None => (path.to_owned(), t.ino()),
+        };
         t.nodes.insert(
             key,
             Node {
@@ -111,6 +133,7 @@ impl MemFs {
                 data: Arc::new(data.to_vec()),
                 mtime,
                 props: 0o644,
+                ino,
             },
         );
     }
@@ -144,13 +167,20 @@ impl MemFs {
         }
         self.mkdirs_locked(t, paths::parent(dir), mtime);
         let key = self.key(dir);
-        t.nodes.entry(key).or_insert_with(|| Node {
-            path: dir.to_owned(),
-            kind: Kind::Dir,
-            data: Arc::new(Vec::new()),
-            mtime,
-            props: 0o755,
-        });
+        if !t.nodes.contains_key(&key) {
+            let ino = t.ino();
+            t.nodes.insert(
+                key,
+                Node {
+                    path: dir.to_owned(),
+                    kind: Kind::Dir,
+                    data: Arc::new(Vec::new()),
+                    mtime,
+                    props: 0o755,
+                    ino,
+                },
+            );
+        }
     }
 
     #[allow(clippy::unused_self)]
@@ -175,8 +205,9 @@ impl MemFs {
                 .is_some_and(|n| n.kind == Kind::Dir)
     }
 
-    fn meta(n: &Node) -> Meta {
+    fn meta(&self, n: &Node) -> Meta {
         Meta {
+            id: self.ids.then_some(super::FileId { dev: 1, ino: n.ino }),
             kind: n.kind,
             size: if n.kind == Kind::File {
                 n.data.len() as u64
@@ -247,10 +278,11 @@ impl Fs for MemFs {
                 mtime: 0,
                 props: 0o755,
                 offline: false,
+                id: None,
             }));
         }
         self.check_root(&t, "stat", path)?;
-        Ok(t.nodes.get(&self.key(path)).map(Self::meta))
+        Ok(t.nodes.get(&self.key(path)).map(|n| self.meta(n)))
     }
 
     fn walk(
@@ -283,7 +315,7 @@ impl Fs for MemFs {
             }
             out.entries.push(WalkEntry {
                 path: n.path.clone(),
-                meta: Self::meta(n),
+                meta: self.meta(n),
             });
         }
         progress(out.entries.len() as u64);
@@ -302,7 +334,7 @@ impl Fs for MemFs {
                 .nodes
                 .iter()
                 .filter(|(key, _)| paths::parent(key) == k && key.as_str() != k)
-                .map(|(_, n)| (paths::file_name(&n.path).to_owned(), Self::meta(n)))
+                .map(|(_, n)| (paths::file_name(&n.path).to_owned(), self.meta(n)))
                 .collect(),
             ..super::Listing::default()
         })
@@ -341,6 +373,7 @@ impl Fs for MemFs {
                 n.mtime = mtime;
             }
             None => {
+                let ino = t.ino();
                 t.nodes.insert(
                     key.clone(),
                     Node {
@@ -349,6 +382,7 @@ impl Fs for MemFs {
                         data: Arc::new(Vec::new()),
                         mtime,
                         props: 0o644,
+                        ino,
                     },
                 );
             }

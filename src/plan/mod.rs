@@ -116,6 +116,7 @@ impl Expect {
             props: self.props,
             offline: false,
             hash: self.hash.clone(),
+            id: None,
             unchanged: false,
         })
     }

@@ -333,9 +333,12 @@ fn kind_of(c: i64) -> Kind {
 }
 
 #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
-fn row_entry(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<Option<Entry>> {
+/// The snapshot of one side from a `files` row: six columns from `base`
+/// (path, kind, size, mtime, props, hash), the file id at `id_col`.
+fn row_entry(r: &rusqlite::Row<'_>, base: usize, id_col: usize) -> rusqlite::Result<Option<Entry>> {
     let path: Option<String> = r.get(base)?;
     let Some(path) = path else { return Ok(None) };
+    let id: Option<String> = r.get(id_col)?;
     Ok(Some(Entry {
         path,
         kind: kind_of(r.get(base + 1)?),
@@ -344,6 +347,7 @@ fn row_entry(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<Option<Entr
         props: u32::try_from(r.get::<_, i64>(base + 4)?).unwrap_or(0),
         offline: false,
         hash: r.get(base + 5)?,
+        id: id.as_deref().and_then(crate::fs::FileId::parse),
         unchanged: false,
     }))
 }
@@ -455,7 +459,7 @@ impl State {
             .conn
             .prepare_cached(
                 "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
-                        r_path, r_kind, r_size, r_mtime, r_props, r_hash FROM files
+                        r_path, r_kind, r_size, r_mtime, r_props, r_hash, l_id, r_id FROM files
                  WHERE l_kind = ?1 AND r_kind = ?1 AND l_size = r_size AND l_size <= ?2
                    AND (l_hash IS NULL OR r_hash IS NULL) AND key > ?4 ORDER BY key LIMIT ?3",
             )
@@ -472,8 +476,8 @@ impl State {
                     Ok((
                         r.get::<_, String>(0)?,
                         StateRow {
-                            left: row_entry(r, 1)?,
-                            right: row_entry(r, 7)?,
+                            left: row_entry(r, 1, 13)?,
+                            right: row_entry(r, 7, 14)?,
                         },
                     ))
                 },
@@ -633,7 +637,7 @@ impl State {
             .conn
             .prepare_cached(
                 "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
-                        r_path, r_kind, r_size, r_mtime, r_props, r_hash FROM files ORDER BY key",
+                        r_path, r_kind, r_size, r_mtime, r_props, r_hash, l_id, r_id FROM files ORDER BY key",
             )
             .map_err(self.sql())?;
         let mut rows = stmt.query([]).map_err(self.sql())?;
@@ -643,8 +647,8 @@ impl State {
             total += 1;
             let key: String = r.get(0).map_err(self.sql())?;
             let row = StateRow {
-                left: row_entry(r, 1).map_err(self.sql())?,
-                right: row_entry(r, 7).map_err(self.sql())?,
+                left: row_entry(r, 1, 13).map_err(self.sql())?,
+                right: row_entry(r, 7, 14).map_err(self.sql())?,
             };
             if keep(&key, &row) {
                 out.push((key, row));
@@ -904,16 +908,16 @@ impl State {
         {
             let mut set_l = tx
                 .prepare_cached(
-                    "INSERT INTO files(key, l_path, l_kind, l_size, l_mtime, l_props, l_hash) VALUES(?1,?2,?3,?4,?5,?6,?7)
+                    "INSERT INTO files(key, l_path, l_kind, l_size, l_mtime, l_props, l_hash, l_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)
                      ON CONFLICT(key) DO UPDATE SET l_path=excluded.l_path, l_kind=excluded.l_kind, l_size=excluded.l_size,
-                     l_mtime=excluded.l_mtime, l_props=excluded.l_props, l_hash=excluded.l_hash",
+                     l_mtime=excluded.l_mtime, l_props=excluded.l_props, l_hash=excluded.l_hash, l_id=excluded.l_id",
                 )
                 .map_err(sql)?;
             let mut set_r = tx
                 .prepare_cached(
-                    "INSERT INTO files(key, r_path, r_kind, r_size, r_mtime, r_props, r_hash) VALUES(?1,?2,?3,?4,?5,?6,?7)
+                    "INSERT INTO files(key, r_path, r_kind, r_size, r_mtime, r_props, r_hash, r_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)
                      ON CONFLICT(key) DO UPDATE SET r_path=excluded.r_path, r_kind=excluded.r_kind, r_size=excluded.r_size,
-                     r_mtime=excluded.r_mtime, r_props=excluded.r_props, r_hash=excluded.r_hash",
+                     r_mtime=excluded.r_mtime, r_props=excluded.r_props, r_hash=excluded.r_hash, r_id=excluded.r_id",
                 )
                 .map_err(sql)?;
             let mut prune = tx
@@ -937,7 +941,8 @@ impl State {
                                 e.size as i64,
                                 e.mtime,
                                 i64::from(e.props),
-                                e.hash
+                                e.hash,
+                                e.id.map(crate::fs::FileId::to_text)
                             ]),
                             None => stmt.execute(params![
                                 key,
@@ -946,6 +951,7 @@ impl State {
                                 None::<i64>,
                                 None::<i64>,
                                 None::<i64>,
+                                None::<String>,
                                 None::<String>
                             ]),
                         }
@@ -1175,6 +1181,7 @@ mod tests {
             props: 0o644,
             offline: false,
             hash: Some("h".into()),
+            id: Some(crate::fs::FileId { dev: 7, ino: size }),
             unchanged: false,
         }
     }

@@ -37,6 +37,9 @@ const MIGRATIONS: &[&str] = &[
     //    runs through an intermediate name (recovered if the run stops there).
     "CREATE TABLE parked(side TEXT NOT NULL, temp_path TEXT NOT NULL, original TEXT NOT NULL,
         target TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY(side, temp_path));",
+    // 5: each side's file id (`dev:ino`), to recognise moves and renames.
+    "ALTER TABLE files ADD COLUMN l_id TEXT;
+     ALTER TABLE files ADD COLUMN r_id TEXT;",
 ];
 
 /// Brings the schema up to date.
@@ -77,4 +80,40 @@ pub(super) fn migrate(conn: &mut Connection, file: &Path) -> Result<(), StateErr
         tx.commit().map_err(fail)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A DB made by an older build (version 4, before file ids) opens,
+    /// migrates, and keeps its rows; their ids read as unknown.
+    #[test]
+    fn migrates_a_version_4_db_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&file).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO files(key, l_path, l_kind, l_size, l_mtime, l_props, r_path, r_kind, r_size, r_mtime, r_props)
+                 VALUES('a.txt', 'a.txt', 0, 3, 7, 420, 'a.txt', 0, 3, 7, 420)",
+                [],
+            )
+            .unwrap();
+        }
+        let state = crate::state::State::open(&file).unwrap();
+        let rows = state.load_files_where(|_, _| true).unwrap();
+        let row = rows.get("a.txt").unwrap();
+        assert_eq!(row.left.as_ref().unwrap().size, 3);
+        assert_eq!(row.left.as_ref().unwrap().id, None);
+        let v: i64 = Connection::open(&file)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, i64::try_from(MIGRATIONS.len()).unwrap());
+    }
 }

@@ -62,6 +62,7 @@ impl F {
             props: self.props,
             offline: false,
             hash: (!self.dir).then(|| blake3::hash(self.data.as_bytes()).to_hex().to_string()),
+            id: None,
             unchanged: false,
         }
     }
