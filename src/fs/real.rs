@@ -86,6 +86,7 @@ pub(crate) fn meta_of(md: &fs::Metadata) -> Option<Meta> {
 
 /// Device and inode: free, they come with the stat the scan makes anyway.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_wraps)] // `None` on other platforms
 fn id_of(md: &fs::Metadata) -> Option<super::FileId> {
     use std::os::unix::fs::MetadataExt;
     Some(super::FileId {
