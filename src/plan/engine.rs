@@ -384,6 +384,8 @@ struct Planner<'a> {
     taken: HashSet<String>,
     /// Folders deleted on one side, decided once their content is.
     dir_deletes: Vec<(String, Side)>,
+    /// Folders a kind clash creates per side (after the file moves aside).
+    clash_dirs: [Vec<String>; 2],
     deferred: u64,
 }
 
@@ -502,7 +504,17 @@ impl<'a> Planner<'a> {
     }
 
     fn mkdir(&mut self, key: &str, to: Side, src: &Entry, rule: &str, reason: String) {
-        self.mkdir_in(PHASE_DIRS, key, to, src, rule, reason);
+        // Inside a folder that a kind clash creates (after moving a file out
+        // of its way): created after it, not with the other folders first.
+        let inside_clash = self.clash_dirs[idx(to)]
+            .iter()
+            .any(|d| paths::is_within(key, d));
+        let phase = if inside_clash {
+            PHASE_ASIDE
+        } else {
+            PHASE_DIRS
+        };
+        self.mkdir_in(phase, key, to, src, rule, reason);
     }
 
     /// A folder created in `phase` (a kind clash creates its folder right
@@ -905,6 +917,7 @@ impl<'a> Planner<'a> {
             format!("{why}: the file moves aside"),
         );
         self.removed[idx(fside)].insert(key.to_owned());
+        self.clash_dirs[idx(fside)].push(key.to_owned());
         self.mkdir_in(
             PHASE_ASIDE,
             key,
@@ -1308,6 +1321,7 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         added: [HashSet::new(), HashSet::new()],
         taken: HashSet::new(),
         dir_deletes: Vec::new(),
+        clash_dirs: [Vec::new(), Vec::new()],
         deferred: 0,
     };
     let keys = all_keys(input);
