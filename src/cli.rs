@@ -568,6 +568,7 @@ pub(crate) fn cycle_record(
         soft_deletes: r.to_trash(),
         hard_deletes: r.hard_deletes,
         bytes_copied: r.bytes_copied,
+        moves: r.moves,
         failed: r.failed.len() as u64,
         skipped: r.drifted,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -63,6 +63,8 @@ pub struct Report {
     pub trashed_replaced: u64,
     pub hard_deletes: u64,
     pub renames: u64,
+    /// Files and folders moved (no bytes sent).
+    pub moves: u64,
     pub props: u64,
     pub folders: u64,
     pub records: u64,
@@ -110,6 +112,9 @@ impl Report {
         );
         if self.hard_deletes > 0 {
             s.push_str(&format!(", {} deleted for good", self.hard_deletes));
+        }
+        if self.moves > 0 {
+            s.push_str(&format!(", {} moved (nothing sent)", self.moves));
         }
         if self.renames + self.props > 0 {
             s.push_str(&format!(
@@ -490,6 +495,7 @@ fn count(r: &mut Report, op: &Op, updates: &[Update]) {
         OpKind::Delete if op.soft == Some(true) => r.soft_deletes += 1,
         OpKind::Delete => r.hard_deletes += 1,
         OpKind::Rename => r.renames += 1,
+        OpKind::Move => r.moves += 1,
         OpKind::SetProps => r.props += 1,
         OpKind::Mkdir | OpKind::Rmdir => r.folders += 1,
         OpKind::Conflict => r.conflicts += 1,
@@ -504,6 +510,7 @@ pub fn event_name(k: OpKind) -> &'static str {
         OpKind::Copy | OpKind::Mkdir => "copy",
         OpKind::Delete | OpKind::Rmdir => "delete",
         OpKind::Rename => "rename",
+        OpKind::Move => "move",
         OpKind::SetProps => "props",
         OpKind::Conflict | OpKind::Notify => "conflict",
         OpKind::Record => "record",
@@ -631,6 +638,7 @@ impl Executor<'_> {
             OpKind::Copy => self.copy(op),
             OpKind::Delete => self.delete(op),
             OpKind::Rename => self.rename(op),
+            OpKind::Move => self.move_item(op),
             OpKind::SetProps => self.set_props(op),
             OpKind::Mkdir => self.mkdir(op),
             OpKind::Rmdir => self.rmdir(op),
@@ -1222,6 +1230,76 @@ impl Executor<'_> {
             };
         }
         Ok(())
+    }
+
+    /// A file or folder moved on the other side (6.2.14/6.2.15): one atomic
+    /// rename here, parents created, never over anything at the target.
+    /// Resumable: the source gone and the target there as expected means
+    /// done (recorded, never done twice).
+    fn move_item(&self, op: &Op) -> Result<Outcome, FsError> {
+        let side = side_of(op);
+        let fs = self.fs(side);
+        let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+        let (Some(es), Some(moved)) = (exp(op, side, src), op.moved.as_deref()) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let updates = || -> Vec<Update> {
+            let mut u = Vec::with_capacity(moved.len() * 3);
+            for m in moved {
+                u.push(Update::Forget {
+                    key: m.from_key.clone(),
+                });
+                u.push(Update::ClearConflict {
+                    key: m.from_key.clone(),
+                });
+                u.push(Update::Side {
+                    key: m.to_key.clone(),
+                    side: Side::Left,
+                    entry: Some(m.left.clone()),
+                });
+                u.push(Update::Side {
+                    key: m.to_key.clone(),
+                    side: Side::Right,
+                    entry: Some(m.right.clone()),
+                });
+            }
+            u
+        };
+        let same_item = |m: &Meta| {
+            Some(m.kind) == es.kind
+                && (m.kind == Kind::Dir || (m.size == es.size && m.mtime == es.mtime))
+        };
+        let live_src = fs.stat(src)?;
+        let live_dst = fs.stat(dest)?;
+        if live_src.is_none()
+            && let Some(d) = &live_dst
+            && same_item(d)
+        {
+            return Ok(Outcome::Recovered(updates()));
+        }
+        if !matches(live_src.as_ref(), es) {
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{src}` changed since the plan was made; not moved"
+            )));
+        }
+        if live_dst.is_some() {
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{dest}` exists; nothing is moved over it"
+            )));
+        }
+        let parent = paths::parent(dest);
+        if !parent.is_empty() {
+            fs.create_dir_all(parent)?;
+        }
+        // Last look right before the rename: never replace what appeared at the target.
+        if fs.stat(dest)?.is_some() {
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{dest}` appeared; nothing is moved over it"
+            )));
+        }
+        fs.rename(src, dest)?;
+        read_back(fs, dest)?;
+        Ok(Outcome::Done(updates()))
     }
 
     fn set_props(&self, op: &Op) -> Result<Outcome, FsError> {

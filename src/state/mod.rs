@@ -141,6 +141,17 @@ impl StateMap {
             .map(|i| &self.rows[i].1)
     }
 
+    /// Every row strictly below folder key `dir`, in key order (one range:
+    /// the keys below `a` run from `a/` up to `a0`).
+    pub fn below<'s>(&'s self, dir: &str) -> impl Iterator<Item = (&'s str, &'s StateRow)> + 's {
+        let (lo, hi) = (format!("{dir}/"), format!("{dir}0"));
+        let start = self.rows.partition_point(|(k, _)| k.as_str() < lo.as_str());
+        self.rows[start..]
+            .iter()
+            .take_while(move |(k, _)| k.as_str() < hi.as_str())
+            .map(|(k, r)| (k.as_str(), r))
+    }
+
     #[must_use]
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
@@ -259,6 +270,9 @@ pub struct CycleRecord {
     pub soft_deletes: u64,
     pub hard_deletes: u64,
     pub bytes_copied: u64,
+    /// Files and folders moved (6.2.14/6.2.15): no bytes sent.
+    #[serde(default)]
+    pub moves: u64,
     pub failed: u64,
     pub skipped: u64,
     pub duration_ms: u64,
