@@ -110,6 +110,10 @@ fn scenario() -> H {
     h.left.put("Case.txt", b"case");
     h.left
         .put("Proj/inside.txt", b"in a folder renamed by case");
+    for i in 0..4 {
+        h.left
+            .put(&format!("vault/v{i}.bin"), format!("vault {i}").as_bytes());
+    }
     h.sync();
     h.tick();
     for i in 0..8 {
@@ -136,6 +140,10 @@ fn scenario() -> H {
     h.right.put("shared/conflict.xlsx", b"right version, newer");
     h.left.rename("Case.txt", "CASE.txt").unwrap();
     h.right.rename("Proj", "PROJ").unwrap();
+    // Moves: a folder renamed on the left, a file moved on the right.
+    h.left.rename("vault", "vault-2026").unwrap();
+    h.right.create_dir_all("moved").unwrap();
+    h.right.rename("docs/d15.txt", "moved/d15.txt").unwrap();
     h
 }
 
@@ -204,6 +212,11 @@ fn power_cuts(after_write: bool, replan: bool) {
     let probe = scenario();
     let plan = probe.plan();
     assert!(plan.ops.len() >= 50, "only {} steps", plan.ops.len());
+    assert_eq!(
+        plan.ops.iter().filter(|o| o.kind == OpKind::Move).count(),
+        2,
+        "a folder and a file move in the plan"
+    );
     let mut n = 0;
     loop {
         let h = scenario();
@@ -284,6 +297,10 @@ fn power_cuts(after_write: bool, replan: bool) {
             "n={n}: folder case rename lost"
         );
         assert_trash_recorded(&h, n);
+        assert!(
+            h.right.get("vault-2026/v3.bin").is_some() && h.left.get("moved/d15.txt").is_some(),
+            "n={n}: moves not done"
+        );
         if !crashed {
             break;
         }

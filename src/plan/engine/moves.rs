@@ -258,10 +258,9 @@ fn find(input: &Input<'_>, side: Side) -> Vec<Found> {
             });
         }
     }
-    let mut files: Vec<(&str, &str)> = pairs
-        .into_iter()
-        .filter(|(p, _)| !folder_of.iter().any(|(d, _)| paths::is_within(p, d)))
-        .collect();
+    // Every file pair too: those inside a folder move are covered by it when
+    // it propagates, and moved one by one when it cannot.
+    let mut files: Vec<(&str, &str)> = pairs.into_iter().collect();
     files.sort_unstable();
     out.extend(files.into_iter().map(|(p, q)| Found {
         side,
