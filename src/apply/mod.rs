@@ -700,7 +700,8 @@ impl Executor<'_> {
                 && d.kind == Kind::File
                 && d.size == es.size
                 && (d.mtime - es.mtime).abs() <= self.tolerance_ns()
-                && let Some(hash) = self.same_content(sfs, src_path, dfs, dest, d.size)?
+                && let Some(hash) =
+                    self.same_content(sfs, src_path, dfs, dest, d.size, d.offline || s.offline)?
             {
                 let _ = dfs.remove_file(&temp);
                 let mut updates = self.copy_updates(op, from, to, src_path, s, dest, d, hash);
@@ -856,7 +857,8 @@ impl Executor<'_> {
     }
 
     /// `Some(hash)` when two files hold the same bytes (hash `None` when too
-    /// big to read, where size and mtime have to do); `None` when they differ.
+    /// big to read, or a cloud placeholder that must never be read just to
+    /// hash (SPEC §13), where size and mtime have to do); `None` when they differ.
     #[allow(clippy::option_option)]
     fn same_content(
         &self,
@@ -865,9 +867,10 @@ impl Executor<'_> {
         dfs: &dyn Fs,
         dest: &str,
         size: u64,
+        placeholder: bool,
     ) -> Result<Option<Option<String>>, FsError> {
-        // Outer None: different bytes; inner None: too big to compare by hash.
-        if size > self.cfg.raw.transfer.hash_max_bytes {
+        // Outer None: different bytes; inner None: not compared by hash.
+        if size > self.cfg.raw.transfer.hash_max_bytes || placeholder {
             return Ok(Some(None));
         }
         let (a, b) = (

@@ -1380,3 +1380,40 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
     assert!(h.right.get("b.txt").is_none(), "later steps wait");
     assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
 }
+
+/// SPEC §13: crash recovery of a copy never reads a cloud placeholder just
+/// to hash it; size and mtime have to do.
+#[test]
+fn copy_recovery_does_not_hydrate_a_placeholder() {
+    let h = harness("");
+    h.left.put("media.mov", b"v1");
+    h.sync();
+    h.tick();
+    h.left.put("media.mov", b"v2 longer");
+    let plan = h.plan();
+    // The copy landed before a crash (not recorded); the cloud client has
+    // since turned the file into a placeholder.
+    let src = h.left.stat("media.mov").unwrap().unwrap();
+    h.right.put("media.mov", b"v2 longer");
+    h.right.set_meta("media.mov", src.mtime, src.props).unwrap();
+    h.right.set_offline("media.mov", true);
+    let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let o2 = Arc::clone(&opened);
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(Hooked(
+            h.right.clone(),
+            Box::new(move |_, p| {
+                if p == "media.mov" {
+                    o2.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            }),
+        )),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.recovered, 1, "{r:?}");
+    assert!(
+        !opened.load(std::sync::atomic::Ordering::SeqCst),
+        "the placeholder was read"
+    );
+}

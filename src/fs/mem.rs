@@ -22,6 +22,8 @@ struct Node {
     props: u32,
     /// Inode-like id: kept by renames and overwrites, new for new nodes.
     ino: u64,
+    /// A cloud placeholder (content not local).
+    offline: bool,
 }
 
 #[derive(Debug)]
@@ -134,8 +136,17 @@ impl MemFs {
                 mtime,
                 props: 0o644,
                 ino,
+                offline: false,
             },
         );
+    }
+
+    /// Test helper: marks a file as a cloud placeholder (or not).
+    pub fn set_offline(&self, path: &str, offline: bool) {
+        let key = self.key(path);
+        if let Some(n) = self.lock().nodes.get_mut(&key) {
+            n.offline = offline;
+        }
     }
 
     /// Test helper: the content of a file, if it exists.
@@ -178,6 +189,7 @@ impl MemFs {
                     mtime,
                     props: 0o755,
                     ino,
+                    offline: false,
                 },
             );
         }
@@ -216,7 +228,7 @@ impl MemFs {
             },
             mtime: n.mtime,
             props: n.props,
-            offline: false,
+            offline: n.offline,
         }
     }
 
@@ -383,6 +395,7 @@ impl Fs for MemFs {
                         mtime,
                         props: 0o644,
                         ino,
+                        offline: false,
                     },
                 );
             }
