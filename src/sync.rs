@@ -159,6 +159,8 @@ pub fn make_plan(
     req: PlanRequest<'_>,
 ) -> Result<(Plan, [SideScan; 2]), SyncError> {
     let (left_id, right_id) = ensure_root_ids(state, sides)?;
+    // Keys written by an older build follow the current identity scheme.
+    state.rekey(|p| paths::key_of(p, c.case_sensitive))?;
     scan::check_root(sides.left.as_ref(), Side::Left, &left_id)?;
     scan::check_root(sides.right.as_ref(), Side::Right, &right_id)?;
     let ex_l = excluder(c, Side::Left).map_err(|why| ScanError::Unavailable {

@@ -522,6 +522,58 @@ impl State {
             .map_err(self.sql())
     }
 
+    /// Brings identity keys written by an older build up to the current
+    /// scheme (`key_of`: NFC, NTFS simple-uppercase folding), once per DB:
+    /// without this an upgrade would see non-ASCII paths as deleted and
+    /// created again. Only keys that change are rewritten (in one
+    /// transaction); a key whose new form is already taken is left as it is
+    /// (the next plan sorts it out as gone plus new). Returns how many moved.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn rekey(&self, key_of: impl Fn(&str) -> String) -> Result<usize, StateError> {
+        const SCHEME: &str = "nfc-ntfs-upcase";
+        if self.meta("key_scheme")?.as_deref() == Some(SCHEME) {
+            return Ok(0);
+        }
+        let sql = sql_err(&self.file);
+        let tx = self.conn.unchecked_transaction().map_err(sql)?;
+        let mut moved = 0;
+        {
+            let mut stmt = tx
+                .prepare("SELECT key, COALESCE(l_path, r_path) FROM files")
+                .map_err(sql)?;
+            let rows: Vec<(String, Option<String>)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?;
+            for (key, path) in rows {
+                let Some(path) = path.filter(|p| !p.is_ascii()) else {
+                    continue;
+                };
+                let new = key_of(&path);
+                if new != key {
+                    for table in ["files", "conflicts"] {
+                        moved += tx
+                            .execute(
+                                &format!("UPDATE OR IGNORE {table} SET key = ?2 WHERE key = ?1"),
+                                params![key, new],
+                            )
+                            .map_err(sql)?;
+                    }
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES('key_scheme', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [SCHEME],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(moved)
+    }
+
     /// Notes, before it happens, that `original` on `side` is about to be
     /// parked under the temp name `temp_path` on its way to `target` (a
     /// case-only rename through an intermediate name). Until [`Self::unpark`]
@@ -1198,6 +1250,55 @@ mod tests {
             id: Some(crate::fs::FileId { dev: 7, ino: size }),
             unchanged: false,
         }
+    }
+
+    /// Upgrade: keys an older build folded with `to_lowercase` move to the
+    /// current scheme once, so those paths are not seen as deleted + new.
+    #[test]
+    fn rekey_moves_old_keys_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::open_or_create(&dir.path().join("s.db")).unwrap();
+        let path = "ΣΊΣΥΦΟΣ/Kελβιν.txt";
+        let old_key = path.to_lowercase();
+        let mut entry = e(path, 3);
+        entry.path = path.into();
+        s.commit(
+            "p",
+            &[],
+            &[
+                Update::Side {
+                    key: old_key.clone(),
+                    side: Side::Left,
+                    entry: Some(entry.clone()),
+                },
+                Update::Side {
+                    key: old_key.clone(),
+                    side: Side::Right,
+                    entry: Some(entry),
+                },
+                Update::Side {
+                    key: "plain.txt".into(),
+                    side: Side::Left,
+                    entry: Some(e("plain.txt", 1)),
+                },
+            ],
+        )
+        .unwrap();
+        let new_key = crate::paths::key_of(path, false);
+        assert_ne!(new_key, old_key);
+        assert_eq!(s.rekey(|p| crate::paths::key_of(p, false)).unwrap(), 1);
+        let rows = s.load_files_where(|_, _| true).unwrap();
+        assert!(
+            rows.get(&new_key)
+                .is_some_and(|r| r.left.is_some() && r.right.is_some())
+        );
+        assert!(rows.get(&old_key).is_none());
+        assert!(rows.get("plain.txt").is_some());
+        assert_eq!(
+            s.rekey(|p| crate::paths::key_of(p, false)).unwrap(),
+            0,
+            "once"
+        );
     }
 
     #[test]
