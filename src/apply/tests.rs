@@ -437,6 +437,7 @@ fn unavailable_side_mid_apply_stops_nothing_else_and_loses_nothing() {
 mod prop {
     use super::*;
     use proptest::prelude::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[derive(Debug, Clone)]
     enum Act {
@@ -478,7 +479,7 @@ mod prop {
             (
                 any::<bool>(),
                 ops,
-                0..NAMES.len() + FOLDERS.len() + 1,
+                0..NAMES.len() + FOLDERS.len() + 12,
                 classes,
                 1..4u32,
             )
@@ -497,8 +498,10 @@ mod prop {
             NAMES[i]
         } else if i - NAMES.len() < FOLDERS.len() {
             FOLDERS[i - NAMES.len()]
-        } else {
+        } else if i - NAMES.len() - FOLDERS.len() == 0 {
             ".~twinsync-"
+        } else {
+            "" // any path: the first calls of that kind fail
         }
     }
 
@@ -636,6 +639,35 @@ mod prop {
         h.apply_with(&plan, sides).map_err(|e| e.to_string())
     }
 
+    /// Soak figures, summed over every case of a run.
+    static CASES: AtomicU64 = AtomicU64::new(0);
+    static ROUNDS: AtomicU64 = AtomicU64::new(0);
+    static FAULTS: AtomicU64 = AtomicU64::new(0);
+    static FAULT_FAILURES: AtomicU64 = AtomicU64::new(0);
+    static VERSIONS: AtomicU64 = AtomicU64::new(0);
+    static MOVES: AtomicU64 = AtomicU64::new(0);
+
+    fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// After the last case of a soak run, the figures (nothing lost, or the
+    /// run would have failed before).
+    #[allow(clippy::print_stderr)]
+    fn report_soak() {
+        let n = CASES.fetch_add(1, Ordering::Relaxed) + 1;
+        if std::env::var_os("TWINSYNC_SOAK_CASES").is_some() && n == u64::from(cases()) {
+            eprintln!(
+                "soak: {n} cases, {} rounds of random edits, {} fault rules set ({} calls failed by them), {} moves applied, {} versions checked after each round: nothing lost",
+                ROUNDS.load(Ordering::Relaxed),
+                FAULTS.load(Ordering::Relaxed),
+                FAULT_FAILURES.load(Ordering::Relaxed),
+                MOVES.load(Ordering::Relaxed),
+                VERSIONS.load(Ordering::Relaxed),
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
         #[test]
@@ -654,19 +686,27 @@ mod prop {
                 }
                 h.tick();
                 let before: Vec<Vec<u8>> = kept(&h.left).into_iter().chain(kept(&h.right)).collect();
+                add(&ROUNDS, 1);
+                add(&VERSIONS, before.len() as u64);
                 if let Some(f) = fault {
+                    add(&FAULTS, 1);
                     // The first sync runs with a fault on one side: a failed
                     // stat, rename, write, listing, delete or property call.
                     let faulty = FaultFs::new(Arc::new(if f.left { h.left.clone() } else { h.right.clone() }));
                     faulty.fail(FaultRule { op: f.op, path_contains: fault_path(f.path).into(), class: f.class, times: f.times });
-                    let faulty: Arc<dyn Fs> = Arc::new(faulty);
+                    let faulty = Arc::new(faulty);
+                    let fired = Arc::clone(&faulty);
+                    let faulty: Arc<dyn Fs> = faulty;
                     let sides = if f.left {
                         Sides { left: faulty, right: Arc::new(h.right.clone()) }
                     } else {
                         Sides { left: Arc::new(h.left.clone()), right: faulty }
                     };
                     // Failures are expected here; losses are not.
-                    let _ = sync_on(&h, &sides);
+                    if let Ok(r) = sync_on(&h, &sides) {
+                        add(&MOVES, r.moves);
+                    }
+                    add(&FAULT_FAILURES, fired.fired());
                     let mut everything = kept(&h.left);
                     everything.extend(kept(&h.right));
                     for v in &before {
@@ -676,6 +716,7 @@ mod prop {
                 }
                 let r = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
                 prop_assert!(r.failed.is_empty(), "failed: {:?}", r.failed);
+                add(&MOVES, r.moves);
                 // Steps skipped (e.g. a folder replaced by a file) settle next cycle.
                 let r2 = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
                 prop_assert!(r2.failed.is_empty(), "failed: {:?}", r2.failed);
@@ -691,6 +732,7 @@ mod prop {
                 let names: Vec<String> = h.left.dump().into_keys().chain(h.right.dump().into_keys()).collect();
                 prop_assert!(!names.iter().any(|p| p.contains(paths::TEMP_PREFIX)), "temp left: {names:?}");
             }
+            report_soak();
         }
     }
 }
