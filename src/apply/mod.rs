@@ -533,15 +533,21 @@ fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
 
 /// The metadata of a path just written, as the destination reports it
 /// (what the state records: cloud drives round timestamps).
+/// Where listings carry no file id (Windows), the id is asked for here, so
+/// that what twinsync records can be recognised when it is moved later.
 fn read_back(fs: &dyn Fs, path: &str) -> Result<Meta, FsError> {
-    fs.stat(path)?.ok_or_else(|| {
+    let mut m = fs.stat(path)?.ok_or_else(|| {
         FsError::synthetic(
             "verify",
             path,
             ErrorClass::NotFound,
             "vanished right after it was written",
         )
-    })
+    })?;
+    if m.id.is_none() {
+        m.id = fs.file_id(path);
+    }
+    Ok(m)
 }
 
 /// Does the live metadata match what the plan expected?
@@ -663,7 +669,12 @@ impl Executor<'_> {
         let (Some(es), Some(ed)) = (exp(op, from, src_path), exp(op, to, dest)) else {
             return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
         };
-        let live_src = sfs.stat(src_path)?;
+        let live_src = sfs.stat(src_path)?.map(|mut m| {
+            if m.id.is_none() {
+                m.id = sfs.file_id(src_path); // recorded with the copy (moves)
+            }
+            m
+        });
         let live_dst = dfs.stat(dest)?;
         let temp = self.temp_name(op, dest);
         let temp_meta = dfs.stat(&temp)?;

@@ -1459,3 +1459,34 @@ fn copy_recovery_does_not_hydrate_a_placeholder() {
         "the placeholder was read"
     );
 }
+
+/// Windows listings carry no file ids: ids are asked for one path at a time
+/// for what twinsync records and for files new where others are gone, so a
+/// rename (another name, which the no-id match cannot pair) is still a move.
+#[test]
+fn renames_are_moves_where_ids_come_only_on_request() {
+    let mut h = harness("");
+    h.left = MemFs::new("left", true, 2_000_000_000).ids_on_query();
+    h.left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
+    h.right = MemFs::new("right", true, 2_000_000_000).ids_on_query();
+    h.right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
+    h.left
+        .put("adopted.docx", b"on both sides at the first run");
+    h.right
+        .put("adopted.docx", b"on both sides at the first run");
+    h.left.put("copied.mp4", b"media copied by twinsync");
+    h.sync();
+    h.tick();
+    h.left
+        .rename("adopted.docx", "adopted (final).docx")
+        .unwrap();
+    h.right.rename("copied.mp4", "copied renamed.mp4").unwrap();
+    let plan = h.plan();
+    let moves: Vec<_> = plan.ops.iter().filter(|o| o.kind == OpKind::Move).collect();
+    assert_eq!(moves.len(), 2, "{:?}", plan.ops);
+    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    assert_eq!((r.moves, r.copied, r.soft_deletes), (2, 0, 0), "{r:?}");
+    assert!(h.right.get("adopted (final).docx").is_some());
+    assert!(h.left.get("copied renamed.mp4").is_some());
+    assert!(h.plan().ops.is_empty());
+}

@@ -172,6 +172,10 @@ impl Fs for FaultFs {
         );
         Ok(l)
     }
+    fn file_id(&self, path: &str) -> Option<super::FileId> {
+        self.check("stat", path, false).ok()?;
+        self.inner.file_id(path)
+    }
     fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError> {
         self.check("open", path, false)?;
         self.inner.open_read(path)

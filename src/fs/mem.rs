@@ -51,6 +51,9 @@ pub struct MemFs {
     /// Reports file ids (like a local disk); off emulates a cloud drive
     /// that has none.
     ids: bool,
+    /// Ids only when asked one path at a time (`file_id`), not in stats and
+    /// listings: how Windows behaves.
+    ids_on_query: bool,
 }
 
 impl MemFs {
@@ -69,7 +72,15 @@ impl MemFs {
             granularity_ns: granularity_ns.max(1),
             label: label.to_owned(),
             ids: true,
+            ids_on_query: false,
         }
+    }
+
+    /// The same tree, with ids only from `file_id` (like Windows listings).
+    #[must_use]
+    pub fn ids_on_query(mut self) -> Self {
+        self.ids_on_query = true;
+        self
     }
 
     /// The same tree, reporting no file ids (a cloud drive without them).
@@ -219,7 +230,7 @@ impl MemFs {
 
     fn meta(&self, n: &Node) -> Meta {
         Meta {
-            id: self.ids.then_some(super::FileId { dev: 1, ino: n.ino }),
+            id: (self.ids && !self.ids_on_query).then_some(super::FileId { dev: 1, ino: n.ino }),
             kind: n.kind,
             size: if n.kind == Kind::File {
                 n.data.len() as u64
@@ -279,6 +290,12 @@ impl FileWriter for MemWriter {
 impl Fs for MemFs {
     fn root_display(&self) -> String {
         format!("mem:{}", self.label)
+    }
+
+    fn file_id(&self, path: &str) -> Option<super::FileId> {
+        let t = self.lock();
+        let n = t.nodes.get(&self.key(path))?;
+        self.ids.then_some(super::FileId { dev: 1, ino: n.ino })
     }
 
     fn stat(&self, path: &str) -> Result<Option<Meta>, FsError> {

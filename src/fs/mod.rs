@@ -329,6 +329,13 @@ pub trait Fs: Send + Sync {
     /// The I/O error, naming the path (a non-empty folder is an error).
     fn remove_dir(&self, path: &str) -> Result<(), FsError>;
 
+    /// The file id of `path`, asked for one path at a time where listings do
+    /// not carry ids (Windows): only for paths that may be moves and for
+    /// paths twinsync records. `None` where the file system has none.
+    fn file_id(&self, path: &str) -> Option<FileId> {
+        self.stat(path).ok().flatten().and_then(|m| m.id)
+    }
+
     /// True when the root folder itself exists.
     fn root_exists(&self) -> bool {
         matches!(self.stat(""), Ok(Some(m)) if m.kind == Kind::Dir)

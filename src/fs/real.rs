@@ -325,6 +325,13 @@ impl Fs for RealFs {
         platform::set_props(&abs, props).map_err(|e| FsError::io("set properties", path, e))
     }
 
+    #[cfg(windows)]
+    fn file_id(&self, path: &str) -> Option<super::FileId> {
+        crate::win::file_id(&self.abs(path))
+            .ok()
+            .map(|(dev, ino)| super::FileId { dev, ino })
+    }
+
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         let (a, b) = (self.abs(from), self.abs(to));
         match fs::rename(&a, &b) {
