@@ -576,6 +576,10 @@ pub(crate) fn cycle_record(
         } else {
             "failed".into()
         },
+        changes_to_left: r.to_left,
+        changes_to_right: r.to_right,
+        bytes_to_left: r.bytes_to_left,
+        bytes_to_right: r.bytes_to_right,
     }
 }
 
