@@ -106,7 +106,7 @@ pub fn render(s: &Snapshot) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 // Belt and braces: nothing on this page may load or run anything.
                 meta http-equiv="Content-Security-Policy"
-                    content="default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+                    content="default-src 'none'; style-src 'unsafe-inline'";
                 title { "twinsync: " (head) }
                 style { (PreEscaped(CSS)) }
             }

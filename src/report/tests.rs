@@ -153,6 +153,10 @@ fn assert_inert(html: &str, doc: &Html) {
             .count(),
         0
     );
+    assert_eq!(
+        attr(doc, "meta[http-equiv=Content-Security-Policy]", "content"),
+        "default-src 'none'; style-src 'unsafe-inline'"
+    );
     for el in doc
         .root_element()
         .descendants()
