@@ -10,8 +10,10 @@ use common::Env;
 use predicates::str::contains;
 use scraper::{Html, Selector};
 
+#[cfg(unix)]
 const SCRIPT_PATH: &str = "<script>alert(1)</script>.txt";
 /// HTML-special, yet a valid name on both sides.
+#[cfg(unix)]
 const AMP_PATH: &str = "R&D &amp; notes.txt";
 
 fn page(path: &std::path::Path) -> (String, Html) {
