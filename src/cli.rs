@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
     after_help = "Exit codes: 0 success; 1 error (bad config or plan file, a failed step); 2 only with \
 plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or marker missing or foreign); \
 4 a safety guard refused (too many deletes, stale plan, plan for other roots).\n\
-Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`. \
+Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`; \
+see where things stand with `twinsync status`, or as one HTML page with `twinsync report`. \
 Every config key is explained in config/sync_config.example.toml."
 )]
 pub struct Cli {
@@ -106,6 +107,12 @@ pub enum Command {
         /// Which version wins: left, right, or both (clash copies)
         #[arg(long, value_parser = ["left", "right", "both"])]
         keep: String,
+    },
+    /// Write the activity report: one self-contained HTML page (roots, conflicts, charts, trash)
+    Report {
+        /// Where to write it [default: twinsync-report.html beside the state DB]
+        #[arg(long, value_name = "FILE.html")]
+        out: Option<PathBuf>,
     },
     /// Email alerts
     Alert {
@@ -273,6 +280,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
                 Command::Status { json } => status(&cfg, json),
                 Command::Trash { action } => trash_cmd(&cfg, action),
                 Command::Resolve { path, keep } => resolve(&cfg, &path, &keep),
+                Command::Report { out } => crate::report::report_cmd(&cfg, out),
                 Command::Alert {
                     action: AlertAction::Test,
                 } => crate::alert::test_command(&cfg),
@@ -577,6 +585,10 @@ pub(crate) fn cycle_record(
         } else {
             "failed".into()
         },
+        changes_to_left: r.to_left,
+        changes_to_right: r.to_right,
+        bytes_to_left: r.bytes_to_left,
+        bytes_to_right: r.bytes_to_right,
     }
 }
 

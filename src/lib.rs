@@ -16,6 +16,7 @@ pub mod log;
 pub mod out;
 pub mod paths;
 pub mod plan;
+pub mod report;
 pub mod scan;
 #[cfg(windows)]
 pub mod service;

@@ -73,6 +73,13 @@ pub struct Report {
     pub recovered: u64,
     /// Steps skipped because the journal had them (resume).
     pub resumed_skips: u64,
+    /// Steps done that wrote one side only (copies, deletes, renames,
+    /// properties, folders), by the side written: changes "each way".
+    pub to_left: u64,
+    pub to_right: u64,
+    /// Bytes copied to each side.
+    pub bytes_to_left: u64,
+    pub bytes_to_right: u64,
     pub failed: Vec<FailedStep>,
     /// Keys whose steps succeeded (to clear failure records).
     #[serde(skip)]
@@ -482,6 +489,20 @@ fn flush_records(
 }
 
 fn count(r: &mut Report, op: &Op, updates: &[Update]) {
+    if !matches!(op.kind, OpKind::Conflict | OpKind::Notify | OpKind::Record) {
+        let copied = if op.kind == OpKind::Copy { op.bytes } else { 0 };
+        match op.side {
+            Some(Side::Left) => {
+                r.to_left += 1;
+                r.bytes_to_left += copied;
+            }
+            Some(Side::Right) => {
+                r.to_right += 1;
+                r.bytes_to_right += copied;
+            }
+            None => {}
+        }
+    }
     match op.kind {
         OpKind::Copy => {
             r.copied += 1;
