@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
     after_help = "Exit codes: 0 success; 1 error (bad config or plan file, a failed step); 2 only with \
 plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or marker missing or foreign); \
 4 a safety guard refused (too many deletes, stale plan, plan for other roots).\n\
-Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`. \
+Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`; \
+see where things stand with `twinsync status`, or as one HTML page with `twinsync report`. \
 Every config key is explained in config/sync_config.example.toml."
 )]
 pub struct Cli {
@@ -99,6 +100,12 @@ pub enum Command {
         /// Which version wins: left, right, or both (clash copies)
         #[arg(long, value_parser = keep_parser())]
         keep: Keep,
+    },
+    /// Write the activity report: one self-contained HTML page (roots, conflicts, charts, trash)
+    Report {
+        /// Where to write it [default: twinsync-report.html beside the state DB]
+        #[arg(long, value_name = "FILE.html")]
+        out: Option<PathBuf>,
     },
     /// Email alerts
     Alert {
@@ -211,6 +218,7 @@ pub fn run(cli: Cli) -> Result<i32, RunError> {
             TrashAction::Purge { older_than } => commands::trash_purge(&cfg, older_than),
         },
         Command::Resolve { path, keep } => commands::resolve(&cfg, &path, keep),
+        Command::Report { out } => crate::report::report_cmd(&cfg, out),
         Command::Alert {
             action: AlertAction::Test,
         } => commands::alert_test(&cfg),

@@ -452,22 +452,14 @@ pub fn resolve(base: &Path, p: &str) -> PathBuf {
     for n in rest.iter().rev() {
         canon.push(n);
     }
-    strip_verbatim(canon)
+    strip_verbatim(&canon)
 }
 
-/// Drops Windows' `\\?\` prefix from canonical paths so they read as the admin wrote them.
-fn strip_verbatim(p: PathBuf) -> PathBuf {
-    #[cfg(windows)]
-    {
-        let s = p.to_string_lossy();
-        if let Some(rest) = s.strip_prefix(r"\\?\UNC\") {
-            return PathBuf::from(format!(r"\\{rest}"));
-        }
-        if let Some(rest) = s.strip_prefix(r"\\?\") {
-            return PathBuf::from(rest.to_owned());
-        }
-    }
-    p
+/// Drops Windows' `\\?\` prefix from canonical paths so they read as the
+/// admin wrote them — only where that is safe (`dunce`): a root longer than
+/// 260 characters, or one holding a reserved name, keeps it.
+fn strip_verbatim(p: &Path) -> PathBuf {
+    dunce::simplified(p).to_path_buf()
 }
 
 fn within(path: &Path, dir: &Path, case_sensitive: bool) -> bool {
@@ -540,7 +532,7 @@ impl Config {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let dir = std::fs::canonicalize(&dir).map_or(dir, strip_verbatim);
+        let dir = std::fs::canonicalize(&dir).map_or(dir, |d| strip_verbatim(&d));
         let case_sensitive = match raw.case_sensitive {
             CaseSetting::Auto => !cfg!(windows),
             CaseSetting::Fixed(b) => b,
@@ -738,6 +730,19 @@ fn unknown_field(msg: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Windows: `\\?\` is dropped only where the plain form still works; a
+    /// root over 260 characters keeps it (the admin's root must stay usable).
+    #[cfg(windows)]
+    #[test]
+    fn verbatim_prefix_kept_for_long_roots() {
+        assert_eq!(
+            strip_verbatim(Path::new(r"\\?\C:\share")),
+            PathBuf::from(r"C:\share")
+        );
+        let long = format!(r"\\?\C:\{}", "a".repeat(300));
+        assert_eq!(strip_verbatim(Path::new(&long)), PathBuf::from(&long));
+    }
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         let d = tempfile::tempdir().unwrap();

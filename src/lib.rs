@@ -9,7 +9,8 @@
 //! there is no import cycle (`scripts/module-deps.sh` lists and checks them):
 //! 1. [`cli`] (parse, dispatch) → [`commands`] (one function per command,
 //!    the printing) and, on Windows, `service`;
-//! 2. [`watch`], [`status`] (the status model), [`metrics`] (cycle records),
+//! 2. [`watch`], [`status`] (the status model), [`report`] (the HTML
+//!    activity page), [`metrics`] (cycle records),
 //!    [`error`] (a command's error and exit code);
 //! 3. the stages: [`pipeline`], [`apply`], [`plan`] (with the safety
 //!    [`plan::guard`]s);
@@ -27,6 +28,7 @@ pub mod service;
 
 pub mod error;
 pub mod metrics;
+pub mod report;
 pub mod status;
 pub mod watch;
 
@@ -72,6 +74,9 @@ pub struct Entry {
     /// BLAKE3 of the content, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// The file's id on its volume, where the side reports one (moves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<fs::FileId>,
     /// Scan only: this path is unchanged on both sides since the last sync
     /// (its snapshot was not even loaded); the planner skips it.
     #[serde(skip)]

@@ -36,6 +36,7 @@ pub fn cycle_record(
         soft_deletes: r.to_trash(),
         hard_deletes: r.hard_deletes,
         bytes_copied: r.bytes_copied,
+        moves: r.moves,
         failed: r.failed.len() as u64,
         skipped: r.drifted,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -44,6 +45,10 @@ pub fn cycle_record(
         } else {
             CycleResult::Failed
         },
+        changes_to_left: r.to_left,
+        changes_to_right: r.to_right,
+        bytes_to_left: r.bytes_to_left,
+        bytes_to_right: r.bytes_to_right,
     }
 }
 

@@ -240,6 +240,15 @@ impl Rule {
         }
     }
 
+    /// 6.2.14 / 6.2.15: moved or renamed on `side` only.
+    #[must_use]
+    pub fn moved_on(side: Side) -> Self {
+        match side {
+            Side::Left => Self::MovedLeft,
+            Side::Right => Self::MovedRight,
+        }
+    }
+
     /// 6.2.11 / 6.2.12: properties or name case changed on `side` only.
     #[must_use]
     pub fn props_on(side: Side) -> Self {

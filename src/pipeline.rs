@@ -16,7 +16,7 @@ use crate::plan::{FORMAT_VERSION, Plan, Summary, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::scan::{self, SideScan};
 use crate::state::{State, StateError, StateMap};
-use crate::{PerSide, Side};
+use crate::{PerSide, Side, paths};
 use std::collections::HashSet;
 
 /// Errors of the pipeline.
@@ -90,6 +90,8 @@ pub fn make_plan(
     req: PlanRequest<'_>,
 ) -> Result<(Plan, PerSide<SideScan>), PipelineError> {
     let (left_id, right_id) = roots::check(state, sides)?;
+    // Keys written by an older build follow the current identity scheme.
+    state.rekey(|p| paths::key_of(p, c.case_sensitive))?;
     let ex_l = c
         .excluder(Side::Left)
         .map_err(|why| Unavailable::new(Side::Left, sides.left.as_ref(), why))?;
@@ -180,6 +182,11 @@ pub fn make_plan(
         }
     }
 
+    // Sides whose listings carry no file ids (Windows): ask for the ids of
+    // the new files where a file is also gone on that side (possible moves).
+    for (side, scan) in [(Side::Left, &mut ls), (Side::Right, &mut rs)] {
+        fill_move_ids(sides.get(side), side, scan, &files);
+    }
     let wanted = {
         let input = Input {
             left: &ls,
@@ -235,7 +242,8 @@ pub fn make_plan(
         deferred: &deferred,
         opts: &opts,
     };
-    let (ops, deferred_n) = engine::reconcile(&input);
+    let (mut ops, deferred_n) = engine::reconcile(&input);
+    record_ids(sides, &mut ops);
     let mut summary = Summary::of(&ops);
     summary.deferred = deferred_n;
     (summary.files_left, summary.files_right) = (files_now.left, files_now.right);
@@ -316,6 +324,58 @@ pub fn hash_adopted(
         }
     }
     Ok(n)
+}
+
+/// Where a side's listing has no file ids (Windows): when a file is gone on
+/// that side since the last sync, the ids of the files new there are asked
+/// for one by one (a handle with no data access each), so moves are found
+/// by id. Nothing is asked when nothing is gone, or when ids are listed.
+fn fill_move_ids(fs: &dyn Fs, side: Side, scan: &mut SideScan, files: &StateMap) {
+    let gone = files.keys().any(|k| {
+        files.get(k).is_some_and(|r| r.side(side).is_some()) && !scan.entries.contains_key(k)
+    });
+    if !gone {
+        return;
+    }
+    for (k, e) in &mut scan.entries {
+        if e.id.is_none()
+            && !e.unchanged
+            && e.kind == crate::Kind::File
+            && files.get(k).is_none_or(|r| r.side(side).is_none())
+        {
+            let path = if e.path.is_empty() {
+                k.as_str()
+            } else {
+                e.path.as_str()
+            };
+            e.id = fs.file_id(path);
+        }
+    }
+}
+
+/// Where a side's listing has no file ids (Windows), the snapshots a plan
+/// records (adoption, identical files) get their ids asked for, so that a
+/// later move of them is found by id.
+fn record_ids(sides: &Sides, ops: &mut [crate::plan::Op]) {
+    for op in ops
+        .iter_mut()
+        .filter(|o| o.kind == crate::plan::OpKind::Record)
+    {
+        let Some(r) = op.record.as_mut() else {
+            continue;
+        };
+        for (side, e) in [
+            (Side::Left, r.left.as_mut()),
+            (Side::Right, r.right.as_mut()),
+        ] {
+            if let Some(e) = e
+                && e.id.is_none()
+                && e.kind == crate::Kind::File
+            {
+                e.id = sides.get(side).file_id(&e.path);
+            }
+        }
+    }
 }
 
 /// Per side, the files whose size or mtime differ from that side's own

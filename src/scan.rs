@@ -121,6 +121,7 @@ fn entry_of(path: String, m: &Meta) -> Entry {
         props: m.props,
         offline: m.offline,
         hash: None,
+        id: m.id,
         unchanged: false,
     }
 }

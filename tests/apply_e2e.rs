@@ -599,3 +599,101 @@ fn sigkill_mid_apply_then_resume_converges() {
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
     e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
 }
+
+/// SPEC §6 "Moves and renames" on real folders: a renamed folder of media
+/// and a file moved into another folder cross as renames — the other side's
+/// files keep their inodes (no new copy), nothing is copied, trashed or
+/// deleted, and even renaming most of the share does not trip the
+/// mass-delete guard.
+#[cfg(unix)]
+#[test]
+fn moved_folders_and_files_are_renamed_not_copied() {
+    use std::os::unix::fs::MetadataExt;
+    let e = Env::init("");
+    for i in 0..30 {
+        e.write(
+            "left",
+            &format!("Premiere/clip{i:02}.mp4"),
+            &"m".repeat(10_000 + i),
+            100,
+        );
+    }
+    e.write("left", "Premiere/proj/edit.prproj", "project", 100);
+    e.write("left", "notes.txt", "notes", 100);
+    e.write("left", "keep.txt", "keep", 100);
+    e.sync();
+    let ino = |rel: &str| std::fs::metadata(e.right.join(rel)).unwrap().ino();
+    let before = ino("Premiere/clip07.mp4");
+    let notes_before = ino("notes.txt");
+    std::fs::rename(e.left.join("Premiere"), e.left.join("Premiere 2026")).unwrap();
+    std::fs::create_dir_all(e.left.join("Archive")).unwrap();
+    std::fs::rename(e.left.join("notes.txt"), e.left.join("Archive/notes.txt")).unwrap();
+    let plan = e.plan_json();
+    let moves: Vec<&serde_json::Value> = plan["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "move")
+        .collect();
+    assert_eq!(moves.len(), 2, "{:#}", plan["ops"]);
+    assert_eq!(plan["summary"]["moves"], 2);
+    assert_eq!(plan["summary"]["hard_deletes"], 0);
+    let folder = moves.iter().find(|o| o["src_path"] == "Premiere").unwrap();
+    assert_eq!(folder["path"], "Premiere 2026");
+    assert_eq!(folder["dest_path"], "Premiere 2026");
+    assert_eq!(folder["rule"], "6.2.14");
+    assert_eq!(folder["bytes"], 0);
+    let out = e.cmd(&["plan"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Premiere → Premiere 2026"), "{text}");
+    assert!(text.contains("not sent"), "{text}");
+    e.sync();
+    assert_eq!(ino("Premiere 2026/clip07.mp4"), before, "moved, not copied");
+    assert_eq!(ino("Archive/notes.txt"), notes_before);
+    assert_eq!(common::synced(&e.left), common::synced(&e.right));
+    assert!(
+        !e.right.join(".sync_trash").exists(),
+        "nothing went to trash"
+    );
+    let cycle = e
+        .log()
+        .into_iter()
+        .rev()
+        .find(|l| l["event"] == "cycle")
+        .unwrap();
+    assert_eq!(cycle["bytes_copied"], 0, "{cycle}");
+    assert_eq!(cycle["moves"], 2, "{cycle}");
+    assert!(
+        e.log()
+            .iter()
+            .any(|l| l["event"] == "move" && l["result"] == "ok")
+    );
+    assert_eq!(
+        e.plan_json()["summary"]["moves"],
+        0,
+        "a second plan has nothing to move"
+    );
+}
+
+/// `[transfer] detect_moves = false` restores plain delete + copy.
+#[cfg(unix)]
+#[test]
+fn detect_moves_off_deletes_and_copies() {
+    let e = Env::init("[transfer]\ndetect_moves = false");
+    e.write("left", "a/report.docx", "report", 100);
+    e.write("left", "keep.txt", "keep", 100);
+    e.sync();
+    std::fs::rename(e.left.join("a"), e.left.join("b")).unwrap();
+    let plan = e.plan_json();
+    assert_eq!(plan["summary"]["moves"], 0);
+    assert!(
+        plan["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["kind"] == "copy")
+    );
+    e.sync();
+    assert_eq!(e.read("right", "b/report.docx").as_deref(), Some("report"));
+    assert!(e.read("right", "a/report.docx").is_none());
+}

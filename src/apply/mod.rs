@@ -74,6 +74,8 @@ pub struct Report {
     pub trashed_replaced: u64,
     pub hard_deletes: u64,
     pub renames: u64,
+    /// Files and folders moved (no bytes sent).
+    pub moves: u64,
     pub props: u64,
     pub folders: u64,
     pub records: u64,
@@ -82,6 +84,13 @@ pub struct Report {
     pub recovered: u64,
     /// Steps skipped because the journal had them (resume).
     pub resumed_skips: u64,
+    /// Steps done that wrote one side only (copies, deletes, renames,
+    /// properties, folders), by the side written: changes "each way".
+    pub to_left: u64,
+    pub to_right: u64,
+    /// Bytes copied to each side.
+    pub bytes_to_left: u64,
+    pub bytes_to_right: u64,
     pub failed: Vec<FailedStep>,
     /// Keys whose steps succeeded (to clear failure records).
     #[serde(skip)]
@@ -121,6 +130,9 @@ impl Report {
         );
         if self.hard_deletes > 0 {
             s.push_str(&format!(", {} deleted for good", self.hard_deletes));
+        }
+        if self.moves > 0 {
+            s.push_str(&format!(", {} moved (nothing sent)", self.moves));
         }
         if self.renames + self.props > 0 {
             s.push_str(&format!(
@@ -482,6 +494,20 @@ fn flush_records(
 }
 
 fn count(r: &mut Report, op: &Op, updates: &[Update]) {
+    if !matches!(op.kind, OpKind::Conflict | OpKind::Record) {
+        let copied = if op.kind == OpKind::Copy { op.bytes } else { 0 };
+        match op.side {
+            Some(crate::Side::Left) => {
+                r.to_left += 1;
+                r.bytes_to_left += copied;
+            }
+            Some(crate::Side::Right) => {
+                r.to_right += 1;
+                r.bytes_to_right += copied;
+            }
+            None => {}
+        }
+    }
     match op.kind {
         OpKind::Copy => {
             r.copied += 1;
@@ -495,6 +521,7 @@ fn count(r: &mut Report, op: &Op, updates: &[Update]) {
         OpKind::Delete if op.soft == Some(true) => r.soft_deletes += 1,
         OpKind::Delete => r.hard_deletes += 1,
         OpKind::Rename => r.renames += 1,
+        OpKind::Move => r.moves += 1,
         OpKind::SetProps => r.props += 1,
         OpKind::Mkdir | OpKind::Rmdir => r.folders += 1,
         OpKind::Conflict => r.conflicts += 1,
@@ -509,6 +536,7 @@ pub fn event_name(k: OpKind) -> &'static str {
         OpKind::Copy | OpKind::Mkdir => "copy",
         OpKind::Delete | OpKind::Rmdir => "delete",
         OpKind::Rename => "rename",
+        OpKind::Move => "move",
         OpKind::SetProps => "props",
         OpKind::Conflict => "conflict",
         OpKind::Record => "record",

@@ -28,21 +28,28 @@ pub(super) fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
         props: m.props,
         offline: m.offline,
         hash,
+        id: m.id,
         unchanged: false,
     }
 }
 
 /// The metadata of a path just written, as the destination reports it
 /// (what the state records: cloud drives round timestamps).
+/// Where listings carry no file id (Windows), the id is asked for here, so
+/// that what twinsync records can be recognised when it is moved later.
 pub(super) fn read_back(fs: &dyn Fs, path: &str) -> Result<Meta, FsError> {
-    fs.stat(path)?.ok_or_else(|| {
+    let mut m = fs.stat(path)?.ok_or_else(|| {
         FsError::synthetic(
             "verify",
             path,
             ErrorClass::NotFound,
             "vanished right after it was written",
         )
-    })
+    })?;
+    if m.id.is_none() {
+        m.id = fs.file_id(path);
+    }
+    Ok(m)
 }
 
 /// Does the live metadata match what the plan expected?
@@ -139,6 +146,7 @@ impl Executor<'_> {
             OpKind::Copy => self.copy(op),
             OpKind::Delete => self.delete(op),
             OpKind::Rename => self.rename(op),
+            OpKind::Move => self.move_item(op),
             OpKind::SetProps => self.set_props(op),
             OpKind::Mkdir => self.mkdir(op),
             OpKind::Rmdir => self.rmdir(op),
@@ -163,7 +171,12 @@ impl Executor<'_> {
         let (Some(es), Some(ed)) = (exp(op, from, src_path), exp(op, to, dest)) else {
             return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
         };
-        let live_src = sfs.stat(src_path)?;
+        let live_src = sfs.stat(src_path)?.map(|mut m| {
+            if m.id.is_none() {
+                m.id = sfs.file_id(src_path); // recorded with the copy (moves)
+            }
+            m
+        });
         let live_dst = dfs.stat(dest)?;
         let temp = self.temp_name(op, dest);
         let temp_meta = dfs.stat(&temp)?;
@@ -200,7 +213,8 @@ impl Executor<'_> {
                 && d.kind == Kind::File
                 && d.size == es.size
                 && (d.mtime - es.mtime).abs() <= self.tolerance_ns()
-                && let Some(hash) = self.same_content(sfs, src_path, dfs, dest, d.size)?
+                && let Some(hash) =
+                    self.same_content(sfs, src_path, dfs, dest, d.size, d.offline || s.offline)?
             {
                 let _ = dfs.remove_file(&temp);
                 let mut updates = self.copy_updates(op, from, to, src_path, s, dest, d, hash);
@@ -356,7 +370,8 @@ impl Executor<'_> {
     }
 
     /// `Some(hash)` when two files hold the same bytes (hash `None` when too
-    /// big to read, where size and mtime have to do); `None` when they differ.
+    /// big to read, or a cloud placeholder that must never be read just to
+    /// hash (SPEC §13), where size and mtime have to do); `None` when they differ.
     #[allow(clippy::option_option)]
     fn same_content(
         &self,
@@ -365,9 +380,10 @@ impl Executor<'_> {
         dfs: &dyn Fs,
         dest: &str,
         size: u64,
+        placeholder: bool,
     ) -> Result<Option<Option<String>>, FsError> {
-        // Outer None: different bytes; inner None: too big to compare by hash.
-        if size > self.cfg.raw.transfer.hash_max_bytes {
+        // Outer None: different bytes; inner None: not compared by hash.
+        if size > self.cfg.raw.transfer.hash_max_bytes || placeholder {
             return Ok(Some(None));
         }
         let (a, b) = (
@@ -730,6 +746,76 @@ impl Executor<'_> {
             };
         }
         Ok(())
+    }
+
+    /// A file or folder moved on the other side (6.2.14/6.2.15): one atomic
+    /// rename here, parents created, never over anything at the target.
+    /// Resumable: the source gone and the target there as expected means
+    /// done (recorded, never done twice).
+    fn move_item(&self, op: &Op) -> Result<Outcome, FsError> {
+        let side = side_of(op);
+        let fs = self.fs(side);
+        let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+        let (Some(es), Some(moved)) = (exp(op, side, src), op.moved.as_deref()) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let updates = || -> Vec<Update> {
+            let mut u = Vec::with_capacity(moved.len() * 4);
+            for m in moved {
+                u.push(Update::Forget {
+                    key: m.from_key.clone(),
+                });
+                u.push(Update::ClearConflict {
+                    key: m.from_key.clone(),
+                });
+                u.push(Update::Side {
+                    key: m.to_key.clone(),
+                    side: Side::Left,
+                    entry: Some(m.left.clone()),
+                });
+                u.push(Update::Side {
+                    key: m.to_key.clone(),
+                    side: Side::Right,
+                    entry: Some(m.right.clone()),
+                });
+            }
+            u
+        };
+        let same_item = |m: &Meta| {
+            Some(m.kind) == es.kind
+                && (m.kind == Kind::Dir || (m.size == es.size && m.mtime == es.mtime))
+        };
+        let live_src = fs.stat(src)?;
+        let live_dst = fs.stat(dest)?;
+        if live_src.is_none()
+            && let Some(d) = &live_dst
+            && same_item(d)
+        {
+            return Ok(Outcome::Recovered(updates()));
+        }
+        if !matches(live_src.as_ref(), es) {
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{src}` changed since the plan was made; not moved"
+            )));
+        }
+        if live_dst.is_some() {
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{dest}` exists; nothing is moved over it"
+            )));
+        }
+        let parent = paths::parent(dest);
+        if !parent.is_empty() {
+            fs.create_dir_all(parent)?;
+        }
+        // Last look right before the rename: never replace what appeared at the target.
+        if fs.stat(dest)?.is_some() {
+            return Ok(Outcome::Drifted(format!(
+                "{side} `{dest}` appeared; nothing is moved over it"
+            )));
+        }
+        fs.rename(src, dest)?;
+        read_back(fs, dest)?;
+        Ok(Outcome::Done(updates()))
     }
 
     fn set_props(&self, op: &Op) -> Result<Outcome, FsError> {

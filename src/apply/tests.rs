@@ -113,6 +113,10 @@ fn scenario() -> H {
     h.left.put("Case.txt", b"case");
     h.left
         .put("Proj/inside.txt", b"in a folder renamed by case");
+    for i in 0..4 {
+        h.left
+            .put(&format!("vault/v{i}.bin"), format!("vault {i}").as_bytes());
+    }
     h.sync();
     h.tick();
     for i in 0..8 {
@@ -139,6 +143,10 @@ fn scenario() -> H {
     h.right.put("shared/conflict.xlsx", b"right version, newer");
     h.left.rename("Case.txt", "CASE.txt").unwrap();
     h.right.rename("Proj", "PROJ").unwrap();
+    // Moves: a folder renamed on the left, a file moved on the right.
+    h.left.rename("vault", "vault-2026").unwrap();
+    h.right.create_dir_all("moved").unwrap();
+    h.right.rename("docs/d15.txt", "moved/d15.txt").unwrap();
     h
 }
 
@@ -207,6 +215,11 @@ fn power_cuts(after_write: bool, replan: bool) {
     let probe = scenario();
     let plan = probe.plan();
     assert!(plan.ops.len() >= 50, "only {} steps", plan.ops.len());
+    assert_eq!(
+        plan.ops.iter().filter(|o| o.kind == OpKind::Move).count(),
+        2,
+        "a folder and a file move in the plan"
+    );
     let mut n = 0;
     loop {
         let h = scenario();
@@ -287,6 +300,10 @@ fn power_cuts(after_write: bool, replan: bool) {
             "n={n}: folder case rename lost"
         );
         assert_trash_recorded(&h, n);
+        assert!(
+            h.right.get("vault-2026/v3.bin").is_some() && h.left.get("moved/d15.txt").is_some(),
+            "n={n}: moves not done"
+        );
         if !crashed {
             break;
         }
@@ -423,6 +440,7 @@ fn unavailable_side_mid_apply_stops_nothing_else_and_loses_nothing() {
 mod prop {
     use super::*;
     use proptest::prelude::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[derive(Debug, Clone)]
     enum Act {
@@ -464,7 +482,7 @@ mod prop {
             (
                 any::<bool>(),
                 ops,
-                0..NAMES.len() + FOLDERS.len() + 1,
+                0..NAMES.len() + FOLDERS.len() + 12,
                 classes,
                 1..4u32,
             )
@@ -483,8 +501,10 @@ mod prop {
             NAMES[i]
         } else if i - NAMES.len() < FOLDERS.len() {
             FOLDERS[i - NAMES.len()]
-        } else {
+        } else if i - NAMES.len() - FOLDERS.len() == 0 {
             ".~twinsync-"
+        } else {
+            "" // any path: the first calls of that kind fail
         }
     }
 
@@ -622,6 +642,35 @@ mod prop {
         h.apply_with(&plan, sides).map_err(|e| e.to_string())
     }
 
+    /// Soak figures, summed over every case of a run.
+    static CASES: AtomicU64 = AtomicU64::new(0);
+    static ROUNDS: AtomicU64 = AtomicU64::new(0);
+    static FAULTS: AtomicU64 = AtomicU64::new(0);
+    static FAULT_FAILURES: AtomicU64 = AtomicU64::new(0);
+    static VERSIONS: AtomicU64 = AtomicU64::new(0);
+    static MOVES: AtomicU64 = AtomicU64::new(0);
+
+    fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// After the last case of a soak run, the figures (nothing lost, or the
+    /// run would have failed before).
+    #[allow(clippy::print_stderr)]
+    fn report_soak() {
+        let n = CASES.fetch_add(1, Ordering::Relaxed) + 1;
+        if std::env::var_os("TWINSYNC_SOAK_CASES").is_some() && n == u64::from(cases()) {
+            eprintln!(
+                "soak: {n} cases, {} rounds of random edits, {} fault rules set ({} calls failed by them), {} moves applied, {} versions checked after each round: nothing lost",
+                ROUNDS.load(Ordering::Relaxed),
+                FAULTS.load(Ordering::Relaxed),
+                FAULT_FAILURES.load(Ordering::Relaxed),
+                MOVES.load(Ordering::Relaxed),
+                VERSIONS.load(Ordering::Relaxed),
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
         #[test]
@@ -640,19 +689,27 @@ mod prop {
                 }
                 h.tick();
                 let before: Vec<Vec<u8>> = kept(&h.left).into_iter().chain(kept(&h.right)).collect();
+                add(&ROUNDS, 1);
+                add(&VERSIONS, before.len() as u64);
                 if let Some(f) = fault {
+                    add(&FAULTS, 1);
                     // The first sync runs with a fault on one side: a failed
                     // stat, rename, write, listing, delete or property call.
                     let faulty = FaultFs::new(Arc::new(if f.left { h.left.clone() } else { h.right.clone() }));
                     faulty.fail(FaultRule { op: f.op, path_contains: fault_path(f.path).into(), class: f.class, times: f.times });
-                    let faulty: Arc<dyn Fs> = Arc::new(faulty);
+                    let faulty = Arc::new(faulty);
+                    let fired = Arc::clone(&faulty);
+                    let faulty: Arc<dyn Fs> = faulty;
                     let sides = if f.left {
                         Sides { left: faulty, right: Arc::new(h.right.clone()) }
                     } else {
                         Sides { left: Arc::new(h.left.clone()), right: faulty }
                     };
                     // Failures are expected here; losses are not.
-                    let _ = sync_on(&h, &sides);
+                    if let Ok(r) = sync_on(&h, &sides) {
+                        add(&MOVES, r.moves);
+                    }
+                    add(&FAULT_FAILURES, fired.fired());
                     let mut everything = kept(&h.left);
                     everything.extend(kept(&h.right));
                     for v in &before {
@@ -662,6 +719,7 @@ mod prop {
                 }
                 let r = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
                 prop_assert!(r.failed.is_empty(), "failed: {:?}", r.failed);
+                add(&MOVES, r.moves);
                 // Steps skipped (e.g. a folder replaced by a file) settle next cycle.
                 let r2 = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
                 prop_assert!(r2.failed.is_empty(), "failed: {:?}", r2.failed);
@@ -677,6 +735,7 @@ mod prop {
                 let names: Vec<String> = h.left.dump().into_keys().chain(h.right.dump().into_keys()).collect();
                 prop_assert!(!names.iter().any(|p| p.contains(paths::TEMP_PREFIX)), "temp left: {names:?}");
             }
+            report_soak();
         }
     }
 }
@@ -1365,4 +1424,72 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"first".as_slice()));
     assert!(h.right.get("b.txt").is_none(), "later steps wait");
     assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+}
+
+/// SPEC §13: crash recovery of a copy never reads a cloud placeholder just
+/// to hash it; size and mtime have to do.
+#[test]
+fn copy_recovery_does_not_hydrate_a_placeholder() {
+    let h = harness("");
+    h.left.put("media.mov", b"v1");
+    h.sync();
+    h.tick();
+    h.left.put("media.mov", b"v2 longer");
+    let plan = h.plan();
+    // The copy landed before a crash (not recorded); the cloud client has
+    // since turned the file into a placeholder.
+    let src = h.left.stat("media.mov").unwrap().unwrap();
+    h.right.put("media.mov", b"v2 longer");
+    h.right.set_meta("media.mov", src.mtime, src.props).unwrap();
+    h.right.set_offline("media.mov", true);
+    let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let o2 = Arc::clone(&opened);
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(Hooked(
+            h.right.clone(),
+            Box::new(move |_, p| {
+                if p == "media.mov" {
+                    o2.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            }),
+        )),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.recovered, 1, "{r:?}");
+    assert!(
+        !opened.load(std::sync::atomic::Ordering::SeqCst),
+        "the placeholder was read"
+    );
+}
+
+/// Windows listings carry no file ids: ids are asked for one path at a time
+/// for what twinsync records and for files new where others are gone, so a
+/// rename (another name, which the no-id match cannot pair) is still a move.
+#[test]
+fn renames_are_moves_where_ids_come_only_on_request() {
+    let mut h = harness("");
+    h.left = MemFs::new("left", true, 2_000_000_000).ids_on_query();
+    h.left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
+    h.right = MemFs::new("right", true, 2_000_000_000).ids_on_query();
+    h.right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
+    h.left
+        .put("adopted.docx", b"on both sides at the first run");
+    h.right
+        .put("adopted.docx", b"on both sides at the first run");
+    h.left.put("copied.mp4", b"media copied by twinsync");
+    h.sync();
+    h.tick();
+    h.left
+        .rename("adopted.docx", "adopted (final).docx")
+        .unwrap();
+    h.right.rename("copied.mp4", "copied renamed.mp4").unwrap();
+    let plan = h.plan();
+    let moves: Vec<_> = plan.ops.iter().filter(|o| o.kind == OpKind::Move).collect();
+    assert_eq!(moves.len(), 2, "{:?}", plan.ops);
+    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    assert_eq!((r.moves, r.copied, r.soft_deletes), (2, 0, 0), "{r:?}");
+    assert!(h.right.get("adopted (final).docx").is_some());
+    assert!(h.left.get("copied renamed.mp4").is_some());
+    assert!(h.plan().ops.is_empty());
 }

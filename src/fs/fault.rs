@@ -35,6 +35,8 @@ pub struct FaultFs {
     /// instead of at the next write: cuts between a step's last effect and
     /// its journal commit.
     cut_after_last: Arc<std::sync::atomic::AtomicBool>,
+    /// How many calls a rule has failed so far.
+    fired: std::sync::atomic::AtomicU64,
 }
 
 impl FaultFs {
@@ -45,6 +47,7 @@ impl FaultFs {
             rules: Mutex::new(Vec::new()),
             budget: Arc::new(AtomicI64::new(-1)),
             cut_after_last: Arc::default(),
+            fired: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -56,6 +59,7 @@ impl FaultFs {
             rules: Mutex::new(Vec::new()),
             budget,
             cut_after_last: Arc::default(),
+            fired: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -73,6 +77,12 @@ impl FaultFs {
         if let Ok(mut r) = self.rules.lock() {
             r.push(rule);
         }
+    }
+
+    /// How many calls the rules have failed so far.
+    #[must_use]
+    pub fn fired(&self) -> u64 {
+        self.fired.load(Ordering::SeqCst)
     }
 
     /// Cuts the power after `n` more mutating calls.
@@ -98,6 +108,7 @@ impl FaultFs {
                     if r.times != u32::MAX {
                         r.times -= 1;
                     }
+                    self.fired.fetch_add(1, Ordering::SeqCst);
                     return Err(FsError::synthetic(op, path, r.class, "injected fault"));
                 }
             }
@@ -160,6 +171,10 @@ impl Fs for FaultFs {
                 .map(|(n, _)| (n, "stat: injected fault".to_owned())),
         );
         Ok(l)
+    }
+    fn file_id(&self, path: &str) -> Option<super::FileId> {
+        self.check("stat", path, false).ok()?;
+        self.inner.file_id(path)
     }
     fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError> {
         self.check("open", path, false)?;

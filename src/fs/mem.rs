@@ -20,6 +20,10 @@ struct Node {
     data: Arc<Vec<u8>>,
     mtime: i64,
     props: u32,
+    /// Inode-like id: kept by renames and overwrites, new for new nodes.
+    ino: u64,
+    /// A cloud placeholder (content not local).
+    offline: bool,
 }
 
 #[derive(Debug)]
@@ -27,6 +31,14 @@ struct Tree {
     nodes: BTreeMap<String, Node>,
     clock: i64,
     root_present: bool,
+    next_ino: u64,
+}
+
+impl Tree {
+    fn ino(&mut self) -> u64 {
+        self.next_ino += 1;
+        self.next_ino
+    }
 }
 
 /// An in-memory tree; see the module docs.
@@ -36,6 +48,12 @@ pub struct MemFs {
     case_insensitive: bool,
     granularity_ns: i64,
     label: String,
+    /// Reports file ids (like a local disk); off emulates a cloud drive
+    /// that has none.
+    ids: bool,
+    /// Ids only when asked one path at a time (`file_id`), not in stats and
+    /// listings: how Windows behaves.
+    ids_on_query: bool,
 }
 
 impl MemFs {
@@ -48,11 +66,28 @@ impl MemFs {
                 nodes: BTreeMap::new(),
                 clock: 1_700_000_000_000_000_000,
                 root_present: true,
+                next_ino: 0,
             })),
             case_insensitive,
             granularity_ns: granularity_ns.max(1),
             label: label.to_owned(),
+            ids: true,
+            ids_on_query: false,
         }
+    }
+
+    /// The same tree, with ids only from `file_id` (like Windows listings).
+    #[must_use]
+    pub fn ids_on_query(mut self) -> Self {
+        self.ids_on_query = true;
+        self
+    }
+
+    /// The same tree, reporting no file ids (a cloud drive without them).
+    #[must_use]
+    pub fn without_ids(mut self) -> Self {
+        self.ids = false;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Tree> {
@@ -99,10 +134,10 @@ impl MemFs {
         let mtime = self.round(t.clock);
         self.mkdirs_locked(&mut t, paths::parent(path), mtime);
         let key = self.key(path);
-        let exact = t
-            .nodes
-            .get(&key)
-            .map_or_else(|| path.to_owned(), |n| n.path.clone());
+        let (exact, ino) = match t.nodes.get(&key) {
+            Some(n) => (n.path.clone(), n.ino),
+            None => (path.to_owned(), t.ino()),
+        };
         t.nodes.insert(
             key,
             Node {
@@ -111,8 +146,18 @@ impl MemFs {
                 data: Arc::new(data.to_vec()),
                 mtime,
                 props: 0o644,
+                ino,
+                offline: false,
             },
         );
+    }
+
+    /// Test helper: marks a file as a cloud placeholder (or not).
+    pub fn set_offline(&self, path: &str, offline: bool) {
+        let key = self.key(path);
+        if let Some(n) = self.lock().nodes.get_mut(&key) {
+            n.offline = offline;
+        }
     }
 
     /// Test helper: the content of a file, if it exists.
@@ -144,13 +189,21 @@ impl MemFs {
         }
         self.mkdirs_locked(t, paths::parent(dir), mtime);
         let key = self.key(dir);
-        t.nodes.entry(key).or_insert_with(|| Node {
-            path: dir.to_owned(),
-            kind: Kind::Dir,
-            data: Arc::new(Vec::new()),
-            mtime,
-            props: 0o755,
-        });
+        if !t.nodes.contains_key(&key) {
+            let ino = t.ino();
+            t.nodes.insert(
+                key,
+                Node {
+                    path: dir.to_owned(),
+                    kind: Kind::Dir,
+                    data: Arc::new(Vec::new()),
+                    mtime,
+                    props: 0o755,
+                    ino,
+                    offline: false,
+                },
+            );
+        }
     }
 
     #[allow(clippy::unused_self)]
@@ -175,8 +228,9 @@ impl MemFs {
                 .is_some_and(|n| n.kind == Kind::Dir)
     }
 
-    fn meta(n: &Node) -> Meta {
+    fn meta(&self, n: &Node) -> Meta {
         Meta {
+            id: (self.ids && !self.ids_on_query).then_some(super::FileId { dev: 1, ino: n.ino }),
             kind: n.kind,
             size: if n.kind == Kind::File {
                 n.data.len() as u64
@@ -185,7 +239,7 @@ impl MemFs {
             },
             mtime: n.mtime,
             props: n.props,
-            offline: false,
+            offline: n.offline,
         }
     }
 
@@ -238,6 +292,12 @@ impl Fs for MemFs {
         format!("mem:{}", self.label)
     }
 
+    fn file_id(&self, path: &str) -> Option<super::FileId> {
+        let t = self.lock();
+        let n = t.nodes.get(&self.key(path))?;
+        self.ids.then_some(super::FileId { dev: 1, ino: n.ino })
+    }
+
     fn stat(&self, path: &str) -> Result<Option<Meta>, FsError> {
         let t = self.lock();
         if path.is_empty() {
@@ -247,10 +307,11 @@ impl Fs for MemFs {
                 mtime: 0,
                 props: 0o755,
                 offline: false,
+                id: None,
             }));
         }
         self.check_root(&t, "stat", path)?;
-        Ok(t.nodes.get(&self.key(path)).map(Self::meta))
+        Ok(t.nodes.get(&self.key(path)).map(|n| self.meta(n)))
     }
 
     fn walk(
@@ -283,7 +344,7 @@ impl Fs for MemFs {
             }
             out.entries.push(WalkEntry {
                 path: n.path.clone(),
-                meta: Self::meta(n),
+                meta: self.meta(n),
             });
         }
         progress(out.entries.len() as u64);
@@ -302,7 +363,7 @@ impl Fs for MemFs {
                 .nodes
                 .iter()
                 .filter(|(key, _)| paths::parent(key) == k && key.as_str() != k)
-                .map(|(_, n)| (paths::file_name(&n.path).to_owned(), Self::meta(n)))
+                .map(|(_, n)| (paths::file_name(&n.path).to_owned(), self.meta(n)))
                 .collect(),
             ..super::Listing::default()
         })
@@ -341,6 +402,7 @@ impl Fs for MemFs {
                 n.mtime = mtime;
             }
             None => {
+                let ino = t.ino();
                 t.nodes.insert(
                     key.clone(),
                     Node {
@@ -349,6 +411,8 @@ impl Fs for MemFs {
                         data: Arc::new(Vec::new()),
                         mtime,
                         props: 0o644,
+                        ino,
+                        offline: false,
                     },
                 );
             }

@@ -40,6 +40,46 @@ pub mod attr {
     pub const SYNCED: u32 = READONLY | HIDDEN | SYSTEM;
 }
 
+/// A file's identity on its volume, stable across renames: device and
+/// inode on Unix, volume serial and file id on NTFS. Used to recognise a
+/// file moved or renamed since the last sync (SPEC §6 "Moves and renames").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileId {
+    /// `dev:ino`, as stored in the state DB and plan files.
+    #[must_use]
+    pub fn to_text(self) -> String {
+        format!("{}:{}", self.dev, self.ino)
+    }
+
+    /// Reads [`Self::to_text`] back.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        let (d, i) = s.split_once(':')?;
+        Some(Self {
+            dev: d.parse().ok()?,
+            ino: i.parse().ok()?,
+        })
+    }
+}
+
+impl serde::Serialize for FileId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_text())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FileId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("bad file id `{s}`")))
+    }
+}
+
 /// Metadata of one entry as the file system reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {
@@ -52,6 +92,9 @@ pub struct Meta {
     pub props: u32,
     /// A cloud placeholder whose content is not local: never read to hash.
     pub offline: bool,
+    /// The file's id where the file system reports one cheaply (`None`:
+    /// some cloud drives, and Windows listings today).
+    pub id: Option<FileId>,
 }
 
 /// One entry found by [`Fs::walk`].
@@ -285,6 +328,13 @@ pub trait Fs: Send + Sync {
     /// # Errors
     /// The I/O error, naming the path (a non-empty folder is an error).
     fn remove_dir(&self, path: &str) -> Result<(), FsError>;
+
+    /// The file id of `path`, asked for one path at a time where listings do
+    /// not carry ids (Windows): only for paths that may be moves and for
+    /// paths twinsync records. `None` where the file system has none.
+    fn file_id(&self, path: &str) -> Option<FileId> {
+        self.stat(path).ok().flatten().and_then(|m| m.id)
+    }
 
     /// True when the root folder itself exists.
     fn root_exists(&self) -> bool {

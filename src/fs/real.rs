@@ -80,7 +80,27 @@ pub(crate) fn meta_of(md: &fs::Metadata) -> Option<Meta> {
         mtime,
         props,
         offline,
+        id: id_of(md),
     })
+}
+
+/// Device and inode: free, they come with the stat the scan makes anyway.
+#[cfg(unix)]
+#[allow(clippy::unnecessary_wraps)] // `None` on other platforms
+fn id_of(md: &fs::Metadata) -> Option<super::FileId> {
+    use std::os::unix::fs::MetadataExt;
+    Some(super::FileId {
+        dev: md.dev(),
+        ino: md.ino(),
+    })
+}
+
+/// Windows: std's `Metadata` from a directory listing carries no file id
+/// (it would need a handle per file); detection falls back to name, size,
+/// mtime and hash (SPEC §6 "no stable ids").
+#[cfg(not(unix))]
+fn id_of(_md: &fs::Metadata) -> Option<super::FileId> {
+    None
 }
 
 #[cfg(unix)]
@@ -303,6 +323,13 @@ impl Fs for RealFs {
                 .map_err(|e| FsError::io("set mtime", path, e))?;
         }
         platform::set_props(&abs, props).map_err(|e| FsError::io("set properties", path, e))
+    }
+
+    #[cfg(windows)]
+    fn file_id(&self, path: &str) -> Option<super::FileId> {
+        crate::win::file_id(&self.abs(path))
+            .ok()
+            .map(|(dev, ino)| super::FileId { dev, ino })
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {

@@ -35,6 +35,7 @@ pub struct Options {
     pub soft_delete_max_bytes: u64,
     pub large_file_bytes: u64,
     pub hash_max_bytes: u64,
+    pub detect_moves: bool,
 }
 
 impl Options {
@@ -54,6 +55,7 @@ impl Options {
             soft_delete_max_bytes: r.soft_delete.max_size_bytes,
             large_file_bytes: r.transfer.large_file_bytes,
             hash_max_bytes: r.transfer.hash_max_bytes,
+            detect_moves: r.transfer.detect_moves,
         }
     }
 
@@ -71,6 +73,7 @@ impl Options {
             soft_delete_max_bytes: self.soft_delete_max_bytes,
             large_file_bytes: self.large_file_bytes,
             hash_max_bytes: self.hash_max_bytes,
+            detect_moves: self.detect_moves,
         }
     }
 }
@@ -233,7 +236,7 @@ fn restamped(
 #[must_use]
 pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
     let o = input.opts;
-    let mut out = Vec::new();
+    let mut out = moves::hash_requests(input);
     let first_run = input.first_run();
     for key in all_keys(input) {
         let row = input.state.get(key);
@@ -387,16 +390,21 @@ struct Planner<'a> {
     taken: HashSet<String>,
     /// Folders deleted on one side, decided once their content is.
     dir_deletes: Vec<(String, Side)>,
+    /// Folders made by a later phase per side (a kind clash's folder, after
+    /// the file moves aside; a moved folder): what is new inside is created after.
+    late_dirs: PerSide<Vec<String>>,
     deferred: u64,
 }
 
 // Folders to create first, then conflict notes and moves aside, then files
 // (small before large), then deletes, then folder removals (SPEC §7).
 const PHASE_DIRS: u8 = 0;
-const PHASE_ASIDE: u8 = 1;
-const PHASE_FILES: u8 = 2;
-const PHASE_DELETE: u8 = 3;
-const PHASE_RMDIR: u8 = 4;
+/// Moves run after folders are created and before copies (SPEC §6).
+const PHASE_MOVES: u8 = 1;
+const PHASE_ASIDE: u8 = 2;
+const PHASE_FILES: u8 = 3;
+const PHASE_DELETE: u8 = 4;
+const PHASE_RMDIR: u8 = 5;
 
 impl<'a> Planner<'a> {
     fn cur(&self, side: Side, key: &str) -> Option<&'a Entry> {
@@ -455,6 +463,7 @@ impl<'a> Planner<'a> {
             expect: Vec::new(),
             conflict: None,
             record: None,
+            moved: None,
         }
     }
 
@@ -498,7 +507,15 @@ impl<'a> Planner<'a> {
     }
 
     fn mkdir(&mut self, key: &str, to: Side, src: &Entry, rule: Rule, reason: String) {
-        self.mkdir_in(PHASE_DIRS, key, to, src, rule, reason);
+        // Inside a folder that a kind clash creates (after moving a file out
+        // of its way): created after it, not with the other folders first.
+        let inside_clash = self.late_dirs[to].iter().any(|d| paths::is_within(key, d));
+        let phase = if inside_clash {
+            PHASE_ASIDE
+        } else {
+            PHASE_DIRS
+        };
+        self.mkdir_in(phase, key, to, src, rule, reason);
     }
 
     /// A folder created in `phase` (a kind clash creates its folder right
@@ -893,6 +910,7 @@ impl<'a> Planner<'a> {
             format!("{why}: the file moves aside"),
         );
         self.removed[fside].insert(key.to_owned());
+        self.late_dirs[fside].push(key.to_owned());
         self.mkdir_in(
             PHASE_ASIDE,
             key,
@@ -1280,10 +1298,15 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         added: PerSide::default(),
         taken: HashSet::new(),
         dir_deletes: Vec::new(),
+        late_dirs: PerSide::default(),
         deferred: 0,
     };
+    let handled = p.plan_moves();
     let keys = all_keys(input);
     for key in &keys {
+        if handled.contains(*key) {
+            continue;
+        }
         if skipped(input, key) {
             p.deferred += 1;
             continue;
@@ -1329,5 +1352,6 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
     (ops, p.deferred)
 }
 
+mod moves;
 #[cfg(test)]
 mod tests;

@@ -26,6 +26,8 @@ pub enum OpKind {
     Copy,
     Delete,
     Rename,
+    /// A file or folder moved on the other side, moved here too (6.2.14/15).
+    Move,
     SetProps,
     Mkdir,
     Rmdir,
@@ -40,6 +42,7 @@ impl OpKind {
             Self::Copy => "copy",
             Self::Delete => "delete",
             Self::Rename => "rename",
+            Self::Move => "move",
             Self::SetProps => "set_props",
             Self::Mkdir => "mkdir",
             Self::Rmdir => "rmdir",
@@ -116,6 +119,7 @@ impl Expect {
             props: self.props,
             offline: false,
             hash: self.hash.clone(),
+            id: None,
             unchanged: false,
         })
     }
@@ -166,6 +170,17 @@ pub struct RecordInfo {
     pub right: Option<Entry>,
 }
 
+/// One path a `move` step moves (the moved item first, then, for a
+/// folder, everything below it): its key before and after, and what the
+/// state records for it on each side once moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedEntry {
+    pub from_key: String,
+    pub to_key: String,
+    pub left: Entry,
+    pub right: Entry,
+}
+
 /// One step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Op {
@@ -213,6 +228,9 @@ pub struct Op {
     pub conflict: Option<Box<ConflictInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<Box<RecordInfo>>,
+    /// Move: the paths it moves and their state afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<Box<Vec<MovedEntry>>>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)]
@@ -233,6 +251,8 @@ pub struct PlanConfig {
     pub soft_delete_max_bytes: u64,
     pub large_file_bytes: u64,
     pub hash_max_bytes: u64,
+    #[serde(default)]
+    pub detect_moves: bool,
 }
 
 /// Counts and bytes per kind and direction.
@@ -245,6 +265,12 @@ pub struct Summary {
     pub soft_deletes: u64,
     pub hard_deletes: u64,
     pub renames: u64,
+    /// Files and folders moved on the other side by rules 6.2.14/6.2.15.
+    #[serde(default)]
+    pub moves: u64,
+    /// The bytes those moves did not send (what copies would have sent).
+    #[serde(default)]
+    pub bytes_not_sent: u64,
     pub property_changes: u64,
     pub folders_created: u64,
     pub folders_removed: u64,
@@ -306,6 +332,16 @@ impl Summary {
                     }
                 }
                 OpKind::Rename => s.renames += 1,
+                OpKind::Move => {
+                    s.moves += 1;
+                    s.bytes_not_sent += op
+                        .moved
+                        .iter()
+                        .flat_map(|m| m.iter())
+                        .filter(|e| e.left.kind == Kind::File)
+                        .map(|e| e.left.size)
+                        .sum::<u64>();
+                }
                 OpKind::SetProps => s.property_changes += 1,
                 OpKind::Mkdir => s.folders_created += 1,
                 OpKind::Rmdir => s.folders_removed += 1,
@@ -327,6 +363,7 @@ impl Summary {
             + self.soft_deletes
             + self.hard_deletes
             + self.renames
+            + self.moves
             + self.property_changes
             + self.folders_created
             + self.folders_removed
@@ -358,6 +395,14 @@ impl Summary {
                 self.conflicts,
                 if self.conflicts == 1 { "" } else { "s" },
                 rules.join(", ")
+            ));
+        }
+        if self.moves > 0 {
+            parts.push(format!(
+                "{} move{}, {} not sent",
+                self.moves,
+                if self.moves == 1 { "" } else { "s" },
+                crate::human_size(self.bytes_not_sent)
             ));
         }
         parts.push(format!("{} soft deletes", self.soft_deletes));
@@ -492,6 +537,16 @@ impl Plan {
             if let Some(r) = &op.record {
                 paths.extend(r.left.iter().chain(r.right.iter()).map(|e| e.path.as_str()));
             }
+            if let Some(m) = &op.moved {
+                for e in m.iter() {
+                    paths.extend([
+                        e.from_key.as_str(),
+                        e.to_key.as_str(),
+                        e.left.path.as_str(),
+                        e.right.path.as_str(),
+                    ]);
+                }
+            }
             for p in paths {
                 crate::paths::validate(p).map_err(bad)?;
             }
@@ -509,6 +564,11 @@ impl Plan {
                 }
                 OpKind::Rename if op.src_path.is_none() => {
                     return Err(bad("a rename needs `src_path`".into()));
+                }
+                OpKind::Move
+                    if op.src_path.is_none() || op.moved.as_ref().is_none_or(|m| m.is_empty()) =>
+                {
+                    return Err(bad("a move needs `src_path` and `moved`".into()));
                 }
                 OpKind::Conflict if op.conflict.is_none() => {
                     return Err(bad("a conflict needs `conflict`".into()));

@@ -19,6 +19,27 @@ fn direction(op: &Op) -> String {
     }
 }
 
+/// What a copy would have sent for the files a move moves.
+fn moved_bytes(op: &Op) -> u64 {
+    op.moved
+        .iter()
+        .flat_map(|m| m.iter())
+        .filter(|e| e.left.kind == crate::Kind::File)
+        .map(|e| e.left.size)
+        .sum()
+}
+
+/// The size column: bytes copied, or for a move the bytes it does not send.
+fn size_text(op: &Op, bytes: u64) -> String {
+    if op.kind == OpKind::Move {
+        format!("{} not sent", crate::human_size(bytes))
+    } else if bytes > 0 {
+        crate::human_size(bytes)
+    } else {
+        String::new()
+    }
+}
+
 fn label(op: &Op) -> &'static str {
     match op.kind {
         OpKind::Delete if op.soft == Some(true) => "delete (to trash)",
@@ -30,7 +51,7 @@ fn label(op: &Op) -> &'static str {
 /// The grouped summary table.
 #[must_use]
 pub fn summary_table(plan: &Plan) -> String {
-    let mut groups: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String, String), (u64, u64, &Op)> = BTreeMap::new();
     for op in &plan.ops {
         let g = groups
             .entry((
@@ -38,15 +59,24 @@ pub fn summary_table(plan: &Plan) -> String {
                 direction(op),
                 op.rule.as_str().to_owned(),
             ))
-            .or_default();
+            .or_insert((0, 0, op));
         g.0 += 1;
-        g.1 += op.bytes;
+        g.1 += if op.kind == OpKind::Move {
+            moved_bytes(op)
+        } else {
+            op.bytes
+        };
     }
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED);
     t.set_header(["operation", "direction", "rule", "count", "size"]);
-    for ((k, d, r), (n, b)) in groups {
-        t.add_row([k, d, r, n.to_string(), crate::human_size(b)]);
+    for ((k, d, r), (n, b, op)) in groups {
+        let size = if op.kind == OpKind::Move {
+            size_text(op, b)
+        } else {
+            crate::human_size(b)
+        };
+        t.add_row([k, d, r, n.to_string(), size]);
     }
     t.to_string()
 }
@@ -64,9 +94,13 @@ pub fn ops_table(plan: &Plan, limit: Option<usize>) -> String {
     t.set_header(["#", "operation", "direction", "path", "size", "rule", "why"]);
     let n = limit.unwrap_or(usize::MAX);
     for op in shown.iter().take(n) {
-        let mut path = op.path.clone();
+        let mut path = if op.kind == OpKind::Move {
+            op.src_path.clone().unwrap_or_default()
+        } else {
+            op.path.clone()
+        };
         if let Some(d) = &op.dest_path
-            && d != &op.path
+            && d != &path
         {
             let _ = write!(path, " → {d}");
         }
@@ -78,11 +112,14 @@ pub fn ops_table(plan: &Plan, limit: Option<usize>) -> String {
             label(op).to_owned(),
             direction(op),
             path,
-            if op.bytes > 0 {
-                crate::human_size(op.bytes)
-            } else {
-                String::new()
-            },
+            size_text(
+                op,
+                if op.kind == OpKind::Move {
+                    moved_bytes(op)
+                } else {
+                    op.bytes
+                },
+            ),
             op.rule.as_str().to_owned(),
             op.reason.clone(),
         ]);

@@ -37,6 +37,23 @@ const MIGRATIONS: &[&str] = &[
     //    runs through an intermediate name (recovered if the run stops there).
     "CREATE TABLE parked(side TEXT NOT NULL, temp_path TEXT NOT NULL, original TEXT NOT NULL,
         target TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY(side, temp_path));",
+    // 5: each side's file id (`dev:ino`), to recognise moves and renames.
+    "ALTER TABLE files ADD COLUMN l_id TEXT;
+     ALTER TABLE files ADD COLUMN r_id TEXT;",
+    // 6: bounded cycle history for the report: each cycle row gets its start
+    //    time (Unix seconds, backfilled from its JSON; 0 when unreadable, so
+    //    it is rolled up and dropped as ancient); rows older than a day are
+    //    summed per hour into cycle_hours, kept for 30 days.
+    "ALTER TABLE cycles ADD COLUMN at INTEGER;
+     UPDATE cycles SET at = COALESCE(
+        CASE WHEN json_valid(data) THEN CAST(strftime('%s', json_extract(data, '$.started_at')) AS INTEGER) END, 0);
+     CREATE INDEX cycles_at ON cycles(at);
+     CREATE TABLE cycle_hours(hour INTEGER PRIMARY KEY, cycles INTEGER NOT NULL, files_scanned_max INTEGER NOT NULL,
+        changes INTEGER NOT NULL, changes_to_left INTEGER NOT NULL, changes_to_right INTEGER NOT NULL,
+        conflicts INTEGER NOT NULL, soft_deletes INTEGER NOT NULL, hard_deletes INTEGER NOT NULL,
+        bytes_copied INTEGER NOT NULL, bytes_to_left INTEGER NOT NULL, bytes_to_right INTEGER NOT NULL,
+        failed INTEGER NOT NULL, skipped INTEGER NOT NULL, duration_ms_sum INTEGER NOT NULL,
+        duration_ms_max INTEGER NOT NULL);",
 ];
 
 /// Brings the schema up to date.
@@ -77,4 +94,115 @@ pub(super) fn migrate(conn: &mut Connection, file: &Path) -> Result<(), StateErr
         tx.commit().map_err(fail)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{CycleRecord, State};
+
+    /// A DB made by an older build (version 4, before file ids) opens,
+    /// migrates, and keeps its rows; their ids read as unknown.
+    #[test]
+    fn migrates_a_version_4_db_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&file).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO files(key, l_path, l_kind, l_size, l_mtime, l_props, r_path, r_kind, r_size, r_mtime, r_props)
+                 VALUES('a.txt', 'a.txt', 0, 3, 7, 420, 'a.txt', 0, 3, 7, 420)",
+                [],
+            )
+            .unwrap();
+        }
+        let state = crate::state::State::open(&file).unwrap();
+        let rows = state.load_files_where(|_, _| true).unwrap();
+        let row = rows.get("a.txt").unwrap();
+        assert_eq!(row.left.as_ref().unwrap().size, 3);
+        assert_eq!(row.left.as_ref().unwrap().id, None);
+        let v: i64 = Connection::open(&file)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, i64::try_from(MIGRATIONS.len()).unwrap());
+    }
+
+    /// A DB left by the previous version (schema 4) with cycle rows in the
+    /// old JSON (no `at`, no per-direction counts), one of them unreadable.
+    #[test]
+    fn migration_6_dates_old_cycles_and_bounds_them_from_the_next_cycle_on() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("s.db");
+        let now = crate::now_ns() / 1_000_000_000;
+        let ago = |h: i64| {
+            chrono::DateTime::from_timestamp(now - h * 3600, 0)
+                .unwrap()
+                .to_rfc3339()
+        };
+        {
+            let c = Connection::open(&file).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 4).unwrap();
+            let old = |h: i64, changes: u64| {
+                format!(
+                    r#"{{"started_at":"{}","files_scanned":9,"changes":{changes},"conflicts":1,"soft_deletes":0,"hard_deletes":0,"bytes_copied":100,"failed":0,"skipped":0,"duration_ms":{},"result":"ok"}}"#,
+                    ago(h),
+                    changes * 10
+                )
+            };
+            for data in [old(72, 3), old(71, 4), "not json".to_owned(), old(2, 5)] {
+                c.execute("INSERT INTO cycles(data) VALUES(?1)", [data])
+                    .unwrap();
+            }
+        }
+        let s = State::open(&file).unwrap();
+        let v: i64 = s
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, i64::try_from(MIGRATIONS.len()).unwrap());
+        let ats: Vec<i64> = s
+            .conn()
+            .prepare("SELECT at FROM cycles ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(ats, [now - 72 * 3600, now - 71 * 3600, 0, now - 2 * 3600]);
+        // `status` still reads them.
+        assert_eq!(s.recent_cycles(10).unwrap().len(), 3);
+
+        // Past the latest-rows floor, the next stored cycle rolls the old ones
+        // up by hour and drops the unreadable (dated 1970) one.
+        for _ in 0..10 {
+            s.record_cycle(&CycleRecord {
+                started_at: ago(0),
+                changes: 1,
+                result: crate::CycleResult::Ok,
+                ..CycleRecord::default()
+            })
+            .unwrap();
+        }
+        let h = s.cycle_history(now - 30 * 86_400).unwrap();
+        assert_eq!(h.cycles.len(), 11, "the 2 h old one and the 10 new ones");
+        assert_eq!(h.cycles[0].1.changes, 5);
+        let changes: u64 = h.hours.iter().map(|x| x.changes).sum();
+        let cycles: u64 = h.hours.iter().map(|x| x.cycles).sum();
+        assert_eq!((cycles, changes), (2, 7), "{:?}", h.hours);
+        assert_eq!(h.hours.iter().map(|x| x.duration_ms_max).max(), Some(40));
+        assert!(h.hours.iter().all(|x| x.hour % 3600 == 0));
+        let rows: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM cycles", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 11);
+    }
 }

@@ -171,11 +171,12 @@ pub(super) fn written_paths(op: &Op) -> Vec<(Side, String)> {
     };
     op.dest_path
         .iter()
-        .chain(
-            op.src_path
-                .iter()
-                .filter(|_| op.kind == crate::plan::OpKind::Rename),
-        )
+        .chain(op.src_path.iter().filter(|_| {
+            matches!(
+                op.kind,
+                crate::plan::OpKind::Rename | crate::plan::OpKind::Move
+            )
+        }))
         .map(|p| (side, p.clone()))
         .collect()
 }

@@ -23,6 +23,16 @@ struct F {
     t: i64,
     props: u32,
     dir: bool,
+    /// File id (inode) the side reports; 0 = none.
+    id: u64,
+}
+
+/// A file with a file id (a side that reports ids).
+fn fi(path: &'static str, data: &'static str, t: i64, id: u64) -> F {
+    F {
+        id,
+        ..f(path, data, t)
+    }
 }
 
 fn f(path: &'static str, data: &'static str, t: i64) -> F {
@@ -32,6 +42,7 @@ fn f(path: &'static str, data: &'static str, t: i64) -> F {
         t,
         props: 0o644,
         dir: false,
+        id: 0,
     }
 }
 fn fp(path: &'static str, data: &'static str, t: i64, props: u32) -> F {
@@ -41,6 +52,7 @@ fn fp(path: &'static str, data: &'static str, t: i64, props: u32) -> F {
         t,
         props,
         dir: false,
+        id: 0,
     }
 }
 fn d(path: &'static str) -> F {
@@ -50,6 +62,7 @@ fn d(path: &'static str) -> F {
         t: 0,
         props: 0o755,
         dir: true,
+        id: 0,
     }
 }
 
@@ -63,6 +76,10 @@ impl F {
             props: self.props,
             offline: false,
             hash: (!self.dir).then(|| blake3::hash(self.data.as_bytes()).to_hex().to_string()),
+            id: (self.id > 0).then_some(crate::fs::FileId {
+                dev: 1,
+                ino: self.id,
+            }),
             unchanged: false,
         }
     }
@@ -96,6 +113,7 @@ fn opts() -> Options {
         soft_delete_max_bytes: 100,
         large_file_bytes: 50,
         hash_max_bytes: 1000,
+        detect_moves: true,
     }
 }
 
@@ -108,7 +126,7 @@ fn describe(ops: &[Op]) -> Vec<String> {
                 s.push_str(&format!(" {side}"));
             }
             match o.kind {
-                OpKind::Copy | OpKind::Rename => s.push_str(&format!(
+                OpKind::Copy | OpKind::Rename | OpKind::Move => s.push_str(&format!(
                     " {} → {}",
                     o.src_path.as_deref().unwrap_or(""),
                     o.dest_path.as_deref().unwrap_or("")
@@ -194,6 +212,11 @@ fn mem_scan(files: &[F]) -> SideScan {
         if e.kind == Kind::File {
             e.hash = Some(crate::fs::hash_file(&m, &e.path).unwrap());
         }
+        // The fixture's file ids stand for the volume's inodes.
+        e.id = files
+            .iter()
+            .find(|f| crate::paths::key_of(f.path, false) == crate::paths::key_of(&e.path, false))
+            .and_then(|f| f.entry().id);
     }
     s
 }
@@ -258,6 +281,9 @@ fn o3(o: &mut Options) {
 }
 fn no_trash(o: &mut Options) {
     o.soft_delete = false;
+}
+fn no_moves(o: &mut Options) {
+    o.detect_moves = false;
 }
 
 #[allow(clippy::too_many_lines)]
@@ -612,6 +638,95 @@ fn cases() -> Vec<Case> {
             left: vec![],
             right: vec![d("d"), f("d/a.txt", "a changed", 9), f("d/b.txt", "b", 0)],
             expect: vec!["mkdir left d [6.2.5]", "copy left d/a.txt → d/a.txt [6.2.5]", "delete right d/b.txt (trash) [6.2.7]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.14 file renamed on left: renamed on right, nothing copied or deleted",
+            state: vec![(Some(fi("a/report.docx", "the report", 0, 7)), Some(fi("a/report.docx", "the report", 0, 70))), synced("keep.txt", "k")],
+            left: vec![d("a"), fi("a/final report.docx", "the report", 0, 7), f("keep.txt", "k", 0)],
+            right: vec![d("a"), fi("a/report.docx", "the report", 0, 70), f("keep.txt", "k", 0)],
+            expect: vec!["record a [same]", "move right a/report.docx → a/final report.docx [6.2.14]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.15 file moved into a new folder on right: folder made first, then the move",
+            state: vec![synced("clip.mp4", "media bytes"), synced("keep.txt", "k")],
+            left: vec![f("clip.mp4", "media bytes", 0), f("keep.txt", "k", 0)],
+            right: vec![d("archive"), f("archive/clip.mp4", "media bytes", 0), f("keep.txt", "k", 0)],
+            expect: vec!["mkdir left archive [6.2.10]", "move left clip.mp4 → archive/clip.mp4 [6.2.15]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.14 folder renamed on left: one move of the folder",
+            state: vec![(Some(d("proj")), Some(d("proj"))), synced("proj/a.mp4", "aaaa"), synced("proj/b.mp4", "bbbbb"), (Some(d("proj/sub")), Some(d("proj/sub"))), synced("proj/sub/c.prproj", "cc")],
+            left: vec![d("proj 2026"), f("proj 2026/a.mp4", "aaaa", 0), f("proj 2026/b.mp4", "bbbbb", 0), d("proj 2026/sub"), f("proj 2026/sub/c.prproj", "cc", 0)],
+            right: vec![d("proj"), f("proj/a.mp4", "aaaa", 0), f("proj/b.mp4", "bbbbb", 0), d("proj/sub"), f("proj/sub/c.prproj", "cc", 0)],
+            expect: vec!["move right proj → proj 2026 [6.2.14]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.14 the other side edited the file meanwhile: moved all the same, the edit follows to the new path",
+            state: vec![synced("a.txt", "v1"), synced("keep.txt", "k")],
+            left: vec![d("b"), f("b/a.txt", "v1", 0), f("keep.txt", "k", 0)],
+            right: vec![f("a.txt", "v2 from right", 8), f("keep.txt", "k", 0)],
+            expect: vec!["mkdir right b [6.2.9]", "move right a.txt → b/a.txt [6.2.14]", "copy left b/a.txt → b/a.txt [6.2.4]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.15 renamed and edited on right (same id): moved on left, then the new content copied",
+            state: vec![(Some(fi("plan.xlsx", "v1", 0, 5)), Some(fi("plan.xlsx", "v1", 0, 50))), synced("keep.txt", "k")],
+            left: vec![fi("plan.xlsx", "v1", 0, 5), f("keep.txt", "k", 0)],
+            right: vec![fi("plan 2.xlsx", "v2, edited", 6, 50), f("keep.txt", "k", 0)],
+            expect: vec!["move left plan.xlsx → plan 2.xlsx [6.2.15]", "copy left plan 2.xlsx → plan 2.xlsx [6.2.4]"],
+            ..Case::default()
+        },
+        Case {
+            name: "without ids a changed file is never paired: delete and copy",
+            state: vec![synced("a.txt", "v1"), synced("keep.txt", "k")],
+            left: vec![d("b"), f("b/a.txt", "v1 edited", 6), f("keep.txt", "k", 0)],
+            right: vec![f("a.txt", "v1", 0), f("keep.txt", "k", 0)],
+            expect: vec!["mkdir right b [6.2.9]", "copy right b/a.txt → b/a.txt [6.2.9]", "delete right a.txt (trash) [6.2.7]"],
+            ..Case::default()
+        },
+        Case {
+            name: "the other side deleted the file: the new path is a new file (6.2.9), no move",
+            state: vec![synced("a.txt", "v1"), synced("keep.txt", "k")],
+            left: vec![f("b.txt", "v1", 0), f("keep.txt", "k", 0)],
+            right: vec![f("keep.txt", "k", 0)],
+            expect: vec!["record a.txt forget [gone]", "copy right b.txt → b.txt [6.2.9]"],
+            ..Case::default()
+        },
+        Case {
+            name: "the other side has something at the new path: no move, both names kept",
+            state: vec![synced("a.txt", "v1"), synced("keep.txt", "k")],
+            left: vec![f("b.txt", "v1", 0), f("keep.txt", "k", 0)],
+            right: vec![f("a.txt", "v1", 0), f("b.txt", "other", 3), f("keep.txt", "k", 0)],
+            expect: vec!["conflict b.txt clash_copies newer=right clash=b - clash.txt [6.2.2]", "rename left b.txt → b - clash.txt [6.2.2]", "copy right b - clash.txt → b - clash.txt [6.2.2]", "copy left b.txt → b.txt [6.2.2]", "delete right a.txt (trash) [6.2.7]"],
+            ..Case::default()
+        },
+        Case {
+            name: "moved on both sides to different names: no move, both names kept",
+            state: vec![synced("a.txt", "v1"), synced("keep.txt", "k")],
+            left: vec![f("b.txt", "v1", 0), f("keep.txt", "k", 0)],
+            right: vec![f("c.txt", "v1", 0), f("keep.txt", "k", 0)],
+            expect: vec!["record a.txt forget [gone]", "copy right b.txt → b.txt [6.2.9]", "copy left c.txt → c.txt [6.2.10]"],
+            ..Case::default()
+        },
+        Case {
+            name: "no-id match must be unique: two identical candidates are no move",
+            state: vec![synced("a.txt", "same"), synced("keep.txt", "k")],
+            left: vec![d("x"), f("x/a.txt", "same", 0), d("y"), f("y/a.txt", "same", 0), f("keep.txt", "k", 0)],
+            right: vec![f("a.txt", "same", 0), f("keep.txt", "k", 0)],
+            expect: vec!["mkdir right x [6.2.9]", "mkdir right y [6.2.9]", "copy right x/a.txt → x/a.txt [6.2.9]", "copy right y/a.txt → y/a.txt [6.2.9]", "delete right a.txt (trash) [6.2.7]"],
+            ..Case::default()
+        },
+        Case {
+            name: "detect_moves = false: delete and copy as before",
+            state: vec![synced("a.txt", "v1"), synced("keep.txt", "k")],
+            left: vec![f("b.txt", "v1", 0), f("keep.txt", "k", 0)],
+            right: vec![f("a.txt", "v1", 0), f("keep.txt", "k", 0)],
+            opts: vec![no_moves],
+            expect: vec!["copy right b.txt → b.txt [6.2.9]", "delete right a.txt (trash) [6.2.7]"],
             ..Case::default()
         },
         Case {
