@@ -138,3 +138,32 @@ fn report_defaults_to_beside_the_state_db_and_needs_an_initialised_pair() {
     let help = e.cmd(&["--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("report"));
 }
+
+/// `[logging] report_path`: `watch` writes the page (at its first cycle and
+/// after busy ones, at most once a minute), whole (no temp file left).
+#[test]
+fn watch_rewrites_the_report_at_report_path() {
+    let e = Env::init("[logging]\nreport_path = 'out/report.html'\n");
+    e.write("left", "docs/plan.txt", "plan", 300);
+    e.cmd(&["watch", "--cycles", "2"]).assert().success();
+    let out = e.dir.path().join("out/report.html");
+    let (html, _) = page(&out);
+    let left = std::fs::canonicalize(&e.left).unwrap();
+    assert!(
+        html.contains(&*left.to_string_lossy()),
+        "the page names the left root"
+    );
+    assert!(
+        html.contains("busy cycle"),
+        "the cycle that copied plan.txt is counted"
+    );
+    let left_over: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left_over, ["report.html"], "only the page, no temp file");
+    // Without report_path, watch writes no page.
+    let e2 = Env::init("");
+    e2.cmd(&["watch", "--cycles", "1"]).assert().success();
+    assert!(!e2.dir.path().join("twinsync-report.html").exists());
+}

@@ -145,6 +145,8 @@ pub fn run(
     };
     let mut n = 0u64;
     let mut last_purge: Option<Instant> = None;
+    // `[logging] report_path`: the activity page, rewritten after busy cycles.
+    let mut report_rw = crate::report::Rewriter::default();
     while !stop.load(Ordering::SeqCst) {
         n += 1;
         let cycle_start = Instant::now();
@@ -209,6 +211,14 @@ pub fn run(
             &json!({"cycle": n, "note": lp.note}),
             store,
         );
+        if !dry_run
+            && let Err(e) = crate::report::maybe_rewrite(cfg, &lp.state, &mut report_rw, store)
+        {
+            lp.log.warn(
+                "error",
+                json!({"error": format!("cannot write the activity report: {e}")}),
+            );
+        }
         if cfg.raw.soft_delete.auto_purge
             && last_purge.is_none_or(|t| t.elapsed() > Duration::from_hours(1))
         {
