@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
     long_about = None,
     after_help = "Exit codes: 0 success; 1 error (bad config or plan file, a failed step); 2 only with \
 plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or marker missing or foreign); \
-4 a safety guard refused (too many deletes, stale plan, plan for other roots).\n\
+4 a safety guard refused (too many deletes or content changes, stale plan, plan for other roots).\n\
 Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`; \
 see where things stand with `twinsync status`, or as one HTML page with `twinsync report`. \
 Every config key is explained in config/sync_config.example.toml."
@@ -51,7 +51,7 @@ pub enum Command {
         /// Exit 2 when the plan has changes, 0 when it has none
         #[arg(long)]
         detailed_exitcode: bool,
-        /// Plan even if more files would be deleted than [safety] allows
+        /// Plan even if more files would be deleted, or changed, than [safety] allows
         #[arg(long)]
         force: bool,
     },
@@ -62,7 +62,7 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long)]
         auto_approve: bool,
-        /// Override the mass-delete guard
+        /// Override the mass-delete and mass-change guards
         #[arg(long)]
         force: bool,
     },
