@@ -668,6 +668,9 @@ fn moved_folders_and_files_are_renamed_not_copied() {
             .iter()
             .any(|l| l["event"] == "move" && l["result"] == "ok")
     );
+    let out = e.cmd(&["status", "--json"]).output().unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["last_cycles"][0]["moves"], 2, "status counts moves");
     assert_eq!(
         e.plan_json()["summary"]["moves"],
         0,

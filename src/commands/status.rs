@@ -41,6 +41,7 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
     let mut t = table(&[
         "cycle at",
         "changes",
+        "moves",
         "conflicts",
         "copied",
         "failed",
@@ -50,6 +51,7 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         t.add_row([
             c.started_at.clone(),
             c.changes.to_string(),
+            c.moves.to_string(),
             c.conflicts.to_string(),
             crate::human_size(c.bytes_copied),
             c.failed.to_string(),
