@@ -148,11 +148,7 @@ fn watch_rewrites_the_report_at_report_path() {
     e.cmd(&["watch", "--cycles", "2"]).assert().success();
     let out = e.dir.path().join("out/report.html");
     let (html, _) = page(&out);
-    let left = std::fs::canonicalize(&e.left).unwrap();
-    assert!(
-        html.contains(&*left.to_string_lossy()),
-        "the page names the left root"
-    );
+    assert!(html.contains("Both sides there and in sync"), "{html}");
     assert!(
         html.contains("busy cycle"),
         "the cycle that copied plan.txt is counted"
