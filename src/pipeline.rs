@@ -391,7 +391,9 @@ fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerS
             if let (Some(p), Some(cur)) = (prev, scan.entries.get(key))
                 && p.kind == crate::Kind::File
                 && cur.kind == crate::Kind::File
-                && (p.size != cur.size || p.mtime != cur.mtime)
+                && (p.size != cur.size
+                    || p.mtime != cur.mtime
+                    || crate::plan::engine::replaced(p, cur))
             {
                 n[side] += 1;
             }

@@ -149,7 +149,9 @@ pub fn classify(prev: Option<&Entry>, cur: Option<&Entry>) -> Class {
             if p.size != c.size {
                 return Class::Content;
             }
-            if p.mtime != c.mtime {
+            // Same size and mtime but another file (renamed over the old
+            // one): its bytes decide, as for an mtime-only change.
+            if p.mtime != c.mtime || replaced(p, c) {
                 return match (&p.hash, &c.hash) {
                     (Some(a), Some(b)) if a == b => Class::Props,
                     _ => Class::Content,
@@ -162,6 +164,14 @@ pub fn classify(prev: Option<&Entry>, cur: Option<&Entry>) -> Class {
             }
         }
     }
+}
+
+/// Another file now holds the path (its inode differs from the recorded
+/// one; device numbers are ignored, they change across remounts), although
+/// size and mtime may look the same: a file renamed over this one.
+#[must_use]
+pub fn replaced(prev: &Entry, cur: &Entry) -> bool {
+    prev.kind == Kind::File && matches!((prev.id, cur.id), (Some(a), Some(b)) if a.ino != b.ino)
 }
 
 /// True when neither side changed since the last sync (metadata only):
@@ -178,7 +188,8 @@ pub fn unchanged_on_both(key: &str, row: &StateRow, l: Option<&Entry>, r: Option
             };
             p.kind == c.kind
                 && p.props == c.props
-                && (c.kind == Kind::Dir || (p.size == c.size && p.mtime == c.mtime))
+                && (c.kind == Kind::Dir
+                    || (p.size == c.size && p.mtime == c.mtime && !replaced(p, c)))
                 && (p.path == cur_path
                     || paths::same_name(paths::file_name(&p.path), paths::file_name(cur_path)))
         }
@@ -259,7 +270,7 @@ pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
                 && p.kind == Kind::File
                 && c.kind == Kind::File
                 && p.size == c.size
-                && p.mtime != c.mtime
+                && (p.mtime != c.mtime || replaced(p, c))
                 && p.hash.is_some()
                 && c.hash.is_none()
                 && hashable(c, o)

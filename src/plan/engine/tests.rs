@@ -689,6 +689,14 @@ fn cases() -> Vec<Case> {
             ..Case::default()
         },
         Case {
+            name: "another file renamed over a path, same size and mtime: the new inode makes it a change (6.2.3)",
+            state: vec![(Some(fi("d/e.txt", "v1 e", 0, 5)), Some(fi("d/e.txt", "v1 e", 0, 50))), synced("keep.txt", "k")],
+            left: vec![d("d"), fi("d/e.txt", "v1 c", 0, 6), f("keep.txt", "k", 0)],
+            right: vec![d("d"), fi("d/e.txt", "v1 e", 0, 50), f("keep.txt", "k", 0)],
+            expect: vec!["record d [same]", "copy right d/e.txt → d/e.txt [6.2.3]"],
+            ..Case::default()
+        },
+        Case {
             name: "the other side deleted the file: the new path is a new file (6.2.9), no move",
             state: vec![synced("a.txt", "v1"), synced("keep.txt", "k")],
             left: vec![f("b.txt", "v1", 0), f("keep.txt", "k", 0)],
