@@ -94,6 +94,10 @@ pub fn install(
         actions: Some(vec![restart.clone(), restart.clone(), restart]),
     })
     .map_err(err)?;
+    // SPEC §13: restart also when `watch` stops with an error (a non-zero
+    // exit code), not only when the process crashes.
+    svc.set_failure_actions_on_non_crash_failures(true)
+        .map_err(err)?;
     let _ = svc
         .set_description("Two-way sync of the office share and the cloud drive (twinsync watch)");
     crate::outln!(
