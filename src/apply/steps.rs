@@ -105,6 +105,20 @@ pub(super) fn case_only_rename(plan: &Plan, op: &Op) -> Option<(Side, String, St
     })
 }
 
+/// The trash record of a version moved to trash now (one shape for deletes,
+/// replaced versions and a removed folder's leftovers).
+fn trash_record(side: Side, path: &str, trash_path: String, size: u64, rule: String) -> Update {
+    Update::Trash(TrashRecord {
+        id: 0,
+        side,
+        original_path: path.to_owned(),
+        trash_path,
+        size,
+        deleted_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        rule,
+    })
+}
+
 pub(super) fn side_of(op: &Op) -> Side {
     op.side.unwrap_or(Side::Left)
 }
@@ -508,28 +522,6 @@ impl Executor<'_> {
     }
 
     #[allow(clippy::unused_self)]
-    fn trash_record(
-        &self,
-        op: &Op,
-        side: Side,
-        path: &str,
-        trash_path: String,
-        size: u64,
-        rule: &str,
-    ) -> Update {
-        let _ = op;
-        Update::Trash(TrashRecord {
-            id: 0,
-            side,
-            original_path: path.to_owned(),
-            trash_path,
-            size,
-            deleted_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            rule: rule.to_owned(),
-        })
-    }
-
-    #[allow(clippy::unused_self)]
     fn overwrite_record(
         &self,
         op: &Op,
@@ -538,15 +530,13 @@ impl Executor<'_> {
         trash_path: String,
         size: u64,
     ) -> Update {
-        Update::Trash(TrashRecord {
-            id: 0,
+        trash_record(
             side,
-            original_path: path.to_owned(),
+            path,
             trash_path,
             size,
-            deleted_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            rule: format!("{} (overwritten)", op.rule),
-        })
+            format!("{} (overwritten)", op.rule),
+        )
     }
 
     fn delete(&self, op: &Op) -> Result<Outcome, FsError> {
@@ -583,7 +573,7 @@ impl Executor<'_> {
                 let loc = TrashLoc::new(fs, self.cfg.trash(side));
                 if let Some(rel) = loc.find(path, &self.plan_stamp()) {
                     let size = loc.size(&rel).unwrap_or(e.size);
-                    u.push(self.trash_record(op, side, path, rel, size, op.rule.as_str()));
+                    u.push(trash_record(side, path, rel, size, op.rule.to_string()));
                 }
             }
             return Ok(Outcome::Recovered(u));
@@ -603,16 +593,7 @@ impl Executor<'_> {
         if op.soft == Some(true) {
             let loc = TrashLoc::new(fs, self.cfg.trash(side));
             let rel = loc.put(path, &self.plan_stamp())?;
-            u.push(Update::Trash(TrashRecord {
-                id: 0,
-                side,
-                original_path: path.to_owned(),
-                trash_path: rel,
-                size: e.size,
-                deleted_at: chrono::Local::now()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-                rule: op.rule.to_string(),
-            }));
+            u.push(trash_record(side, path, rel, e.size, op.rule.to_string()));
         } else {
             fs.remove_file(path)?;
             self.log.warn(
@@ -962,16 +943,13 @@ impl Executor<'_> {
                     fs.remove_file(&p)?;
                 } else if m.kind == Kind::File {
                     let rel = loc.put(&p, &Self::trash_stamp())?;
-                    forget.push(Update::Trash(TrashRecord {
-                        id: 0,
+                    forget.push(trash_record(
                         side,
-                        original_path: p.clone(),
-                        trash_path: rel,
-                        size: m.size,
-                        deleted_at: chrono::Local::now()
-                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-                        rule: format!("{} (left in a removed folder)", op.rule),
-                    }));
+                        &p,
+                        rel,
+                        m.size,
+                        format!("{} (left in a removed folder)", op.rule),
+                    ));
                 } else {
                     return Ok(Outcome::Drifted(format!(
                         "{side} `{dest}` holds the excluded folder `{n}`; not removed"
