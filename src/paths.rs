@@ -133,7 +133,11 @@ pub fn join(parent: &str, name: &str) -> String {
     if parent.is_empty() {
         name.to_owned()
     } else {
-        format!("{parent}/{name}")
+        let mut s = String::with_capacity(parent.len() + 1 + name.len());
+        s.push_str(parent);
+        s.push('/');
+        s.push_str(name);
+        s
     }
 }
 

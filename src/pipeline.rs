@@ -79,6 +79,23 @@ pub struct PlanRequest<'a> {
     pub scans: Option<PerSide<SideScan>>,
 }
 
+/// Advances a cursor over a scan's entries to `key` (keys ascending) and
+/// returns its entry if the scan has one. Keys asked out of order only
+/// miss (the path is then planned in full, never skipped).
+fn seek<'a>(
+    cur: &mut std::iter::Peekable<std::collections::btree_map::IterMut<'a, String, crate::Entry>>,
+    key: &str,
+) -> Option<&'a mut crate::Entry> {
+    while cur.peek().is_some_and(|(k, _)| k.as_str() < key) {
+        cur.next();
+    }
+    if cur.peek().is_some_and(|(k, _)| k.as_str() == key) {
+        cur.next().map(|(_, e)| e)
+    } else {
+        None
+    }
+}
+
 /// Checks both roots, scans, hashes and plans.
 ///
 /// # Errors
@@ -110,26 +127,30 @@ pub fn make_plan(
     let (mut ls, mut rs) = (ls?, rs?);
     let conflicts = state.conflicts()?;
     // Only the snapshots of paths that changed are kept (the hot path's memory).
+    // The state rows arrive in key order, the scans are maps in key order:
+    // one merge pass, no lookup per path.
+    let mut lc = ls.entries.iter_mut().peekable();
+    let mut rc = rs.entries.iter_mut().peekable();
     let files = state.load_files_where(|k, row| {
+        let (l, r) = (seek(&mut lc, k), seek(&mut rc, k));
         if conflicts.contains_key(k)
-            || !engine::unchanged_on_both(k, row, ls.entries.get(k), rs.entries.get(k))
+            || !engine::unchanged_on_both(k, row, l.as_deref(), r.as_deref())
         {
             return true;
         }
-        for scan in [&mut ls, &mut rs] {
-            if let Some(e) = scan.entries.get_mut(k) {
-                e.unchanged = true;
-                // Its exact path is never needed again when it equals the key
-                // or names a file (only folders' exact spelling is used, to
-                // place new files inside them): free it. Keys are NFC, so a
-                // folder's path may differ from its key even when case-sensitive.
-                if e.kind == crate::Kind::File || e.path == k {
-                    e.path = String::new();
-                }
+        for e in [l, r].into_iter().flatten() {
+            e.unchanged = true;
+            // Its exact path is never needed again when it equals the key
+            // or names a file (only folders' exact spelling is used, to
+            // place new files inside them): free it. Keys are NFC, so a
+            // folder's path may differ from its key even when case-sensitive.
+            if e.kind == crate::Kind::File || e.path == k {
+                e.path = String::new();
             }
         }
         false
     })?;
+    drop((lc, rc));
     ls.restore_paths();
     rs.restore_paths();
     // What lies under temp names is held, never read as deleted.

@@ -173,7 +173,7 @@ pub fn scan_side(
         out.blocked.push(paths::key_of(&p, case_sensitive));
     }
     let mut invalid_dirs: Vec<String> = Vec::new();
-    let mut collided: HashSet<String> = HashSet::new();
+    let mut keyed: Vec<(String, Entry)> = Vec::with_capacity(walk.entries.len());
     for w in walk.entries {
         if let Err(why) = paths::validate_component(paths::file_name(&w.path)) {
             out.problems.push(format!("skipped `{}`: {why}", w.path));
@@ -196,29 +196,44 @@ pub fn scan_side(
                 (key, w.path)
             }
         };
-        if let Some(prev) = out.entries.get(&key) {
+        keyed.push((key, entry_of(path, &w.meta)));
+    }
+    // One sort and a bulk build instead of a map insert per entry; equal
+    // neighbours are names one identity key cannot tell apart.
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut collided: Vec<String> = Vec::new();
+    for pair in keyed.windows(2) {
+        let ((k, a), (_, b)) = (&pair[0], &pair[1]);
+        if k == &pair[1].0 {
+            let spelt = |e: &Entry| {
+                if e.path.is_empty() {
+                    k.clone()
+                } else {
+                    e.path.clone()
+                }
+            };
             out.problems.push(format!(
                 "`{}` and `{}` differ only in case or Unicode normalisation; both left alone until one is renamed",
-                if prev.path.is_empty() {
-                    &key
-                } else {
-                    &prev.path
-                },
-                if path.is_empty() { &key } else { &path }
+                spelt(a),
+                spelt(b)
             ));
-            collided.insert(key);
-            continue;
+            if collided.last() != Some(k) {
+                collided.push(k.clone());
+            }
         }
-        out.entries.insert(key, entry_of(path, &w.meta));
     }
-    if !invalid_dirs.is_empty() {
-        out.entries
-            .retain(|k, _| !invalid_dirs.iter().any(|d| paths::is_within(k, d)));
-    }
-    for k in collided {
-        out.entries.retain(|e, _| !paths::is_within(e, &k));
-        out.unknown.push(k);
-    }
+    out.entries = if collided.is_empty() && invalid_dirs.is_empty() {
+        keyed.into_iter().collect()
+    } else {
+        keyed
+            .into_iter()
+            .filter(|(k, _)| {
+                !invalid_dirs.iter().any(|d| paths::is_within(k, d))
+                    && !collided.iter().any(|c| paths::is_within(k, c))
+            })
+            .collect()
+    };
+    out.unknown.extend(collided);
     Ok(out)
 }
 

@@ -4,10 +4,14 @@
 //! `install` registers `twinsync service run --config <abs path>` to start
 //! at boot under the given account, with restart-on-failure actions.
 //! `run` is what the Service Control Manager starts: it reports Running,
-//! runs `watch` until a Stop arrives, then reports Stopped. Progress goes to
-//! the log file (there is no terminal).
+//! runs `watch` until a Stop arrives, then reports Stopped (with the exit
+//! code of `watch`: non-zero makes the failure actions restart it). Progress
+//! goes to the log file (there is no terminal); start, stop and fatal errors
+//! also go to the Windows Application log, source `twinsync` (ids 1, 2, 3).
 
 use crate::error::RunError;
+use crate::win::EventKind;
+use serde_json::json;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,7 +89,7 @@ pub fn install(
         .map_err(err)?;
     let restart = ScAction {
         action_type: ServiceActionType::Restart,
-        delay: Duration::from_secs(30),
+        delay: Duration::from_secs(60),
     };
     svc.update_failure_actions(ServiceFailureActions {
         reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(86_400)),
@@ -100,8 +104,14 @@ pub fn install(
         .map_err(err)?;
     let _ = svc
         .set_description("Two-way sync of the office share and the cloud drive (twinsync watch)");
+    // Start, stop and fatal errors go to the Application log as source
+    // `twinsync` too; without the source, Event Viewer shows the text with
+    // a "description cannot be found" preamble, which is still readable.
+    if let Err(e) = crate::win::register_event_source(NAME) {
+        crate::eoutln!("warning: Event Log source `{NAME}` not registered: {e}");
+    }
     crate::outln!(
-        "Service `{NAME}` installed (automatic start, restart on failure). Start it with: sc start {NAME}"
+        "Service `{NAME}` installed (automatic start, restart on failure after 1 minute). Start it with: sc start {NAME}"
     );
     Ok(0)
 }
@@ -121,6 +131,7 @@ pub fn uninstall() -> Result<i32, RunError> {
         .map_err(err)?;
     let _ = svc.stop();
     svc.delete().map_err(err)?;
+    crate::win::remove_event_source(NAME);
     crate::outln!("Service `{NAME}` removed.");
     Ok(0)
 }
@@ -139,7 +150,7 @@ fn service_main(_args: Vec<OsString>) {
     let Ok(status) = service_control_handler::register(NAME, handler) else {
         return;
     };
-    let set = |state, code| {
+    let set = |state, exit_code| {
         let _ = status.set_service_status(ServiceStatus {
             service_type: ServiceType::OWN_PROCESS,
             current_state: state,
@@ -148,19 +159,77 @@ fn service_main(_args: Vec<OsString>) {
             } else {
                 ServiceControlAccept::empty()
             },
-            exit_code: ServiceExitCode::Win32(code),
+            exit_code,
             checkpoint: 0,
             wait_hint: Duration::from_secs(30),
             process_id: None,
         });
     };
-    set(ServiceState::Running, 0);
-    let code = match CONFIG.get().map(|p| crate::config::Config::load(p)) {
-        Some(Ok(cfg)) => match crate::watch::run(&cfg, None, false, Some(stop)) {
-            Ok(_) => 0,
-            Err(_) => 1,
+    set(ServiceState::Running, ServiceExitCode::Win32(0));
+    let code = run_watch(&stop);
+    set(
+        ServiceState::Stopped,
+        if code == 0 {
+            ServiceExitCode::Win32(0)
+        } else {
+            // Non-zero: the Service Control Manager's failure actions
+            // (restart after a minute) apply, crash or not.
+            ServiceExitCode::ServiceSpecific(u32::try_from(code).unwrap_or(1))
         },
-        _ => 1,
+    );
+}
+
+/// Event ids of the Application log entries (source `twinsync`).
+const EVENT_STARTED: u32 = 1;
+const EVENT_STOPPED: u32 = 2;
+const EVENT_FATAL: u32 = 3;
+
+fn event(kind: EventKind, id: u32, text: &str) {
+    crate::win::report_event(NAME, kind, id, text);
+}
+
+/// Runs `watch` for the service and says so in the Event Log and the JSON
+/// log; returns the exit code (0 after a requested stop).
+fn run_watch(stop: &Arc<AtomicBool>) -> i32 {
+    let Some(path) = CONFIG.get() else {
+        event(
+            EventKind::Error,
+            EVENT_FATAL,
+            "twinsync service: no config path given",
+        );
+        return 1;
     };
-    set(ServiceState::Stopped, code);
+    let cfg = match crate::config::Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            let e = RunError::from(e);
+            event(
+                EventKind::Error,
+                EVENT_FATAL,
+                &format!("twinsync service cannot start: {e}"),
+            );
+            return e.exit_code();
+        }
+    };
+    let log = crate::log::Logger::from_config(&cfg);
+    let started = format!("twinsync service started (config {})", path.display());
+    log.info("scan", json!({"note": started}));
+    event(EventKind::Information, EVENT_STARTED, &started);
+    match crate::watch::run(&cfg, None, false, Some(Arc::clone(stop))) {
+        Ok(code) => {
+            log.info("scan", json!({"note": "twinsync service stopped"}));
+            event(
+                EventKind::Information,
+                EVENT_STOPPED,
+                "twinsync service stopped",
+            );
+            code
+        }
+        Err(e) => {
+            let text = format!("twinsync service stopped by a fatal error: {e}");
+            log.error("error", json!({"error": e.to_string(), "note": text}));
+            event(EventKind::Error, EVENT_FATAL, &text);
+            e.exit_code()
+        }
+    }
 }

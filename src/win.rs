@@ -1,6 +1,7 @@
 //! Windows FFI: the few calls std does not offer (setting hidden/system
-//! attributes). The only module allowed `unsafe`; each call is a plain Win32
-//! function taking a NUL-terminated wide path.
+//! attributes, file ids, the Event Log and its registry source). The only
+//! module allowed `unsafe`; each call is a plain Win32 function taking
+//! NUL-terminated wide strings, and every handle is released where it opens.
 #![allow(unsafe_code)]
 
 use std::os::windows::ffi::OsStrExt;
@@ -69,4 +70,137 @@ pub fn file_id(p: &Path) -> std::io::Result<(u64, u64)> {
         u64::from(info.dwVolumeSerialNumber),
         (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow),
     ))
+}
+
+/// NUL-terminated UTF-16 text.
+fn wide_str(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+/// How serious an Event Log entry is.
+#[derive(Debug, Clone, Copy)]
+pub enum EventKind {
+    Information,
+    Warning,
+    Error,
+}
+
+/// Writes one entry to the Windows Application log under `source`
+/// (SPEC §13: the service's start, stop and fatal errors). Best effort:
+/// false if the log could not be written (the JSON log still has it).
+pub fn report_event(source: &str, kind: EventKind, id: u32, text: &str) -> bool {
+    use windows_sys::Win32::System::EventLog::{
+        DeregisterEventSource, EVENTLOG_ERROR_TYPE, EVENTLOG_INFORMATION_TYPE,
+        EVENTLOG_WARNING_TYPE, RegisterEventSourceW, ReportEventW,
+    };
+    let src = wide_str(source);
+    let msg = wide_str(text);
+    let ty = match kind {
+        EventKind::Information => EVENTLOG_INFORMATION_TYPE,
+        EventKind::Warning => EVENTLOG_WARNING_TYPE,
+        EventKind::Error => EVENTLOG_ERROR_TYPE,
+    };
+    // SAFETY: `src` and `msg` are NUL-terminated UTF-16 strings that outlive
+    // the calls; the handle is checked and released exactly once.
+    unsafe {
+        let h = RegisterEventSourceW(std::ptr::null(), src.as_ptr());
+        if h.is_null() {
+            return false;
+        }
+        let strings = [msg.as_ptr()];
+        let ok = ReportEventW(
+            h,
+            ty,
+            0,
+            id,
+            std::ptr::null_mut(),
+            1,
+            0,
+            strings.as_ptr(),
+            std::ptr::null(),
+        );
+        DeregisterEventSource(h);
+        ok != 0
+    }
+}
+
+const EVENTLOG_KEY: &str = r"SYSTEM\CurrentControlSet\Services\EventLog\Application\";
+
+/// Registers `source` in the Application log, so Event Viewer shows its
+/// entries' text: the message file is .NET's `EventLogMessages.dll` (every
+/// event id is "%1", present on every Windows Server with .NET 4), when
+/// it is there.
+///
+/// # Errors
+/// The OS error of creating the registry key (not elevated, for one).
+pub fn register_event_source(source: &str) -> std::io::Result<()> {
+    use windows_sys::Win32::System::Registry::{
+        HKEY, HKEY_LOCAL_MACHINE, KEY_SET_VALUE, REG_DWORD, REG_EXPAND_SZ, REG_OPTION_NON_VOLATILE,
+        RegCloseKey, RegCreateKeyExW, RegSetValueExW,
+    };
+    let key = wide_str(&format!("{EVENTLOG_KEY}{source}"));
+    let mut h: HKEY = std::ptr::null_mut();
+    // SAFETY: valid NUL-terminated strings, out-pointer to a local HKEY.
+    let rc = unsafe {
+        RegCreateKeyExW(
+            HKEY_LOCAL_MACHINE,
+            key.as_ptr(),
+            0,
+            std::ptr::null(),
+            REG_OPTION_NON_VOLATILE,
+            KEY_SET_VALUE,
+            std::ptr::null(),
+            &raw mut h,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::from_raw_os_error(rc as i32));
+    }
+    let root = std::env::var_os("SystemRoot").unwrap_or_else(|| r"C:\Windows".into());
+    let dll = r"Microsoft.NET\Framework64\v4.0.30319\EventLogMessages.dll";
+    let mut rc = 0;
+    if Path::new(&root).join(dll).is_file() {
+        let file = wide_str(&format!(r"%SystemRoot%\{dll}"));
+        // SAFETY: `h` is open; the value is `file.len() * 2` bytes.
+        rc = unsafe {
+            RegSetValueExW(
+                h,
+                wide_str("EventMessageFile").as_ptr(),
+                0,
+                REG_EXPAND_SZ,
+                file.as_ptr().cast(),
+                u32::try_from(file.len() * 2).unwrap_or(0),
+            )
+        };
+    }
+    let types: u32 = 7; // error | warning | information
+    if rc == 0 {
+        // SAFETY: `h` is open; the value is 4 bytes.
+        rc = unsafe {
+            RegSetValueExW(
+                h,
+                wide_str("TypesSupported").as_ptr(),
+                0,
+                REG_DWORD,
+                (&raw const types).cast(),
+                4,
+            )
+        };
+    }
+    // SAFETY: `h` was opened above and is closed once.
+    unsafe { RegCloseKey(h) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::from_raw_os_error(rc as i32))
+    }
+}
+
+/// Removes what [`register_event_source`] made (past entries stay).
+pub fn remove_event_source(source: &str) {
+    use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RegDeleteKeyW};
+    let key = wide_str(&format!("{EVENTLOG_KEY}{source}"));
+    // SAFETY: a valid NUL-terminated string.
+    unsafe { RegDeleteKeyW(HKEY_LOCAL_MACHINE, key.as_ptr()) };
 }

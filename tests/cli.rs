@@ -407,6 +407,10 @@ fn names_invalid_on_windows_are_reported_and_skipped_not_looped_on() {
     e.write("left", "CON.txt", "reserved", 100);
     e.write("left", "trailing.", "dot", 100);
     e.write("left", "dir?/inside.txt", "in a bad folder", 100);
+    // Made on a non-Windows cloud: a backslash is part of the name, and
+    // the console device names are reserved too.
+    e.write("left", "back\\slash.txt", "backslash", 100);
+    e.write("left", "conout$.log", "console", 100);
     let out = e
         .cmd(&["plan"])
         .assert()
@@ -415,7 +419,14 @@ fn names_invalid_on_windows_are_reported_and_skipped_not_looped_on() {
         .stdout
         .clone();
     let text = String::from_utf8_lossy(&out);
-    for bad in ["bad:name.txt", "CON.txt", "trailing.", "dir?"] {
+    for bad in [
+        "bad:name.txt",
+        "CON.txt",
+        "trailing.",
+        "dir?",
+        "back\\slash.txt",
+        "conout$.log",
+    ] {
         assert!(
             text.contains(&format!("skipped `{bad}`")),
             "{bad} not reported:\n{text}"

@@ -361,27 +361,34 @@ fn still_unresolved(c: &ConflictRecord, l: Option<&Entry>, r: Option<&Entry>) ->
 /// Every key of both scans and the state, ascending, once: a three-way
 /// merge of already-sorted sequences (no sort, no hashing).
 fn all_keys<'a>(input: &'a Input<'_>) -> Vec<&'a str> {
-    let mut out: Vec<&str> =
-        Vec::with_capacity(input.left.entries.len().max(input.state.len()) + 16);
-    let mut l = input.left.entries.keys().map(String::as_str).peekable();
-    let mut r = input.right.entries.keys().map(String::as_str).peekable();
+    let mut out: Vec<&str> = Vec::with_capacity(input.state.len() + 16);
+    let mut l = input.left.entries.iter().peekable();
+    let mut r = input.right.entries.iter().peekable();
     let mut s = input.state.keys().peekable();
     loop {
-        let next = [l.peek(), r.peek(), s.peek()]
-            .into_iter()
-            .flatten()
-            .min()
-            .copied();
+        let next = [
+            l.peek().map(|e| e.0.as_str()),
+            r.peek().map(|e| e.0.as_str()),
+            s.peek().copied(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let Some(k) = next else { break };
+        let mut unchanged = false;
         for it in [&mut l, &mut r] {
-            if it.peek() == Some(&k) {
-                it.next();
+            if it.peek().is_some_and(|e| e.0 == k) {
+                unchanged |= it.next().is_some_and(|e| e.1.unchanged);
             }
         }
         if s.peek() == Some(&k) {
             s.next();
         }
-        out.push(k);
+        // Unchanged on both sides since the last sync: nothing to decide (a
+        // folder deleted on one side has nothing unchanged on both below it).
+        if !unchanged {
+            out.push(k);
+        }
     }
     out
 }
