@@ -796,6 +796,7 @@ Describe 'Windows service' -Tag 'Admin' {
         Write-Old "$($p.Left)\svc.txt" 'via service'
         # `sc` is Set-Content in PowerShell: always sc.exe.
         $installed = $false
+        $t0 = Get-Date
         try {
             $o = & $script:Exe --config $p.Config service install 2>&1
             $LASTEXITCODE | Should -Be 0 -Because ($o -join "`n")
@@ -823,6 +824,19 @@ Describe 'Windows service' -Tag 'Admin' {
             Wait-Until { (sc.exe query twinsync) -match 'STATE\s+:\s+1\s+STOPPED' } 30 | Should -Not -BeNullOrEmpty
             Get-Synced $p.Left | Join-List | Should -BeExactly 'back.txt|svc.txt'
             Get-Synced $p.Right | Join-List | Should -BeExactly 'back.txt|svc.txt'
+            # Start (id 1) and stop (id 2) are in the Application log too.
+            $ev = @(Get-WinEvent -FilterHashtable @{ LogName = 'Application'; ProviderName = 'twinsync'; StartTime = $t0 } -ErrorAction SilentlyContinue)
+            @($ev | Where-Object Id -EQ 1).Count | Should -BeGreaterOrEqual 2 -Because 'two starts'
+            @($ev | Where-Object Id -EQ 2).Count | Should -BeGreaterOrEqual 2 -Because 'two stops'
+            # A config error stops the service with a non-zero exit code and
+            # an error entry (id 3) naming the key.
+            Add-Content -Path $p.Config -Value "`nbogus_key = 1"
+            $o = sc.exe start twinsync
+            Wait-Until { (sc.exe query twinsync) -match 'STATE\s+:\s+1\s+STOPPED' } 30 | Should -Not -BeNullOrEmpty
+            (sc.exe query twinsync) -join "`n" | Should -Match 'SERVICE_EXIT_CODE\s+:\s+1\s'
+            $fatalFilter = @{ LogName = 'Application'; ProviderName = 'twinsync'; Id = 3; StartTime = $t0 }
+            Wait-Until { Get-WinEvent -FilterHashtable $fatalFilter -ErrorAction SilentlyContinue } 30 | Should -Not -BeNullOrEmpty
+            (Get-WinEvent -FilterHashtable $fatalFilter -MaxEvents 1).Message | Should -Match 'bogus_key'
         } finally {
             if ($installed) {
                 [void](sc.exe stop twinsync 2>&1)
