@@ -7,6 +7,7 @@
 //! the step's last act; a replaced version goes to trash before it is
 //! overwritten (or is recorded as not kept).
 
+use std::sync::mpsc;
 use super::trash::{self, TrashLoc};
 use super::{Outcome, event_name};
 use crate::config::Config;
@@ -436,7 +437,10 @@ impl Executor<'_> {
         ]
     }
 
-    /// Streams `src` into `temp`, hashing on the way, throttled if configured.
+    /// Streams `src` into `temp`, hashing on the way, throttled if
+    /// configured. Three stages overlap so the disk never waits for the CPU:
+    /// a reader thread fills 1 MiB buffers, a hasher thread hashes them, and
+    /// this thread writes them (and hands them back to the reader).
     fn stream(
         &self,
         sfs: &dyn Fs,
@@ -445,44 +449,99 @@ impl Executor<'_> {
         temp: &str,
         interruptible: bool,
     ) -> Result<String, FsError> {
+        const CHUNK: usize = 1024 * 1024;
+        const IN_FLIGHT: usize = 4;
         let mut r = sfs.open_read(src)?;
         let mut w = dfs.create(temp)?;
-        let mut h = blake3::Hasher::new();
-        let mut buf = vec![0u8; 256 * 1024];
         let rate = self.cfg.raw.transfer.max_bytes_per_second;
         let start = std::time::Instant::now();
-        let mut sent: u64 = 0;
-        loop {
-            let n = r.read(&mut buf).map_err(|e| FsError::io("read", src, e))?;
-            if n == 0 {
-                break;
-            }
-            if interruptible
-                && self
-                    .stop
-                    .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
-            {
-                return Err(FsError::synthetic(
-                    "copy",
-                    temp,
-                    ErrorClass::Crashed,
-                    "interrupted by a stop request; the copy restarts next time",
-                ));
-            }
-            h.update(&buf[..n]);
-            w.write_all(&buf[..n])
-                .map_err(|e| FsError::io("write", temp, e))?;
-            sent += n as u64;
-            if rate > 0 {
-                #[allow(clippy::cast_precision_loss)]
-                let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
-                if let Some(wait) = due.checked_sub(start.elapsed()) {
-                    std::thread::sleep(wait);
+        let (to_hash, hash_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
+        let (to_write, write_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
+        let (recycle, spare) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+        std::thread::scope(|sc| {
+            sc.spawn(move || {
+                let mut free: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    let mut buf = free
+                        .pop()
+                        .or_else(|| spare.try_recv().ok())
+                        .unwrap_or_else(|| vec![0u8; CHUNK]);
+                    buf.resize(CHUNK, 0);
+                    // Fill the buffer (a short read is not the end).
+                    let mut n = 0;
+                    let res = loop {
+                        match r.read(&mut buf[n..]) {
+                            Ok(0) => break Ok(()),
+                            Ok(k) => {
+                                n += k;
+                                if n == CHUNK {
+                                    break Ok(());
+                                }
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => break Err(FsError::io("read", src, e)),
+                        }
+                    };
+                    if let Err(e) = res {
+                        let _ = to_hash.send(Err(e));
+                        return;
+                    }
+                    if n == 0 {
+                        return; // end of file: dropping the sender says so
+                    }
+                    buf.truncate(n);
+                    let last = n < CHUNK;
+                    if to_hash.send(Ok(buf)).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            let hasher = sc.spawn(move || {
+                let mut h = blake3::Hasher::new();
+                for item in hash_rx {
+                    if let Ok(buf) = &item {
+                        h.update(buf);
+                    }
+                    let failed = item.is_err();
+                    if to_write.send(item).is_err() || failed {
+                        break;
+                    }
+                }
+                h.finalize().to_hex().to_string()
+            });
+            let mut sent: u64 = 0;
+            for item in write_rx {
+                let buf = item?;
+                if interruptible
+                    && self
+                        .stop
+                        .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+                {
+                    return Err(FsError::synthetic(
+                        "copy",
+                        temp,
+                        ErrorClass::Crashed,
+                        "interrupted by a stop request; the copy restarts next time",
+                    ));
+                }
+                w.write_all(&buf)
+                    .map_err(|e| FsError::io("write", temp, e))?;
+                sent += buf.len() as u64;
+                let _ = recycle.try_send(buf);
+                if rate > 0 {
+                    #[allow(clippy::cast_precision_loss)]
+                    let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
+                    if let Some(wait) = due.checked_sub(start.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
                 }
             }
-        }
-        w.finish()?;
-        Ok(h.finalize().to_hex().to_string())
+            let hash = hasher.join().map_err(|_| {
+                FsError::synthetic("copy", temp, ErrorClass::Crashed, "the hashing thread failed")
+            })?;
+            w.finish()?;
+            Ok(hash)
+        })
     }
 
     fn trash_stamp() -> String {
