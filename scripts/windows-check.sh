@@ -20,6 +20,8 @@
 #                          (default ${TMPDIR:-/tmp}/twinsync-wincross)
 #   WINCHECK_RUN_TIMEOUT   seconds allowed for each .exe run under Wine,
 #                          including each test binary (default 1200)
+#   WINCHECK_SKIP_TEST=1   skip the `cargo test` phase (e.g. to rerun only
+#                          the smoke and e2e phases)
 #   WINCHECK_SKIP_E2E=1    stop after the smoke phase
 set -euo pipefail
 
@@ -137,9 +139,13 @@ phase_begin build
 /usr/bin/cargo build "${CARGO_ARGS[@]}"
 phase_end
 
-phase_begin test
-/usr/bin/cargo test "${CARGO_ARGS[@]}"
-phase_end
+if [[ "${WINCHECK_SKIP_TEST:-0}" == 1 ]]; then
+    echo "WINCHECK_SKIP_TEST=1: skipping cargo test under Wine"
+else
+    phase_begin test
+    /usr/bin/cargo test "${CARGO_ARGS[@]}"
+    phase_end
+fi
 
 # ----------------------------------------------------------------- smoke ----
 phase_begin smoke
