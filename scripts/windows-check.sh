@@ -10,22 +10,26 @@
 #     the Wine prefix, otherwise every .exe exits with code 53.
 # Works from a clean clone, as root (CI) or as a user with sudo.
 #
+# Last, the `e2e` phase builds the release .exe and runs scripts/wine-e2e.sh
+# (twinsync on real folders under Z:\, scenario by scenario).
+# The environment (cargo, Wine) is shared with scripts/wine-e2e.sh through
+# scripts/wincross-env.sh.
+#
 # Environment knobs (all optional):
 #   WINCHECK_DIR           work dir for the shim and the Wine prefix
 #                          (default ${TMPDIR:-/tmp}/twinsync-wincross)
 #   WINCHECK_RUN_TIMEOUT   seconds allowed for each .exe run under Wine,
 #                          including each test binary (default 1200)
+#   WINCHECK_SKIP_TEST=1   skip the `cargo test` phase (e.g. to rerun only
+#                          the smoke and e2e phases)
+#   WINCHECK_SKIP_E2E=1    stop after the smoke phase
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-
-TARGET=x86_64-pc-windows-gnu
-TARGET_DIR=target/wincross
-EXE=$TARGET_DIR/$TARGET/debug/twinsync.exe
+# shellcheck source=scripts/wincross-env.sh
+source "$ROOT/scripts/wincross-env.sh"
 PKGS=(rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64 wine)
-W=${WINCHECK_DIR:-${TMPDIR:-/tmp}/twinsync-wincross}
-RUN_TIMEOUT=${WINCHECK_RUN_TIMEOUT:-1200}
 
 # ---------------------------------------------------------------- timing ----
 TIMINGS=()
@@ -115,62 +119,33 @@ fi
 phase_end
 
 # ----------------------------------------------------------- environment ----
-export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
-export CC_x86_64_pc_windows_gnu=x86_64-w64-mingw32-gcc
-export AR_x86_64_pc_windows_gnu=x86_64-w64-mingw32-ar
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
-# The Wine runner is given to cargo with --config (below), NOT through
-# CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER as WINDOWS.md shows: assert_cmd's
-# Command::cargo_bin reads that variable at run time inside the test .exe
-# (which inherits the Unix environment under Wine) and then tries to spawn
-# "wine" from inside Wine, failing with "program not found".
-unset CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER
-# Headless Wine: no X display, no Mono/Gecko install prompts, no debug noise.
-unset DISPLAY WAYLAND_DISPLAY
-export WINEDLLOVERRIDES="mscoree,mshtml=" WINEDEBUG=-all WINEARCH=win64
-export WINEPREFIX=$W/prefix
+# (exported by scripts/wincross-env.sh, sourced above)
 mkdir -p "$W"
 
 # ------------------------------------------------------------------ shim ----
 phase_begin shim
-cat > "$W/bcp.c" <<'C'
-#include <windows.h>
-BOOLEAN WINAPI SystemFunction036(PVOID buf, ULONG len); /* RtlGenRandom */
-__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE p, SIZE_T n) {
-  while (n) { ULONG k = n > 0x40000000 ? 0x40000000 : (ULONG)n;
-    if (!SystemFunction036(p, k)) return FALSE; p += k; n -= k; }
-  return TRUE; }
-C
-x86_64-w64-mingw32-gcc -shared -O2 -s -o "$W/bcryptprimitives.dll" "$W/bcp.c" -ladvapi32
+wincross_build_shim
 ls -l "$W/bcryptprimitives.dll"
 phase_end
 
 # ---------------------------------------------------------------- prefix ----
 phase_begin prefix
-# The marker guards against a prefix left half-made by an interrupted run.
-if [[ ! -f "$W/prefix.ok" || ! -d "$WINEPREFIX/drive_c/windows/system32" ]]; then
-    rm -rf "$WINEPREFIX" "$W/prefix.ok"
-    timeout 300 wine wineboot --init </dev/null
-    timeout 120 wineserver -w
-    touch "$W/prefix.ok"
-else
-    echo "reusing Wine prefix $WINEPREFIX"
-fi
-cp "$W/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+wincross_prefix
 phase_end
 
 # ----------------------------------------------------------------- build ----
-CARGO_ARGS=(--locked -Zbuild-std --target "$TARGET" --target-dir "$TARGET_DIR"
-    # Each test binary runs under Wine, bounded so a hang cannot eat CI's time.
-    --config "target.$TARGET.runner = [\"timeout\", \"$RUN_TIMEOUT\", \"wine\"]")
-
+# CARGO_ARGS: see scripts/wincross-env.sh
 phase_begin build
 /usr/bin/cargo build "${CARGO_ARGS[@]}"
 phase_end
 
-phase_begin test
-/usr/bin/cargo test "${CARGO_ARGS[@]}"
-phase_end
+if [[ "${WINCHECK_SKIP_TEST:-0}" == 1 ]]; then
+    echo "WINCHECK_SKIP_TEST=1: skipping cargo test under Wine"
+else
+    phase_begin test
+    /usr/bin/cargo test "${CARGO_ARGS[@]}"
+    phase_end
+fi
 
 # ----------------------------------------------------------------- smoke ----
 phase_begin smoke
@@ -191,6 +166,23 @@ else
     echo "service --help failed with exit $rc" >&2
     exit 1
 fi
+phase_end
+
+wineserver -k || true
+
+# ------------------------------------------------------------------- e2e ----
+if [[ "${WINCHECK_SKIP_E2E:-0}" == 1 ]]; then
+    echo "WINCHECK_SKIP_E2E=1: skipping the release build and the end-to-end check"
+    exit 0
+fi
+phase_begin release
+wincross_build_release
+ls -l "$RELEASE_EXE"
+phase_end
+
+phase_begin e2e
+# The script prints PASS/FAIL per scenario and exits non-zero on any FAIL.
+WINE_E2E_SKIP_BUILD=1 WINE_E2E_SKIP_PREFIX=1 bash "$ROOT/scripts/wine-e2e.sh"
 phase_end
 
 wineserver -k || true
