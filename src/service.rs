@@ -32,8 +32,21 @@ static CONFIG: OnceLock<PathBuf> = OnceLock::new();
 
 define_windows_service!(ffi_service_main, service_main);
 
+/// The error with its causes (windows-service's own message is generic,
+/// "IO error in winapi call"; the OS error is its source).
 fn err(e: impl std::fmt::Display) -> RunError {
     RunError::Other(format!("service: {e}"))
+}
+
+fn err_chain(e: &(dyn std::error::Error + 'static)) -> RunError {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cur = c.source();
+    }
+    err(text)
 }
 
 /// `service run`: what the Service Control Manager starts.
@@ -41,7 +54,7 @@ fn err(e: impl std::fmt::Display) -> RunError {
 /// # Errors
 /// Not started by the Service Control Manager.
 pub fn run(cfg_path: &Path) -> Result<i32, RunError> {
-    let abs = std::fs::canonicalize(cfg_path).unwrap_or_else(|_| cfg_path.to_path_buf());
+    let abs = dunce::canonicalize(cfg_path).unwrap_or_else(|_| cfg_path.to_path_buf());
     let _ = CONFIG.set(abs);
     service_dispatcher::start(NAME, ffi_service_main).map_err(|e| {
         err(format!("{e} (`service run` is started by the Service Control Manager; to run in a console use `twinsync watch`)"))
@@ -58,7 +71,7 @@ pub fn install(
     account: Option<String>,
     password: Option<String>,
 ) -> Result<i32, RunError> {
-    let cfg = std::fs::canonicalize(cfg_path)
+    let cfg = dunce::canonicalize(cfg_path)
         .map_err(|e| err(format!("config `{}`: {e}", cfg_path.display())))?;
     crate::config::Config::load(&cfg)?;
     let exe = std::env::current_exe().map_err(err)?;
@@ -85,23 +98,39 @@ pub fn install(
         account_password: password.map(OsString::from),
     };
     let svc = mgr
-        .create_service(&info, ServiceAccess::CHANGE_CONFIG | ServiceAccess::START)
-        .map_err(err)?;
+        .create_service(
+            &info,
+            ServiceAccess::CHANGE_CONFIG | ServiceAccess::START | ServiceAccess::DELETE,
+        )
+        .map_err(|e| err_chain(&e))?;
     let restart = ScAction {
         action_type: ServiceActionType::Restart,
         delay: Duration::from_secs(60),
     };
-    svc.update_failure_actions(ServiceFailureActions {
+    // Without restart actions the service is not what SPEC §13 asks for:
+    // remove it again rather than leave it half-installed.
+    if let Err(e) = svc.update_failure_actions(ServiceFailureActions {
         reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(86_400)),
         reboot_msg: None,
         command: None,
         actions: Some(vec![restart.clone(), restart.clone(), restart]),
-    })
-    .map_err(err)?;
+    }) {
+        let _ = svc.delete();
+        return Err(err_chain(&e));
+    }
     // SPEC §13: restart also when `watch` stops with an error (a non-zero
-    // exit code), not only when the process crashes.
-    svc.set_failure_actions_on_non_crash_failures(true)
-        .map_err(err)?;
+    // exit code), not only when the process crashes. Every Windows since
+    // Vista supports it; where it is refused (Wine), restart after a crash
+    // still holds, and the admin is told.
+    if let Err(e) = svc.set_failure_actions_on_non_crash_failures(true) {
+        let why = match err_chain(&e) {
+            RunError::Other(t) => t,
+            other => other.to_string(),
+        };
+        crate::eoutln!(
+            "warning: restart after an error exit could not be set ({why}); the service restarts after a crash only"
+        );
+    }
     let _ = svc
         .set_description("Two-way sync of the office share and the cloud drive (twinsync watch)");
     // Start, stop and fatal errors go to the Application log as source

@@ -7,7 +7,6 @@
 //! the step's last act; a replaced version goes to trash before it is
 //! overwritten (or is recorded as not kept).
 
-use std::sync::mpsc;
 use super::trash::{self, TrashLoc};
 use super::{Outcome, event_name};
 use crate::config::Config;
@@ -19,6 +18,7 @@ use crate::state::{ConflictRecord, TrashRecord, Update};
 use crate::{Entry, Resolution, Side, paths};
 use serde_json::json;
 use std::io::{Read, Write};
+use std::sync::mpsc;
 
 pub(super) fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
     Entry {
@@ -537,7 +537,12 @@ impl Executor<'_> {
                 }
             }
             let hash = hasher.join().map_err(|_| {
-                FsError::synthetic("copy", temp, ErrorClass::Crashed, "the hashing thread failed")
+                FsError::synthetic(
+                    "copy",
+                    temp,
+                    ErrorClass::Crashed,
+                    "the hashing thread failed",
+                )
             })?;
             w.finish()?;
             Ok(hash)

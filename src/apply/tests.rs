@@ -348,7 +348,23 @@ fn one_failing_step_does_not_stop_the_others() {
 /// A MemFs that runs a hook on every `open_read` (an edit or a stop request
 /// arriving while a copy reads its source).
 type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
-struct Hooked(MemFs, OpenHook);
+/// The third field, when set, makes every read fail after that many bytes
+/// (a disk or network error in the middle of a copy).
+struct Hooked(MemFs, OpenHook, Option<usize>);
+
+struct FailAfter(Box<dyn Read + Send>, usize);
+
+impl Read for FailAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.1 == 0 {
+            return Err(std::io::Error::other("injected read error"));
+        }
+        let n = buf.len().min(self.1).min(64 * 1024);
+        let n = self.0.read(&mut buf[..n])?;
+        self.1 -= n;
+        Ok(n)
+    }
+}
 
 impl Fs for Hooked {
     fn root_display(&self) -> String {
@@ -370,7 +386,10 @@ impl Fs for Hooked {
     fn open_read(&self, p: &str) -> Result<Box<dyn Read + Send>, FsError> {
         let r = self.0.open_read(p);
         (self.1)(&self.0, p);
-        r
+        match self.2 {
+            Some(n) => r.map(|r| Box::new(FailAfter(r, n)) as Box<dyn Read + Send>),
+            None => r,
+        }
     }
     fn create(&self, p: &str) -> Result<Box<dyn crate::fs::FileWriter>, FsError> {
         self.0.create(p)
@@ -407,6 +426,7 @@ fn source_changed_during_copy_is_discarded() {
                     m.put(p, b"changed while copying!");
                 }
             }),
+            None,
         )),
         right: Arc::new(h.right.clone()),
     };
@@ -419,6 +439,43 @@ fn source_changed_during_copy_is_discarded() {
     assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
     h.sync();
     assert_eq!(h.right.get("a.txt").unwrap(), b"changed while copying!");
+}
+
+/// Copies stream through a reader, a hasher and a writer thread in 1 MiB
+/// pieces: a file of several pieces (and a short last one) lands byte for
+/// byte with the right hash, and a read error in the middle fails the step,
+/// leaves no temp file and no half copy, and the next run copies it whole.
+#[test]
+fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
+    let h = harness("");
+    let data: Vec<u8> = (0..3 * 1024 * 1024 + 12_345u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
+        .collect();
+    h.left.put("media/clip.mov", &data);
+    let plan = h.plan();
+    let sides = Sides {
+        left: Arc::new(Hooked(h.left.clone(), Box::new(|_, _| {}), Some(1_500_000))),
+        right: Arc::new(h.right.clone()),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
+    assert!(h.right.get("media/clip.mov").is_none(), "no half copy");
+    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    assert_eq!(h.left.get("media/clip.mov").unwrap(), data, "source intact");
+    h.sync();
+    assert_eq!(h.right.get("media/clip.mov").unwrap(), data);
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let rows = state.load_files().unwrap();
+    let row = rows.get("media/clip.mov").unwrap();
+    let want = blake3::hash(&data).to_hex().to_string();
+    assert_eq!(
+        row.left.as_ref().unwrap().hash.as_deref(),
+        Some(want.as_str())
+    );
+    assert_eq!(
+        row.right.as_ref().unwrap().hash.as_deref(),
+        Some(want.as_str())
+    );
 }
 
 #[test]
@@ -1410,6 +1467,7 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
                     s2.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             }),
+            None,
         )),
         right: Arc::new(h.right.clone()),
     };
@@ -1453,6 +1511,7 @@ fn copy_recovery_does_not_hydrate_a_placeholder() {
                     o2.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             }),
+            None,
         )),
     };
     let r = h.apply_with(&plan, &sides).unwrap();
