@@ -77,6 +77,49 @@ pub struct PlanRequest<'a> {
     /// Scans already made (watch keeps them up to date from watcher events);
     /// the roots are still checked, but not walked.
     pub scans: Option<PerSide<SideScan>>,
+    /// The keys that may have changed since everything else was last in
+    /// sync (a watch cycle's event paths, on either side): only they, what
+    /// lies below them, and unresolved conflicts are planned; the state
+    /// rows of the rest are not even read. `None`: plan everything.
+    pub scope: Option<Vec<String>>,
+    /// Files on each side, when the scans given are a scoped subset of the
+    /// tree (for the safety guards' percentages).
+    pub files_now: Option<PerSide<u64>>,
+}
+
+/// The keys of `keys` not at or below another one, ascending (`""` is the
+/// root: it covers everything).
+#[must_use]
+pub fn outermost(mut keys: Vec<String>) -> Vec<String> {
+    keys.sort_unstable();
+    keys.dedup();
+    let mut out: Vec<String> = Vec::new();
+    for k in keys {
+        // Sorted: an enclosing key sorts before everything below it, though
+        // not always right before (`a`, `a b`, `a/x`): test against all kept.
+        if !out.iter().any(|o| o.is_empty() || paths::is_within(&k, o)) {
+            out.push(k);
+        }
+    }
+    out
+}
+
+/// The entries at or below `key` (one range of the sorted map).
+fn within_mut<'m>(
+    entries: &'m mut std::collections::BTreeMap<String, crate::Entry>,
+    key: &str,
+) -> impl Iterator<Item = (&'m String, &'m mut crate::Entry)> + 'm {
+    let (from, to) = if key.is_empty() {
+        (String::new(), None)
+    } else {
+        (key.to_owned(), Some(format!("{key}0")))
+    };
+    let key = key.to_owned();
+    let range: Box<dyn Iterator<Item = (&'m String, &'m mut crate::Entry)>> = match to {
+        Some(to) => Box::new(entries.range_mut(from..to)),
+        None => Box::new(entries.iter_mut()),
+    };
+    range.filter(move |(k, _)| paths::is_within(k, &key))
 }
 
 /// Advances a cursor over a scan's entries to `key` (keys ascending) and
@@ -127,11 +170,28 @@ pub fn make_plan(
     let (mut ls, mut rs) = (ls?, rs?);
     let conflicts = state.conflicts()?;
     // Only the snapshots of paths that changed are kept (the hot path's memory).
+    // A scoped plan: everything outside the scope counts as unchanged on
+    // both sides, and only the scope's state rows are read.
+    let scope = req.scope.map(|mut keys| {
+        keys.extend(conflicts.keys().cloned());
+        let roots = outermost(keys);
+        for scan in [&mut ls, &mut rs] {
+            for e in scan.entries.values_mut() {
+                e.unchanged = true;
+            }
+            for r in &roots {
+                for (_, e) in within_mut(&mut scan.entries, r) {
+                    e.unchanged = false;
+                }
+            }
+        }
+        roots
+    });
     // The state rows arrive in key order, the scans are maps in key order:
     // one merge pass, no lookup per path.
     let mut lc = ls.entries.iter_mut().peekable();
     let mut rc = rs.entries.iter_mut().peekable();
-    let files = state.load_files_where(|k, row| {
+    let files = state.load_files_within(scope.as_deref(), |k, row| {
         let (l, r) = (seek(&mut lc, k), seek(&mut rc, k));
         if conflicts.contains_key(k)
             || !engine::unchanged_on_both(k, row, l.as_deref(), r.as_deref())
@@ -174,7 +234,9 @@ pub fn make_plan(
     // The mass-change guard (SPEC §6 "Safety guards") counts from size and
     // mtime alone, before anything is hashed or copied.
     let changed = count_content_changes(&files, &ls, &rs);
-    let files_now = PerSide::new(ls.file_count() as u64, rs.file_count() as u64);
+    let files_now = req
+        .files_now
+        .unwrap_or_else(|| PerSide::new(ls.file_count() as u64, rs.file_count() as u64));
     if !req.forced
         && let Some(why) = guard::change_guard(
             changed,

@@ -102,6 +102,47 @@ impl SideScan {
         }
     }
 
+    /// The part of this scan a scoped plan looks at: the entries at or
+    /// below `roots` (outermost keys, see [`crate::paths::is_within`]) and
+    /// the folders above them (marked unchanged, with their exact path, so
+    /// new files are placed in the spelling each side has), plus the
+    /// unknown, blocked, temp and problem lists as they are. O(scope), not
+    /// O(tree): a watch cycle plans its few changes without copying the
+    /// snapshot of every path.
+    #[must_use]
+    pub fn subset(&self, roots: &[String]) -> SideScan {
+        let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+        for r in roots {
+            if r.is_empty() {
+                return self.clone();
+            }
+            for (k, e) in self.entries.range(r.clone()..format!("{r}0")) {
+                if paths::is_within(k, r) {
+                    entries.insert(k.clone(), e.clone());
+                }
+            }
+            let mut up = paths::parent(r);
+            while !up.is_empty() && !entries.contains_key(up) {
+                if let Some(e) = self.entries.get(up) {
+                    let mut e = e.clone();
+                    if e.path.is_empty() {
+                        up.clone_into(&mut e.path);
+                    }
+                    e.unchanged = true;
+                    entries.insert(up.to_owned(), e);
+                }
+                up = paths::parent(up);
+            }
+        }
+        SideScan {
+            entries,
+            unknown: self.unknown.clone(),
+            problems: self.problems.clone(),
+            blocked: self.blocked.clone(),
+            temps: self.temps.clone(),
+        }
+    }
+
     /// Number of files (not folders).
     #[must_use]
     pub fn file_count(&self) -> usize {

@@ -84,6 +84,81 @@ impl H {
     }
 }
 
+/// A watch cycle's plan of only what its events named: the same ops as a
+/// full plan for those paths, nothing for the rest, and unresolved
+/// conflicts and failed paths always in it.
+#[test]
+fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
+    let h = harness("");
+    for i in 0..6 {
+        h.left.put(&format!("d{i}/f.txt"), b"v1");
+        h.left.put(&format!("d{i}/sub/g.txt"), b"v1");
+    }
+    h.sync();
+    h.tick();
+    h.left.put("d1/f.txt", b"v2 left");
+    h.right.remove_file("d2/sub/g.txt").unwrap();
+    h.right.put("d3/new.txt", b"new right");
+    h.left.put("d4/f.txt", b"outside the scope");
+    let full = h.plan();
+    let scans = |h: &H| {
+        let sides = h.sides();
+        let scan = |side: Side| {
+            let ex = h.cfg.excluder(side).unwrap();
+            crate::scan::scan_side(sides.get(side), side, &ex, false, &|_| {}).unwrap()
+        };
+        crate::PerSide::new(scan(Side::Left), scan(Side::Right))
+    };
+    let roots = pipeline::outermost(
+        ["d1/f.txt", "d2/sub/g.txt", "d3/new.txt"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let all = scans(&h);
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let req = PlanRequest {
+        now_ns: crate::now_ns(),
+        scans: Some(crate::PerSide::new(
+            all.left.subset(&roots),
+            all.right.subset(&roots),
+        )),
+        scope: Some(roots.clone()),
+        files_now: Some(crate::PerSide::new(
+            all.left.file_count() as u64,
+            all.right.file_count() as u64,
+        )),
+        ..PlanRequest::default()
+    };
+    let scoped = pipeline::make_plan(&h.cfg, &h.sides(), &state, req)
+        .unwrap()
+        .0;
+    let brief = |p: &Plan, keep: &dyn Fn(&str) -> bool| {
+        let mut v: Vec<String> = p
+            .ops
+            .iter()
+            .filter(|o| keep(&o.key))
+            .map(|o| format!("{} {} {:?}", o.kind.as_str(), o.key, o.side))
+            .collect();
+        v.sort();
+        v
+    };
+    let in_scope = |k: &str| roots.iter().any(|r| paths::is_within(k, r));
+    assert_eq!(brief(&scoped, &|_| true), brief(&full, &in_scope));
+    assert!(
+        brief(&full, &|k| k == "d4/f.txt").len() == 1,
+        "the full plan sees d4"
+    );
+    assert!(
+        brief(&scoped, &|k| k == "d4/f.txt").is_empty(),
+        "outside the scope"
+    );
+    assert_eq!(scoped.summary.files_left, full.summary.files_left);
+    assert_eq!(scoped.summary.files_right, full.summary.files_right);
+    // A new file inside an unchanged folder is planned (the folder comes
+    // with the subset, unchanged).
+    assert!(scoped.ops.iter().any(|o| o.key == "d3/new.txt"));
+}
+
 /// Files outside the trash (path → content), marker excluded.
 fn live(m: &MemFs) -> BTreeMap<String, Vec<u8>> {
     m.dump()

@@ -902,39 +902,80 @@ impl State {
     /// SQL errors.
     pub fn load_files_where(
         &self,
+        keep: impl FnMut(&str, &StateRow) -> bool,
+    ) -> Result<StateMap, StateError> {
+        self.load_files_within(None, keep)
+    }
+
+    /// Like [`Self::load_files_where`], but only the rows at or below the
+    /// given keys (`None`: every row; `""` is the root): a watch cycle whose
+    /// events named a few paths reads those, not the whole table. The keys
+    /// must not lie within one another.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn load_files_within(
+        &self,
+        within: Option<&[String]>,
         mut keep: impl FnMut(&str, &StateRow) -> bool,
     ) -> Result<StateMap, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
-                        r_path, r_kind, r_size, r_mtime, r_props, r_hash, l_id, r_id FROM files ORDER BY key",
-            )
-            .map_err(self.sql())?;
-        let mut rows = stmt.query([]).map_err(self.sql())?;
+        const COLS: &str = "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
+                        r_path, r_kind, r_size, r_mtime, r_props, r_hash, l_id, r_id FROM files";
+        let all = [String::new()];
+        let mut roots: Vec<&str> = within.unwrap_or(&all).iter().map(String::as_str).collect();
+        roots.sort_unstable();
         let mut out = Vec::new();
         let mut total = 0;
         // One row buffer, refilled in place: the 90,000 rows a quiet cycle
         // reads and drops cost no allocation each (only kept rows are cloned).
         let mut row = StateRow::default();
         let mut spare = (None, None);
-        while let Some(r) = rows.next().map_err(self.sql())? {
-            total += 1;
-            let key = r
-                .get_ref(0)
-                .and_then(|v| v.as_str().map_err(Into::into))
-                .map_err(self.sql())?;
-            fill_entry(r, 1, 13, &mut row.left, &mut spare.0).map_err(self.sql())?;
-            fill_entry(r, 7, 14, &mut row.right, &mut spare.1).map_err(self.sql())?;
-            if keep(key, &row) {
-                out.push((key.to_owned(), row.clone()));
+        for root in roots {
+            let mut stmt;
+            let mut rows = if root.is_empty() {
+                stmt = self
+                    .conn
+                    .prepare_cached(&format!("{COLS} ORDER BY key"))
+                    .map_err(self.sql())?;
+                stmt.query([]).map_err(self.sql())?
+            } else {
+                // `k/` up to `k0`: exactly the keys below `k` ('0' follows '/').
+                stmt = self
+                    .conn
+                    .prepare_cached(&format!(
+                        "{COLS} WHERE key = ?1 OR (key >= ?1 || '/' AND key < ?1 || '0') ORDER BY key"
+                    ))
+                    .map_err(self.sql())?;
+                stmt.query([root]).map_err(self.sql())?
+            };
+            while let Some(r) = rows.next().map_err(self.sql())? {
+                total += 1;
+                let key = r
+                    .get_ref(0)
+                    .and_then(|v| v.as_str().map_err(Into::into))
+                    .map_err(self.sql())?;
+                fill_entry(r, 1, 13, &mut row.left, &mut spare.0).map_err(self.sql())?;
+                fill_entry(r, 7, 14, &mut row.right, &mut spare.1).map_err(self.sql())?;
+                if keep(key, &row) {
+                    out.push((key.to_owned(), row.clone()));
+                }
             }
         }
         // SQLite's BINARY order is byte order, the same as `str`'s: already sorted.
         if !out.is_sorted_by(|a, b| a.0 < b.0) {
             out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        let first_run = total == 0 && self.meta("synced_once")?.is_none();
+        let empty = if within.is_none() {
+            total == 0
+        } else {
+            !self
+                .conn
+                .query_row("SELECT EXISTS(SELECT 1 FROM files)", [], |r| {
+                    r.get::<_, bool>(0)
+                })
+                .map_err(self.sql())?
+        };
+        let first_run = empty && self.meta("synced_once")?.is_none();
         Ok(StateMap {
             rows: out,
             first_run,

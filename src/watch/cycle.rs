@@ -229,6 +229,7 @@ impl Loop<'_> {
         &mut self,
         full: PerSide<bool>,
         events: &PerSide<HashSet<String>>,
+        scope: Option<&[String]>,
     ) -> Result<PerSide<SideScan>, Unavailable> {
         self.check_roots()?;
         // Items an interrupted case-only rename parked under a temp name go back first.
@@ -273,7 +274,12 @@ impl Loop<'_> {
                         json!({"side": side, "mode": if full[side] { "full" } else { "incremental" },
                                "paths": events[side].len(), "files_scanned": s.entries.len()}),
                     );
-                    out[side] = s.clone();
+                    // A scoped plan gets the part it looks at, not a copy
+                    // of every path's snapshot.
+                    out[side] = match scope {
+                        Some(roots) => s.subset(roots),
+                        None => s.clone(),
+                    };
                     self.cache[side] = Some(s);
                 }
                 Err(e) => {
@@ -283,6 +289,19 @@ impl Loop<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// The scope of a plan of only what the events named (`keys`): with the
+    /// paths that failed and the unresolved conflicts, reduced to outermost
+    /// keys. `None` (plan everything) while anything is held or backing off.
+    pub(super) fn scope_roots(&self, keys: Vec<String>) -> Option<Vec<String>> {
+        if !self.hold().is_empty() {
+            return None;
+        }
+        let mut keys = keys;
+        keys.extend(self.state.failures().ok()?.into_iter().map(|f| f.key));
+        keys.extend(self.state.conflicts().ok()?.into_keys());
+        Some(pipeline::outermost(keys))
     }
 
     /// Keys not to plan: in the large lane, or failing and backing off.
@@ -307,13 +326,27 @@ impl Loop<'_> {
     }
 
     /// One cycle: returns whether something is pending (scan again soon).
-    pub(super) fn cycle(&mut self, dry_run: bool, scans: Option<PerSide<SideScan>>) -> bool {
+    pub(super) fn cycle(
+        &mut self,
+        dry_run: bool,
+        scans: Option<PerSide<SideScan>>,
+        scope: Option<Vec<String>>,
+    ) -> bool {
         let started = Instant::now();
         let hold = self.hold();
+        let files_now = scope.as_ref().map(|_| {
+            PerSide::from_fn(|side| {
+                self.cache[side]
+                    .as_ref()
+                    .map_or(0, |c| c.file_count() as u64)
+            })
+        });
         let req = pipeline::PlanRequest {
             now_ns: crate::now_ns(),
             hold: Some(&hold),
             scans,
+            scope,
+            files_now,
             ..pipeline::PlanRequest::default()
         };
         match pipeline::make_plan(self.cfg, &self.sides, &self.state, req) {

@@ -39,6 +39,20 @@ pub(super) struct Watchers {
     pub(super) working: PerSide<bool>,
 }
 
+/// False for events that change nothing: opening, reading and closing
+/// without writing (inotify reports those; our own scans and background
+/// hashing open every folder and many files, and taking them for changes
+/// would turn every quiet cycle into a full scan). A close after writing
+/// is kept: it marks a file finished.
+fn changes_content(kind: notify::EventKind) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
 /// Starts the watcher of one root; `None` (logged) where none can be set up.
 pub(super) fn start_watcher(
     cfg: &Config,
@@ -55,6 +69,9 @@ pub(super) fn start_watcher(
         Ok(ev) => {
             if ev.need_rescan() {
                 let _ = tx.send(Wake::Overflow(side));
+                return;
+            }
+            if !changes_content(ev.kind) {
                 return;
             }
             let rels: Vec<String> = ev
@@ -162,5 +179,28 @@ pub(super) fn wait(rx: &Receiver<Wake>, stop: &AtomicBool, max: Duration) -> Dir
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(step),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changes_content;
+    use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind};
+
+    #[test]
+    fn reads_are_not_changes_but_writes_are() {
+        assert!(!changes_content(EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!changes_content(EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!changes_content(EventKind::Access(AccessKind::Read)));
+        assert!(changes_content(EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(changes_content(EventKind::Modify(ModifyKind::Any)));
+        assert!(changes_content(EventKind::Create(CreateKind::File)));
+        assert!(changes_content(EventKind::Any));
     }
 }

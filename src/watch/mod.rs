@@ -185,8 +185,20 @@ pub fn run(
                 let w = std::mem::take(&mut lp.written[side]);
                 dirty.paths[side].extend(w);
             }
-            pending = match lp.scans(full, &dirty.paths) {
-                Ok(scans) => lp.cycle(dry_run, Some(scans)),
+            // Incremental scans after a cycle that left nothing pending: plan
+            // only what the events named (O(changes), not O(tree)).
+            let scope = (!full.left && !full.right && !pending)
+                .then(|| {
+                    dirty
+                        .paths
+                        .values()
+                        .flatten()
+                        .map(|p| crate::paths::key_of(p, cfg.case_sensitive))
+                        .collect::<Vec<String>>()
+                })
+                .and_then(|keys| lp.scope_roots(keys));
+            pending = match lp.scans(full, &dirty.paths, scope.as_deref()) {
+                Ok(scans) => lp.cycle(dry_run, Some(scans), scope),
                 Err(e) => {
                     lp.note_outage(&e);
                     true
