@@ -263,17 +263,15 @@ pub fn scan_side(
             }
         }
     }
-    out.entries = if collided.is_empty() && invalid_dirs.is_empty() {
-        keyed.into_iter().collect()
-    } else {
-        keyed
-            .into_iter()
-            .filter(|(k, _)| {
-                !invalid_dirs.iter().any(|d| paths::is_within(k, d))
-                    && !collided.iter().any(|c| paths::is_within(k, c))
-            })
-            .collect()
-    };
+    let clean = collided.is_empty() && invalid_dirs.is_empty();
+    out.entries = keyed
+        .into_iter()
+        .filter(|(k, _)| {
+            clean
+                || (!invalid_dirs.iter().any(|d| paths::is_within(k, d))
+                    && !collided.iter().any(|c| paths::is_within(k, c)))
+        })
+        .collect();
     out.unknown.extend(collided);
     Ok(out)
 }

@@ -358,6 +358,9 @@ impl Fs for RealFs {
             FsError::io("list", "", std::io::Error::other("a walker thread failed"))
         })?;
         let mut out = WalkResult::default();
+        // One allocation for all threads' finds (no doubling while merging).
+        out.entries
+            .reserve_exact(parts.iter().map(|p| p.entries.len()).sum());
         for mut p in parts {
             out.entries.append(&mut p.entries);
             out.unreadable.append(&mut p.unreadable);
