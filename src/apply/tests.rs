@@ -159,6 +159,62 @@ fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
     assert!(scoped.ops.iter().any(|o| o.key == "d3/new.txt"));
 }
 
+/// A first-run adoption journals neither its record ops (the plan JSON
+/// kept for resuming) nor a step row per record; a run stopped midway and
+/// resumed records everything all the same.
+#[test]
+fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
+    let h = harness("");
+    for i in 0..30 {
+        let p = format!("d/f{i}.txt");
+        h.left.put(&p, b"same");
+        h.right.put(&p, b"same");
+        let t = h.left.stat(&p).unwrap().unwrap().mtime;
+        h.right.set_meta(&p, t, 0).unwrap();
+    }
+    let plan = h.plan();
+    let records = plan.ops.iter().filter(|o| o.kind == OpKind::Record).count();
+    assert!(records >= 30, "{records}");
+    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
+    admit(&plan, &h.cfg, &h.sides(), &mut state, true).unwrap();
+    let journal: Plan =
+        serde_json::from_str(&state.plan_json(&plan.plan_id).unwrap().unwrap()).unwrap();
+    assert!(journal.ops.iter().all(|o| o.kind != OpKind::Record));
+    // Stopped before anything ran, then resumed: all recorded, no step rows.
+    let stop = std::sync::atomic::AtomicBool::new(true);
+    let opts = Options {
+        stop: Some(&stop),
+        ..Options::default()
+    };
+    run(
+        &plan,
+        &h.cfg,
+        &h.sides(),
+        &mut state,
+        &Logger::null(),
+        &opts,
+    )
+    .unwrap();
+    assert!(state.load_files().unwrap().is_empty());
+    stop.store(false, std::sync::atomic::Ordering::SeqCst);
+    run(
+        &plan,
+        &h.cfg,
+        &h.sides(),
+        &mut state,
+        &Logger::null(),
+        &opts,
+    )
+    .unwrap();
+    assert!(state.step_status(&plan.plan_id).unwrap().is_empty());
+    let rows = state.load_files().unwrap();
+    assert!(
+        rows.get("d/f29.txt")
+            .is_some_and(|r| r.left.is_some() && r.right.is_some())
+    );
+    assert!(h.plan().ops.is_empty(), "nothing left to do");
+}
+
 /// Files outside the trash (path → content), marker excluded.
 fn live(m: &MemFs) -> BTreeMap<String, Vec<u8>> {
     m.dump()

@@ -462,6 +462,36 @@ pub enum PlanError {
 }
 
 impl Plan {
+    /// The plan as the state DB journals it for resuming: without its
+    /// `record` ops (idempotent snapshot writes, 90,000 of them in a
+    /// first-run adoption; a plan resumed without them leaves those paths
+    /// to the next plan, which records them again).
+    #[must_use]
+    pub fn journal_json(&self) -> String {
+        let journal = Plan {
+            format_version: self.format_version,
+            tool_version: self.tool_version.clone(),
+            plan_id: self.plan_id.clone(),
+            created_at: self.created_at.clone(),
+            left_root: self.left_root.clone(),
+            right_root: self.right_root.clone(),
+            left_root_id: self.left_root_id.clone(),
+            right_root_id: self.right_root_id.clone(),
+            base_generation: self.base_generation,
+            forced: self.forced,
+            config: self.config.clone(),
+            summary: self.summary.clone(),
+            ops: self
+                .ops
+                .iter()
+                .filter(|o| o.kind != OpKind::Record)
+                .cloned()
+                .collect(),
+            problems: self.problems.clone(),
+        };
+        serde_json::to_string(&journal).unwrap_or_default()
+    }
+
     /// Reads and validates a plan file.
     ///
     /// # Errors
