@@ -167,6 +167,9 @@ fn entry_of(path: String, m: &Meta) -> Entry {
     }
 }
 
+/// Serialises the list-to-map step of concurrent side scans (peak memory).
+static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Scans one side. The root's marker must have been checked just before.
 /// Entries whose path equals their key come back with an empty `path`
 /// (stored once); call [`SideScan::restore_paths`] before planning.
@@ -213,6 +216,12 @@ pub fn scan_side(
         out.problems.push(format!("skipped `{p}`: {why}"));
         out.blocked.push(paths::key_of(&p, case_sensitive));
     }
+    // Both sides are walked at once, but turned into maps one at a time:
+    // this step briefly holds a side's entries twice (list and map), and
+    // two sides doing it together would double the peak memory.
+    let _one_at_a_time = BUILD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut invalid_dirs: Vec<String> = Vec::new();
     let mut keyed: Vec<(String, Entry)> = Vec::with_capacity(walk.entries.len());
     for w in walk.entries {
