@@ -262,7 +262,7 @@ impl Executor<'_> {
         // A stop request interrupts a large copy (redone after the restart);
         // a small one finishes with its step (SPEC §2).
         let interruptible = op.lane == crate::plan::Lane::Large;
-        let hash = match self.stream(sfs, src_path, dfs, &temp, interruptible) {
+        let hash = match self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes) {
             Ok(h) => h,
             Err(e) => {
                 let _ = dfs.remove_file(&temp);
@@ -438,9 +438,11 @@ impl Executor<'_> {
     }
 
     /// Streams `src` into `temp`, hashing on the way, throttled if
-    /// configured. Three stages overlap so the disk never waits for the CPU:
-    /// a reader thread fills 1 MiB buffers, a hasher thread hashes them, and
-    /// this thread writes them (and hands them back to the reader).
+    /// configured. A file of a few MiB or less is read, hashed and written
+    /// in turn with one 256 KiB buffer; a larger one through three
+    /// overlapping stages so the disk never waits for the CPU: a reader
+    /// thread fills 1 MiB buffers, a hasher thread hashes them, and this
+    /// thread writes them (and hands them back to the reader).
     fn stream(
         &self,
         sfs: &dyn Fs,
@@ -448,24 +450,40 @@ impl Executor<'_> {
         dfs: &dyn Fs,
         temp: &str,
         interruptible: bool,
+        size: u64,
     ) -> Result<String, FsError> {
         const CHUNK: usize = 1024 * 1024;
         const IN_FLIGHT: usize = 4;
+        const PIPELINE_FROM: u64 = 4 * CHUNK as u64;
         let mut r = sfs.open_read(src)?;
         let mut w = dfs.create(temp)?;
-        let rate = self.cfg.raw.transfer.max_bytes_per_second;
         let start = std::time::Instant::now();
+        if size < PIPELINE_FROM {
+            let mut h = blake3::Hasher::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut sent: u64 = 0;
+            loop {
+                let n = r.read(&mut buf).map_err(|e| FsError::io("read", src, e))?;
+                if n == 0 {
+                    break;
+                }
+                self.check_stop(interruptible, temp)?;
+                h.update(&buf[..n]);
+                w.write_all(&buf[..n])
+                    .map_err(|e| FsError::io("write", temp, e))?;
+                sent += n as u64;
+                self.pace(start, sent);
+            }
+            w.finish()?;
+            return Ok(h.finalize().to_hex().to_string());
+        }
         let (to_hash, hash_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
         let (to_write, write_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
         let (recycle, spare) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
         std::thread::scope(|sc| {
             sc.spawn(move || {
-                let mut free: Vec<Vec<u8>> = Vec::new();
                 loop {
-                    let mut buf = free
-                        .pop()
-                        .or_else(|| spare.try_recv().ok())
-                        .unwrap_or_else(|| vec![0u8; CHUNK]);
+                    let mut buf = spare.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
                     buf.resize(CHUNK, 0);
                     // Fill the buffer (a short read is not the end).
                     let mut n = 0;
@@ -512,29 +530,12 @@ impl Executor<'_> {
             let mut sent: u64 = 0;
             for item in write_rx {
                 let buf = item?;
-                if interruptible
-                    && self
-                        .stop
-                        .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
-                {
-                    return Err(FsError::synthetic(
-                        "copy",
-                        temp,
-                        ErrorClass::Crashed,
-                        "interrupted by a stop request; the copy restarts next time",
-                    ));
-                }
+                self.check_stop(interruptible, temp)?;
                 w.write_all(&buf)
                     .map_err(|e| FsError::io("write", temp, e))?;
                 sent += buf.len() as u64;
                 let _ = recycle.try_send(buf);
-                if rate > 0 {
-                    #[allow(clippy::cast_precision_loss)]
-                    let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
-                    if let Some(wait) = due.checked_sub(start.elapsed()) {
-                        std::thread::sleep(wait);
-                    }
-                }
+                self.pace(start, sent);
             }
             let hash = hasher.join().map_err(|_| {
                 FsError::synthetic(
@@ -547,6 +548,35 @@ impl Executor<'_> {
             w.finish()?;
             Ok(hash)
         })
+    }
+
+    /// A stop request ends a copy that may be interrupted (it restarts).
+    fn check_stop(&self, interruptible: bool, temp: &str) -> Result<(), FsError> {
+        if interruptible
+            && self
+                .stop
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            return Err(FsError::synthetic(
+                "copy",
+                temp,
+                ErrorClass::Crashed,
+                "interrupted by a stop request; the copy restarts next time",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sleeps as `max_bytes_per_second` asks after `sent` bytes.
+    fn pace(&self, start: std::time::Instant, sent: u64) {
+        let rate = self.cfg.raw.transfer.max_bytes_per_second;
+        if rate > 0 {
+            #[allow(clippy::cast_precision_loss)]
+            let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
     }
 
     fn trash_stamp() -> String {

@@ -579,7 +579,7 @@ fn source_changed_during_copy_is_discarded() {
 #[test]
 fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
     let h = harness("");
-    let data: Vec<u8> = (0..3 * 1024 * 1024 + 12_345u32)
+    let data: Vec<u8> = (0..5 * 1024 * 1024 + 12_345u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
         .collect();
     h.left.put("media/clip.mov", &data);
