@@ -78,9 +78,11 @@ pub struct PlanRequest<'a> {
     /// the roots are still checked, but not walked.
     pub scans: Option<PerSide<SideScan>>,
     /// The keys that may have changed since everything else was last in
-    /// sync (a watch cycle's event paths, on either side): only they, what
-    /// lies below them, and unresolved conflicts are planned; the state
-    /// rows of the rest are not even read. `None`: plan everything.
+    /// sync (a watch cycle's event paths, on either side, with its failed
+    /// and conflicting paths): only they and what lies below them are
+    /// planned; the state rows of the rest are not even read. `scans` must
+    /// hold every entry at or below them (a key with a state row and no
+    /// entry reads as deleted). `None`: plan everything.
     pub scope: Option<Vec<String>>,
     /// Files on each side, when the scans given are a scoped subset of the
     /// tree (for the safety guards' percentages).
@@ -172,8 +174,7 @@ pub fn make_plan(
     // Only the snapshots of paths that changed are kept (the hot path's memory).
     // A scoped plan: everything outside the scope counts as unchanged on
     // both sides, and only the scope's state rows are read.
-    let scope = req.scope.map(|mut keys| {
-        keys.extend(conflicts.keys().cloned());
+    let scope = req.scope.map(|keys| {
         let roots = outermost(keys);
         for scan in [&mut ls, &mut rs] {
             for e in scan.entries.values_mut() {

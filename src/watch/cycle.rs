@@ -294,8 +294,12 @@ impl Loop<'_> {
     /// The scope of a plan of only what the events named (`keys`): with the
     /// paths that failed and the unresolved conflicts, reduced to outermost
     /// keys. `None` (plan everything) while anything is held or backing off.
-    pub(super) fn scope_roots(&self, keys: Vec<String>) -> Option<Vec<String>> {
-        if !self.hold().is_empty() {
+    pub(super) fn scope_roots(
+        &self,
+        keys: Vec<String>,
+        hold: &HashSet<String>,
+    ) -> Option<Vec<String>> {
+        if !hold.is_empty() {
             return None;
         }
         let mut keys = keys;
@@ -331,9 +335,9 @@ impl Loop<'_> {
         dry_run: bool,
         scans: Option<PerSide<SideScan>>,
         scope: Option<Vec<String>>,
+        hold: &HashSet<String>,
     ) -> bool {
         let started = Instant::now();
-        let hold = self.hold();
         let files_now = scope.as_ref().map(|_| {
             PerSide::from_fn(|side| {
                 self.cache[side]
@@ -343,7 +347,7 @@ impl Loop<'_> {
         });
         let req = pipeline::PlanRequest {
             now_ns: crate::now_ns(),
-            hold: Some(&hold),
+            hold: Some(hold),
             scans,
             scope,
             files_now,

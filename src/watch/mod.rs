@@ -187,6 +187,7 @@ pub fn run(
             }
             // Incremental scans after a cycle that left nothing pending: plan
             // only what the events named (O(changes), not O(tree)).
+            let hold = lp.hold();
             let scope = (!full.left && !full.right && !pending)
                 .then(|| {
                     dirty
@@ -196,9 +197,9 @@ pub fn run(
                         .map(|p| crate::paths::key_of(p, cfg.case_sensitive))
                         .collect::<Vec<String>>()
                 })
-                .and_then(|keys| lp.scope_roots(keys));
+                .and_then(|keys| lp.scope_roots(keys, &hold));
             pending = match lp.scans(full, &dirty.paths, scope.as_deref()) {
-                Ok(scans) => lp.cycle(dry_run, Some(scans), scope),
+                Ok(scans) => lp.cycle(dry_run, Some(scans), scope, &hold),
                 Err(e) => {
                     lp.note_outage(&e);
                     true
