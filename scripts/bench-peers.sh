@@ -77,36 +77,10 @@ done
 (( FILES >= 40 )) || die "--files must be at least 40 (20 edits, one folder to rename)"
 
 # --- tools -------------------------------------------------------------------
-command -v python3 >/dev/null || die "python3 is needed to generate the tree"
-TIME=/usr/bin/time
-missing=()
-command -v unison >/dev/null || missing+=(unison)
-command -v rclone >/dev/null || missing+=(rclone)
-[[ -x $TIME ]] || missing+=(time)
-if [[ ${#missing[@]} -gt 0 ]]; then
-  command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
-  if [[ $(id -u) == 0 ]]; then SUDO=()
-  elif command -v sudo >/dev/null; then SUDO=(sudo)
-  else die "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root"
-  fi
-  say "installing ${missing[*]} (apt-get install -y)"
-  "${SUDO[@]}" apt-get install -y "${missing[@]}" >&2 \
-    || { "${SUDO[@]}" apt-get update >&2 && "${SUDO[@]}" apt-get install -y "${missing[@]}" >&2; } \
-    || die "could not install ${missing[*]}"
-fi
-"$TIME" -f '%e %U %S %M' -o /dev/null true 2>/dev/null \
-  || die "$TIME is not GNU time (needs -f and -o)"
-
-if [[ -n ${TWINSYNC_BIN:-} ]]; then
-  BIN=$TWINSYNC_BIN
-else
-  say "cargo build --release --locked"
-  cargo build --release --locked
-  BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/twinsync
-  [[ $BIN == /* ]] || BIN=$REPO/$BIN
-fi
-[[ -x $BIN ]] || die "no binary at $BIN"
-BIN=$(realpath "$BIN")
+# shellcheck source=scripts/bench-lib.sh
+source "$REPO/scripts/bench-lib.sh"
+bench_tools unison rclone
+bench_binary
 
 V_TWINSYNC="twinsync $("$BIN" --version 2>/dev/null | awk '{print $NF}') ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 V_UNISON=$(unison -version 2>/dev/null | head -n 1)

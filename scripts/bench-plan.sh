@@ -54,30 +54,10 @@ done
   || die "--runs, --files and --dirs take whole numbers"
 
 # --- tools -------------------------------------------------------------------
-command -v python3 >/dev/null || die "python3 is needed to generate the tree"
-TIME=/usr/bin/time
-if [[ ! -x $TIME ]]; then
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-    say "installing GNU time (apt-get install -y time)"
-    apt-get install -y time >/dev/null 2>&1 \
-      || { apt-get update >/dev/null && apt-get install -y time >/dev/null; } \
-      || die "could not install GNU time"
-  else
-    die "GNU time (/usr/bin/time) is missing: install the \`time\` package"
-  fi
-fi
-"$TIME" -f '%e %U %S %M' -o /dev/null true 2>/dev/null \
-  || die "$TIME is not GNU time (needs -f and -o)"
-
-if [[ -n ${TWINSYNC_BIN:-} ]]; then
-  BIN=$TWINSYNC_BIN
-else
-  say "cargo build --release --locked"
-  cargo build --release --locked
-  BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/twinsync
-  [[ $BIN == /* ]] || BIN=$REPO/$BIN
-fi
-[[ -x $BIN ]] || die "no binary at $BIN"
+# shellcheck source=scripts/bench-lib.sh
+source "$REPO/scripts/bench-lib.sh"
+bench_tools
+bench_binary
 
 # --- work dir and trees ------------------------------------------------------
 WORK=$(realpath -m "${BENCH_DIR:-/tmp/twinsync-bench}")

@@ -64,31 +64,10 @@ done
 (( FILES >= CHANGES )) || die "--files must be at least $CHANGES"
 
 # --- tools -------------------------------------------------------------------
-command -v python3 >/dev/null || die "python3 is needed to generate the tree"
-TIME=/usr/bin/time
-if [[ ! -x $TIME ]]; then
-  command -v apt-get >/dev/null || die "GNU time (/usr/bin/time) is missing: install the \`time\` package"
-  if [[ $(id -u) == 0 ]]; then SUDO=()
-  elif command -v sudo >/dev/null; then SUDO=(sudo)
-  else die "GNU time (/usr/bin/time) is missing: install the \`time\` package"
-  fi
-  say "installing GNU time (apt-get install -y time)"
-  "${SUDO[@]}" apt-get install -y time >&2 \
-    || { "${SUDO[@]}" apt-get update >&2 && "${SUDO[@]}" apt-get install -y time >&2; } \
-    || die "could not install GNU time"
-fi
-"$TIME" -f '%e %U %S %M' -o /dev/null true 2>/dev/null \
-  || die "$TIME is not GNU time (needs -f and -o)"
-
-if [[ -n ${TWINSYNC_BIN:-} ]]; then
-  BIN=$TWINSYNC_BIN
-else
-  say "cargo build --release --locked"
-  cargo build --release --locked
-  BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/twinsync
-  [[ $BIN == /* ]] || BIN=$REPO/$BIN
-fi
-[[ -x $BIN ]] || die "no binary at $BIN"
+# shellcheck source=scripts/bench-lib.sh
+source "$REPO/scripts/bench-lib.sh"
+bench_tools
+bench_binary
 
 # --- work dir and trees ------------------------------------------------------
 WORK=$(realpath -m "${BENCH_DIR:-/tmp/twinsync-scale}")
