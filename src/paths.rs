@@ -141,6 +141,15 @@ pub fn join(parent: &str, name: &str) -> String {
     }
 }
 
+/// `path` and each folder above it, deepest first (`a/b/c`, `a/b`, `a`).
+pub fn ancestors_or_self(path: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(path), |p| {
+        let up = parent(p);
+        (!up.is_empty()).then_some(up)
+    })
+    .filter(|p| !p.is_empty())
+}
+
 /// True when `path` lies at or below `dir` (both relative, same case rule).
 #[must_use]
 pub fn is_within(path: &str, dir: &str) -> bool {

@@ -106,29 +106,11 @@ pub fn outermost(mut keys: Vec<String>) -> Vec<String> {
     out
 }
 
-/// The entries at or below `key` (one range of the sorted map).
-fn within_mut<'m>(
-    entries: &'m mut std::collections::BTreeMap<String, crate::Entry>,
-    key: &str,
-) -> impl Iterator<Item = (&'m String, &'m mut crate::Entry)> + 'm {
-    let (from, to) = if key.is_empty() {
-        (String::new(), None)
-    } else {
-        (key.to_owned(), Some(format!("{key}0")))
-    };
-    let key = key.to_owned();
-    let range: Box<dyn Iterator<Item = (&'m String, &'m mut crate::Entry)>> = match to {
-        Some(to) => Box::new(entries.range_mut(from..to)),
-        None => Box::new(entries.iter_mut()),
-    };
-    range.filter(move |(k, _)| paths::is_within(k, &key))
-}
-
 /// Advances a cursor over a scan's entries to `key` (keys ascending) and
 /// returns its entry if the scan has one. Keys asked out of order only
 /// miss (the path is then planned in full, never skipped).
 fn seek<'a>(
-    cur: &mut std::iter::Peekable<std::collections::btree_map::IterMut<'a, String, crate::Entry>>,
+    cur: &mut std::iter::Peekable<crate::scan::map::IterMut<'a>>,
     key: &str,
 ) -> Option<&'a mut crate::Entry> {
     while cur.peek().is_some_and(|(k, _)| k.as_str() < key) {
@@ -181,7 +163,7 @@ pub fn make_plan(
                 e.unchanged = true;
             }
             for r in &roots {
-                for (_, e) in within_mut(&mut scan.entries, r) {
+                for (_, e) in scan.entries.within_mut(r) {
                     e.unchanged = false;
                 }
             }

@@ -230,7 +230,9 @@ impl MemFs {
 
     fn meta(&self, n: &Node) -> Meta {
         Meta {
-            id: (self.ids && !self.ids_on_query).then_some(super::FileId { dev: 1, ino: n.ino }),
+            id: (self.ids && !self.ids_on_query)
+                .then(|| super::FileId::new(1, n.ino + 1))
+                .flatten(),
             kind: n.kind,
             size: if n.kind == Kind::File {
                 n.data.len() as u64
@@ -295,7 +297,7 @@ impl Fs for MemFs {
     fn file_id(&self, path: &str) -> Option<super::FileId> {
         let t = self.lock();
         let n = t.nodes.get(&self.key(path))?;
-        self.ids.then_some(super::FileId { dev: 1, ino: n.ino })
+        self.ids.then(|| super::FileId::new(1, n.ino + 1)).flatten()
     }
 
     fn stat(&self, path: &str) -> Result<Option<Meta>, FsError> {

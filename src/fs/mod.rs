@@ -46,10 +46,22 @@ pub mod attr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId {
     pub dev: u64,
-    pub ino: u64,
+    /// Never 0 (no file system gives a file inode or file id 0), which
+    /// lets `Option<FileId>` take no more room than a `FileId`.
+    pub ino: std::num::NonZeroU64,
 }
 
 impl FileId {
+    /// The id of inode (or NTFS file id) `ino` on device (volume) `dev`;
+    /// `None` for inode 0, which names no file.
+    #[must_use]
+    pub fn new(dev: u64, ino: u64) -> Option<Self> {
+        Some(Self {
+            dev,
+            ino: std::num::NonZeroU64::new(ino)?,
+        })
+    }
+
     /// `dev:ino`, as stored in the state DB and plan files.
     #[must_use]
     pub fn to_text(self) -> String {

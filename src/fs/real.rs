@@ -88,13 +88,9 @@ pub(crate) fn meta_of(md: &fs::Metadata) -> Option<Meta> {
 
 /// Device and inode: free, they come with the stat the scan makes anyway.
 #[cfg(unix)]
-#[allow(clippy::unnecessary_wraps)] // `None` on other platforms
 fn id_of(md: &fs::Metadata) -> Option<super::FileId> {
     use std::os::unix::fs::MetadataExt;
-    Some(super::FileId {
-        dev: md.dev(),
-        ino: md.ino(),
-    })
+    super::FileId::new(md.dev(), md.ino())
 }
 
 /// Windows: std's `Metadata` from a directory listing carries no file id
@@ -427,7 +423,7 @@ impl Fs for RealFs {
     fn file_id(&self, path: &str) -> Option<super::FileId> {
         crate::win::file_id(&self.abs(path))
             .ok()
-            .map(|(dev, ino)| super::FileId { dev, ino })
+            .and_then(|(dev, ino)| super::FileId::new(dev, ino))
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {

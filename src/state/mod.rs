@@ -1684,7 +1684,7 @@ mod tests {
             props: 0o644,
             offline: false,
             hash: Some("h".into()),
-            id: Some(crate::fs::FileId { dev: 7, ino: size }),
+            id: crate::fs::FileId::new(7, size + 1),
             unchanged: false,
         }
     }

@@ -76,10 +76,7 @@ impl F {
             props: self.props,
             offline: false,
             hash: (!self.dir).then(|| blake3::hash(self.data.as_bytes()).to_hex().to_string()),
-            id: (self.id > 0).then_some(crate::fs::FileId {
-                dev: 1,
-                ino: self.id,
-            }),
+            id: crate::fs::FileId::new(1, self.id),
             unchanged: false,
         }
     }

@@ -15,13 +15,16 @@ use crate::fs::{Fs, Kind, Meta};
 use crate::paths::{self, MARKER_NAME};
 use crate::roots::{self, Unavailable};
 use crate::{Entry, Side};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
+
+pub mod map;
+pub use map::ScanMap;
 
 /// One side's snapshot.
 #[derive(Debug, Default, Clone)]
 pub struct SideScan {
-    /// Identity key → entry.
-    pub entries: BTreeMap<String, Entry>,
+    /// Identity key → entry, in key order.
+    pub entries: ScanMap,
     /// Keys (folders or files) whose state is unknown this cycle: unreadable
     /// folders and case (or normalisation) collisions. Nothing at or below
     /// them is planned.
@@ -111,29 +114,28 @@ impl SideScan {
     /// snapshot of every path.
     #[must_use]
     pub fn subset(&self, roots: &[String]) -> SideScan {
-        let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+        let mut entries: Vec<(String, Entry)> = Vec::new();
+        let mut above: Vec<(String, Entry)> = Vec::new();
         for r in roots {
             if r.is_empty() {
                 return self.clone();
             }
-            for (k, e) in self.entries.range(r.clone()..format!("{r}0")) {
-                if paths::is_within(k, r) {
-                    entries.insert(k.clone(), e.clone());
-                }
-            }
-            let mut up = paths::parent(r);
-            while !up.is_empty() && !entries.contains_key(up) {
+            entries.extend(self.entries.within(r).map(|(k, e)| (k.clone(), e.clone())));
+            for up in paths::ancestors_or_self(paths::parent(r)) {
                 if let Some(e) = self.entries.get(up) {
                     let mut e = e.clone();
                     if e.path.is_empty() {
                         up.clone_into(&mut e.path);
                     }
                     e.unchanged = true;
-                    entries.insert(up.to_owned(), e);
+                    above.push((up.to_owned(), e));
                 }
-                up = paths::parent(up);
             }
         }
+        // A folder above one root may lie within another: the copy from
+        // within the scope (planned) wins over the one marked unchanged.
+        above.append(&mut entries);
+        let entries = ScanMap::from_vec(above);
         SideScan {
             entries,
             unknown: self.unknown.clone(),
@@ -167,8 +169,9 @@ fn entry_of(path: String, m: &Meta) -> Entry {
     }
 }
 
-/// Serialises the list-to-map step of concurrent side scans (peak memory).
-static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// How far the walk's list may lag behind in handing its memory back
+/// while [`scan_side`] turns it into keyed entries.
+const SHRINK_STEP: usize = 1 << 16;
 
 /// Scans one side. The root's marker must have been checked just before.
 /// Entries whose path equals their key come back with an empty `path`
@@ -216,15 +219,15 @@ pub fn scan_side(
         out.problems.push(format!("skipped `{p}`: {why}"));
         out.blocked.push(paths::key_of(&p, case_sensitive));
     }
-    // Both sides are walked at once, but turned into maps one at a time:
-    // this step briefly holds a side's entries twice (list and map), and
-    // two sides doing it together would double the peak memory.
-    let _one_at_a_time = BUILD
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut invalid_dirs: Vec<String> = Vec::new();
-    let mut keyed: Vec<(String, Entry)> = Vec::with_capacity(walk.entries.len());
-    for w in walk.entries {
+    let mut list = walk.entries;
+    let mut keyed: Vec<(String, Entry)> = Vec::with_capacity(list.len());
+    // Taken from the back of the list, whose memory is handed back as it
+    // empties: the list and the keyed entries never both hold the tree.
+    while let Some(w) = list.pop() {
+        if list.capacity() - list.len() >= SHRINK_STEP {
+            list.shrink_to_fit();
+        }
         if let Err(why) = paths::validate_component(paths::file_name(&w.path)) {
             out.problems.push(format!("skipped `{}`: {why}", w.path));
             out.blocked.push(paths::key_of(&w.path, case_sensitive));
@@ -248,8 +251,9 @@ pub fn scan_side(
         };
         keyed.push((key, entry_of(path, &w.meta)));
     }
-    // One sort and a bulk build instead of a map insert per entry; equal
-    // neighbours are names one identity key cannot tell apart.
+    drop(list);
+    // One sort in place (no second copy); equal neighbours are names one
+    // identity key cannot tell apart.
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut collided: Vec<String> = Vec::new();
     for pair in keyed.windows(2) {
@@ -272,30 +276,15 @@ pub fn scan_side(
             }
         }
     }
-    let clean = collided.is_empty() && invalid_dirs.is_empty();
-    out.entries = keyed
-        .into_iter()
-        .filter(|(k, _)| {
-            clean
-                || (!invalid_dirs.iter().any(|d| paths::is_within(k, d))
-                    && !collided.iter().any(|c| paths::is_within(k, c)))
-        })
-        .collect();
+    if !collided.is_empty() || !invalid_dirs.is_empty() {
+        keyed.retain(|(k, _)| {
+            !invalid_dirs.iter().any(|d| paths::is_within(k, d))
+                && !collided.iter().any(|c| paths::is_within(k, c))
+        });
+    }
+    out.entries = ScanMap::from_vec(keyed);
     out.unknown.extend(collided);
     Ok(out)
-}
-
-/// Removes every entry strictly below folder `key` (one range, not a scan:
-/// the keys below `a` are exactly those from `a/` up to `a0`, `0` being the
-/// character after `/`).
-fn remove_below(entries: &mut BTreeMap<String, Entry>, key: &str) {
-    let below: Vec<String> = entries
-        .range(format!("{key}/")..format!("{key}0"))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for k in below {
-        entries.remove(&k);
-    }
 }
 
 #[allow(clippy::implicit_hasher)]
@@ -349,8 +338,7 @@ pub fn rescan_dirs(
                         .any(|n| paths::key_of(&paths::join(parent, n), case_sensitive) == dkey)
                 });
                 if confirmed {
-                    cache.entries.remove(&dkey);
-                    remove_below(&mut cache.entries, &dkey);
+                    cache.entries.remove_all(&HashSet::from([dkey]));
                 } else {
                     cache.problems.push(format!("cannot list `{dir}`: {e}"));
                     cache.unknown.push(dkey);
@@ -364,18 +352,7 @@ pub fn rescan_dirs(
             }
         };
         // Old children of this folder (direct), by key.
-        let prefix = if dkey.is_empty() {
-            String::new()
-        } else {
-            format!("{dkey}/")
-        };
-        let old: Vec<String> = cache
-            .entries
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter(|(k, _)| !k[prefix.len()..].contains('/'))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let old: Vec<String> = cache.entries.children(&dkey).map(|(k, _)| k.clone()).collect();
         // This folder is listed again: what was unknown in it may be known now.
         let was_unknown: Vec<String> = cache
             .unknown
@@ -390,6 +367,11 @@ pub fn rescan_dirs(
         cache.unknown.retain(|u| !was_unknown.contains(u));
         let mut seen: HashSet<String> = HashSet::new();
         let mut collided: Vec<String> = Vec::new();
+        // New keys, and keys to drop with what lies below them: applied in
+        // one pass each once the folder is read (a batch of new files must
+        // not shift the whole snapshot once per file).
+        let mut fresh: Vec<(String, Entry)> = Vec::new();
+        let mut gone: HashSet<String> = HashSet::new();
         // Unknown is never absent (SPEC §4/§5): an entry whose stat failed
         // keeps its last known snapshot and everything below it, and nothing
         // at or below it is planned until a scan sees it again.
@@ -445,30 +427,31 @@ pub fn rescan_dirs(
             } else {
                 path.clone()
             };
-            cache.entries.insert(key.clone(), entry_of(stored, &meta));
+            let entry = entry_of(stored, &meta);
+            if was_dir.is_some() {
+                cache.entries.insert(key.clone(), entry);
+            } else {
+                fresh.push((key.clone(), entry));
+            }
             if meta.kind == Kind::Dir && (was_dir != Some(true) || was_unknown.contains(&key)) {
                 // A new folder (or one that replaced a file, or one that could
                 // not be read before): walk it.
                 dirs.push(path.clone());
             }
             if meta.kind != Kind::Dir && was_dir == Some(true) {
-                remove_below(&mut cache.entries, &key);
+                cache.entries.remove_below(&key);
             }
             seen.insert(key);
         }
+        cache.entries.insert_many(fresh);
         for k in collided {
-            cache.entries.remove(&k);
-            remove_below(&mut cache.entries, &k);
             if !cache.unknown.contains(&k) {
-                cache.unknown.push(k);
+                cache.unknown.push(k.clone());
             }
+            gone.insert(k);
         }
-        for k in old {
-            if !seen.contains(&k) {
-                cache.entries.remove(&k);
-                remove_below(&mut cache.entries, &k);
-            }
-        }
+        gone.extend(old.into_iter().filter(|k| !seen.contains(k)));
+        cache.entries.remove_all(&gone);
     }
     // As after a full walk: a root that vanished meanwhile must not leave a
     // half-updated snapshot behind.
