@@ -128,15 +128,12 @@ impl ScanMap {
         self.find(key).ok().map(|i| self.items.remove(i).1)
     }
 
-    /// Removes every entry strictly below folder `key`.
+    /// Removes every entry strictly below folder `key` (the keys from
+    /// `key/` up to `key0`: one run).
     pub fn remove_below(&mut self, key: &str) {
-        let r = self.subtree(key);
-        let start = if self.items.get(r.start).is_some_and(|(k, _)| k == key) {
-            r.start + 1
-        } else {
-            r.start
-        };
-        self.items.drain(start..r.end);
+        let lo = self.lower_bound(&format!("{key}/"));
+        let hi = self.lower_bound(&format!("{key}0")).max(lo);
+        self.items.drain(lo..hi);
     }
 
     /// Removes the entries of `keys` and everything below them, in one pass.
@@ -189,7 +186,9 @@ impl ScanMap {
         self.items.iter().map(|(_, e)| e)
     }
 
-    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Entry> + ExactSizeIterator {
+    pub fn values_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = &mut Entry> + ExactSizeIterator {
         self.items.iter_mut().map(|(_, e)| e)
     }
 
@@ -356,7 +355,10 @@ mod tests {
 
     #[test]
     fn insert_many_merges_replaces_and_keeps_order() {
-        let mut m: ScanMap = ["b", "d", "f"].into_iter().map(|k| (k.to_owned(), e(0))).collect();
+        let mut m: ScanMap = ["b", "d", "f"]
+            .into_iter()
+            .map(|k| (k.to_owned(), e(0)))
+            .collect();
         m.insert_many(vec![
             ("e".into(), e(1)),
             ("a".into(), e(1)),

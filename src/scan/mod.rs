@@ -352,7 +352,11 @@ pub fn rescan_dirs(
             }
         };
         // Old children of this folder (direct), by key.
-        let old: Vec<String> = cache.entries.children(&dkey).map(|(k, _)| k.clone()).collect();
+        let old: Vec<String> = cache
+            .entries
+            .children(&dkey)
+            .map(|(k, _)| k.clone())
+            .collect();
         // This folder is listed again: what was unknown in it may be known now.
         let was_unknown: Vec<String> = cache
             .unknown
