@@ -141,6 +141,55 @@ pub fn join(parent: &str, name: &str) -> String {
     }
 }
 
+/// Where one path's text lies in a string holding many paths back to back
+/// (a walk's finds, a scan's keys): offset in the low 40 bits, length in the
+/// high 24. Eight bytes instead of a `String`'s 24 plus a heap block per
+/// path. A relative path is far below 16 MiB and such a string far below
+/// 1 TiB; beyond either, the span saturates (and reads as a wrong path
+/// rather than panicking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(u64);
+
+impl Span {
+    const LEN_SHIFT: u32 = 40;
+
+    /// Appends `text` to `names` and returns where it lies.
+    pub fn push(names: &mut String, text: &str) -> Self {
+        let at = names.len();
+        names.push_str(text);
+        Self::new(at, text.len())
+    }
+
+    /// The span of `len` bytes from `at`.
+    #[must_use]
+    pub fn new(at: usize, len: usize) -> Self {
+        let at = (at as u64).min((1 << Self::LEN_SHIFT) - 1);
+        let len = (len as u64).min((1 << (64 - Self::LEN_SHIFT)) - 1);
+        Self(at | (len << Self::LEN_SHIFT))
+    }
+
+    /// The byte range in the string.
+    #[must_use]
+    #[allow(clippy::cast_possible_truncation)] // both fit: see `new`
+    pub fn range(self) -> std::ops::Range<usize> {
+        let at = (self.0 & ((1 << Self::LEN_SHIFT) - 1)) as usize;
+        at..at + (self.0 >> Self::LEN_SHIFT) as usize
+    }
+
+    /// The same span in a string that `by` bytes were put in front of.
+    #[must_use]
+    pub fn shifted(self, by: usize) -> Self {
+        let r = self.range();
+        Self::new(r.start + by, r.len())
+    }
+
+    /// Its text in `names` (empty if it does not lie in `names`).
+    #[must_use]
+    pub fn text(self, names: &str) -> &str {
+        names.get(self.range()).unwrap_or_default()
+    }
+}
+
 /// `path` and each folder above it, deepest first (`a/b/c`, `a/b`, `a`).
 pub fn ancestors_or_self(path: &str) -> impl Iterator<Item = &str> {
     std::iter::successors(Some(path), |p| {
@@ -344,6 +393,31 @@ pub fn parse_temp_name(name: &str) -> Option<(&str, TempUse)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_read_back_their_text_and_shift_with_it() {
+        let mut names = String::new();
+        let a = Span::push(&mut names, "dir/caf\u{e9}.txt");
+        let b = Span::push(&mut names, "x");
+        assert_eq!(a.text(&names), "dir/caf\u{e9}.txt");
+        assert_eq!(b.text(&names), "x");
+        let moved = format!("prefix{names}");
+        assert_eq!(b.shifted(6).text(&moved), "x");
+        // A span that does not lie in the string reads as empty, never panics.
+        assert_eq!(Span::new(3, 100).text(&names), "");
+        assert_eq!(Span::new(8, 1).text(&names), "", "not on a char boundary");
+        assert_eq!(Span::new(usize::MAX, usize::MAX).text(&names), "");
+    }
+
+    #[test]
+    fn ancestors_come_deepest_first() {
+        assert_eq!(
+            ancestors_or_self("a/b/c").collect::<Vec<_>>(),
+            ["a/b/c", "a/b", "a"]
+        );
+        assert_eq!(ancestors_or_self("a").collect::<Vec<_>>(), ["a"]);
+        assert_eq!(ancestors_or_self("").count(), 0);
+    }
 
     #[test]
     fn temp_names_round_trip() {

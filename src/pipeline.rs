@@ -113,10 +113,10 @@ fn seek<'a>(
     cur: &mut std::iter::Peekable<crate::scan::map::IterMut<'a>>,
     key: &str,
 ) -> Option<&'a mut crate::Entry> {
-    while cur.peek().is_some_and(|(k, _)| k.as_str() < key) {
+    while cur.peek().is_some_and(|(k, _)| *k < key) {
         cur.next();
     }
-    if cur.peek().is_some_and(|(k, _)| k.as_str() == key) {
+    if cur.peek().is_some_and(|(k, _)| *k == key) {
         cur.next().map(|(_, e)| e)
     } else {
         None
@@ -242,7 +242,7 @@ pub fn make_plan(
                     && e.mtime > req.now_ns - min_age
                     && e.mtime <= req.now_ns + 1_000_000_000
                 {
-                    deferred.insert(k.clone());
+                    deferred.insert(k.to_owned());
                 }
             }
         }
@@ -410,7 +410,7 @@ fn fill_move_ids(fs: &dyn Fs, side: Side, scan: &mut SideScan, files: &StateMap)
             && files.get(k).is_none_or(|r| r.side(side).is_none())
         {
             let path = if e.path.is_empty() {
-                k.as_str()
+                k
             } else {
                 e.path.as_str()
             };

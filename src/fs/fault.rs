@@ -143,14 +143,15 @@ impl Fs for FaultFs {
     ) -> Result<WalkResult, FsError> {
         self.check("list", "", false)?;
         let mut w = self.inner.walk(exclude, progress)?;
-        let (ok, bad): (Vec<_>, Vec<_>) = std::mem::take(&mut w.entries)
-            .into_iter()
-            .partition(|e| self.check("stat", &e.path, false).is_ok());
-        w.entries = ok;
-        w.unreadable.extend(
-            bad.into_iter()
-                .map(|e| (e.path, "stat: injected fault".to_owned())),
-        );
+        let mut bad: Vec<(String, String)> = Vec::new();
+        w.retain(|p, _| {
+            let ok = self.check("stat", p, false).is_ok();
+            if !ok {
+                bad.push((p.to_owned(), "stat: injected fault".to_owned()));
+            }
+            ok
+        });
+        w.unreadable.extend(bad);
         Ok(w)
     }
     fn list_dir(&self, path: &str) -> Result<Listing, FsError> {

@@ -7,7 +7,7 @@
 //! clock that tests advance stamps every write. Cloning a `MemFs` shares the
 //! same tree.
 
-use super::{ExcludeFn, FileWriter, Fs, FsError, Kind, Meta, WalkEntry, WalkResult};
+use super::{ExcludeFn, FileWriter, Fs, FsError, Kind, Meta, WalkResult};
 use crate::paths;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
@@ -344,10 +344,7 @@ impl Fs for MemFs {
                 }
                 continue;
             }
-            out.entries.push(WalkEntry {
-                path: n.path.clone(),
-                meta: self.meta(n),
-            });
+            out.push(&n.path, self.meta(n));
         }
         progress(out.entries.len() as u64);
         Ok(out)

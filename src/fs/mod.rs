@@ -112,20 +112,64 @@ pub struct Meta {
 /// One entry found by [`Fs::walk`].
 #[derive(Debug, Clone)]
 pub struct WalkEntry {
-    /// Exact-case relative path.
-    pub path: String,
+    /// Where its exact-case relative path lies in [`WalkResult::names`].
+    pub path: crate::paths::Span,
     pub meta: Meta,
 }
 
 /// What a walk found, plus what it could not look at.
+///
+/// The paths of what it found are kept back to back in one string
+/// (`names`), not one allocation each: a million-file walk is then a few
+/// large blocks, which the scan turns into its map without copying a path.
 #[derive(Debug, Default)]
 pub struct WalkResult {
+    /// The text of every found path, back to back (see [`WalkEntry::path`]).
+    pub names: String,
     pub entries: Vec<WalkEntry>,
     /// Folders that could not be listed (their content is unknown this cycle,
     /// which must never be read as "deleted").
     pub unreadable: Vec<(String, String)>,
     /// Entries skipped on purpose (symlinks, junctions, devices), with why.
     pub skipped: Vec<(String, String)>,
+}
+
+impl WalkResult {
+    /// Records a found entry.
+    pub fn push(&mut self, path: &str, meta: Meta) {
+        let path = crate::paths::Span::push(&mut self.names, path);
+        self.entries.push(WalkEntry { path, meta });
+    }
+
+    /// The relative path of `e`, one of this walk's entries.
+    #[must_use]
+    pub fn path(&self, e: &WalkEntry) -> &str {
+        e.path.text(&self.names)
+    }
+
+    /// The found entries: relative path and metadata.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Meta)> {
+        self.entries.iter().map(|e| (self.path(e), &e.meta))
+    }
+
+    /// Keeps the found entries for which `keep` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Meta) -> bool) {
+        let names = &self.names;
+        self.entries.retain(|e| keep(e.path.text(names), &e.meta));
+    }
+
+    /// Adds what `other` (a walk of another part of the tree) found.
+    pub fn append(&mut self, mut other: WalkResult) {
+        let base = self.names.len();
+        self.names.push_str(&other.names);
+        self.entries.reserve_exact(other.entries.len());
+        self.entries.extend(other.entries.drain(..).map(|mut e| {
+            e.path = e.path.shifted(base);
+            e
+        }));
+        self.unreadable.append(&mut other.unreadable);
+        self.skipped.append(&mut other.skipped);
+    }
 }
 
 /// What listing one folder found.
@@ -393,4 +437,42 @@ pub fn hash_file(fs: &dyn Fs, path: &str) -> Result<String, FsError> {
         h.update(&buf[..n]);
     }
     Ok(h.finalize().to_hex().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(size: u64) -> Meta {
+        Meta {
+            kind: Kind::File,
+            size,
+            mtime: 0,
+            props: 0,
+            offline: false,
+            id: None,
+        }
+    }
+
+    #[test]
+    fn walk_parts_join_with_every_path_intact() {
+        let mut a = WalkResult::default();
+        a.push("a/one.txt", meta(1));
+        a.push("a/caf\u{e9}.txt", meta(2));
+        let mut b = WalkResult::default();
+        b.push("b/two.txt", meta(3));
+        b.unreadable.push(("b/locked".into(), "denied".into()));
+        a.append(b);
+        let got: Vec<(&str, u64)> = a.iter().map(|(p, m)| (p, m.size)).collect();
+        assert_eq!(
+            got,
+            [("a/one.txt", 1), ("a/caf\u{e9}.txt", 2), ("b/two.txt", 3)]
+        );
+        assert_eq!(a.unreadable.len(), 1);
+        a.retain(|p, _| p.starts_with("a/"));
+        assert_eq!(
+            a.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            ["a/one.txt", "a/caf\u{e9}.txt"]
+        );
+    }
 }

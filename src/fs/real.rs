@@ -6,7 +6,7 @@
 //! symlinks or junctions out of the root. Names that are not valid UTF-8 are
 //! skipped and reported rather than mangled.
 
-use super::{ExcludeFn, FileWriter, Fs, FsError, Kind, Listing, Meta, WalkEntry, WalkResult};
+use super::{ExcludeFn, FileWriter, Fs, FsError, Kind, Listing, Meta, WalkResult};
 use crate::paths;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
@@ -257,7 +257,7 @@ impl RealFs {
                         if meta.kind == Kind::Dir {
                             subdirs.push(rel.clone());
                         }
-                        out.entries.push(WalkEntry { path: rel, meta });
+                        out.push(&rel, meta);
                     }
                     None => out.skipped.push((
                         rel,
@@ -353,14 +353,14 @@ impl Fs for RealFs {
         let parts = parts.ok_or_else(|| {
             FsError::io("list", "", std::io::Error::other("a walker thread failed"))
         })?;
-        let mut out = WalkResult::default();
-        // One allocation for all threads' finds (no doubling while merging).
-        out.entries
-            .reserve_exact(parts.iter().map(|p| p.entries.len()).sum());
-        for mut p in parts {
-            out.entries.append(&mut p.entries);
-            out.unreadable.append(&mut p.unreadable);
-            out.skipped.append(&mut p.skipped);
+        // The threads' finds go into the largest part: only the others are
+        // copied (and freed as they are).
+        let mut parts = parts;
+        parts.sort_by_key(|p| std::cmp::Reverse(p.entries.len()));
+        let mut parts = parts.into_iter();
+        let mut out = parts.next().unwrap_or_default();
+        for p in parts {
+            out.append(p);
         }
         Ok(out)
     }
@@ -543,12 +543,12 @@ mod tests {
         fs::write(d.path().join("skip/me/y.txt"), b"y").unwrap();
         let r = RealFs::new(d.path());
         let w = r.walk(&|p, _| p == "skip", &|_| {}).unwrap();
-        let mut paths: Vec<_> = w.entries.iter().map(|e| e.path.clone()).collect();
-        paths.sort();
+        let mut paths: Vec<_> = w.iter().map(|(p, _)| p).collect();
+        paths.sort_unstable();
         assert_eq!(paths, ["a", "a/b", "a/b/x.txt"]);
-        let f = w.entries.iter().find(|e| e.path == "a/b/x.txt").unwrap();
-        assert_eq!(f.meta.size, 5);
-        assert_eq!(f.meta.kind, Kind::File);
+        let (_, f) = w.iter().find(|(p, _)| *p == "a/b/x.txt").unwrap();
+        assert_eq!(f.size, 5);
+        assert_eq!(f.kind, Kind::File);
     }
 
     /// SPEC §13: a raw name that Windows cannot hold is reported and
@@ -568,7 +568,7 @@ mod tests {
         }
         let r = RealFs::new(d.path());
         let w = r.walk(&|_, _| false, &|_| {}).unwrap();
-        let mut found: Vec<_> = w.entries.iter().map(|e| e.path.as_str()).collect();
+        let mut found: Vec<_> = w.iter().map(|(p, _)| p).collect();
         found.sort_unstable();
         assert_eq!(found, ["fine.txt", "ok", "ok/inner.txt"]);
         let mut skipped: Vec<_> = w.skipped.iter().map(|(p, _)| p.as_str()).collect();
@@ -605,7 +605,7 @@ mod tests {
         if running_as_root() {
             return; // root lists a mode-000 folder: nothing more to show
         }
-        let found: Vec<_> = w.entries.iter().map(|e| e.path.as_str()).collect();
+        let found: Vec<_> = w.iter().map(|(p, _)| p).collect();
         assert_eq!(found, ["locked"]);
         assert_eq!(w.unreadable.len(), 1, "{:?}", w.unreadable);
         assert_eq!(w.unreadable[0].0, "locked");
@@ -641,7 +641,7 @@ mod tests {
         want.sort();
         want.dedup();
         let w = r.walk(&|_, _| false, &|_| {}).unwrap();
-        let mut got: Vec<_> = w.entries.into_iter().map(|e| e.path).collect();
+        let mut got: Vec<_> = w.iter().map(|(p, _)| p.to_owned()).collect();
         got.sort();
         assert_eq!(got, want);
     }

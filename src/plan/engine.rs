@@ -367,8 +367,8 @@ fn all_keys<'a>(input: &'a Input<'_>) -> Vec<&'a str> {
     let mut s = input.state.keys().peekable();
     loop {
         let next = [
-            l.peek().map(|e| e.0.as_str()),
-            r.peek().map(|e| e.0.as_str()),
+            l.peek().map(|e| e.0),
+            r.peek().map(|e| e.0),
             s.peek().copied(),
         ]
         .into_iter()

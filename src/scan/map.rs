@@ -1,26 +1,140 @@
 //! [`ScanMap`]: one side's entries, keyed by identity key, as one sorted
-//! vector (not a tree).
+//! vector (not a tree), the keys' text kept back to back in one string.
 //!
-//! Why a vector: a scan of 1,000,000 paths is built once from a list,
-//! sorted in place and then only read and walked in key order; an ordered
-//! tree would add node overhead and, while it is built from the list, hold
-//! every entry twice. Lookups are binary searches. Single inserts and
-//! removals shift the tail, so the watch's incremental rescans use the
-//! batch forms ([`ScanMap::insert_many`], [`ScanMap::remove_all`]): one
-//! pass per re-listed folder, not one per path.
+//! Why: a scan of 1,000,000 paths is built once from a list, sorted in
+//! place and then only read and walked in key order. An ordered tree of
+//! `String`s would add node overhead, a 24-byte header and a heap block per
+//! key, and, while built from the list, hold every entry twice. Here an
+//! entry costs its [`Entry`], 8 bytes of span and its key's bytes.
+//! Lookups are binary searches. Single inserts and removals shift the tail,
+//! so the watch's incremental rescans use the batch forms
+//! ([`ScanMap::insert_many`], [`ScanMap::remove_all`]): one pass per
+//! re-listed folder, not one per path. The text of removed keys is
+//! reclaimed once it is most of the string.
 //!
 //! Invariant: keys are strictly increasing (byte order of the identity
 //! key, the order of the state DB's rows), so the keys at or below a
-//! folder `a` are exactly those from `a` up to `a0` (`0` follows `/`).
+//! folder `a` are exactly `a` and those from `a/` up to `a0` (`0` follows
+//! `/`); names like `a b` sort in between and are not below `a`.
 
 use crate::Entry;
-use crate::paths;
+use crate::paths::{self, Span};
 use std::collections::HashSet;
 
+#[derive(Debug, Clone)]
+struct Item {
+    key: Span,
+    e: Entry,
+}
+
 /// One side's entries in key order. See the module docs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct ScanMap {
-    items: Vec<(String, Entry)>,
+    /// Every key's text, back to back (in no particular order).
+    names: String,
+    /// Sorted by key.
+    items: Vec<Item>,
+    /// Bytes of `names` no item points to any more.
+    dead: usize,
+}
+
+fn key_in(names: &str, s: Span) -> &str {
+    s.text(names)
+}
+
+fn push_key(names: &mut String, key: &str) -> Span {
+    Span::push(names, key)
+}
+
+impl PartialEq for ScanMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ScanMap {}
+
+/// Builds a [`ScanMap`] from entries in any order (a walk's list). It
+/// takes over the walk's string of paths: an entry whose key is its path
+/// keeps pointing at that text ([`Builder::push_span`]), so the keys cost
+/// no copy.
+#[derive(Debug, Default)]
+pub struct Builder {
+    names: String,
+    items: Vec<Item>,
+    dead: usize,
+}
+
+impl Builder {
+    /// A builder over `names` (a walk's string of paths) for about
+    /// `entries` entries.
+    #[must_use]
+    pub fn adopt(names: String, entries: usize) -> Self {
+        Self {
+            names,
+            items: Vec::with_capacity(entries),
+            dead: 0,
+        }
+    }
+
+    /// The text of `span` in the adopted string.
+    #[must_use]
+    pub fn text(&self, span: Span) -> &str {
+        span.text(&self.names)
+    }
+
+    /// Adds an entry whose key is the text at `span` of the string.
+    pub fn push_span(&mut self, key: Span, e: Entry) {
+        self.items.push(Item { key, e });
+    }
+
+    /// Adds an entry whose key is not in the string yet.
+    pub fn push(&mut self, key: &str, e: Entry) {
+        let key = push_key(&mut self.names, key);
+        self.items.push(Item { key, e });
+    }
+
+    /// Notes that the text at `span` is not a key (reclaimed at the end
+    /// when it is most of the string).
+    pub fn unused(&mut self, span: Span) {
+        self.dead += span.range().len();
+    }
+
+    /// Sorts (in place). Keys pushed more than once are names one identity
+    /// key cannot tell apart: `clash` hears of each such pair, and every
+    /// entry at or below such a key is dropped; the keys are returned.
+    pub fn finish(self, mut clash: impl FnMut(&str, &Entry, &Entry)) -> (ScanMap, Vec<String>) {
+        let Self {
+            names,
+            mut items,
+            mut dead,
+        } = self;
+        items.sort_unstable_by(|a, b| key_in(&names, a.key).cmp(key_in(&names, b.key)));
+        let mut collided: Vec<String> = Vec::new();
+        for pair in items.windows(2) {
+            let k = key_in(&names, pair[0].key);
+            if k == key_in(&names, pair[1].key) {
+                clash(k, &pair[0].e, &pair[1].e);
+                if collided.last().map(String::as_str) != Some(k) {
+                    collided.push(k.to_owned());
+                }
+            }
+        }
+        if !collided.is_empty() {
+            let set: HashSet<&str> = collided.iter().map(String::as_str).collect();
+            items.retain(|it| {
+                let k = key_in(&names, it.key);
+                let keep = !paths::ancestors_or_self(k).any(|a| set.contains(a));
+                if !keep {
+                    dead += k.len();
+                }
+                keep
+            });
+        }
+        let mut map = ScanMap { names, items, dead };
+        map.reclaim();
+        (map, collided)
+    }
 }
 
 impl ScanMap {
@@ -29,24 +143,33 @@ impl ScanMap {
         Self::default()
     }
 
-    /// Takes `items` as they are, sorting them by key when they are not
-    /// sorted yet (in place: no second copy). Of entries with one key, the
-    /// last one stays (as when inserting them in turn).
+    /// From pairs in any order; of pairs with one key, the last one stays
+    /// (as when inserting them in turn).
     #[must_use]
-    pub fn from_vec(mut items: Vec<(String, Entry)>) -> Self {
-        if !items.is_sorted_by(|a, b| a.0 < b.0) {
+    pub fn from_vec(mut pairs: Vec<(String, Entry)>) -> Self {
+        if !pairs.is_sorted_by(|a, b| a.0 < b.0) {
             // Stable, so that equal keys keep their order for the dedup.
-            items.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut out: Vec<(String, Entry)> = Vec::with_capacity(items.len());
-            for it in items {
-                match out.last_mut() {
-                    Some(last) if last.0 == it.0 => *last = it,
-                    _ => out.push(it),
-                }
-            }
-            items = out;
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        Self { items }
+        let mut m = Self {
+            names: String::with_capacity(pairs.iter().map(|(k, _)| k.len()).sum()),
+            items: Vec::with_capacity(pairs.len()),
+            dead: 0,
+        };
+        for (k, e) in pairs {
+            if m.items
+                .last()
+                .is_some_and(|last| key_in(&m.names, last.key) == k)
+            {
+                if let Some(last) = m.items.last_mut() {
+                    last.e = e;
+                }
+            } else {
+                let key = push_key(&mut m.names, &k);
+                m.items.push(Item { key, e });
+            }
+        }
+        m
     }
 
     #[must_use]
@@ -60,33 +183,39 @@ impl ScanMap {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.items.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.items
+            .binary_search_by(|it| key_in(&self.names, it.key).cmp(key))
     }
 
     /// The first index whose key is not below `key`.
     fn lower_bound(&self, key: &str) -> usize {
-        self.items.partition_point(|(k, _)| k.as_str() < key)
+        self.items
+            .partition_point(|it| key_in(&self.names, it.key) < key)
     }
 
-    /// The index range of the keys at or below folder `key` (the empty key
-    /// is the root: everything).
+    /// The index range of the keys from `key` up to `key0`: those at or
+    /// below folder `key` and names like `key b` (the empty key: all).
     fn subtree(&self, key: &str) -> std::ops::Range<usize> {
         if key.is_empty() {
             return 0..self.items.len();
         }
         let lo = self.lower_bound(key);
-        let end = format!("{key}0");
-        let hi = lo + self.items[lo..].partition_point(|(k, _)| k.as_str() < end.as_str());
-        lo..hi
+        lo..self.lower_bound(&format!("{key}0")).max(lo)
+    }
+
+    /// The index run of the keys strictly below folder `key`.
+    fn below(&self, key: &str) -> std::ops::Range<usize> {
+        let lo = self.lower_bound(&format!("{key}/"));
+        lo..self.lower_bound(&format!("{key}0")).max(lo)
     }
 
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&Entry> {
-        self.find(key).ok().map(|i| &self.items[i].1)
+        self.find(key).ok().map(|i| &self.items[i].e)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Entry> {
-        self.find(key).ok().map(|i| &mut self.items[i].1)
+        self.find(key).ok().map(|i| &mut self.items[i].e)
     }
 
     #[must_use]
@@ -96,11 +225,12 @@ impl ScanMap {
 
     /// Inserts or replaces; returns the entry replaced. A new key shifts
     /// the entries after it: for many, use [`Self::insert_many`].
-    pub fn insert(&mut self, key: String, e: Entry) -> Option<Entry> {
-        match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.items[i].1, e)),
+    pub fn insert(&mut self, key: &str, e: Entry) -> Option<Entry> {
+        match self.find(key) {
+            Ok(i) => Some(std::mem::replace(&mut self.items[i].e, e)),
             Err(i) => {
-                self.items.insert(i, (key, e));
+                let key = push_key(&mut self.names, key);
+                self.items.insert(i, Item { key, e });
                 None
             }
         }
@@ -111,7 +241,7 @@ impl ScanMap {
     pub fn insert_many(&mut self, mut new: Vec<(String, Entry)>) {
         new.retain_mut(|(k, e)| match self.find(k) {
             Ok(i) => {
-                std::mem::swap(&mut self.items[i].1, e);
+                std::mem::swap(&mut self.items[i].e, e);
                 false
             }
             Err(_) => true,
@@ -119,37 +249,51 @@ impl ScanMap {
         if new.is_empty() {
             return;
         }
+        let new = Self::from_vec(new);
+        let base = self.names.len();
+        self.names.push_str(&new.names);
+        self.items.extend(new.items.into_iter().map(|mut it| {
+            it.key = it.key.shifted(base);
+            it
+        }));
         // Two sorted runs: a stable sort merges them in one linear pass.
-        self.items.append(&mut Self::from_vec(new).items);
-        self.items.sort_by(|a, b| a.0.cmp(&b.0));
+        let names = &self.names;
+        self.items
+            .sort_by(|a, b| key_in(names, a.key).cmp(key_in(names, b.key)));
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Entry> {
-        self.find(key).ok().map(|i| self.items.remove(i).1)
+        let i = self.find(key).ok()?;
+        let it = self.items.remove(i);
+        self.dead += it.key.range().len();
+        self.reclaim();
+        Some(it.e)
     }
 
-    /// Removes every entry strictly below folder `key` (the keys from
-    /// `key/` up to `key0`: one run).
+    /// Removes every entry strictly below folder `key`.
     pub fn remove_below(&mut self, key: &str) {
-        let lo = self.lower_bound(&format!("{key}/"));
-        let hi = self.lower_bound(&format!("{key}0")).max(lo);
-        self.items.drain(lo..hi);
+        let r = self.below(key);
+        self.dead += self.items[r.clone()]
+            .iter()
+            .map(|it| it.key.range().len())
+            .sum::<usize>();
+        self.items.drain(r);
+        self.reclaim();
     }
 
     /// Removes the entries of `keys` and everything below them, in one pass.
     #[allow(clippy::implicit_hasher)]
     pub fn remove_all(&mut self, keys: &HashSet<String>) {
-        // Each key is at most two runs of indices: itself, and `key/` up to
-        // `key0` (between them lie names like `key b`, which stay).
+        // Each key is at most two runs of indices: itself, and what lies
+        // below it (between them sort names like `key b`, which stay).
         let mut runs: Vec<std::ops::Range<usize>> = Vec::with_capacity(keys.len() * 2);
         for k in keys {
             if let Ok(i) = self.find(k) {
                 runs.push(i..i + 1);
             }
-            let lo = self.lower_bound(&format!("{k}/"));
-            let hi = self.lower_bound(&format!("{k}0")).max(lo);
-            if lo < hi {
-                runs.push(lo..hi);
+            let r = self.below(k);
+            if !r.is_empty() {
+                runs.push(r);
             }
         }
         if runs.is_empty() {
@@ -158,100 +302,154 @@ impl ScanMap {
         runs.sort_unstable_by_key(|r| r.start);
         let mut i = 0;
         let mut next = runs.iter().peekable();
-        self.items.retain(|_| {
+        let mut dead = 0;
+        self.items.retain(|it| {
             let at = i;
             i += 1;
             while next.peek().is_some_and(|r| r.end <= at) {
                 next.next();
             }
-            !next.peek().is_some_and(|r| r.contains(&at))
+            let drop = next.peek().is_some_and(|r| r.contains(&at));
+            if drop {
+                dead += it.key.range().len();
+            }
+            !drop
         });
+        self.dead += dead;
+        self.reclaim();
+    }
+
+    /// Rewrites the string without the text of removed keys once that is
+    /// more than half of it.
+    fn reclaim(&mut self) {
+        if self.dead <= self.names.len() / 2 {
+            return;
+        }
+        let mut names = String::with_capacity(self.names.len() - self.dead);
+        for it in &mut self.items {
+            it.key = push_key(&mut names, key_in(&self.names, it.key));
+        }
+        self.names = names;
+        self.dead = 0;
     }
 
     /// Entries in key order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter(self.items.iter())
+        Iter {
+            names: &self.names,
+            items: self.items.iter(),
+        }
     }
 
     /// Entries in key order, the entries mutable.
     pub fn iter_mut(&mut self) -> IterMut<'_> {
-        IterMut(self.items.iter_mut())
+        IterMut {
+            names: &self.names,
+            items: self.items.iter_mut(),
+        }
     }
 
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.items.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.iter().map(|(k, _)| k)
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Entry> + ExactSizeIterator {
-        self.items.iter().map(|(_, e)| e)
+        self.items.iter().map(|it| &it.e)
     }
 
     pub fn values_mut(
         &mut self,
     ) -> impl DoubleEndedIterator<Item = &mut Entry> + ExactSizeIterator {
-        self.items.iter_mut().map(|(_, e)| e)
+        self.items.iter_mut().map(|it| &mut it.e)
     }
 
     /// The entries at or below `key` (see [`paths::is_within`]).
-    pub fn within<'a>(&'a self, key: &'a str) -> impl Iterator<Item = (&'a String, &'a Entry)> {
+    pub fn within<'a>(&'a self, key: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
         let r = self.subtree(key);
-        Iter(self.items[r].iter()).filter(move |(k, _)| paths::is_within(k, key))
+        Iter {
+            names: &self.names,
+            items: self.items[r].iter(),
+        }
+        .filter(move |(k, _)| paths::is_within(k, key))
     }
 
     /// The entries at or below `key`, mutable.
     pub fn within_mut<'a>(
         &'a mut self,
         key: &'a str,
-    ) -> impl Iterator<Item = (&'a String, &'a mut Entry)> {
+    ) -> impl Iterator<Item = (&'a str, &'a mut Entry)> {
         let r = self.subtree(key);
-        IterMut(self.items[r].iter_mut()).filter(move |(k, _)| paths::is_within(k, key))
+        IterMut {
+            names: &self.names,
+            items: self.items[r].iter_mut(),
+        }
+        .filter(move |(k, _)| paths::is_within(k, key))
     }
 
     /// The direct children of folder `key` (the empty key: the root's).
-    pub fn children<'a>(&'a self, key: &'a str) -> impl Iterator<Item = (&'a String, &'a Entry)> {
+    pub fn children<'a>(&'a self, key: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
         self.within(key)
             .filter(move |(k, _)| k.len() > key.len() && paths::parent(k) == key)
+    }
+
+    /// The length of the keys' string (tests of its upkeep).
+    #[cfg(test)]
+    fn text_len(&self) -> usize {
+        self.names.len()
     }
 }
 
 /// Iterator over a [`ScanMap`] in key order.
-pub struct Iter<'a>(std::slice::Iter<'a, (String, Entry)>);
+pub struct Iter<'a> {
+    names: &'a str,
+    items: std::slice::Iter<'a, Item>,
+}
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a String, &'a Entry);
+    type Item = (&'a str, &'a Entry);
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, e)| (k, e))
+        let names = self.names;
+        self.items.next().map(|it| (key_in(names, it.key), &it.e))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
+        self.items.size_hint()
     }
 }
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|(k, e)| (k, e))
+        let names = self.names;
+        self.items
+            .next_back()
+            .map(|it| (key_in(names, it.key), &it.e))
     }
 }
 
 impl ExactSizeIterator for Iter<'_> {}
 
 /// Mutable iterator over a [`ScanMap`] in key order.
-pub struct IterMut<'a>(std::slice::IterMut<'a, (String, Entry)>);
+pub struct IterMut<'a> {
+    names: &'a str,
+    items: std::slice::IterMut<'a, Item>,
+}
 
 impl<'a> Iterator for IterMut<'a> {
-    type Item = (&'a String, &'a mut Entry);
+    type Item = (&'a str, &'a mut Entry);
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(k, e)| (&*k, e))
+        let names = self.names;
+        self.items
+            .next()
+            .map(|it| (key_in(names, it.key), &mut it.e))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
+        self.items.size_hint()
     }
 }
 
 impl ExactSizeIterator for IterMut<'_> {}
 
 impl<'a> IntoIterator for &'a ScanMap {
-    type Item = (&'a String, &'a Entry);
+    type Item = (&'a str, &'a Entry);
     type IntoIter = Iter<'a>;
     fn into_iter(self) -> Iter<'a> {
         self.iter()
@@ -259,18 +457,10 @@ impl<'a> IntoIterator for &'a ScanMap {
 }
 
 impl<'a> IntoIterator for &'a mut ScanMap {
-    type Item = (&'a String, &'a mut Entry);
+    type Item = (&'a str, &'a mut Entry);
     type IntoIter = IterMut<'a>;
     fn into_iter(self) -> IterMut<'a> {
         self.iter_mut()
-    }
-}
-
-impl IntoIterator for ScanMap {
-    type Item = (String, Entry);
-    type IntoIter = std::vec::IntoIter<(String, Entry)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.items.into_iter()
     }
 }
 
@@ -306,7 +496,7 @@ mod tests {
     }
 
     fn keys(m: &ScanMap) -> Vec<&str> {
-        m.keys().map(String::as_str).collect()
+        m.keys().collect()
     }
 
     #[test]
@@ -326,11 +516,11 @@ mod tests {
             .into_iter()
             .map(|k| (k.to_owned(), e(0)))
             .collect();
-        let within: Vec<&str> = m.within("a").map(|(k, _)| k.as_str()).collect();
+        let within: Vec<&str> = m.within("a").map(|(k, _)| k).collect();
         assert_eq!(within, ["a", "a/x", "a/y/z"]);
-        let kids: Vec<&str> = m.children("a").map(|(k, _)| k.as_str()).collect();
+        let kids: Vec<&str> = m.children("a").map(|(k, _)| k).collect();
         assert_eq!(kids, ["a/x"]);
-        let top: Vec<&str> = m.children("").map(|(k, _)| k.as_str()).collect();
+        let top: Vec<&str> = m.children("").map(|(k, _)| k).collect();
         assert_eq!(top, ["a", "a b", "a!", "a0", "ab", "b"]);
         for (_, x) in m.within_mut("a/y") {
             x.size = 9;
@@ -369,9 +559,50 @@ mod tests {
         assert_eq!(keys(&m), ["a", "b", "d", "e", "f", "g"]);
         assert_eq!(m.get("a").map(|x| x.size), Some(2));
         assert_eq!(m.get("d").map(|x| x.size), Some(7));
-        assert_eq!(m.insert("c".into(), e(3)), None);
-        assert_eq!(m.insert("c".into(), e(4)).map(|x| x.size), Some(3));
+        assert_eq!(m.insert("c", e(3)), None);
+        assert_eq!(m.insert("c", e(4)).map(|x| x.size), Some(3));
         assert_eq!(m.remove("b").map(|x| x.size), Some(0));
         assert_eq!(keys(&m), ["a", "c", "d", "e", "f", "g"]);
+    }
+
+    #[test]
+    fn removed_keys_text_is_reclaimed_and_the_rest_reads_the_same() {
+        let mut m: ScanMap = (0..100)
+            .map(|i| (format!("d/f{i:03}"), e(i)))
+            .chain([("d".to_owned(), e(1000))])
+            .collect();
+        let full = m.text_len();
+        let gone: HashSet<String> = (0..70).map(|i| format!("d/f{i:03}")).collect();
+        m.remove_all(&gone);
+        assert!(m.text_len() < full / 2, "{} of {full}", m.text_len());
+        assert_eq!(m.len(), 31);
+        assert_eq!(m.get("d/f070").map(|x| x.size), Some(70));
+        assert_eq!(m.keys().next(), Some("d"));
+        assert_eq!(m.keys().last(), Some("d/f099"));
+        m.insert_many(vec![("d/a".into(), e(5)), ("c".into(), e(6))]);
+        assert_eq!(m.keys().take(3).collect::<Vec<_>>(), ["c", "d", "d/a"]);
+        assert_eq!(m.get("d/a").map(|x| x.size), Some(5));
+    }
+
+    #[test]
+    fn a_builder_sorts_and_drops_what_two_names_share_a_key_for() {
+        let mut walk = String::new();
+        let spans: Vec<Span> = ["x/b", "x", "x/a", "X/B"]
+            .iter()
+            .map(|k| Span::push(&mut walk, k))
+            .collect();
+        let mut b = Builder::adopt(walk, 6);
+        for s in &spans[..3] {
+            b.push_span(*s, e(0));
+        }
+        b.unused(spans[3]);
+        for k in ["y", "x/b", "x/b/c"] {
+            b.push(k, e(0));
+        }
+        let mut clashes = Vec::new();
+        let (m, collided) = b.finish(|k, _, _| clashes.push(k.to_owned()));
+        assert_eq!(clashes, ["x/b"]);
+        assert_eq!(collided, ["x/b"]);
+        assert_eq!(keys(&m), ["x", "x/a", "y"]);
     }
 }

@@ -100,7 +100,7 @@ impl SideScan {
     pub fn restore_paths(&mut self) {
         for (k, e) in &mut self.entries {
             if e.path.is_empty() && !e.unchanged {
-                e.path.clone_from(k);
+                k.clone_into(&mut e.path);
             }
         }
     }
@@ -120,7 +120,11 @@ impl SideScan {
             if r.is_empty() {
                 return self.clone();
             }
-            entries.extend(self.entries.within(r).map(|(k, e)| (k.clone(), e.clone())));
+            entries.extend(
+                self.entries
+                    .within(r)
+                    .map(|(k, e)| (k.to_owned(), e.clone())),
+            );
             for up in paths::ancestors_or_self(paths::parent(r)) {
                 if let Some(e) = self.entries.get(up) {
                     let mut e = e.clone();
@@ -219,70 +223,55 @@ pub fn scan_side(
         out.problems.push(format!("skipped `{p}`: {why}"));
         out.blocked.push(paths::key_of(&p, case_sensitive));
     }
-    let mut invalid_dirs: Vec<String> = Vec::new();
+    let mut invalid_dirs: HashSet<String> = HashSet::new();
     let mut list = walk.entries;
-    let mut keyed: Vec<(String, Entry)> = Vec::with_capacity(list.len());
+    let mut keyed = map::Builder::adopt(walk.names, list.len());
     // Taken from the back of the list, whose memory is handed back as it
-    // empties: the list and the keyed entries never both hold the tree.
+    // empties: the list and the map never both hold the tree. Keys that
+    // are their path keep pointing at the walk's text.
     while let Some(w) = list.pop() {
         if list.capacity() - list.len() >= SHRINK_STEP {
             list.shrink_to_fit();
         }
-        if let Err(why) = paths::validate_component(paths::file_name(&w.path)) {
-            out.problems.push(format!("skipped `{}`: {why}", w.path));
-            out.blocked.push(paths::key_of(&w.path, case_sensitive));
+        let path = keyed.text(w.path);
+        if let Err(why) = paths::validate_component(paths::file_name(path)) {
+            out.problems.push(format!("skipped `{path}`: {why}"));
+            out.blocked.push(paths::key_of(path, case_sensitive));
             if w.meta.kind == Kind::Dir {
-                invalid_dirs.push(paths::key_of(&w.path, case_sensitive));
+                invalid_dirs.insert(paths::key_of(path, case_sensitive));
             }
+            keyed.unused(w.path);
             continue;
         }
-        let key_is_path = w.path.is_ascii()
-            && (case_sensitive || !w.path.bytes().any(|b| b.is_ascii_uppercase()));
-        let (key, path) = if key_is_path {
-            // The key is the path: store the string once (see `restore_paths`).
-            (w.path, String::new())
+        let key_is_path =
+            path.is_ascii() && (case_sensitive || !path.bytes().any(|b| b.is_ascii_uppercase()));
+        if key_is_path {
+            // The key is the path: stored once (see `restore_paths`).
+            keyed.push_span(w.path, entry_of(String::new(), &w.meta));
         } else {
-            let key = paths::key_of(&w.path, case_sensitive);
-            if key == w.path {
-                (key, String::new())
+            let key = paths::key_of(path, case_sensitive);
+            if key == path {
+                keyed.push_span(w.path, entry_of(String::new(), &w.meta));
             } else {
-                (key, w.path)
-            }
-        };
-        keyed.push((key, entry_of(path, &w.meta)));
-    }
-    drop(list);
-    // One sort in place (no second copy); equal neighbours are names one
-    // identity key cannot tell apart.
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut collided: Vec<String> = Vec::new();
-    for pair in keyed.windows(2) {
-        let ((k, a), (_, b)) = (&pair[0], &pair[1]);
-        if k == &pair[1].0 {
-            let spelt = |e: &Entry| {
-                if e.path.is_empty() {
-                    k.clone()
-                } else {
-                    e.path.clone()
-                }
-            };
-            out.problems.push(format!(
-                "`{}` and `{}` differ only in case or Unicode normalisation; both left alone until one is renamed",
-                spelt(a),
-                spelt(b)
-            ));
-            if collided.last() != Some(k) {
-                collided.push(k.clone());
+                let path = path.to_owned();
+                keyed.unused(w.path);
+                keyed.push(&key, entry_of(path, &w.meta));
             }
         }
     }
-    if !collided.is_empty() || !invalid_dirs.is_empty() {
-        keyed.retain(|(k, _)| {
-            !invalid_dirs.iter().any(|d| paths::is_within(k, d))
-                && !collided.iter().any(|c| paths::is_within(k, c))
-        });
-    }
-    out.entries = ScanMap::from_vec(keyed);
+    drop(list);
+    let (mut entries, collided) = keyed.finish(|k, a, b| {
+        let spelt = |e: &Entry| if e.path.is_empty() { k.to_owned() } else { e.path.clone() };
+        out.problems.push(format!(
+            "`{}` and `{}` differ only in case or Unicode normalisation; both left alone until one is renamed",
+            spelt(a),
+            spelt(b)
+        ));
+    });
+    // Nothing below a folder whose name is invalid was walked; the folder
+    // itself is blocked, not a path to plan.
+    entries.remove_all(&invalid_dirs);
+    out.entries = entries;
     out.unknown.extend(collided);
     Ok(out)
 }
@@ -355,7 +344,7 @@ pub fn rescan_dirs(
         let old: Vec<String> = cache
             .entries
             .children(&dkey)
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_owned())
             .collect();
         // This folder is listed again: what was unknown in it may be known now.
         let was_unknown: Vec<String> = cache
@@ -433,7 +422,7 @@ pub fn rescan_dirs(
             };
             let entry = entry_of(stored, &meta);
             if was_dir.is_some() {
-                cache.entries.insert(key.clone(), entry);
+                cache.entries.insert(&key, entry);
             } else {
                 fresh.push((key.clone(), entry));
             }
@@ -509,7 +498,7 @@ mod tests {
         let summary = |s: &SideScan| {
             s.entries
                 .iter()
-                .map(|(k, e)| (k.clone(), e.kind, e.size, e.mtime))
+                .map(|(k, e)| (k.to_owned(), e.kind, e.size, e.mtime))
                 .collect::<Vec<_>>()
         };
         assert_eq!(summary(&cache), summary(&full));

@@ -70,7 +70,6 @@ fn new<'a>(input: &'a Input<'_>, side: Side) -> Vec<(&'a str, &'a Entry)> {
                 && input.state.get(k).is_none_or(|r| r.side(side).is_none())
                 && !skipped_key(input, k)
         })
-        .map(|(k, e)| (k.as_str(), e))
         .collect()
 }
 

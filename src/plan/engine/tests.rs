@@ -184,7 +184,7 @@ fn scan_of(files: &[F], cs: bool) -> SideScan {
     let mut s = SideScan::default();
     for f in files {
         s.entries
-            .insert(crate::paths::key_of(f.path, cs), f.entry());
+            .insert(&crate::paths::key_of(f.path, cs), f.entry());
     }
     s
 }
@@ -829,9 +829,9 @@ fn hashes_are_requested_only_when_they_decide() {
     let mut touched = f("a", "xx", 9).entry();
     touched.hash = None;
     let mut l = SideScan::default();
-    l.entries.insert("a".into(), touched);
+    l.entries.insert("a", touched);
     let mut r = SideScan::default();
-    r.entries.insert("a".into(), f("a", "xx", 0).entry());
+    r.entries.insert("a", f("a", "xx", 0).entry());
     let empty = HashMap::new();
     let none = HashSet::new();
     let input = Input {
@@ -845,7 +845,7 @@ fn hashes_are_requested_only_when_they_decide() {
     assert_eq!(hash_requests(&input), vec![(Side::Left, "a".to_owned())]);
     // Unchanged trees request nothing.
     let mut l2 = SideScan::default();
-    l2.entries.insert("a".into(), f("a", "xx", 0).entry());
+    l2.entries.insert("a", f("a", "xx", 0).entry());
     let input = Input {
         left: &l2,
         right: &r,
@@ -871,7 +871,7 @@ fn unknown_folder_plans_nothing_below_it() {
     let mut l = SideScan::default();
     l.unknown.push("d".into());
     let mut r = SideScan::default();
-    r.entries.insert("d/a".into(), f("d/a", "x", 0).entry());
+    r.entries.insert("d/a", f("d/a", "x", 0).entry());
     let empty = HashMap::new();
     let none = HashSet::new();
     let input = Input {
