@@ -249,12 +249,9 @@ pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
     let o = input.opts;
     let mut out = moves::hash_requests(input);
     let first_run = input.first_run();
-    for key in all_keys(input) {
+    for At { key, l, r } in all_keys(input) {
         let row = input.state.get(key);
-        let l = input.left.entries.get(key);
-        let r = input.right.entries.get(key);
-        if l.is_some_and(|e| e.unchanged)
-            || skipped(input, key)
+        if skipped(input, key)
             || input
                 .conflicts
                 .get(key)
@@ -358,10 +355,19 @@ fn still_unresolved(c: &ConflictRecord, l: Option<&Entry>, r: Option<&Entry>) ->
     same_meta(c.left.as_ref(), l) && same_meta(c.right.as_ref(), r)
 }
 
+/// A key to decide, with what each scan holds for it (found by the merge,
+/// so that no key is looked up again).
+#[derive(Clone, Copy)]
+struct At<'a> {
+    key: &'a str,
+    l: Option<&'a Entry>,
+    r: Option<&'a Entry>,
+}
+
 /// Every key of both scans and the state, ascending, once: a three-way
-/// merge of already-sorted sequences (no sort, no hashing).
-fn all_keys<'a>(input: &'a Input<'_>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = Vec::with_capacity(input.state.len() + 16);
+/// merge of already-sorted sequences (no sort, no hashing, no lookup).
+fn all_keys<'a>(input: &'a Input<'_>) -> Vec<At<'a>> {
+    let mut out: Vec<At<'a>> = Vec::with_capacity(input.state.len() + 16);
     let mut l = input.left.entries.iter().peekable();
     let mut r = input.right.entries.iter().peekable();
     let mut s = input.state.keys().peekable();
@@ -374,20 +380,20 @@ fn all_keys<'a>(input: &'a Input<'_>) -> Vec<&'a str> {
         .into_iter()
         .flatten()
         .min();
-        let Some(k) = next else { break };
-        let mut unchanged = false;
-        for it in [&mut l, &mut r] {
-            if it.peek().is_some_and(|e| e.0 == k) {
-                unchanged |= it.next().is_some_and(|e| e.1.unchanged);
+        let Some(key) = next else { break };
+        let mut at = At { key, l: None, r: None };
+        for (it, slot) in [(&mut l, &mut at.l), (&mut r, &mut at.r)] {
+            if it.peek().is_some_and(|e| e.0 == key) {
+                *slot = it.next().map(|e| e.1);
             }
         }
-        if s.peek() == Some(&k) {
+        if s.peek() == Some(&key) {
             s.next();
         }
         // Unchanged on both sides since the last sync: nothing to decide (a
         // folder deleted on one side has nothing unchanged on both below it).
-        if !unchanged {
-            out.push(k);
+        if !at.l.is_some_and(|e| e.unchanged) && !at.r.is_some_and(|e| e.unchanged) {
+            out.push(at);
         }
     }
     out
@@ -993,14 +999,14 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn decide(&mut self, key: &str) {
+    /// Decides `key`, whose scan entries are `l` and `r`.
+    fn decide(&mut self, key: &str, l: Option<&'a Entry>, r: Option<&'a Entry>) {
         let input = self.input;
         let row = input.state.get(key);
         let (lp, rp) = (
             row.and_then(|r| r.left.as_ref()),
             row.and_then(|r| r.right.as_ref()),
         );
-        let (l, r) = (self.cur(Side::Left, key), self.cur(Side::Right, key));
         if l.is_some_and(|e| e.unchanged) {
             return; // unchanged on both sides: its snapshot was not even loaded
         }
@@ -1321,17 +1327,17 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
     };
     let handled = p.plan_moves();
     let keys = all_keys(input);
-    for key in &keys {
-        if handled.contains(*key) {
+    for at in &keys {
+        if handled.contains(at.key) {
             continue;
         }
-        if skipped(input, key) {
+        if skipped(input, at.key) {
             p.deferred += 1;
             continue;
         }
-        p.decide(key);
+        p.decide(at.key, at.l, at.r);
     }
-    p.finish_dirs(&keys);
+    p.finish_dirs(&keys.iter().map(|at| at.key).collect::<Vec<_>>());
     let mut ops = p.ops;
     // Stable sort keeps key order inside a phase where no other key applies.
     ops.sort_by(|(pa, a), (pb, b)| {
