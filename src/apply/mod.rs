@@ -264,7 +264,7 @@ pub fn run(
         })
         .map(|o| o.key.clone())
         .collect();
-    let mut batch: Vec<(u64, Vec<Update>)> = Vec::new();
+    let mut pending = Pending::default();
     let ex = Executor {
         cfg,
         sides,
@@ -288,21 +288,25 @@ pub fn run(
             break;
         }
         if op.kind == OpKind::Record && !opts.recover_only {
-            batch.push((op.id, ex.record_updates(op)));
+            pending.updates.extend(ex.record_updates(op));
+            pending.records += 1;
             report.records += 1;
             report.done += 1;
-            if batch.len() >= 5000 {
-                flush_records(state, &plan.plan_id, &mut batch)?;
+            if pending.due() {
+                pending.flush(state, &plan.plan_id)?;
             }
             continue;
         }
-        flush_records(state, &plan.plan_id, &mut batch)?;
+        if op.kind != OpKind::Copy || pending.due() {
+            pending.flush(state, &plan.plan_id)?;
+        }
         // A root that vanished mid-apply (drive unmounted: its mount point is
         // an empty local folder) must stop everything, before a step writes
         // into the wrong place or reads absence as "already deleted".
         for side in op.side.into_iter().chain(op.from) {
             let fs = sides.get(side);
             if !roots::marker_present(fs) {
+                pending.flush(state, &plan.plan_id)?;
                 return Err(ApplyError::Unavailable(Unavailable::new(
                     side,
                     fs,
@@ -367,10 +371,20 @@ pub fn run(
         match result {
             Ok(Outcome::Failed(..)) => {}
             Ok(Outcome::Done(updates)) => {
-                state.commit(&plan.plan_id, &[(op.id, StepStatus::Done, None)], &updates)?;
+                count(&mut report, op, &updates);
+                if op.kind == OpKind::Copy {
+                    // Small copies are journalled a batch at a time: a crash
+                    // before the batch is written leaves finished copies
+                    // unjournalled, which the resumed run recognises on
+                    // disk (recovered), as for a crash right after any step.
+                    pending.steps.push(op.id);
+                    pending.updates.extend(updates);
+                    pending.since.get_or_insert_with(std::time::Instant::now);
+                } else {
+                    state.commit(&plan.plan_id, &[(op.id, StepStatus::Done, None)], &updates)?;
+                }
                 report.done += 1;
                 report.ok_keys.push(op.key.clone());
-                count(&mut report, op, &updates);
                 if op.kind == OpKind::Conflict
                     && let Some(f) = opts.on_event
                 {
@@ -429,7 +443,7 @@ pub fn run(
             p(i as u64 + 1, total, report.bytes_copied);
         }
     }
-    flush_records(state, &plan.plan_id, &mut batch)?;
+    pending.flush(state, &plan.plan_id)?;
     let finished = plan
         .ops
         .iter()
@@ -472,20 +486,45 @@ fn report_covers(opts: &Options<'_>, op: &Op) -> bool {
             .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
 }
 
-fn flush_records(
-    state: &mut State,
-    plan_id: &str,
-    batch: &mut Vec<(u64, Vec<Update>)>,
-) -> Result<(), StateError> {
-    if batch.is_empty() {
-        return Ok(());
+/// Outcomes not written to the journal yet: recorded pairs (no step rows:
+/// writing a snapshot again is harmless, so a resumed plan simply does
+/// them again) and finished small copies (step rows). They go to the state
+/// DB in one transaction a batch at a time instead of one per step.
+#[derive(Default)]
+struct Pending {
+    steps: Vec<u64>,
+    records: usize,
+    updates: Vec<Update>,
+    /// When the oldest pending copy finished.
+    since: Option<std::time::Instant>,
+}
+
+impl Pending {
+    /// Records per transaction (cheap: no file is touched for them).
+    const RECORDS: usize = 5000;
+    /// Copies per transaction, and the longest a finished copy waits.
+    const COPIES: usize = 64;
+    const WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+    fn due(&self) -> bool {
+        self.records >= Self::RECORDS
+            || self.steps.len() >= Self::COPIES
+            || self.since.is_some_and(|t| t.elapsed() >= Self::WAIT)
     }
-    // Records leave no step rows: writing a snapshot again is harmless, so
-    // a resumed plan simply does them again (90,000 rows fewer to write in
-    // a first-run adoption).
-    let updates: Vec<Update> = batch.drain(..).flat_map(|(_, u)| u).collect();
-    state.commit(plan_id, &[], &updates)?;
-    Ok(())
+
+    fn flush(&mut self, state: &mut State, plan_id: &str) -> Result<(), StateError> {
+        if self.steps.is_empty() && self.updates.is_empty() {
+            return Ok(());
+        }
+        let steps: Vec<(u64, StepStatus, Option<&str>)> = self
+            .steps
+            .iter()
+            .map(|id| (*id, StepStatus::Done, None))
+            .collect();
+        state.commit(plan_id, &steps, &self.updates)?;
+        *self = Self::default();
+        Ok(())
+    }
 }
 
 fn count(r: &mut Report, op: &Op, updates: &[Update]) {

@@ -381,7 +381,11 @@ fn all_keys<'a>(input: &'a Input<'_>) -> Vec<At<'a>> {
         .flatten()
         .min();
         let Some(key) = next else { break };
-        let mut at = At { key, l: None, r: None };
+        let mut at = At {
+            key,
+            l: None,
+            r: None,
+        };
         for (it, slot) in [(&mut l, &mut at.l), (&mut r, &mut at.r)] {
             if it.peek().is_some_and(|e| e.0 == key) {
                 *slot = it.next().map(|e| e.1);
