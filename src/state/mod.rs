@@ -489,7 +489,13 @@ fn sql_err(file: &Path) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ {
     }
 }
 
-fn kind_code(k: Kind) -> i64 {
+/// See [`State::unhashed_pairs`].
+const UNHASHED_SQL: &str = "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
+        r_path, r_kind, r_size, r_mtime, r_props, r_hash, l_id, r_id FROM files
+    WHERE l_kind = 0 AND r_kind = 0 AND (l_hash IS NULL OR r_hash IS NULL)
+      AND l_size = r_size AND l_size <= ?2 AND key > ?4 ORDER BY key LIMIT ?3";
+
+const fn kind_code(k: Kind) -> i64 {
     match k {
         Kind::File => 0,
         Kind::Dir => 1,
@@ -673,20 +679,14 @@ impl State {
         limit: usize,
         max_size: u64,
     ) -> Result<Vec<(String, StateRow)>, StateError> {
-        let file = kind_code(Kind::File);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT key, l_path, l_kind, l_size, l_mtime, l_props, l_hash,
-                        r_path, r_kind, r_size, r_mtime, r_props, r_hash, l_id, r_id FROM files
-                 WHERE l_kind = ?1 AND r_kind = ?1 AND l_size = r_size AND l_size <= ?2
-                   AND (l_hash IS NULL OR r_hash IS NULL) AND key > ?4 ORDER BY key LIMIT ?3",
-            )
-            .map_err(self.sql())?;
+        // The terms of the partial index `files_unhashed` word for word
+        // (kind 0 is a file), so SQLite reads only the rows left to hash.
+        const _: () = assert!(matches!(kind_code(Kind::File), 0));
+        let mut stmt = self.conn.prepare_cached(UNHASHED_SQL).map_err(self.sql())?;
         let rows = stmt
             .query_map(
                 params![
-                    file,
+                    0,
                     i64::try_from(max_size).unwrap_or(i64::MAX),
                     i64::try_from(limit).unwrap_or(i64::MAX),
                     after
@@ -1691,6 +1691,26 @@ mod tests {
 
     /// Upgrade: keys an older build folded with `to_lowercase` move to the
     /// current scheme once, so those paths are not seen as deleted + new.
+    /// Asking for pairs left to hash reads only those (the partial index),
+    /// not every row: a quiet `watch` cycle asks every time.
+    #[test]
+    fn unhashed_pairs_are_found_through_their_own_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = State::open_or_create(&dir.path().join("s.db")).unwrap();
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {UNHASHED_SQL}"))
+            .unwrap()
+            .query_map(params![0, 1, 10, ""], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("files_unhashed")),
+            "{plan:?}"
+        );
+    }
+
     #[test]
     fn rekey_moves_old_keys_once() {
         let dir = tempfile::tempdir().unwrap();
