@@ -1,5 +1,8 @@
 //! Scan: walk one side through its [`Fs`] and build a [`SideScan`] snapshot
 //! (a full walk, or [`rescan_dirs`] for the folders watcher events named).
+//! Its entries are a [`ScanMap`] ([`map`]): one vector sorted by identity
+//! key, built in place from the walk's list, the keys in the walk's own
+//! string, so a side costs one compact record per path.
 //!
 //! What is walked past is the [`Excluder`]'s decision; whether the root may
 //! be walked at all is [`crate::roots`]'s (checked just before). A root
