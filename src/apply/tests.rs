@@ -480,8 +480,31 @@ fn one_failing_step_does_not_stop_the_others() {
 /// arriving while a copy reads its source).
 type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
 /// The third field, when set, makes every read fail after that many bytes
-/// (a disk or network error in the middle of a copy).
-struct Hooked(MemFs, OpenHook, Option<usize>);
+/// (a disk or network error in the middle of a copy); the fourth, every
+/// write (a disk that fills up in the middle of a copy).
+struct Hooked(MemFs, OpenHook, Option<usize>, Option<usize>);
+
+struct FailWriteAfter(Box<dyn crate::fs::FileWriter>, usize);
+
+impl std::io::Write for FailWriteAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.1 == 0 {
+            return Err(std::io::Error::other("injected write error: no space left"));
+        }
+        let n = self.0.write(&buf[..buf.len().min(self.1)])?;
+        self.1 -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl crate::fs::FileWriter for FailWriteAfter {
+    fn finish(self: Box<Self>) -> Result<(), FsError> {
+        self.0.finish()
+    }
+}
 
 struct FailAfter(Box<dyn Read + Send>, usize);
 
@@ -523,7 +546,11 @@ impl Fs for Hooked {
         }
     }
     fn create(&self, p: &str) -> Result<Box<dyn crate::fs::FileWriter>, FsError> {
-        self.0.create(p)
+        let w = self.0.create(p)?;
+        Ok(match self.3 {
+            Some(n) => Box::new(FailWriteAfter(w, n)),
+            None => w,
+        })
     }
     fn set_meta(&self, p: &str, m: i64, pr: u32) -> Result<(), FsError> {
         self.0.set_meta(p, m, pr)
@@ -558,6 +585,7 @@ fn source_changed_during_copy_is_discarded() {
                 }
             }),
             None,
+            None,
         )),
         right: Arc::new(h.right.clone()),
     };
@@ -585,7 +613,12 @@ fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
     h.left.put("media/clip.mov", &data);
     let plan = h.plan();
     let sides = Sides {
-        left: Arc::new(Hooked(h.left.clone(), Box::new(|_, _| {}), Some(1_500_000))),
+        left: Arc::new(Hooked(
+            h.left.clone(),
+            Box::new(|_, _| {}),
+            Some(1_500_000),
+            None,
+        )),
         right: Arc::new(h.right.clone()),
     };
     let r = h.apply_with(&plan, &sides).unwrap();
@@ -606,6 +639,60 @@ fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
     assert_eq!(
         row.right.as_ref().unwrap().hash.as_deref(),
         Some(want.as_str())
+    );
+}
+
+/// A write that fails in the middle of a large (pipelined) copy, as when
+/// the destination disk fills up: the step fails, the destination keeps its
+/// old version (no half copy under the real name, no temp file left), the
+/// source is untouched, and the next run copies it whole.
+#[test]
+fn a_write_error_midway_through_a_large_copy_loses_nothing() {
+    let h = harness("");
+    let old = b"the version the right side had".to_vec();
+    h.left.put("media/clip.mov", &old);
+    h.sync();
+    h.tick();
+    let data: Vec<u8> = (0..6 * 1024 * 1024 + 999u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11).to_le_bytes()[0])
+        .collect();
+    h.left.put("media/clip.mov", &data);
+    let plan = h.plan();
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(Hooked(
+            h.right.clone(),
+            Box::new(|_, _| {}),
+            None,
+            Some(2_500_000),
+        )),
+    };
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
+    assert!(
+        r.failed[0].error.contains("no space left"),
+        "{:?}",
+        r.failed
+    );
+    assert_eq!(
+        h.right.get("media/clip.mov").unwrap(),
+        old,
+        "old version kept"
+    );
+    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    assert_eq!(h.left.get("media/clip.mov").unwrap(), data, "source intact");
+    h.sync();
+    assert_eq!(h.right.get("media/clip.mov").unwrap(), data);
+    let trashed: Vec<Vec<u8>> = h
+        .right
+        .dump()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(".sync_trash/"))
+        .filter_map(|(_, v)| v)
+        .collect();
+    assert!(
+        trashed.contains(&old),
+        "the replaced version went to the trash"
     );
 }
 
@@ -1657,6 +1744,7 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
                 }
             }),
             None,
+            None,
         )),
         right: Arc::new(h.right.clone()),
     };
@@ -1700,6 +1788,7 @@ fn copy_recovery_does_not_hydrate_a_placeholder() {
                     o2.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
             }),
+            None,
             None,
         )),
     };
