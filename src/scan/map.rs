@@ -605,4 +605,90 @@ mod tests {
         assert_eq!(collided, ["x/b"]);
         assert_eq!(keys(&m), ["x", "x/a", "y"]);
     }
+
+    /// The map against a `BTreeMap` model, over random runs of every
+    /// operation, on keys chosen to sit around folder boundaries (`a`,
+    /// `a b`, `a/x`, `a0`…).
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        const KEYS: [&str; 12] = [
+            "a", "a b", "a!", "a/x", "a/x/y", "a/y", "a0", "ab", "b", "b/a", "b/a b", "c",
+        ];
+
+        #[derive(Debug, Clone)]
+        enum Act {
+            Insert(usize, u64),
+            Many(Vec<(usize, u64)>),
+            Remove(usize),
+            Below(usize),
+            All(Vec<usize>),
+        }
+
+        fn act() -> impl Strategy<Value = Act> {
+            let k = 0..KEYS.len();
+            prop_oneof![
+                (k.clone(), any::<u64>()).prop_map(|(k, v)| Act::Insert(k, v)),
+                proptest::collection::vec((k.clone(), any::<u64>()), 0..6).prop_map(Act::Many),
+                k.clone().prop_map(Act::Remove),
+                k.clone().prop_map(Act::Below),
+                proptest::collection::vec(k, 0..4).prop_map(Act::All),
+            ]
+        }
+
+        fn below(m: &mut BTreeMap<String, u64>, key: &str) {
+            m.retain(|k, _| !(k.len() > key.len() && paths::is_within(k, key)));
+        }
+
+        proptest! {
+            #[test]
+            fn behaves_like_an_ordered_map(acts in proptest::collection::vec(act(), 1..40)) {
+                let mut m = ScanMap::new();
+                let mut model: BTreeMap<String, u64> = BTreeMap::new();
+                for a in acts {
+                    match a {
+                        Act::Insert(k, v) => {
+                            let old = m.insert(KEYS[k], e(v)).map(|x| x.size);
+                            prop_assert_eq!(old, model.insert(KEYS[k].to_owned(), v));
+                        }
+                        Act::Many(kv) => {
+                            m.insert_many(kv.iter().map(|(k, v)| (KEYS[*k].to_owned(), e(*v))).collect());
+                            for (k, v) in kv {
+                                model.insert(KEYS[k].to_owned(), v);
+                            }
+                        }
+                        Act::Remove(k) => {
+                            prop_assert_eq!(m.remove(KEYS[k]).map(|x| x.size), model.remove(KEYS[k]));
+                        }
+                        Act::Below(k) => {
+                            m.remove_below(KEYS[k]);
+                            below(&mut model, KEYS[k]);
+                        }
+                        Act::All(ks) => {
+                            let set: HashSet<String> = ks.iter().map(|k| KEYS[*k].to_owned()).collect();
+                            m.remove_all(&set);
+                            for k in &set {
+                                model.remove(k);
+                                below(&mut model, k);
+                            }
+                        }
+                    }
+                    let got: Vec<(&str, u64)> = m.iter().map(|(k, x)| (k, x.size)).collect();
+                    let want: Vec<(&str, u64)> = model.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                    prop_assert_eq!(&got, &want);
+                    for k in KEYS {
+                        prop_assert_eq!(m.get(k).map(|x| x.size), model.get(k).copied());
+                        let within: Vec<&str> = m.within(k).map(|(k, _)| k).collect();
+                        let want: Vec<&str> = model.keys().map(String::as_str).filter(|x| paths::is_within(x, k)).collect();
+                        prop_assert_eq!(within, want);
+                        let kids: Vec<&str> = m.children(k).map(|(k, _)| k).collect();
+                        let want: Vec<&str> = model.keys().map(String::as_str).filter(|x| paths::parent(x) == k && *x != k).collect();
+                        prop_assert_eq!(kids, want);
+                    }
+                }
+            }
+        }
+    }
 }
