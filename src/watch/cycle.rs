@@ -7,6 +7,7 @@
 //! dropped whenever a root was unavailable; a guard refusal is alerted once
 //! per streak of refused plans.
 
+use super::SpareHashing;
 use super::events::{Wake, Watchers, start_watcher};
 use super::lane::{LargeLane, written_paths};
 use crate::apply;
@@ -55,8 +56,8 @@ pub(super) struct Loop<'a> {
     /// Each side's last scan, kept up to date from watcher events.
     pub(super) cache: PerSide<Option<SideScan>>,
     pub(super) last_full: PerSide<Option<Instant>>,
-    /// Where the background hashing of adopted pairs goes on next.
-    pub(super) hash_cursor: String,
+    /// The background hashing of adopted pairs.
+    pub(super) hashing: SpareHashing,
     pub(super) excluders: PerSide<Excluder>,
 }
 

@@ -122,7 +122,7 @@ pub fn run(
         written: PerSide::default(),
         cache: PerSide::default(),
         last_full: PerSide::default(),
-        hash_cursor: String::new(),
+        hashing: SpareHashing::default(),
         excluders: PerSide::new(
             cfg.excluder(Side::Left).map_err(RunError::Other)?,
             cfg.excluder(Side::Right).map_err(RunError::Other)?,
@@ -246,12 +246,7 @@ pub fn run(
         }
         // Spare time: hash a few pairs adopted by metadata (never a whole share at once).
         if !pending && !dry_run && lp.exit == 0 {
-            let budget = Duration::from_millis(250);
-            if let Err(e) =
-                pipeline::hash_adopted(cfg, &lp.sides, &lp.state, &mut lp.hash_cursor, budget)
-            {
-                lp.log.warn("error", json!({"error": e.to_string()}));
-            }
+            hash_in_spare_time(cfg, &mut lp);
         }
         if cycles.is_some_and(|c| n >= c) {
             break;
@@ -287,4 +282,90 @@ pub fn run(
     } else {
         0
     })
+}
+
+/// Where the background hashing of pairs adopted by metadata stands.
+///
+/// It goes through them a few at a time (at most 250 ms a cycle, never a
+/// whole share at once). A pass over all of them that hashed nothing means
+/// what is left cannot be hashed now (too large, changed, unreadable): it
+/// then rests until the state changes (a new plan was applied) or ten
+/// minutes have passed, so a quiet cycle does not ask the state DB for
+/// them again and again.
+#[derive(Debug, Default)]
+pub(super) struct SpareHashing {
+    /// The last key looked at (empty: start over).
+    cursor: String,
+    /// Pairs hashed since the cursor last started over.
+    pass: usize,
+    /// The state generation and time when a whole pass hashed nothing.
+    rest: Option<(i64, Instant)>,
+}
+
+impl SpareHashing {
+    const REST: Duration = Duration::from_mins(10);
+
+    /// Whether to hash this cycle, the state being at `generation`.
+    fn due(&self, generation: i64, now: Instant) -> bool {
+        self.rest
+            .is_none_or(|(g, t)| g != generation || now.duration_since(t) >= Self::REST)
+    }
+
+    /// Notes a call that hashed `n` pairs and left the cursor where it is.
+    fn hashed(&mut self, n: usize, generation: i64, now: Instant) {
+        self.rest = None;
+        self.pass += n;
+        // The cursor is empty again once a pass is through.
+        if self.cursor.is_empty() {
+            if self.pass == 0 {
+                self.rest = Some((generation, now));
+            }
+            self.pass = 0;
+        }
+    }
+}
+
+/// Spare time: hashes a few pairs adopted by metadata ([`SpareHashing`]).
+fn hash_in_spare_time(cfg: &Config, lp: &mut Loop<'_>) {
+    let generation = lp.state.generation().unwrap_or(-1);
+    if !lp.hashing.due(generation, Instant::now()) {
+        return;
+    }
+    let budget = Duration::from_millis(250);
+    match pipeline::hash_adopted(cfg, &lp.sides, &lp.state, &mut lp.hashing.cursor, budget) {
+        Ok(n) => lp.hashing.hashed(n, generation, Instant::now()),
+        Err(e) => lp.log.warn("error", json!({"error": e.to_string()})),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pass that hashed nothing rests the hashing until the state
+    /// changes or ten minutes pass; a pass that hashed something does not.
+    #[test]
+    fn spare_hashing_rests_after_a_pass_that_found_nothing_to_do() {
+        let t0 = Instant::now();
+        let mut h = SpareHashing::default();
+        assert!(h.due(5, t0));
+        // A pass in two calls: 3 hashed, then the cursor wraps.
+        h.cursor = "a/b".into();
+        h.hashed(3, 5, t0);
+        h.cursor.clear();
+        h.hashed(0, 5, t0);
+        assert!(h.due(5, t0), "that pass hashed something: go on");
+        // The next pass finds nothing to hash.
+        h.hashed(0, 5, t0);
+        assert!(!h.due(5, t0 + Duration::from_secs(1)), "rests");
+        assert!(
+            h.due(6, t0 + Duration::from_secs(1)),
+            "a new plan was applied"
+        );
+        assert!(h.due(5, t0 + SpareHashing::REST), "ten minutes passed");
+        // Called again, it starts a fresh pass.
+        h.cursor = "x".into();
+        h.hashed(0, 5, t0 + SpareHashing::REST);
+        assert!(h.due(5, t0 + SpareHashing::REST), "mid-pass: never resting");
+    }
 }
