@@ -646,6 +646,29 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// A walker thread that dies (here: a panic while it lists a folder)
+    /// took part of the tree with it: the walk is an error, never a
+    /// shorter listing that would read as deletions, and the other threads
+    /// stop instead of waiting for it forever.
+    #[test]
+    fn a_walker_thread_that_dies_fails_the_walk() {
+        let d = tempfile::tempdir().unwrap();
+        let r = RealFs::new(d.path());
+        for a in 0..10 {
+            r.create_dir_all(&format!("d{a}")).unwrap();
+            r.write_all(&format!("d{a}/f.txt"), b"x").unwrap();
+        }
+        let w = r.walk(
+            &|p, _| {
+                assert!(p != "d7/f.txt", "injected: a walker thread dies");
+                false
+            },
+            &|_| {},
+        );
+        let e = w.err().expect("the walk fails");
+        assert!(e.to_string().contains("walker thread failed"), "{e}");
+    }
+
     #[test]
     fn set_meta_round_trips_mtime_and_mode() {
         let d = tempfile::tempdir().unwrap();
