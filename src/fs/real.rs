@@ -665,7 +665,7 @@ mod tests {
             },
             &|_| {},
         );
-        let e = w.err().expect("the walk fails");
+        let e = w.expect_err("the walk fails");
         assert!(e.to_string().contains("walker thread failed"), "{e}");
     }
 
