@@ -54,8 +54,9 @@ pub mod win;
 pub use fs::Kind;
 pub use model::{CycleResult, Keep, PerSide, PlanStatus, Resolution, Rule, Side, StepStatus};
 
-/// The metadata of one path on one side, as scanned or as last synced.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The metadata of one path on one side, as scanned or as last synced
+/// (the default: an empty file at an empty path, a blank to fill in).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// The relative path as this side spells it (its own case and Unicode
     /// form; maps of entries are keyed by the identity key, see

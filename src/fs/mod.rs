@@ -18,9 +18,12 @@ pub mod real;
 use std::io::{Read, Write};
 
 /// What a directory entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    #[default]
     File,
     Dir,
 }

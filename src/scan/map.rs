@@ -38,22 +38,6 @@ pub struct ScanMap {
     dead: usize,
 }
 
-fn key_in(names: &str, s: Span) -> &str {
-    s.text(names)
-}
-
-fn push_key(names: &mut String, key: &str) -> Span {
-    Span::push(names, key)
-}
-
-impl PartialEq for ScanMap {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for ScanMap {}
-
 /// Builds a [`ScanMap`] from entries in any order (a walk's list). It
 /// takes over the walk's string of paths: an entry whose key is its path
 /// keeps pointing at that text ([`Builder::push_span`]), so the keys cost
@@ -90,7 +74,7 @@ impl Builder {
 
     /// Adds an entry whose key is not in the string yet.
     pub fn push(&mut self, key: &str, e: Entry) {
-        let key = push_key(&mut self.names, key);
+        let key = Span::push(&mut self.names, key);
         self.items.push(Item { key, e });
     }
 
@@ -109,11 +93,11 @@ impl Builder {
             mut items,
             mut dead,
         } = self;
-        items.sort_unstable_by(|a, b| key_in(&names, a.key).cmp(key_in(&names, b.key)));
+        items.sort_unstable_by(|a, b| a.key.text(&names).cmp(b.key.text(&names)));
         let mut collided: Vec<String> = Vec::new();
         for pair in items.windows(2) {
-            let k = key_in(&names, pair[0].key);
-            if k == key_in(&names, pair[1].key) {
+            let k = pair[0].key.text(&names);
+            if k == pair[1].key.text(&names) {
                 clash(k, &pair[0].e, &pair[1].e);
                 if collided.last().map(String::as_str) != Some(k) {
                     collided.push(k.to_owned());
@@ -123,7 +107,7 @@ impl Builder {
         if !collided.is_empty() {
             let set: HashSet<&str> = collided.iter().map(String::as_str).collect();
             items.retain(|it| {
-                let k = key_in(&names, it.key);
+                let k = it.key.text(&names);
                 let keep = !paths::ancestors_or_self(k).any(|a| set.contains(a));
                 if !keep {
                     dead += k.len();
@@ -138,11 +122,6 @@ impl Builder {
 }
 
 impl ScanMap {
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// From pairs in any order; of pairs with one key, the last one stays
     /// (as when inserting them in turn).
     #[must_use]
@@ -159,13 +138,13 @@ impl ScanMap {
         for (k, e) in pairs {
             if m.items
                 .last()
-                .is_some_and(|last| key_in(&m.names, last.key) == k)
+                .is_some_and(|last| last.key.text(&m.names) == k)
             {
                 if let Some(last) = m.items.last_mut() {
                     last.e = e;
                 }
             } else {
-                let key = push_key(&mut m.names, &k);
+                let key = Span::push(&mut m.names, &k);
                 m.items.push(Item { key, e });
             }
         }
@@ -184,13 +163,13 @@ impl ScanMap {
 
     fn find(&self, key: &str) -> Result<usize, usize> {
         self.items
-            .binary_search_by(|it| key_in(&self.names, it.key).cmp(key))
+            .binary_search_by(|it| it.key.text(&self.names).cmp(key))
     }
 
     /// The first index whose key is not below `key`.
     fn lower_bound(&self, key: &str) -> usize {
         self.items
-            .partition_point(|it| key_in(&self.names, it.key) < key)
+            .partition_point(|it| it.key.text(&self.names) < key)
     }
 
     /// The index range of the keys from `key` up to `key0`: those at or
@@ -229,7 +208,7 @@ impl ScanMap {
         match self.find(key) {
             Ok(i) => Some(std::mem::replace(&mut self.items[i].e, e)),
             Err(i) => {
-                let key = push_key(&mut self.names, key);
+                let key = Span::push(&mut self.names, key);
                 self.items.insert(i, Item { key, e });
                 None
             }
@@ -259,15 +238,7 @@ impl ScanMap {
         // Two sorted runs: a stable sort merges them in one linear pass.
         let names = &self.names;
         self.items
-            .sort_by(|a, b| key_in(names, a.key).cmp(key_in(names, b.key)));
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<Entry> {
-        let i = self.find(key).ok()?;
-        let it = self.items.remove(i);
-        self.dead += it.key.range().len();
-        self.reclaim();
-        Some(it.e)
+            .sort_by(|a, b| a.key.text(names).cmp(b.key.text(names)));
     }
 
     /// Removes every entry strictly below folder `key`.
@@ -327,7 +298,7 @@ impl ScanMap {
         }
         let mut names = String::with_capacity(self.names.len() - self.dead);
         for it in &mut self.items {
-            it.key = push_key(&mut names, key_in(&self.names, it.key));
+            it.key = Span::push(&mut names, it.key.text(&self.names));
         }
         self.names = names;
         self.dead = 0;
@@ -409,7 +380,7 @@ impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a Entry);
     fn next(&mut self) -> Option<Self::Item> {
         let names = self.names;
-        self.items.next().map(|it| (key_in(names, it.key), &it.e))
+        self.items.next().map(|it| (it.key.text(names), &it.e))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.items.size_hint()
@@ -419,9 +390,7 @@ impl<'a> Iterator for Iter<'a> {
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let names = self.names;
-        self.items
-            .next_back()
-            .map(|it| (key_in(names, it.key), &it.e))
+        self.items.next_back().map(|it| (it.key.text(names), &it.e))
     }
 }
 
@@ -437,9 +406,7 @@ impl<'a> Iterator for IterMut<'a> {
     type Item = (&'a str, &'a mut Entry);
     fn next(&mut self) -> Option<Self::Item> {
         let names = self.names;
-        self.items
-            .next()
-            .map(|it| (key_in(names, it.key), &mut it.e))
+        self.items.next().map(|it| (it.key.text(names), &mut it.e))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.items.size_hint()
@@ -470,28 +437,14 @@ impl FromIterator<(String, Entry)> for ScanMap {
     }
 }
 
-impl Extend<(String, Entry)> for ScanMap {
-    fn extend<I: IntoIterator<Item = (String, Entry)>>(&mut self, iter: I) {
-        self.insert_many(iter.into_iter().collect());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Kind;
 
     fn e(size: u64) -> Entry {
         Entry {
-            path: String::new(),
-            kind: Kind::File,
             size,
-            mtime: 0,
-            props: 0,
-            offline: false,
-            hash: None,
-            id: None,
-            unchanged: false,
+            ..Entry::default()
         }
     }
 
@@ -561,7 +514,7 @@ mod tests {
         assert_eq!(m.get("d").map(|x| x.size), Some(7));
         assert_eq!(m.insert("c", e(3)), None);
         assert_eq!(m.insert("c", e(4)).map(|x| x.size), Some(3));
-        assert_eq!(m.remove("b").map(|x| x.size), Some(0));
+        m.remove_all(&HashSet::from(["b".to_owned()]));
         assert_eq!(keys(&m), ["a", "c", "d", "e", "f", "g"]);
     }
 
@@ -622,7 +575,6 @@ mod tests {
         enum Act {
             Insert(usize, u64),
             Many(Vec<(usize, u64)>),
-            Remove(usize),
             Below(usize),
             All(Vec<usize>),
         }
@@ -632,7 +584,6 @@ mod tests {
             prop_oneof![
                 (k.clone(), any::<u64>()).prop_map(|(k, v)| Act::Insert(k, v)),
                 proptest::collection::vec((k.clone(), any::<u64>()), 0..6).prop_map(Act::Many),
-                k.clone().prop_map(Act::Remove),
                 k.clone().prop_map(Act::Below),
                 proptest::collection::vec(k, 0..4).prop_map(Act::All),
             ]
@@ -645,7 +596,7 @@ mod tests {
         proptest! {
             #[test]
             fn behaves_like_an_ordered_map(acts in proptest::collection::vec(act(), 1..40)) {
-                let mut m = ScanMap::new();
+                let mut m = ScanMap::default();
                 let mut model: BTreeMap<String, u64> = BTreeMap::new();
                 for a in acts {
                     match a {
@@ -658,9 +609,6 @@ mod tests {
                             for (k, v) in kv {
                                 model.insert(KEYS[k].to_owned(), v);
                             }
-                        }
-                        Act::Remove(k) => {
-                            prop_assert_eq!(m.remove(KEYS[k]).map(|x| x.size), model.remove(KEYS[k]));
                         }
                         Act::Below(k) => {
                             m.remove_below(KEYS[k]);

@@ -246,20 +246,18 @@ pub fn scan_side(
             keyed.unused(w.path);
             continue;
         }
-        let key_is_path =
+        // An ASCII path is its own key unless case is folded and it has
+        // upper case; only then (or for other scripts) is the key made.
+        let plain =
             path.is_ascii() && (case_sensitive || !path.bytes().any(|b| b.is_ascii_uppercase()));
-        if key_is_path {
-            // The key is the path: stored once (see `restore_paths`).
-            keyed.push_span(w.path, entry_of(String::new(), &w.meta));
-        } else {
-            let key = paths::key_of(path, case_sensitive);
-            if key == path {
-                keyed.push_span(w.path, entry_of(String::new(), &w.meta));
-            } else {
+        match (!plain).then(|| paths::key_of(path, case_sensitive)) {
+            Some(key) if key != path => {
                 let path = path.to_owned();
                 keyed.unused(w.path);
                 keyed.push(&key, entry_of(path, &w.meta));
             }
+            // The key is the path: stored once (see `restore_paths`).
+            _ => keyed.push_span(w.path, entry_of(String::new(), &w.meta)),
         }
     }
     drop(list);

@@ -522,19 +522,7 @@ fn fill_entry(
         }
         return Ok(());
     };
-    let e = slot.get_or_insert_with(|| {
-        spare.take().unwrap_or_else(|| Entry {
-            path: String::new(),
-            kind: Kind::File,
-            size: 0,
-            mtime: 0,
-            props: 0,
-            offline: false,
-            hash: None,
-            id: None,
-            unchanged: false,
-        })
-    });
+    let e = slot.get_or_insert_with(|| spare.take().unwrap_or_default());
     e.path.clear();
     e.path.push_str(path);
     e.kind = kind_of(r.get(base + 1)?);
