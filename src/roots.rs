@@ -11,7 +11,7 @@
 
 use crate::Side;
 use crate::config::Config;
-use crate::fs::{Fs, Kind, real::RealFs};
+use crate::fs::{Fs, Kind, real::RealFs, retry::RetryFs};
 use crate::paths::MARKER_NAME;
 use crate::state::{State, StateError};
 use std::sync::Arc;
@@ -54,12 +54,13 @@ pub struct Sides {
 }
 
 impl Sides {
-    /// The real roots of a config.
+    /// The real roots of a config (interrupted reads retried, see
+    /// [`crate::fs::retry`]).
     #[must_use]
     pub fn real(c: &Config) -> Self {
         Self {
-            left: Arc::new(RealFs::new(&c.left_root)),
-            right: Arc::new(RealFs::new(&c.right_root)),
+            left: RetryFs::wrap(Arc::new(RealFs::new(&c.left_root))),
+            right: RetryFs::wrap(Arc::new(RealFs::new(&c.right_root))),
         }
     }
 

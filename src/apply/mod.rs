@@ -272,6 +272,12 @@ pub fn run(
         log,
         stop: opts.stop,
         recover_only: opts.recover_only,
+        drives: steps::DriveNotes {
+            known: crate::PerSide::from_fn(|s| {
+                state.meta(&no_times_key(s)).ok().flatten().is_some()
+            }),
+            ..steps::DriveNotes::default()
+        },
     };
     for (i, op) in plan.ops.iter().enumerate() {
         if done.contains_key(&op.id) {
@@ -444,6 +450,7 @@ pub fn run(
         }
     }
     pending.flush(state, &plan.plan_id)?;
+    note_drives(state, cfg, log, &ex.drives);
     let finished = plan
         .ops
         .iter()
@@ -463,6 +470,60 @@ pub fn run(
     state.clear_failures(&ok)?;
     report.ok_keys = ok;
     Ok(report)
+}
+
+/// The state-DB key under which a side's drive is noted as keeping no
+/// times (its value: when it was first seen, and the drive's error).
+#[must_use]
+pub fn no_times_key(side: crate::Side) -> String {
+    format!("drive_keeps_no_times_{side}")
+}
+
+/// Records what the run learnt about the drives' times: a drive that
+/// refused them is noted in the state DB, logged and alerted once (until a
+/// later copy there keeps its times again, which clears the note).
+fn note_drives(state: &State, cfg: &Config, log: &Logger, drives: &steps::DriveNotes) {
+    let refused = drives.refused.lock().map(|r| r.clone()).unwrap_or_default();
+    let kept = drives.kept.lock().map(|k| *k).unwrap_or_default();
+    for side in crate::Side::BOTH {
+        let key = no_times_key(side);
+        let known = state.meta(&key).ok().flatten().is_some();
+        match &refused[side] {
+            Some(err) if !known && !kept[side] => {
+                let since =
+                    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+                let note = json!({"since": since, "error": err}).to_string();
+                if let Err(e) = state.set_meta(&key, &note) {
+                    log.warn(
+                        "error",
+                        json!({"error": format!("cannot note the {side} drive's times: {e}")}),
+                    );
+                }
+                let what = format!(
+                    "the {side} drive does not keep modification times; newer-wins decisions there use the drive's times"
+                );
+                log.warn(
+                    "copy",
+                    json!({"side": side, "result": "ok", "note": what, "error": err}),
+                );
+                if cfg.raw.email.enabled {
+                    crate::alert::enqueue(
+                        state,
+                        "failure",
+                        &format!("the {side} drive does not keep modification times"),
+                        &format!(
+                            "{what}.\nCopies there go on; twinsync records the times the drive reports, so nothing is copied twice.\nThe drive said: {err}"
+                        ),
+                    );
+                }
+            }
+            None if known && kept[side] => {
+                let _ = state.delete_meta(&key);
+                log.info("copy", json!({"side": side, "result": "ok", "note": format!("the {side} drive keeps modification times again")}));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Failures that usually clear by themselves (retried quietly for 10 minutes).
@@ -577,5 +638,7 @@ pub fn event_name(k: OpKind) -> &'static str {
     }
 }
 
+#[cfg(test)]
+mod drive_tests;
 #[cfg(test)]
 mod tests;

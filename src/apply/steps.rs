@@ -75,6 +75,58 @@ pub(super) struct Executor<'a> {
     pub(super) stop: Option<&'a std::sync::atomic::AtomicBool>,
     /// See [`super::Options::recover_only`].
     pub(super) recover_only: bool,
+    /// What the run learnt about the destination drives' times.
+    pub(super) drives: DriveNotes,
+}
+
+/// What a run learnt about the drives it wrote to, kept for the state DB
+/// at the end of the run ([`super::note_drives`]): a drive that refused to
+/// set a copy's times or attributes, and one that kept them.
+#[derive(Default)]
+pub(super) struct DriveNotes {
+    /// Per side, the first refusal's error text.
+    pub(super) refused: std::sync::Mutex<crate::PerSide<Option<String>>>,
+    /// Per side, whether a copy's times were set without complaint.
+    pub(super) kept: std::sync::Mutex<crate::PerSide<bool>>,
+    /// Per side, whether the state DB already notes such a refusal.
+    pub(super) known: crate::PerSide<bool>,
+}
+
+/// A failure to set a just-written file's times or attributes that says
+/// the drive does not keep them (not a fault of this file): permission
+/// denied on a file twinsync itself created a moment ago, or "not supported".
+fn refuses_times(e: &FsError) -> bool {
+    e.class == ErrorClass::PermissionDenied
+        || e.source.kind() == std::io::ErrorKind::Unsupported
+        // EOPNOTSUPP / ENOTSUP; ERROR_NOT_SUPPORTED, ERROR_INVALID_FUNCTION
+        || matches!(e.source.raw_os_error(), Some(95) if cfg!(unix))
+        || matches!(e.source.raw_os_error(), Some(1 | 50) if cfg!(windows))
+}
+
+/// The sentence for a source that changed size while it was copied.
+pub(super) fn changed_while_copied(
+    side: Side,
+    path: &str,
+    was: u64,
+    now: u64,
+    min_age_s: u64,
+) -> String {
+    let how = match now.cmp(&was) {
+        std::cmp::Ordering::Greater => format!(
+            "grew from {} to {}",
+            crate::human_size(was),
+            crate::human_size(now)
+        ),
+        std::cmp::Ordering::Less => format!(
+            "shrank from {} to {}",
+            crate::human_size(was),
+            crate::human_size(now)
+        ),
+        std::cmp::Ordering::Equal => "changed".to_owned(),
+    };
+    format!(
+        "{side} `{path}` {how} while it was copied; it will be copied again once it has not changed for {min_age_s} s (min_file_age_seconds)"
+    )
 }
 
 /// Why a step of a plan that is re-planned instead of resumed was not run.
@@ -144,6 +196,28 @@ impl Executor<'_> {
             op.id,
             paths::TempUse::Copy,
         )
+    }
+
+    /// Notes that `side`'s drive refused a copy's times or attributes.
+    fn note_refusal(&self, side: Side, e: &FsError) {
+        if let Ok(mut r) = self.drives.refused.lock()
+            && r[side].is_none()
+        {
+            r[side] = Some(e.to_string());
+        }
+    }
+
+    /// Whether `side`'s drive is known to refuse times (before this run,
+    /// or by a copy of this run).
+    fn refuses_known(&self, side: Side) -> bool {
+        self.drives.known[side] || self.drives.refused.lock().is_ok_and(|r| r[side].is_some())
+    }
+
+    /// Notes that `side`'s drive kept a copy's times.
+    fn note_times_kept(&self, side: Side) {
+        if let Ok(mut k) = self.drives.kept.lock() {
+            k[side] = true;
+        }
     }
 
     fn tolerance_ns(&self) -> i64 {
@@ -262,7 +336,7 @@ impl Executor<'_> {
         // A stop request interrupts a large copy (redone after the restart);
         // a small one finishes with its step (SPEC §2).
         let interruptible = op.lane == crate::plan::Lane::Large;
-        let hash = match self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes) {
+        let (hash, sent) = match self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes) {
             Ok(h) => h,
             Err(e) => {
                 let _ = dfs.remove_file(&temp);
@@ -273,22 +347,47 @@ impl Executor<'_> {
             let _ = dfs.remove_file(&temp);
             Ok(Outcome::Drifted(why))
         };
+        // The source grew or shrank while it was read (a file still being
+        // written, a render in progress): not a failure, a drifted skip
+        // (SPEC §8); it is copied once it has stopped changing.
+        if sent != src_meta.size {
+            let now = sfs.stat(src_path).ok().flatten();
+            return cleanup(changed_while_copied(
+                from,
+                src_path,
+                src_meta.size,
+                now.map_or(sent, |m| m.size),
+                self.cfg.raw.transfer.min_file_age_seconds,
+            ));
+        }
         if let Err(e) = dfs.set_meta(&temp, src_meta.mtime, src_meta.props) {
-            let _ = dfs.remove_file(&temp);
-            return Err(e);
+            if refuses_times(&e) {
+                // A drive that keeps no times (some WebDAV and FUSE cloud
+                // mounts): the copy goes on, and what the drive reports is
+                // recorded (SPEC §5), so the next plan has nothing to redo.
+                self.note_refusal(to, &e);
+            } else {
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            }
+        } else {
+            self.note_times_kept(to);
         }
         match dfs.stat(&temp)? {
             Some(t) if t.size == src_meta.size => {}
             other => {
                 let _ = dfs.remove_file(&temp);
+                let got = other.map_or_else(
+                    || "is gone".to_owned(),
+                    |m| format!("holds {}", crate::human_size(m.size)),
+                );
                 return Err(FsError::synthetic(
                     "verify",
                     &temp,
                     ErrorClass::Other,
                     &format!(
-                        "size after copy is {:?}, expected {}",
-                        other.map(|m| m.size),
-                        src_meta.size
+                        "the copy {got} after it was written, not the {} sent; nothing was replaced",
+                        crate::human_size(src_meta.size)
                     ),
                 ));
             }
@@ -438,7 +537,8 @@ impl Executor<'_> {
     }
 
     /// Streams `src` into `temp`, hashing on the way, throttled if
-    /// configured. A file of a few MiB or less is read, hashed and written
+    /// configured; returns the hash and the number of bytes sent (not the
+    /// planned size when the source grew or shrank meanwhile). A file of a few MiB or less is read, hashed and written
     /// in turn with one 256 KiB buffer; a larger one through three
     /// overlapping stages so the disk never waits for the CPU: a reader
     /// thread fills 1 MiB buffers, a hasher thread hashes them, and this
@@ -451,7 +551,7 @@ impl Executor<'_> {
         temp: &str,
         interruptible: bool,
         size: u64,
-    ) -> Result<String, FsError> {
+    ) -> Result<(String, u64), FsError> {
         const CHUNK: usize = 1024 * 1024;
         const IN_FLIGHT: usize = 4;
         const PIPELINE_FROM: u64 = 4 * CHUNK as u64;
@@ -475,7 +575,7 @@ impl Executor<'_> {
                 self.pace(start, sent);
             }
             w.finish()?;
-            return Ok(h.finalize().to_hex().to_string());
+            return Ok((h.finalize().to_hex().to_string(), sent));
         }
         let (to_hash, hash_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
         let (to_write, write_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
@@ -546,7 +646,7 @@ impl Executor<'_> {
                 )
             })?;
             w.finish()?;
-            Ok(hash)
+            Ok((hash, sent))
         })
     }
 
@@ -942,7 +1042,13 @@ impl Executor<'_> {
                 "{to} `{dest}` changed since the plan was made"
             )));
         }
-        dfs.set_meta(dest, if is_file { op.mtime } else { d.mtime }, props)?;
+        if let Err(e) = dfs.set_meta(dest, if is_file { op.mtime } else { d.mtime }, props) {
+            // On a drive known to keep no times or attributes, what it
+            // reports is recorded (SPEC §5): retrying could never succeed.
+            if !(refuses_times(&e) && self.refuses_known(to)) {
+                return Err(e);
+            }
+        }
         let back = read_back(dfs, dest)?;
         Ok(Outcome::Done(mk(&back)))
     }

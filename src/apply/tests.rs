@@ -13,14 +13,14 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
-struct H {
-    _dir: tempfile::TempDir,
-    cfg: Config,
-    left: MemFs,
-    right: MemFs,
+pub(super) struct H {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) cfg: Config,
+    pub(super) left: MemFs,
+    pub(super) right: MemFs,
 }
 
-fn harness(extra: &str) -> H {
+pub(super) fn harness(extra: &str) -> H {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.toml");
     let text = format!(
@@ -42,14 +42,14 @@ fn harness(extra: &str) -> H {
 }
 
 impl H {
-    fn sides(&self) -> Sides {
+    pub(super) fn sides(&self) -> Sides {
         Sides {
             left: Arc::new(self.left.clone()),
             right: Arc::new(self.right.clone()),
         }
     }
 
-    fn plan(&self) -> Plan {
+    pub(super) fn plan(&self) -> Plan {
         let state = State::open_or_create(&self.cfg.state_db).unwrap();
         let req = PlanRequest {
             now_ns: crate::now_ns(),
@@ -60,7 +60,7 @@ impl H {
             .0
     }
 
-    fn apply_with(&self, plan: &Plan, sides: &Sides) -> Result<Report, ApplyError> {
+    pub(super) fn apply_with(&self, plan: &Plan, sides: &Sides) -> Result<Report, ApplyError> {
         let mut state = State::open_or_create(&self.cfg.state_db).unwrap();
         admit(plan, &self.cfg, sides, &mut state, true)?;
         run(
@@ -73,12 +73,12 @@ impl H {
         )
     }
 
-    fn sync(&self) -> Report {
+    pub(super) fn sync(&self) -> Report {
         let p = self.plan();
         self.apply_with(&p, &self.sides()).unwrap()
     }
 
-    fn tick(&self) {
+    pub(super) fn tick(&self) {
         self.left.advance(3_000_000_000);
         self.right.advance(3_000_000_000);
     }
@@ -216,7 +216,7 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
 }
 
 /// Files outside the trash (path → content), marker excluded.
-fn live(m: &MemFs) -> BTreeMap<String, Vec<u8>> {
+pub(super) fn live(m: &MemFs) -> BTreeMap<String, Vec<u8>> {
     m.dump()
         .into_iter()
         .filter(|(p, _)| !p.starts_with(".sync_trash") && p != paths::MARKER_NAME)
@@ -478,11 +478,16 @@ fn one_failing_step_does_not_stop_the_others() {
 
 /// A MemFs that runs a hook on every `open_read` (an edit or a stop request
 /// arriving while a copy reads its source).
-type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
+pub(super) type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
 /// The third field, when set, makes every read fail after that many bytes
 /// (a disk or network error in the middle of a copy); the fourth, every
 /// write (a disk that fills up in the middle of a copy).
-struct Hooked(MemFs, OpenHook, Option<usize>, Option<usize>);
+pub(super) struct Hooked(
+    pub(super) MemFs,
+    pub(super) OpenHook,
+    pub(super) Option<usize>,
+    pub(super) Option<usize>,
+);
 
 struct FailWriteAfter(Box<dyn crate::fs::FileWriter>, usize);
 

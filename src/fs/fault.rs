@@ -1,8 +1,12 @@
 //! A fault-injecting wrapper around any [`Fs`].
 //!
-//! Two kinds of fault, both for tests:
+//! Kinds of fault, all for tests:
 //! - a rule fails calls of one operation on paths containing a string, with
-//!   a chosen [`ErrorClass`] (permission denied, locked, out of space…);
+//!   a chosen [`ErrorClass`] (permission denied, locked, out of space,
+//!   interrupted…); the operation `read` fails a `read()` call of a reader
+//!   that `open_read` returned, as a network mount does mid-file;
+//! - short reads: every `read()` returns at most a few bytes (legal, and
+//!   what SMB and FUSE mounts do), so no code may take one read for a whole;
 //! - a *power cut*: after `n` successful mutating calls every later call
 //!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there.
 
@@ -27,7 +31,9 @@ pub struct FaultRule {
 /// See the module docs.
 pub struct FaultFs {
     inner: Arc<dyn Fs>,
-    rules: Mutex<Vec<FaultRule>>,
+    rules: Arc<Mutex<Vec<FaultRule>>>,
+    /// At most this many bytes per `read()` (0: as the inner reader gives).
+    short_reads: Arc<std::sync::atomic::AtomicUsize>,
     /// Remaining mutating calls before the power cut (-1 = no cut, -2 = cut);
     /// may be shared by both sides so one cut stops the whole machine.
     budget: Arc<AtomicI64>,
@@ -36,19 +42,13 @@ pub struct FaultFs {
     /// its journal commit.
     cut_after_last: Arc<std::sync::atomic::AtomicBool>,
     /// How many calls a rule has failed so far.
-    fired: std::sync::atomic::AtomicU64,
+    fired: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FaultFs {
     #[must_use]
     pub fn new(inner: Arc<dyn Fs>) -> Self {
-        Self {
-            inner,
-            rules: Mutex::new(Vec::new()),
-            budget: Arc::new(AtomicI64::new(-1)),
-            cut_after_last: Arc::default(),
-            fired: std::sync::atomic::AtomicU64::new(0),
-        }
+        Self::with_budget(inner, Arc::new(AtomicI64::new(-1)))
     }
 
     /// A wrapper whose power-cut budget is shared with others.
@@ -56,10 +56,11 @@ impl FaultFs {
     pub fn with_budget(inner: Arc<dyn Fs>, budget: Arc<AtomicI64>) -> Self {
         Self {
             inner,
-            rules: Mutex::new(Vec::new()),
+            rules: Arc::default(),
+            short_reads: Arc::default(),
             budget,
             cut_after_last: Arc::default(),
-            fired: std::sync::atomic::AtomicU64::new(0),
+            fired: Arc::default(),
         }
     }
 
@@ -85,6 +86,12 @@ impl FaultFs {
         self.fired.load(Ordering::SeqCst)
     }
 
+    /// Makes every `read()` of a reader from `open_read` return at most
+    /// `n` bytes (0: no limit).
+    pub fn short_reads(&self, n: usize) {
+        self.short_reads.store(n, Ordering::SeqCst);
+    }
+
     /// Cuts the power after `n` more mutating calls.
     pub fn crash_after(&self, n: i64) {
         self.budget.store(n, Ordering::SeqCst);
@@ -102,17 +109,7 @@ impl FaultFs {
                 "power cut (injected)",
             ));
         }
-        if let Ok(mut rules) = self.rules.lock() {
-            for r in rules.iter_mut() {
-                if r.times > 0 && r.op == op && path.contains(&r.path_contains) {
-                    if r.times != u32::MAX {
-                        r.times -= 1;
-                    }
-                    self.fired.fetch_add(1, Ordering::SeqCst);
-                    return Err(FsError::synthetic(op, path, r.class, "injected fault"));
-                }
-            }
-        }
+        match_rule(&self.rules, &self.fired, op, path)?;
         if mutating {
             // Positive budgets count down; the call that reaches 0 still succeeds.
             let cut = self.cut_after_last.load(Ordering::SeqCst);
@@ -179,7 +176,13 @@ impl Fs for FaultFs {
     }
     fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError> {
         self.check("open", path, false)?;
-        self.inner.open_read(path)
+        Ok(Box::new(FaultRead {
+            inner: self.inner.open_read(path)?,
+            path: path.to_owned(),
+            rules: Arc::clone(&self.rules),
+            fired: Arc::clone(&self.fired),
+            short: self.short_reads.load(Ordering::SeqCst),
+        }))
     }
     fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
         self.check("create", path, true)?;
@@ -204,6 +207,50 @@ impl Fs for FaultFs {
     fn remove_dir(&self, path: &str) -> Result<(), FsError> {
         self.check("remove folder", path, true)?;
         self.inner.remove_dir(path)
+    }
+}
+
+/// Fails a call of `op` on `path` when a rule says so (counting it).
+fn match_rule(
+    rules: &Mutex<Vec<FaultRule>>,
+    fired: &std::sync::atomic::AtomicU64,
+    op: &'static str,
+    path: &str,
+) -> Result<(), FsError> {
+    if let Ok(mut rules) = rules.lock() {
+        for r in rules.iter_mut() {
+            if r.times > 0 && r.op == op && path.contains(&r.path_contains) {
+                if r.times != u32::MAX {
+                    r.times -= 1;
+                }
+                fired.fetch_add(1, Ordering::SeqCst);
+                return Err(FsError::synthetic(op, path, r.class, "injected fault"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A reader from [`FaultFs::open_read`]: `read` rules and short reads.
+/// (A power cut is seen by the writes, as before: a read error would be
+/// an ordinary failure, not the end of the machine.)
+struct FaultRead {
+    inner: Box<dyn Read + Send>,
+    path: String,
+    rules: Arc<Mutex<Vec<FaultRule>>>,
+    fired: Arc<std::sync::atomic::AtomicU64>,
+    short: usize,
+}
+
+impl Read for FaultRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match_rule(&self.rules, &self.fired, "read", &self.path).map_err(|e| e.source)?;
+        let n = if self.short > 0 {
+            buf.len().min(self.short)
+        } else {
+            buf.len()
+        };
+        self.inner.read(&mut buf[..n])
     }
 }
 

@@ -6,7 +6,9 @@
 //! - [`mem::MemFs`]: in memory, optionally case-insensitive and with coarse
 //!   (e.g. 2 s, FAT-like) timestamps, so Windows semantics are tested on Linux;
 //! - [`fault::FaultFs`]: wraps another `Fs` and fails chosen calls (permission
-//!   denied, locked, out of space) or "loses power" after N writes.
+//!   denied, locked, out of space, interrupted) or "loses power" after N writes;
+//! - [`retry::RetryFs`]: wraps another `Fs` and makes interrupted reads,
+//!   stats and listings again (every production side is wrapped in it).
 //!
 //! Invariants: paths are relative (see [`crate::paths`]), `""` is the root;
 //! every error names the operation and the path; nothing here decides policy.
@@ -14,6 +16,7 @@
 pub mod fault;
 pub mod mem;
 pub mod real;
+pub mod retry;
 
 use std::io::{Read, Write};
 
@@ -226,6 +229,9 @@ pub enum ErrorClass {
     Locked,
     OutOfSpace,
     PathTooLong,
+    /// The call was interrupted (`EINTR` and its Windows cousins) and did
+    /// nothing: reads are made again ([`retry`]), never reported as such.
+    Interrupted,
     /// Simulated power loss (fault-injecting file system only).
     Crashed,
     Other,
@@ -267,6 +273,7 @@ impl FsError {
             ErrorClass::NotFound => std::io::ErrorKind::NotFound,
             ErrorClass::PermissionDenied => std::io::ErrorKind::PermissionDenied,
             ErrorClass::OutOfSpace => std::io::ErrorKind::StorageFull,
+            ErrorClass::Interrupted => std::io::ErrorKind::Interrupted,
             _ => std::io::ErrorKind::Other,
         };
         Self {
@@ -285,6 +292,9 @@ impl FsError {
 
 fn classify(e: &std::io::Error) -> ErrorClass {
     use std::io::ErrorKind as K;
+    if retry::is_interrupted(e) {
+        return ErrorClass::Interrupted;
+    }
     match e.kind() {
         K::NotFound => return ErrorClass::NotFound,
         K::PermissionDenied => return ErrorClass::PermissionDenied,

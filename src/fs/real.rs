@@ -218,7 +218,7 @@ impl RealFs {
         out: &mut WalkResult,
     ) -> Vec<String> {
         let mut subdirs = Vec::new();
-        let rd = match fs::read_dir(self.abs(dir)) {
+        let rd = match super::retry::retry(|| fs::read_dir(self.abs(dir))) {
             Ok(rd) => rd,
             Err(e) => {
                 out.unreadable
@@ -251,7 +251,7 @@ impl RealFs {
                 out.skipped.push((rel, why));
                 continue;
             }
-            match ent.metadata() {
+            match super::retry::retry(|| ent.metadata()) {
                 Ok(md) => match meta_of(&md) {
                     Some(meta) => {
                         if meta.kind == Kind::Dir {
@@ -376,7 +376,7 @@ impl Fs for RealFs {
                 continue;
             };
             // Relative to the open folder where the OS allows (no full-path walk).
-            match ent.metadata() {
+            match super::retry::retry(|| ent.metadata()) {
                 Ok(md) => match meta_of(&md) {
                     Some(m) => out.entries.push((name, m)),
                     None => out.skipped.push(name),

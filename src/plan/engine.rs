@@ -422,6 +422,8 @@ struct Planner<'a> {
     /// the file moves aside; a moved folder): what is new inside is created after.
     late_dirs: PerSide<Vec<String>>,
     deferred: u64,
+    /// Each side's time step ([`SideScan::mtime_step`]), learnt when first needed.
+    mtime_step: PerSide<std::cell::OnceCell<i64>>,
 }
 
 // Folders to create first, then conflict notes and moves aside, then files
@@ -1027,6 +1029,44 @@ impl<'a> Planner<'a> {
         } else {
             cr
         };
+        // A drive that rounds a file's time after it was written (a cloud
+        // client a moment after the upload) changed nothing a user made:
+        // its snapshot takes the rounded time, the other side is left alone.
+        let (el, er) = (
+            cl != Class::Unchanged && self.echo(Side::Left, lp, l),
+            cr != Class::Unchanged && self.echo(Side::Right, rp, r),
+        );
+        let cl = if el { Class::Unchanged } else { cl };
+        let cr = if er { Class::Unchanged } else { cr };
+        if (el || er)
+            && cl == Class::Unchanged
+            && cr == Class::Unchanged
+            && let (Some(l), Some(r)) = (l, r)
+            && !input.conflicts.contains_key(key)
+        {
+            let keep = |prev: Option<&Entry>, cur: &Entry, echoed: bool| {
+                let mut e = if echoed {
+                    cur.clone()
+                } else {
+                    prev.cloned().unwrap_or_else(|| cur.clone())
+                };
+                if e.hash.is_none() {
+                    e.hash = prev.and_then(|p| p.hash.clone());
+                }
+                e
+            };
+            let (l, r) = (keep(lp, l, el), keep(rp, r, er));
+            let side = if el { Side::Left } else { Side::Right };
+            self.record(
+                key,
+                &l.path,
+                Rule::Same,
+                format!("the {side} drive rounded the modification time; nothing to sync"),
+                Some(&l),
+                Some(&r),
+            );
+            return;
+        }
 
         if let Some(c) = input.conflicts.get(key) {
             if let Some(keep) = c.keep {
@@ -1100,6 +1140,41 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+    }
+
+    /// `cur` differs from its snapshot `prev` only by an mtime that is
+    /// `prev`'s rounded to the side's time step (to the nearest step, down
+    /// or up), with the same content: the drive's own rounding, not a change.
+    /// The content test: equal hashes when both are known; when the file
+    /// cannot be hashed (too large, a placeholder) or the pair was adopted
+    /// without one, size, properties and name must do: a user's save
+    /// stamps the present, never the recorded time rounded.
+    fn echo(&self, side: Side, prev: Option<&Entry>, cur: Option<&Entry>) -> bool {
+        let (Some(p), Some(c)) = (prev, cur) else {
+            return false;
+        };
+        if p.kind != Kind::File
+            || c.kind != Kind::File
+            || p.size != c.size
+            || p.props != c.props
+            || p.mtime == c.mtime
+            || replaced(p, c)
+            || (p.path != c.path
+                && !c.path.is_empty()
+                && !paths::same_name(paths::file_name(&p.path), paths::file_name(&c.path)))
+        {
+            return false;
+        }
+        let same_bytes = match (&p.hash, &c.hash) {
+            (Some(a), Some(b)) => a == b,
+            (Some(_), None) => !hashable(c, self.input.opts),
+            (None, _) => true,
+        };
+        if !same_bytes {
+            return false;
+        }
+        let step = *self.mtime_step[side].get_or_init(|| self.input.scan(side).mtime_step());
+        step > 1 && c.mtime.rem_euclid(step) == 0 && (c.mtime - p.mtime).abs() < step
     }
 
     fn transfer_new(&mut self, key: &str, side: Side, e: &Entry, rule: Rule, why: String) {
@@ -1328,6 +1403,7 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         dir_deletes: Vec::new(),
         late_dirs: PerSide::default(),
         deferred: 0,
+        mtime_step: PerSide::default(),
     };
     let handled = p.plan_moves();
     let keys = all_keys(input);

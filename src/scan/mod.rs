@@ -41,6 +41,11 @@ pub struct SideScan {
     /// interrupted copies (swept when their plan is no longer running) and
     /// items parked by a case-only rename (held, put back).
     pub temps: Vec<(String, Kind)>,
+    /// Exact paths whose folder listing or `stat` failed (a network error,
+    /// `EIO`): unknown now, and listed again at the next cycles until one
+    /// listing of them succeeds, so that a change they hide syncs as soon
+    /// as the fault heals, not at the next full scan (SPEC §9).
+    pub relist: Vec<String>,
 }
 
 impl SideScan {
@@ -146,10 +151,37 @@ impl SideScan {
         SideScan {
             entries,
             unknown: self.unknown.clone(),
+            relist: self.relist.clone(),
             problems: self.problems.clone(),
             blocked: self.blocked.clone(),
             temps: self.temps.clone(),
         }
+    }
+
+    /// The coarsest time step this side's drive keeps, learnt from the
+    /// mtimes it reports (each one a read-back of what the drive stored):
+    /// 2 s (FAT), 1 s (many cloud drives), 1 ms, 1 µs, 100 ns (NTFS) or
+    /// 1 ns, the largest that divides at least 90 % of its files' mtimes.
+    /// A fine-grained side's mtimes are almost never whole seconds, so the
+    /// share tells a drive that rounds from one that does not.
+    #[must_use]
+    pub fn mtime_step(&self) -> i64 {
+        const STEPS: [i64; 5] = [2_000_000_000, 1_000_000_000, 1_000_000, 1_000, 100];
+        let mut counts = [0u64; STEPS.len()];
+        let mut files = 0u64;
+        for e in self.entries.values().filter(|e| e.kind == Kind::File) {
+            files += 1;
+            for (c, step) in counts.iter_mut().zip(STEPS) {
+                if e.mtime.rem_euclid(step) == 0 {
+                    *c += 1;
+                }
+            }
+        }
+        STEPS
+            .into_iter()
+            .zip(counts)
+            .find(|&(_, c)| files > 0 && c * 10 >= files * 9)
+            .map_or(1, |(step, _)| step)
     }
 
     /// Number of files (not folders).
@@ -159,6 +191,13 @@ impl SideScan {
             .values()
             .filter(|e| e.kind == Kind::File)
             .count()
+    }
+}
+
+/// Adds `path` to a relist unless it is there.
+fn push_new(list: &mut Vec<String>, path: &str) {
+    if !list.iter().any(|p| p == path) {
+        list.push(path.to_owned());
     }
 }
 
@@ -221,6 +260,7 @@ pub fn scan_side(
     for (p, why) in walk.unreadable {
         out.problems.push(format!("cannot list `{p}`: {why}"));
         out.unknown.push(paths::key_of(&p, case_sensitive));
+        out.relist.push(p);
     }
     for (p, why) in walk.skipped {
         out.problems.push(format!("skipped `{p}`: {why}"));
@@ -309,6 +349,9 @@ pub fn rescan_dirs(
     }
     dirs.sort_by_key(|d| (d.matches('/').count(), d.clone()));
     dirs.dedup();
+    // The paths named now are looked at again: each goes back on the
+    // relist below if it still cannot be read.
+    cache.relist.retain(|p| !dirty.contains(p));
     let mut done: HashSet<String> = HashSet::new();
     while let Some(dir) = (!dirs.is_empty()).then(|| dirs.remove(0)) {
         let dkey = paths::key_of(&dir, case_sensitive);
@@ -332,12 +375,14 @@ pub fn rescan_dirs(
                 } else {
                     cache.problems.push(format!("cannot list `{dir}`: {e}"));
                     cache.unknown.push(dkey);
+                    push_new(&mut cache.relist, &dir);
                 }
                 continue;
             }
             Err(e) => {
                 cache.problems.push(format!("cannot list `{dir}`: {e}"));
                 cache.unknown.push(dkey);
+                push_new(&mut cache.relist, &dir);
                 continue;
             }
         };
@@ -359,6 +404,11 @@ pub fn rescan_dirs(
             .cloned()
             .collect();
         cache.unknown.retain(|u| !was_unknown.contains(u));
+        // Listed: the folder and its entries leave the relist (those that
+        // still cannot be read go back on it just below).
+        cache
+            .relist
+            .retain(|p| *p != dir && (p.is_empty() || paths::parent(p) != dir));
         let mut seen: HashSet<String> = HashSet::new();
         let mut collided: Vec<String> = Vec::new();
         // New keys, and keys to drop with what lies below them: applied in
@@ -370,12 +420,12 @@ pub fn rescan_dirs(
         // keeps its last known snapshot and everything below it, and nothing
         // at or below it is planned until a scan sees it again.
         for (name, why) in &listed.unreadable {
-            let key = paths::key_of(&paths::join(&dir, name), case_sensitive);
-            cache
-                .problems
-                .push(format!("cannot read `{}`: {why}", paths::join(&dir, name)));
+            let path = paths::join(&dir, name);
+            let key = paths::key_of(&path, case_sensitive);
+            cache.problems.push(format!("cannot read `{path}`: {why}"));
             seen.insert(key.clone());
             cache.unknown.push(key);
+            push_new(&mut cache.relist, &path);
         }
         for name in &listed.skipped {
             let path = paths::join(&dir, name);
@@ -550,6 +600,80 @@ mod tests {
         rescan_dirs(&m2, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
         assert!(!cache.is_unknown("d/a.txt") && !cache.is_unknown("d/sub/c.txt"));
         assert!(cache.entries.contains_key("d/a.txt") && cache.entries.contains_key("d/sub/c.txt"));
+    }
+
+    /// Issue 18: a new file whose folder rescan failed (the folder's
+    /// listing failed at open or midway, or the new file's `stat` failed)
+    /// is unknown, never absent; the failed path stays on the relist, and
+    /// the rescan of only the relist (what `watch` does at its next cycle
+    /// when nothing else happened) finds the file once the fault heals.
+    #[test]
+    fn a_failed_rescan_is_relisted_until_it_succeeds() {
+        use crate::fs::ErrorClass;
+        use crate::fs::fault::{FaultFs, FaultRule};
+        // (op, path, class, what goes on the relist, calls that fail: two
+        // rescans' worth; a rescan stats a named path before listing its folder)
+        for (op, path, class, relisted, times) in [
+            ("list", "d", ErrorClass::PermissionDenied, "d", 2), // opendir refused
+            ("list", "d", ErrorClass::Other, "d", 2),            // EIO midway through the listing
+            ("stat", "d/new.txt", ErrorClass::Other, "d/new.txt", 4), // the new file's stat
+        ] {
+            let m = MemFs::new("l", false, 1);
+            m.put(MARKER_NAME, b"{}");
+            m.put("d/old.txt", b"o");
+            let f = FaultFs::new(std::sync::Arc::new(m.clone()));
+            let ex = ex(&[], true);
+            let mut cache = scan_side(&f, Side::Left, &ex, true, &|_| {}).unwrap();
+            assert!(cache.relist.is_empty());
+            m.put("d/new.txt", b"n");
+            f.fail(FaultRule {
+                op,
+                path_contains: path.into(),
+                class,
+                times,
+            });
+            let event: HashSet<String> = ["d/new.txt".to_owned()].into();
+            rescan_dirs(&f, Side::Left, &ex, true, &mut cache, &event).unwrap();
+            assert!(!cache.entries.contains_key("d/new.txt"), "{op} {path}");
+            assert!(
+                cache.entries.contains_key("d/old.txt"),
+                "unknown, not deleted"
+            );
+            assert!(cache.is_unknown(&paths::key_of(relisted, true)));
+            assert_eq!(cache.relist, [relisted], "{op} {path}");
+            // Still failing at the next cycle: still on the relist, still unknown.
+            let again: HashSet<String> = cache.relist.iter().cloned().collect();
+            rescan_dirs(&f, Side::Left, &ex, true, &mut cache, &again).unwrap();
+            assert_eq!(cache.relist, [relisted], "{op} {path}");
+            assert!(!cache.entries.contains_key("d/new.txt"));
+            // Healed: no event names the folder again; the relist alone finds it.
+            let again: HashSet<String> = cache.relist.iter().cloned().collect();
+            rescan_dirs(&f, Side::Left, &ex, true, &mut cache, &again).unwrap();
+            assert!(cache.entries.contains_key("d/new.txt"), "{op} {path}");
+            assert!(
+                cache.relist.is_empty() && cache.unknown.is_empty(),
+                "{op} {path}"
+            );
+        }
+    }
+
+    /// A full walk's unreadable folders are relisted too.
+    #[test]
+    fn a_full_scan_relists_what_it_could_not_list() {
+        use crate::fs::ErrorClass;
+        use crate::fs::fault::{FaultFs, FaultRule};
+        let m = MemFs::new("l", false, 1);
+        m.put(MARKER_NAME, b"{}");
+        m.put("d/a.txt", b"a");
+        let f = FaultFs::new(std::sync::Arc::new(m.clone()));
+        f.fail(FaultRule {
+            op: "stat",
+            path_contains: "d/a.txt".into(),
+            class: ErrorClass::Other,
+            times: 1,
+        });
+        let s = scan_side(&f, Side::Left, &ex(&[], true), true, &|_| {}).unwrap();
+        assert_eq!(s.relist, ["d/a.txt"]);
     }
 
     #[test]

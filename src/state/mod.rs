@@ -654,6 +654,17 @@ impl State {
             .map_err(self.sql())
     }
 
+    /// Removes a value of the `meta` table (nothing if it is not there).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn delete_meta(&self, key: &str) -> Result<(), StateError> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", [key])
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
     /// Pairs recorded in sync whose content hash is not known (adopted on
     /// the first run by size and mtime), at most `limit` with keys after
     /// `after`, files only, both sides of the same size and at most

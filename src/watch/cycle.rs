@@ -58,6 +58,8 @@ pub(super) struct Loop<'a> {
     pub(super) last_full: PerSide<Option<Instant>>,
     /// The background hashing of adopted pairs.
     pub(super) hashing: SpareHashing,
+    /// When to list again what a rescan could not read.
+    pub(super) relists: PerSide<super::relist::Relists>,
     pub(super) excluders: PerSide<Excluder>,
 }
 

@@ -25,6 +25,7 @@ mod cycle;
 mod events;
 mod lane;
 mod mailer;
+mod relist;
 
 use crate::apply::trash;
 use crate::config::Config;
@@ -123,6 +124,7 @@ pub fn run(
         cache: PerSide::default(),
         last_full: PerSide::default(),
         hashing: SpareHashing::default(),
+        relists: PerSide::default(),
         excluders: PerSide::new(
             cfg.excluder(Side::Left).map_err(RunError::Other)?,
             cfg.excluder(Side::Right).map_err(RunError::Other)?,
@@ -159,6 +161,19 @@ pub fn run(
                 || lp.cache[side].is_none()
                 || lp.last_full[side].is_none_or(|t| t.elapsed() >= full_every)
         });
+        // What a rescan could not read is listed again, as if an event
+        // had named it (with a backoff of at most one interval).
+        for side in Side::BOTH {
+            if full[side] {
+                continue;
+            }
+            let relist = lp.cache[side]
+                .as_ref()
+                .map(|c| c.relist.as_slice())
+                .unwrap_or_default();
+            let due = lp.relists[side].take_due(relist, cycle_start, interval);
+            dirty.paths[side].extend(due);
+        }
         let quiet = !full.left
             && !full.right
             && !pending
