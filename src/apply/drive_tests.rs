@@ -223,7 +223,7 @@ fn a_source_that_grows_during_the_copy_is_skipped_not_failed() {
         alerts
             .lock()
             .unwrap()
-            .push((op.path.clone(), err.to_owned()))
+            .push((op.path.clone(), err.to_owned()));
     };
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
