@@ -742,6 +742,8 @@ mod prop {
         path: usize,
         class: ErrorClass,
         times: u32,
+        /// Every read of that side returns at most this many bytes.
+        short: Option<usize>,
     }
 
     fn fault() -> impl Strategy<Value = Option<Fault>> {
@@ -752,11 +754,17 @@ mod prop {
             Just("list"),
             Just("delete"),
             Just("set properties"),
+            Just("open"),
+            Just("read"),
         ];
+        // Interrupted (EINTR, retried by the production `RetryFs` layer)
+        // and a drive refusing times (permission denied on `set
+        // properties`) are on the menu with the rest.
         let classes = prop_oneof![
             Just(ErrorClass::PermissionDenied),
             Just(ErrorClass::Locked),
             Just(ErrorClass::Other),
+            Just(ErrorClass::Interrupted),
         ];
         proptest::option::of(
             (
@@ -765,13 +773,15 @@ mod prop {
                 0..NAMES.len() + FOLDERS.len() + 12,
                 classes,
                 1..4u32,
+                proptest::option::of(1..64usize),
             )
-                .prop_map(|(left, op, path, class, times)| Fault {
+                .prop_map(|(left, op, path, class, times, short)| Fault {
                     left,
                     op,
                     path,
                     class,
                     times,
+                    short,
                 }),
         )
     }
@@ -977,9 +987,11 @@ mod prop {
                     // stat, rename, write, listing, delete or property call.
                     let faulty = FaultFs::new(Arc::new(if f.left { h.left.clone() } else { h.right.clone() }));
                     faulty.fail(FaultRule { op: f.op, path_contains: fault_path(f.path).into(), class: f.class, times: f.times });
+                    faulty.short_reads(f.short.unwrap_or(0));
                     let faulty = Arc::new(faulty);
                     let fired = Arc::clone(&faulty);
-                    let faulty: Arc<dyn Fs> = faulty;
+                    // As production stacks it: interrupted reads are retried.
+                    let faulty: Arc<dyn Fs> = crate::fs::retry::RetryFs::wrap(faulty);
                     let sides = if f.left {
                         Sides { left: faulty, right: Arc::new(h.right.clone()) }
                     } else {
