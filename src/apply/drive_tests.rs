@@ -329,3 +329,88 @@ fn a_drive_that_rounds_times_after_upload_is_not_echoed_back() {
         plan.ops
     );
 }
+
+/// A drive that rounds times as it stores them (the read-back differs from
+/// what was set): the read-back is recorded, so nothing is copied or
+/// re-dated again, on either side.
+#[test]
+fn a_drive_that_rounds_times_as_it_stores_them_settles_at_once() {
+    let base = harness("");
+    let left = MemFs::new("left", true, 100);
+    let right = MemFs::new("right", true, 100);
+    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
+    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
+    let h = H {
+        left,
+        right,
+        ..base
+    };
+    h.left.advance(1_234_567_891);
+    for i in 0..5 {
+        h.left.put(&format!("f{i}.xlsx"), &bytes(500 + i, 8));
+        h.left.advance(333_333_333);
+    }
+    let f = Arc::new(FaultFs::new(Arc::new(h.right.clone())));
+    f.round_times(1_000_000_000);
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: f.clone(),
+    };
+    let r = h.apply_with(&plan_on(&h, &sides), &sides).unwrap();
+    assert_eq!(r.copied, 5);
+    assert!(
+        (0..5).all(
+            |i| h.right.stat(&format!("f{i}.xlsx")).unwrap().unwrap().mtime % 1_000_000_000 == 0
+        ),
+        "the drive rounded"
+    );
+    for _ in 0..2 {
+        h.tick();
+        let p = plan_on(&h, &sides);
+        assert!(p.ops.is_empty(), "{:?}", p.ops);
+    }
+}
+
+/// The rounding rule never hides an edit: a file whose bytes changed
+/// (same size) while its time moved to the rounded one is copied.
+#[test]
+fn a_rounded_time_with_other_bytes_is_an_edit() {
+    let base = harness("");
+    let left = MemFs::new("left", true, 100);
+    let right = MemFs::new("right", true, 100);
+    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
+    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
+    let h = H {
+        left,
+        right,
+        ..base
+    };
+    h.left.advance(1_234_567_891);
+    for i in 0..4 {
+        h.left.put(&format!("f{i}.txt"), b"AAAA");
+        h.left.advance(111_111_111);
+    }
+    h.sync();
+    // The drive rounds all four; one was also rewritten, same size.
+    for i in 0..4 {
+        let n = format!("f{i}.txt");
+        let m = h.right.stat(&n).unwrap().unwrap();
+        if i == 2 {
+            h.right.put(&n, b"BBBB");
+        }
+        let rounded = (m.mtime + 500_000_000).div_euclid(1_000_000_000) * 1_000_000_000;
+        h.right.set_meta(&n, rounded, m.props).unwrap();
+    }
+    h.tick();
+    let plan = h.plan();
+    let copies: Vec<&str> = plan
+        .ops
+        .iter()
+        .filter(|o| o.kind == OpKind::Copy)
+        .map(|o| o.path.as_str())
+        .collect();
+    assert_eq!(copies, ["f2.txt"], "{:?}", plan.ops);
+    assert!(!plan.ops.iter().any(|o| o.kind == OpKind::SetProps));
+    h.apply_with(&plan, &h.sides()).unwrap();
+    assert_eq!(h.left.get("f2.txt").unwrap(), b"BBBB");
+}

@@ -7,6 +7,8 @@
 //!   that `open_read` returned, as a network mount does mid-file;
 //! - short reads: every `read()` returns at most a few bytes (legal, and
 //!   what SMB and FUSE mounts do), so no code may take one read for a whole;
+//! - rounded times: `set_meta` stores the mtime rounded to a step (a drive
+//!   that keeps whole seconds), so what is read back is not what was set;
 //! - a *power cut*: after `n` successful mutating calls every later call
 //!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there.
 
@@ -34,6 +36,8 @@ pub struct FaultFs {
     rules: Arc<Mutex<Vec<FaultRule>>>,
     /// At most this many bytes per `read()` (0: as the inner reader gives).
     short_reads: Arc<std::sync::atomic::AtomicUsize>,
+    /// `set_meta` rounds mtimes to this step in ns (0: kept as given).
+    round_ns: AtomicI64,
     /// Remaining mutating calls before the power cut (-1 = no cut, -2 = cut);
     /// may be shared by both sides so one cut stops the whole machine.
     budget: Arc<AtomicI64>,
@@ -58,6 +62,7 @@ impl FaultFs {
             inner,
             rules: Arc::default(),
             short_reads: Arc::default(),
+            round_ns: AtomicI64::new(0),
             budget,
             cut_after_last: Arc::default(),
             fired: Arc::default(),
@@ -90,6 +95,11 @@ impl FaultFs {
     /// `n` bytes (0: no limit).
     pub fn short_reads(&self, n: usize) {
         self.short_reads.store(n, Ordering::SeqCst);
+    }
+
+    /// Makes `set_meta` keep mtimes rounded to the nearest `step_ns`.
+    pub fn round_times(&self, step_ns: i64) {
+        self.round_ns.store(step_ns, Ordering::SeqCst);
     }
 
     /// Cuts the power after `n` more mutating calls.
@@ -190,6 +200,12 @@ impl Fs for FaultFs {
     }
     fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError> {
         self.check("set properties", path, true)?;
+        let step = self.round_ns.load(Ordering::SeqCst);
+        let mtime = if step > 1 {
+            (mtime + step / 2).div_euclid(step) * step
+        } else {
+            mtime
+        };
         self.inner.set_meta(path, mtime, props)
     }
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
