@@ -128,32 +128,36 @@ pub fn trash_purge(
     let days = older_than.unwrap_or(cfg.raw.soft_delete.retention_days);
     let due = trash::purge_due(&state, days)?;
     let age = if days == 0 {
-        "in the trash".to_owned()
+        String::new()
     } else {
-        format!("trashed {} ago or more", plural(days, "day", "days"))
+        format!(" trashed {} ago or more", plural(days, "day", "days"))
     };
     if due.is_empty() {
-        crate::outln!("Nothing to purge: no entries {age}.");
+        if days == 0 {
+            crate::outln!("Nothing to purge: the trash is empty.");
+        } else {
+            crate::outln!("Nothing to purge: no entries{age}.");
+        }
         return Ok(0);
     }
     print_due(&due);
-    let bytes: u64 = due.iter().map(|r| r.size).sum();
-    let what = format!(
-        "{} {age}, {}",
-        plural(due.len() as u64, "entry", "entries"),
-        human::size(bytes)
-    );
+    let bytes = human::size(due.iter().map(|r| r.size).sum());
+    let what = format!("{}{age}", plural(due.len() as u64, "entry", "entries"));
     if dry_run {
-        crate::outln!("Dry run: purging would delete {what} for good; nothing was deleted.");
+        crate::outln!(
+            "Dry run: purging would free {bytes}, deleting {what} for good; nothing was deleted."
+        );
         return Ok(0);
     }
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(RunError::Other(format!(
-                "purging would delete {what} for good, and there is no terminal to ask on: pass -y to purge without asking (or --dry-run to only look)"
+                "purging would delete {what} for good ({bytes}), and there is no terminal to ask on: pass -y to purge without asking (or --dry-run to only look)"
             )));
         }
-        crate::out::error(format_args!("Delete {what} for good? [y/N] "));
+        crate::out::error(format_args!(
+            "Delete {what} for good, freeing {bytes}? [y/N] "
+        ));
         let mut line = String::new();
         let ok = std::io::stdin().read_line(&mut line).is_ok()
             && matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES");
