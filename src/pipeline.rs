@@ -154,7 +154,7 @@ pub fn make_plan(
     };
     let (mut ls, mut rs) = (ls?, rs?);
     crate::debugln!(
-        "scan: left {} entries, right {} entries ({})",
+        "scan: {} entries on the left, {} on the right ({})",
         ls.entries.len(),
         rs.entries.len(),
         crate::human::duration(scan_start.elapsed())
@@ -316,6 +316,12 @@ pub fn make_plan(
         opts: &opts,
     };
     let (mut ops, deferred_n) = engine::reconcile(&input);
+    crate::debugln!(
+        "plan: {} operation{}, {deferred_n} left for a later cycle ({} with the scan)",
+        ops.len(),
+        if ops.len() == 1 { "" } else { "s" },
+        crate::human::duration(scan_start.elapsed())
+    );
     record_ids(sides, &mut ops);
     let mut summary = Summary::of(&ops);
     summary.deferred = deferred_n;
