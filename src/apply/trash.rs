@@ -486,6 +486,57 @@ mod tests {
         );
     }
 
+    fn rec(id: i64, side: Side, path: &str, at: &str) -> TrashRecord {
+        TrashRecord {
+            id,
+            side,
+            original_path: path.into(),
+            trash_path: path.into(),
+            size: 1,
+            deleted_at: at.into(),
+            rule: "6.2.7".into(),
+        }
+    }
+
+    #[test]
+    fn versions_are_numbered_per_path_newest_first_whatever_the_offset() {
+        let all = versions(
+            vec![
+                // 02:00 UTC, written in +01:00: older than the next one.
+                rec(1, Side::Left, "a.txt", "2026-12-07T03:00:00+01:00"),
+                rec(2, Side::Right, "A.txt", "2026-12-07T02:30:00+00:00"),
+                rec(3, Side::Right, "b/c.txt", "2026-12-07T01:00:00+00:00"),
+                rec(4, Side::Right, "a.txt", "not a time"),
+            ],
+            false,
+        );
+        let got: Vec<(i64, u32)> = all.iter().map(|v| (v.rec.id, v.number)).collect();
+        assert_eq!(got, [(2, 1), (1, 2), (3, 1), (4, 3)]);
+        // A file's versions, a folder's entries, everything.
+        let ids =
+            |p: &str| -> Vec<i64> { select(&all, p, false).iter().map(|v| v.rec.id).collect() };
+        assert_eq!(ids("a.TXT"), [2, 1, 4]);
+        assert_eq!(ids("b"), [3]);
+        assert_eq!(ids("b\\"), [3]);
+        assert_eq!(ids(""), [2, 1, 3, 4]);
+        assert!(ids("b/c").is_empty());
+    }
+
+    #[test]
+    fn a_purge_removes_the_folders_it_empties_and_keeps_the_trash() {
+        let m = MemFs::new("r", true, 1);
+        let loc = TrashLoc::new(&m, &TrashRoot::Inside(".sync_trash".into()));
+        m.put(".sync_trash/x/y/z.txt", b"z");
+        m.put(".sync_trash/x/keep.txt", b"k");
+        loc.purge("x/y/z.txt").unwrap();
+        assert_eq!(loc.remove_empty_parents("x/y/z.txt"), 1);
+        assert!(m.get(".sync_trash/x/keep.txt").is_some());
+        loc.purge("x/keep.txt").unwrap();
+        assert_eq!(loc.remove_empty_parents("x/keep.txt"), 1);
+        assert!(matches!(m.stat(".sync_trash"), Ok(Some(_))));
+        assert!(matches!(m.stat(".sync_trash/x"), Ok(None)));
+    }
+
     #[test]
     fn taken_names_get_a_deleted_tag() {
         let m = MemFs::new("l", false, 1);
