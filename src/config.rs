@@ -23,8 +23,9 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "config file `{file}` does not exist: write one with `twinsync init --example > sync_config.toml` \
-         (every key, commented), set left_root and right_root in it, or pass --config FILE"
+        "config file `{file}` does not exist: write one with `{}` \
+         (every key, commented), set left_root and right_root in it, or pass --config FILE",
+        save_example(file)
     )]
     Missing { file: PathBuf },
     #[error("cannot read config file `{file}`: {source} (pass --config FILE to use another one)")]
@@ -754,6 +755,22 @@ fn rel_inside(root: &Path, p: &Path) -> Option<String> {
         .ok()
         .map(|r| r.to_string_lossy().replace('\\', "/"))
         .filter(|r| !r.is_empty())
+}
+
+/// The command that saves the example config as `file`, in UTF-8: on
+/// Windows for PowerShell (whose 5.x `>` would write UTF-16).
+fn save_example(file: &Path) -> String {
+    let name = file.display().to_string();
+    let name = if name.contains(' ') {
+        format!("\"{name}\"")
+    } else {
+        name
+    };
+    if cfg!(windows) {
+        format!("twinsync init --example | Set-Content -Encoding UTF8 {name}")
+    } else {
+        format!("twinsync init --example > {name}")
+    }
 }
 
 /// The hint for Windows paths in double-quoted strings.

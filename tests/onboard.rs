@@ -37,7 +37,11 @@ fn init_example_prints_a_commented_config_that_works_once_its_roots_are_set() {
         .assert()
         .code(1)
         .stderr(contains("does not exist"))
-        .stderr(contains("twinsync init --example > sync_config.toml"));
+        .stderr(contains(if cfg!(windows) {
+            "twinsync init --example | Set-Content -Encoding UTF8 sync_config.toml"
+        } else {
+            "twinsync init --example > sync_config.toml"
+        }));
     let example = stdout(bin().current_dir(d.path()).args(["init", "--example"]));
     assert!(
         example.contains("[soft_delete]")
