@@ -23,7 +23,8 @@ plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or
 4 a safety guard refused (too many deletes or content changes, stale plan, plan for other roots).\n\
 Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`; \
 see where things stand with `twinsync status`, or as one HTML page with `twinsync report`. \
-No config yet? `twinsync init --example > sync_config.toml` writes one with every key explained. \
+No config yet? `twinsync init --example > sync_config.toml` writes one with every key explained \
+(in PowerShell: `twinsync init --example | Set-Content -Encoding UTF8 sync_config.toml`). \
 `twinsync --version` shows the version and the commit it was built from."
 )]
 pub struct Cli {
@@ -51,7 +52,7 @@ pub enum Command {
         #[arg(long)]
         create_roots: bool,
         /// Print the example config (every key, with its default and what it does) and stop:
-        /// `twinsync init --example > sync_config.toml`
+        /// `twinsync init --example > sync_config.toml` (PowerShell: `| Set-Content -Encoding UTF8 sync_config.toml`)
         #[arg(long, conflicts_with = "create_roots")]
         example: bool,
     },

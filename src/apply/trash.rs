@@ -438,6 +438,7 @@ pub fn purge(
             }
             Err(e) => {
                 crate::eoutln!("warning: cannot purge {}: {e}", r.trash_path);
+                log.warn("delete", json!({"path": r.trash_path, "side": r.side, "result": "failed", "error": e.to_string(), "note": "purge from trash"}));
                 done.failed += 1;
             }
         }

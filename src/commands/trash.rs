@@ -183,7 +183,7 @@ pub fn trash_purge(
     );
     if done.failed > 0 {
         return Err(RunError::Other(format!(
-            "{} could not be deleted (see the warnings above); they stay in the trash",
+            "{} could not be deleted and stay in the trash (the warnings above and the log say why)",
             plural(done.failed, "entry", "entries")
         )));
     }
