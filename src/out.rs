@@ -41,6 +41,13 @@ pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
+/// True with `-q`: progress bars and other stderr chatter drawn outside
+/// these functions (indicatif) must stay hidden too.
+#[must_use]
+pub fn quiet() -> bool {
+    QUIET[1].load(Ordering::Relaxed)
+}
+
 /// True with `-v`.
 #[must_use]
 pub fn verbose() -> bool {
