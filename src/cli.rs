@@ -274,7 +274,7 @@ fn prints_data(c: &Command) -> bool {
     matches!(
         c,
         Command::Plan { json: true, .. }
-            | Command::Status { json: true }
+            | Command::Status { json: true, .. }
             | Command::Show { json: true, .. }
             | Command::Init { example: true, .. }
             | Command::Completions { .. }
