@@ -750,6 +750,37 @@ Describe 'Windows file system semantics' {
     }
 }
 
+Describe 'getting started without the repository' {
+    It 'turns init --example, saved with Set-Content -Encoding UTF8, into a working config' {
+        $p = New-Pair
+        $example = @(& $script:Exe init --example)
+        $LASTEXITCODE | Should -Be 0
+        $lines = $example | ForEach-Object {
+            if ($_ -like 'left_root*') { "left_root = '$($p.Left)'" }
+            elseif ($_ -like 'right_root*') { "right_root = '$($p.Right)'" }
+            else { $_ }
+        }
+        # Windows PowerShell 5 writes UTF-8 with a byte-order mark here: read fine.
+        $lines | Set-Content -Encoding UTF8 $p.Config
+        $r = Invoke-Ts $p 'plan'
+        $r.Code | Should -Be 0 -Because $r.Text
+    }
+
+    It 'says "save the file as UTF-8" for a UTF-16 config (Out-File) and "single quotes" for a double-quoted path' {
+        $p = New-Pair
+        $text = [IO.File]::ReadAllText($p.Config)
+        # What Windows PowerShell 5's Out-File and > write.
+        [IO.File]::WriteAllText($p.Config, $text, [Text.Encoding]::Unicode)
+        $r = Invoke-Ts $p 'plan'
+        $r.Code | Should -Be 1
+        $r.Err | Should -Match 'save the file as UTF-8'
+        [IO.File]::WriteAllText($p.Config, $text.Replace("left_root = 'left'", "left_root = `"$($p.Left)`""), $script:Utf8)
+        $r = Invoke-Ts $p 'plan'
+        $r.Code | Should -Be 1
+        $r.Err | Should -Match 'use single quotes for Windows paths'
+    }
+}
+
 Describe 'safety' {
     It 'exits 3 and plans nothing when the right root is gone' {
         $p = New-Pair

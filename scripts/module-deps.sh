@@ -12,7 +12,7 @@ declare -A edges
 for f in $(find . -name '*.rs' ! -name lib.rs ! -name main.rs ! -name tests.rs | sort); do
     m=$(echo "$f" | sed -E 's#^\./##; s#/.*##; s#\.rs$##')
     for d in $(awk '/^#\[cfg\(test\)\]/ { exit } { print }' "$f" | grep -v '^\s*//' | grep -oE 'crate::[a-z_]+!?' | sed 's/crate:://' | sort -u); do
-        case "$d" in out! | outln! | eout! | eoutln!) d=out ;; esac
+        case "$d" in out! | outln! | eout! | eoutln! | errln! | debugln!) d=out ;; esac
         echo "$mods" | grep -qx "$d" || continue
         [[ "$d" == "$m" ]] && continue
         edges[$m]+="$d "

@@ -245,18 +245,31 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
     let Some(rows) = claim(conn, now, min_age_s, e.max_emails_per_hour) else {
         return;
     };
+    // When each event happened, as people read times (the body of a step's
+    // alert already starts with it).
+    let at = |s: i64| {
+        chrono::DateTime::from_timestamp(s, 0)
+            .map_or_else(|| s.to_string(), |t| crate::human::time(&t))
+    };
+    let with_time = |r: &Row| {
+        if r.4.starts_with("Time: ") {
+            r.4.clone()
+        } else {
+            format!("Time: {}\n{}", at(r.1), r.4)
+        }
+    };
     let (subject, body) = if rows.len() == 1 {
-        (format!("[twinsync] {}", rows[0].3), rows[0].4.clone())
+        (format!("[twinsync] {}", rows[0].3), with_time(&rows[0]))
     } else {
         let mut t = comfy_table::Table::new();
         t.load_style(comfy_table::presets::ASCII_MARKDOWN);
-        t.set_header(["#", "kind", "what"]);
+        t.set_header(["#", "time", "kind", "what"]);
         for (i, r) in rows.iter().enumerate() {
-            t.add_row([(i + 1).to_string(), r.2.clone(), r.3.clone()]);
+            t.add_row([(i + 1).to_string(), at(r.1), r.2.clone(), r.3.clone()]);
         }
         let details: Vec<String> = rows
             .iter()
-            .map(|r| format!("--- {}\n{}", r.3, r.4))
+            .map(|r| format!("--- {}\n{}", r.3, with_time(r)))
             .collect();
         (
             format!("[twinsync] {} events", rows.len()),

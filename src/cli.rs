@@ -2,11 +2,11 @@
 //! dispatch of each command to [`crate::commands`]; the error that ends a
 //! command becomes its exit code ([`RunError::exit_code`]). Nothing else.
 
-use crate::Keep;
 use crate::commands;
 use crate::config::Config;
 use crate::error::RunError;
-use clap::{Parser, Subcommand};
+use crate::{Keep, Side};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
 /// Two-way file sync with a reviewable plan: `plan` shows what would change,
@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 #[derive(Parser, Debug)]
 #[command(
     name = "twinsync",
-    version,
+    version = VERSION,
+    disable_version_flag = true,
     about,
     long_about = None,
     after_help = "Exit codes: 0 success; 1 error (bad config or plan file, a failed step); 2 only with \
@@ -22,12 +23,23 @@ plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or
 4 a safety guard refused (too many deletes or content changes, stale plan, plan for other roots).\n\
 Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`; \
 see where things stand with `twinsync status`, or as one HTML page with `twinsync report`. \
-Every config key is explained in config/sync_config.example.toml."
+No config yet? `twinsync init --example > sync_config.toml` writes one with every key explained \
+(in PowerShell: `twinsync init --example | Set-Content -Encoding UTF8 sync_config.toml`). \
+`twinsync --version` shows the version and the commit it was built from."
 )]
 pub struct Cli {
     /// Config file [default: $TWINSYNC_CONFIG, else ./sync_config.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Print errors only (no tables, progress or warnings); `--json` output still goes to stdout
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print debug detail too (config, state DB and log file used; what each stage found); the log file gets debug events
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Print the version and the commit it was built from
+    #[arg(short = 'V', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,6 +51,10 @@ pub enum Command {
         /// Create root folders that do not exist yet
         #[arg(long)]
         create_roots: bool,
+        /// Print the example config (every key, with its default and what it does) and stop:
+        /// `twinsync init --example > sync_config.toml` (PowerShell: `| Set-Content -Encoding UTF8 sync_config.toml`)
+        #[arg(long, conflicts_with = "create_roots")]
+        example: bool,
     },
     /// Scan both sides and show (and optionally save) what a sync would do
     Plan {
@@ -60,7 +76,7 @@ pub enum Command {
         /// A plan file from `twinsync plan --out`
         plan: Option<PathBuf>,
         /// Do not ask for confirmation
-        #[arg(long)]
+        #[arg(short = 'y', long, alias = "yes")]
         auto_approve: bool,
         /// Override the mass-delete and mass-change guards
         #[arg(long)]
@@ -68,8 +84,8 @@ pub enum Command {
     },
     /// Sync continuously: plan + apply every sync_interval_seconds (the service runs this)
     Watch {
-        /// Stop after N cycles
-        #[arg(long, value_name = "N")]
+        /// Stop after N cycles (N >= 1; leave it out to run until stopped)
+        #[arg(long, value_name = "N", value_parser = cycles_parser)]
         cycles: Option<u64>,
         /// Plan every cycle but apply nothing
         #[arg(long)]
@@ -83,6 +99,8 @@ pub enum Command {
     },
     /// Render a saved plan
     Show {
+        /// A plan file from `twinsync plan --out`
+        #[arg(value_name = "PLAN.json")]
         plan: PathBuf,
         /// Print the plan JSON instead of tables
         #[arg(long)]
@@ -117,6 +135,52 @@ pub enum Command {
         #[command(subcommand)]
         action: ServiceAction,
     },
+    /// Print a shell completion script: add it to your shell profile
+    #[command(
+        after_help = "PowerShell: twinsync completions powershell >> $PROFILE\n\
+bash: twinsync completions bash > /etc/bash_completion.d/twinsync\n\
+zsh: twinsync completions zsh > \"${fpath[1]}/_twinsync\"\n\
+fish: twinsync completions fish > ~/.config/fish/completions/twinsync.fish"
+    )]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// `--version`: the package version and the commit it was built from
+/// (build.rs; "unknown" outside a git checkout).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("TWINSYNC_COMMIT"),
+    ")"
+);
+
+/// The shells `completions` writes for (SPEC §2).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Shell {
+    Powershell,
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// `watch --cycles N`: at least one (zero would be a watch that does nothing).
+fn cycles_parser(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("must be at least 1 (leave --cycles out to run until stopped)".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a number of cycles: {e}")),
+    }
+}
+
+/// `--side left|right`.
+fn side_parser() -> impl clap::builder::TypedValueParser<Value = Side> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["left", "right"])
+        .map(|s| if s == "left" { Side::Left } else { Side::Right })
 }
 
 /// `--keep left|right|both` (listed in `--help` and in usage errors).
@@ -128,14 +192,35 @@ fn keep_parser() -> impl clap::builder::TypedValueParser<Value = Keep> {
 
 #[derive(Subcommand, Debug)]
 pub enum TrashAction {
-    /// List trash records
-    List,
-    /// Put a file back where it was (the next cycle syncs it)
-    Restore { path: String },
-    /// Delete trash entries older than DAYS (default: soft_delete.retention_days)
+    /// List what is in the trash (with PATH: that file's versions, numbered newest first)
+    List {
+        /// A file's path relative to the roots (its versions, numbered for `restore --version`),
+        /// or a folder (everything trashed below it)
+        path: Option<String>,
+    },
+    /// Put a file back where it was (the next cycle syncs it to the other side)
+    Restore {
+        /// The file's path relative to the roots (as `trash list` shows it), or its path in the trash
+        path: String,
+        /// Restore the version trashed on this side [default: the newest version's side]
+        #[arg(long, value_parser = side_parser())]
+        side: Option<Side>,
+        /// Restore version N as `trash list PATH` numbers them (1 = the newest) [default: 1]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        version: Option<u32>,
+    },
+    /// Delete trash entries for good: shows what goes and the space freed, then asks
     Purge {
+        /// Only entries trashed at least DAYS days ago (0 = everything)
+        /// [default: soft_delete.retention_days]
         #[arg(long, value_name = "DAYS")]
         older_than: Option<u64>,
+        /// Show what would be deleted and the space it would free; delete nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask (needed without a terminal, e.g. in a scheduled task)
+        #[arg(short = 'y', long = "yes", visible_alias = "auto-approve")]
+        yes: bool,
     },
 }
 
@@ -177,10 +262,23 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            crate::eoutln!("error: {e}");
+            crate::errln!("error: {e}");
             e.exit_code()
         }
     }
+}
+
+/// True when the command prints, on stdout, data it was asked for (kept
+/// under `-q`).
+fn prints_data(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::Plan { json: true, .. }
+            | Command::Status { json: true, .. }
+            | Command::Show { json: true, .. }
+            | Command::Init { example: true, .. }
+            | Command::Completions { .. }
+    )
 }
 
 /// Runs a parsed command.
@@ -188,17 +286,34 @@ pub fn main() -> i32 {
 /// # Errors
 /// Any [`RunError`]; the caller prints it and exits with its code.
 pub fn run(cli: Cli) -> Result<i32, RunError> {
+    if cli.quiet {
+        crate::out::set_quiet(prints_data(&cli.command));
+    }
+    crate::out::set_verbose(cli.verbose);
     let cfg_path = crate::config::config_path(cli.config.as_deref());
-    let cfg = match cli.command {
+    let mut cfg = match cli.command {
         Command::Show { plan, json } => return commands::show(&plan, json),
         Command::Service { action } => return service(&cfg_path, action),
+        Command::Init { example: true, .. } => return Ok(commands::init_example()),
+        Command::Completions { shell } => return Ok(completions(shell)),
         _ => Config::load(&cfg_path)?,
     };
+    if cli.verbose {
+        cfg.raw.logging.log_level = crate::config::Level::Debug;
+    }
+    crate::debugln!(
+        "config {}\n  left root  {}\n  right root {}\n  state DB   {}\n  log file   {}",
+        cfg.file.display(),
+        cfg.left_root.display(),
+        cfg.right_root.display(),
+        cfg.state_db.display(),
+        cfg.log_file.display()
+    );
     for w in crate::alert::config_warnings(&cfg) {
         crate::eoutln!("warning: {w}");
     }
     match cli.command {
-        Command::Init { create_roots } => commands::init(&cfg, create_roots),
+        Command::Init { create_roots, .. } => commands::init(&cfg, create_roots),
         Command::Plan {
             out,
             json,
@@ -213,17 +328,39 @@ pub fn run(cli: Cli) -> Result<i32, RunError> {
         Command::Watch { cycles, dry_run } => crate::watch::run(&cfg, cycles, dry_run, None),
         Command::Status { json } => commands::status(&cfg, json),
         Command::Trash { action } => match action {
-            TrashAction::List => commands::trash_list(&cfg),
-            TrashAction::Restore { path } => commands::trash_restore(&cfg, &path),
-            TrashAction::Purge { older_than } => commands::trash_purge(&cfg, older_than),
+            TrashAction::List { path } => commands::trash_list(&cfg, path.as_deref()),
+            TrashAction::Restore {
+                path,
+                side,
+                version,
+            } => commands::trash_restore(&cfg, &path, side, version),
+            TrashAction::Purge {
+                older_than,
+                dry_run,
+                yes,
+            } => commands::trash_purge(&cfg, older_than, dry_run, yes),
         },
         Command::Resolve { path, keep } => commands::resolve(&cfg, &path, keep),
         Command::Report { out } => crate::report::report_cmd(&cfg, out),
         Command::Alert {
             action: AlertAction::Test,
         } => commands::alert_test(&cfg),
-        Command::Show { .. } | Command::Service { .. } => Ok(0),
+        Command::Show { .. } | Command::Service { .. } | Command::Completions { .. } => Ok(0),
     }
+}
+
+/// `completions SHELL`: the script on stdout.
+fn completions(shell: Shell) -> i32 {
+    let shell = match shell {
+        Shell::Powershell => clap_complete::Shell::PowerShell,
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "twinsync", &mut script);
+    crate::out::data(format_args!("{}", String::from_utf8_lossy(&script)));
+    0
 }
 
 /// `service …`: the Windows service manager's commands.

@@ -8,6 +8,12 @@
 //! Invariant: a `Config` that loaded is safe to run with: both roots set and
 //! distinct, the state DB outside both roots, every option name valid; the
 //! `[conflicts]` choices are decided here, once, as [`ConflictOption`]s.
+//!
+//! The file is read as UTF-8; a UTF-8 byte-order mark (Notepad) is skipped.
+//! The mistakes a Windows admin makes first get a hint in the error: a
+//! UTF-16 file (PowerShell 5's `Out-File`), a Windows path in a
+//! double-quoted string (`"C:\share"`: TOML reads `\s` as an escape), a
+//! missing file (`twinsync init --example` prints a commented one).
 
 use crate::exclude::Excluder;
 use serde::Deserialize;
@@ -17,13 +23,21 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "cannot read config file `{file}`: {source} (create one with the keys of config/sync_config.example.toml, or pass --config FILE)"
+        "config file `{file}` does not exist: write one with `{}` \
+         (every key, commented), set left_root and right_root in it, or pass --config FILE",
+        save_example(file)
     )]
+    Missing { file: PathBuf },
+    #[error("cannot read config file `{file}`: {source} (pass --config FILE to use another one)")]
     Read {
         file: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "config file `{file}` is {what}: save the file as UTF-8 (in Notepad: Save as, Encoding UTF-8)"
+    )]
+    Encoding { file: PathBuf, what: &'static str },
     #[error("config file `{file}` is not valid TOML: {msg}")]
     Syntax { file: PathBuf, msg: String },
     #[error("config file `{file}`: key `{key}`: {msg}")]
@@ -491,11 +505,23 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the file and the key.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
-            file: file.to_path_buf(),
-            source,
+        let bytes = std::fs::read(file).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::Missing {
+                    file: file.to_path_buf(),
+                }
+            } else {
+                ConfigError::Read {
+                    file: file.to_path_buf(),
+                    source,
+                }
+            }
         })?;
-        Self::parse(file, &text)
+        let text = decode(&bytes).map_err(|what| ConfigError::Encoding {
+            file: file.to_path_buf(),
+            what,
+        })?;
+        Self::parse(file, text)
     }
 
     /// Validates config text as if read from `file`.
@@ -503,11 +529,12 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the file and the key.
     pub fn parse(file: &Path, text: &str) -> Result<Self, ConfigError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let table: toml::Table =
             text.parse()
                 .map_err(|e: toml::de::Error| ConfigError::Syntax {
                     file: file.to_path_buf(),
-                    msg: e.to_string().trim().replace('\n', " "),
+                    msg: syntax_msg(text, &e),
                 })?;
         let raw: RawConfig =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
@@ -541,6 +568,14 @@ impl Config {
             match v.as_deref() {
                 None => Err(key_err(file, key, "missing: set the folder to sync")),
                 Some("") => Err(key_err(file, key, "is empty: set the folder to sync")),
+                Some(p) if p.chars().any(char::is_control) => Err(key_err(
+                    file,
+                    key,
+                    format!(
+                        "`{}` holds a control character: in a double-quoted TOML string a backslash starts an escape (`\\t` is a tab); {SINGLE_QUOTES}",
+                        p.escape_debug()
+                    ),
+                )),
                 Some(p) => Ok(resolve(&dir, p)),
             }
         };
@@ -722,6 +757,61 @@ fn rel_inside(root: &Path, p: &Path) -> Option<String> {
         .filter(|r| !r.is_empty())
 }
 
+/// The command that saves the example config as `file`, in UTF-8: on
+/// Windows for PowerShell (whose 5.x `>` would write UTF-16).
+fn save_example(file: &Path) -> String {
+    let name = file.display().to_string();
+    let name = if name.contains(' ') {
+        format!("\"{name}\"")
+    } else {
+        name
+    };
+    if cfg!(windows) {
+        format!("twinsync init --example | Set-Content -Encoding UTF8 {name}")
+    } else {
+        format!("twinsync init --example > {name}")
+    }
+}
+
+/// The hint for Windows paths in double-quoted strings.
+const SINGLE_QUOTES: &str = "use single quotes for Windows paths: left_root = 'C:\\share'";
+
+/// The config text of a file's bytes: UTF-8, with or without a byte-order
+/// mark. Anything else is refused with what it looks like.
+fn decode(bytes: &[u8]) -> Result<&str, &'static str> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // UTF-16 (PowerShell 5 `Out-File`, Notepad's "Unicode"): a byte-order
+    // mark, or ASCII text with every other byte zero.
+    let utf16 = bytes.starts_with(b"\xFF\xFE")
+        || bytes.starts_with(b"\xFE\xFF")
+        || bytes.iter().take(64).any(|b| *b == 0);
+    if utf16 {
+        return Err("UTF-16 text (what PowerShell 5's Out-File and `>` write), not UTF-8");
+    }
+    std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text")
+}
+
+/// A TOML syntax error on one line, with a hint where the cause is a
+/// Windows path in a double-quoted string.
+fn syntax_msg(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.to_string().trim().replace('\n', " ");
+    let line = e
+        .span()
+        .and_then(|s| {
+            let start = text.get(..s.start)?.rfind('\n').map_or(0, |i| i + 1);
+            text.get(start..)?.lines().next()
+        })
+        .unwrap_or("");
+    let in_double_quotes = line
+        .split_once('"')
+        .is_some_and(|(_, rest)| rest.contains('\\'));
+    if in_double_quotes || msg.contains("escape") {
+        format!("{msg} ({SINGLE_QUOTES})")
+    } else {
+        msg
+    }
+}
+
 fn unknown_field(msg: &str) -> Option<&str> {
     let rest = msg.strip_prefix("unknown field `")?;
     rest.split('`').next()
@@ -822,6 +912,87 @@ mod tests {
             assert!(e.contains(key), "{text:?} → {e}");
             assert!(e.contains("c.toml"), "{e}");
         }
+    }
+
+    fn load_bytes(bytes: &[u8]) -> Result<Config, ConfigError> {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("c.toml");
+        std::fs::write(&f, bytes).unwrap();
+        Config::load(&f)
+    }
+
+    #[test]
+    fn a_utf8_bom_is_read_fine() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(ROOTS.as_bytes());
+        let c = load_bytes(&bytes).unwrap();
+        assert!(c.left_root.ends_with("l"));
+    }
+
+    #[test]
+    fn utf16_says_save_as_utf8() {
+        let utf16 = |bom: &[u8]| {
+            let mut v = bom.to_vec();
+            for u in ROOTS.encode_utf16() {
+                v.extend_from_slice(&u.to_le_bytes());
+            }
+            v
+        };
+        for bytes in [utf16(b"\xFF\xFE"), utf16(b"")] {
+            let e = load_bytes(&bytes).unwrap_err().to_string();
+            assert!(
+                e.contains("UTF-16")
+                    && e.contains("save the file as UTF-8")
+                    && e.contains("c.toml"),
+                "{e}"
+            );
+        }
+        let e = load_bytes(b"left_root = '\xE9'").unwrap_err().to_string();
+        assert!(
+            e.contains("not UTF-8") && e.contains("save the file as UTF-8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_backslash_in_double_quotes_gets_the_single_quote_hint() {
+        for text in [
+            "left_root = \"C:\\share\"\nright_root = 'r'\n",
+            "left_root = 'l'\nright_root = \"D:\\Users\\x\"\n",
+        ] {
+            let e = err(text);
+            assert!(
+                e.contains("not valid TOML")
+                    && e.contains("use single quotes for Windows paths: left_root = 'C:\\share'"),
+                "{text} → {e}"
+            );
+        }
+        // Other syntax errors get no such hint.
+        let e = err("left_root = 'l'\nright_root = ");
+        assert!(!e.contains("single quotes"), "{e}");
+        // A backslash that happens to be a valid escape (`\t`, `\n`) makes a
+        // root with a control character: refused with the same hint.
+        let e = err("left_root = \"C:\\temp\"\nright_root = 'r'\n");
+        assert!(
+            e.contains("`left_root`")
+                && e.contains("control character")
+                && e.contains("single quotes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_points_at_init_example() {
+        let d = tempfile::tempdir().unwrap();
+        let e = Config::load(&d.path().join("nope.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nope.toml")
+                && e.contains("does not exist")
+                && e.contains("twinsync init --example"),
+            "{e}"
+        );
     }
 
     #[test]

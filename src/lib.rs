@@ -18,7 +18,8 @@
 //!    [`exclude`], [`state`] (the DB), [`config`], [`log`];
 //! 5. [`fs`] (every disk access goes through [`fs::Fs`]), [`paths`],
 //!    [`model`] (the shared vocabulary, re-exported here), [`out`] (console
-//!    output that never panics on a closed pipe).
+//!    output that never panics on a closed pipe), [`human`] (times,
+//!    durations and sizes as people read them).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
@@ -45,6 +46,7 @@ pub mod scan;
 pub mod state;
 
 pub mod fs;
+pub mod human;
 pub mod model;
 pub mod out;
 pub mod paths;
@@ -103,8 +105,8 @@ pub fn now_ns() -> i64 {
     fs::real::system_time_ns(std::time::SystemTime::now())
 }
 
-/// Human-readable size (`3.4 MB`).
+/// Human-readable size in binary units (`3.4 MiB`), see [`human::size`].
 #[must_use]
 pub fn human_size(n: u64) -> String {
-    humansize::format_size(n, humansize::DECIMAL)
+    human::size(n)
 }

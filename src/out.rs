@@ -8,6 +8,13 @@
 //! later output to it is dropped, and the command finishes its work and
 //! exits with its own code. (Resetting SIGPIPE would need `unsafe` and has
 //! no Windows counterpart; a closed pipe is an ordinary write error on both.)
+//!
+//! How much is said is decided here too, once per process from the global
+//! flags: `-q` drops everything but errors ([`errln!`](crate::errln), and
+//! questions asked on a terminal); stdout stays open under `-q` when it
+//! carries what the command was asked to print (`--json`, `init
+//! --example`, `completions`). `-v` adds [`debugln!`](crate::debugln)
+//! detail on stderr.
 
 use std::fmt::Arguments;
 use std::io::Write;
@@ -16,14 +23,67 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Whether stdout / stderr failed once (then nothing more is written there).
 static CLOSED: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
 
+/// Whether stdout / stderr are quieted by `-q` (errors still go out).
+static QUIET: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+
+/// Whether `-v` asked for debug detail.
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// `-q`: from now on only errors (and questions) are written; `keep_stdout`
+/// when stdout carries the data the command was asked for.
+pub fn set_quiet(keep_stdout: bool) {
+    QUIET[0].store(!keep_stdout, Ordering::Relaxed);
+    QUIET[1].store(true, Ordering::Relaxed);
+}
+
+/// `-v`: [`debugln!`](crate::debugln) lines are written from now on.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+/// True with `-q`: progress bars and other stderr chatter drawn outside
+/// these functions (indicatif) must stay hidden too.
+#[must_use]
+pub fn quiet() -> bool {
+    QUIET[1].load(Ordering::Relaxed)
+}
+
+/// True with `-v`.
+#[must_use]
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
 /// Writes to stdout; a failure (closed pipe…) silences stdout from then on.
 pub fn stdout(args: Arguments<'_>) {
-    write(0, &mut std::io::stdout().lock(), args);
+    if !QUIET[0].load(Ordering::Relaxed) {
+        write(0, &mut std::io::stdout().lock(), args);
+    }
 }
 
 /// Writes to stderr; a failure silences stderr from then on.
 pub fn stderr(args: Arguments<'_>) {
+    if !QUIET[1].load(Ordering::Relaxed) {
+        write(1, &mut std::io::stderr().lock(), args);
+    }
+}
+
+/// Writes to stdout even under `-q`: what the command was asked to print
+/// (`init --example`, `completions`).
+pub fn data(args: Arguments<'_>) {
+    write(0, &mut std::io::stdout().lock(), args);
+}
+
+/// Writes to stderr even under `-q`: errors, and a question on a terminal.
+pub fn error(args: Arguments<'_>) {
     write(1, &mut std::io::stderr().lock(), args);
+}
+
+/// Writes to stderr only with `-v`.
+pub fn debug(args: Arguments<'_>) {
+    if verbose() {
+        write(1, &mut std::io::stderr().lock(), args);
+    }
 }
 
 fn write(i: usize, w: &mut impl Write, args: Arguments<'_>) {
@@ -70,5 +130,21 @@ macro_rules! eoutln {
     };
     ($($arg:tt)*) => {
         $crate::out::stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// An error line on stderr, written even under `-q`.
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::out::error(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// A debug-detail line on stderr, written only with `-v`.
+#[macro_export]
+macro_rules! debugln {
+    ($($arg:tt)*) => {
+        $crate::out::debug(format_args!("{}\n", format_args!($($arg)*)))
     };
 }

@@ -146,12 +146,19 @@ pub fn make_plan(
     let noop = |_: u64| {};
     let progress: &(dyn Fn(u64) + Sync) = req.progress.unwrap_or(&noop);
     // Scan both sides concurrently (unless the caller has fresh scans).
+    let scan_start = std::time::Instant::now();
     let (ls, rs) = if let Some(PerSide { left: l, right: r }) = req.scans {
         (Ok(l), Ok(r))
     } else {
         scan_both(sides, &ex_l, &ex_r, cs, progress)
     };
     let (mut ls, mut rs) = (ls?, rs?);
+    crate::debugln!(
+        "scan: {} entries on the left, {} on the right ({})",
+        ls.entries.len(),
+        rs.entries.len(),
+        crate::human::duration(scan_start.elapsed())
+    );
     let conflicts = state.conflicts()?;
     // Only the snapshots of paths that changed are kept (the hot path's memory).
     // A scoped plan: everything outside the scope counts as unchanged on
@@ -309,6 +316,12 @@ pub fn make_plan(
         opts: &opts,
     };
     let (mut ops, deferred_n) = engine::reconcile(&input);
+    crate::debugln!(
+        "plan: {} operation{}, {deferred_n} left for a later cycle ({} with the scan)",
+        ops.len(),
+        if ops.len() == 1 { "" } else { "s" },
+        crate::human::duration(scan_start.elapsed())
+    );
     record_ids(sides, &mut ops);
     let mut summary = Summary::of(&ops);
     summary.deferred = deferred_n;

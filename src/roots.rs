@@ -91,7 +91,12 @@ pub fn read_marker(fs: &dyn Fs, side: Side) -> Result<Option<Marker>, Unavailabl
     let unavailable = |why: String| Unavailable::new(side, fs, why);
     match fs.stat("") {
         Ok(Some(m)) if m.kind == Kind::Dir => {}
-        Ok(_) => {
+        Ok(Some(_)) => {
+            return Err(unavailable(
+                "it is a file, not a folder: point the root at a folder".into(),
+            ));
+        }
+        Ok(None) => {
             return Err(unavailable(
                 "the folder does not exist (drive not mounted?)".into(),
             ));
@@ -217,6 +222,13 @@ pub fn init(
 ) -> Result<(), InitError> {
     for side in Side::BOTH {
         let root = cfg.root(side);
+        if root.exists() && !root.is_dir() {
+            return Err(InitError::Unavailable(format!(
+                "{side} root `{}` is a file, not a folder; fix `{side}_root` in {}",
+                root.display(),
+                cfg.file.display()
+            )));
+        }
         if !root.is_dir() {
             if create_roots {
                 std::fs::create_dir_all(root).map_err(|e| {
@@ -305,5 +317,19 @@ mod tests {
         check_root(&m, Side::Left, "y").unwrap();
         m.set_root_present(false);
         assert!(check_root(&m, Side::Left, "y").is_err());
+    }
+
+    #[test]
+    fn a_root_that_is_a_file_says_so() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("share");
+        std::fs::write(&f, b"not a folder").unwrap();
+        let e = check_root(&RealFs::new(&f), Side::Right, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is a file, not a folder") && !e.contains("does not exist"),
+            "{e}"
+        );
     }
 }

@@ -65,6 +65,22 @@ fn a_conflict_sends_one_email_with_the_details() {
     ] {
         assert!(m.contains(needle), "email lacks {needle:?}:\n{m}");
     }
+    // Times as people read them: local, to the second, with the offset
+    // (`Time: 2026-12-07 03:33:10 +01:00`), never RFC 3339 or nanoseconds.
+    let time = m
+        .lines()
+        .find_map(|l| l.strip_prefix("Time: "))
+        .unwrap_or_else(|| panic!("no Time line:\n{m}"));
+    let b = time.as_bytes();
+    assert!(
+        time.len() == 26
+            && b[10] == b' '
+            && b[13] == b':'
+            && b[19] == b' '
+            && b"+-".contains(&b[20]),
+        "{time}"
+    );
+    assert!(!m.contains(" ns)") && !m.contains(":00Z"), "{m}");
     assert!(!m.contains(PASSWORD));
     // Nothing more to send on the next run.
     sync(&e);
@@ -154,6 +170,8 @@ fn a_burst_of_conflicts_is_one_digest() {
     );
     assert!(msgs[0].contains("100 events"));
     assert!(msgs[0].contains("c/57.txt"));
+    // The digest's table has a time column.
+    assert!(msgs[0].contains("| time "), "{}", msgs[0]);
 }
 
 #[test]

@@ -369,10 +369,10 @@ fn trash_names_list_restore_purge() {
         e.read("left", "d/r.txt").is_some(),
         "the next cycle syncs a restored file"
     );
-    e.cmd(&["trash", "purge", "--older-than", "0"])
+    e.cmd(&["trash", "purge", "--older-than", "0", "-y"])
         .assert()
         .success()
-        .stdout(contains("purged 1"));
+        .stdout(contains("Purged 1 entry"));
     assert_eq!(
         e.tree("right")
             .keys()

@@ -18,7 +18,7 @@ pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
     if !cfg.raw.email.enabled {
         return;
     }
-    let now = chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    let now = crate::human::now();
     if !err.is_empty() {
         let body = format!(
             "Time: {now}\nPath: {}\nOperation: {} (rule {})\nSide: {}\nError: {err}\n\nThe step will be retried in later cycles.",
@@ -52,11 +52,10 @@ pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
             || "absent".to_owned(),
             |i| {
                 format!(
-                    "{} ({} bytes), modified {} ({} ns)",
+                    "{} ({} bytes), modified {}",
                     crate::human_size(i.size),
                     i.size,
-                    i.mtime_text,
-                    i.mtime
+                    crate::human::time_ns(i.mtime)
                 )
             },
         )

@@ -196,11 +196,22 @@ pub fn admit(
         RootError::State(s) => ApplyError::State(s),
     })?;
     if plan.left_root_id != l_id || plan.right_root_id != r_id {
+        // Name the folders (what the admin knows); when they read the same,
+        // the roots were initialised again since the plan was made.
+        let now = (sides.left.root_display(), sides.right.root_display());
+        let same = plan.left_root == now.0 && plan.right_root == now.1;
         return Err(ApplyError::Refused(format!(
-            "the plan was made for other roots (plan: left {} / right {}; state DB `{}`: left {l_id} / right {r_id})",
-            plan.left_root_id,
-            plan.right_root_id,
-            state.file().display()
+            "the plan was made for other roots: it syncs `{}` with `{}`, but this config (state DB `{}`) syncs `{}` with `{}`{}; make a new plan with `twinsync plan`",
+            plan.left_root,
+            plan.right_root,
+            state.file().display(),
+            now.0,
+            now.1,
+            if same {
+                " (the same folders, but their root markers were written again since the plan was made)"
+            } else {
+                ""
+            }
         )));
     }
     roots::check_ids(sides, (&l_id, &r_id))?;

@@ -6,10 +6,14 @@
 //! trash outside it is a second [`RealFs`] and the move is copy + verify +
 //! delete, so the file exists in at least one place at every moment.
 //!
-//! Also the trash commands' work on the trash records: [`restore`] and the
-//! retention purge ([`purge_older_than`], run by `trash purge` and by
-//! `watch` with `auto_purge`).
+//! Also the trash commands' work on the trash records: the versions of a
+//! path, numbered newest first ([`versions`], what `trash list PATH` shows
+//! and `trash restore --version N` picks), [`restore`], and the retention
+//! purge ([`purge_due`] then [`purge`]; [`purge_older_than`] for `watch` with
+//! `auto_purge`). A purge removes the folders it leaves empty in the trash,
+//! never the trash folder itself.
 
+use crate::Side;
 use crate::config::{Config, TrashRoot};
 use crate::fs::{Fs, FsError, real::RealFs};
 use crate::log::Logger;
@@ -201,6 +205,22 @@ impl<'a> TrashLoc<'a> {
         }
     }
 
+    /// Removes the folders above a purged entry that it left empty, from
+    /// the innermost up; stops at the first that is not empty (or cannot
+    /// go) and never removes the trash folder itself. Returns how many went.
+    fn remove_empty_parents(&self, rel: &str) -> u64 {
+        let mut n = 0;
+        let mut dir = paths::parent(rel);
+        while !dir.is_empty() {
+            if self.trash_fs().remove_dir(&self.full(dir)).is_err() {
+                break;
+            }
+            n += 1;
+            dir = paths::parent(dir);
+        }
+        n
+    }
+
     /// True if the entry is still in the trash.
     #[must_use]
     pub fn contains(&self, rel: &str) -> bool {
@@ -224,33 +244,123 @@ pub enum TrashError {
     State(#[from] StateError),
 }
 
+/// A trash record with its version number: its rank, newest first and
+/// counting both sides, among the records of the same original path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub number: u32,
+    pub rec: TrashRecord,
+}
+
+/// When a record was trashed, for ordering (records written in another
+/// offset still sort by the instant; unreadable ones count as oldest).
+fn deleted_ns(r: &TrashRecord) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&r.deleted_at)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+        .unwrap_or(i64::MIN)
+}
+
+/// Every trash record, newest first, numbered per original path (1 = the
+/// newest version of that path, on whichever side).
+#[must_use]
+pub fn versions(records: Vec<TrashRecord>, case_sensitive: bool) -> Vec<Version> {
+    let mut records = records;
+    records.sort_by(|a, b| deleted_ns(b).cmp(&deleted_ns(a)).then(b.id.cmp(&a.id)));
+    let mut seen: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    records
+        .into_iter()
+        .map(|rec| {
+            let n = seen
+                .entry(paths::key_of(&rec.original_path, case_sensitive))
+                .or_insert(0);
+            *n += 1;
+            Version { number: *n, rec }
+        })
+        .collect()
+}
+
+/// The records `path` names: its original path or its path in the trash
+/// (`\\` read as `/`), or, for a folder, every record below it.
+#[must_use]
+pub fn select<'a>(all: &'a [Version], path: &str, case_sensitive: bool) -> Vec<&'a Version> {
+    let path = path.replace('\\', "/");
+    let key = paths::key_of(path.trim_matches('/'), case_sensitive);
+    if key.is_empty() || key == "." {
+        return all.iter().collect();
+    }
+    let named = |p: &str| paths::key_of(p, case_sensitive) == key;
+    let exact: Vec<&Version> = all
+        .iter()
+        .filter(|v| named(&v.rec.original_path) || named(&v.rec.trash_path))
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    let prefix = format!("{key}/");
+    all.iter()
+        .filter(|v| paths::key_of(&v.rec.original_path, case_sensitive).starts_with(&prefix))
+        .collect()
+}
+
 /// Puts the trashed file recorded for `path` (its original or its trash
 /// path) back where it was, and forgets the record; the next cycle syncs it.
+/// Which version: number `version` as [`versions`] counts them, else the
+/// newest; on `side` when given, else on the side of that version.
 ///
 /// # Errors
-/// `Refused` when there is no such record, something is at the original
-/// path, or the move fails; state errors.
+/// `Refused` when there is no such record (or version on that side),
+/// something is at the original path, or the move fails; state errors.
 pub fn restore(
     cfg: &Config,
     state: &State,
     sides: &Sides,
     log: &Logger,
     path: &str,
+    side: Option<Side>,
+    version: Option<u32>,
 ) -> Result<TrashRecord, TrashError> {
     let path = path.replace('\\', "/");
-    let key = paths::key_of(&path, cfg.case_sensitive);
-    let rec = state
-        .trash_records()?
-        .into_iter()
-        .find(|r| {
-            paths::key_of(&r.original_path, cfg.case_sensitive) == key
-                || paths::key_of(&r.trash_path, cfg.case_sensitive) == key
-        })
-        .ok_or_else(|| {
-            TrashError::Refused(format!(
-                "no trash record for `{path}` (see `twinsync trash list`)"
-            ))
-        })?;
+    let all = versions(state.trash_records()?, cfg.case_sensitive);
+    let named =
+        |p: &str| paths::key_of(p, cfg.case_sensitive) == paths::key_of(&path, cfg.case_sensitive);
+    let found: Vec<&Version> = all
+        .iter()
+        .filter(|v| named(&v.rec.original_path) || named(&v.rec.trash_path))
+        .collect();
+    let list = format!("see `twinsync trash list \"{path}\"`");
+    if found.is_empty() {
+        return Err(TrashError::Refused(format!(
+            "no trash record for `{path}` ({list})"
+        )));
+    }
+    let rec = match (version, side) {
+        (Some(n), _) => {
+            let v = found.iter().find(|v| v.number == n).ok_or_else(|| {
+                TrashError::Refused(format!("`{path}` has no version {n} in the trash ({list})"))
+            })?;
+            if let Some(s) = side
+                && v.rec.side != s
+            {
+                return Err(TrashError::Refused(format!(
+                    "version {n} of `{path}` is in the {} side's trash, not the {s} side's ({list})",
+                    v.rec.side
+                )));
+            }
+            v.rec.clone()
+        }
+        (None, Some(s)) => found
+            .iter()
+            .find(|v| v.rec.side == s)
+            .map(|v| v.rec.clone())
+            .ok_or_else(|| {
+                TrashError::Refused(format!("`{path}` is not in the {s} side's trash ({list})"))
+            })?,
+        (None, None) => found
+            .first()
+            .map(|v| v.rec.clone())
+            .ok_or_else(|| TrashError::Refused(format!("no trash record for `{path}`")))?,
+    };
     let fs = sides.get(rec.side);
     if fs
         .stat(&rec.original_path)
@@ -270,8 +380,74 @@ pub fn restore(
     Ok(rec)
 }
 
-/// Removes trash entries older than `days` (SPEC §10 retention); returns
-/// how many. An entry that cannot be removed is warned about and kept.
+/// The trash records trashed at least `days` days ago (SPEC §10
+/// retention; 0 = all), oldest first.
+///
+/// # Errors
+/// State DB errors.
+pub fn purge_due(state: &State, days: u64) -> Result<Vec<TrashRecord>, StateError> {
+    let cutoff = chrono::Local::now()
+        - chrono::Duration::days(
+            i64::try_from(days)
+                .unwrap_or(i64::MAX / 86_400_000)
+                .min(1_000_000),
+        );
+    let mut due: Vec<TrashRecord> = state
+        .trash_records()?
+        .into_iter()
+        .filter(|r| chrono::DateTime::parse_from_rfc3339(&r.deleted_at).is_ok_and(|t| t <= cutoff))
+        .collect();
+    due.sort_by_key(deleted_ns);
+    Ok(due)
+}
+
+/// What a purge did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Purged {
+    pub files: u64,
+    /// The recorded sizes of the entries removed.
+    pub bytes: u64,
+    /// Folders the removed entries left empty, removed too.
+    pub folders: u64,
+    /// Entries that could not be removed (warned about, kept).
+    pub failed: u64,
+}
+
+/// Deletes these trash entries for good, and the folders they leave empty.
+/// An entry that cannot be removed is warned about and kept.
+///
+/// # Errors
+/// State DB errors.
+pub fn purge(
+    cfg: &Config,
+    state: &State,
+    sides: &Sides,
+    records: &[TrashRecord],
+    log: &Logger,
+) -> Result<Purged, StateError> {
+    let mut done = Purged::default();
+    for r in records {
+        let loc = TrashLoc::new(sides.get(r.side), cfg.trash(r.side));
+        match loc.purge(&r.trash_path) {
+            Ok(()) => {
+                state.remove_trash_record(r.id)?;
+                log.info("delete", json!({"path": r.trash_path, "side": r.side, "result": "ok", "bytes": r.size, "note": "purged from trash"}));
+                done.files += 1;
+                done.bytes += r.size;
+                done.folders += loc.remove_empty_parents(&r.trash_path);
+            }
+            Err(e) => {
+                crate::eoutln!("warning: cannot purge {}: {e}", r.trash_path);
+                log.warn("delete", json!({"path": r.trash_path, "side": r.side, "result": "failed", "error": e.to_string(), "note": "purge from trash"}));
+                done.failed += 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// [`purge_due`] then [`purge`] (`watch` with `auto_purge`); returns how
+/// many entries went.
 ///
 /// # Errors
 /// State DB errors.
@@ -282,31 +458,8 @@ pub fn purge_older_than(
     days: u64,
     log: &Logger,
 ) -> Result<u64, StateError> {
-    let cutoff = chrono::Local::now()
-        - chrono::Duration::days(
-            i64::try_from(days)
-                .unwrap_or(i64::MAX / 86_400_000)
-                .min(1_000_000),
-        );
-    let mut n = 0;
-    for r in state.trash_records()? {
-        let Ok(t) = chrono::DateTime::parse_from_rfc3339(&r.deleted_at) else {
-            continue;
-        };
-        if t > cutoff {
-            continue;
-        }
-        let loc = TrashLoc::new(sides.get(r.side), cfg.trash(r.side));
-        match loc.purge(&r.trash_path) {
-            Ok(()) => {
-                state.remove_trash_record(r.id)?;
-                log.info("delete", json!({"path": r.trash_path, "side": r.side, "result": "ok", "note": "purged from trash"}));
-                n += 1;
-            }
-            Err(e) => crate::eoutln!("warning: cannot purge {}: {e}", r.trash_path),
-        }
-    }
-    Ok(n)
+    let due = purge_due(state, days)?;
+    Ok(purge(cfg, state, sides, &due, log)?.files)
 }
 
 #[cfg(test)]
@@ -332,6 +485,57 @@ mod tests {
                 .as_deref(),
             Some(b"later, a folder d".as_slice())
         );
+    }
+
+    fn rec(id: i64, side: Side, path: &str, at: &str) -> TrashRecord {
+        TrashRecord {
+            id,
+            side,
+            original_path: path.into(),
+            trash_path: path.into(),
+            size: 1,
+            deleted_at: at.into(),
+            rule: "6.2.7".into(),
+        }
+    }
+
+    #[test]
+    fn versions_are_numbered_per_path_newest_first_whatever_the_offset() {
+        let all = versions(
+            vec![
+                // 02:00 UTC, written in +01:00: older than the next one.
+                rec(1, Side::Left, "a.txt", "2026-12-07T03:00:00+01:00"),
+                rec(2, Side::Right, "A.txt", "2026-12-07T02:30:00+00:00"),
+                rec(3, Side::Right, "b/c.txt", "2026-12-07T01:00:00+00:00"),
+                rec(4, Side::Right, "a.txt", "not a time"),
+            ],
+            false,
+        );
+        let got: Vec<(i64, u32)> = all.iter().map(|v| (v.rec.id, v.number)).collect();
+        assert_eq!(got, [(2, 1), (1, 2), (3, 1), (4, 3)]);
+        // A file's versions, a folder's entries, everything.
+        let ids =
+            |p: &str| -> Vec<i64> { select(&all, p, false).iter().map(|v| v.rec.id).collect() };
+        assert_eq!(ids("a.TXT"), [2, 1, 4]);
+        assert_eq!(ids("b"), [3]);
+        assert_eq!(ids("b\\"), [3]);
+        assert_eq!(ids(""), [2, 1, 3, 4]);
+        assert!(ids("b/c").is_empty());
+    }
+
+    #[test]
+    fn a_purge_removes_the_folders_it_empties_and_keeps_the_trash() {
+        let m = MemFs::new("r", true, 1);
+        let loc = TrashLoc::new(&m, &TrashRoot::Inside(".sync_trash".into()));
+        m.put(".sync_trash/x/y/z.txt", b"z");
+        m.put(".sync_trash/x/keep.txt", b"k");
+        loc.purge("x/y/z.txt").unwrap();
+        assert_eq!(loc.remove_empty_parents("x/y/z.txt"), 1);
+        assert!(m.get(".sync_trash/x/keep.txt").is_some());
+        loc.purge("x/keep.txt").unwrap();
+        assert_eq!(loc.remove_empty_parents("x/keep.txt"), 1);
+        assert!(matches!(m.stat(".sync_trash"), Ok(Some(_))));
+        assert!(matches!(m.stat(".sync_trash/x"), Ok(None)));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub fn apply(
     } else {
         if !auto_approve && !std::io::stdin().is_terminal() {
             return Err(RunError::Other(
-                "apply without a plan file asks for confirmation, but there is no terminal: pass --auto-approve, or apply a saved plan file".into(),
+                "apply without a plan file asks for confirmation, but there is no terminal: pass -y (--auto-approve), or apply a saved plan file".into(),
             ));
         }
         let state = open_state(cfg)?;
@@ -73,7 +73,7 @@ pub fn apply(
     crate::alert::flush(cfg, &state, &log);
     crate::outln!("{}", report.one_line());
     for f in &report.failed {
-        crate::eoutln!(
+        crate::errln!(
             "failed: step {} ({}) `{}`: {}",
             f.id,
             f.kind,
@@ -85,7 +85,7 @@ pub fn apply(
 }
 
 fn confirm() -> bool {
-    crate::eout!("Apply? [y/N] ");
+    crate::out::error(format_args!("Apply? [y/N] "));
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).is_ok()
         && matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES")

@@ -31,6 +31,17 @@ pub fn init(cfg: &Config, create_roots: bool) -> Result<i32, RunError> {
     Ok(0)
 }
 
+/// The example config, every key commented (config/sync_config.example.toml,
+/// built into the binary so an admin needs no copy of the repository).
+pub const EXAMPLE_CONFIG: &str = include_str!("../../config/sync_config.example.toml");
+
+/// `init --example`: prints [`EXAMPLE_CONFIG`]; returns the exit code.
+#[must_use]
+pub fn init_example() -> i32 {
+    crate::out::data(format_args!("{EXAMPLE_CONFIG}"));
+    0
+}
+
 /// `show`: a saved plan as tables, or its JSON.
 ///
 /// # Errors

@@ -49,13 +49,13 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
     ]);
     for c in &s.last_cycles {
         t.add_row([
-            c.started_at.clone(),
+            crate::human::time_text(&c.started_at),
             c.changes.to_string(),
             c.moves.to_string(),
             c.conflicts.to_string(),
             crate::human_size(c.bytes_copied),
             c.failed.to_string(),
-            format!("{} ms", c.duration_ms),
+            crate::human::duration_ms(c.duration_ms),
         ]);
     }
     crate::outln!("Last cycles:\n{t}");
@@ -84,7 +84,7 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
             t.add_row([
                 c.path.clone(),
                 c.rule.to_string(),
-                c.since.clone(),
+                crate::human::time_text(&c.since),
                 c.resolve.clone(),
             ]);
         }
@@ -98,7 +98,7 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
             t.add_row([
                 f.path.clone(),
                 f.op.clone(),
-                f.first_at.clone(),
+                crate::human::time_text(&f.first_at),
                 f.count.to_string(),
                 f.error.clone(),
             ]);

@@ -1,22 +1,37 @@
-//! `trash list|restore|purge`.
+//! `trash list [PATH] | restore PATH [--side] [--version N] | purge
+//! [--older-than DAYS] [--dry-run] [-y]`: the printing and the asking; the
+//! work is in [`crate::apply::trash`].
 
 use crate::apply::trash;
 use crate::config::Config;
 use crate::error::RunError;
 use crate::log::Logger;
 use crate::roots::Sides;
-use crate::state::State;
+use crate::state::{State, TrashRecord};
+use crate::{Side, human};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use std::io::IsTerminal;
 
-/// `trash list`.
+/// Rows a table shows before "… and N more".
+const MAX_ROWS: usize = 200;
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `trash list [PATH]`: everything in the trash, or the versions of one
+/// file (numbered for `restore --version`), or what was trashed below a folder.
 ///
 /// # Errors
 /// State DB errors.
-pub fn trash_list(cfg: &Config) -> Result<i32, RunError> {
+pub fn trash_list(cfg: &Config, path: Option<&str>) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
-    let recs = state.trash_records()?;
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    let all = trash::versions(state.trash_records()?, cfg.case_sensitive);
+    let shown = trash::select(&all, path.unwrap_or(""), cfg.case_sensitive);
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED);
     t.set_header([
+        "version",
         "side",
         "original path",
         "trash path",
@@ -24,46 +39,172 @@ pub fn trash_list(cfg: &Config) -> Result<i32, RunError> {
         "deleted at",
         "rule",
     ]);
-    for r in &recs {
+    for v in shown.iter().take(MAX_ROWS) {
+        let r = &v.rec;
         t.add_row([
+            v.number.to_string(),
             r.side.to_string(),
             r.original_path.clone(),
             r.trash_path.clone(),
-            crate::human_size(r.size),
-            r.deleted_at.clone(),
+            human::size(r.size),
+            human::time_text(&r.deleted_at),
             r.rule.clone(),
         ]);
     }
+    if shown.is_empty() {
+        match path {
+            Some(p) => crate::outln!("Nothing in the trash for `{p}`."),
+            None => crate::outln!("The trash is empty."),
+        }
+        return Ok(0);
+    }
     crate::outln!("{t}");
-    crate::outln!("{} files in trash", recs.len());
+    if shown.len() > MAX_ROWS {
+        crate::outln!("… and {} more", shown.len() - MAX_ROWS);
+    }
+    let bytes: u64 = shown.iter().map(|v| v.rec.size).sum();
+    crate::outln!(
+        "{} in trash, {}",
+        plural(shown.len() as u64, "file", "files"),
+        human::size(bytes)
+    );
+    let one_file = shown.first().is_some_and(|f| {
+        shown
+            .iter()
+            .all(|v| v.rec.original_path == f.rec.original_path)
+    });
+    if let Some(p) = path
+        && shown.len() > 1
+        && one_file
+    {
+        crate::outln!(
+            "Version 1 is the newest. Restore another with `twinsync trash restore \"{p}\" --version N`."
+        );
+    } else {
+        crate::outln!(
+            "Restore one with `twinsync trash restore PATH` (PATH as in `original path`)."
+        );
+    }
     Ok(0)
 }
 
-/// `trash restore PATH`.
+/// `trash restore PATH [--side left|right] [--version N]`.
 ///
 /// # Errors
-/// No such record, the original path is taken, the move failed.
-pub fn trash_restore(cfg: &Config, path: &str) -> Result<i32, RunError> {
+/// No such record or version, the original path is taken, the move failed.
+pub fn trash_restore(
+    cfg: &Config,
+    path: &str,
+    side: Option<Side>,
+    version: Option<u32>,
+) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
     let log = Logger::from_config(cfg);
-    let rec = trash::restore(cfg, &state, &Sides::real(cfg), &log, path)?;
+    let rec = trash::restore(cfg, &state, &Sides::real(cfg), &log, path, side, version)?;
     crate::outln!(
-        "restored {} on the {} side; the next cycle syncs it",
+        "restored {} on the {} side (the version deleted at {}); the next cycle syncs it",
         rec.original_path,
-        rec.side
+        rec.side,
+        human::time_text(&rec.deleted_at)
     );
     Ok(0)
 }
 
-/// `trash purge [--older-than DAYS]` (default: `soft_delete.retention_days`).
+/// `trash purge [--older-than DAYS] [--dry-run] [-y]` (default:
+/// `soft_delete.retention_days`): lists what goes and the space it frees,
+/// then deletes it, after asking on a terminal unless `-y`. Without a
+/// terminal and without `-y` it refuses (exit 1), as `apply` does: a
+/// scheduled task passes `-y`.
 ///
 /// # Errors
-/// State DB errors.
-pub fn trash_purge(cfg: &Config, older_than: Option<u64>) -> Result<i32, RunError> {
+/// No terminal to ask on and no `-y`; state DB errors.
+pub fn trash_purge(
+    cfg: &Config,
+    older_than: Option<u64>,
+    dry_run: bool,
+    yes: bool,
+) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
-    let log = Logger::from_config(cfg);
     let days = older_than.unwrap_or(cfg.raw.soft_delete.retention_days);
-    let n = trash::purge_older_than(cfg, &state, &Sides::real(cfg), days, &log)?;
-    crate::outln!("purged {n} trash entries older than {days} days");
+    let due = trash::purge_due(&state, days)?;
+    let age = if days == 0 {
+        String::new()
+    } else {
+        format!(" trashed {} ago or more", plural(days, "day", "days"))
+    };
+    if due.is_empty() {
+        if days == 0 {
+            crate::outln!("Nothing to purge: the trash is empty.");
+        } else {
+            crate::outln!("Nothing to purge: no entries{age}.");
+        }
+        return Ok(0);
+    }
+    print_due(&due);
+    let bytes = human::size(due.iter().map(|r| r.size).sum());
+    let what = format!("{}{age}", plural(due.len() as u64, "entry", "entries"));
+    if dry_run {
+        crate::outln!(
+            "Dry run: purging would free {bytes}, deleting {what} for good; nothing was deleted."
+        );
+        return Ok(0);
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(RunError::Other(format!(
+                "purging would delete {what} for good ({bytes}), and there is no terminal to ask on: pass -y to purge without asking (or --dry-run to only look)"
+            )));
+        }
+        crate::out::error(format_args!(
+            "Delete {what} for good, freeing {bytes}? [y/N] "
+        ));
+        let mut line = String::new();
+        let ok = std::io::stdin().read_line(&mut line).is_ok()
+            && matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES");
+        if !ok {
+            crate::outln!("Purge cancelled; nothing was deleted.");
+            return Ok(0);
+        }
+    }
+    let log = Logger::from_config(cfg);
+    let done = trash::purge(cfg, &state, &Sides::real(cfg), &due, &log)?;
+    crate::outln!(
+        "Purged {}, freed {}{}.",
+        plural(done.files, "entry", "entries"),
+        human::size(done.bytes),
+        if done.folders > 0 {
+            format!(
+                "; removed {} left empty",
+                plural(done.folders, "folder", "folders")
+            )
+        } else {
+            String::new()
+        }
+    );
+    if done.failed > 0 {
+        return Err(RunError::Other(format!(
+            "{} could not be deleted and stay in the trash (the warnings above and the log say why)",
+            plural(done.failed, "entry", "entries")
+        )));
+    }
     Ok(0)
+}
+
+/// The entries a purge would delete, oldest first.
+fn print_due(due: &[TrashRecord]) {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED);
+    t.set_header(["side", "trash path", "size", "deleted at"]);
+    for r in due.iter().take(MAX_ROWS) {
+        t.add_row([
+            r.side.to_string(),
+            r.trash_path.clone(),
+            human::size(r.size),
+            human::time_text(&r.deleted_at),
+        ]);
+    }
+    crate::outln!("{t}");
+    if due.len() > MAX_ROWS {
+        crate::outln!("… and {} more", due.len() - MAX_ROWS);
+    }
 }

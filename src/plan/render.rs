@@ -139,7 +139,12 @@ pub fn ops_table(plan: &Plan, limit: Option<usize>) -> String {
 #[must_use]
 pub fn render(plan: &Plan, limit: Option<usize>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Plan {} ({})", plan.plan_id, plan.created_at);
+    let _ = writeln!(
+        out,
+        "Plan {} ({})",
+        plan.plan_id,
+        crate::human::time_text(&plan.created_at)
+    );
     let _ = writeln!(
         out,
         "  left:  {}\n  right: {}",

@@ -487,12 +487,12 @@ fn event_of(v: &serde_json::Map<String, serde_json::Value>) -> Event {
             format!("{v} {what}{}", if v == 1 { "" } else { "s" })
         };
         let mut d = format!(
-            "{}, {}, {} failed, {} copied, {} ms",
+            "{}, {}, {} failed, {} copied, {}",
             count("changes", "change"),
             count("conflicts", "conflict"),
             n("failed").unwrap_or(0),
             crate::human_size(n("bytes_copied").unwrap_or(0)),
-            n("duration_ms").unwrap_or(0)
+            crate::human::duration_ms(n("duration_ms").unwrap_or(0))
         );
         if let Some(l) = v.get("lane").and_then(serde_json::Value::as_str) {
             d.push_str(&format!(" ({l}-file lane)"));

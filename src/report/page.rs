@@ -419,7 +419,7 @@ fn quote(s: &str) -> String {
     }
 }
 
-/// "12.3 kB, modified 2024-05-02 14:03", or "absent".
+/// "12.3 KiB, modified 2024-05-02 14:03:10 +02:00", or "absent".
 fn version(now: DateTime<FixedOffset>, e: Option<&Entry>) -> String {
     match e {
         None => "absent (deleted)".into(),
@@ -430,11 +430,9 @@ fn version(now: DateTime<FixedOffset>, e: Option<&Entry>) -> String {
     }
 }
 
-/// A time in the page's zone: `2024-05-02 14:03`.
+/// A time in the page's zone: `2024-05-02 14:03:10 +02:00`.
 fn fmt_t(now: DateTime<FixedOffset>, t: DateTime<FixedOffset>) -> String {
-    t.with_timezone(now.offset())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    crate::human::time_in(&t.with_timezone(now.offset()))
 }
 
 /// "5 min ago".
@@ -458,13 +456,7 @@ fn when(now: DateTime<FixedOffset>, rfc3339: &str) -> String {
 }
 
 fn fmt_ms(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        #[allow(clippy::cast_precision_loss)]
-        let s = ms as f64 / 1000.0;
-        format!("{s:.1} s")
-    }
+    crate::human::duration_ms(ms)
 }
 
 /// A side's trash in numbers.
@@ -663,7 +655,7 @@ fn events_table(now: DateTime<FixedOffset>, events: &[Event]) -> Markup {
                     td {
                         (super::parse_time(&e.ts).map_or_else(
                             || e.ts.clone(),
-                            |t| t.with_timezone(now.offset()).format("%Y-%m-%d %H:%M:%S").to_string(),
+                            |t| fmt_t(now, t),
                         ))
                     }
                     td { (e.event) }

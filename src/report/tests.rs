@@ -277,11 +277,11 @@ fn report_shows_the_numbers_and_paths_of_the_state() {
         r.select(&sel(s)).next().unwrap().text().collect()
     };
     assert!(
-        cell(script_row, "td.left").starts_with("12 kB, modified 2023-11-1"),
+        cell(script_row, "td.left").starts_with("11.72 KiB, modified 2023-11-1"),
         "{}",
         cell(script_row, "td.left")
     );
-    assert!(cell(script_row, "td.right").starts_with("34 kB"));
+    assert!(cell(script_row, "td.right").starts_with("33.20 KiB"));
     let cmds: Vec<String> = script_row
         .select(&sel("code.resolve"))
         .map(|e| e.text().collect())
@@ -320,7 +320,7 @@ fn report_shows_the_numbers_and_paths_of_the_state() {
     ] {
         assert_eq!(attr(&doc, id, "data-v"), v.to_string(), "{id}");
     }
-    assert_eq!(text(&doc, "#week-bytes-right"), "334 kB");
+    assert_eq!(text(&doc, "#week-bytes-right"), "326.17 KiB");
     assert_eq!(doc.select(&sel("#happened figure svg")).count(), 4);
     assert!(doc.select(&sel("#happened figure svg rect")).count() > 167);
     let events: Vec<String> = doc
@@ -337,7 +337,7 @@ fn report_shows_the_numbers_and_paths_of_the_state() {
         "{events:?}"
     );
     assert!(
-        events[1].contains(SCRIPT_PATH) && events[1].contains("12 kB"),
+        events[1].contains(SCRIPT_PATH) && events[1].contains("11.72 KiB"),
         "{events:?}"
     );
 

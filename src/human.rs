@@ -1,0 +1,146 @@
+//! The one way twinsync shows times, durations and sizes to a person
+//! (`status`, `trash list`, the plan header, `watch`, the report, emails).
+//!
+//! - a time is local, with its offset, to the second:
+//!   `2026-12-07 03:33:10 +01:00` (an admin compares it with the clock on
+//!   the wall and with Explorer; the offset keeps a table across a DST
+//!   change unambiguous);
+//! - a duration is humanised: `850 ms` under a second, `11.3 s` under a
+//!   minute, `2 min 5 s` under an hour, `1 h 4 min` above;
+//! - a size is in binary units, as Windows Explorer counts them
+//!   (`180 MiB` for 188,743,680 bytes, never `188.74 MB`).
+//!
+//! Machine-read outputs (the JSON log, `--json`, plan files) keep RFC 3339;
+//! this module is for people only. Invariant: nothing here panics or fails:
+//! a time that cannot be read is shown as it was given.
+
+use chrono::{DateTime, Local, TimeZone};
+use std::time::Duration;
+
+/// The display format of a time: date, time to the second, offset.
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S %:z";
+
+/// A time in its own zone, to the second: `2026-12-07 03:33:10 +01:00`.
+#[must_use]
+pub fn time_in<Tz: TimeZone>(t: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    t.format(TIME_FORMAT).to_string()
+}
+
+/// A time in this machine's local zone: `2026-12-07 03:33:10 +01:00`.
+#[must_use]
+pub fn time<Tz: TimeZone>(t: &DateTime<Tz>) -> String {
+    time_in(&t.with_timezone(&Local))
+}
+
+/// Now, local: `2026-12-07 03:33:10 +01:00`.
+#[must_use]
+pub fn now() -> String {
+    time(&Local::now())
+}
+
+/// A stored RFC 3339 time (state DB, plan file, log) in local time; text
+/// that is not RFC 3339 is returned as it is.
+#[must_use]
+pub fn time_text(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339).map_or_else(|_| rfc3339.to_owned(), |t| time(&t))
+}
+
+/// Nanoseconds since the Unix epoch (a file's mtime) in local time.
+#[must_use]
+pub fn time_ns(ns: i64) -> String {
+    time(&DateTime::from_timestamp_nanos(ns))
+}
+
+/// A duration for people: `850 ms`, `11.3 s`, `2 min 5 s`, `1 h 4 min`.
+#[must_use]
+pub fn duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms} ms");
+    }
+    // Tenths of a second, rounded; below a minute `11.3 s`.
+    let tenths = (ms + 50) / 100;
+    if tenths < 600 {
+        return format!("{}.{} s", tenths / 10, tenths % 10);
+    }
+    let s = (ms + 500) / 1000;
+    if s < 3600 {
+        return match s % 60 {
+            0 => format!("{} min", s / 60),
+            r => format!("{} min {r} s", s / 60),
+        };
+    }
+    let min = (s + 30) / 60;
+    match min % 60 {
+        0 => format!("{} h", min / 60),
+        r => format!("{} h {r} min", min / 60),
+    }
+}
+
+/// A duration given in milliseconds (cycle records), as [`duration`].
+#[must_use]
+pub fn duration_ms(ms: u64) -> String {
+    duration(Duration::from_millis(ms))
+}
+
+/// A size in binary units, as Explorer shows it: `512 B`, `1.5 KiB`, `180 MiB`.
+#[must_use]
+pub fn size(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::BINARY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::FixedOffset;
+
+    #[test]
+    fn a_time_has_its_offset_and_whole_seconds() {
+        let t = DateTime::parse_from_rfc3339("2026-12-07T02:33:10.101296338+00:00").unwrap();
+        let paris = FixedOffset::east_opt(3600).unwrap();
+        assert_eq!(
+            time_in(&t.with_timezone(&paris)),
+            "2026-12-07 03:33:10 +01:00"
+        );
+        let ny = FixedOffset::west_opt(5 * 3600).unwrap();
+        assert_eq!(time_in(&t.with_timezone(&ny)), "2026-12-06 21:33:10 -05:00");
+        // The local rendering has the same shape whatever the zone.
+        let local = time_text("2026-12-07T02:33:10.101296338+00:00");
+        assert_eq!(local.len(), "2026-12-07 03:33:10 +01:00".len(), "{local}");
+        assert!(!local.contains('T') && !local.contains(".101"), "{local}");
+        assert_eq!(time_text("yesterday"), "yesterday");
+        // Nanoseconds since the epoch: the same instant as its RFC 3339 text.
+        let ns = t.timestamp_nanos_opt().unwrap();
+        assert_eq!(time_ns(ns), local);
+    }
+
+    #[test]
+    fn durations_read_like_a_person_says_them() {
+        let ms = |n| duration(Duration::from_millis(n));
+        assert_eq!(ms(0), "0 ms");
+        assert_eq!(ms(850), "850 ms");
+        assert_eq!(ms(999), "999 ms");
+        assert_eq!(ms(1000), "1.0 s");
+        assert_eq!(ms(11_330), "11.3 s");
+        assert_eq!(ms(59_940), "59.9 s");
+        assert_eq!(ms(59_960), "1 min");
+        assert_eq!(ms(125_000), "2 min 5 s");
+        assert_eq!(ms(3_599_000), "59 min 59 s");
+        assert_eq!(ms(3_600_000), "1 h");
+        assert_eq!(ms(3_840_000), "1 h 4 min");
+        assert_eq!(duration_ms(11_330), "11.3 s");
+    }
+
+    #[test]
+    fn sizes_are_binary_as_explorer_shows_them() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(512), "512 B");
+        assert_eq!(size(1536), "1.50 KiB");
+        assert_eq!(size(180 * 1024 * 1024), "180 MiB");
+        assert_eq!(size(20_971_520), "20 MiB");
+        assert_eq!(size(3 * 1024 * 1024 * 1024), "3 GiB");
+    }
+}
