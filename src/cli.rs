@@ -28,6 +28,9 @@ pub struct Cli {
     /// Config file [default: $TWINSYNC_CONFIG, else ./sync_config.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// No colour in tables (also off when NO_COLOR is set or output is not a terminal)
+    #[arg(long, global = true)]
+    pub no_color: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -87,6 +90,9 @@ pub enum Command {
         /// Print the plan JSON instead of tables
         #[arg(long)]
         json: bool,
+        /// Full paths (not shortened to fit the width) and each step's id in the plan file
+        #[arg(long)]
+        detailed: bool,
     },
     /// Soft-deleted files: list, restore, purge
     Trash {
@@ -188,9 +194,14 @@ pub fn main() -> i32 {
 /// # Errors
 /// Any [`RunError`]; the caller prints it and exits with its code.
 pub fn run(cli: Cli) -> Result<i32, RunError> {
+    crate::terminal::set_no_color(cli.no_color);
     let cfg_path = crate::config::config_path(cli.config.as_deref());
     let cfg = match cli.command {
-        Command::Show { plan, json } => return commands::show(&plan, json),
+        Command::Show {
+            plan,
+            json,
+            detailed,
+        } => return commands::show(&plan, json, detailed),
         Command::Service { action } => return service(&cfg_path, action),
         _ => Config::load(&cfg_path)?,
     };

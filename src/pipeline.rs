@@ -310,7 +310,7 @@ pub fn make_plan(
     };
     let (mut ops, deferred_n) = engine::reconcile(&input);
     record_ids(sides, &mut ops);
-    let mut summary = Summary::of(&ops);
+    let mut summary = Summary::of(&ops, &opts.plan_config());
     summary.deferred = deferred_n;
     (summary.files_left, summary.files_right) = (files_now.left, files_now.right);
     (summary.changed_left, summary.changed_right) = (changed.left, changed.right);

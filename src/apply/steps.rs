@@ -75,6 +75,8 @@ pub(super) struct Executor<'a> {
     pub(super) stop: Option<&'a std::sync::atomic::AtomicBool>,
     /// See [`super::Options::recover_only`].
     pub(super) recover_only: bool,
+    /// Told the bytes a copy writes, as it writes them.
+    pub(super) progress: Option<&'a dyn super::Progress>,
 }
 
 /// Why a step of a plan that is re-planned instead of resumed was not run.
@@ -472,6 +474,9 @@ impl Executor<'_> {
                 w.write_all(&buf[..n])
                     .map_err(|e| FsError::io("write", temp, e))?;
                 sent += n as u64;
+                if let Some(p) = self.progress {
+                    p.copied(n as u64);
+                }
                 self.pace(start, sent);
             }
             w.finish()?;
@@ -534,6 +539,9 @@ impl Executor<'_> {
                 w.write_all(&buf)
                     .map_err(|e| FsError::io("write", temp, e))?;
                 sent += buf.len() as u64;
+                if let Some(p) = self.progress {
+                    p.copied(buf.len() as u64);
+                }
                 let _ = recycle.try_send(buf);
                 self.pace(start, sent);
             }

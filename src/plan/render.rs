@@ -1,10 +1,172 @@
-//! Terminal rendering of a plan, in the Terraform spirit: a table of ops
-//! grouped by kind and direction, the steps themselves, and a one-line total.
+//! Terminal rendering of a plan, in the Terraform spirit: a summary table
+//! by kind, direction and rule; the steps, each marked `+` (copies, new
+//! folders), `~` (renames, moves, properties), `-` (deletes; a hard delete
+//! says "for good") or `!` (conflicts), with the rule and the sentence that
+//! chose it; and a one-line total ([`super::Summary::one_line`]).
+//!
+//! Invariants:
+//! - no line is wider than [`View::width`] columns (counted in characters,
+//!   escape codes aside): paths are shortened in the middle
+//!   (`Marketing/…/big_new.mp4`) and the "why" column wraps; with
+//!   [`View::detailed`] paths are whole (they wrap instead), as in `--json`;
+//! - `record` steps (paths already identical on both sides) are neither
+//!   listed nor numbered: one line counts them; the listed steps are
+//!   numbered 1, 2, 3… in plan order;
+//! - colour (green `+`, yellow `~`, red `-`, bold red for good, magenta `!`)
+//!   only when [`View::color`]; the caller decides it (a terminal, no
+//!   `NO_COLOR`, no `--no-color`).
 
 use super::{Op, OpKind, Plan};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use crate::{Kind, Side};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+/// How to draw a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    /// Columns available (the terminal's width, `COLUMNS`, or 80).
+    pub width: usize,
+    /// ANSI colour and bold.
+    pub color: bool,
+    /// Full paths, and each step's id in the plan file (`show --detailed`).
+    pub detailed: bool,
+    /// List at most this many steps (all when `None`).
+    pub limit: Option<usize>,
+    /// The plan file just written, if any (named by the hint for the steps
+    /// not listed).
+    pub saved: Option<String>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        Self {
+            width: 80,
+            color: false,
+            detailed: false,
+            limit: None,
+            saved: None,
+        }
+    }
+}
+
+/// Below this width the step table is as narrow as it gets (it may then be wider).
+const MIN_WIDTH: usize = 40;
+
+/// What a step does to the files, for its mark and colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tone {
+    /// Copies and new folders: `+`, green.
+    Add,
+    /// Renames, moves, properties: `~`, yellow.
+    Change,
+    /// Deletes to trash, removed folders: `-`, red.
+    Remove,
+    /// Deletes for good: `-`, bold red.
+    RemoveForGood,
+    /// Conflicts: `!`, magenta.
+    Conflict,
+}
+
+impl Tone {
+    fn of(op: &Op) -> Self {
+        match op.kind {
+            OpKind::Copy | OpKind::Mkdir | OpKind::Record => Self::Add,
+            OpKind::Rename | OpKind::Move | OpKind::SetProps => Self::Change,
+            OpKind::Delete if op.soft == Some(true) => Self::Remove,
+            OpKind::Delete => Self::RemoveForGood,
+            OpKind::Rmdir => Self::Remove,
+            OpKind::Conflict => Self::Conflict,
+        }
+    }
+
+    fn mark(self) -> &'static str {
+        match self {
+            Self::Add => "+",
+            Self::Change => "~",
+            Self::Remove | Self::RemoveForGood => "-",
+            Self::Conflict => "!",
+        }
+    }
+
+    /// The cell, coloured when the view is.
+    fn paint(self, text: String, view: &View) -> Cell {
+        let cell = Cell::new(text);
+        if !view.color {
+            return cell;
+        }
+        match self {
+            Self::Add => cell.fg(Color::Green),
+            Self::Change => cell.fg(Color::Yellow),
+            Self::Remove => cell.fg(Color::Red),
+            Self::RemoveForGood => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+            Self::Conflict => cell.fg(Color::Magenta),
+        }
+    }
+}
+
+/// Shortens `path` to at most `max` characters by leaving out folders in
+/// the middle (`Marketing/…/big_new.mp4`): the first folder and the name
+/// stay as long as they fit, then as many folders next to the name as fit;
+/// a name alone too long loses the middle of its stem (`very_lo…name.mp4`).
+#[must_use]
+pub fn shorten_middle(path: &str, max: usize) -> String {
+    let len = |s: &str| s.chars().count();
+    if len(path) <= max {
+        return path.to_owned();
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    let name = parts.last().copied().unwrap_or(path);
+    if parts.len() > 1 {
+        // Keep parts[..head] and parts[tail..]; the rest becomes "…".
+        let (mut head, mut tail) = (0, parts.len() - 1);
+        let text = |head: usize, tail: usize| {
+            let mut v: Vec<&str> = parts[..head].to_vec();
+            v.push("…");
+            v.extend(&parts[tail..]);
+            v.join("/")
+        };
+        if len(&text(0, tail)) <= max {
+            if len(&text(1, tail)) <= max {
+                head = 1;
+            }
+            while tail > head + 1 && len(&text(head, tail - 1)) <= max {
+                tail -= 1;
+            }
+            return text(head, tail);
+        }
+    }
+    // The name alone does not fit: keep its start and its end (the extension).
+    let prefix = if parts.len() > 1 { "…/" } else { "" };
+    let room = max.saturating_sub(len(prefix) + 1);
+    let chars: Vec<char> = name.chars().collect();
+    let end = room / 2;
+    let start = room - end;
+    let mut s: String = prefix.to_owned();
+    s.extend(&chars[..start.min(chars.len())]);
+    s.push('…');
+    s.extend(&chars[chars.len().saturating_sub(end)..]);
+    s
+}
+
+/// "1 copy", "2 copies".
+fn plural(n: u64, one: &str, many: &str) -> String {
+    crate::plural(n, one, many)
+}
+
+/// A new table of `width` columns.
+fn table(view: &View) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED);
+    t.force_no_tty();
+    if view.color {
+        t.enforce_styling();
+    }
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(u16::try_from(view.width.max(MIN_WIDTH)).unwrap_or(u16::MAX));
+    t
+}
 
 fn direction(op: &Op) -> String {
     match (op.kind, op.from, op.side) {
@@ -29,7 +191,7 @@ fn moved_bytes(op: &Op) -> u64 {
         .sum()
 }
 
-/// The size column: bytes copied, or for a move the bytes it does not send.
+/// The size column: bytes copied or deleted, or for a move the bytes it does not send.
 fn size_text(op: &Op, bytes: u64) -> String {
     if op.kind == OpKind::Move {
         format!("{} not sent", crate::human_size(bytes))
@@ -44,100 +206,344 @@ fn label(op: &Op) -> &'static str {
     match op.kind {
         OpKind::Delete if op.soft == Some(true) => "delete (to trash)",
         OpKind::Delete => "delete (for good)",
+        OpKind::Mkdir => "new folder",
+        OpKind::Rmdir => "remove folder",
+        OpKind::SetProps => "properties",
         k => k.as_str(),
     }
 }
 
+/// The side a copy replaces a file on, and whether that version goes to
+/// trash (as apply does it: soft delete on and the old file not above
+/// `soft_delete.max_size_bytes`).
+pub(super) fn replaced(op: &Op, soft_delete: bool, max_bytes: u64) -> Option<(Side, u64, bool)> {
+    if op.kind != OpKind::Copy {
+        return None;
+    }
+    let side = op.side?;
+    let dest = op.dest_path.as_deref().unwrap_or(&op.path);
+    op.expect
+        .iter()
+        .find(|e| e.side == side && e.path == dest)
+        .filter(|e| e.exists && e.kind == Some(Kind::File))
+        .map(|e| (side, e.size, soft_delete && e.size <= max_bytes))
+}
+
 /// The grouped summary table.
 #[must_use]
-pub fn summary_table(plan: &Plan) -> String {
-    let mut groups: BTreeMap<(String, String, String), (u64, u64, &Op)> = BTreeMap::new();
-    for op in &plan.ops {
+pub fn summary_table(plan: &Plan, view: &View) -> String {
+    let mut groups: BTreeMap<(String, String, String), (u64, u64, Tone, bool)> = BTreeMap::new();
+    let mut add = |k: String, d: String, r: &str, bytes: u64, tone: Tone, moved: bool| {
         let g = groups
-            .entry((
-                label(op).to_owned(),
-                direction(op),
-                op.rule.as_str().to_owned(),
-            ))
-            .or_insert((0, 0, op));
+            .entry((k, d, r.to_owned()))
+            .or_insert((0, 0, tone, moved));
         g.0 += 1;
-        g.1 += if op.kind == OpKind::Move {
-            moved_bytes(op)
-        } else {
-            op.bytes
-        };
+        g.1 += bytes;
+    };
+    for op in plan.ops.iter().filter(|o| o.kind != OpKind::Record) {
+        let moved = op.kind == OpKind::Move;
+        let bytes = if moved { moved_bytes(op) } else { op.bytes };
+        add(
+            label(op).to_owned(),
+            direction(op),
+            op.rule.as_str(),
+            bytes,
+            Tone::of(op),
+            moved,
+        );
+        // The version a copy replaces: to trash, or not kept.
+        if let Some((side, size, kept)) = replaced(
+            op,
+            plan.config.soft_delete,
+            plan.config.soft_delete_max_bytes,
+        ) {
+            let (k, tone) = if kept {
+                ("replaced version (to trash)", Tone::Remove)
+            } else {
+                ("replaced version (not kept)", Tone::RemoveForGood)
+            };
+            add(
+                k.to_owned(),
+                format!("on {side}"),
+                op.rule.as_str(),
+                size,
+                tone,
+                false,
+            );
+        }
     }
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
+    let mut t = table(view);
     t.set_header(["operation", "direction", "rule", "count", "size"]);
-    for ((k, d, r), (n, b, op)) in groups {
-        let size = if op.kind == OpKind::Move {
-            size_text(op, b)
-        } else {
+    for ((k, d, r), (n, b, tone, moved)) in groups {
+        let size = if moved {
+            format!("{} not sent", crate::human_size(b))
+        } else if b > 0 || tone == Tone::Add && k == "copy" {
             crate::human_size(b)
+        } else {
+            String::new()
         };
-        t.add_row([k, d, r, n.to_string(), size]);
+        t.add_row(vec![
+            tone.paint(format!("{} {k}", tone.mark()), view),
+            Cell::new(d),
+            Cell::new(r),
+            Cell::new(n.to_string()),
+            Cell::new(size),
+        ]);
     }
     t.to_string()
 }
 
-/// The steps, up to `limit` rows (all when `None`).
+/// The "change" cell of a step: its mark and verb, then where (and for a
+/// delete, whether to trash or for good), one line each when narrow.
+fn change_lines(op: &Op) -> Vec<String> {
+    let tone = Tone::of(op);
+    let side = op.side.map_or_else(String::new, |s| s.to_string());
+    let on = format!("on {side}");
+    let (verb, lines): (&str, Vec<String>) = match op.kind {
+        OpKind::Copy => ("copy", vec![format!("→ {side}")]),
+        OpKind::Mkdir => ("folder", vec![on]),
+        OpKind::Rmdir => ("folder", vec![on]),
+        OpKind::Delete if op.soft == Some(true) => ("delete", vec![on, "to trash".into()]),
+        OpKind::Delete => ("delete", vec![on, "for good".into()]),
+        OpKind::Rename => ("rename", vec![on]),
+        OpKind::Move => ("move", vec![on]),
+        OpKind::SetProps => ("properties", vec![on]),
+        // Which side is newer, and what happens, is the "why".
+        OpKind::Conflict => ("conflict", Vec::new()),
+        OpKind::Record => ("record", Vec::new()),
+    };
+    let mut out = vec![format!("{} {verb}", tone.mark())];
+    out.extend(lines.into_iter().map(|l| format!("  {l}")));
+    out
+}
+
+/// The "path" cell of a step, a line per path (the path, then where it
+/// goes or its clash copy).
+fn path_lines(op: &Op) -> Vec<String> {
+    let src = if op.kind == OpKind::Move || op.kind == OpKind::Rename {
+        op.src_path.clone().unwrap_or_else(|| op.path.clone())
+    } else {
+        op.path.clone()
+    };
+    let mut lines = vec![src.clone()];
+    if let Some(d) = &op.dest_path
+        && d != &src
+    {
+        lines.push(format!("→ {d}"));
+    }
+    if let Some(c) = op.conflict.as_ref().and_then(|c| c.clash_path.as_ref()) {
+        lines.push(format!("clash: {c}"));
+    }
+    lines
+}
+
+/// Shortens each line of a path cell to `max` characters, its prefix
+/// (`→ `, `clash: `) kept.
+fn shorten_lines(lines: &[String], max: usize) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            let prefix = ["→ ", "clash: "]
+                .into_iter()
+                .find(|p| l.starts_with(p))
+                .unwrap_or("");
+            let rest = &l[prefix.len()..];
+            format!(
+                "{prefix}{}",
+                shorten_middle(rest, max.saturating_sub(prefix.chars().count()).max(8))
+            )
+        })
+        .collect()
+}
+
+fn widest(lines: impl IntoIterator<Item = impl AsRef<str>>) -> usize {
+    lines
+        .into_iter()
+        .map(|l| l.as_ref().chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The steps (records left out), up to `view.limit` rows, fitted to
+/// `view.width`; then the hint for the steps not listed.
 #[must_use]
-pub fn ops_table(plan: &Plan, limit: Option<usize>) -> String {
+pub fn ops_table(plan: &Plan, view: &View) -> String {
     let shown: Vec<&Op> = plan
         .ops
         .iter()
         .filter(|o| o.kind != OpKind::Record)
         .collect();
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
-    t.set_header(["#", "operation", "direction", "path", "size", "rule", "why"]);
-    let n = limit.unwrap_or(usize::MAX);
-    for op in shown.iter().take(n) {
-        let mut path = if op.kind == OpKind::Move {
-            op.src_path.clone().unwrap_or_default()
+    let n = view.limit.unwrap_or(usize::MAX).min(shown.len());
+    let rows: Vec<(&Op, Vec<String>, Vec<String>, String, String)> = shown[..n]
+        .iter()
+        .map(|op| {
+            let bytes = if op.kind == OpKind::Move {
+                moved_bytes(op)
+            } else {
+                op.bytes
+            };
+            let mut why = format!("{} · {}", op.rule.as_str(), op.reason);
+            if view.detailed {
+                why = format!("step {} · {why}", op.id);
+            }
+            (
+                *op,
+                change_lines(op),
+                path_lines(op),
+                size_text(op, bytes),
+                why,
+            )
+        })
+        .collect();
+    // On one line each when that fits; else a line per part.
+    let one_line = |c: &Vec<String>| {
+        let mut s = c[0].clone();
+        for (i, l) in c[1..].iter().enumerate() {
+            s.push_str(if i == 0 { " " } else { ", " });
+            s.push_str(l.trim_start());
+        }
+        s
+    };
+    const HEADERS: [&str; 5] = ["#", "change", "path", "size", "why"];
+    // Borders and padding: 3 per column and 1.
+    let frame = 3 * HEADERS.len() + 1;
+    let w_num = widest([n.to_string(), HEADERS[0].into()]);
+    let w_size = widest(rows.iter().map(|r| &r.3).chain([&HEADERS[3].to_string()]));
+    let w_path_full = widest(
+        rows.iter()
+            .flat_map(|r| &r.2)
+            .chain([&HEADERS[2].to_string()]),
+    );
+    let w_why_full = widest(rows.iter().map(|r| &r.4).chain([&HEADERS[4].to_string()]));
+    let w_change_wide = widest(
+        rows.iter()
+            .map(|r| one_line(&r.1))
+            .chain([HEADERS[1].into()]),
+    );
+    let width = view.width.max(MIN_WIDTH);
+    let wide = frame + w_num + w_change_wide + w_size + w_path_full + w_why_full <= width
+        || frame + w_num + w_change_wide + w_size + 2 * 30 <= width;
+    let changes: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            if wide {
+                vec![one_line(&r.1)]
+            } else {
+                r.1.clone()
+            }
+        })
+        .collect();
+    let w_change = widest(changes.iter().flatten().chain([&HEADERS[1].to_string()]));
+    let room = width.saturating_sub(frame + w_num + w_change + w_size);
+    // The path gets what the "why" leaves, or 55% of the room when both
+    // need more; the "why" wraps in what is left.
+    let w_path = if w_path_full + w_why_full <= room {
+        w_path_full
+    } else {
+        w_path_full
+            .min(room.saturating_sub(w_why_full).max(room * 11 / 20))
+            .max(8)
+    };
+    let w_why = room.saturating_sub(w_path).clamp(1, w_why_full.max(1));
+    let mut t = table(view);
+    t.set_header(HEADERS);
+    for (i, ((op, _, path, size, why), change)) in rows.iter().zip(&changes).enumerate() {
+        let tone = Tone::of(op);
+        let path = if view.detailed {
+            path.clone()
         } else {
-            op.path.clone()
+            shorten_lines(path, w_path)
         };
-        if let Some(d) = &op.dest_path
-            && d != &path
-        {
-            let _ = write!(path, " → {d}");
-        }
-        if let Some(c) = op.conflict.as_ref().and_then(|c| c.clash_path.as_ref()) {
-            let _ = write!(path, " (clash: {c})");
-        }
-        t.add_row([
-            op.id.to_string(),
-            label(op).to_owned(),
-            direction(op),
-            path,
-            size_text(
-                op,
-                if op.kind == OpKind::Move {
-                    moved_bytes(op)
-                } else {
-                    op.bytes
-                },
-            ),
-            op.rule.as_str().to_owned(),
-            op.reason.clone(),
+        let path_cell = if tone == Tone::RemoveForGood && view.color {
+            tone.paint(path.join("\n"), view)
+        } else {
+            Cell::new(path.join("\n"))
+        };
+        t.add_row(vec![
+            Cell::new(i + 1),
+            tone.paint(change.join("\n"), view),
+            path_cell,
+            Cell::new(size),
+            Cell::new(why),
         ]);
     }
+    let fixed = |w: usize| {
+        ColumnConstraint::Absolute(Width::Fixed(u16::try_from(w + 2).unwrap_or(u16::MAX)))
+    };
+    t.set_constraints([
+        fixed(w_num),
+        fixed(w_change),
+        fixed(w_path),
+        fixed(w_size),
+        fixed(w_why),
+    ]);
     let mut s = t.to_string();
-    if shown.len() > n {
-        let _ = write!(
-            s,
-            "\n… and {} more steps (see the plan file, or `twinsync show PLAN.json`)",
-            shown.len() - n
-        );
+    let more = shown.len() - n;
+    if more > 0 {
+        let steps = plural(more as u64, "more step", "more steps");
+        let _ = match &view.saved {
+            Some(file) => write!(
+                s,
+                "\n… and {steps} (all of them: `twinsync show --detailed {file}`)"
+            ),
+            None => write!(
+                s,
+                "\n… and {steps} not listed (`twinsync plan --out plans/` saves the whole plan; `twinsync show --detailed` lists it)"
+            ),
+        };
     }
     s
 }
 
-/// Everything `plan` and `show` print for people.
+/// The line for the `record` steps: paths identical on both sides that
+/// the plan records as in sync without touching them ("163 unchanged
+/// files adopted"), and paths gone from both sides that it forgets.
 #[must_use]
-pub fn render(plan: &Plan, limit: Option<usize>) -> String {
+pub fn records_line(plan: &Plan) -> Option<String> {
+    let (mut files, mut folders, mut gone) = (0u64, 0u64, 0u64);
+    for r in plan
+        .ops
+        .iter()
+        .filter(|o| o.kind == OpKind::Record)
+        .filter_map(|o| o.record.as_ref())
+    {
+        match r.left.as_ref().or(r.right.as_ref()).map(|e| e.kind) {
+            Some(Kind::Dir) => folders += 1,
+            Some(Kind::File) => files += 1,
+            None => gone += 1,
+        }
+    }
+    let mut parts = Vec::new();
+    if files + folders > 0 {
+        let what = match (files, folders) {
+            (f, 0) => plural(f, "unchanged file", "unchanged files"),
+            (0, d) => plural(d, "unchanged folder", "unchanged folders"),
+            (f, d) => format!(
+                "{} and {}",
+                plural(f, "unchanged file", "unchanged files"),
+                plural(d, "folder", "folders")
+            ),
+        };
+        parts.push(format!(
+            "{what} adopted (identical on both sides: recorded as in sync, nothing copied)"
+        ));
+    }
+    if gone > 0 {
+        parts.push(format!(
+            "{} forgotten",
+            plural(
+                gone,
+                "path gone from both sides",
+                "paths gone from both sides"
+            )
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Everything `plan`, `show` and `apply` print for people.
+#[must_use]
+pub fn render(plan: &Plan, view: &View) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Plan {} ({})", plan.plan_id, plan.created_at);
     let _ = writeln!(
@@ -149,6 +555,7 @@ pub fn render(plan: &Plan, limit: Option<usize>) -> String {
         let _ = writeln!(out, "  warning: {p}");
     }
     let s = &plan.summary;
+    let records = records_line(plan);
     if plan.ops.is_empty() && s.deferred == 0 {
         let _ = writeln!(out, "\nNo changes. Both sides are in sync.");
     } else if plan.ops.is_empty() {
@@ -156,25 +563,21 @@ pub fn render(plan: &Plan, limit: Option<usize>) -> String {
     } else if !s.has_changes() {
         let _ = writeln!(
             out,
-            "\nNo file changes; {} paths to record as in sync (identical on both sides).",
-            s.records
+            "\nNo file changes; {}.",
+            records.as_deref().unwrap_or("nothing to record")
         );
     } else {
-        let _ = writeln!(out, "\n{}", summary_table(plan));
-        let _ = writeln!(out, "{}", ops_table(plan, limit));
-        if s.records > 0 {
-            let _ = writeln!(
-                out,
-                "{} more paths are identical on both sides and will be recorded as in sync.",
-                s.records
-            );
+        let _ = writeln!(out, "\n{}", summary_table(plan, view));
+        let _ = writeln!(out, "{}", ops_table(plan, view));
+        if let Some(r) = &records {
+            let _ = writeln!(out, "… and {r}.");
         }
     }
     if s.deferred > 0 {
         let _ = writeln!(
             out,
-            "{} paths left for a later cycle (still being written, unreadable, or in flight).",
-            s.deferred
+            "{} left for a later cycle (still being written, unreadable, or in flight).",
+            plural(s.deferred, "path", "paths")
         );
     }
     let _ = writeln!(out, "\n{}", s.one_line());
