@@ -232,13 +232,23 @@ pub(super) fn replaced(op: &Op, soft_delete: bool, max_bytes: u64) -> Option<(Si
 /// The grouped summary table.
 #[must_use]
 pub fn summary_table(plan: &Plan, view: &View) -> String {
-    let mut groups: BTreeMap<(String, String, String), (u64, u64, Tone, bool)> = BTreeMap::new();
+    /// A row: how many, how many bytes, its colour, whether moves (bytes not sent).
+    struct Group {
+        n: u64,
+        bytes: u64,
+        tone: Tone,
+        moved: bool,
+    }
+    let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
     let mut add = |k: String, d: String, r: &str, bytes: u64, tone: Tone, moved: bool| {
-        let g = groups
-            .entry((k, d, r.to_owned()))
-            .or_insert((0, 0, tone, moved));
-        g.0 += 1;
-        g.1 += bytes;
+        let g = groups.entry((k, d, r.to_owned())).or_insert(Group {
+            n: 0,
+            bytes: 0,
+            tone,
+            moved,
+        });
+        g.n += 1;
+        g.bytes += bytes;
     };
     for op in plan.ops.iter().filter(|o| o.kind != OpKind::Record) {
         let moved = op.kind == OpKind::Move;
@@ -274,7 +284,13 @@ pub fn summary_table(plan: &Plan, view: &View) -> String {
     }
     let mut t = table(view);
     t.set_header(["operation", "direction", "rule", "count", "size"]);
-    for ((k, d, r), (n, b, tone, moved)) in groups {
+    for ((k, d, r), g) in groups {
+        let Group {
+            n,
+            bytes: b,
+            tone,
+            moved,
+        } = g;
         let size = if moved {
             format!("{} not sent", crate::human_size(b))
         } else if b > 0 || tone == Tone::Add && k == "copy" {
@@ -301,8 +317,7 @@ fn change_lines(op: &Op) -> Vec<String> {
     let on = format!("on {side}");
     let (verb, lines): (&str, Vec<String>) = match op.kind {
         OpKind::Copy => ("copy", vec![format!("→ {side}")]),
-        OpKind::Mkdir => ("folder", vec![on]),
-        OpKind::Rmdir => ("folder", vec![on]),
+        OpKind::Mkdir | OpKind::Rmdir => ("folder", vec![on]),
         OpKind::Delete if op.soft == Some(true) => ("delete", vec![on, "to trash".into()]),
         OpKind::Delete => ("delete", vec![on, "for good".into()]),
         OpKind::Rename => ("rename", vec![on]),
@@ -374,7 +389,15 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
         .filter(|o| o.kind != OpKind::Record)
         .collect();
     let n = view.limit.unwrap_or(usize::MAX).min(shown.len());
-    let rows: Vec<(&Op, Vec<String>, Vec<String>, String, String)> = shown[..n]
+    /// A listed step's cells before fitting.
+    struct Row<'p> {
+        op: &'p Op,
+        change: Vec<String>,
+        path: Vec<String>,
+        size: String,
+        why: String,
+    }
+    let rows: Vec<Row> = shown[..n]
         .iter()
         .map(|op| {
             let bytes = if op.kind == OpKind::Move {
@@ -386,13 +409,13 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
             if view.detailed {
                 why = format!("step {} · {why}", op.id);
             }
-            (
-                *op,
-                change_lines(op),
-                path_lines(op),
-                size_text(op, bytes),
+            Row {
+                op,
+                change: change_lines(op),
+                path: path_lines(op),
+                size: size_text(op, bytes),
                 why,
-            )
+            }
         })
         .collect();
     // On one line each when that fits; else a line per part.
@@ -408,16 +431,20 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     // Borders and padding: 3 per column and 1.
     let frame = 3 * HEADERS.len() + 1;
     let w_num = widest([n.to_string(), HEADERS[0].into()]);
-    let w_size = widest(rows.iter().map(|r| &r.3).chain([&HEADERS[3].to_string()]));
+    let w_size = widest(
+        rows.iter()
+            .map(|r| &r.size)
+            .chain([&HEADERS[3].to_string()]),
+    );
     let w_path_full = widest(
         rows.iter()
-            .flat_map(|r| &r.2)
+            .flat_map(|r| &r.path)
             .chain([&HEADERS[2].to_string()]),
     );
-    let w_why_full = widest(rows.iter().map(|r| &r.4).chain([&HEADERS[4].to_string()]));
+    let w_why_full = widest(rows.iter().map(|r| &r.why).chain([&HEADERS[4].to_string()]));
     let w_change_wide = widest(
         rows.iter()
-            .map(|r| one_line(&r.1))
+            .map(|r| one_line(&r.change))
             .chain([HEADERS[1].into()]),
     );
     let width = view.width.max(MIN_WIDTH);
@@ -427,9 +454,9 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
         .iter()
         .map(|r| {
             if wide {
-                vec![one_line(&r.1)]
+                vec![one_line(&r.change)]
             } else {
-                r.1.clone()
+                r.change.clone()
             }
         })
         .collect();
@@ -447,7 +474,14 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     let w_why = room.saturating_sub(w_path).clamp(1, w_why_full.max(1));
     let mut t = table(view);
     t.set_header(HEADERS);
-    for (i, ((op, _, path, size, why), change)) in rows.iter().zip(&changes).enumerate() {
+    for (i, (row, change)) in rows.iter().zip(&changes).enumerate() {
+        let Row {
+            op,
+            path,
+            size,
+            why,
+            ..
+        } = row;
         let tone = Tone::of(op);
         let path = if view.detailed {
             path.clone()
@@ -481,16 +515,15 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     let more = shown.len() - n;
     if more > 0 {
         let steps = plural(more as u64, "more step", "more steps");
-        let _ = match &view.saved {
-            Some(file) => write!(
-                s,
-                "\n… and {steps} (all of them: `twinsync show --detailed {file}`)"
-            ),
-            None => write!(
-                s,
-                "\n… and {steps} not listed (`twinsync plan --out plans/` saves the whole plan; `twinsync show --detailed` lists it)"
+        let hint = match &view.saved {
+            Some(file) => {
+                format!("… and {steps} (all of them: `twinsync show --detailed {file}`)")
+            }
+            None => format!(
+                "… and {steps} not listed (`twinsync plan --out plans/` saves the whole plan; `twinsync show --detailed` lists it)"
             ),
         };
+        let _ = write!(s, "\n{}", wrap(&hint, width, 2));
     }
     s
 }
@@ -541,9 +574,33 @@ pub fn records_line(plan: &Plan) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// Wraps `text` at spaces to lines of at most `width` characters (a word
+/// longer than that stays whole), the lines after the first indented by
+/// `indent` spaces.
+#[must_use]
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if line_len > indent && line_len + 1 + n > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line_len = indent;
+        } else if !out.is_empty() {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += n;
+    }
+    out
+}
+
 /// Everything `plan`, `show` and `apply` print for people.
 #[must_use]
 pub fn render(plan: &Plan, view: &View) -> String {
+    let width = view.width.max(MIN_WIDTH);
     let mut out = String::new();
     let _ = writeln!(out, "Plan {} ({})", plan.plan_id, plan.created_at);
     let _ = writeln!(
@@ -552,7 +609,7 @@ pub fn render(plan: &Plan, view: &View) -> String {
         plan.left_root, plan.right_root
     );
     for p in &plan.problems {
-        let _ = writeln!(out, "  warning: {p}");
+        let _ = writeln!(out, "{}", wrap(&format!("  warning: {p}"), width, 4));
     }
     let s = &plan.summary;
     let records = records_line(plan);
@@ -561,25 +618,344 @@ pub fn render(plan: &Plan, view: &View) -> String {
     } else if plan.ops.is_empty() {
         let _ = writeln!(out, "\nNo changes to make now.");
     } else if !s.has_changes() {
-        let _ = writeln!(
-            out,
-            "\nNo file changes; {}.",
+        let line = format!(
+            "No file changes; {}.",
             records.as_deref().unwrap_or("nothing to record")
         );
+        let _ = writeln!(out, "\n{}", wrap(&line, width, 2));
     } else {
         let _ = writeln!(out, "\n{}", summary_table(plan, view));
         let _ = writeln!(out, "{}", ops_table(plan, view));
         if let Some(r) = &records {
-            let _ = writeln!(out, "… and {r}.");
+            let _ = writeln!(out, "{}", wrap(&format!("… and {r}."), width, 2));
         }
     }
     if s.deferred > 0 {
-        let _ = writeln!(
-            out,
+        let line = format!(
             "{} left for a later cycle (still being written, unreadable, or in flight).",
             plural(s.deferred, "path", "paths")
         );
+        let _ = writeln!(out, "{}", wrap(&line, width, 2));
     }
-    let _ = writeln!(out, "\n{}", s.one_line());
+    let _ = writeln!(out, "\n{}", wrap(&s.one_line(), width, 6));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::plan::{Expect, PlanConfig, RecordInfo, Summary};
+    use crate::{Entry, Rule};
+
+    fn copy(id: u64, path: &str, bytes: u64, replaces: Option<u64>) -> Op {
+        let mut expect = vec![Expect::of(
+            Side::Left,
+            path,
+            Some(&Entry {
+                path: path.into(),
+                size: bytes,
+                ..Entry::default()
+            }),
+        )];
+        expect.push(match replaces {
+            Some(size) => Expect::of(
+                Side::Right,
+                path,
+                Some(&Entry {
+                    path: path.into(),
+                    size,
+                    ..Entry::default()
+                }),
+            ),
+            None => Expect::of(Side::Right, path, None),
+        });
+        Op {
+            id,
+            kind: OpKind::Copy,
+            path: path.into(),
+            key: path.into(),
+            rule: Rule::NewLeft,
+            reason: "new on left, never seen on right before, so it is copied over".into(),
+            side: Some(Side::Right),
+            from: Some(Side::Left),
+            sides: vec![Side::Left, Side::Right],
+            src_path: Some(path.into()),
+            dest_path: Some(path.into()),
+            bytes,
+            lane: crate::plan::Lane::Small,
+            soft: None,
+            mtime: 0,
+            props: None,
+            src_key: None,
+            expect,
+            conflict: None,
+            record: None,
+            moved: None,
+        }
+    }
+
+    fn delete(id: u64, path: &str, soft: bool) -> Op {
+        Op {
+            kind: OpKind::Delete,
+            rule: Rule::DeletedRight,
+            reason: "deleted on right, unchanged on left".into(),
+            side: Some(Side::Left),
+            from: None,
+            soft: Some(soft),
+            ..copy(id, path, 31_457_280, None)
+        }
+    }
+
+    fn record(id: u64, path: &str) -> Op {
+        let e = Entry {
+            path: path.into(),
+            ..Entry::default()
+        };
+        Op {
+            kind: OpKind::Record,
+            side: None,
+            from: None,
+            record: Some(Box::new(RecordInfo {
+                left: Some(e.clone()),
+                right: Some(e),
+            })),
+            ..copy(id, path, 0, None)
+        }
+    }
+
+    fn plan_of(ops: Vec<Op>) -> Plan {
+        let config = PlanConfig {
+            soft_delete: true,
+            soft_delete_max_bytes: 20 * 1024 * 1024,
+            ..PlanConfig::default()
+        };
+        Plan {
+            format_version: 1,
+            tool_version: "test".into(),
+            plan_id: "p".into(),
+            created_at: "2026-12-07T03:33:10Z".into(),
+            left_root: "L".into(),
+            right_root: "R".into(),
+            left_root_id: "l".into(),
+            right_root_id: "r".into(),
+            base_generation: 0,
+            forced: false,
+            summary: Summary::of(&ops, &config),
+            config,
+            ops,
+            problems: Vec::new(),
+        }
+    }
+
+    /// Removes ANSI escape sequences (`ESC [ … letter`).
+    fn strip(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn long_paths_lose_their_middle_folders_first_then_the_middle_of_the_name() {
+        let p = "Marketing/2026/Campaigns/Spring launch/big_new.mp4";
+        assert_eq!(shorten_middle(p, 60), p, "fits: unchanged");
+        assert_eq!(shorten_middle(p, 23), "Marketing/…/big_new.mp4");
+        assert_eq!(
+            shorten_middle(p, 38),
+            "Marketing/…/Spring launch/big_new.mp4"
+        );
+        assert_eq!(shorten_middle(p, 15), "…/big_new.mp4");
+        let name = "a_very_long_file_name_from_the_camera_0001.mp4";
+        let s = shorten_middle(name, 20);
+        assert_eq!(s.chars().count(), 20, "{s}");
+        assert!(s.starts_with("a_very") && s.ends_with("0001.mp4"), "{s}");
+        // Never longer than asked, for any length (chars, not bytes).
+        let deep = "Ünïcödé/dossier très long/sous-dossier/encore un/fichier final.docx";
+        for max in 8..80 {
+            let s = shorten_middle(deep, max);
+            assert!(s.chars().count() <= max, "{max}: {s}");
+            assert!(s.contains('…') || s == deep, "{max}: {s}");
+        }
+    }
+
+    #[test]
+    fn counts_are_singular_or_plural() {
+        assert_eq!(crate::plural(1, "copy", "copies"), "1 copy");
+        assert_eq!(crate::plural(0, "copy", "copies"), "0 copies");
+        let mut ren = copy(2, "b.txt", 0, None);
+        ren.kind = OpKind::Rename;
+        let mut props = copy(3, "c.txt", 0, None);
+        props.kind = OpKind::SetProps;
+        let line = plan_of(vec![copy(1, "a.txt", 5, None), ren, props])
+            .summary
+            .one_line();
+        for want in [
+            "1 copy → right",
+            "0 copies → left",
+            "0 conflicts",
+            "1 rename",
+            "1 property change",
+        ] {
+            assert!(line.contains(want), "{want}: {line}");
+        }
+        for wrong in ["1 copies", "1 renames", "1 property changes"] {
+            assert!(!line.contains(wrong), "{wrong}: {line}");
+        }
+    }
+
+    #[test]
+    fn replaced_versions_are_counted_where_apply_puts_them() {
+        let plan = plan_of(vec![
+            copy(1, "small.docx", 10, Some(8)),
+            copy(2, "huge.mov", 10, Some(30 * 1024 * 1024)),
+            copy(3, "new.txt", 10, None),
+            delete(4, "gone.txt", true),
+        ]);
+        let s = &plan.summary;
+        assert_eq!((s.replaced_to_trash, s.replaced_not_kept), (1, 1));
+        assert_eq!(s.to_trash(), 2, "one soft delete and one replaced version");
+        let line = s.one_line();
+        assert!(line.contains("2 to trash (1 replaced version)"), "{line}");
+        assert!(line.contains("1 replaced version not kept"), "{line}");
+        let table = summary_table(&plan, &View::default());
+        assert!(table.contains("replaced version (to trash)"), "{table}");
+    }
+
+    #[test]
+    fn record_steps_are_neither_listed_nor_numbered() {
+        let mut ops: Vec<Op> = (1..=163).map(|i| record(i, &format!("f{i}.txt"))).collect();
+        ops.push(copy(164, "new.txt", 5, None));
+        ops.push(delete(165, "old.txt", true));
+        let text = render(&plan_of(ops), &View::default());
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("│ ")).collect();
+        let numbers: Vec<&str> = rows
+            .iter()
+            .filter_map(|l| l.trim_start_matches("│ ").split(' ').next())
+            .filter(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty())
+            .collect();
+        assert_eq!(numbers, ["1", "2"], "{text}");
+        assert!(!text.contains("164") && !text.contains("f1.txt"), "{text}");
+        assert!(text.contains("… and 163 unchanged files adopted"), "{text}");
+    }
+
+    #[test]
+    fn the_hint_names_a_plan_file_only_when_one_was_written() {
+        let ops: Vec<Op> = (1..=5)
+            .map(|i| copy(i, &format!("f{i}.txt"), 1, None))
+            .collect();
+        let plan = plan_of(ops);
+        let unsaved = ops_table(
+            &plan,
+            &View {
+                limit: Some(2),
+                ..View::default()
+            },
+        );
+        assert!(
+            unsaved.contains("… and 3 more steps not listed"),
+            "{unsaved}"
+        );
+        assert!(!unsaved.contains("plan file"), "{unsaved}");
+        assert!(unsaved.contains("twinsync plan --out"), "{unsaved}");
+        let saved = ops_table(
+            &plan,
+            &View {
+                limit: Some(4),
+                saved: Some("plans/plan-1.json".into()),
+                ..View::default()
+            },
+        );
+        assert!(
+            saved.contains(
+                "… and 1 more step (all of them: `twinsync show --detailed plans/plan-1.json`)"
+            ),
+            "{saved}"
+        );
+        let all = ops_table(&plan, &View::default());
+        assert!(!all.contains("more step"), "{all}");
+    }
+
+    #[test]
+    fn tables_fit_the_width_and_only_detailed_shows_whole_paths() {
+        let long =
+            "Marketing/Video/2026 Spring campaign/Final cuts for the web/big_new_final_v3.mp4";
+        let mut ops = vec![
+            copy(1, long, 188_743_680, Some(1000)),
+            delete(2, long, false),
+        ];
+        ops[0].reason = "changed on left only; the right version is older and unchanged since the last sync, so it is replaced".into();
+        let plan = plan_of(ops);
+        for width in [80, 100, 132, 200] {
+            for color in [false, true] {
+                let view = View {
+                    width,
+                    color,
+                    ..View::default()
+                };
+                let text = strip(&render(&plan, &view));
+                for line in text.lines() {
+                    assert!(line.chars().count() <= width, "{width}: {line}\n{text}");
+                }
+                assert!(text.contains("6.2.9"), "the rule stays: {text}");
+                if width < 120 {
+                    assert!(!text.contains(long), "{width}: shortened\n{text}");
+                    assert!(text.contains("…/big_new_final_v3.mp4"), "{width}: {text}");
+                }
+            }
+        }
+        let detailed = render(
+            &plan,
+            &View {
+                width: 400,
+                detailed: true,
+                ..View::default()
+            },
+        );
+        assert!(detailed.contains(long), "{detailed}");
+    }
+
+    #[test]
+    fn colour_marks_each_kind_and_only_when_asked() {
+        let mut ren = copy(2, "b.txt", 0, None);
+        ren.kind = OpKind::Rename;
+        let plan = plan_of(vec![
+            copy(1, "a.txt", 5, None),
+            ren,
+            delete(3, "c.txt", true),
+            delete(4, "d.mov", false),
+        ]);
+        let plain = render(&plan, &View::default());
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        for mark in ["+ copy", "~ rename", "- delete", "for good", "to trash"] {
+            assert!(plain.contains(mark), "{mark}: {plain}");
+        }
+        let coloured = render(
+            &plan,
+            &View {
+                color: true,
+                ..View::default()
+            },
+        );
+        // Green, yellow, red, and bold for the delete for good.
+        for code in [
+            "\u{1b}[38;5;10m",
+            "\u{1b}[38;5;11m",
+            "\u{1b}[38;5;9m",
+            "\u{1b}[1m",
+        ] {
+            assert!(coloured.contains(code), "{code:?}: {coloured:?}");
+        }
+        assert_eq!(strip(&coloured), plain, "the same text, only coloured");
+    }
 }
