@@ -191,10 +191,11 @@ fn moved_bytes(op: &Op) -> u64 {
         .sum()
 }
 
-/// The size column: bytes copied or deleted, or for a move the bytes it does not send.
+/// The size column: bytes copied or deleted, or for a move the bytes it
+/// does not send (on a second line).
 fn size_text(op: &Op, bytes: u64) -> String {
     if op.kind == OpKind::Move {
-        format!("{} not sent", crate::human_size(bytes))
+        format!("{}\nnot sent", crate::human_size(bytes))
     } else if bytes > 0 {
         crate::human_size(bytes)
     } else {
@@ -371,10 +372,16 @@ fn shorten_lines(lines: &[String], max: usize) -> Vec<String> {
         .collect()
 }
 
-fn widest(lines: impl IntoIterator<Item = impl AsRef<str>>) -> usize {
-    lines
+/// The widest line of these texts, in characters.
+fn widest(texts: impl IntoIterator<Item = impl AsRef<str>>) -> usize {
+    texts
         .into_iter()
-        .map(|l| l.as_ref().chars().count())
+        .flat_map(|t| {
+            t.as_ref()
+                .lines()
+                .map(|l| l.chars().count())
+                .collect::<Vec<_>>()
+        })
         .max()
         .unwrap_or(0)
 }
@@ -427,29 +434,40 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
         }
         s
     };
+    // Wide: a path and where it goes on one line, "(clash: …)" after it.
+    let one_line_path = |p: &[String]| {
+        let mut s = p[0].clone();
+        for l in &p[1..] {
+            match l.strip_prefix("clash: ") {
+                Some(c) => s.push_str(&format!(" (clash: {c})")),
+                None => s.push_str(&format!(" {l}")),
+            }
+        }
+        s
+    };
     const HEADERS: [&str; 5] = ["#", "change", "path", "size", "why"];
     // Borders and padding: 3 per column and 1.
     let frame = 3 * HEADERS.len() + 1;
     let w_num = widest([n.to_string(), HEADERS[0].into()]);
-    let w_size = widest(
-        rows.iter()
-            .map(|r| &r.size)
-            .chain([&HEADERS[3].to_string()]),
-    );
-    let w_path_full = widest(
-        rows.iter()
-            .flat_map(|r| &r.path)
-            .chain([&HEADERS[2].to_string()]),
-    );
-    let w_why_full = widest(rows.iter().map(|r| &r.why).chain([&HEADERS[4].to_string()]));
+    let w_why_full = widest(rows.iter().map(|r| r.why.as_str()).chain([HEADERS[4]]));
     let w_change_wide = widest(
         rows.iter()
             .map(|r| one_line(&r.change))
             .chain([HEADERS[1].into()]),
     );
+    let w_size_wide = widest(
+        rows.iter()
+            .map(|r| r.size.replace('\n', " "))
+            .chain([HEADERS[3].into()]),
+    );
+    let w_path_wide = widest(
+        rows.iter()
+            .map(|r| one_line_path(&r.path))
+            .chain([HEADERS[2].into()]),
+    );
     let width = view.width.max(MIN_WIDTH);
-    let wide = frame + w_num + w_change_wide + w_size + w_path_full + w_why_full <= width
-        || frame + w_num + w_change_wide + w_size + 2 * 30 <= width;
+    let fixed_wide = frame + w_num + w_change_wide + w_size_wide;
+    let wide = fixed_wide + w_path_wide + w_why_full <= width || fixed_wide + 2 * 30 <= width;
     let changes: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -460,7 +478,33 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
             }
         })
         .collect();
-    let w_change = widest(changes.iter().flatten().chain([&HEADERS[1].to_string()]));
+    let sizes: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            if wide {
+                r.size.replace('\n', " ")
+            } else {
+                r.size.clone()
+            }
+        })
+        .collect();
+    let w_change = widest(
+        changes
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .chain([HEADERS[1]]),
+    );
+    let w_size = widest(sizes.iter().map(String::as_str).chain([HEADERS[3]]));
+    let w_path_full = if wide {
+        w_path_wide
+    } else {
+        widest(
+            rows.iter()
+                .flat_map(|r| r.path.iter().map(String::as_str))
+                .chain([HEADERS[2]]),
+        )
+    };
     let room = width.saturating_sub(frame + w_num + w_change + w_size);
     // The path gets what the "why" leaves, or 55% of the room when both
     // need more; the "why" wraps in what is left.
@@ -474,16 +518,13 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     let w_why = room.saturating_sub(w_path).clamp(1, w_why_full.max(1));
     let mut t = table(view);
     t.set_header(HEADERS);
-    for (i, (row, change)) in rows.iter().zip(&changes).enumerate() {
-        let Row {
-            op,
-            path,
-            size,
-            why,
-            ..
-        } = row;
+    for (i, ((row, change), size)) in rows.iter().zip(&changes).zip(&sizes).enumerate() {
+        let Row { op, path, why, .. } = row;
         let tone = Tone::of(op);
-        let path = if view.detailed {
+        let joined = one_line_path(path);
+        let path = if wide && joined.chars().count() <= w_path {
+            vec![joined]
+        } else if view.detailed {
             path.clone()
         } else {
             shorten_lines(path, w_path)
