@@ -209,3 +209,27 @@ fn a_long_copy_on_a_terminal_shows_a_moving_byte_bar_with_its_name() {
     assert!(all.contains("Apply complete: 1 copied"), "{all}");
     assert!(!all.contains("MiB/s") && !all.contains('\u{1b}'), "{all}");
 }
+
+#[test]
+fn many_small_copies_on_a_terminal_show_one_overall_bar() {
+    // 40 copies of 256 KiB at 5 MB/s: about two seconds, none alone
+    // longer than one, so the run gets its bar and no copy gets one.
+    let e = Env::init("[transfer]\nmax_bytes_per_second = 5000000\n");
+    for i in 0..40 {
+        let f = e.left.join(format!("batch/f{i:02}.bin"));
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, vec![b'x'; 256 * 1024]).unwrap();
+        common::set_age(&f, 60);
+    }
+    let out = strip(&on_terminal(&e, &["apply", "--auto-approve"], &[]));
+    assert!(out.contains("Apply complete: 40 copied"), "{out}");
+    // "[=====>     ] 4.25 MiB/10.00 MiB · 17/41 steps · 2.38 MiB/s · 2s left"
+    let mut steps: Vec<&str> = out
+        .split(" · ")
+        .filter(|p| p.ends_with("/41 steps"))
+        .collect();
+    steps.dedup();
+    assert!(steps.len() >= 2, "a moving overall bar: {steps:?}\n{out}");
+    assert!(out.contains("/10.00 MiB"), "in bytes: {out}");
+    assert!(!out.contains(".bin ["), "no bar for a short copy: {out}");
+}
