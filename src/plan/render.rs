@@ -506,13 +506,19 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
         )
     };
     let room = width.saturating_sub(frame + w_num + w_change + w_size);
-    // The path gets what the "why" leaves, or 55% of the room when both
-    // need more; the "why" wraps in what is left.
+    // The path gets what the "why" leaves; when both need more, the whole
+    // path if the "why" keeps 20 columns, else 55% of the room. The "why"
+    // wraps in what is left.
+    const WHY_MIN: usize = 20;
     let w_path = if w_path_full + w_why_full <= room {
         w_path_full
     } else {
         w_path_full
-            .min(room.saturating_sub(w_why_full).max(room * 11 / 20))
+            .min(
+                room.saturating_sub(w_why_full)
+                    .max(room * 11 / 20)
+                    .max(room.saturating_sub(WHY_MIN)),
+            )
             .max(8)
     };
     let w_why = room.saturating_sub(w_path).clamp(1, w_why_full.max(1));
