@@ -521,20 +521,44 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
             )
             .max(8)
     };
+    // The path cells as shown; then the path column only as wide as they
+    // need, and the rest for the "why".
+    let paths: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let joined = one_line_path(&r.path);
+            if wide && joined.chars().count() <= w_path {
+                vec![joined]
+            } else if view.detailed {
+                r.path.clone()
+            } else {
+                shorten_lines(&r.path, w_path)
+            }
+        })
+        .collect();
+    let w_path = if view.detailed {
+        w_path
+    } else {
+        w_path.min(widest(
+            paths
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .chain([HEADERS[2]]),
+        ))
+    };
     let w_why = room.saturating_sub(w_path).clamp(1, w_why_full.max(1));
     let mut t = table(view);
     t.set_header(HEADERS);
-    for (i, ((row, change), size)) in rows.iter().zip(&changes).zip(&sizes).enumerate() {
-        let Row { op, path, why, .. } = row;
+    for (i, (((row, change), size), path)) in rows
+        .iter()
+        .zip(&changes)
+        .zip(&sizes)
+        .zip(&paths)
+        .enumerate()
+    {
+        let Row { op, why, .. } = row;
         let tone = Tone::of(op);
-        let joined = one_line_path(path);
-        let path = if wide && joined.chars().count() <= w_path {
-            vec![joined]
-        } else if view.detailed {
-            path.clone()
-        } else {
-            shorten_lines(path, w_path)
-        };
         let path_cell = if tone == Tone::RemoveForGood && view.color {
             tone.paint(path.join("\n"), view)
         } else {
