@@ -40,6 +40,9 @@ pub struct Cli {
     /// Print the version and the commit it was built from
     #[arg(short = 'V', long, action = clap::ArgAction::Version)]
     version: Option<bool>,
+    /// No colour in tables (also off when NO_COLOR is set or output is not a terminal)
+    #[arg(long, global = true)]
+    pub no_color: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -105,6 +108,9 @@ pub enum Command {
         /// Print the plan JSON instead of tables
         #[arg(long)]
         json: bool,
+        /// Full paths (not shortened to fit the width) and each step's id in the plan file
+        #[arg(long)]
+        detailed: bool,
     },
     /// Soft-deleted files: list, restore, purge
     Trash {
@@ -290,9 +296,14 @@ pub fn run(cli: Cli) -> Result<i32, RunError> {
         crate::out::set_quiet(prints_data(&cli.command));
     }
     crate::out::set_verbose(cli.verbose);
+    crate::terminal::set_no_color(cli.no_color);
     let cfg_path = crate::config::config_path(cli.config.as_deref());
     let mut cfg = match cli.command {
-        Command::Show { plan, json } => return commands::show(&plan, json),
+        Command::Show {
+            plan,
+            json,
+            detailed,
+        } => return commands::show(&plan, json, detailed),
         Command::Service { action } => return service(&cfg_path, action),
         Command::Init { example: true, .. } => return Ok(commands::init_example()),
         Command::Completions { shell } => return Ok(completions(shell)),

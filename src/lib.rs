@@ -11,7 +11,8 @@
 //!    the printing) and, on Windows, `service`;
 //! 2. [`watch`], [`status`] (the status model), [`report`] (the HTML
 //!    activity page), [`metrics`] (cycle records),
-//!    [`error`] (a command's error and exit code);
+//!    [`error`] (a command's error and exit code), [`terminal`] (table
+//!    width, colour, progress bars: the terminal);
 //! 3. the stages: [`pipeline`], [`apply`], [`plan`] (with the safety
 //!    [`plan::guard`]s);
 //! 4. [`alert`] (the outbox), [`scan`], [`roots`] (markers, availability),
@@ -31,6 +32,7 @@ pub mod error;
 pub mod metrics;
 pub mod report;
 pub mod status;
+pub mod terminal;
 pub mod watch;
 
 pub mod apply;
@@ -109,4 +111,10 @@ pub fn now_ns() -> i64 {
 #[must_use]
 pub fn human_size(n: u64) -> String {
     human::size(n)
+}
+
+/// A count and its noun, singular or plural: `1 copy`, `2 copies`, `0 copies`.
+#[must_use]
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -15,9 +15,15 @@
 //! carries what the command was asked to print (`--json`, `init
 //! --example`, `completions`). `-v` adds [`debugln!`](crate::debugln)
 //! detail on stderr.
+//!
+//! While progress bars are on the terminal, each write goes through the
+//! hook they installed ([`around_writes`]), which hides them for that
+//! moment: a line is never drawn into a bar.
 
+use std::cell::Cell;
 use std::fmt::Arguments;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether stdout / stderr failed once (then nothing more is written there).
@@ -86,12 +92,36 @@ pub fn debug(args: Arguments<'_>) {
     }
 }
 
+/// What every write runs inside (set once, by the progress bars).
+static AROUND: OnceLock<fn(&mut dyn FnMut())> = OnceLock::new();
+
+thread_local! {
+    /// This thread is inside [`AROUND`] already (a write never nests it).
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes every later write run inside `hook` (the progress bars hide
+/// themselves around it). The first hook set stays.
+pub fn around_writes(hook: fn(&mut dyn FnMut())) {
+    let _ = AROUND.set(hook);
+}
+
 fn write(i: usize, w: &mut impl Write, args: Arguments<'_>) {
     if CLOSED[i].load(Ordering::Relaxed) {
         return;
     }
-    if w.write_fmt(args).is_err() {
-        CLOSED[i].store(true, Ordering::Relaxed);
+    let mut go = || {
+        if w.write_fmt(args).is_err() || w.flush().is_err() {
+            CLOSED[i].store(true, Ordering::Relaxed);
+        }
+    };
+    match AROUND.get() {
+        Some(hook) if !INSIDE.with(Cell::get) => {
+            INSIDE.with(|c| c.set(true));
+            hook(&mut go);
+            INSIDE.with(|c| c.set(false));
+        }
+        _ => go(),
     }
 }
 

@@ -323,7 +323,7 @@ pub fn make_plan(
         crate::human::duration(scan_start.elapsed())
     );
     record_ids(sides, &mut ops);
-    let mut summary = Summary::of(&ops);
+    let mut summary = Summary::of(&ops, &opts.plan_config());
     summary.deferred = deferred_n;
     (summary.files_left, summary.files_right) = (files_now.left, files_now.right);
     (summary.changed_left, summary.changed_right) = (changed.left, changed.right);

@@ -29,6 +29,7 @@
 //! alert texts of steps.
 
 pub mod alert;
+mod progress;
 mod recover;
 mod steps;
 pub mod trash;
@@ -43,6 +44,7 @@ use crate::{PlanStatus, StepStatus, paths};
 use serde_json::json;
 use steps::{Executor, case_only_rename, dest_of, side_of};
 
+pub use progress::Progress;
 pub use recover::{abandon, prepare, recover_parked, sweep_scan, sweep_temps};
 
 /// Errors that stop an apply.
@@ -136,8 +138,9 @@ impl Report {
         }
         if self.renames + self.props > 0 {
             s.push_str(&format!(
-                ", {} renamed, {} property changes",
-                self.renames, self.props
+                ", {} renamed, {}",
+                self.renames,
+                crate::plural(self.props, "property change", "property changes")
             ));
         }
         if self.recovered > 0 {
@@ -154,8 +157,8 @@ pub struct Options<'a> {
     pub force: bool,
     /// Run only steps this returns true for (lanes); `None` = all.
     pub filter: Option<&'a dyn Fn(&Op) -> bool>,
-    /// Called after each step with (steps handled, total, bytes copied).
-    pub progress: Option<&'a dyn Fn(u64, u64, u64)>,
+    /// Told about each step and the bytes copies write, as they go.
+    pub progress: Option<&'a dyn Progress>,
     /// Stop early (service stop): checked between steps.
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
     /// Called for each conflict step that needs an alert, and each failed step.
@@ -263,7 +266,20 @@ pub fn run(
         return Ok(report);
     }
     let done = state.step_status(&plan.plan_id)?;
-    let total = plan.ops.len() as u64;
+    if let Some(p) = opts.progress {
+        let todo = plan.ops.iter().filter(|op| {
+            op.kind != OpKind::Record
+                && !done.contains_key(&op.id)
+                && opts.filter.is_none_or(|f| f(op))
+        });
+        let (steps, bytes) = todo.fold((0, 0), |(n, b), op| {
+            (
+                n + 1,
+                b + if op.kind == OpKind::Copy { op.bytes } else { 0 },
+            )
+        });
+        p.begin(steps, bytes);
+    }
     // Keys whose rename did not happen (failed or drifted, now or before a
     // restart): their later property step would record a name the disk
     // does not have, so it waits for the next plan.
@@ -289,8 +305,9 @@ pub fn run(
             }),
             ..steps::DriveNotes::default()
         },
+        progress: opts.progress,
     };
-    for (i, op) in plan.ops.iter().enumerate() {
+    for op in &plan.ops {
         if done.contains_key(&op.id) {
             report.resumed_skips += 1;
             continue;
@@ -337,6 +354,9 @@ pub fn run(
         if let Some((side, mid, from, to)) = &parked {
             state.park(*side, mid, from, to)?;
         }
+        if let Some(p) = opts.progress {
+            p.step_start(op);
+        }
         let result = if op.kind == OpKind::SetProps && not_renamed.contains(&op.key) {
             Ok(Outcome::Drifted(format!(
                 "the rename of `{}` before it did not happen",
@@ -345,6 +365,9 @@ pub fn run(
         } else {
             ex.step(op)
         };
+        if let Some(p) = opts.progress {
+            p.step_end(op);
+        }
         if op.kind == OpKind::Rename
             && !matches!(result, Ok(Outcome::Done(_) | Outcome::Recovered(_)))
         {
@@ -455,9 +478,6 @@ pub fn run(
                     let _ = state.mark_failure_alerted(&op.key);
                 }
             }
-        }
-        if let Some(p) = opts.progress {
-            p(i as u64 + 1, total, report.bytes_copied);
         }
     }
     pending.flush(state, &plan.plan_id)?;

@@ -77,6 +77,8 @@ pub(super) struct Executor<'a> {
     pub(super) recover_only: bool,
     /// What the run learnt about the destination drives' times.
     pub(super) drives: DriveNotes,
+    /// Told the bytes a copy writes, as it writes them.
+    pub(super) progress: Option<&'a dyn super::Progress>,
 }
 
 /// What a run learnt about the drives it wrote to, kept for the state DB
@@ -572,6 +574,9 @@ impl Executor<'_> {
                 w.write_all(&buf[..n])
                     .map_err(|e| FsError::io("write", temp, e))?;
                 sent += n as u64;
+                if let Some(p) = self.progress {
+                    p.copied(n as u64);
+                }
                 self.pace(start, sent);
             }
             w.finish()?;
@@ -634,6 +639,9 @@ impl Executor<'_> {
                 w.write_all(&buf)
                     .map_err(|e| FsError::io("write", temp, e))?;
                 sent += buf.len() as u64;
+                if let Some(p) = self.progress {
+                    p.copied(buf.len() as u64);
+                }
                 let _ = recycle.try_send(buf);
                 self.pace(start, sent);
             }

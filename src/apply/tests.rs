@@ -1847,3 +1847,83 @@ fn renames_are_moves_where_ids_come_only_on_request() {
     assert!(h.left.get("copied renamed.mp4").is_some());
     assert!(h.plan().ops.is_empty());
 }
+
+/// What a run tells its [`Progress`]: the steps and bytes to do, then per
+/// step its start and end, and between them the bytes a copy writes as
+/// it writes them: a large file in many calls (its bar moves while it
+/// copies), adding up to its size, in the small and in the pipelined loop.
+#[test]
+fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
+    #[derive(Default)]
+    struct Heard(std::sync::Mutex<Vec<(String, u64)>>);
+    impl Heard {
+        fn note(&self, what: &str, n: u64) {
+            self.0.lock().unwrap().push((what.to_owned(), n));
+        }
+    }
+    impl Progress for Heard {
+        fn begin(&self, steps: u64, bytes: u64) {
+            self.note(&format!("begin {steps}"), bytes);
+        }
+        fn step_start(&self, op: &Op) {
+            self.note(&format!("start {}", op.path), op.bytes);
+        }
+        fn copied(&self, n: u64) {
+            self.note("copied", n);
+        }
+        fn step_end(&self, op: &Op) {
+            self.note(&format!("end {}", op.path), 0);
+        }
+    }
+    let h = harness("");
+    let big = vec![7u8; 9 * 1024 * 1024 + 5];
+    let medium = vec![1u8; 600 * 1024];
+    h.left.put("big.bin", &big);
+    h.left.put("medium.bin", &medium);
+    h.left.put("d/small.txt", b"hello");
+    let plan = h.plan();
+    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
+    admit(&plan, &h.cfg, &h.sides(), &mut state, true).unwrap();
+    let heard = Heard::default();
+    let opts = Options {
+        progress: Some(&heard),
+        ..Options::default()
+    };
+    let report = run(
+        &plan,
+        &h.cfg,
+        &h.sides(),
+        &mut state,
+        &Logger::null(),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(report.copied, 3);
+    let heard = heard.0.into_inner().unwrap();
+    let total = (big.len() + medium.len() + 5) as u64;
+    // Three copies and the folder `d`.
+    assert_eq!(heard[0], ("begin 4".to_owned(), total));
+    for (path, size, min_calls) in [
+        ("big.bin", big.len(), 9),
+        ("medium.bin", medium.len(), 3),
+        ("d/small.txt", 5, 1),
+    ] {
+        let start = heard
+            .iter()
+            .position(|(w, _)| *w == format!("start {path}"))
+            .unwrap();
+        let end = heard
+            .iter()
+            .position(|(w, _)| *w == format!("end {path}"))
+            .unwrap();
+        let calls: Vec<u64> = heard[start + 1..end].iter().map(|(_, n)| *n).collect();
+        assert!(
+            heard[start + 1..end].iter().all(|(w, _)| w == "copied"),
+            "{path}: {heard:?}"
+        );
+        assert_eq!(calls.iter().sum::<u64>(), size as u64, "{path}");
+        assert!(calls.len() >= min_calls, "{path}: {calls:?}");
+    }
+    let ends = heard.iter().filter(|(w, _)| w.starts_with("end ")).count();
+    assert_eq!(ends, 4, "every step ends: {heard:?}");
+}

@@ -11,6 +11,7 @@ use crate::metrics;
 use crate::plan::{Plan, render};
 use crate::roots::Sides;
 use crate::state::State;
+use crate::terminal;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -53,7 +54,11 @@ pub fn apply(
         for (side, scan) in scans.iter() {
             apply::sweep_scan(&state, sides.get(side), side, scan, &log);
         }
-        crate::out!("{}", render::render(&plan, Some(200)));
+        let view = render::View {
+            limit: Some(200),
+            ..terminal::view(terminal::Stream::Stdout)
+        };
+        crate::out!("{}", render::render(&plan, &view));
         delete_guard(cfg, &state, &plan, force, &log)?;
         if plan.ops.is_empty() {
             state.mark_synced()?;
@@ -91,7 +96,8 @@ fn confirm() -> bool {
         && matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
 }
 
-/// Runs an apply with a progress bar on a terminal; returns the report.
+/// Runs an apply with progress bars on a terminal (bytes of each copy
+/// that lasts, and the whole run); returns the report.
 fn apply_with_progress(
     cfg: &Config,
     plan: &Plan,
@@ -101,32 +107,15 @@ fn apply_with_progress(
     force: bool,
 ) -> Result<apply::Report, RunError> {
     apply::admit(plan, cfg, sides, state, force)?;
-    let pb = (std::io::stderr().is_terminal() && plan.ops.len() > 20).then(|| {
-        let pb = indicatif::ProgressBar::new(plan.ops.len() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} steps, {msg} copied, {elapsed}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        pb
-    });
-    let progress = |done: u64, _total: u64, bytes: u64| {
-        if let Some(pb) = &pb {
-            pb.set_position(done);
-            pb.set_message(crate::human_size(bytes));
-        }
-    };
+    let bars = terminal::Bars::on_terminal();
     let on_event = |op: &crate::plan::Op, err: &str| apply::alert::enqueue_step(cfg, op, err);
     let opts = apply::Options {
         force,
-        progress: Some(&progress),
+        progress: bars.as_ref().map(|b| b as &dyn apply::Progress),
         on_event: Some(&on_event),
         ..apply::Options::default()
     };
     let res = apply::run(plan, cfg, sides, state, log, &opts);
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
-    }
+    drop(bars);
     Ok(res?)
 }

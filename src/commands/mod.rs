@@ -42,16 +42,21 @@ pub fn init_example() -> i32 {
     0
 }
 
-/// `show`: a saved plan as tables, or its JSON.
+/// `show`: a saved plan as tables (every step; `detailed`: whole paths
+/// and step ids), or its JSON.
 ///
 /// # Errors
 /// The plan file cannot be read or is not a valid plan.
-pub fn show(plan: &Path, json: bool) -> Result<i32, RunError> {
+pub fn show(plan: &Path, json: bool, detailed: bool) -> Result<i32, RunError> {
     let p = Plan::load(plan)?;
     if json {
         crate::out!("{}", p.to_json());
     } else {
-        crate::out!("{}", render::render(&p, None));
+        let view = render::View {
+            detailed,
+            ..crate::terminal::view(crate::terminal::Stream::Stdout)
+        };
+        crate::out!("{}", render::render(&p, &view));
     }
     Ok(0)
 }

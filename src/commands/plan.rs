@@ -12,6 +12,7 @@ use crate::plan::{Plan, guard, render};
 use crate::roots::Sides;
 use crate::scan::SideScan;
 use crate::state::State;
+use crate::terminal::{self, Stream};
 use serde_json::json;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -38,24 +39,42 @@ pub fn plan(
         }
         other => other?.0,
     };
-    let text = render::render(&plan, Some(200));
-    if json_out {
-        crate::eout!("{text}");
-        crate::out!("{}", plan.to_json());
-    } else {
-        crate::out!("{text}");
-    }
-    delete_guard(cfg, &state, &plan, force, &log)?;
-    if let Some(out) = out {
+    // The guard first: a refused plan is shown but not saved, and the
+    // table's hint names the plan file only when one is written.
+    let refusal = delete_guard(cfg, &state, &plan, force, &log).err();
+    let file = out.filter(|_| refusal.is_none()).map(|out| {
         let is_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']);
-        let file = if is_dir {
+        if is_dir {
             out.join(format!(
                 "plan-{}.json",
                 chrono::Local::now().format("%Y%m%d-%H%M%S")
             ))
         } else {
             out
-        };
+        }
+    });
+    // With --json the JSON has stdout; the people's text goes to stderr.
+    let stream = if json_out {
+        Stream::Stderr
+    } else {
+        Stream::Stdout
+    };
+    let view = render::View {
+        limit: Some(200),
+        saved: file.as_ref().map(|f| f.display().to_string()),
+        ..terminal::view(stream)
+    };
+    let text = render::render(&plan, &view);
+    if json_out {
+        crate::eout!("{text}");
+        crate::out!("{}", plan.to_json());
+    } else {
+        crate::out!("{text}");
+    }
+    if let Some(e) = refusal {
+        return Err(e);
+    }
+    if let Some(file) = file {
         plan.save(&file)?;
         let msg = format!(
             "Saved the plan to {}. Apply it with: twinsync apply {}",

@@ -272,6 +272,13 @@ pub struct Summary {
     #[serde(default)]
     pub bytes_not_sent: u64,
     pub property_changes: u64,
+    /// Files that copies replace whose old version goes to trash (as a
+    /// soft delete does), and those not kept (above the trash size limit,
+    /// or soft delete off).
+    #[serde(default)]
+    pub replaced_to_trash: u64,
+    #[serde(default)]
+    pub replaced_not_kept: u64,
     pub folders_created: u64,
     pub folders_removed: u64,
     pub records: u64,
@@ -300,11 +307,21 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Builds the summary of a list of ops.
+    /// Builds the summary of a list of ops planned with `cfg` (its soft
+    /// delete settings decide where the versions copies replace go).
     #[must_use]
-    pub fn of(ops: &[Op]) -> Self {
+    pub fn of(ops: &[Op], cfg: &PlanConfig) -> Self {
         let mut s = Self::default();
         for op in ops {
+            if let Some((_, _, kept)) =
+                render::replaced(op, cfg.soft_delete, cfg.soft_delete_max_bytes)
+            {
+                if kept {
+                    s.replaced_to_trash += 1;
+                } else {
+                    s.replaced_not_kept += 1;
+                }
+            }
             match op.kind {
                 OpKind::Copy => {
                     if op.side == Some(Side::Right) {
@@ -371,49 +388,83 @@ impl Summary {
             > 0
     }
 
-    /// The one-line total: "Plan: 12 copies → right (3.4 MB), …".
+    /// Versions that go to trash: deleted files and replaced versions
+    /// (what apply reports as "to trash").
+    #[must_use]
+    pub fn to_trash(&self) -> u64 {
+        self.soft_deletes + self.replaced_to_trash
+    }
+
+    /// The one-line total, counting what apply will report: "Plan: 1 copy
+    /// → right (3.4 MiB), 0 copies → left (0 B), 1 conflict (6.2.1), 2 to
+    /// trash (1 replaced version), 0 deleted for good".
     #[must_use]
     pub fn one_line(&self) -> String {
+        let n = crate::plural;
         let mut parts = vec![
             format!(
-                "{} copies → right ({})",
-                self.copies_to_right,
+                "{} → right ({})",
+                n(self.copies_to_right, "copy", "copies"),
                 crate::human_size(self.bytes_to_right)
             ),
             format!(
-                "{} copies → left ({})",
-                self.copies_to_left,
+                "{} → left ({})",
+                n(self.copies_to_left, "copy", "copies"),
                 crate::human_size(self.bytes_to_left)
             ),
         ];
         let rules: Vec<&str> = self.conflicts_by_rule.keys().map(|r| r.as_str()).collect();
+        let conflicts = n(self.conflicts, "conflict", "conflicts");
         if rules.is_empty() {
-            parts.push(format!("{} conflicts", self.conflicts));
+            parts.push(conflicts);
         } else {
-            parts.push(format!(
-                "{} conflict{} ({})",
-                self.conflicts,
-                if self.conflicts == 1 { "" } else { "s" },
-                rules.join(", ")
-            ));
+            parts.push(format!("{conflicts} ({})", rules.join(", ")));
         }
         if self.moves > 0 {
             parts.push(format!(
-                "{} move{}, {} not sent",
-                self.moves,
-                if self.moves == 1 { "" } else { "s" },
+                "{}, {} not sent",
+                n(self.moves, "move", "moves"),
                 crate::human_size(self.bytes_not_sent)
             ));
         }
-        parts.push(format!("{} soft deletes", self.soft_deletes));
-        parts.push(format!("{} hard deletes", self.hard_deletes));
-        if self.renames + self.property_changes > 0 {
-            parts.push(format!("{} renames", self.renames));
-            parts.push(format!("{} property changes", self.property_changes));
+        let mut trash = format!("{} to trash", self.to_trash());
+        if self.replaced_to_trash > 0 {
+            trash.push_str(&format!(
+                " ({})",
+                n(
+                    self.replaced_to_trash,
+                    "replaced version",
+                    "replaced versions"
+                )
+            ));
         }
-        if self.folders_created + self.folders_removed > 0 {
-            parts.push(format!("{} folders created", self.folders_created));
-            parts.push(format!("{} folders removed", self.folders_removed));
+        parts.push(trash);
+        parts.push(format!("{} deleted for good", self.hard_deletes));
+        if self.replaced_not_kept > 0 {
+            parts.push(format!(
+                "{} not kept (above the trash size limit)",
+                n(
+                    self.replaced_not_kept,
+                    "replaced version",
+                    "replaced versions"
+                )
+            ));
+        }
+        if self.renames > 0 {
+            parts.push(n(self.renames, "rename", "renames"));
+        }
+        if self.property_changes > 0 {
+            parts.push(n(
+                self.property_changes,
+                "property change",
+                "property changes",
+            ));
+        }
+        if self.folders_created > 0 {
+            parts.push(n(self.folders_created, "folder created", "folders created"));
+        }
+        if self.folders_removed > 0 {
+            parts.push(n(self.folders_removed, "folder removed", "folders removed"));
         }
         format!("Plan: {}", parts.join(", "))
     }

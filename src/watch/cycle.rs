@@ -77,10 +77,13 @@ impl Loop<'_> {
         let plan = Arc::new(plan);
         let small = |op: &Op| op.lane != Lane::Large;
         let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(self.cfg, op, err);
+        // Bars on a terminal (the service has none).
+        let bars = crate::terminal::Bars::on_terminal();
         let opts = apply::Options {
             filter: Some(&small),
             stop: Some(&self.stop),
             on_event: Some(&on_event),
+            progress: bars.as_ref().map(|b| b as &dyn apply::Progress),
             ..apply::Options::default()
         };
         let res = apply::run(
@@ -91,6 +94,7 @@ impl Loop<'_> {
             &self.log,
             &opts,
         );
+        drop(bars);
         for (s, p) in plan
             .ops
             .iter()

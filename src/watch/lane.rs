@@ -80,14 +80,18 @@ impl LargeLane {
                 };
                 let filter = |op: &Op| ids.contains(&op.id);
                 let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(&cfg, op, err);
+                // Byte bars on a terminal, below the small lane's.
+                let bars = crate::terminal::Bars::on_terminal();
                 let opts = apply::Options {
                     filter: Some(&filter),
                     stop: Some(&stop),
                     on_event: Some(&on_event),
+                    progress: bars.as_ref().map(|b| b as &dyn apply::Progress),
                     ..apply::Options::default()
                 };
                 let started = Instant::now();
                 let res = apply::run(&plan, &cfg, &sides, state, &log, &opts);
+                drop(bars);
                 let mut c = metrics::cycle_record(Some(&plan), res.as_ref().ok(), started);
                 let extra = match &res {
                     Ok(_) => json!({"lane": "large"}),
