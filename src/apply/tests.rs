@@ -1830,3 +1830,139 @@ fn renames_are_moves_where_ids_come_only_on_request() {
     assert!(h.left.get("copied renamed.mp4").is_some());
     assert!(h.plan().ops.is_empty());
 }
+
+/// A right side that takes path components of at most 255 bytes and whole
+/// paths of at most `max_path` bytes, as a `MAX_PATH`-style cloud drive.
+fn limited_right(h: &H, max_path: usize) -> Sides {
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    right.limit_names(255, max_path);
+    Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    }
+}
+
+/// A relative path of exactly `len` bytes ending in `/name`.
+fn path_of_len(len: usize, name: &str) -> String {
+    let dir = format!("Projects/Client/{}", "d".repeat(len - 16 - name.len() - 1));
+    let p = format!("{dir}/{name}");
+    assert_eq!(p.len(), len);
+    p
+}
+
+fn no_temps(m: &MemFs) {
+    let temps: Vec<String> = m
+        .dump()
+        .into_keys()
+        .filter(|p| p.contains(paths::TEMP_PREFIX))
+        .collect();
+    assert!(temps.is_empty(), "temp files left: {temps:?}");
+}
+
+/// Issue 18, item 6: a file whose path is exactly at the drive's length
+/// limit copies (its temp file fits where it fits), and so does one whose
+/// name is at the component limit; nothing fails, no temp file is left.
+#[test]
+fn files_at_the_drives_length_limit_copy_through_a_temp_that_fits() {
+    let h = harness("");
+    let sides = limited_right(&h, 120);
+    let short_name = path_of_len(120, "a.txt");
+    let long_name = path_of_len(120, &format!("{}.docx", "n".repeat(30)));
+    let at_component_limit = format!("Projects/{}.pdf", "c".repeat(251));
+    for p in [&short_name, &long_name] {
+        h.left.put(p, p.as_bytes());
+    }
+    h.left.put("top.txt", b"a short path");
+    let plan = h.plan();
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    for p in [&short_name, &long_name] {
+        assert_eq!(h.right.get(p).as_deref(), Some(p.as_bytes()));
+    }
+    assert_eq!(
+        h.right.get("top.txt").as_deref(),
+        Some(b"a short path".as_slice())
+    );
+    no_temps(&h.right);
+    // A name of 255 bytes, on a drive whose whole-path limit is far away.
+    h.tick();
+    h.left.put(&at_component_limit, b"long name");
+    let sides = limited_right(&h, 4096);
+    let r = h.apply_with(&h.plan(), &sides).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(
+        h.right.get(&at_component_limit).as_deref(),
+        Some(b"long name".as_slice())
+    );
+    no_temps(&h.right);
+    assert!(h.plan().ops.is_empty());
+}
+
+/// Issue 18, item 6: files whose trash path would be too long for the
+/// drive are overwritten and soft-deleted all the same, into a short trash
+/// name; the trash records keep their original paths, and a restore puts
+/// a file back there.
+#[test]
+fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
+    let h = harness("");
+    let sides = limited_right(&h, 120);
+    let edited = path_of_len(120, "budget.xlsx");
+    let deleted = path_of_len(115, "minutes of the meeting.docx");
+    h.left.put(&edited, b"budget v1");
+    h.left.put(&deleted, b"minutes v1");
+    let r = h.apply_with(&h.plan(), &sides).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    h.tick();
+    h.left.put(&edited, b"budget v2");
+    h.left.remove_file(&deleted).unwrap();
+    let r = h.apply_with(&h.plan(), &sides).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!((r.copied, r.soft_deletes), (1, 1), "{r:?}");
+    assert_eq!(
+        h.right.get(&edited).as_deref(),
+        Some(b"budget v2".as_slice())
+    );
+    assert!(h.right.get(&deleted).is_none());
+    no_temps(&h.right);
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let mut recs = state.trash_records().unwrap();
+    recs.sort_by(|a, b| a.original_path.cmp(&b.original_path));
+    assert_eq!(
+        recs.iter()
+            .map(|r| r.original_path.as_str())
+            .collect::<Vec<_>>(),
+        [deleted.as_str(), edited.as_str()]
+    );
+    for (rec, body, name) in [
+        (
+            &recs[0],
+            b"minutes v1".as_slice(),
+            "minutes of the meeting.docx",
+        ),
+        (&recs[1], b"budget v1".as_slice(), "budget.xlsx"),
+    ] {
+        assert_eq!(rec.side, Side::Right);
+        assert!(rec.trash_path.starts_with(".long/"), "{}", rec.trash_path);
+        assert!(rec.trash_path.ends_with(name), "{}", rec.trash_path);
+        let full = format!(".sync_trash/{}", rec.trash_path);
+        assert!(full.len() <= 120, "{full}");
+        assert_eq!(h.right.get(&full).as_deref(), Some(body));
+    }
+    assert!(h.plan().ops.is_empty(), "settled");
+    // Restored by its original path, back at its original path.
+    let rec = trash::restore(&h.cfg, &state, &sides, &Logger::null(), &deleted).unwrap();
+    assert_eq!(rec.original_path, deleted);
+    assert_eq!(
+        h.right.get(&deleted).as_deref(),
+        Some(b"minutes v1".as_slice())
+    );
+    assert_eq!(state.trash_records().unwrap().len(), 1);
+    // The next cycle syncs it back to the left.
+    h.tick();
+    let r = h.apply_with(&h.plan(), &sides).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(
+        h.left.get(&deleted).as_deref(),
+        Some(b"minutes v1".as_slice())
+    );
+}
