@@ -700,3 +700,47 @@ fn detect_moves_off_deletes_and_copies() {
     assert_eq!(e.read("right", "b/report.docx").as_deref(), Some("report"));
     assert!(e.read("right", "a/report.docx").is_none());
 }
+
+/// Issue 18, item 7 (rclone bisync's scenario): a pair adopted by size and
+/// mtime is hashed at the end of the `apply` that adopted it, so a later
+/// re-stamp on one side (same bytes) plus an edit on the other is the
+/// edit, copied across, not a conflict with clash copies.
+#[test]
+fn apply_hashes_adopted_pairs_so_a_restamp_loses_to_an_edit() {
+    let e = Env::init("");
+    for side in ["left", "right"] {
+        e.write(side, "docs/report.txt", "the shared version", 600);
+        e.write(side, "docs/other.txt", "another shared file", 600);
+    }
+    e.sync();
+    // Re-dated on the right with the same bytes, edited on the left.
+    common::set_age(&e.right.join("docs/report.txt"), 300);
+    e.write("left", "docs/report.txt", "edited on the left", 100);
+    let plan = e.plan_json();
+    let ops = plan["ops"].as_array().unwrap();
+    assert!(
+        ops.iter().all(|o| o["kind"] != "conflict"),
+        "a conflict the user did not make: {ops:#?}"
+    );
+    assert!(
+        ops.iter()
+            .any(|o| o["kind"] == "copy" && o["path"] == "docs/report.txt" && o["rule"] == "6.2.3"),
+        "{ops:#?}"
+    );
+    e.sync();
+    assert_eq!(
+        e.read("right", "docs/report.txt").as_deref(),
+        Some("edited on the left")
+    );
+    assert_eq!(common::synced(&e.left), common::synced(&e.right));
+    assert!(
+        !common::tree(&e.right).keys().any(|k| k.contains("clash")),
+        "no clash copies"
+    );
+    assert!(
+        e.log()
+            .iter()
+            .any(|l| l["note"] == "hashed pairs adopted by size and mtime" && l["hashed"] == 2),
+        "the first apply hashed both adopted pairs"
+    );
+}
