@@ -350,10 +350,10 @@ pub enum TempUse {
 /// Length of the owner tag in the regular temp name (see [`temp_name`]).
 const OWNER_LEN: usize = 6;
 /// Length of the owner tag in the short temp name (see [`temp_name_near_limit`]).
-const SHORT_OWNER_LEN: usize = 3;
+const SHORT_OWNER_LEN: usize = 4;
 
 /// The owner tag of a plan in temp names: the first alphanumerics of its
-/// id (six; a temp name of an older build has eight, a short one three,
+/// id (six; a temp name of an older build has eight, a short one four,
 /// see [`temp_owned_by`]).
 #[must_use]
 pub fn temp_owner(plan_id: &str) -> String {
@@ -416,7 +416,7 @@ fn base36(mut n: u64) -> String {
 // 1. [`temp_name`]: `.~twinsync-<owner 6>-<step base 36>.tmp` (23–25
 //    characters) in the target's folder; used first, always.
 // 2. [`temp_name_near_limit`]: when the drive refused the first for its
-//    length, `.~twinsync-<owner 3><step base 36>.tmp` (19–21 characters)
+//    length, `.~twinsync-<owner 4><step base 36>.tmp` (20–22 characters)
 //    in the deepest folder of the target's own path where the temp path
 //    is no longer (in characters) than the target path: the target's
 //    folder itself when the target's name is at least that long, else a
@@ -493,7 +493,7 @@ pub fn parse_temp_name(name: &str) -> Option<(&str, TempUse)> {
     let alnum = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
     match body.split_once('-') {
         Some((owner, step)) => (alnum(owner) && alnum(step)).then_some((owner, use_)),
-        // The short form: three characters of owner, then the step.
+        // The short form: four characters of owner, then the step.
         None => (use_ == TempUse::Copy && body.len() > SHORT_OWNER_LEN && alnum(body))
             .then(|| (&body[..SHORT_OWNER_LEN], use_)),
     }
@@ -571,15 +571,18 @@ mod tests {
         // A name long enough: the short form stays in the target's folder.
         let dest = format!("deep/folder/{}.docx", "n".repeat(20));
         let t = temp_name_near_limit(&dest, id, 5);
-        assert_eq!(t, "deep/folder/.~twinsync-0f35.tmp");
+        assert_eq!(t, "deep/folder/.~twinsync-0f3a5.tmp");
         assert!(t.len() <= dest.len());
-        assert_eq!(parse_temp_name(file_name(&t)), Some(("0f3", TempUse::Copy)));
-        assert!(temp_owned_by("0f3", id));
+        assert_eq!(
+            parse_temp_name(file_name(&t)),
+            Some(("0f3a", TempUse::Copy))
+        );
+        assert!(temp_owned_by("0f3a", id));
         // A short name: the nearest folder above where it is no longer.
         let t = temp_name_near_limit("deep/folder/abcdefghijklmnop/a.txt", id, 5);
-        assert_eq!(t, "deep/folder/.~twinsync-0f35.tmp");
+        assert_eq!(t, "deep/folder/.~twinsync-0f3a5.tmp");
         let t = temp_name_near_limit("abcdefgh/a.txt", id, 5);
-        assert_eq!(t, ".~twinsync-0f35.tmp", "at worst the root");
+        assert_eq!(t, ".~twinsync-0f3a5.tmp", "at worst the root");
         // Non-ASCII names count in characters, so bytes and UTF-16 units fit too.
         for dest in [
             format!("{}/{}.txt", "é".repeat(30), "ü".repeat(12)),
@@ -597,7 +600,7 @@ mod tests {
         }
         let [regular, short] = copy_temps("x/report.docx", id, 3);
         assert_eq!(regular, "x/.~twinsync-0f3a9c-3.tmp");
-        assert_eq!(short, ".~twinsync-0f33.tmp");
+        assert_eq!(short, ".~twinsync-0f3a3.tmp");
     }
 
     #[test]
