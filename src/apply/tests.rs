@@ -1966,3 +1966,111 @@ fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
         Some(b"minutes v1".as_slice())
     );
 }
+
+/// Issue 18, item 6, under power cuts: with the copy temps and trash
+/// entries of paths at the drive's limit under their short names, a cut
+/// after any write (or right after its effect, before the journal) and a
+/// resume of the same plan converge, lose nothing, leave no temp file and
+/// record every trash entry.
+#[test]
+fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
+    for after_write in [false, true] {
+        let mut n = 0;
+        loop {
+            let h = harness("");
+            let edited_short = path_of_len(120, "a.txt");
+            let edited_long = path_of_len(120, "the quarterly figures.xlsx");
+            let deleted = path_of_len(116, "old notes.txt");
+            let created = path_of_len(120, "new.txt");
+            for p in [&edited_short, &edited_long, &deleted] {
+                h.left.put(p, format!("{p} v1").as_bytes());
+            }
+            let r = h.apply_with(&h.plan(), &limited_right(&h, 120)).unwrap();
+            assert!(r.failed.is_empty(), "{:?}", r.failed);
+            h.tick();
+            for p in [&edited_short, &edited_long, &created] {
+                h.left.put(p, format!("{p} v2, longer").as_bytes());
+            }
+            h.left.remove_file(&deleted).unwrap();
+            let before: Vec<Vec<u8>> = all_contents(&h.left)
+                .into_iter()
+                .chain(all_contents(&h.right))
+                .collect();
+            let plan = h.plan();
+            let budget = Arc::new(AtomicI64::new(n));
+            let right = if after_write {
+                FaultFs::with_cut_after(Arc::new(h.right.clone()), Arc::clone(&budget))
+            } else {
+                FaultFs::with_budget(Arc::new(h.right.clone()), Arc::clone(&budget))
+            };
+            right.limit_names(255, 120);
+            let faulty = Sides {
+                left: Arc::new(h.left.clone()),
+                right: Arc::new(right),
+            };
+            let crashed = h.apply_with(&plan, &faulty).is_err();
+            // Restart: the same plan again, the power back on.
+            let sides = limited_right(&h, 120);
+            let r = h.apply_with(&plan, &sides).unwrap();
+            assert!(r.failed.is_empty(), "n={n}: {:?}", r.failed);
+            assert_eq!(live(&h.left), live(&h.right), "n={n}: trees differ");
+            let mut everything = all_contents(&h.left);
+            everything.extend(all_contents(&h.right));
+            for v in &before {
+                assert!(
+                    everything.contains(v),
+                    "n={n}: lost {:?}",
+                    String::from_utf8_lossy(v)
+                );
+            }
+            no_temps(&h.right);
+            assert_trash_recorded(&h, n);
+            let state = State::open(&h.cfg.state_db).unwrap();
+            assert_eq!(
+                state.trash_records().unwrap().len(),
+                3,
+                "n={n}: two replaced versions and a deleted file"
+            );
+            let r = h.apply_with(&h.plan(), &sides).unwrap();
+            assert!(r.failed.is_empty(), "n={n}: {:?}", r.failed);
+            assert!(!h.plan().summary.has_changes(), "n={n}: still has work");
+            if !crashed {
+                break;
+            }
+            n += 1;
+        }
+        assert!(n >= 8, "the plan needed only {n} writes");
+    }
+}
+
+/// The sweep removes a leftover copy temp under the short name (issue 18,
+/// item 6) as under the regular one, and an older build's, unless the plan
+/// owning it is still running.
+#[test]
+fn short_and_old_temp_names_are_swept_unless_their_plan_runs() {
+    let h = harness("");
+    let running = "5b7e01c2-0000-4000-8000-000000000001";
+    let over = "9d31aa07-0000-4000-8000-000000000002";
+    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
+    state.begin_plan(running, 0).unwrap();
+    let mut temps = Vec::new();
+    for id in [running, over] {
+        let [regular, short] = paths::copy_temps("d/report.docx", id, 12);
+        let old = format!(
+            "d/.~twinsync-{}-12.tmp",
+            id.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(8)
+                .collect::<String>()
+        );
+        for t in [regular, short, old] {
+            h.right.put(&t, b"partial copy");
+            temps.push(t);
+        }
+    }
+    let removed = sweep_temps(&state, &h.right, Side::Right, &temps, &Logger::null());
+    assert_eq!(removed, temps[3..].to_vec(), "only the finished plan's");
+    for t in &temps[..3] {
+        assert!(h.right.get(t).is_some(), "{t} belongs to a running plan");
+    }
+}
