@@ -744,3 +744,66 @@ fn apply_hashes_adopted_pairs_so_a_restamp_loses_to_an_edit() {
         "the first apply hashed both adopted pairs"
     );
 }
+
+/// Issue 18, item 6, on a real file system: Linux refuses a path of 4,096
+/// bytes or more (`ENAMETOOLONG`). Files whose path on the right is exactly
+/// at that limit are copied (their temp file fits), overwritten and deleted
+/// into short trash names (`.sync_trash/` + the path would not fit), and a
+/// deleted one is restored by its original path.
+#[cfg(target_os = "linux")]
+#[test]
+fn paths_at_the_real_length_limit_copy_go_to_trash_and_restore() {
+    const MAX: usize = 4095; // PATH_MAX, 4096 with its NUL
+    let e = Env::init("");
+    let name_len = "a.txt".len();
+    let mut room = MAX - e.right.as_os_str().len() - 1 - name_len;
+    let mut dir = String::new();
+    while room > 202 {
+        dir.push_str(&"d".repeat(200));
+        dir.push('/');
+        room -= 201;
+    }
+    dir.push_str(&"e".repeat(room - 1));
+    let (edited, deleted) = (format!("{dir}/a.txt"), format!("{dir}/b.txt"));
+    assert_eq!(e.right.join(&edited).as_os_str().len(), MAX);
+    e.write("left", &edited, "edited v1", 600);
+    e.write("left", &deleted, "deleted v1", 600);
+    e.sync();
+    assert_eq!(e.read("right", &edited).as_deref(), Some("edited v1"));
+    assert_eq!(e.read("right", &deleted).as_deref(), Some("deleted v1"));
+    e.write("left", &edited, "edited v2", 100);
+    std::fs::remove_file(e.left.join(&deleted)).unwrap();
+    let out = e.sync();
+    assert!(
+        out.contains("1 copied") && out.contains("2 to trash"),
+        "{out}"
+    );
+    assert_eq!(e.read("right", &edited).as_deref(), Some("edited v2"));
+    assert_eq!(e.read("right", &deleted), None);
+    let trash: Vec<(String, String)> = common::tree(&e.right)
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(".sync_trash/.long/") && !k.ends_with('/'))
+        .collect();
+    assert_eq!(trash.len(), 2, "{trash:?}");
+    assert!(
+        trash
+            .iter()
+            .any(|(k, v)| k.ends_with("-a.txt") && v == "edited v1")
+    );
+    assert!(
+        trash
+            .iter()
+            .any(|(k, v)| k.ends_with("-b.txt") && v == "deleted v1")
+    );
+    e.cmd(&["trash", "restore", &deleted]).assert().success();
+    assert_eq!(e.read("right", &deleted).as_deref(), Some("deleted v1"));
+    e.sync();
+    assert_eq!(e.read("left", &deleted).as_deref(), Some("deleted v1"));
+    assert!(
+        !common::tree(&e.left)
+            .keys()
+            .chain(common::tree(&e.right).keys())
+            .any(|k| k.contains(".~twinsync-")),
+        "no temp file left"
+    );
+}
