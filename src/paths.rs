@@ -1,4 +1,6 @@
-//! Relative paths: identity keys, validation and clash names.
+//! Relative paths: identity keys, validation, clash names and temp names
+//! (the rules for temp names at a drive's length limit are written next to
+//! [`temp_name`]).
 //!
 //! Every path twinsync handles below a root is a *relative path*: components
 //! joined by `/`, no leading or trailing separator, no `.` or `..`. The

@@ -154,9 +154,6 @@ impl Executor<'_> {
                 Err(e) if e.class == ErrorClass::PathTooLong => {}
                 Err(e) => return Err(e),
             }
-            if regular == short {
-                break;
-            }
         }
         Ok((regular, None))
     }
