@@ -411,7 +411,9 @@ fn base36(mut n: u64) -> String {
 //   bytes on Linux. Which one a mapped drive has cannot be asked, and it
 //   counts the absolute path, whose root part only the drive knows: so
 //   this limit is learned from the drive's own refusal (`PathTooLong` on
-//   creating the temp file) and never guessed.
+//   creating the temp file, or `NotFound`, which is how Windows reports a
+//   path over `MAX_PATH`; the temp's folder exists at that point) and
+//   never guessed.
 //
 // Hence two forms, both starting `.~twinsync-` and ending `.tmp` (what the
 // scanner, the sweep and the exclude rules recognise, [`is_internal_name`]):

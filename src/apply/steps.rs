@@ -276,8 +276,10 @@ impl Executor<'_> {
         let mut hash = self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes);
         // The drive refused the temp name for its length (its whole-path
         // limit, see `paths`): the short form, no longer than `dest`.
+        // Windows reports a path over `MAX_PATH` as "path not found" too;
+        // its folder exists (made just above), so that is the same refusal.
         if let Err(e) = &hash
-            && e.class == ErrorClass::PathTooLong
+            && matches!(e.class, ErrorClass::PathTooLong | ErrorClass::NotFound)
             && e.path == temp
         {
             let short = paths::temp_name_near_limit(dest, &self.plan.plan_id, op.id);

@@ -2074,3 +2074,50 @@ fn short_and_old_temp_names_are_swept_unless_their_plan_runs() {
         assert!(h.right.get(t).is_some(), "{t} belongs to a running plan");
     }
 }
+
+/// Windows reports a path over `MAX_PATH` as "path not found": a copy whose
+/// temp file is refused that way goes through the short temp name, and a
+/// replaced version refused its full trash path that way goes to a short
+/// trash name.
+#[test]
+fn a_path_not_found_refusal_is_read_as_too_long_like_windows_reports_it() {
+    let h = harness("");
+    h.left.put("docs/plan.txt", b"v1");
+    h.sync();
+    h.tick();
+    h.left.put("docs/plan.txt", b"v2");
+    let right = FaultFs::new(Arc::new(h.right.clone()));
+    right.fail(fault(ErrorClass::NotFound, "create", "docs/.~twinsync-", 1));
+    right.fail(fault(
+        ErrorClass::NotFound,
+        "rename",
+        "→ .sync_trash/docs/",
+        1,
+    ));
+    let sides = Sides {
+        left: Arc::new(h.left.clone()),
+        right: Arc::new(right),
+    };
+    let r = h.apply_with(&h.plan(), &sides).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(
+        h.right.get("docs/plan.txt").as_deref(),
+        Some(b"v2".as_slice())
+    );
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let recs = state.trash_records().unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].original_path, "docs/plan.txt");
+    assert!(
+        recs[0].trash_path.starts_with(".long/"),
+        "{}",
+        recs[0].trash_path
+    );
+    assert_eq!(
+        h.right
+            .get(&format!(".sync_trash/{}", recs[0].trash_path))
+            .as_deref(),
+        Some(b"v1".as_slice())
+    );
+    no_temps(&h.right);
+}

@@ -14,7 +14,8 @@
 //! counts the absolute path; see `paths`), so it is learned from the
 //! drive's refusal: when putting a file at its full trash path fails with
 //! [`ErrorClass::PathTooLong`] (creating its folders, the rename, or the
-//! copy to a trash outside the root), it goes to a short flat name instead,
+//! copy to a trash outside the root; or [`ErrorClass::NotFound`], which is
+//! how Windows reports a path over `MAX_PATH`), it goes to a short flat name instead,
 //! [`short_trash_name`]: `.long/<hash>-<name shortened to 40 characters>`
 //! (at most 58 characters below the trash folder), the hash taken of the
 //! original path and the stamp. The original path is in the trash record
@@ -78,8 +79,11 @@ impl<'a> TrashLoc<'a> {
     /// The I/O error naming the path.
     pub fn put(&self, path: &str, stamp: &str) -> Result<String, FsError> {
         match self.put_at_full_path(path, stamp) {
-            Err(e) if e.class == ErrorClass::PathTooLong => {
-                // Too long for the drive: a short name (see the module docs).
+            // Too long for the drive: a short name (see the module docs).
+            // Windows reports a path over `MAX_PATH` as "path not found"
+            // too; if it was the file that is gone, the short name fails
+            // the same way.
+            Err(e) if matches!(e.class, ErrorClass::PathTooLong | ErrorClass::NotFound) => {
                 let tfs = self.trash_fs();
                 let mut n = 1;
                 let mut rel = short_trash_name(path, stamp, n);
