@@ -1,4 +1,6 @@
-//! Relative paths: identity keys, validation and clash names.
+//! Relative paths: identity keys, validation, clash names and temp names
+//! (the rules for temp names at a drive's length limit are written next to
+//! [`temp_name`]).
 //!
 //! Every path twinsync handles below a root is a *relative path*: components
 //! joined by `/`, no leading or trailing separator, no `.` or `..`. The
@@ -338,26 +340,108 @@ pub fn with_deleted_tag(path: &str, stamp: &str) -> String {
 /// What a twinsync temp name is for; see [`temp_name`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TempUse {
-    /// A copy being written (`.~twinsync-<plan>-<step>.tmp`): removable once
-    /// its plan is no longer running, it only ever holds a partial copy.
+    /// A copy being written (`.~twinsync-<owner>-<step>.tmp`): removable
+    /// once its plan is no longer running, it only ever holds a partial copy.
     Copy,
     /// An item parked during a case-only rename
-    /// (`.~twinsync-<plan>-<step>-case.tmp`): a user's file or folder, never
+    /// (`.~twinsync-<owner>-<step>-case.tmp`): a user's file or folder, never
     /// removed, always put back.
     CaseRename,
 }
 
-/// The owner tag of a plan in temp names: the first 8 alphanumerics of its id.
+/// Length of the owner tag in the regular temp name (see [`temp_name`]).
+const OWNER_LEN: usize = 6;
+/// Length of the owner tag in the short temp name (see [`temp_name_near_limit`]).
+const SHORT_OWNER_LEN: usize = 4;
+
+/// The owner tag of a plan in temp names: the first alphanumerics of its
+/// id (six; a temp name of an older build has eight, a short one four,
+/// see [`temp_owned_by`]).
 #[must_use]
 pub fn temp_owner(plan_id: &str) -> String {
     plan_id
         .chars()
         .filter(char::is_ascii_alphanumeric)
-        .take(8)
+        .take(OWNER_LEN)
         .collect()
 }
 
-/// The one place temp names are made: in `dir`, for step `step` of plan `plan_id`.
+/// True when `owner`, read from a temp name by [`parse_temp_name`], is the
+/// tag of plan `plan_id`: the beginning of its id's alphanumerics. Holds for
+/// every form: the regular one, the short one and an older build's
+/// eight-character tag.
+#[must_use]
+pub fn temp_owned_by(owner: &str, plan_id: &str) -> bool {
+    !owner.is_empty()
+        && plan_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(owner.len())
+            .eq(owner.chars())
+}
+
+/// `n` in base 36 (digits, then lower-case letters): a step number in a
+/// temp name in as few characters as it takes.
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[usize::try_from(n % 36).unwrap_or(0)]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+// Temp names and the length limits of drives (issue 18, item 6).
+//
+// A copy is written to a temp file and renamed over its target (SPEC §8),
+// so the temp path must fit wherever the target path fits. Two limits
+// apply on real drives:
+// - a name (path component) limit: 255 bytes on ext4 and most Unix file
+//   systems, 255 UTF-16 units on NTFS, exFAT and SMB. Every temp name
+//   is ASCII and at most 30 characters, so it is never the component
+//   that is too long: nothing to learn here.
+// - a whole-path limit: 260 characters on a drive that keeps the old
+//   Windows `MAX_PATH` (many cloud-drive clients, WebDAV and older SMB
+//   servers; NTFS itself and Rust's `\\?\` paths allow 32,767), 4,096
+//   bytes on Linux. Which one a mapped drive has cannot be asked, and it
+//   counts the absolute path, whose root part only the drive knows: so
+//   this limit is learned from the drive's own refusal (`PathTooLong` on
+//   creating the temp file, or `NotFound`, which is how Windows reports a
+//   path over `MAX_PATH`; the temp's folder exists at that point) and
+//   never guessed.
+//
+// Hence two forms, both starting `.~twinsync-` and ending `.tmp` (what the
+// scanner, the sweep and the exclude rules recognise, [`is_internal_name`]):
+// 1. [`temp_name`]: `.~twinsync-<owner 6>-<step base 36>.tmp` (23–25
+//    characters) in the target's folder; used first, always.
+// 2. [`temp_name_near_limit`]: when the drive refused the first for its
+//    length, `.~twinsync-<owner 4><step base 36>.tmp` (20–22 characters)
+//    in the deepest folder of the target's own path where the temp path
+//    is no longer (in characters) than the target path: the target's
+//    folder itself when the target's name is at least that long, else a
+//    folder above it, at worst the root. A path no longer in characters,
+//    whose extra part is ASCII, is no longer in bytes or UTF-16 units
+//    either, and its components are the target's own or the short ASCII
+//    name: so it fits wherever the target fits, whatever the limit. The
+//    rename into place stays on the same drive (atomic). A temp above
+//    the target's folder takes that folder's permissions with it on a
+//    drive that keeps per-file ACLs on a move (NTFS): it is used only on
+//    a drive that refused the target folder's temp for its length, which
+//    NTFS with long paths never does.
+// A file at the top of the root whose name is shorter than a temp name is
+// the one case left: its path is then under 21 characters, far from any
+// drive's limit.
+// Both are found again by a resumed step ([`copy_temps`] order), and both
+// carry an owner tag, so [`parse_temp_name`] and the sweep treat them (and
+// an older build's `.~twinsync-<owner 8>-<step decimal>.tmp`) alike.
+
+/// The one place temp names are made: in `dir`, for step `step` of plan
+/// `plan_id` (form 1 in the rules above).
 #[must_use]
 pub fn temp_name(dir: &str, plan_id: &str, step: u64, use_: TempUse) -> String {
     let tag = match use_ {
@@ -367,14 +451,42 @@ pub fn temp_name(dir: &str, plan_id: &str, step: u64, use_: TempUse) -> String {
     join(
         dir,
         &format!(
-            "{TEMP_PREFIX}{}-{step}{tag}{TEMP_SUFFIX}",
-            temp_owner(plan_id)
+            "{TEMP_PREFIX}{}-{}{tag}{TEMP_SUFFIX}",
+            temp_owner(plan_id),
+            base36(step)
         ),
     )
 }
 
+/// The temp path of a copy to `dest` on a drive that refused
+/// [`temp_name`] for its length (form 2 in the rules above): the short
+/// name in the deepest folder of `dest`'s path where the temp path is no
+/// longer than `dest`.
+#[must_use]
+pub fn temp_name_near_limit(dest: &str, plan_id: &str, step: u64) -> String {
+    let owner: String = temp_owner(plan_id).chars().take(SHORT_OWNER_LEN).collect();
+    let name = format!("{TEMP_PREFIX}{owner}{}{TEMP_SUFFIX}", base36(step));
+    let room = dest.chars().count();
+    ancestors_or_self(parent(dest))
+        .map(|dir| join(dir, &name))
+        .find(|p| p.chars().count() <= room)
+        .unwrap_or(name)
+}
+
+/// The temp paths a copy to `dest` may use, in the order it tries them:
+/// [`temp_name`] in `dest`'s folder, then [`temp_name_near_limit`].
+#[must_use]
+pub fn copy_temps(dest: &str, plan_id: &str, step: u64) -> [String; 2] {
+    [
+        temp_name(parent(dest), plan_id, step, TempUse::Copy),
+        temp_name_near_limit(dest, plan_id, step),
+    ]
+}
+
 /// Reads a temp name back: its owner tag and use, or `None` when the name
-/// is internal but not one this build makes (handled as "unknown").
+/// is internal but not one this build makes (handled as "unknown"). Reads
+/// both forms of [`temp_name`] and [`temp_name_near_limit`], and an older
+/// build's (eight-character owner, decimal step).
 #[must_use]
 pub fn parse_temp_name(name: &str) -> Option<(&str, TempUse)> {
     let body = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
@@ -382,12 +494,13 @@ pub fn parse_temp_name(name: &str) -> Option<(&str, TempUse)> {
         Some(b) => (b, TempUse::CaseRename),
         None => (body, TempUse::Copy),
     };
-    let (owner, step) = body.split_once('-')?;
-    let ok = !owner.is_empty()
-        && owner.chars().all(|c| c.is_ascii_alphanumeric())
-        && !step.is_empty()
-        && step.chars().all(|c| c.is_ascii_digit());
-    ok.then_some((owner, use_))
+    let alnum = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    match body.split_once('-') {
+        Some((owner, step)) => (alnum(owner) && alnum(step)).then_some((owner, use_)),
+        // The short form: four characters of owner, then the step.
+        None => (use_ == TempUse::Copy && body.len() > SHORT_OWNER_LEN && alnum(body))
+            .then(|| (&body[..SHORT_OWNER_LEN], use_)),
+    }
 }
 
 #[cfg(test)]
@@ -423,17 +536,75 @@ mod tests {
     fn temp_names_round_trip() {
         let id = "0f3a9c2e-1111-2222-3333-444455556666";
         let c = temp_name("a/b", id, 7, TempUse::Copy);
-        assert_eq!(c, "a/b/.~twinsync-0f3a9c2e-7.tmp");
+        assert_eq!(c, "a/b/.~twinsync-0f3a9c-7.tmp");
+        assert_eq!(
+            temp_name("", id, 36 * 36 + 35, TempUse::Copy),
+            ".~twinsync-0f3a9c-10z.tmp",
+            "steps in base 36"
+        );
         assert!(is_internal_name(file_name(&c)));
         assert_eq!(
             parse_temp_name(file_name(&c)),
-            Some(("0f3a9c2e", TempUse::Copy))
+            Some(("0f3a9c", TempUse::Copy))
         );
         let r = temp_name("", id, 12, TempUse::CaseRename);
-        assert_eq!(parse_temp_name(&r), Some(("0f3a9c2e", TempUse::CaseRename)));
+        assert_eq!(parse_temp_name(&r), Some(("0f3a9c", TempUse::CaseRename)));
         assert!(is_internal_name(&r));
         assert_eq!(parse_temp_name(".~twinsync-x.tmp"), None);
         assert_eq!(parse_temp_name(".~twinsync-ab-1-2.tmp"), None);
+        assert_eq!(
+            parse_temp_name(".~twinsync-ab-1-case.tmp").map(|p| p.1),
+            Some(TempUse::CaseRename)
+        );
+        // An older build's names (eight-character owner, decimal step) still read, and own.
+        let old = ".~twinsync-0f3a9c2e-12.tmp";
+        assert!(is_internal_name(old));
+        assert_eq!(parse_temp_name(old), Some(("0f3a9c2e", TempUse::Copy)));
+        assert!(temp_owned_by("0f3a9c2e", id));
+        assert!(temp_owned_by("0f3a9c", id));
+        assert!(temp_owned_by("0f3", id));
+        assert!(!temp_owned_by("0f3a9c2f", id));
+        assert!(!temp_owned_by("", id));
+    }
+
+    /// The temp path of a copy is never longer than the final path once
+    /// the drive refused the regular one (issue 18, item 6).
+    #[test]
+    fn temp_names_near_the_limit_are_no_longer_than_their_target() {
+        let id = "0f3a9c2e-1111-2222-3333-444455556666";
+        // A name long enough: the short form stays in the target's folder.
+        let dest = format!("deep/folder/{}.docx", "n".repeat(20));
+        let t = temp_name_near_limit(&dest, id, 5);
+        assert_eq!(t, "deep/folder/.~twinsync-0f3a5.tmp");
+        assert!(t.len() <= dest.len());
+        assert_eq!(
+            parse_temp_name(file_name(&t)),
+            Some(("0f3a", TempUse::Copy))
+        );
+        assert!(temp_owned_by("0f3a", id));
+        // A short name: the nearest folder above where it is no longer.
+        let t = temp_name_near_limit("deep/folder/abcdefghijklmnop/a.txt", id, 5);
+        assert_eq!(t, "deep/folder/.~twinsync-0f3a5.tmp");
+        let t = temp_name_near_limit("abcdefgh/a.txt", id, 5);
+        assert_eq!(t, ".~twinsync-0f3a5.tmp", "at worst the root");
+        // Non-ASCII names count in characters, so bytes and UTF-16 units fit too.
+        for dest in [
+            format!("{}/{}.txt", "é".repeat(30), "ü".repeat(12)),
+            format!("{}/{}", "日本".repeat(40), "😀".repeat(9)),
+            format!("a/b/c/{}", "x".repeat(255)),
+        ] {
+            for step in [0, 7, 40_000] {
+                let t = temp_name_near_limit(&dest, id, step);
+                assert!(t.chars().count() <= dest.chars().count(), "{t} vs {dest}");
+                assert!(t.len() <= dest.len(), "{t} vs {dest}");
+                assert!(t.encode_utf16().count() <= dest.encode_utf16().count());
+                assert!(is_within(&dest, parent(&t)), "{t} lies on {dest}'s path");
+                assert!(parse_temp_name(file_name(&t)).is_some());
+            }
+        }
+        let [regular, short] = copy_temps("x/report.docx", id, 3);
+        assert_eq!(regular, "x/.~twinsync-0f3a9c-3.tmp");
+        assert_eq!(short, ".~twinsync-0f3a3.tmp");
     }
 
     #[test]

@@ -704,3 +704,110 @@ fn detect_moves_off_deletes_and_copies() {
     assert_eq!(e.read("right", "b/report.docx").as_deref(), Some("report"));
     assert!(e.read("right", "a/report.docx").is_none());
 }
+
+/// Issue 18, item 7 (rclone bisync's scenario): a pair adopted by size and
+/// mtime is hashed at the end of the `apply` that adopted it, so a later
+/// re-stamp on one side (same bytes) plus an edit on the other is the
+/// edit, copied across, not a conflict with clash copies.
+#[test]
+fn apply_hashes_adopted_pairs_so_a_restamp_loses_to_an_edit() {
+    let e = Env::init("");
+    for side in ["left", "right"] {
+        e.write(side, "docs/report.txt", "the shared version", 600);
+        e.write(side, "docs/other.txt", "another shared file", 600);
+    }
+    e.sync();
+    // Re-dated on the right with the same bytes, edited on the left.
+    common::set_age(&e.right.join("docs/report.txt"), 300);
+    e.write("left", "docs/report.txt", "edited on the left", 100);
+    let plan = e.plan_json();
+    let ops = plan["ops"].as_array().unwrap();
+    assert!(
+        ops.iter().all(|o| o["kind"] != "conflict"),
+        "a conflict the user did not make: {ops:#?}"
+    );
+    assert!(
+        ops.iter()
+            .any(|o| o["kind"] == "copy" && o["path"] == "docs/report.txt" && o["rule"] == "6.2.3"),
+        "{ops:#?}"
+    );
+    e.sync();
+    assert_eq!(
+        e.read("right", "docs/report.txt").as_deref(),
+        Some("edited on the left")
+    );
+    assert_eq!(common::synced(&e.left), common::synced(&e.right));
+    assert!(
+        !common::tree(&e.right).keys().any(|k| k.contains("clash")),
+        "no clash copies"
+    );
+    assert!(
+        e.log()
+            .iter()
+            .any(|l| l["note"] == "hashed pairs adopted by size and mtime" && l["hashed"] == 2),
+        "the first apply hashed both adopted pairs"
+    );
+}
+
+/// Issue 18, item 6, on a real file system: Linux refuses a path of 4,096
+/// bytes or more (`ENAMETOOLONG`). Files whose path on the right is exactly
+/// at that limit are copied (their temp file fits), overwritten and deleted
+/// into short trash names (`.sync_trash/` + the path would not fit), and a
+/// deleted one is restored by its original path.
+#[cfg(target_os = "linux")]
+#[test]
+fn paths_at_the_real_length_limit_copy_go_to_trash_and_restore() {
+    const MAX: usize = 4095; // PATH_MAX, 4096 with its NUL
+    let e = Env::init("");
+    let name_len = "a.txt".len();
+    let mut room = MAX - e.right.as_os_str().len() - 1 - name_len;
+    let mut dir = String::new();
+    while room > 202 {
+        dir.push_str(&"d".repeat(200));
+        dir.push('/');
+        room -= 201;
+    }
+    dir.push_str(&"e".repeat(room - 1));
+    let (edited, deleted) = (format!("{dir}/a.txt"), format!("{dir}/b.txt"));
+    assert_eq!(e.right.join(&edited).as_os_str().len(), MAX);
+    e.write("left", &edited, "edited v1", 600);
+    e.write("left", &deleted, "deleted v1", 600);
+    e.sync();
+    assert_eq!(e.read("right", &edited).as_deref(), Some("edited v1"));
+    assert_eq!(e.read("right", &deleted).as_deref(), Some("deleted v1"));
+    e.write("left", &edited, "edited v2", 100);
+    std::fs::remove_file(e.left.join(&deleted)).unwrap();
+    let out = e.sync();
+    assert!(
+        out.contains("1 copied") && out.contains("2 to trash"),
+        "{out}"
+    );
+    assert_eq!(e.read("right", &edited).as_deref(), Some("edited v2"));
+    assert_eq!(e.read("right", &deleted), None);
+    let trash: Vec<(String, String)> = common::tree(&e.right)
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(".sync_trash/.long/") && !k.ends_with('/'))
+        .collect();
+    assert_eq!(trash.len(), 2, "{trash:?}");
+    assert!(
+        trash
+            .iter()
+            .any(|(k, v)| k.ends_with("-a.txt") && v == "edited v1")
+    );
+    assert!(
+        trash
+            .iter()
+            .any(|(k, v)| k.ends_with("-b.txt") && v == "deleted v1")
+    );
+    e.cmd(&["trash", "restore", &deleted]).assert().success();
+    assert_eq!(e.read("right", &deleted).as_deref(), Some("deleted v1"));
+    e.sync();
+    assert_eq!(e.read("left", &deleted).as_deref(), Some("deleted v1"));
+    assert!(
+        !common::tree(&e.left)
+            .keys()
+            .chain(common::tree(&e.right).keys())
+            .any(|k| k.contains(".~twinsync-")),
+        "no temp file left"
+    );
+}

@@ -396,12 +396,15 @@ pub fn run(
                 if op.kind == OpKind::Copy {
                     // Its new version waits under the temp name: parked, put in place later.
                     let dest = dest_of(op);
-                    let temp = paths::temp_name(
-                        paths::parent(dest),
-                        &plan.plan_id,
-                        op.id,
-                        paths::TempUse::Copy,
-                    );
+                    let [regular, short] = paths::copy_temps(dest, &plan.plan_id, op.id);
+                    let fs = sides.get(side_of(op));
+                    let temp = if matches!(fs.stat(&regular), Ok(Some(_))) {
+                        regular
+                    } else if matches!(fs.stat(&short), Ok(Some(_))) {
+                        short
+                    } else {
+                        regular
+                    };
                     state.park(side_of(op), &temp, dest, dest)?;
                 }
                 (Err(e), kept)

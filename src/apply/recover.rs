@@ -177,12 +177,7 @@ pub fn sweep_temps(
     if temps.is_empty() {
         return Vec::new();
     }
-    let running: Vec<String> = state
-        .running_plans()
-        .unwrap_or_default()
-        .iter()
-        .map(|id| paths::temp_owner(id))
-        .collect();
+    let running: Vec<String> = state.running_plans().unwrap_or_default();
     let parked: Vec<String> = state
         .parked()
         .unwrap_or_default()
@@ -196,7 +191,7 @@ pub fn sweep_temps(
         else {
             continue;
         };
-        if running.iter().any(|r| r == owner)
+        if running.iter().any(|id| paths::temp_owned_by(owner, id))
             || parked.contains(t)
             || !matches!(fs.stat(t), Ok(Some(m)) if m.kind == Kind::File)
         {

@@ -191,13 +191,25 @@ impl Executor<'_> {
         self.sides.get(s)
     }
 
-    fn temp_name(&self, op: &Op, dest: &str) -> String {
-        paths::temp_name(
-            paths::parent(dest),
-            &self.plan.plan_id,
-            op.id,
-            paths::TempUse::Copy,
-        )
+    /// The temp file of a copy to `dest` left by an earlier attempt of this
+    /// step, if any: the first of [`paths::copy_temps`] that exists (a path
+    /// too long for the drive exists nowhere), else the regular one.
+    fn find_temp(
+        &self,
+        dfs: &dyn Fs,
+        op: &Op,
+        dest: &str,
+    ) -> Result<(String, Option<Meta>), FsError> {
+        let [regular, short] = paths::copy_temps(dest, &self.plan.plan_id, op.id);
+        for t in [&regular, &short] {
+            match dfs.stat(t) {
+                Ok(Some(m)) => return Ok((t.clone(), Some(m))),
+                Ok(None) => {}
+                Err(e) if e.class == ErrorClass::PathTooLong => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((regular, None))
     }
 
     /// Notes that `side`'s drive refused a copy's times or attributes.
@@ -269,8 +281,7 @@ impl Executor<'_> {
             m
         });
         let live_dst = dfs.stat(dest)?;
-        let temp = self.temp_name(op, dest);
-        let temp_meta = dfs.stat(&temp)?;
+        let (mut temp, temp_meta) = self.find_temp(dfs, op, dest)?;
         // Interrupted between moving the old version to trash and renaming
         // the finished temp file into place: finish the rename.
         if live_dst.is_none()
@@ -338,7 +349,22 @@ impl Executor<'_> {
         // A stop request interrupts a large copy (redone after the restart);
         // a small one finishes with its step (SPEC §2).
         let interruptible = op.lane == crate::plan::Lane::Large;
-        let (hash, sent) = match self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes) {
+        let mut streamed = self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes);
+        // The drive refused the temp name for its length (its whole-path
+        // limit, see `paths`): the short form, no longer than `dest`.
+        // Windows reports a path over `MAX_PATH` as "path not found" too;
+        // its folder exists (made just above), so that is the same refusal.
+        if let Err(e) = &streamed
+            && matches!(e.class, ErrorClass::PathTooLong | ErrorClass::NotFound)
+            && e.path == temp
+        {
+            let short = paths::temp_name_near_limit(dest, &self.plan.plan_id, op.id);
+            if short != temp {
+                temp = short;
+                streamed = self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes);
+            }
+        }
+        let (hash, sent) = match streamed {
             Ok(h) => h,
             Err(e) => {
                 let _ = dfs.remove_file(&temp);

@@ -6,6 +6,23 @@
 //! trash outside it is a second [`RealFs`] and the move is copy + verify +
 //! delete, so the file exists in at least one place at every moment.
 //!
+//! Paths too long for the trash (issue 18, item 6): the trash path is the
+//! original path below `.sync_trash/` (12 characters more), perhaps with a
+//! ` (deleted …)` tag (28 more), so a file at or near its drive's length
+//! limit has no room there, and could then never be deleted or
+//! overwritten. The limit of a mapped drive is not knowable in advance (it
+//! counts the absolute path; see `paths`), so it is learned from the
+//! drive's refusal: when putting a file at its full trash path fails with
+//! [`ErrorClass::PathTooLong`] (creating its folders, the rename, or the
+//! copy to a trash outside the root; or [`ErrorClass::NotFound`], which is
+//! how Windows reports a path over `MAX_PATH`), it goes to a short flat name instead,
+//! [`short_trash_name`]: `.long/<hash>-<name shortened to 40 characters>`
+//! (at most 58 characters below the trash folder), the hash taken of the
+//! original path and the stamp. The original path is in the trash record
+//! as always, so `trash list` shows it and `trash restore` puts the file
+//! back there, the same as for any entry; [`TrashLoc::find`] knows the
+//! short names too (a crash between the move and its record).
+//!
 //! Also the trash commands' work on the trash records: the versions of a
 //! path, numbered newest first ([`versions`], what `trash list PATH` shows
 //! and `trash restore --version N` picks), [`restore`], and the retention
@@ -15,7 +32,7 @@
 
 use crate::Side;
 use crate::config::{Config, TrashRoot};
-use crate::fs::{Fs, FsError, real::RealFs};
+use crate::fs::{ErrorClass, Fs, FsError, real::RealFs};
 use crate::log::Logger;
 use crate::paths;
 use crate::roots::Sides;
@@ -65,6 +82,28 @@ impl<'a> TrashLoc<'a> {
     /// # Errors
     /// The I/O error naming the path.
     pub fn put(&self, path: &str, stamp: &str) -> Result<String, FsError> {
+        match self.put_at_full_path(path, stamp) {
+            // Too long for the drive: a short name (see the module docs).
+            // Windows reports a path over `MAX_PATH` as "path not found"
+            // too; if it was the file that is gone, the short name fails
+            // the same way.
+            Err(e) if matches!(e.class, ErrorClass::PathTooLong | ErrorClass::NotFound) => {
+                let tfs = self.trash_fs();
+                let mut n = 1;
+                let mut rel = short_trash_name(path, stamp, n);
+                while tfs.stat(&self.full(&rel))?.is_some() {
+                    n += 1;
+                    rel = short_trash_name(path, stamp, n);
+                }
+                self.move_in(path, &rel)?;
+                Ok(rel)
+            }
+            other => other,
+        }
+    }
+
+    /// [`Self::put`] at the original path below the trash folder.
+    fn put_at_full_path(&self, path: &str, stamp: &str) -> Result<String, FsError> {
         let tfs = self.trash_fs();
         let base = self.free_folders(path, stamp)?;
         let mut rel = base.clone();
@@ -76,7 +115,14 @@ impl<'a> TrashLoc<'a> {
                 n += 1;
             }
         }
-        let target = self.full(&rel);
+        self.move_in(path, &rel)?;
+        Ok(rel)
+    }
+
+    /// Moves `path` of the side to the free trash entry `rel`.
+    fn move_in(&self, path: &str, rel: &str) -> Result<(), FsError> {
+        let tfs = self.trash_fs();
+        let target = self.full(rel);
         let parent = paths::parent(&target);
         if !parent.is_empty() || matches!(self, Self::Outside { .. }) {
             tfs.create_dir_all(parent)?;
@@ -109,7 +155,7 @@ impl<'a> TrashLoc<'a> {
                 fs.remove_file(path)?;
             }
         }
-        Ok(rel)
+        Ok(())
     }
 
     /// `path` with every folder whose name a *file* already holds in the
@@ -147,7 +193,9 @@ impl<'a> TrashLoc<'a> {
             .rev()
             .map(|n| paths::with_deleted_tag(path, &format!("{stamp} {n}")))
             .chain(std::iter::once(paths::with_deleted_tag(path, stamp)));
+        let short = (1..=5).rev().map(|n| short_trash_name(path, stamp, n));
         tagged
+            .chain(short)
             .chain(std::iter::once(path.to_owned()))
             .find(|rel| self.contains(rel))
     }
@@ -226,6 +274,28 @@ impl<'a> TrashLoc<'a> {
     pub fn contains(&self, rel: &str) -> bool {
         matches!(self.trash_fs().stat(&self.full(rel)), Ok(Some(_)))
     }
+}
+
+/// The short trash name of `path` trashed under `stamp` (the `n`th such
+/// entry), for a path too long to keep below the trash folder (see the
+/// module docs): `.long/<12 hex of a hash of path, stamp and n>-<name>`,
+/// the file name shortened to 40 characters (its extension kept).
+#[must_use]
+pub fn short_trash_name(path: &str, stamp: &str, n: u32) -> String {
+    const NAME_CHARS: usize = 40;
+    let hash = blake3::hash(format!("{path}\n{stamp}\n{n}").as_bytes()).to_hex();
+    let name = paths::file_name(path);
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 && name.len() - i <= 16 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    let keep = NAME_CHARS.saturating_sub(ext.chars().count());
+    let mut stem: String = stem.chars().take(keep).collect();
+    if ext.is_empty() && stem.len() < name.len() {
+        // No trailing dot or space (invalid on Windows) where the cut ends the name.
+        stem.truncate(stem.trim_end_matches(['.', ' ']).len());
+    }
+    format!(".long/{}-{stem}{ext}", &hash.as_str()[..12])
 }
 
 /// The stamp used in ` (deleted …)` tags, local time.
@@ -536,6 +606,46 @@ mod tests {
         assert_eq!(loc.remove_empty_parents("x/keep.txt"), 1);
         assert!(matches!(m.stat(".sync_trash"), Ok(Some(_))));
         assert!(matches!(m.stat(".sync_trash/x"), Ok(None)));
+    }
+
+    #[test]
+    fn a_path_too_long_for_the_trash_gets_a_short_name_that_find_knows() {
+        let m = MemFs::new("t", true, 1);
+        let f = crate::fs::fault::FaultFs::new(std::sync::Arc::new(m.clone()));
+        f.limit_names(255, 80);
+        let loc = TrashLoc::new(&f, &TrashRoot::Inside(".sync_trash".into()));
+        let path = format!("{}/Quarterly report of the sales team.docx", "x".repeat(35));
+        assert_eq!(path.len(), 75);
+        m.put(&path, b"v1");
+        let stamp = "2026-12-07 040000";
+        let rel = loc.put(&path, stamp).unwrap();
+        assert_eq!(rel, short_trash_name(&path, stamp, 1));
+        assert!(
+            rel.starts_with(".long/") && rel.ends_with("-Quarterly report of the sales team.docx"),
+            "{rel}"
+        );
+        assert_eq!(
+            m.get(&format!(".sync_trash/{rel}")).as_deref(),
+            Some(b"v1".as_slice())
+        );
+        assert!(m.get(&path).is_none());
+        // A second version under the same stamp: the next short name.
+        m.put(&path, b"v2");
+        let rel2 = loc.put(&path, stamp).unwrap();
+        assert_eq!(rel2, short_trash_name(&path, stamp, 2));
+        assert_eq!(loc.find(&path, stamp).as_deref(), Some(rel2.as_str()));
+        loc.take(&rel, &path).unwrap();
+        assert_eq!(m.get(&path).as_deref(), Some(b"v1".as_slice()));
+        // Names are cut to 40 characters, the extension kept, no trailing dot or space.
+        let cut = short_trash_name(&format!("a/{}.pdf", "é".repeat(100)), stamp, 1);
+        assert_eq!(cut.chars().count(), ".long/".len() + 12 + 1 + 40, "{cut}");
+        assert!(cut.ends_with("é.pdf"));
+        assert!(short_trash_name("a/x.  .  .b", stamp, 1).ends_with("-x.  .  .b"));
+        let cut = short_trash_name(&format!("a/{} {}", "y".repeat(39), "z".repeat(9)), stamp, 1);
+        assert!(
+            cut.ends_with(&format!("-{}", "y".repeat(39))),
+            "no trailing space: {cut}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `apply`: a saved plan after its checks, or a fresh plan after review and
-//! confirmation; then the cycle metrics, and the queued alerts sent.
+//! confirmation; then the cycle metrics, the queued alerts sent, and a
+//! short spare-time hashing pass ([`hash_in_spare_time`]).
 
 use super::open_state;
 use super::plan::{delete_guard, make_plan};
@@ -8,6 +9,7 @@ use crate::config::Config;
 use crate::error::RunError;
 use crate::log::Logger;
 use crate::metrics;
+use crate::pipeline;
 use crate::plan::{Plan, render};
 use crate::roots::Sides;
 use crate::state::State;
@@ -65,6 +67,7 @@ pub fn apply(
             metrics::record_cycle(&state, &log, &plan, &apply::Report::default(), started);
             // Nothing to sync, but queued alerts still go out.
             crate::alert::flush(cfg, &state, &log);
+            hash_in_spare_time(cfg, &sides, &state, &log);
             return Ok(0);
         }
         if !auto_approve && !confirm() {
@@ -86,7 +89,52 @@ pub fn apply(
             f.error
         );
     }
+    hash_in_spare_time(cfg, &sides, &state, &log);
     Ok(i32::from(!report.failed.is_empty()))
+}
+
+/// How long an `apply` may spend on [`hash_in_spare_time`].
+const SPARE_HASHING: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The end of an `apply` that ran (a failed step of one path included; not
+/// a refusal, an unavailable side or a fatal error, which return before):
+/// hashes pairs adopted by size and mtime, as `watch` does in its spare
+/// time, for at most [`SPARE_HASHING`] (a file being hashed when the time
+/// is up is finished), with the same code ([`pipeline::hash_adopted`]:
+/// the left side's copy, never a cloud placeholder, never a file above
+/// `hash_max_bytes`, never one that changed since it was recorded). A
+/// scheduled `apply` so converges to hashed pairs a few seconds at a time,
+/// and a later re-stamp on one side plus an edit on the other is the edit,
+/// not a conflict (issue 18, item 7). Each run starts at the first
+/// unhashed pair: what could not be hashed is asked for again next time.
+fn hash_in_spare_time(cfg: &Config, sides: &Sides, state: &State, log: &Logger) {
+    let start = std::time::Instant::now();
+    let mut cursor = String::new();
+    let mut hashed = 0;
+    loop {
+        let left = SPARE_HASHING.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        match pipeline::hash_adopted(cfg, sides, state, &mut cursor, left) {
+            Ok(n) => hashed += n,
+            Err(e) => {
+                log.warn("error", serde_json::json!({"error": e.to_string()}));
+                break;
+            }
+        }
+        // An empty cursor: every unhashed pair has been looked at.
+        if cursor.is_empty() {
+            break;
+        }
+    }
+    if hashed > 0 {
+        log.info(
+            "scan",
+            serde_json::json!({"note": "hashed pairs adopted by size and mtime", "hashed": hashed,
+                               "duration_ms": u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)}),
+        );
+    }
 }
 
 fn confirm() -> bool {

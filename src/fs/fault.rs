@@ -11,6 +11,11 @@
 //!   that keeps whole seconds), so what is read back is not what was set;
 //! - a *power cut*: after `n` successful mutating calls every later call
 //!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there.
+//!
+//! And one property of a drive: a *name-length limit* ([`FaultFs::limit_names`]):
+//! creating, renaming to, or creating a folder at a path with a component
+//! or a whole path longer than the limit fails with
+//! [`ErrorClass::PathTooLong`], as a real drive does.
 
 use super::{ErrorClass, ExcludeFn, FileWriter, Fs, FsError, Listing, Meta, WalkResult};
 use std::io::Read;
@@ -47,6 +52,24 @@ pub struct FaultFs {
     cut_after_last: Arc<std::sync::atomic::AtomicBool>,
     /// How many calls a rule has failed so far.
     fired: Arc<std::sync::atomic::AtomicU64>,
+    /// See [`FaultFs::limit_names`].
+    name_limit: NameLimit,
+}
+
+/// The longest path component and whole path (in bytes) a drive takes.
+#[derive(Debug)]
+struct NameLimit {
+    component: std::sync::atomic::AtomicUsize,
+    path: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for NameLimit {
+    fn default() -> Self {
+        Self {
+            component: usize::MAX.into(),
+            path: usize::MAX.into(),
+        }
+    }
 }
 
 impl FaultFs {
@@ -66,6 +89,7 @@ impl FaultFs {
             budget,
             cut_after_last: Arc::default(),
             fired: Arc::default(),
+            name_limit: NameLimit::default(),
         }
     }
 
@@ -133,6 +157,30 @@ impl FaultFs {
         }
         Ok(())
     }
+
+    /// Makes this a drive that takes path components of at most
+    /// `component` bytes and whole paths (relative to the root) of at most
+    /// `path` bytes: `create`, `rename` (its new name) and `create_dir_all`
+    /// beyond either fail with [`ErrorClass::PathTooLong`], the class of
+    /// `ENAMETOOLONG` and `ERROR_FILENAME_EXCED_RANGE`.
+    pub fn limit_names(&self, component: usize, path: usize) {
+        self.name_limit.component.store(component, Ordering::SeqCst);
+        self.name_limit.path.store(path, Ordering::SeqCst);
+    }
+
+    fn check_length(&self, op: &'static str, path: &str) -> Result<(), FsError> {
+        let component = self.name_limit.component.load(Ordering::SeqCst);
+        let whole = self.name_limit.path.load(Ordering::SeqCst);
+        if path.len() > whole || path.split('/').any(|c| c.len() > component) {
+            return Err(FsError::synthetic(
+                op,
+                path,
+                ErrorClass::PathTooLong,
+                "file name too long (injected limit)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Fs for FaultFs {
@@ -195,6 +243,7 @@ impl Fs for FaultFs {
         }))
     }
     fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
+        self.check_length("create", path)?;
         self.check("create", path, true)?;
         self.inner.create(path)
     }
@@ -209,6 +258,7 @@ impl Fs for FaultFs {
         self.inner.set_meta(path, mtime, props)
     }
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
+        self.check_length("rename", to)?;
         self.check("rename", &format!("{from} → {to}"), true)?;
         self.inner.rename(from, to)
     }
@@ -217,6 +267,7 @@ impl Fs for FaultFs {
         self.inner.remove_file(path)
     }
     fn create_dir_all(&self, path: &str) -> Result<(), FsError> {
+        self.check_length("create folder", path)?;
         self.check("create folder", path, true)?;
         self.inner.create_dir_all(path)
     }
@@ -296,5 +347,25 @@ mod tests {
             ErrorClass::Crashed
         );
         assert!(m.stat("b").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_name_limit_refuses_long_components_and_paths_like_a_drive() {
+        let m = MemFs::new("t", false, 1);
+        let f = FaultFs::new(Arc::new(m.clone()));
+        f.limit_names(8, 16);
+        f.create_dir_all("12345678/abc").unwrap();
+        let e = f.create_dir_all("123456789").unwrap_err();
+        assert_eq!(e.class, ErrorClass::PathTooLong);
+        f.write_all("12345678/abc/def", b"x").unwrap();
+        let e = f.write_all("12345678/abc/defg", b"x").unwrap_err();
+        assert_eq!(e.class, ErrorClass::PathTooLong);
+        assert!(m.stat("12345678/abc/defg").unwrap().is_none());
+        let e = f
+            .rename("12345678/abc/def", "12345678/abc/d.txt")
+            .unwrap_err();
+        assert_eq!(e.class, ErrorClass::PathTooLong);
+        f.rename("12345678/abc/def", "12345678/d.txt").unwrap();
+        assert_eq!(m.get("12345678/d.txt").as_deref(), Some(b"x".as_slice()));
     }
 }
