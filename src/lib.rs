@@ -9,8 +9,9 @@
 //! there is no import cycle (`scripts/module-deps.sh` lists and checks them):
 //! 1. [`cli`] (parse, dispatch) → [`commands`] (one function per command,
 //!    the printing) and, on Windows, `service`;
-//! 2. [`watch`], [`status`] (the status model), [`report`] (the HTML
-//!    activity page), [`metrics`] (cycle records),
+//! 2. [`watch`], [`status`] (the status model), [`health`] (the one
+//!    health verdict), [`report`] (the HTML activity page), [`metrics`]
+//!    (cycle records),
 //!    [`error`] (a command's error and exit code);
 //! 3. the stages: [`pipeline`], [`apply`], [`plan`] (with the safety
 //!    [`plan::guard`]s);
@@ -27,6 +28,7 @@ pub mod commands;
 pub mod service;
 
 pub mod error;
+pub mod health;
 pub mod metrics;
 pub mod report;
 pub mod status;

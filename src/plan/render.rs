@@ -135,6 +135,10 @@ pub fn ops_table(plan: &Plan, limit: Option<usize>) -> String {
     s
 }
 
+/// The headline of a plan with nothing to do. Only true when nothing else
+/// is pending and nothing needs the admin: `plan` replaces it otherwise.
+pub const IN_SYNC: &str = "No changes. Both sides are in sync.";
+
 /// Everything `plan` and `show` print for people.
 #[must_use]
 pub fn render(plan: &Plan, limit: Option<usize>) -> String {
@@ -150,7 +154,7 @@ pub fn render(plan: &Plan, limit: Option<usize>) -> String {
     }
     let s = &plan.summary;
     if plan.ops.is_empty() && s.deferred == 0 {
-        let _ = writeln!(out, "\nNo changes. Both sides are in sync.");
+        let _ = writeln!(out, "\n{IN_SYNC}");
     } else if plan.ops.is_empty() {
         let _ = writeln!(out, "\nNo changes to make now.");
     } else if !s.has_changes() {

@@ -37,6 +37,11 @@ pub struct SideScan {
     /// Keys of entries skipped on purpose (names invalid on Windows,
     /// symlinks): never synced, but they keep their folder from being removed.
     pub blocked: Vec<String>,
+    /// Paths whose *name* keeps them from syncing until someone renames
+    /// them (reserved or invalid on Windows, not UTF-8, a case or Unicode
+    /// collision), with why: "needs you" items of the health verdict.
+    /// Links and special files are left out (skipped by design, not a fault).
+    pub skipped: Vec<(String, String)>,
     /// Entries under twinsync temp names (exact paths): leftovers of
     /// interrupted copies (swept when their plan is no longer running) and
     /// items parked by a case-only rename (held, put back).
@@ -148,6 +153,7 @@ impl SideScan {
             unknown: self.unknown.clone(),
             problems: self.problems.clone(),
             blocked: self.blocked.clone(),
+            skipped: self.skipped.clone(),
             temps: self.temps.clone(),
         }
     }
@@ -225,6 +231,9 @@ pub fn scan_side(
     for (p, why) in walk.skipped {
         out.problems.push(format!("skipped `{p}`: {why}"));
         out.blocked.push(paths::key_of(&p, case_sensitive));
+        if bad_name(&p) {
+            out.skipped.push((p, why));
+        }
     }
     let mut invalid_dirs: HashSet<String> = HashSet::new();
     let mut list = walk.entries;
@@ -239,6 +248,7 @@ pub fn scan_side(
         let path = keyed.text(w.path);
         if let Err(why) = paths::validate_component(paths::file_name(path)) {
             out.problems.push(format!("skipped `{path}`: {why}"));
+            out.skipped.push((path.to_owned(), why));
             out.blocked.push(paths::key_of(path, case_sensitive));
             if w.meta.kind == Kind::Dir {
                 invalid_dirs.insert(paths::key_of(path, case_sensitive));
@@ -263,11 +273,16 @@ pub fn scan_side(
     drop(list);
     let (mut entries, collided) = keyed.finish(|k, a, b| {
         let spelt = |e: &Entry| if e.path.is_empty() { k.to_owned() } else { e.path.clone() };
+        let (a, b) = (spelt(a), spelt(b));
         out.problems.push(format!(
-            "`{}` and `{}` differ only in case or Unicode normalisation; both left alone until one is renamed",
-            spelt(a),
-            spelt(b)
+            "`{a}` and `{b}` differ only in case or Unicode normalisation; both left alone until one is renamed"
         ));
+        for (p, other) in [(&a, &b), (&b, &a)] {
+            out.skipped.push((
+                p.clone(),
+                format!("differs from `{other}` only in case or Unicode form (one name on Windows); rename one"),
+            ));
+        }
     });
     // Nothing below a folder whose name is invalid was walked; the folder
     // itself is blocked, not a path to plan.
@@ -275,6 +290,12 @@ pub fn scan_side(
     out.entries = entries;
     out.unknown.extend(collided);
     Ok(out)
+}
+
+/// Whether a path the file system skipped is skipped for its name (one the
+/// other side cannot hold, or not UTF-8), not for being a link or device.
+fn bad_name(path: &str) -> bool {
+    path.contains('\u{FFFD}') || paths::validate_component(paths::file_name(path)).is_err()
 }
 
 #[allow(clippy::implicit_hasher)]
@@ -359,6 +380,8 @@ pub fn rescan_dirs(
             .cloned()
             .collect();
         cache.unknown.retain(|u| !was_unknown.contains(u));
+        // Its names are judged again below.
+        cache.skipped.retain(|(p, _)| paths::parent(p) != dir);
         let mut seen: HashSet<String> = HashSet::new();
         let mut collided: Vec<String> = Vec::new();
         // New keys, and keys to drop with what lies below them: applied in
@@ -382,6 +405,11 @@ pub fn rescan_dirs(
             if excluder.is_excluded_in_walk(&path, false) {
                 continue;
             }
+            if bad_name(&path) {
+                cache
+                    .skipped
+                    .push((path.clone(), "name is not valid UTF-8".into()));
+            }
             let key = paths::key_of(&path, case_sensitive);
             if !cache.blocked.contains(&key) {
                 cache.blocked.push(key);
@@ -398,7 +426,8 @@ pub fn rescan_dirs(
             if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir) {
                 continue;
             }
-            if paths::validate_component(&name).is_err() {
+            if let Err(why) = paths::validate_component(&name) {
+                cache.skipped.push((path.clone(), why));
                 let key = paths::key_of(&path, case_sensitive);
                 if !cache.blocked.contains(&key) {
                     cache.blocked.push(key);
@@ -411,6 +440,10 @@ pub fn rescan_dirs(
                 // are left alone until one is renamed, as a full scan does.
                 cache.problems.push(format!(
                     "`{path}` collides with another name in `{dir}` (they differ only in case or Unicode form); both left alone until one is renamed"
+                ));
+                cache.skipped.push((
+                    path.clone(),
+                    "differs from another name in its folder only in case or Unicode form (one name on Windows); rename one".into(),
                 ));
                 collided.push(key);
                 continue;

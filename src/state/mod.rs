@@ -260,6 +260,17 @@ pub struct Failure {
     pub alerted: bool,
 }
 
+/// A path the latest plan skipped on purpose (a name the other side cannot
+/// hold, a case collision, a link): never synced until it is renamed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub side: Side,
+    pub path: String,
+    pub reason: String,
+    /// When a plan first skipped it (RFC 3339, UTC).
+    pub since: String,
+}
+
 /// Metrics of one plan/apply run, for logs and `status`.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CycleRecord {
@@ -1492,6 +1503,95 @@ impl State {
             .map_err(self.sql())?;
         let rows = stmt.query_map([], failure_row).map_err(self.sql())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Replaces the skipped paths with those of the latest plan (`now`:
+    /// side, path, reason), keeping `since` of the ones skipped before. One
+    /// transaction; nothing is written when the list did not change.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn set_skipped(&self, now: &[(Side, String, String)]) -> Result<(), StateError> {
+        let old = self.skipped()?;
+        let same = old.len() == now.len()
+            && old.iter().all(|o| {
+                now.iter()
+                    .any(|(s, p, r)| *s == o.side && *p == o.path && *r == o.reason)
+            });
+        if same {
+            return Ok(());
+        }
+        let sql = sql_err(&self.file);
+        // `&self` (callers share the State): no other statement runs inside it.
+        let tx = self.conn.unchecked_transaction().map_err(sql)?;
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        tx.execute("DELETE FROM skipped", []).map_err(sql)?;
+        for (side, path, reason) in now {
+            let since = old
+                .iter()
+                .find(|o| o.side == *side && o.path == *path)
+                .map_or(at.as_str(), |o| o.since.as_str());
+            tx.execute(
+                "INSERT OR REPLACE INTO skipped(side, path, reason, since) VALUES(?1, ?2, ?3, ?4)",
+                params![side.as_str(), path, reason, since],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// The paths the latest plan skipped, by side and path.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn skipped(&self) -> Result<Vec<Skipped>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT side, path, reason, since FROM skipped ORDER BY side, path")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Skipped {
+                    side: if r.get::<_, String>(0)? == "left" {
+                        Side::Left
+                    } else {
+                        Side::Right
+                    },
+                    path: r.get(1)?,
+                    reason: r.get(2)?,
+                    since: r.get(3)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Since when `side` has been unavailable (RFC 3339), as first noticed
+    /// by a plan or a `watch` cycle; `None` when it is available.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn unavailable_since(&self, side: Side) -> Result<Option<String>, StateError> {
+        Ok(self
+            .meta(&format!("{side}_unavailable_since"))?
+            .filter(|v| !v.is_empty()))
+    }
+
+    /// Notes that `side` is unavailable (`true`; the first time is kept) or
+    /// available again (`false`).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn note_unavailable(&self, side: Side, unavailable: bool) -> Result<(), StateError> {
+        let known = self.unavailable_since(side)?;
+        match (unavailable, known) {
+            (true, None) => self.set_meta(
+                &format!("{side}_unavailable_since"),
+                &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            (false, Some(_)) => self.set_meta(&format!("{side}_unavailable_since"), ""),
+            _ => Ok(()),
+        }
     }
 
     /// Appends a cycle record, then bounds the history: per-cycle rows

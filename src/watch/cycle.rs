@@ -8,11 +8,13 @@
 //! per streak of refused plans.
 
 use super::SpareHashing;
+use super::console::{Console, cycle_lines};
 use super::events::{Wake, Watchers, start_watcher};
 use super::lane::{LargeLane, written_paths};
 use crate::apply;
 use crate::config::Config;
 use crate::exclude::Excluder;
+use crate::health::{Health, Reason};
 use crate::log::Logger;
 use crate::metrics;
 use crate::pipeline::{self, PipelineError};
@@ -20,7 +22,7 @@ use crate::plan::{Lane, Op, Plan, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::scan::{self, SideScan};
 use crate::state::State;
-use crate::{PerSide, PlanStatus, Side};
+use crate::{PerSide, PlanStatus, Side, StepStatus};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -34,6 +36,7 @@ pub(super) struct Loop<'a> {
     pub(super) sides: Sides,
     pub(super) state: State,
     pub(super) log: Arc<Logger>,
+    pub(super) console: Console,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) lane: LargeLane,
     pub(super) outage: PerSide<bool>,
@@ -97,15 +100,20 @@ impl Loop<'_> {
         {
             self.written[s].insert(p);
         }
+        let done = self.state.step_status(&plan.plan_id).unwrap_or_default();
         let pending = match res {
             Ok(report) => {
                 self.last = Some(metrics::cycle_record(Some(&plan), Some(&report), started));
-                // One line per cycle that did something (the service has no console; harmless there).
-                crate::outln!(
-                    "{} {}",
-                    chrono::Local::now().format("%H:%M:%S"),
-                    report.one_line().replacen("Apply complete", "cycle", 1)
-                );
+                // One line per direction of a cycle that did something
+                // (nothing for records of unchanged files).
+                let did: Vec<&Op> = plan
+                    .ops
+                    .iter()
+                    .filter(|o| o.lane != Lane::Large && done.get(&o.id) == Some(&StepStatus::Done))
+                    .collect();
+                for line in cycle_lines(&did, started.elapsed(), None) {
+                    self.console.line(&line);
+                }
                 report.drifted > 0 || !report.failed.is_empty()
             }
             Err(e) => {
@@ -114,7 +122,6 @@ impl Loop<'_> {
             }
         };
         if !self.stop.load(Ordering::SeqCst) {
-            let done = self.state.step_status(&plan.plan_id).unwrap_or_default();
             self.lane.submit(&plan, &done);
         }
         pending
@@ -161,8 +168,16 @@ impl Loop<'_> {
         self.exit = 3;
         self.note = Some("a side is unavailable: nothing planned");
         let side = e.side;
+        let _ = self.state.note_unavailable(side, true);
         if !self.outage[side] {
             self.outage[side] = true;
+            let reason = Reason::Unavailable {
+                side,
+                problem: e.why.clone(),
+                since: None,
+            };
+            self.console
+                .line(&format!("{}: {reason}", Health::NotSyncing.label()));
             self.log.error(
                 "unavailable",
                 json!({"side": side, "error": e.to_string(), "result": "skipped"}),
@@ -184,6 +199,9 @@ impl Loop<'_> {
         for side in Side::BOTH {
             if self.outage[side] {
                 self.outage[side] = false;
+                let _ = self.state.note_unavailable(side, false);
+                self.console
+                    .line(&format!("the {side} side is back: syncing again"));
                 self.log.info(
                     "unavailable",
                     json!({"side": side, "result": "ok", "note": "side available again"}),
@@ -322,12 +340,29 @@ impl Loop<'_> {
     }
 
     /// A safety guard refused this cycle's plan (exit 4 with `--cycles`).
-    pub(super) fn refuse(&mut self, why: &str) {
-        // Alerted once per refusal streak (the mailer thread sends it).
+    pub(super) fn refuse(&mut self, r: &guard::Refusal) {
+        // Alerted (and told on the console) once per refusal streak (the
+        // mailer thread sends it).
         let alert = !std::mem::replace(&mut self.refused, true);
-        guard::report_refusal(self.cfg, &self.state, &self.log, why, alert);
+        guard::report_refusal(self.cfg, &self.state, &self.log, r, alert);
+        if alert {
+            let reason = Reason::Blocked { refusal: r.clone() };
+            self.console
+                .line(&format!("{}: {reason}", Health::Blocked.label()));
+        }
         self.note = Some("refused by a safety guard");
         self.exit = 4;
+    }
+
+    /// A plan passed the guards: a refusal streak ends.
+    fn passed_guards(&mut self) {
+        if std::mem::replace(&mut self.refused, false) {
+            self.console
+                .line("the safety guards pass again: syncing resumed");
+        }
+        if let Err(e) = guard::forget(&self.state) {
+            self.log.error("error", json!({"error": e.to_string()}));
+        }
     }
 
     /// One cycle: returns whether something is pending (scan again soon).
@@ -359,8 +394,8 @@ impl Loop<'_> {
                 self.note_outage(&e);
                 true
             }
-            Err(PipelineError::Guard(why)) => {
-                self.refuse(&why);
+            Err(PipelineError::Guard(r)) => {
+                self.refuse(&r);
                 false
             }
             Err(e) => {
@@ -381,20 +416,23 @@ impl Loop<'_> {
                 }
                 let deferred = plan.summary.deferred > 0;
                 if dry_run {
-                    crate::outln!("{}", plan.summary.one_line());
+                    if plan.summary.has_changes() {
+                        self.console
+                            .line(&format!("dry run: {}", plan.summary.one_line()));
+                    }
                     self.note = Some("dry run: planned, nothing applied");
                     return false;
                 }
                 let safety = &self.cfg.raw.safety;
-                if let Some(why) = guard::delete_guard(
+                if let Some(r) = guard::delete_guard(
                     &plan.summary,
                     safety.max_delete_percent,
                     safety.max_delete_min_files,
                 ) {
-                    self.refuse(&why);
+                    self.refuse(&r);
                     return false;
                 }
-                self.refused = false;
+                self.passed_guards();
                 if plan.ops.is_empty() {
                     return deferred;
                 }

@@ -14,6 +14,8 @@
 //! - [`lane`]: copies above `large_file_bytes` run on a background thread
 //!   while later cycles keep syncing small files.
 //! - [`mailer`]: the alert outbox is sent from its own thread.
+//! - [`console`]: the human lines on the console (one per cycle that did
+//!   something; sides going and coming back; guards blocking and clearing).
 //!
 //! Outages pause syncing (nothing planned, nothing deleted), are logged and
 //! alerted once, and are retried every cycle. A stop (Ctrl-C, SIGTERM,
@@ -21,6 +23,7 @@
 //! large copy in progress is abandoned (its temp file removed, redone after
 //! the restart); exit 0.
 
+mod console;
 mod cycle;
 mod events;
 mod lane;
@@ -29,12 +32,13 @@ mod mailer;
 use crate::apply::trash;
 use crate::config::Config;
 use crate::error::RunError;
-use crate::log::Logger;
+use crate::log::{Echo, Logger};
 use crate::metrics;
 use crate::pipeline;
 use crate::roots::Sides;
 use crate::state::State;
 use crate::{CycleResult, PerSide, Side};
+use console::Console;
 use cycle::Loop;
 use events::{Dirty, Watchers, install_stop, start_watchers, wait};
 use lane::LargeLane;
@@ -48,6 +52,7 @@ use std::time::{Duration, Instant};
 
 /// `twinsync watch`: runs cycles until stopped (or `cycles` ran); with
 /// `external_stop` the service controls stopping and there is no console.
+/// `log_json` also prints the JSON log events on stdout.
 ///
 /// # Errors
 /// Only errors that stop the service (state DB unusable).
@@ -55,11 +60,20 @@ pub fn run(
     cfg: &Config,
     cycles: Option<u64>,
     dry_run: bool,
+    log_json: bool,
     external_stop: Option<Arc<AtomicBool>>,
 ) -> Result<i32, RunError> {
     // The one logger of this process: the lane and the mailer share it.
     let log = Logger::from_config(cfg);
-    log.set_echo(external_stop.is_none());
+    let console = Console {
+        log_json,
+        silent: external_stop.is_some(),
+    };
+    log.set_echo(match (external_stop.is_some(), log_json) {
+        (true, _) => Echo::Off,
+        (false, true) => Echo::Json,
+        (false, false) => Echo::Human,
+    });
     let stop = external_stop.unwrap_or_else(|| {
         let s = Arc::new(AtomicBool::new(false));
         install_stop(&s);
@@ -89,15 +103,15 @@ pub fn run(
     } else {
         start_watchers(cfg, &tx, &log)
     };
-    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone(), Arc::clone(&log));
+    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone(), Arc::clone(&log), console);
     let mailer = start_mailer(cfg, &stop, Arc::clone(&log));
-    crate::outln!(
+    console.plain(&format!(
         "twinsync watch: syncing {} ⇄ {} every {} s (Ctrl-C to stop); log: {}",
         cfg.left_root.display(),
         cfg.right_root.display(),
         cfg.raw.sync_interval_seconds,
         cfg.log_file.display()
-    );
+    ));
     log.info(
         "scan",
         json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
@@ -108,6 +122,7 @@ pub fn run(
         sides,
         state,
         log,
+        console,
         stop: Arc::clone(&stop),
         lane,
         outage: PerSide::default(),
@@ -188,7 +203,9 @@ pub fn run(
             // Incremental scans after a cycle that left nothing pending: plan
             // only what the events named (O(changes), not O(tree)).
             let hold = lp.hold();
-            let scope = (!full.left && !full.right && !pending)
+            // After a guard's refusal, plan everything: a scoped plan would
+            // not see the refused deletes and would read as "passed".
+            let scope = (!full.left && !full.right && !pending && !lp.refused)
                 .then(|| {
                     dirty
                         .paths
