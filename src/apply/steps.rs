@@ -285,11 +285,19 @@ impl Executor<'_> {
                     "verify",
                     &temp,
                     ErrorClass::Other,
-                    &format!(
-                        "size after copy is {:?}, expected {}",
-                        other.map(|m| m.size),
-                        src_meta.size
-                    ),
+                    &match other {
+                        Some(t) => format!(
+                            "the copy is {} ({} bytes) but the source was {} ({} bytes) when it was read (it changed while it was copied?); it will be copied again",
+                            humansize::format_size(t.size, humansize::BINARY),
+                            t.size,
+                            humansize::format_size(src_meta.size, humansize::BINARY),
+                            src_meta.size
+                        ),
+                        None => {
+                            "the copy vanished before it could be checked; it will be copied again"
+                                .to_owned()
+                        }
+                    },
                 ));
             }
         }

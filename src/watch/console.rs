@@ -134,10 +134,12 @@ fn describe(op: &Op) -> String {
     }
 }
 
-/// `0.4 s`, `12 s`, `2 min 5 s`.
+/// `850 ms`, `1.4 s`, `12 s`, `2 min 5 s`.
 pub(super) fn duration(d: Duration) -> String {
     let s = d.as_secs_f64();
-    if s < 10.0 {
+    if s < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else if s < 10.0 {
         format!("{s:.1} s")
     } else if s < 60.0 {
         format!("{} s", d.as_secs())
@@ -173,8 +175,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "→ right  Sales/Q3.xlsx, b.txt, c.txt, 1 more · 1.20 MiB · 0.4 s",
-                "→ left   New/ · 0.4 s",
+                "→ right  Sales/Q3.xlsx, b.txt, c.txt, 1 more · 1.20 MiB · 400 ms",
+                "→ left   New/ · 400 ms",
             ]
         );
     }
@@ -197,5 +199,7 @@ mod tests {
             ["→ left   big.mov · 150 MiB · 2 min 5 s (large-file lane)"]
         );
         assert_eq!(duration(Duration::from_millis(11_330)), "11 s");
+        assert_eq!(duration(Duration::from_millis(1_400)), "1.4 s");
+        assert_eq!(duration(Duration::from_millis(14)), "14 ms");
     }
 }

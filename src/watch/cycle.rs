@@ -22,7 +22,7 @@ use crate::plan::{Lane, Op, Plan, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::scan::{self, SideScan};
 use crate::state::State;
-use crate::{PerSide, PlanStatus, Side, StepStatus};
+use crate::{PerSide, PlanStatus, Side};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -105,11 +105,14 @@ impl Loop<'_> {
             Ok(report) => {
                 self.last = Some(metrics::cycle_record(Some(&plan), Some(&report), started));
                 // One line per direction of a cycle that did something
-                // (nothing for records of unchanged files).
+                // (nothing for records of unchanged files). The journal rows
+                // of a finished plan are gone: the report says what succeeded.
+                let ok: HashSet<&str> = report.ok_keys.iter().map(String::as_str).collect();
                 let did: Vec<&Op> = plan
                     .ops
                     .iter()
-                    .filter(|o| o.lane != Lane::Large && done.get(&o.id) == Some(&StepStatus::Done))
+                    .filter(|o| o.lane != Lane::Large && ok.contains(o.key.as_str()))
+                    .filter(|o| !report.failed.iter().any(|f| f.id == o.id))
                     .collect();
                 for line in cycle_lines(&did, started.elapsed(), None) {
                     self.console.line(&line);
