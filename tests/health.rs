@@ -44,8 +44,11 @@ fn a_guard_refusal_in_watch_blocks_status_and_the_report_until_forced() {
     for i in 0..25 {
         std::fs::remove_file(e.left.join(format!("f{i}.txt"))).unwrap();
     }
-    let (code, out, err) = run(&e, &["watch", "--cycles", "1"]);
+    // The cycles after the refusal stay blocked (exit 4), and the console
+    // says so once.
+    let (code, out, err) = run(&e, &["watch", "--cycles", "3"]);
     assert_eq!(code, 4, "{out}\n{err}");
+    assert_eq!(out.matches("blocked:").count(), 1, "{out}");
     // The console says so in words, with the commands that work.
     assert!(
         out.contains("blocked: the mass-delete guard refused"),

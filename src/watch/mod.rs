@@ -186,6 +186,12 @@ pub fn run(
             // No scan, but the roots are still checked: an unplugged drive
             // is noticed (and a remount re-watched) without waiting for events.
             match lp.check_roots() {
+                // Still blocked after a guard's refusal: nothing changed
+                // that could make the next plan pass.
+                Ok(()) if lp.refused => {
+                    lp.exit = 4;
+                    lp.note = Some("blocked by a safety guard: quiet, nothing planned");
+                }
                 Ok(()) => {
                     lp.exit = 0;
                     lp.note = Some("quiet: no events, nothing pending; no scan");
