@@ -167,6 +167,18 @@ fn a_skipped_reserved_name_needs_you_with_its_reason() {
         "{con}"
     );
     assert!(report_headline(&e).contains("Needs you: 2 paths skipped"));
+    let html = std::fs::read_to_string(e.dir.path().join("r.html")).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let rows: Vec<String> = doc
+        .select(&scraper::Selector::parse("#skipped tr.skipped").unwrap())
+        .map(|r| r.text().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("CON.txt") && r.contains("reserved on Windows")),
+        "{rows:?}"
+    );
     // `plan` does not call that "in sync" either.
     let (_, out, _) = run(&e, &["plan"]);
     assert!(!out.contains("in sync"), "{out}");

@@ -214,7 +214,54 @@ pub fn change_guard(
 
 #[cfg(test)]
 mod tests {
-    use super::change_guard;
+    use super::*;
+
+    fn refusal(guard: Guard, count: u64) -> Refusal {
+        Refusal {
+            guard,
+            side: Side::Left,
+            count,
+            total: 30,
+            limit_percent: 50,
+            since: String::new(),
+        }
+    }
+
+    /// Remembered until forgotten; a streak of refusals by one guard keeps
+    /// its first time and takes the latest counts; another guard starts anew.
+    #[test]
+    fn a_refusal_is_remembered_with_its_first_time_until_forgotten() {
+        let d = tempfile::tempdir().unwrap();
+        let state = State::open_or_create(&d.path().join("s.db")).unwrap();
+        assert_eq!(remembered(&state).unwrap(), None);
+        remember(&state, &refusal(Guard::MassDelete, 20)).unwrap();
+        let first = remembered(&state).unwrap().unwrap();
+        assert_eq!(first.count, 20);
+        assert!(chrono::DateTime::parse_from_rfc3339(&first.since).is_ok());
+        // The same guard again, later: same since, new counts.
+        state
+            .set_meta(
+                META_KEY,
+                &serde_json::to_string(&Refusal {
+                    since: "2026-01-01T00:00:00Z".into(),
+                    ..first
+                })
+                .unwrap(),
+            )
+            .unwrap();
+        remember(&state, &refusal(Guard::MassDelete, 25)).unwrap();
+        let again = remembered(&state).unwrap().unwrap();
+        assert_eq!(
+            (again.count, again.since.as_str()),
+            (25, "2026-01-01T00:00:00Z")
+        );
+        remember(&state, &refusal(Guard::MassChange, 26)).unwrap();
+        let other = remembered(&state).unwrap().unwrap();
+        assert_eq!(other.guard, Guard::MassChange);
+        assert_ne!(other.since, "2026-01-01T00:00:00Z");
+        forget(&state).unwrap();
+        assert_eq!(remembered(&state).unwrap(), None);
+    }
 
     #[test]
     fn change_guard_needs_share_and_minimum() {

@@ -608,6 +608,40 @@ mod tests {
         );
     }
 
+    /// Names the other side cannot hold are listed as skipped, with why,
+    /// by a full scan and by a rescan of their folder; renamed, they go.
+    #[test]
+    fn skipped_names_are_listed_with_why_and_go_when_renamed() {
+        let m = MemFs::new("l", false, 1);
+        m.put(MARKER_NAME, b"{}");
+        m.put("d/CON.txt", b"1");
+        m.put("d/ok.txt", b"2");
+        let ex = ex(&[], true);
+        let mut cache = scan_side(&m, Side::Left, &ex, true, &|_| {}).unwrap();
+        assert_eq!(cache.skipped.len(), 1, "{:?}", cache.skipped);
+        assert_eq!(cache.skipped[0].0, "d/CON.txt");
+        assert!(
+            cache.skipped[0].1.contains("reserved"),
+            "{:?}",
+            cache.skipped
+        );
+        // A rescan of the folder finds a new bad name and keeps the old one once.
+        m.put("d/a|b.txt", b"3");
+        let dirty: HashSet<String> = ["d/a|b.txt".to_owned()].into();
+        rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+        let mut names: Vec<&str> = cache.skipped.iter().map(|(p, _)| p.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["d/CON.txt", "d/a|b.txt"]);
+        // Renamed: the next rescan of the folder drops them.
+        m.remove_file("d/CON.txt").unwrap();
+        m.remove_file("d/a|b.txt").unwrap();
+        m.put("d/CON1.txt", b"1");
+        let dirty: HashSet<String> = ["d/CON1.txt".to_owned()].into();
+        rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+        assert!(cache.skipped.is_empty(), "{:?}", cache.skipped);
+        assert!(cache.subset(&["d".to_owned()]).skipped.is_empty());
+    }
+
     fn ex(p: &[&str], cs: bool) -> Excluder {
         Excluder::new(
             &p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),

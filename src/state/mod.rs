@@ -1763,6 +1763,52 @@ impl State {
 mod tests {
     use super::*;
 
+    /// The skipped paths are those of the latest plan; one skipped before
+    /// keeps its first time.
+    #[test]
+    fn skipped_paths_are_replaced_keeping_since() {
+        let d = tempfile::tempdir().unwrap();
+        let s = State::open_or_create(&d.path().join("s.db")).unwrap();
+        let item = |side, p: &str| (side, p.to_owned(), format!("`{p}` is reserved"));
+        s.set_skipped(&[item(Side::Left, "CON.txt"), item(Side::Right, "a:b")])
+            .unwrap();
+        assert_eq!(s.skipped().unwrap().len(), 2);
+        s.conn()
+            .execute("UPDATE skipped SET since = 'then'", [])
+            .unwrap();
+        s.set_skipped(&[item(Side::Left, "CON.txt"), item(Side::Left, "NUL")])
+            .unwrap();
+        let now = s.skipped().unwrap();
+        let paths: Vec<(&str, &str)> = now
+            .iter()
+            .map(|k| (k.path.as_str(), k.since.as_str()))
+            .collect();
+        assert_eq!(paths.len(), 2);
+        assert!(paths.contains(&("CON.txt", "then")), "{paths:?}");
+        assert!(paths.iter().any(|(p, t)| *p == "NUL" && *t != "then"));
+        s.set_skipped(&[]).unwrap();
+        assert!(s.skipped().unwrap().is_empty());
+    }
+
+    #[test]
+    fn unavailable_since_keeps_the_first_time_until_back() {
+        let d = tempfile::tempdir().unwrap();
+        let s = State::open_or_create(&d.path().join("s.db")).unwrap();
+        assert_eq!(s.unavailable_since(Side::Right).unwrap(), None);
+        s.note_unavailable(Side::Right, true).unwrap();
+        let t = s.unavailable_since(Side::Right).unwrap().unwrap();
+        s.set_meta("right_unavailable_since", "then").unwrap();
+        s.note_unavailable(Side::Right, true).unwrap();
+        assert_eq!(
+            s.unavailable_since(Side::Right).unwrap().as_deref(),
+            Some("then")
+        );
+        assert!(!t.is_empty());
+        assert_eq!(s.unavailable_since(Side::Left).unwrap(), None);
+        s.note_unavailable(Side::Right, false).unwrap();
+        assert_eq!(s.unavailable_since(Side::Right).unwrap(), None);
+    }
+
     fn e(path: &str, size: u64) -> Entry {
         Entry {
             path: path.into(),
