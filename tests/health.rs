@@ -319,4 +319,10 @@ fn watch_console_is_human_and_json_only_with_log_json() {
         "{out}"
     );
     assert!(err.contains("→ right") && err.contains("late.txt"), "{err}");
+    // At start, what already waits for the admin (the name skipped before).
+    #[cfg(unix)]
+    assert!(
+        err.contains("needs you: 1 path skipped (see `twinsync status`)"),
+        "{err}"
+    );
 }

@@ -32,6 +32,7 @@ mod mailer;
 use crate::apply::trash;
 use crate::config::Config;
 use crate::error::RunError;
+use crate::health::{Health, Reason};
 use crate::log::{Echo, Logger};
 use crate::metrics;
 use crate::pipeline;
@@ -112,6 +113,23 @@ pub fn run(
         cfg.raw.sync_interval_seconds,
         cfg.log_file.display()
     ));
+    // What already waits for the admin (the first cycles say the rest).
+    if let Ok(s) = crate::status::Status::gather(cfg, &state, &sides) {
+        let open: Vec<String> = s
+            .health
+            .reasons
+            .iter()
+            .filter(|r| r.health() == Health::NeedsYou)
+            .map(Reason::short)
+            .collect();
+        if !open.is_empty() {
+            console.line(&format!(
+                "{}: {} (see `twinsync status`)",
+                Health::NeedsYou.label(),
+                open.join(", ")
+            ));
+        }
+    }
     log.info(
         "scan",
         json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
