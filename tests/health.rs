@@ -97,6 +97,16 @@ fn a_guard_refusal_in_watch_blocks_status_and_the_report_until_forced() {
     let head = report_headline(&e);
     assert!(head.to_lowercase().contains("blocked"), "{head}");
 
+    // A restarted watch says so at once (and not twice), still refusing.
+    let (code, out, _) = run(&e, &["watch", "--cycles", "1"]);
+    assert_eq!(code, 4, "{out}");
+    assert_eq!(
+        out.matches("blocked: the mass-delete guard refused")
+            .count(),
+        1,
+        "{out}"
+    );
+
     // The override the message names clears it.
     e.cmd(&["plan"]).assert().code(4);
     e.cmd(&["apply", "--auto-approve", "--force"])

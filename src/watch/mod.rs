@@ -113,8 +113,17 @@ pub fn run(
         cfg.raw.sync_interval_seconds,
         cfg.log_file.display()
     ));
-    // What already waits for the admin (the first cycles say the rest).
+    // What already waits for the admin (the first cycles say the rest): a
+    // guard's refusal remembered from before (not alerted again; the
+    // console says when a plan passes), and what needs you.
+    let mut blocked = false;
     if let Ok(s) = crate::status::Status::gather(cfg, &state, &sides) {
+        for r in &s.health.reasons {
+            if let Reason::Blocked { .. } = r {
+                blocked = true;
+                console.line(&format!("{}: {r}", Health::Blocked.label()));
+            }
+        }
         let open: Vec<String> = s
             .health
             .reasons
@@ -148,7 +157,7 @@ pub fn run(
         last: None,
         note: None,
         exit: 0,
-        refused: false,
+        refused: blocked,
         watchers,
         tx: tx.clone(),
         poll_only,
