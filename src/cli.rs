@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
     long_about = None,
     after_help = "Exit codes: 0 success; 1 error (bad config or plan file, a failed step); 2 only with \
 plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or marker missing or foreign); \
-4 a safety guard refused (too many deletes or content changes, stale plan, plan for other roots).\n\
+4 a safety guard refused (too many deletes or content changes, stale plan, plan for other roots); \
+5 only from status: syncing works but something needs you (an unresolved conflict, a failing or skipped path). \
+status exits with its health verdict: 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you.\n\
 Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`; \
 see where things stand with `twinsync status`, or as one HTML page with `twinsync report`. \
 No config yet? `twinsync init --example > sync_config.toml` writes one with every key explained \
@@ -93,8 +95,11 @@ pub enum Command {
         /// Plan every cycle but apply nothing
         #[arg(long)]
         dry_run: bool,
+        /// Also print the JSON log events on stdout (the human lines then go to stderr)
+        #[arg(long)]
+        log_json: bool,
     },
-    /// Show roots, recent cycles, conflicts, failures, trash and queued emails
+    /// Show the health verdict (exit 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you), roots, recent cycles, conflicts, failing and skipped paths, trash and queued emails
     Status {
         /// Machine-readable output
         #[arg(long)]
@@ -336,7 +341,11 @@ pub fn run(cli: Cli) -> Result<i32, RunError> {
             auto_approve,
             force,
         } => commands::apply(&cfg, plan.as_deref(), auto_approve, force),
-        Command::Watch { cycles, dry_run } => crate::watch::run(&cfg, cycles, dry_run, None),
+        Command::Watch {
+            cycles,
+            dry_run,
+            log_json,
+        } => crate::watch::run(&cfg, cycles, dry_run, log_json, None),
         Command::Status { json } => commands::status(&cfg, json),
         Command::Trash { action } => match action {
             TrashAction::List { path } => commands::trash_list(&cfg, path.as_deref()),

@@ -63,7 +63,7 @@ impl From<PipelineError> for RunError {
         match e {
             PipelineError::Unavailable(u) => u.into(),
             PipelineError::State(s) => Self::State(s),
-            PipelineError::Guard(why) => Self::Refused(format!("refused: {why}")),
+            PipelineError::Guard(r) => Self::Refused(format!("refused: {r}")),
         }
     }
 }

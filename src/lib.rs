@@ -9,10 +9,10 @@
 //! there is no import cycle (`scripts/module-deps.sh` lists and checks them):
 //! 1. [`cli`] (parse, dispatch) → [`commands`] (one function per command,
 //!    the printing) and, on Windows, `service`;
-//! 2. [`watch`], [`status`] (the status model), [`report`] (the HTML
-//!    activity page), [`metrics`] (cycle records),
-//!    [`error`] (a command's error and exit code), [`terminal`] (table
-//!    width, colour, progress bars: the terminal);
+//! 2. [`watch`], [`status`] (the status model), [`health`] (the one
+//!    health verdict), [`report`] (the HTML activity page), [`metrics`]
+//!    (cycle records), [`error`] (a command's error and exit code),
+//!    [`terminal`] (table width, colour, progress bars: the terminal);
 //! 3. the stages: [`pipeline`], [`apply`], [`plan`] (with the safety
 //!    [`plan::guard`]s);
 //! 4. [`alert`] (the outbox), [`scan`], [`roots`] (markers, availability),
@@ -29,6 +29,7 @@ pub mod commands;
 pub mod service;
 
 pub mod error;
+pub mod health;
 pub mod metrics;
 pub mod report;
 pub mod status;

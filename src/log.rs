@@ -5,6 +5,11 @@
 //! fails a sync: a log that cannot be written is reported once on stderr.
 //! Credentials are never passed here.
 //!
+//! On a console (`watch` run by hand) the logger can also [`Echo`] events:
+//! warnings and errors as one human line each on stderr (never the JSON,
+//! never Rust `Debug` text), or, with `watch --log-json`, every event as
+//! its JSON line on stdout.
+//!
 //! One logger per log file and process ([`Logger::from_config`] hands out
 //! the same `Arc`), shared by every thread: rotation renames the file, so a
 //! second writer would keep appending to the renamed file through its old
@@ -15,8 +20,20 @@ use serde_json::{Map, Value, json};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+
+/// What a logger shows on the console besides writing the log file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Echo {
+    /// Nothing (the service, commands).
+    Off = 0,
+    /// Warnings and errors as human lines on stderr.
+    Human = 1,
+    /// Every event as its JSON line on stdout (`watch --log-json`).
+    Json = 2,
+}
 
 /// The loggers of this process by log file (see [`Logger::from_config`]).
 static SHARED: Mutex<Vec<(PathBuf, Weak<Logger>)>> = Mutex::new(Vec::new());
@@ -29,8 +46,8 @@ pub struct Logger {
     max_files: u32,
     file: Mutex<Option<File>>,
     warned: AtomicBool,
-    /// Also echo warnings and errors to stderr (the service has no terminal).
-    echo: AtomicBool,
+    /// An [`Echo`] (as its `u8`): what also goes to the console.
+    echo: AtomicU8,
 }
 
 impl Logger {
@@ -44,7 +61,7 @@ impl Logger {
             max_files,
             file: Mutex::new(None),
             warned: AtomicBool::new(false),
-            echo: AtomicBool::new(false),
+            echo: AtomicU8::new(Echo::Off as u8),
         }
     }
 
@@ -58,7 +75,7 @@ impl Logger {
             max_files: 0,
             file: Mutex::new(None),
             warned: AtomicBool::new(false),
-            echo: AtomicBool::new(false),
+            echo: AtomicU8::new(Echo::Off as u8),
         }
     }
 
@@ -92,9 +109,9 @@ impl Logger {
         log
     }
 
-    /// Echo warnings and errors to stderr as well (or not).
-    pub fn set_echo(&self, echo: bool) {
-        self.echo.store(echo, Ordering::Relaxed);
+    /// What to show on the console as well (see [`Echo`]).
+    pub fn set_echo(&self, echo: Echo) {
+        self.echo.store(echo as u8, Ordering::Relaxed);
     }
 
     /// Writes one event if `level` passes the configured level.
@@ -116,9 +133,16 @@ impl Logger {
                 }
             }
         }
+        let echo = self.echo.load(Ordering::Relaxed);
+        if echo == Echo::Human as u8
+            && level <= Level::Warn
+            && let Some(text) = human_line(level, &obj)
+        {
+            crate::eoutln!("{}  {text}", chrono::Local::now().format("%H:%M:%S"));
+        }
         let line = Value::Object(obj).to_string();
-        if self.echo.load(Ordering::Relaxed) && level <= Level::Warn {
-            crate::eoutln!("{line}");
+        if echo == Echo::Json as u8 {
+            crate::outln!("{line}");
         }
         let Some(path) = &self.path else { return };
         let Ok(mut guard) = self.file.lock() else {
@@ -179,6 +203,43 @@ impl Logger {
     }
 }
 
+/// A warning or error event as one human line: `error: copy `a.txt` →
+/// right: disk full`. `None` for the events the `watch` console reports in
+/// its own words (a side unavailable or back, a guard's refusal).
+fn human_line(level: Level, obj: &Map<String, Value>) -> Option<String> {
+    let s = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("");
+    let event = s("event");
+    if event == "unavailable" || obj.contains_key("guard") {
+        return None;
+    }
+    let mut line = String::from(if level == Level::Error {
+        "error: "
+    } else {
+        "warning: "
+    });
+    // The event's kind, unless it only says "error" again.
+    if event != "error" {
+        line.push_str(event);
+        line.push(' ');
+    }
+    if !s("path").is_empty() {
+        line.push_str(&format!("`{}` ", s("path")));
+    }
+    if !s("side").is_empty() {
+        line.push_str(&format!("({}) ", s("side")));
+    }
+    let what = [s("error"), s("note"), s("reason")]
+        .into_iter()
+        .find(|t| !t.is_empty())
+        .unwrap_or("");
+    let line = line.trim_end().trim_end_matches(':').to_owned();
+    Some(if what.is_empty() {
+        line
+    } else {
+        format!("{line}: {what}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +265,38 @@ mod tests {
         assert!(d.path().join("t.log.jsonl.1").exists());
         assert!(d.path().join("t.log.jsonl.2").exists());
         assert!(!d.path().join("t.log.jsonl.3").exists());
+    }
+
+    #[test]
+    fn human_lines_name_path_side_and_error_and_leave_out_what_watch_says_itself() {
+        let obj = |v: Value| match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let copy =
+            obj(json!({"event": "copy", "path": "a.txt", "side": "right", "error": "disk full"}));
+        assert_eq!(
+            human_line(Level::Error, &copy).as_deref(),
+            Some("error: copy `a.txt` (right): disk full")
+        );
+        let scan = obj(
+            json!({"event": "scan", "result": "skipped", "error": "left: skipped `CON.txt`: reserved"}),
+        );
+        assert_eq!(
+            human_line(Level::Warn, &scan).as_deref(),
+            Some("warning: scan: left: skipped `CON.txt`: reserved")
+        );
+        let plain = obj(json!({"event": "error", "error": "cannot write the report"}));
+        assert_eq!(
+            human_line(Level::Error, &plain).as_deref(),
+            Some("error: cannot write the report")
+        );
+        for quiet in [
+            json!({"event": "unavailable", "side": "left", "error": "gone"}),
+            json!({"event": "error", "guard": "mass_delete", "error": "the plan deletes"}),
+        ] {
+            assert_eq!(human_line(Level::Error, &obj(quiet)), None);
+        }
     }
 
     /// Two parts of one process (the watch loop and its mailer thread, say)

@@ -263,8 +263,14 @@ pub fn validate_component(name: &str) -> Result<(), String> {
     if let Some(c) = name.chars().find(|c| {
         matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\\' | '/') || (*c as u32) < 32
     }) {
+        // In words, not Rust's `'\u{1}'`.
+        let shown = if (c as u32) < 32 {
+            format!("control character U+{:04X}", c as u32)
+        } else {
+            format!("character `{c}`")
+        };
         return Err(format!(
-            "name `{name}` holds the character {c:?}, invalid on Windows"
+            "name `{name}` holds the {shown}, invalid on Windows"
         ));
     }
     if name.ends_with('.') || name.ends_with(' ') {

@@ -28,7 +28,7 @@ pub enum PipelineError {
     State(#[from] StateError),
     /// A safety guard refused before anything was hashed or copied (exit 4).
     #[error("refused: {0}")]
-    Guard(String),
+    Guard(guard::Refusal),
 }
 
 impl From<RootError> for PipelineError {
@@ -123,6 +123,13 @@ fn seek<'a>(
     }
 }
 
+/// Notes since when a side is unavailable (for the health verdict), then
+/// gives the error to return.
+fn outage(state: &State, u: Unavailable) -> PipelineError {
+    let _ = state.note_unavailable(u.side, true);
+    PipelineError::Unavailable(u)
+}
+
 /// Checks both roots, scans, hashes and plans.
 ///
 /// # Errors
@@ -133,7 +140,10 @@ pub fn make_plan(
     state: &State,
     req: PlanRequest<'_>,
 ) -> Result<(Plan, PerSide<SideScan>), PipelineError> {
-    let (left_id, right_id) = roots::check(state, sides)?;
+    let (left_id, right_id) = match roots::check(state, sides) {
+        Err(RootError::Unavailable(u)) => return Err(outage(state, u)),
+        other => other?,
+    };
     // Keys written by an older build follow the current identity scheme.
     state.rekey(|p| paths::key_of(p, c.case_sensitive))?;
     let ex_l = c
@@ -152,7 +162,24 @@ pub fn make_plan(
     } else {
         scan_both(sides, &ex_l, &ex_r, cs, progress)
     };
-    let (mut ls, mut rs) = (ls?, rs?);
+    let ls = ls.map_err(|u| outage(state, u))?;
+    let (mut ls, mut rs) = (ls, rs.map_err(|u| outage(state, u))?);
+    for side in Side::BOTH {
+        state.note_unavailable(side, false)?;
+    }
+    // The names neither side can sync until they are renamed, for `status`
+    // and the report (with since when), as of this plan.
+    let mut skipped: Vec<(Side, String, String)> = [(Side::Left, &ls), (Side::Right, &rs)]
+        .into_iter()
+        .flat_map(|(side, s)| {
+            s.skipped
+                .iter()
+                .map(move |(p, r)| (side, p.clone(), r.clone()))
+        })
+        .collect();
+    skipped.sort();
+    skipped.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    state.set_skipped(&skipped)?;
     crate::debugln!(
         "scan: {} entries on the left, {} on the right ({})",
         ls.entries.len(),

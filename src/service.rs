@@ -244,7 +244,7 @@ fn run_watch(stop: &Arc<AtomicBool>) -> i32 {
     let started = format!("twinsync service started (config {})", path.display());
     log.info("scan", json!({"note": started}));
     event(EventKind::Information, EVENT_STARTED, &started);
-    match crate::watch::run(&cfg, None, false, Some(Arc::clone(stop))) {
+    match crate::watch::run(&cfg, None, false, false, Some(Arc::clone(stop))) {
         Ok(code) => {
             log.info("scan", json!({"note": "twinsync service stopped"}));
             event(

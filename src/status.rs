@@ -1,21 +1,26 @@
-//! What `status` reports (SPEC §12), as one typed model: both roots and
-//! whether they are available, the last cycles, plans and steps in flight,
-//! unresolved conflicts, failing paths, trash usage and queued emails.
+//! What `status` reports (SPEC §12), as one typed model: the health
+//! verdict ([`crate::health`]) with its reasons, both roots and whether
+//! they are available, the last cycles, plans and steps in flight,
+//! unresolved conflicts, failing and skipped paths, trash usage and queued
+//! emails.
 //!
 //! Both renderings read this same model: `status --json` serialises it
 //! (field names fixed by the tests and scripts that read them), the table
 //! view in [`crate::commands`] draws it.
 
 use crate::config::Config;
+use crate::health::{self, Facts, Verdict};
 use crate::plan::{Lane, OpKind, Plan};
 use crate::roots::{self, Sides};
-use crate::state::{CycleRecord, Failure, State, StateError};
+use crate::state::{CycleRecord, Failure, Skipped, State, StateError};
 use crate::{Entry, Keep, PerSide, Rule, Side};
 use serde::Serialize;
 
 /// Everything `status` shows.
 #[derive(Debug, Serialize)]
 pub struct Status {
+    /// The one health verdict: its state, exit code and reasons.
+    pub health: Verdict,
     pub roots: Vec<RootStatus>,
     /// Newest first.
     pub last_cycles: Vec<CycleRecord>,
@@ -24,6 +29,9 @@ pub struct Status {
     pub steps_in_flight: Vec<StepInFlight>,
     pub unresolved_conflicts: Vec<ConflictStatus>,
     pub failing_paths: Vec<Failure>,
+    /// Names the latest plan could not sync (reserved, invalid, case
+    /// collisions), with why.
+    pub skipped_paths: Vec<Skipped>,
     pub trash: PerSide<TrashUse>,
     pub emails_queued: u64,
 }
@@ -134,13 +142,24 @@ impl Status {
             trash[t.side].files += 1;
             trash[t.side].bytes += t.size;
         }
+        let facts = Facts::read(
+            state,
+            [
+                (Side::Left, root_status[0].problem.as_deref()),
+                (Side::Right, root_status[1].problem.as_deref()),
+            ],
+            steps_in_flight.len(),
+            steps_in_flight.iter().map(|s| s.bytes).sum(),
+        )?;
         Ok(Self {
+            health: health::verdict(&facts),
             roots: root_status,
             last_cycles: state.recent_cycles(10)?,
             plans_in_flight,
             steps_in_flight,
             unresolved_conflicts,
             failing_paths: state.failures()?,
+            skipped_paths: state.skipped()?,
             trash,
             emails_queued: crate::alert::queued(state),
         })

@@ -282,10 +282,11 @@ fn status_json_shows_conflicts_failures_and_queue() {
         [],
     )
     .unwrap();
+    // A conflict and a failing path need the admin: status exits 5.
     let out = e
         .cmd(&["status", "--json"])
         .assert()
-        .success()
+        .code(5)
         .get_output()
         .stdout
         .clone();
@@ -297,10 +298,11 @@ fn status_json_shows_conflicts_failures_and_queue() {
     assert!(st["trash"]["left"]["files"].is_u64());
     assert_eq!(st["failing_paths"][0]["path"], "x.pst");
     assert_eq!(st["failing_paths"][0]["count"], 3);
+    assert_eq!(st["health"]["state"], "needs_you");
     let text = e
         .cmd(&["status"])
         .assert()
-        .success()
+        .code(5)
         .get_output()
         .stdout
         .clone();

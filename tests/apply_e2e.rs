@@ -135,10 +135,11 @@ fn rule_6_2_1_option2_leaves_both_then_resolve_settles() {
     // Remembered: the next plan has no conflict op for it.
     let plan = e.plan_json();
     assert_eq!(plan["summary"]["conflicts"], 0);
+    // An unresolved conflict needs the admin: status exits 5.
     let st = e
         .cmd(&["status", "--json"])
         .assert()
-        .success()
+        .code(5)
         .get_output()
         .stdout
         .clone();

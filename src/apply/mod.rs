@@ -230,10 +230,13 @@ pub fn admit(
         }
         if !force
             && !plan.forced
-            && let Some(why) = guard::check_plan(plan, &cfg.raw.safety)
+            && let Some(r) = guard::check_plan(plan, &cfg.raw.safety)
         {
-            return Err(ApplyError::Refused(why));
+            guard::remember(state, &r)?;
+            return Err(ApplyError::Refused(r.to_string()));
         }
+        // Passed the guards, or forced: `status` no longer says "blocked".
+        guard::forget(state)?;
     }
     if state
         .begin_plan(&plan.plan_id, plan.base_generation)?

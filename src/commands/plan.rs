@@ -6,6 +6,7 @@ use super::open_state;
 use crate::PerSide;
 use crate::config::Config;
 use crate::error::RunError;
+use crate::health::{Health, Reason};
 use crate::log::Logger;
 use crate::pipeline::{self, PipelineError};
 use crate::plan::{Plan, guard, render};
@@ -64,7 +65,13 @@ pub fn plan(
         saved: file.as_ref().map(|f| f.display().to_string()),
         ..terminal::view(stream)
     };
-    let text = render::render(&plan, &view);
+    let mut text = render::render(&plan, &view);
+    // "in sync" only when nothing is pending and nothing needs the admin.
+    if text.contains(render::IN_SYNC)
+        && let Some(h) = no_changes_headline(cfg, &state, &sides)
+    {
+        text = text.replacen(render::IN_SYNC, &h, 1);
+    }
     if json_out {
         crate::eout!("{text}");
         crate::out!("{}", plan.to_json());
@@ -98,6 +105,28 @@ pub fn plan(
     })
 }
 
+/// The headline of a plan with no changes while something is pending or
+/// needs the admin, from the health verdict: "No changes to make; 1
+/// unresolved conflict, 3 paths skipped (see `twinsync status`)." `None`
+/// when both sides are truly in sync. (A remembered guard refusal is left
+/// out: this plan passes the guards and ends it.)
+fn no_changes_headline(cfg: &Config, state: &State, sides: &Sides) -> Option<String> {
+    let s = crate::status::Status::gather(cfg, state, sides).ok()?;
+    let open: Vec<String> = s
+        .health
+        .reasons
+        .iter()
+        .filter(|r| matches!(r.health(), Health::NeedsYou | Health::Working))
+        .map(Reason::short)
+        .collect();
+    (!open.is_empty()).then(|| {
+        format!(
+            "No changes to make; {} (see `twinsync status`).",
+            open.join(", ")
+        )
+    })
+}
+
 /// Plans with a progress spinner on a terminal; a mass-change refusal is
 /// reported before it is returned.
 pub(super) fn make_plan(
@@ -123,13 +152,14 @@ pub(super) fn make_plan(
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    if let Err(PipelineError::Guard(why)) = &res {
-        refused(cfg, state, why, log);
+    if let Err(PipelineError::Guard(r)) = &res {
+        refused(cfg, state, r, log);
     }
     Ok(res?)
 }
 
-/// The mass-delete guard over a fresh plan (unless `force`).
+/// The mass-delete guard over a fresh plan (unless `force`). A plan that
+/// passes both guards, or is forced, ends a remembered refusal.
 pub(super) fn delete_guard(
     cfg: &Config,
     state: &State,
@@ -137,24 +167,25 @@ pub(super) fn delete_guard(
     force: bool,
     log: &Logger,
 ) -> Result<(), RunError> {
-    if force {
-        return Ok(());
-    }
     let safety = &cfg.raw.safety;
-    if let Some(why) = guard::delete_guard(
-        &plan.summary,
-        safety.max_delete_percent,
-        safety.max_delete_min_files,
-    ) {
-        refused(cfg, state, &why, log);
-        return Err(RunError::Refused(format!("refused: {why}")));
+    if !force
+        && let Some(r) = guard::delete_guard(
+            &plan.summary,
+            safety.max_delete_percent,
+            safety.max_delete_min_files,
+        )
+    {
+        refused(cfg, state, &r, log);
+        return Err(RunError::Refused(format!("refused: {r}")));
     }
+    guard::forget(state)?;
     Ok(())
 }
 
-/// Reports a guard's refusal and sends the alert now.
-fn refused(cfg: &Config, state: &State, why: &str, log: &Logger) {
-    guard::report_refusal(cfg, state, log, why, true);
+/// Reports a guard's refusal (remembered: `status` says "blocked") and
+/// sends the alert now.
+fn refused(cfg: &Config, state: &State, r: &guard::Refusal, log: &Logger) {
+    guard::report_refusal(cfg, state, log, r, true);
     crate::alert::flush(cfg, state, log);
 }
 

@@ -1,4 +1,6 @@
-//! `status`: the [`Status`] model as tables, or as JSON with `--json`.
+//! `status`: the [`Status`] model as tables, or as JSON with `--json`;
+//! either way it exits with the health verdict's code (0 in sync or
+//! working, 3 not syncing, 4 blocked, 5 needs you).
 
 use crate::config::Config;
 use crate::error::RunError;
@@ -14,16 +16,24 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-/// `status [--json]`.
+/// `status [--json]`: exits with the health verdict's code.
 ///
 /// # Errors
 /// State DB errors (no state DB yet: run `init`).
 pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
     let s = Status::gather(cfg, &state, &Sides::real(cfg))?;
+    let code = s.health.health.exit_code();
     if json_out {
         crate::outln!("{}", s.to_json());
-        return Ok(0);
+        return Ok(code);
+    }
+    crate::outln!("Health: {}", s.health.headline());
+    for r in &s.health.reasons {
+        crate::outln!("  - {r}");
+        for c in r.commands() {
+            crate::outln!("      {c}");
+        }
     }
     let mut t = table(&["side", "root", "available"]);
     for r in &s.roots {
@@ -105,6 +115,18 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         }
         crate::outln!("Failing paths:\n{t}");
     }
+    if !s.skipped_paths.is_empty() {
+        let mut t = table(&["side", "path", "why it is not synced", "since"]);
+        for k in &s.skipped_paths {
+            t.add_row([
+                k.side.to_string(),
+                k.path.clone(),
+                k.reason.clone(),
+                crate::health::local_time(&k.since),
+            ]);
+        }
+        crate::outln!("Skipped paths (rename them to sync them):\n{t}");
+    }
     for (side, u) in s.trash.iter() {
         crate::outln!(
             "Trash {side}: {} files, {}",
@@ -113,5 +135,5 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         );
     }
     crate::outln!("Emails queued: {}", s.emails_queued);
-    Ok(0)
+    Ok(code)
 }

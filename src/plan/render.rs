@@ -599,6 +599,10 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     s
 }
 
+/// The headline of a plan with nothing to do. Only true when nothing else
+/// is pending and nothing needs the admin: `plan` replaces it otherwise.
+pub const IN_SYNC: &str = "No changes. Both sides are in sync.";
+
 /// The line for the `record` steps: paths identical on both sides that
 /// the plan records as in sync without touching them ("163 unchanged
 /// files adopted"), and paths gone from both sides that it forgets.
@@ -690,7 +694,7 @@ pub fn render(plan: &Plan, view: &View) -> String {
     let s = &plan.summary;
     let records = records_line(plan);
     if plan.ops.is_empty() && s.deferred == 0 {
-        let _ = writeln!(out, "\nNo changes. Both sides are in sync.");
+        let _ = writeln!(out, "\n{IN_SYNC}");
     } else if plan.ops.is_empty() {
         let _ = writeln!(out, "\nNo changes to make now.");
     } else if !s.has_changes() {

@@ -21,9 +21,12 @@ mod page;
 use crate::Side;
 use crate::config::Config;
 use crate::error::RunError;
+use crate::health::{self, Facts, Verdict};
 use crate::plan::{Lane, OpKind, Plan};
 use crate::roots::{self, Sides};
-use crate::state::{ConflictRecord, CycleHistory, Failure, State, StateError, TrashRecord};
+use crate::state::{
+    ConflictRecord, CycleHistory, Failure, Skipped, State, StateError, TrashRecord,
+};
 use chrono::{DateTime, FixedOffset};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -45,6 +48,8 @@ pub const REWRITE_EVERY: Duration = Duration::from_mins(1);
 pub struct Snapshot {
     /// When it was gathered, in the local time zone (the page's clock).
     pub now: DateTime<FixedOffset>,
+    /// The health verdict (the headline), as `status` gives it.
+    pub health: Verdict,
     pub config_file: String,
     pub state_db: String,
     /// Left, then right.
@@ -59,6 +64,8 @@ pub struct Snapshot {
     pub conflicts: Vec<ConflictRecord>,
     /// Failing paths, oldest first.
     pub failures: Vec<Failure>,
+    /// Names the latest plan could not sync, with why.
+    pub skipped: Vec<Skipped>,
     /// Emails waiting in the outbox (all of them) and the first few.
     pub emails_queued: u64,
     pub emails: Vec<QueuedEmail>,
@@ -303,8 +310,19 @@ pub fn gather(cfg: &Config, state: &State, sides: &Sides) -> Result<Snapshot, St
         })
     });
     let last_change = last_change(&history);
+    let pending = pending_steps(state)?;
+    let facts = Facts::read(
+        state,
+        [
+            (Side::Left, roots[0].problem.as_deref()),
+            (Side::Right, roots[1].problem.as_deref()),
+        ],
+        pending.len(),
+        pending.iter().map(|p| p.bytes).sum(),
+    )?;
     Ok(Snapshot {
         now,
+        health: health::verdict(&facts),
         // Absolute, so the page's `resolve` commands work from any folder.
         config_file: std::path::absolute(&cfg.file)
             .unwrap_or_else(|_| cfg.file.clone())
@@ -314,9 +332,10 @@ pub fn gather(cfg: &Config, state: &State, sides: &Sides) -> Result<Snapshot, St
         roots,
         last_cycle,
         last_change,
-        pending: pending_steps(state)?,
+        pending,
         conflicts,
         failures: state.failures()?,
+        skipped: state.skipped()?,
         emails_queued: crate::alert::queued(state),
         emails: queued_emails(state, 20),
         email_enabled: cfg.raw.email.enabled,

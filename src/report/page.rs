@@ -8,6 +8,7 @@
 
 use super::charts::{self, Chart, Series};
 use super::{CHART_HOURS, Event, PendingStep, Snapshot};
+use crate::health::Health;
 use crate::plan::Lane;
 use crate::state::{HourStats, TrashRecord};
 use crate::{Entry, Side};
@@ -228,6 +229,21 @@ pub fn render(s: &Snapshot) -> String {
                             }
                         }
                     }
+                    h3 { "Skipped paths (" span #skipped-count { (s.skipped.len()) } ")" }
+                    @if s.skipped.is_empty() {
+                        p.none { "None." }
+                    } @else {
+                        p.muted.small { "Names the other side cannot hold: never synced until they are renamed." }
+                        table #skipped {
+                            tr { th { "side" } th { "path" } th { "why" } th { "since" } }
+                            @for k in &s.skipped {
+                                tr.skipped {
+                                    td { (k.side) } td.path { (k.path) } td.error { (k.reason) }
+                                    td { (when(s.now, &k.since)) }
+                                }
+                            }
+                        }
+                    }
                     h3 { "Queued emails (" span #emails-queued { (s.emails_queued) } ")" }
                     @if s.emails_queued == 0 {
                         p.none { "None." @if !s.email_enabled { span.muted { " (email alerts are off: [email] enabled = false)" } } }
@@ -308,24 +324,17 @@ pub fn render(s: &Snapshot) -> String {
     page.into_string()
 }
 
-/// The headline, its tone, and the points behind it.
+/// The headline, its tone, and the points behind it: the health verdict
+/// ([`crate::health`], the same as `status`) and its reasons, plus what
+/// only the page can tell (no cycle for a while, no sync recorded yet).
 fn verdict(s: &Snapshot) -> (Tone, String, Vec<String>) {
-    let mut points = Vec::new();
-    let down: Vec<_> = s.roots.iter().filter(|r| r.problem.is_some()).collect();
-    for r in &down {
-        points.push(format!(
-            "The {} side is unavailable: {}",
-            r.side,
-            r.problem.as_deref().unwrap_or("")
-        ));
-    }
-    let mut needs = Vec::new();
-    if !s.conflicts.is_empty() {
-        needs.push(plural(s.conflicts.len(), "unresolved conflict"));
-    }
-    if !s.failures.is_empty() {
-        needs.push(plural(s.failures.len(), "failing path"));
-    }
+    let health = s.health.health;
+    let mut points: Vec<String> = s
+        .health
+        .reasons
+        .iter()
+        .map(|r| sentence(&r.to_string()))
+        .collect();
     let stale = s
         .last_cycle
         .as_ref()
@@ -338,49 +347,47 @@ fn verdict(s: &Snapshot) -> (Tone, String, Vec<String>) {
                 ago(s.now, c.at)
             ));
         }
-        if c.result == "skipped" && down.is_empty() {
+        if c.result == "skipped" && health < Health::Blocked {
             points.push(
                 "The last cycle was skipped (a side was away or a safety guard refused): see the events below.".into(),
             );
         }
     }
-    if !s.pending.is_empty() {
-        points.push(format!(
-            "{} waiting in unfinished plans (resumed by watch or the next apply).",
-            plural(s.pending.len(), "step")
-        ));
-    }
-    let (tone, head) = if !down.is_empty() {
-        let sides: Vec<_> = down.iter().map(|r| r.side.as_str()).collect();
-        (
-            Tone::Bad,
-            format!("Not syncing: the {} side unavailable", sides.join(" and ")),
-        )
-    } else if !needs.is_empty() {
-        (Tone::Warn, format!("Needs you: {}", needs.join(", ")))
-    } else if s.last_cycle.is_none() {
-        (Tone::Warn, "No sync recorded yet".to_owned())
-    } else if stale || s.last_cycle.as_ref().is_some_and(|c| c.result == "skipped") {
-        (
-            Tone::Warn,
-            "In sync at the last cycle, but look below".to_owned(),
-        )
-    } else if !s.pending.is_empty() {
-        (
-            Tone::Busy,
-            format!("Catching up: {} pending", plural(s.pending.len(), "step")),
-        )
-    } else {
-        if let Some(c) = &s.last_cycle {
-            points.push(format!(
-                "As of the last cycle, {} ({}): no pending steps, conflicts or failing paths.",
-                fmt_t(s.now, c.at),
-                ago(s.now, c.at)
-            ));
+    let (tone, head) = match health {
+        Health::NotSyncing | Health::Blocked => (Tone::Bad, s.health.headline()),
+        Health::NeedsYou => (Tone::Warn, s.health.headline()),
+        Health::Working => (Tone::Busy, s.health.headline()),
+        Health::InSync if s.last_cycle.is_none() => (Tone::Warn, "No sync recorded yet".to_owned()),
+        Health::InSync if stale || s.last_cycle.as_ref().is_some_and(|c| c.result == "skipped") => {
+            (
+                Tone::Warn,
+                "In sync at the last cycle, but look below".to_owned(),
+            )
         }
-        (Tone::Ok, "Both sides there and in sync".to_owned())
+        Health::InSync => {
+            if let Some(c) = &s.last_cycle {
+                points.push(format!(
+                    "As of the last cycle, {} ({}): no pending steps, conflicts, failing or skipped paths.",
+                    fmt_t(s.now, c.at),
+                    ago(s.now, c.at)
+                ));
+            }
+            (Tone::Ok, "Both sides there and in sync".to_owned())
+        }
     };
     (tone, head, points)
+}
+
+/// A reason as a sentence: capital first letter, full stop.
+fn sentence(text: &str) -> String {
+    let mut t = text.to_owned();
+    if let Some(c) = t.get_mut(0..1) {
+        c.make_ascii_uppercase();
+    }
+    if !t.ends_with('.') {
+        t.push('.');
+    }
+    t
 }
 
 /// "change" or "changes".
@@ -389,14 +396,6 @@ fn noun(n: u64, what: &str) -> String {
         what.to_owned()
     } else {
         format!("{what}s")
-    }
-}
-
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
     }
 }
 

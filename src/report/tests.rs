@@ -367,7 +367,7 @@ fn an_unavailable_side_turns_the_verdict_red() {
     let html = render(&gather(&f.cfg, &state, &Sides::real(&f.cfg)).unwrap());
     let doc = Html::parse_document(&html);
     assert_eq!(attr(&doc, "#verdict", "class"), "bad");
-    assert!(text(&doc, "#verdict").contains("right side unavailable"));
+    assert!(text(&doc, "#verdict").contains("right side is unavailable"));
     assert_eq!(attr(&doc, "#root-right", "data-available"), "no");
     assert!(text(&doc, "#root-right").contains("marker"));
     assert_eq!(attr(&doc, "#root-left", "data-available"), "yes");

@@ -37,6 +37,11 @@ pub struct SideScan {
     /// Keys of entries skipped on purpose (names invalid on Windows,
     /// symlinks): never synced, but they keep their folder from being removed.
     pub blocked: Vec<String>,
+    /// Paths whose *name* keeps them from syncing until someone renames
+    /// them (reserved or invalid on Windows, not UTF-8, a case or Unicode
+    /// collision), with why: "needs you" items of the health verdict.
+    /// Links and special files are left out (skipped by design, not a fault).
+    pub skipped: Vec<(String, String)>,
     /// Entries under twinsync temp names (exact paths): leftovers of
     /// interrupted copies (swept when their plan is no longer running) and
     /// items parked by a case-only rename (held, put back).
@@ -154,6 +159,7 @@ impl SideScan {
             relist: self.relist.clone(),
             problems: self.problems.clone(),
             blocked: self.blocked.clone(),
+            skipped: self.skipped.clone(),
             temps: self.temps.clone(),
         }
     }
@@ -265,6 +271,9 @@ pub fn scan_side(
     for (p, why) in walk.skipped {
         out.problems.push(format!("skipped `{p}`: {why}"));
         out.blocked.push(paths::key_of(&p, case_sensitive));
+        if bad_name(&p) {
+            out.skipped.push((p, why));
+        }
     }
     let mut invalid_dirs: HashSet<String> = HashSet::new();
     let mut list = walk.entries;
@@ -279,6 +288,7 @@ pub fn scan_side(
         let path = keyed.text(w.path);
         if let Err(why) = paths::validate_component(paths::file_name(path)) {
             out.problems.push(format!("skipped `{path}`: {why}"));
+            out.skipped.push((path.to_owned(), why));
             out.blocked.push(paths::key_of(path, case_sensitive));
             if w.meta.kind == Kind::Dir {
                 invalid_dirs.insert(paths::key_of(path, case_sensitive));
@@ -303,11 +313,16 @@ pub fn scan_side(
     drop(list);
     let (mut entries, collided) = keyed.finish(|k, a, b| {
         let spelt = |e: &Entry| if e.path.is_empty() { k.to_owned() } else { e.path.clone() };
+        let (a, b) = (spelt(a), spelt(b));
         out.problems.push(format!(
-            "`{}` and `{}` differ only in case or Unicode normalisation; both left alone until one is renamed",
-            spelt(a),
-            spelt(b)
+            "`{a}` and `{b}` differ only in case or Unicode normalisation; both left alone until one is renamed"
         ));
+        for (p, other) in [(&a, &b), (&b, &a)] {
+            out.skipped.push((
+                p.clone(),
+                format!("differs from `{other}` only in case or Unicode form (one name on Windows); rename one"),
+            ));
+        }
     });
     // Nothing below a folder whose name is invalid was walked; the folder
     // itself is blocked, not a path to plan.
@@ -315,6 +330,12 @@ pub fn scan_side(
     out.entries = entries;
     out.unknown.extend(collided);
     Ok(out)
+}
+
+/// Whether a path the file system skipped is skipped for its name (one the
+/// other side cannot hold, or not UTF-8), not for being a link or device.
+fn bad_name(path: &str) -> bool {
+    path.contains('\u{FFFD}') || paths::validate_component(paths::file_name(path)).is_err()
 }
 
 #[allow(clippy::implicit_hasher)]
@@ -409,6 +430,8 @@ pub fn rescan_dirs(
         cache
             .relist
             .retain(|p| *p != dir && (p.is_empty() || paths::parent(p) != dir));
+        // Its names are judged again below.
+        cache.skipped.retain(|(p, _)| paths::parent(p) != dir);
         let mut seen: HashSet<String> = HashSet::new();
         let mut collided: Vec<String> = Vec::new();
         // New keys, and keys to drop with what lies below them: applied in
@@ -432,6 +455,11 @@ pub fn rescan_dirs(
             if excluder.is_excluded_in_walk(&path, false) {
                 continue;
             }
+            if bad_name(&path) {
+                cache
+                    .skipped
+                    .push((path.clone(), "name is not valid UTF-8".into()));
+            }
             let key = paths::key_of(&path, case_sensitive);
             if !cache.blocked.contains(&key) {
                 cache.blocked.push(key);
@@ -448,7 +476,8 @@ pub fn rescan_dirs(
             if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir) {
                 continue;
             }
-            if paths::validate_component(&name).is_err() {
+            if let Err(why) = paths::validate_component(&name) {
+                cache.skipped.push((path.clone(), why));
                 let key = paths::key_of(&path, case_sensitive);
                 if !cache.blocked.contains(&key) {
                     cache.blocked.push(key);
@@ -461,6 +490,10 @@ pub fn rescan_dirs(
                 // are left alone until one is renamed, as a full scan does.
                 cache.problems.push(format!(
                     "`{path}` collides with another name in `{dir}` (they differ only in case or Unicode form); both left alone until one is renamed"
+                ));
+                cache.skipped.push((
+                    path.clone(),
+                    "differs from another name in its folder only in case or Unicode form (one name on Windows); rename one".into(),
                 ));
                 collided.push(key);
                 continue;
@@ -697,6 +730,40 @@ mod tests {
             "{:?}",
             cache.problems
         );
+    }
+
+    /// Names the other side cannot hold are listed as skipped, with why,
+    /// by a full scan and by a rescan of their folder; renamed, they go.
+    #[test]
+    fn skipped_names_are_listed_with_why_and_go_when_renamed() {
+        let m = MemFs::new("l", false, 1);
+        m.put(MARKER_NAME, b"{}");
+        m.put("d/CON.txt", b"1");
+        m.put("d/ok.txt", b"2");
+        let ex = ex(&[], true);
+        let mut cache = scan_side(&m, Side::Left, &ex, true, &|_| {}).unwrap();
+        assert_eq!(cache.skipped.len(), 1, "{:?}", cache.skipped);
+        assert_eq!(cache.skipped[0].0, "d/CON.txt");
+        assert!(
+            cache.skipped[0].1.contains("reserved"),
+            "{:?}",
+            cache.skipped
+        );
+        // A rescan of the folder finds a new bad name and keeps the old one once.
+        m.put("d/a|b.txt", b"3");
+        let dirty: HashSet<String> = ["d/a|b.txt".to_owned()].into();
+        rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+        let mut names: Vec<&str> = cache.skipped.iter().map(|(p, _)| p.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["d/CON.txt", "d/a|b.txt"]);
+        // Renamed: the next rescan of the folder drops them.
+        m.remove_file("d/CON.txt").unwrap();
+        m.remove_file("d/a|b.txt").unwrap();
+        m.put("d/CON1.txt", b"1");
+        let dirty: HashSet<String> = ["d/CON1.txt".to_owned()].into();
+        rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+        assert!(cache.skipped.is_empty(), "{:?}", cache.skipped);
+        assert!(cache.subset(&["d".to_owned()]).skipped.is_empty());
     }
 
     fn ex(p: &[&str], cs: bool) -> Excluder {

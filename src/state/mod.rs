@@ -260,6 +260,17 @@ pub struct Failure {
     pub alerted: bool,
 }
 
+/// A path the latest plan skipped on purpose (a name the other side cannot
+/// hold, a case collision, a link): never synced until it is renamed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    pub side: Side,
+    pub path: String,
+    pub reason: String,
+    /// When a plan first skipped it (RFC 3339, UTC).
+    pub since: String,
+}
+
 /// Metrics of one plan/apply run, for logs and `status`.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CycleRecord {
@@ -1505,6 +1516,95 @@ impl State {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
+    /// Replaces the skipped paths with those of the latest plan (`now`:
+    /// side, path, reason), keeping `since` of the ones skipped before. One
+    /// transaction; nothing is written when the list did not change.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn set_skipped(&self, now: &[(Side, String, String)]) -> Result<(), StateError> {
+        let old = self.skipped()?;
+        let same = old.len() == now.len()
+            && old.iter().all(|o| {
+                now.iter()
+                    .any(|(s, p, r)| *s == o.side && *p == o.path && *r == o.reason)
+            });
+        if same {
+            return Ok(());
+        }
+        let sql = sql_err(&self.file);
+        // `&self` (callers share the State): no other statement runs inside it.
+        let tx = self.conn.unchecked_transaction().map_err(sql)?;
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        tx.execute("DELETE FROM skipped", []).map_err(sql)?;
+        for (side, path, reason) in now {
+            let since = old
+                .iter()
+                .find(|o| o.side == *side && o.path == *path)
+                .map_or(at.as_str(), |o| o.since.as_str());
+            tx.execute(
+                "INSERT OR REPLACE INTO skipped(side, path, reason, since) VALUES(?1, ?2, ?3, ?4)",
+                params![side.as_str(), path, reason, since],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// The paths the latest plan skipped, by side and path.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn skipped(&self) -> Result<Vec<Skipped>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT side, path, reason, since FROM skipped ORDER BY side, path")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Skipped {
+                    side: if r.get::<_, String>(0)? == "left" {
+                        Side::Left
+                    } else {
+                        Side::Right
+                    },
+                    path: r.get(1)?,
+                    reason: r.get(2)?,
+                    since: r.get(3)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Since when `side` has been unavailable (RFC 3339), as first noticed
+    /// by a plan or a `watch` cycle; `None` when it is available.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn unavailable_since(&self, side: Side) -> Result<Option<String>, StateError> {
+        Ok(self
+            .meta(&format!("{side}_unavailable_since"))?
+            .filter(|v| !v.is_empty()))
+    }
+
+    /// Notes that `side` is unavailable (`true`; the first time is kept) or
+    /// available again (`false`).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn note_unavailable(&self, side: Side, unavailable: bool) -> Result<(), StateError> {
+        let known = self.unavailable_since(side)?;
+        match (unavailable, known) {
+            (true, None) => self.set_meta(
+                &format!("{side}_unavailable_since"),
+                &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            (false, Some(_)) => self.set_meta(&format!("{side}_unavailable_since"), ""),
+            _ => Ok(()),
+        }
+    }
+
     /// Appends a cycle record, then bounds the history: per-cycle rows
     /// older than [`CYCLE_DETAIL_SECS`] (but always the latest few) are
     /// summed into per-hour rows, and hour rows older than
@@ -1673,6 +1773,52 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The skipped paths are those of the latest plan; one skipped before
+    /// keeps its first time.
+    #[test]
+    fn skipped_paths_are_replaced_keeping_since() {
+        let d = tempfile::tempdir().unwrap();
+        let s = State::open_or_create(&d.path().join("s.db")).unwrap();
+        let item = |side, p: &str| (side, p.to_owned(), format!("`{p}` is reserved"));
+        s.set_skipped(&[item(Side::Left, "CON.txt"), item(Side::Right, "a:b")])
+            .unwrap();
+        assert_eq!(s.skipped().unwrap().len(), 2);
+        s.conn()
+            .execute("UPDATE skipped SET since = 'then'", [])
+            .unwrap();
+        s.set_skipped(&[item(Side::Left, "CON.txt"), item(Side::Left, "NUL")])
+            .unwrap();
+        let now = s.skipped().unwrap();
+        let paths: Vec<(&str, &str)> = now
+            .iter()
+            .map(|k| (k.path.as_str(), k.since.as_str()))
+            .collect();
+        assert_eq!(paths.len(), 2);
+        assert!(paths.contains(&("CON.txt", "then")), "{paths:?}");
+        assert!(paths.iter().any(|(p, t)| *p == "NUL" && *t != "then"));
+        s.set_skipped(&[]).unwrap();
+        assert!(s.skipped().unwrap().is_empty());
+    }
+
+    #[test]
+    fn unavailable_since_keeps_the_first_time_until_back() {
+        let d = tempfile::tempdir().unwrap();
+        let s = State::open_or_create(&d.path().join("s.db")).unwrap();
+        assert_eq!(s.unavailable_since(Side::Right).unwrap(), None);
+        s.note_unavailable(Side::Right, true).unwrap();
+        let t = s.unavailable_since(Side::Right).unwrap().unwrap();
+        s.set_meta("right_unavailable_since", "then").unwrap();
+        s.note_unavailable(Side::Right, true).unwrap();
+        assert_eq!(
+            s.unavailable_since(Side::Right).unwrap().as_deref(),
+            Some("then")
+        );
+        assert!(!t.is_empty());
+        assert_eq!(s.unavailable_since(Side::Left).unwrap(), None);
+        s.note_unavailable(Side::Right, false).unwrap();
+        assert_eq!(s.unavailable_since(Side::Right).unwrap(), None);
+    }
 
     fn e(path: &str, size: u64) -> Entry {
         Entry {

@@ -60,6 +60,11 @@ const MIGRATIONS: &[&str] = &[
     //    to do, not a walk of every row. Kind 0 is a file.
     "CREATE INDEX files_unhashed ON files(key)
         WHERE l_kind = 0 AND r_kind = 0 AND (l_hash IS NULL OR r_hash IS NULL);",
+    // 8: names the scan skips on purpose (reserved or invalid on Windows,
+    //    case collisions, links), as of the latest plan, with why and since
+    //    when: "needs you" items of `status` and the report.
+    "CREATE TABLE skipped(side TEXT NOT NULL, path TEXT NOT NULL, reason TEXT NOT NULL,
+        since TEXT NOT NULL, PRIMARY KEY(side, path));",
 ];
 
 /// Brings the schema up to date.

@@ -8,11 +8,13 @@
 //! per streak of refused plans.
 
 use super::SpareHashing;
+use super::console::{Console, cycle_lines};
 use super::events::{Wake, Watchers, start_watcher};
 use super::lane::{LargeLane, written_paths};
 use crate::apply;
 use crate::config::Config;
 use crate::exclude::Excluder;
+use crate::health::{Health, Reason};
 use crate::log::Logger;
 use crate::metrics;
 use crate::pipeline::{self, PipelineError};
@@ -34,6 +36,7 @@ pub(super) struct Loop<'a> {
     pub(super) sides: Sides,
     pub(super) state: State,
     pub(super) log: Arc<Logger>,
+    pub(super) console: Console,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) lane: LargeLane,
     pub(super) outage: PerSide<bool>,
@@ -103,15 +106,23 @@ impl Loop<'_> {
         {
             self.written[s].insert(p);
         }
+        let done = self.state.step_status(&plan.plan_id).unwrap_or_default();
         let pending = match res {
             Ok(report) => {
                 self.last = Some(metrics::cycle_record(Some(&plan), Some(&report), started));
-                // One line per cycle that did something (the service has no console; harmless there).
-                crate::outln!(
-                    "{} {}",
-                    chrono::Local::now().format("%H:%M:%S"),
-                    report.one_line().replacen("Apply complete", "cycle", 1)
-                );
+                // One line per direction of a cycle that did something
+                // (nothing for records of unchanged files). The journal rows
+                // of a finished plan are gone: the report says what succeeded.
+                let ok: HashSet<&str> = report.ok_keys.iter().map(String::as_str).collect();
+                let did: Vec<&Op> = plan
+                    .ops
+                    .iter()
+                    .filter(|o| o.lane != Lane::Large && ok.contains(o.key.as_str()))
+                    .filter(|o| !report.failed.iter().any(|f| f.id == o.id))
+                    .collect();
+                for line in cycle_lines(&did, started.elapsed(), None) {
+                    self.console.line(&line);
+                }
                 report.drifted > 0 || !report.failed.is_empty()
             }
             Err(e) => {
@@ -120,7 +131,6 @@ impl Loop<'_> {
             }
         };
         if !self.stop.load(Ordering::SeqCst) {
-            let done = self.state.step_status(&plan.plan_id).unwrap_or_default();
             self.lane.submit(&plan, &done);
         }
         pending
@@ -167,8 +177,16 @@ impl Loop<'_> {
         self.exit = 3;
         self.note = Some("a side is unavailable: nothing planned");
         let side = e.side;
+        let _ = self.state.note_unavailable(side, true);
         if !self.outage[side] {
             self.outage[side] = true;
+            let reason = Reason::Unavailable {
+                side,
+                problem: e.why.clone(),
+                since: None,
+            };
+            self.console
+                .line(&format!("{}: {reason}", Health::NotSyncing.label()));
             self.log.error(
                 "unavailable",
                 json!({"side": side, "error": e.to_string(), "result": "skipped"}),
@@ -190,6 +208,9 @@ impl Loop<'_> {
         for side in Side::BOTH {
             if self.outage[side] {
                 self.outage[side] = false;
+                let _ = self.state.note_unavailable(side, false);
+                self.console
+                    .line(&format!("the {side} side is back: syncing again"));
                 self.log.info(
                     "unavailable",
                     json!({"side": side, "result": "ok", "note": "side available again"}),
@@ -328,12 +349,29 @@ impl Loop<'_> {
     }
 
     /// A safety guard refused this cycle's plan (exit 4 with `--cycles`).
-    pub(super) fn refuse(&mut self, why: &str) {
-        // Alerted once per refusal streak (the mailer thread sends it).
+    pub(super) fn refuse(&mut self, r: &guard::Refusal) {
+        // Alerted (and told on the console) once per refusal streak (the
+        // mailer thread sends it).
         let alert = !std::mem::replace(&mut self.refused, true);
-        guard::report_refusal(self.cfg, &self.state, &self.log, why, alert);
+        guard::report_refusal(self.cfg, &self.state, &self.log, r, alert);
+        if alert {
+            let reason = Reason::Blocked { refusal: r.clone() };
+            self.console
+                .line(&format!("{}: {reason}", Health::Blocked.label()));
+        }
         self.note = Some("refused by a safety guard");
         self.exit = 4;
+    }
+
+    /// A plan passed the guards: a refusal streak ends.
+    fn passed_guards(&mut self) {
+        if std::mem::replace(&mut self.refused, false) {
+            self.console
+                .line("the safety guards pass again: syncing resumed");
+        }
+        if let Err(e) = guard::forget(&self.state) {
+            self.log.error("error", json!({"error": e.to_string()}));
+        }
     }
 
     /// One cycle: returns whether something is pending (scan again soon).
@@ -365,8 +403,8 @@ impl Loop<'_> {
                 self.note_outage(&e);
                 true
             }
-            Err(PipelineError::Guard(why)) => {
-                self.refuse(&why);
+            Err(PipelineError::Guard(r)) => {
+                self.refuse(&r);
                 false
             }
             Err(e) => {
@@ -387,20 +425,23 @@ impl Loop<'_> {
                 }
                 let deferred = plan.summary.deferred > 0;
                 if dry_run {
-                    crate::outln!("{}", plan.summary.one_line());
+                    if plan.summary.has_changes() {
+                        self.console
+                            .line(&format!("dry run: {}", plan.summary.one_line()));
+                    }
                     self.note = Some("dry run: planned, nothing applied");
                     return false;
                 }
                 let safety = &self.cfg.raw.safety;
-                if let Some(why) = guard::delete_guard(
+                if let Some(r) = guard::delete_guard(
                     &plan.summary,
                     safety.max_delete_percent,
                     safety.max_delete_min_files,
                 ) {
-                    self.refuse(&why);
+                    self.refuse(&r);
                     return false;
                 }
-                self.refused = false;
+                self.passed_guards();
                 if plan.ops.is_empty() {
                     return deferred;
                 }

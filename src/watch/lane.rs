@@ -4,8 +4,11 @@
 //! lane reports the batch done ([`Wake::LaneDone`]), and releases them only
 //! between cycles, so a plan never compares a scan older than the lane's
 //! commit with the state after it. Their plan stays `running` in the
-//! journal, so a restart resumes them.
+//! journal, so a restart resumes them. Each copy is run (and told on the
+//! console) on its own, so a finished copy is reported when it finishes,
+//! not when the whole batch does.
 
+use super::console::{Console, cycle_lines};
 use super::events::Wake;
 use crate::apply;
 use crate::config::Config;
@@ -37,6 +40,7 @@ impl LargeLane {
         stop: &Arc<AtomicBool>,
         wake: Sender<Wake>,
         log: Arc<Logger>,
+        console: Console,
     ) -> Self {
         let (tx, rx) = channel::<(Arc<Plan>, Vec<u64>)>();
         let (cfg, sides, stop) = (cfg.clone(), sides.clone(), Arc::clone(stop));
@@ -78,29 +82,48 @@ impl LargeLane {
                 let Some(state) = state.as_mut() else {
                     continue;
                 };
-                let filter = |op: &Op| ids.contains(&op.id);
                 let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(&cfg, op, err);
                 // Byte bars on a terminal, below the small lane's.
                 let bars = crate::terminal::Bars::on_terminal();
-                let opts = apply::Options {
-                    filter: Some(&filter),
-                    stop: Some(&stop),
-                    on_event: Some(&on_event),
-                    progress: bars.as_ref().map(|b| b as &dyn apply::Progress),
-                    ..apply::Options::default()
-                };
-                let started = Instant::now();
-                let res = apply::run(&plan, &cfg, &sides, state, &log, &opts);
-                drop(bars);
-                let mut c = metrics::cycle_record(Some(&plan), res.as_ref().ok(), started);
-                let extra = match &res {
-                    Ok(_) => json!({"lane": "large"}),
-                    Err(e) => {
-                        c.result = CycleResult::Skipped;
-                        json!({"lane": "large", "error": e.to_string()})
+                // One step at a time, in plan order: each is logged, recorded
+                // and told when it finishes.
+                for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
                     }
-                };
-                metrics::log_cycle(state, &log, &c, &extra, true);
+                    let filter = |o: &Op| o.id == op.id;
+                    let opts = apply::Options {
+                        filter: Some(&filter),
+                        stop: Some(&stop),
+                        on_event: Some(&on_event),
+                        progress: bars.as_ref().map(|b| b as &dyn apply::Progress),
+                        ..apply::Options::default()
+                    };
+                    let started = Instant::now();
+                    let res = apply::run(&plan, &cfg, &sides, state, &log, &opts);
+                    let mut c = metrics::cycle_record(Some(&plan), res.as_ref().ok(), started);
+                    let extra = match &res {
+                        Ok(_) => json!({"lane": "large"}),
+                        Err(e) => {
+                            c.result = CycleResult::Skipped;
+                            json!({"lane": "large", "error": e.to_string()})
+                        }
+                    };
+                    metrics::log_cycle(state, &log, &c, &extra, true);
+                    // (A finished plan's journal rows are gone: the report says.)
+                    let done = res
+                        .as_ref()
+                        .is_ok_and(|r| r.failed.is_empty() && r.ok_keys.contains(&op.key));
+                    if done {
+                        for line in cycle_lines(&[op], started.elapsed(), Some("large-file lane")) {
+                            console.line(&line);
+                        }
+                    }
+                    if res.is_err() {
+                        break;
+                    }
+                }
+                drop(bars);
                 let written = plan
                     .ops
                     .iter()

@@ -14,6 +14,8 @@
 //! - [`lane`]: copies above `large_file_bytes` run on a background thread
 //!   while later cycles keep syncing small files.
 //! - [`mailer`]: the alert outbox is sent from its own thread.
+//! - [`console`]: the human lines on the console (one per cycle that did
+//!   something; sides going and coming back; guards blocking and clearing).
 //!
 //! Outages pause syncing (nothing planned, nothing deleted), are logged and
 //! alerted once, and are retried every cycle. A stop (Ctrl-C, SIGTERM,
@@ -21,6 +23,7 @@
 //! large copy in progress is abandoned (its temp file removed, redone after
 //! the restart); exit 0.
 
+mod console;
 mod cycle;
 mod events;
 mod lane;
@@ -30,12 +33,14 @@ mod relist;
 use crate::apply::trash;
 use crate::config::Config;
 use crate::error::RunError;
-use crate::log::Logger;
+use crate::health::{Health, Reason};
+use crate::log::{Echo, Logger};
 use crate::metrics;
 use crate::pipeline;
 use crate::roots::Sides;
 use crate::state::State;
 use crate::{CycleResult, PerSide, Side};
+use console::Console;
 use cycle::Loop;
 use events::{Dirty, Watchers, install_stop, start_watchers, wait};
 use lane::LargeLane;
@@ -49,6 +54,7 @@ use std::time::{Duration, Instant};
 
 /// `twinsync watch`: runs cycles until stopped (or `cycles` ran); with
 /// `external_stop` the service controls stopping and there is no console.
+/// `log_json` also prints the JSON log events on stdout.
 ///
 /// # Errors
 /// Only errors that stop the service (state DB unusable).
@@ -56,11 +62,20 @@ pub fn run(
     cfg: &Config,
     cycles: Option<u64>,
     dry_run: bool,
+    log_json: bool,
     external_stop: Option<Arc<AtomicBool>>,
 ) -> Result<i32, RunError> {
     // The one logger of this process: the lane and the mailer share it.
     let log = Logger::from_config(cfg);
-    log.set_echo(external_stop.is_none());
+    let console = Console {
+        log_json,
+        silent: external_stop.is_some(),
+    };
+    log.set_echo(match (external_stop.is_some(), log_json) {
+        (true, _) => Echo::Off,
+        (false, true) => Echo::Json,
+        (false, false) => Echo::Human,
+    });
     let stop = external_stop.unwrap_or_else(|| {
         let s = Arc::new(AtomicBool::new(false));
         install_stop(&s);
@@ -90,15 +105,41 @@ pub fn run(
     } else {
         start_watchers(cfg, &tx, &log)
     };
-    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone(), Arc::clone(&log));
+    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone(), Arc::clone(&log), console);
     let mailer = start_mailer(cfg, &stop, Arc::clone(&log));
-    crate::outln!(
+    console.plain(&format!(
         "twinsync watch: syncing {} ⇄ {} every {} s (Ctrl-C to stop); log: {}",
         cfg.left_root.display(),
         cfg.right_root.display(),
         cfg.raw.sync_interval_seconds,
         cfg.log_file.display()
-    );
+    ));
+    // What already waits for the admin (the first cycles say the rest): a
+    // guard's refusal remembered from before (not alerted again; the
+    // console says when a plan passes), and what needs you.
+    let mut blocked = false;
+    if let Ok(s) = crate::status::Status::gather(cfg, &state, &sides) {
+        for r in &s.health.reasons {
+            if let Reason::Blocked { .. } = r {
+                blocked = true;
+                console.line(&format!("{}: {r}", Health::Blocked.label()));
+            }
+        }
+        let open: Vec<String> = s
+            .health
+            .reasons
+            .iter()
+            .filter(|r| r.health() == Health::NeedsYou)
+            .map(Reason::short)
+            .collect();
+        if !open.is_empty() {
+            console.line(&format!(
+                "{}: {} (see `twinsync status`)",
+                Health::NeedsYou.label(),
+                open.join(", ")
+            ));
+        }
+    }
     log.info(
         "scan",
         json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
@@ -109,6 +150,7 @@ pub fn run(
         sides,
         state,
         log,
+        console,
         stop: Arc::clone(&stop),
         lane,
         outage: PerSide::default(),
@@ -116,7 +158,7 @@ pub fn run(
         last: None,
         note: None,
         exit: 0,
-        refused: false,
+        refused: blocked,
         watchers,
         tx: tx.clone(),
         poll_only,
@@ -186,6 +228,12 @@ pub fn run(
             // No scan, but the roots are still checked: an unplugged drive
             // is noticed (and a remount re-watched) without waiting for events.
             match lp.check_roots() {
+                // Still blocked after a guard's refusal: nothing changed
+                // that could make the next plan pass.
+                Ok(()) if lp.refused => {
+                    lp.exit = 4;
+                    lp.note = Some("blocked by a safety guard: quiet, nothing planned");
+                }
                 Ok(()) => {
                     lp.exit = 0;
                     lp.note = Some("quiet: no events, nothing pending; no scan");
@@ -203,7 +251,9 @@ pub fn run(
             // Incremental scans after a cycle that left nothing pending: plan
             // only what the events named (O(changes), not O(tree)).
             let hold = lp.hold();
-            let scope = (!full.left && !full.right && !pending)
+            // After a guard's refusal, plan everything: a scoped plan would
+            // not see the refused deletes and would read as "passed".
+            let scope = (!full.left && !full.right && !pending && !lp.refused)
                 .then(|| {
                     dirty
                         .paths

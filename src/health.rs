@@ -1,0 +1,582 @@
+//! The health verdict (SPEC §12 "Health"): one answer to "is syncing
+//! working, and does it need me?", computed here and nowhere else, shown by
+//! `status` (and its exit code), `status --json`, the report's headline and
+//! the `watch` console.
+//!
+//! [`verdict`] is pure: [`Facts`] in (read from the state DB and the roots
+//! check by [`Facts::read`]), a [`Verdict`] out. Every fact that matters
+//! is a typed [`Reason`]; the verdict's [`Health`] is the most severe state
+//! among its reasons, `in sync` when there is none. Most severe first:
+//! `not syncing` (a side unavailable) › `blocked` (a safety guard refused)
+//! › `needs you` (unresolved conflicts, failing or skipped paths) ›
+//! `working` (steps pending or in flight) › `in sync`. (`paused` will slot
+//! in as one more [`Health`] and one more [`Reason`].)
+//!
+//! Adding a reason: a [`Reason`] variant, its state in [`Reason::health`],
+//! its sentence in its `Display`, and the fact that raises it in [`verdict`].
+
+use crate::Side;
+use crate::plan::guard::{self, Refusal};
+use crate::state::{State, StateError};
+use serde::Serialize;
+use std::fmt;
+
+/// The states of the verdict, least severe first (the order is the precedence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    InSync,
+    /// Steps pending or in flight (a large copy, an interrupted plan).
+    Working,
+    /// Syncing works, but something waits for the admin.
+    NeedsYou,
+    /// A safety guard refused: nothing syncs until a plan passes or is forced.
+    Blocked,
+    /// A side is unavailable: nothing is planned or deleted.
+    NotSyncing,
+}
+
+impl Health {
+    /// The words people read: `in sync`, `working`, `needs you`, `blocked`, `not syncing`.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::InSync => "in sync",
+            Self::Working => "working",
+            Self::NeedsYou => "needs you",
+            Self::Blocked => "blocked",
+            Self::NotSyncing => "not syncing",
+        }
+    }
+
+    /// The exit code of `status` (SPEC §2): 0 in sync or working, 3 not
+    /// syncing, 4 blocked, 5 needs you.
+    #[must_use]
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Self::InSync | Self::Working => 0,
+            Self::NotSyncing => 3,
+            Self::Blocked => 4,
+            Self::NeedsYou => 5,
+        }
+    }
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One fact behind the verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// A root is missing, or its marker is missing or foreign.
+    Unavailable {
+        side: Side,
+        problem: String,
+        /// When a plan or a `watch` cycle first found it so (RFC 3339).
+        since: Option<String>,
+    },
+    /// A safety guard refused, and no plan passed or was forced since.
+    Blocked { refusal: Refusal },
+    /// Conflicts left for the admin (option2), waiting for `resolve`.
+    Conflicts { count: usize },
+    /// Steps that failed and are retried with backoff.
+    FailingPaths { count: usize },
+    /// Names one side cannot hold (reserved, invalid, case collisions).
+    SkippedPaths { count: usize },
+    /// Steps of unfinished plans: the large-file lane, or an interrupted run.
+    StepsPending { steps: usize, bytes: u64 },
+}
+
+impl Reason {
+    /// The state this reason puts the verdict in (at least).
+    #[must_use]
+    pub fn health(&self) -> Health {
+        match self {
+            Self::Unavailable { .. } => Health::NotSyncing,
+            Self::Blocked { .. } => Health::Blocked,
+            Self::Conflicts { .. } | Self::FailingPaths { .. } | Self::SkippedPaths { .. } => {
+                Health::NeedsYou
+            }
+            Self::StepsPending { .. } => Health::Working,
+        }
+    }
+
+    /// The commands that review or settle it, ready to paste.
+    #[must_use]
+    pub fn commands(&self) -> Vec<String> {
+        match self {
+            Self::Blocked { .. } => vec!["twinsync plan".into(), "twinsync apply --force".into()],
+            Self::Conflicts { .. } => {
+                vec!["twinsync resolve PATH --keep left|right|both".into()]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A few words for a headline: `1 unresolved conflict`.
+    #[must_use]
+    pub fn short(&self) -> String {
+        match self {
+            Self::Unavailable { side, .. } => format!("the {side} side is unavailable"),
+            Self::Blocked { refusal } => format!("the {} refused", refusal.guard),
+            Self::Conflicts { count } => plural(*count, "unresolved conflict"),
+            Self::FailingPaths { count } => plural(*count, "failing path"),
+            Self::SkippedPaths { count } => format!("{} skipped", plural(*count, "path")),
+            Self::StepsPending { steps, .. } => format!("{} pending", plural(*steps, "step")),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unavailable {
+                side,
+                problem,
+                since,
+            } => {
+                write!(f, "the {side} side is unavailable")?;
+                if let Some(s) = since {
+                    write!(f, " since {}", local_time(s))?;
+                }
+                write!(
+                    f,
+                    ": {problem}; nothing is planned or deleted until it is back"
+                )
+            }
+            Self::Blocked { refusal } => {
+                write!(f, "the {} refused", refusal.guard)?;
+                if !refusal.since.is_empty() {
+                    write!(f, " (since {})", local_time(&refusal.since))?;
+                }
+                write!(
+                    f,
+                    ": {refusal} (stop `watch` or the service first: apply and watch never run at once)"
+                )
+            }
+            Self::Conflicts { count } => write!(
+                f,
+                "{} waiting for you: both versions are kept until you run `twinsync resolve PATH --keep left|right|both`",
+                plural(*count, "unresolved conflict")
+            ),
+            Self::FailingPaths { count } => write!(
+                f,
+                "{} (retried with backoff; the error of each is listed)",
+                plural(*count, "failing path")
+            ),
+            Self::SkippedPaths { count } => write!(
+                f,
+                "{} skipped: names the other side cannot hold (reserved or invalid on Windows, or differing only in case); rename them to sync them",
+                plural(*count, "path")
+            ),
+            Self::StepsPending { steps, bytes } => write!(
+                f,
+                "{} pending ({} to copy), in the large-file lane or resumed by watch or the next apply",
+                plural(*steps, "step"),
+                humansize::format_size(*bytes, humansize::BINARY)
+            ),
+        }
+    }
+}
+
+/// The verdict: a state and the reasons for it (most severe first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub health: Health,
+    pub reasons: Vec<Reason>,
+}
+
+impl Verdict {
+    /// `Needs you: 1 unresolved conflict, 3 paths skipped`, or `In sync`.
+    #[must_use]
+    pub fn headline(&self) -> String {
+        let mut label = self.health.label().to_owned();
+        if let Some(c) = label.get_mut(0..1) {
+            c.make_ascii_uppercase();
+        }
+        let top: Vec<String> = self
+            .reasons
+            .iter()
+            .filter(|r| r.health() == self.health)
+            .map(Reason::short)
+            .collect();
+        if top.is_empty() {
+            label
+        } else {
+            format!("{label}: {}", top.join(", "))
+        }
+    }
+
+    /// The reasons that need the admin (`needs you` or worse), for `plan`'s
+    /// "No changes to make; 1 unresolved conflict, 3 paths skipped".
+    #[must_use]
+    pub fn needs_admin(&self) -> Vec<&Reason> {
+        self.reasons
+            .iter()
+            .filter(|r| r.health() >= Health::NeedsYou)
+            .collect()
+    }
+}
+
+impl Serialize for Verdict {
+    /// `{"state": "needs_you", "label": "needs you", "exit_code": 5,
+    /// "headline": …, "reasons": [{"kind": …, its fields, "state", "text", "commands"}]}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct R<'a> {
+            #[serde(flatten)]
+            reason: &'a Reason,
+            state: Health,
+            text: String,
+            commands: Vec<String>,
+        }
+        #[derive(Serialize)]
+        struct V<'a> {
+            state: Health,
+            label: &'static str,
+            exit_code: i32,
+            headline: String,
+            reasons: Vec<R<'a>>,
+        }
+        V {
+            state: self.health,
+            label: self.health.label(),
+            exit_code: self.health.exit_code(),
+            headline: self.headline(),
+            reasons: self
+                .reasons
+                .iter()
+                .map(|r| R {
+                    reason: r,
+                    state: r.health(),
+                    text: r.to_string(),
+                    commands: r.commands(),
+                })
+                .collect(),
+        }
+        .serialize(s)
+    }
+}
+
+/// What the verdict is made from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Unavailable sides: the problem and since when (RFC 3339).
+    pub unavailable: Vec<(Side, String, Option<String>)>,
+    /// The guard refusal remembered in the state DB.
+    pub refusal: Option<Refusal>,
+    pub conflicts: usize,
+    pub failing: usize,
+    pub skipped: usize,
+    /// Steps of unfinished plans without an outcome, and their bytes.
+    pub steps_pending: usize,
+    pub bytes_pending: u64,
+}
+
+impl Facts {
+    /// Reads the facts from the state DB, given what the caller found
+    /// already: each side's problem (`None`: available) from the roots
+    /// check, and the steps pending with their bytes.
+    ///
+    /// # Errors
+    /// State DB errors.
+    pub fn read(
+        state: &State,
+        problems: [(Side, Option<&str>); 2],
+        steps_pending: usize,
+        bytes_pending: u64,
+    ) -> Result<Self, StateError> {
+        let mut unavailable = Vec::new();
+        for (side, problem) in problems {
+            if let Some(p) = problem {
+                unavailable.push((side, p.to_owned(), state.unavailable_since(side)?));
+            }
+        }
+        Ok(Self {
+            unavailable,
+            refusal: guard::remembered(state)?,
+            conflicts: state.conflicts()?.len(),
+            failing: state.failures()?.len(),
+            skipped: state.skipped()?.len(),
+            steps_pending,
+            bytes_pending,
+        })
+    }
+}
+
+/// The verdict of `facts` (pure).
+#[must_use]
+pub fn verdict(facts: &Facts) -> Verdict {
+    let mut reasons: Vec<Reason> = facts
+        .unavailable
+        .iter()
+        .map(|(side, problem, since)| Reason::Unavailable {
+            side: *side,
+            problem: problem.clone(),
+            since: since.clone(),
+        })
+        .collect();
+    if let Some(r) = &facts.refusal {
+        reasons.push(Reason::Blocked { refusal: r.clone() });
+    }
+    for (n, reason) in [
+        (
+            facts.conflicts,
+            Reason::Conflicts {
+                count: facts.conflicts,
+            },
+        ),
+        (
+            facts.failing,
+            Reason::FailingPaths {
+                count: facts.failing,
+            },
+        ),
+        (
+            facts.skipped,
+            Reason::SkippedPaths {
+                count: facts.skipped,
+            },
+        ),
+        (
+            facts.steps_pending,
+            Reason::StepsPending {
+                steps: facts.steps_pending,
+                bytes: facts.bytes_pending,
+            },
+        ),
+    ] {
+        if n > 0 {
+            reasons.push(reason);
+        }
+    }
+    // Most severe first; the order within a state stays as above.
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.health()));
+    Verdict {
+        health: reasons.first().map_or(Health::InSync, Reason::health),
+        reasons,
+    }
+}
+
+/// An RFC 3339 time as people read it: local time with its offset, to the
+/// second (`2026-12-07 03:33:10 +01:00`); anything else as it is.
+#[must_use]
+pub fn local_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
+        |_| rfc3339.to_owned(),
+        |t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S %:z")
+                .to_string()
+        },
+    )
+}
+
+/// `1 path`, `3 paths`.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::guard::Guard;
+
+    fn refusal() -> Refusal {
+        Refusal {
+            guard: Guard::MassDelete,
+            side: Side::Right,
+            count: 19_900,
+            total: 29_900,
+            limit_percent: 50,
+            since: "2026-12-07T02:33:10Z".into(),
+        }
+    }
+
+    fn all() -> Facts {
+        Facts {
+            unavailable: vec![(Side::Left, "the root does not exist".into(), None)],
+            refusal: Some(refusal()),
+            conflicts: 1,
+            failing: 2,
+            skipped: 3,
+            steps_pending: 4,
+            bytes_pending: 5 << 20,
+        }
+    }
+
+    #[test]
+    fn nothing_is_in_sync_and_exits_0() {
+        let v = verdict(&Facts::default());
+        assert_eq!(v.health, Health::InSync);
+        assert!(v.reasons.is_empty());
+        assert_eq!(v.health.exit_code(), 0);
+        assert_eq!(v.headline(), "In sync");
+    }
+
+    #[test]
+    fn pending_steps_are_working_and_exit_0() {
+        let v = verdict(&Facts {
+            steps_pending: 2,
+            bytes_pending: 3 << 20,
+            ..Facts::default()
+        });
+        assert_eq!(v.health, Health::Working);
+        assert_eq!(v.health.exit_code(), 0);
+        assert_eq!(v.headline(), "Working: 2 steps pending");
+        assert!(
+            v.reasons[0].to_string().contains("3 MiB"),
+            "{}",
+            v.reasons[0]
+        );
+        assert!(v.needs_admin().is_empty());
+    }
+
+    #[test]
+    fn each_needs_you_fact_alone_needs_you_and_exits_5() {
+        for f in [
+            Facts {
+                conflicts: 1,
+                ..Facts::default()
+            },
+            Facts {
+                failing: 1,
+                ..Facts::default()
+            },
+            Facts {
+                skipped: 1,
+                ..Facts::default()
+            },
+        ] {
+            let v = verdict(&f);
+            assert_eq!(v.health, Health::NeedsYou, "{f:?}");
+            assert_eq!(v.health.exit_code(), 5);
+            assert_eq!(v.needs_admin().len(), 1);
+        }
+        let v = verdict(&Facts {
+            conflicts: 1,
+            skipped: 3,
+            ..Facts::default()
+        });
+        assert_eq!(
+            v.headline(),
+            "Needs you: 1 unresolved conflict, 3 paths skipped"
+        );
+    }
+
+    #[test]
+    fn a_refusal_blocks_exits_4_and_names_guard_counts_and_commands() {
+        let v = verdict(&Facts {
+            refusal: Some(refusal()),
+            ..Facts::default()
+        });
+        assert_eq!(v.health, Health::Blocked);
+        assert_eq!(v.health.exit_code(), 4);
+        let text = v.reasons[0].to_string();
+        for want in [
+            "mass-delete guard",
+            "19900 of 29900",
+            "right side",
+            "`twinsync plan`",
+            "`twinsync apply --force`",
+        ] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+        assert_eq!(
+            v.reasons[0].commands(),
+            ["twinsync plan", "twinsync apply --force"]
+        );
+    }
+
+    #[test]
+    fn an_unavailable_side_is_not_syncing_exits_3_and_says_since_when() {
+        let v = verdict(&Facts {
+            unavailable: vec![(
+                Side::Right,
+                "the root does not exist".into(),
+                Some("2026-12-07T02:33:10Z".into()),
+            )],
+            ..Facts::default()
+        });
+        assert_eq!(v.health, Health::NotSyncing);
+        assert_eq!(v.health.exit_code(), 3);
+        let text = v.reasons[0].to_string();
+        assert!(
+            text.contains("right side is unavailable since 2026-12-0"),
+            "{text}"
+        );
+        assert!(text.contains("the root does not exist"), "{text}");
+    }
+
+    /// not syncing › blocked › needs you › working › in sync; every reason
+    /// is kept, the most severe first.
+    #[test]
+    fn precedence_most_severe_wins_and_every_reason_is_kept() {
+        let mut f = all();
+        let order = [
+            Health::NotSyncing,
+            Health::Blocked,
+            Health::NeedsYou,
+            Health::Working,
+            Health::InSync,
+        ];
+        for want in order {
+            let v = verdict(&f);
+            assert_eq!(v.health, want, "{f:?}");
+            let states: Vec<Health> = v.reasons.iter().map(Reason::health).collect();
+            let mut sorted = states.clone();
+            sorted.sort_by_key(|h| std::cmp::Reverse(*h));
+            assert_eq!(states, sorted, "most severe first");
+            // Take away the facts of this state: the next one shows.
+            match want {
+                Health::NotSyncing => f.unavailable.clear(),
+                Health::Blocked => f.refusal = None,
+                Health::NeedsYou => (f.conflicts, f.failing, f.skipped) = (0, 0, 0),
+                Health::Working => f.steps_pending = 0,
+                Health::InSync => {}
+            }
+        }
+        assert_eq!(verdict(&all()).reasons.len(), 6);
+    }
+
+    #[test]
+    fn json_carries_state_exit_code_and_typed_reasons() {
+        let v = verdict(&Facts {
+            refusal: Some(refusal()),
+            skipped: 1,
+            ..Facts::default()
+        });
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(j["state"], "blocked");
+        assert_eq!(j["label"], "blocked");
+        assert_eq!(j["exit_code"], 4);
+        assert_eq!(j["reasons"][0]["kind"], "blocked");
+        assert_eq!(j["reasons"][0]["refusal"]["guard"], "mass_delete");
+        assert_eq!(j["reasons"][0]["refusal"]["count"], 19_900);
+        assert_eq!(j["reasons"][0]["commands"][1], "twinsync apply --force");
+        assert_eq!(j["reasons"][1]["kind"], "skipped_paths");
+        assert_eq!(j["reasons"][1]["state"], "needs_you");
+        assert!(
+            j["reasons"][1]["text"]
+                .as_str()
+                .unwrap()
+                .contains("1 path skipped")
+        );
+    }
+
+    #[test]
+    fn local_time_is_to_the_second_with_offset() {
+        let t = local_time("2026-12-07T02:33:10Z");
+        assert_eq!(t.len(), "2026-12-07 03:33:10 +01:00".len(), "{t}");
+        assert!(t.contains(":10 "), "{t}");
+        assert_eq!(local_time("not a time"), "not a time");
+    }
+}

@@ -1,0 +1,205 @@
+//! What `watch` says on its console (SPEC §12): one human line per cycle
+//! that did something, per direction (`10:42:05  → right  Sales/Q3.xlsx,
+//! 2 more · 1.20 MiB · 0.4 s`), one per large-file copy when it finishes, and
+//! a line when a side goes away or comes back and when a guard blocks or
+//! clears. Nothing for quiet cycles. Times are local `HH:MM:SS`, sizes
+//! binary units.
+//!
+//! The JSON events go to the log file (and, with `--log-json`, to stdout:
+//! the human lines then go to stderr, so stdout stays pure JSON Lines).
+
+use crate::Side;
+use crate::plan::{Op, OpKind};
+use std::time::Duration;
+
+/// Where the human lines go.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Console {
+    /// `--log-json`: stdout carries the JSON events, the human lines go to stderr.
+    pub(super) log_json: bool,
+    /// The Windows service has no console: nothing is printed.
+    pub(super) silent: bool,
+}
+
+impl Console {
+    /// Prints `HH:MM:SS  text`.
+    pub(super) fn line(self, text: &str) {
+        if self.silent {
+            return;
+        }
+        let t = chrono::Local::now().format("%H:%M:%S");
+        if self.log_json {
+            crate::eoutln!("{t}  {text}");
+        } else {
+            crate::outln!("{t}  {text}");
+        }
+    }
+
+    /// Prints a line without the time (the banner).
+    pub(super) fn plain(self, text: &str) {
+        if self.silent {
+            return;
+        }
+        if self.log_json {
+            crate::eoutln!("{text}");
+        } else {
+            crate::outln!("{text}");
+        }
+    }
+}
+
+/// How many paths a line names before "N more".
+const NAMED: usize = 3;
+
+/// The lines of a cycle (or a large copy) that did `done`, which took
+/// `took`: one per direction, then one for conflicts; none when nothing
+/// was done (records of unchanged files do not count).
+pub(super) fn cycle_lines(done: &[&Op], took: Duration, lane: Option<&str>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let tail = lane.map_or_else(String::new, |l| format!(" ({l})"));
+    for side in [Side::Right, Side::Left] {
+        let mut ops: Vec<&Op> = done
+            .iter()
+            .copied()
+            .filter(|o| {
+                o.side == Some(side) && o.kind != OpKind::Record && o.kind != OpKind::Conflict
+            })
+            .collect();
+        if ops.is_empty() {
+            continue;
+        }
+        // Files first, folders last: what people look for is named.
+        ops.sort_by_key(|o| match o.kind {
+            OpKind::Copy => 0,
+            OpKind::Move | OpKind::Rename => 1,
+            OpKind::Delete => 2,
+            OpKind::SetProps => 3,
+            _ => 4,
+        });
+        let bytes: u64 = ops
+            .iter()
+            .filter(|o| o.kind == OpKind::Copy)
+            .map(|o| o.bytes)
+            .sum();
+        let mut line = format!("→ {:<5}  {}", side.as_str(), names(&ops));
+        if bytes > 0 {
+            line.push_str(&format!(
+                " · {}",
+                humansize::format_size(bytes, humansize::BINARY)
+            ));
+        }
+        line.push_str(&format!(" · {}{tail}", duration(took)));
+        lines.push(line);
+    }
+    let conflicts: Vec<&Op> = done
+        .iter()
+        .copied()
+        .filter(|o| o.kind == OpKind::Conflict)
+        .collect();
+    if !conflicts.is_empty() {
+        lines.push(format!(
+            "conflict  {} (see `twinsync status`)",
+            names(&conflicts)
+        ));
+    }
+    lines
+}
+
+/// `a.txt, b.txt, c.txt, 2 more`.
+fn names(ops: &[&Op]) -> String {
+    let mut parts: Vec<String> = ops.iter().take(NAMED).map(|o| describe(o)).collect();
+    if ops.len() > NAMED {
+        parts.push(format!("{} more", ops.len() - NAMED));
+    }
+    parts.join(", ")
+}
+
+/// One step as a few words: `Sales/Q3.xlsx`, `old.txt (deleted)`, `a → b`.
+fn describe(op: &Op) -> String {
+    match op.kind {
+        OpKind::Delete | OpKind::Rmdir => {
+            if op.soft == Some(false) {
+                format!("{} (deleted for good)", op.path)
+            } else {
+                format!("{} (deleted)", op.path)
+            }
+        }
+        OpKind::Move | OpKind::Rename => match &op.src_path {
+            Some(from) if *from != op.path => format!("{from} → {}", op.path),
+            _ => op.path.clone(),
+        },
+        OpKind::SetProps => format!("{} (properties)", op.path),
+        OpKind::Mkdir => format!("{}/", op.path),
+        _ => op.path.clone(),
+    }
+}
+
+/// `850 ms`, `1.4 s`, `12 s`, `2 min 5 s`.
+pub(super) fn duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else if s < 10.0 {
+        format!("{s:.1} s")
+    } else if s < 60.0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} min {} s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(kind: OpKind, path: &str, side: Side, bytes: u64) -> Op {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "kind": kind.as_str(), "path": path, "key": path, "rule": "6.2.3",
+            "reason": "r", "side": side, "bytes": bytes, "expect": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn one_line_per_direction_names_three_paths_bytes_and_time() {
+        let ops = [
+            op(OpKind::Copy, "Sales/Q3.xlsx", Side::Right, 1_000_000),
+            op(OpKind::Copy, "b.txt", Side::Right, 258_576),
+            op(OpKind::Delete, "old.txt", Side::Right, 0),
+            op(OpKind::Copy, "c.txt", Side::Right, 0),
+            op(OpKind::Mkdir, "New", Side::Left, 0),
+            op(OpKind::Record, "same.txt", Side::Left, 0),
+        ];
+        let refs: Vec<&Op> = ops.iter().collect();
+        let lines = cycle_lines(&refs, Duration::from_millis(400), None);
+        assert_eq!(
+            lines,
+            [
+                "→ right  Sales/Q3.xlsx, b.txt, c.txt, 1 more · 1.20 MiB · 400 ms",
+                "→ left   New/ · 400 ms",
+            ]
+        );
+    }
+
+    #[test]
+    fn records_alone_make_no_line() {
+        let ops = [op(OpKind::Record, "same.txt", Side::Left, 0)];
+        let refs: Vec<&Op> = ops.iter().collect();
+        assert!(cycle_lines(&refs, Duration::from_secs(1), None).is_empty());
+        assert!(cycle_lines(&[], Duration::from_secs(1), None).is_empty());
+    }
+
+    #[test]
+    fn a_large_copy_says_its_lane_and_durations_read_as_people_say_them() {
+        let ops = [op(OpKind::Copy, "big.mov", Side::Left, 150 << 20)];
+        let refs: Vec<&Op> = ops.iter().collect();
+        let lines = cycle_lines(&refs, Duration::from_secs(125), Some("large-file lane"));
+        assert_eq!(
+            lines,
+            ["→ left   big.mov · 150 MiB · 2 min 5 s (large-file lane)"]
+        );
+        assert_eq!(duration(Duration::from_millis(11_330)), "11 s");
+        assert_eq!(duration(Duration::from_millis(1_400)), "1.4 s");
+        assert_eq!(duration(Duration::from_millis(14)), "14 ms");
+    }
+}
