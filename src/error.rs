@@ -51,10 +51,7 @@ impl From<Unavailable> for RunError {
 
 impl From<RootError> for RunError {
     fn from(e: RootError) -> Self {
-        match e {
-            RootError::Unavailable(u) => u.into(),
-            RootError::State(s) => Self::State(s),
-        }
+        e.unpack()
     }
 }
 

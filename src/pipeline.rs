@@ -1,23 +1,33 @@
-//! The planning pipeline shared by `plan`, `apply` and `watch`:
-//! check roots → scan both sides (concurrently) → the mass-change guard →
-//! hash what the rules need → run the engine → a [`Plan`].
+//! The planning pipeline shared by `plan`, `apply` and `watch`, as named
+//! stages ([`make_plan`]): check roots → scan both sides (concurrently) →
+//! load state → hold parked → the mass-change guard → defer young files →
+//! hash what the rules need → reconcile (the engine) → assemble a [`Plan`].
+//! Each stage is a function whose inputs and outputs are in its signature;
+//! what the engine plans from is gathered in one [`Work`], whose
+//! [`Work::input`] is the one place the engine's [`Input`] is built (the
+//! hashing stage asks the engine what to hash, fills the hashes in, and the
+//! engine then reads the same `Work`).
 //! Also the spare-time hashing of pairs adopted by metadata
 //! ([`hash_adopted`]).
 //!
 //! Invariants: an unavailable side (missing root, missing or foreign marker,
 //! root vanished mid-scan) stops the pipeline before any op is planned; the
-//! mass-change guard refuses before anything is hashed or copied.
+//! mass-change guard refuses before anything is hashed or copied; a file
+//! that cannot be hashed now (locked, vanished, its hashing thread died) is
+//! left for a later cycle with the reason among the plan's problems, never
+//! planned without its hash.
 
 use crate::config::Config;
 use crate::exclude::Excluder;
-use crate::fs::{Fs, hash_file};
+use crate::fs::{ErrorClass, Fs, FsError, hash_file};
 use crate::plan::engine::{self, Input, Options};
-use crate::plan::{FORMAT_VERSION, Plan, Summary, guard};
+use crate::plan::{FORMAT_VERSION, Op, Plan, Summary, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::scan::{self, SideScan};
-use crate::state::{State, StateError, StateMap};
+use crate::state::{ConflictRecord, State, StateError, StateMap};
 use crate::{PerSide, Side, paths};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 /// Errors of the pipeline.
 #[derive(Debug, thiserror::Error)]
@@ -33,10 +43,7 @@ pub enum PipelineError {
 
 impl From<RootError> for PipelineError {
     fn from(e: RootError) -> Self {
-        match e {
-            RootError::Unavailable(u) => Self::Unavailable(u),
-            RootError::State(s) => Self::State(s),
-        }
+        e.unpack()
     }
 }
 
@@ -124,53 +131,134 @@ fn seek<'a>(
 }
 
 /// Notes since when a side is unavailable (for the health verdict), then
-/// gives the error to return.
+/// gives the error to return. A failure to note it is logged: the outage
+/// itself is what the caller must hear about.
 fn outage(state: &State, u: Unavailable) -> PipelineError {
-    let _ = state.note_unavailable(u.side, true);
+    if let Err(e) = state.note_unavailable(u.side, true) {
+        crate::errln!("cannot note that the {} side is unavailable: {e}", u.side);
+    }
     PipelineError::Unavailable(u)
 }
 
-/// Checks both roots, scans, hashes and plans.
+/// What the engine plans from, gathered by the stages before it.
+struct Work {
+    scans: PerSide<SideScan>,
+    /// The state rows of the paths that may have changed.
+    files: StateMap,
+    conflicts: HashMap<String, ConflictRecord>,
+    /// Keys to leave for a later cycle (held, too young, not hashable now).
+    deferred: HashSet<String>,
+    opts: Options,
+}
+
+impl Work {
+    /// The engine's view of the work (the one place its `Input` is built).
+    fn input(&self) -> Input<'_> {
+        Input {
+            left: &self.scans.left,
+            right: &self.scans.right,
+            state: &self.files,
+            conflicts: &self.conflicts,
+            deferred: &self.deferred,
+            opts: &self.opts,
+        }
+    }
+}
+
+/// Per side: files whose content changed as size and mtime tell it, and
+/// files now (the guards' percentages and the plan summary).
+struct Counts {
+    changed: PerSide<u64>,
+    files_now: PerSide<u64>,
+}
+
+/// What the roots are and what the state says before anything is planned.
+struct Header {
+    /// The root ids (left, right) the plan is bound to.
+    root_ids: (String, String),
+    /// The state generation the plan is based on.
+    generation: i64,
+    forced: bool,
+}
+
+/// Checks both roots, scans, hashes and plans: the stages below, in order.
 ///
 /// # Errors
-/// `Unavailable` (exit 3) or state errors.
+/// `Unavailable` (exit 3), `Guard` (exit 4) or state errors.
 pub fn make_plan(
-    c: &Config,
+    cfg: &Config,
     sides: &Sides,
     state: &State,
     req: PlanRequest<'_>,
 ) -> Result<(Plan, PerSide<SideScan>), PipelineError> {
-    let (left_id, right_id) = match roots::check(state, sides) {
-        Err(RootError::Unavailable(u)) => return Err(outage(state, u)),
-        other => other?,
-    };
+    let root_ids = check_roots(state, sides)?;
     // Keys written by an older build follow the current identity scheme.
-    state.rekey(|p| paths::key_of(p, c.case_sensitive))?;
-    let ex_l = c
+    state.rekey(|p| paths::key_of(p, cfg.case_sensitive))?;
+    let started = Instant::now();
+    let mut scans = scan_sides(cfg, sides, state, req.scans, req.progress, started)?;
+    let (files, conflicts) = load_state(state, &mut scans, req.scope)?;
+    hold_parked(state, &mut scans, &files, cfg.case_sensitive)?;
+    let counts = mass_change_guard(cfg, &files, &scans, req.files_now, req.forced)?;
+    let header = Header {
+        root_ids,
+        generation: state.generation()?,
+        forced: req.forced,
+    };
+    let deferred = defer_young(cfg, &scans, req.hold, req.now_ns);
+    let mut work = Work {
+        scans,
+        files,
+        conflicts,
+        deferred,
+        opts: Options::from_config(cfg),
+    };
+    hash_wanted(sides, &mut work);
+    let (ops, deferred_n) = reconcile(sides, &work, started);
+    let plan = assemble(cfg, header, &counts, &work, ops, deferred_n);
+    Ok((plan, work.scans))
+}
+
+/// Stage 1: both roots and their markers; returns their ids (left, right).
+fn check_roots(state: &State, sides: &Sides) -> Result<(String, String), PipelineError> {
+    match roots::check(state, sides) {
+        Err(RootError::Unavailable(u)) => Err(outage(state, u)),
+        other => Ok(other?),
+    }
+}
+
+/// Stage 2: both sides scanned at once (or the scans the caller keeps up to
+/// date taken as they are); notes both sides available and the names
+/// neither side can sync until they are renamed.
+fn scan_sides(
+    cfg: &Config,
+    sides: &Sides,
+    state: &State,
+    given: Option<PerSide<SideScan>>,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    started: Instant,
+) -> Result<PerSide<SideScan>, PipelineError> {
+    let ex_l = cfg
         .excluder(Side::Left)
         .map_err(|why| Unavailable::new(Side::Left, sides.left.as_ref(), why))?;
-    let ex_r = c
+    let ex_r = cfg
         .excluder(Side::Right)
         .map_err(|why| Unavailable::new(Side::Right, sides.right.as_ref(), why))?;
-    let cs = c.case_sensitive;
     let noop = |_: u64| {};
-    let progress: &(dyn Fn(u64) + Sync) = req.progress.unwrap_or(&noop);
-    // Scan both sides concurrently (unless the caller has fresh scans).
-    let scan_start = std::time::Instant::now();
-    let (ls, rs) = if let Some(PerSide { left: l, right: r }) = req.scans {
+    let progress: &(dyn Fn(u64) + Sync) = progress.unwrap_or(&noop);
+    let (ls, rs) = if let Some(PerSide { left: l, right: r }) = given {
         (Ok(l), Ok(r))
     } else {
-        scan_both(sides, &ex_l, &ex_r, cs, progress)
+        scan_both(sides, &ex_l, &ex_r, cfg.case_sensitive, progress)
     };
     let ls = ls.map_err(|u| outage(state, u))?;
-    let (mut ls, mut rs) = (ls, rs.map_err(|u| outage(state, u))?);
+    let scans = PerSide::new(ls, rs.map_err(|u| outage(state, u))?);
     for side in Side::BOTH {
         state.note_unavailable(side, false)?;
     }
     // The names neither side can sync until they are renamed, for `status`
     // and the report (with since when), as of this plan.
-    let mut skipped: Vec<(Side, String, String)> = [(Side::Left, &ls), (Side::Right, &rs)]
-        .into_iter()
+    let mut skipped: Vec<(Side, String, String)> = scans
+        .iter()
         .flat_map(|(side, s)| {
             s.skipped
                 .iter()
@@ -182,17 +270,27 @@ pub fn make_plan(
     state.set_skipped(&skipped)?;
     crate::debugln!(
         "scan: {} entries on the left, {} on the right ({})",
-        ls.entries.len(),
-        rs.entries.len(),
-        crate::human::duration(scan_start.elapsed())
+        scans.left.entries.len(),
+        scans.right.entries.len(),
+        crate::human::duration(started.elapsed())
     );
+    Ok(scans)
+}
+
+/// Stage 3: the unresolved conflicts and the state rows of the paths that
+/// may have changed. Only the snapshots of paths that changed are kept
+/// (the hot path's memory); what is unchanged on both sides is marked so in
+/// the scans. With a `scope`, everything outside it counts as unchanged on
+/// both sides, and only the scope's state rows are read.
+fn load_state(
+    state: &State,
+    scans: &mut PerSide<SideScan>,
+    scope: Option<Vec<String>>,
+) -> Result<(StateMap, HashMap<String, ConflictRecord>), StateError> {
     let conflicts = state.conflicts()?;
-    // Only the snapshots of paths that changed are kept (the hot path's memory).
-    // A scoped plan: everything outside the scope counts as unchanged on
-    // both sides, and only the scope's state rows are read.
-    let scope = req.scope.map(|keys| {
+    let scope = scope.map(|keys| {
         let roots = outermost(keys);
-        for scan in [&mut ls, &mut rs] {
+        for scan in [&mut scans.left, &mut scans.right] {
             for e in scan.entries.values_mut() {
                 e.unchanged = true;
             }
@@ -206,8 +304,8 @@ pub fn make_plan(
     });
     // The state rows arrive in key order, the scans are maps in key order:
     // one merge pass, no lookup per path.
-    let mut lc = ls.entries.iter_mut().peekable();
-    let mut rc = rs.entries.iter_mut().peekable();
+    let mut lc = scans.left.entries.iter_mut().peekable();
+    let mut rc = scans.right.entries.iter_mut().peekable();
     let files = state.load_files_within(scope.as_deref(), |k, row| {
         let (l, r) = (seek(&mut lc, k), seek(&mut rc, k));
         if conflicts.contains_key(k)
@@ -228,11 +326,21 @@ pub fn make_plan(
         false
     })?;
     drop((lc, rc));
-    ls.restore_paths();
-    rs.restore_paths();
-    // What lies under temp names is held, never read as deleted.
+    scans.left.restore_paths();
+    scans.right.restore_paths();
+    Ok((files, conflicts))
+}
+
+/// Stage 4: what lies under temp names (parked by an interrupted step) is
+/// held, never read as deleted.
+fn hold_parked(
+    state: &State,
+    scans: &mut PerSide<SideScan>,
+    files: &StateMap,
+    case_sensitive: bool,
+) -> Result<(), StateError> {
     let parked = state.parked()?;
-    for (side, scan) in [(Side::Left, &mut ls), (Side::Right, &mut rs)] {
+    for side in Side::BOTH {
         let mine: Vec<(String, String)> = parked
             .iter()
             .filter(|p| p.side == side)
@@ -246,133 +354,184 @@ pub fn make_plan(
         let had = files
             .keys()
             .filter(|k| files.get(k).is_some_and(|r| r.side(side).is_some()));
-        scan.hold_temps(&mine, had, cs);
+        scans[side].hold_temps(&mine, had, case_sensitive);
     }
-    // The mass-change guard (SPEC §6 "Safety guards") counts from size and
-    // mtime alone, before anything is hashed or copied.
-    let changed = count_content_changes(&files, &ls, &rs);
-    let files_now = req
-        .files_now
-        .unwrap_or_else(|| PerSide::new(ls.file_count() as u64, rs.file_count() as u64));
-    if !req.forced
+    Ok(())
+}
+
+/// Stage 5: the mass-change guard (SPEC §6 "Safety guards") counts from
+/// size and mtime alone, before anything is hashed or copied; `forced`
+/// plans pass it. `files_now`: files on each side when the scans are a
+/// scoped subset of the tree.
+fn mass_change_guard(
+    cfg: &Config,
+    files: &StateMap,
+    scans: &PerSide<SideScan>,
+    files_now: Option<PerSide<u64>>,
+    forced: bool,
+) -> Result<Counts, PipelineError> {
+    let changed = count_content_changes(files, &scans.left, &scans.right);
+    let files_now = files_now.unwrap_or_else(|| {
+        PerSide::new(
+            scans.left.file_count() as u64,
+            scans.right.file_count() as u64,
+        )
+    });
+    if !forced
         && let Some(why) = guard::change_guard(
             changed,
             files_now,
-            c.raw.safety.max_change_percent,
-            c.raw.safety.max_delete_min_files,
+            cfg.raw.safety.max_change_percent,
+            cfg.raw.safety.max_delete_min_files,
         )
     {
         return Err(PipelineError::Guard(why));
     }
-    let generation = state.generation()?;
-    let opts = Options::from_config(c);
+    Ok(Counts { changed, files_now })
+}
 
-    let mut deferred: HashSet<String> = req.hold.cloned().unwrap_or_default();
-    let min_age = i64::try_from(c.raw.transfer.min_file_age_seconds).unwrap_or(0) * 1_000_000_000;
+/// Stage 6: the keys to leave for a later cycle: those `hold` names (in
+/// flight, backing off) and files younger than `min_file_age_seconds`
+/// (still being written, most likely) as of `now_ns`.
+fn defer_young(
+    cfg: &Config,
+    scans: &PerSide<SideScan>,
+    hold: Option<&HashSet<String>>,
+    now_ns: i64,
+) -> HashSet<String> {
+    let mut deferred: HashSet<String> = hold.cloned().unwrap_or_default();
+    let min_age =
+        i64::try_from(cfg.raw.transfer.min_file_age_seconds).unwrap_or(0) * 1_000_000_000;
     if min_age > 0 {
-        for s in [&ls, &rs] {
+        for s in scans.values() {
             for (k, e) in &s.entries {
                 if e.kind == crate::Kind::File
-                    && e.mtime > req.now_ns - min_age
-                    && e.mtime <= req.now_ns + 1_000_000_000
+                    && e.mtime > now_ns - min_age
+                    && e.mtime <= now_ns + 1_000_000_000
                 {
                     deferred.insert(k.to_owned());
                 }
             }
         }
     }
+    deferred
+}
 
+/// Stage 7: hashes what the engine asks for, both sides at once. A file
+/// that cannot be hashed now (locked, vanished, its hashing thread died)
+/// is deferred, with the reason among the scan's problems.
+fn hash_wanted(sides: &Sides, work: &mut Work) {
     // Sides whose listings carry no file ids (Windows): ask for the ids of
     // the new files where a file is also gone on that side (possible moves).
-    for (side, scan) in [(Side::Left, &mut ls), (Side::Right, &mut rs)] {
-        fill_move_ids(sides.get(side), side, scan, &files);
+    for side in Side::BOTH {
+        fill_move_ids(sides.get(side), side, &mut work.scans[side], &work.files);
     }
-    let wanted = {
-        let input = Input {
-            left: &ls,
-            right: &rs,
-            state: &files,
-            conflicts: &conflicts,
-            deferred: &deferred,
-            opts: &opts,
-        };
-        engine::hash_requests(&input)
+    let wanted = engine::hash_requests(&work.input());
+    if wanted.is_empty() {
+        return;
+    }
+    // Per side: (key, exact path) of each file to hash.
+    let mut jobs: PerSide<Vec<(String, String)>> = PerSide::default();
+    for (side, key) in wanted {
+        if let Some(e) = work.scans[side].entries.get(&key) {
+            let path = e.path.clone();
+            jobs[side].push((key, path));
+        }
+    }
+    let hash_all = |fs: &dyn Fs, jobs: &[(String, String)]| -> Vec<Result<String, FsError>> {
+        jobs.iter().map(|(_, path)| hash_file(fs, path)).collect()
     };
-    if !wanted.is_empty() {
-        let (wl, wr): (Vec<_>, Vec<_>) = wanted.into_iter().partition(|(s, _)| *s == Side::Left);
-        let hash_side = |fs: &dyn Fs,
-                         scan: &SideScan,
-                         keys: Vec<(Side, String)>|
-         -> Vec<(String, Result<String, String>)> {
-            keys.into_iter()
-                .filter_map(|(_, k)| {
-                    let path = scan.entries.get(&k)?.path.clone();
-                    Some((k, hash_file(fs, &path).map_err(|e| e.to_string())))
+    let mut hashes = std::thread::scope(|s| {
+        let l = s.spawn(|| hash_all(sides.left.as_ref(), &jobs.left));
+        let r = hash_all(sides.right.as_ref(), &jobs.right);
+        // A thread that died hashed nothing: its files wait for a later
+        // cycle like any other file that could not be read now.
+        let l = l.join().unwrap_or_else(|_| {
+            jobs.left
+                .iter()
+                .map(|(_, path)| {
+                    Err(FsError::synthetic(
+                        "hash",
+                        path.as_str(),
+                        ErrorClass::Other,
+                        "the hashing thread panicked",
+                    ))
                 })
                 .collect()
-        };
-        let (hl, hr) = std::thread::scope(|s| {
-            let h = s.spawn(|| hash_side(sides.left.as_ref(), &ls, wl));
-            let r = hash_side(sides.right.as_ref(), &rs, wr);
-            (h.join().unwrap_or_default(), r)
         });
-        for (scan, hashes) in [(&mut ls, hl), (&mut rs, hr)] {
-            for (k, h) in hashes {
-                match h {
-                    Ok(h) => {
-                        if let Some(e) = scan.entries.get_mut(&k) {
-                            e.hash = Some(h);
-                        }
+        PerSide::new(l, r)
+    });
+    for side in Side::BOTH {
+        let scan = &mut work.scans[side];
+        let done = std::mem::take(&mut hashes[side]);
+        for ((k, _), h) in std::mem::take(&mut jobs[side]).into_iter().zip(done) {
+            match h {
+                Ok(h) => {
+                    if let Some(e) = scan.entries.get_mut(&k) {
+                        e.hash = Some(h);
                     }
-                    Err(why) => {
-                        // Locked or vanished while hashing: try next cycle.
-                        scan.problems.push(format!("cannot hash: {why}"));
-                        deferred.insert(k);
-                    }
+                }
+                Err(why) => {
+                    // Locked or vanished while hashing: try next cycle.
+                    scan.problems.push(format!("cannot hash: {why}"));
+                    work.deferred.insert(k);
                 }
             }
         }
     }
+}
 
-    let input = Input {
-        left: &ls,
-        right: &rs,
-        state: &files,
-        conflicts: &conflicts,
-        deferred: &deferred,
-        opts: &opts,
-    };
-    let (mut ops, deferred_n) = engine::reconcile(&input);
+/// Stage 8: the engine's steps, and how many keys it left for later.
+fn reconcile(sides: &Sides, work: &Work, started: Instant) -> (Vec<Op>, u64) {
+    let (mut ops, deferred_n) = engine::reconcile(&work.input());
     crate::debugln!(
         "plan: {} operation{}, {deferred_n} left for a later cycle ({} with the scan)",
         ops.len(),
         if ops.len() == 1 { "" } else { "s" },
-        crate::human::duration(scan_start.elapsed())
+        crate::human::duration(started.elapsed())
     );
     record_ids(sides, &mut ops);
-    let mut summary = Summary::of(&ops, &opts.plan_config());
+    (ops, deferred_n)
+}
+
+/// Stage 9: the plan file: header, summary, steps and the scans' problems.
+fn assemble(
+    cfg: &Config,
+    header: Header,
+    counts: &Counts,
+    work: &Work,
+    ops: Vec<Op>,
+    deferred_n: u64,
+) -> Plan {
+    let mut summary = Summary::of(&ops, &work.opts.plan_config());
     summary.deferred = deferred_n;
-    (summary.files_left, summary.files_right) = (files_now.left, files_now.right);
-    (summary.changed_left, summary.changed_right) = (changed.left, changed.right);
-    let mut problems: Vec<String> = ls.problems.iter().map(|p| format!("left: {p}")).collect();
-    problems.extend(rs.problems.iter().map(|p| format!("right: {p}")));
-    let plan = Plan {
+    (summary.files_left, summary.files_right) = (counts.files_now.left, counts.files_now.right);
+    (summary.changed_left, summary.changed_right) = (counts.changed.left, counts.changed.right);
+    let mut problems: Vec<String> = work
+        .scans
+        .left
+        .problems
+        .iter()
+        .map(|p| format!("left: {p}"))
+        .collect();
+    problems.extend(work.scans.right.problems.iter().map(|p| format!("right: {p}")));
+    let (left_root_id, right_root_id) = header.root_ids;
+    Plan {
         format_version: FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         plan_id: uuid::Uuid::new_v4().to_string(),
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        left_root: c.left_root.display().to_string(),
-        right_root: c.right_root.display().to_string(),
-        left_root_id: left_id,
-        right_root_id: right_id,
-        base_generation: generation,
-        forced: req.forced,
-        config: opts.plan_config(),
+        left_root: cfg.left_root.display().to_string(),
+        right_root: cfg.right_root.display().to_string(),
+        left_root_id,
+        right_root_id,
+        base_generation: header.generation,
+        forced: header.forced,
+        config: work.opts.plan_config(),
         summary,
         ops,
         problems,
-    };
-    Ok((plan, PerSide::new(ls, rs)))
+    }
 }
 
 /// Fills in, a little at a time, the content hashes of pairs adopted by

@@ -46,6 +46,18 @@ pub enum RootError {
     State(#[from] StateError),
 }
 
+impl RootError {
+    /// The error of a stage that tells an unavailable side (exit 3) from a
+    /// state DB error: the one place a `RootError` is unpacked.
+    #[must_use]
+    pub fn unpack<E: From<Unavailable> + From<StateError>>(self) -> E {
+        match self {
+            Self::Unavailable(u) => u.into(),
+            Self::State(s) => s.into(),
+        }
+    }
+}
+
 /// The two roots.
 #[derive(Clone)]
 pub struct Sides {

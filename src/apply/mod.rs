@@ -35,7 +35,7 @@ mod steps;
 pub mod trash;
 
 use crate::config::Config;
-use crate::fs::{ErrorClass, FsError};
+use crate::fs::{ErrorClass, FsError, Severity};
 use crate::log::Logger;
 use crate::plan::{Op, OpKind, Plan, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
@@ -194,10 +194,7 @@ pub fn admit(
     state: &mut State,
     force: bool,
 ) -> Result<bool, ApplyError> {
-    let (l_id, r_id) = roots::known_ids(state, sides).map_err(|e| match e {
-        RootError::Unavailable(u) => ApplyError::Unavailable(u),
-        RootError::State(s) => ApplyError::State(s),
-    })?;
+    let (l_id, r_id) = roots::known_ids(state, sides).map_err(RootError::unpack::<ApplyError>)?;
     if plan.left_root_id != l_id || plan.right_root_id != r_id {
         // Name the folders (what the admin knows); when they read the same,
         // the roots were initialised again since the plan was made.
@@ -387,7 +384,7 @@ pub fn run(
         if matches!(result, Ok(Outcome::Done(_) | Outcome::Recovered(_))) {
             for side in op.side.into_iter().chain(op.from) {
                 if let Err(e) = sides.get(side).stat(paths::MARKER_NAME)
-                    && e.class == ErrorClass::Crashed
+                    && e.is_fatal()
                 {
                     return Err(ApplyError::Stopped(e));
                 }
@@ -453,7 +450,7 @@ pub fn run(
                 report.drifted += 1;
                 log.info(event_name(op.kind), json!({"path": op.path, "side": op.side, "rule": op.rule, "result": "skipped", "error": why}));
             }
-            Err(e) if e.class == ErrorClass::Crashed => return Err(ApplyError::Stopped(e)),
+            Err(e) if e.is_fatal() => return Err(ApplyError::Stopped(e)),
             Err(e) => {
                 let msg = e.to_string();
                 state.commit(
@@ -478,7 +475,7 @@ pub fn run(
                 // after 10 minutes for what usually clears by itself (locks…).
                 if let (Some(f), Some(fail)) = (opts.on_event, failure)
                     && !fail.alerted
-                    && (!transient(e.class) || failing_for_s(&fail.first_at) >= 600)
+                    && (e.severity() != Severity::Transient || failing_for_s(&fail.first_at) >= 600)
                 {
                     f(op, &msg);
                     let _ = state.mark_failure_alerted(&op.key);
@@ -561,14 +558,6 @@ fn note_drives(state: &State, cfg: &Config, log: &Logger, drives: &steps::DriveN
             _ => {}
         }
     }
-}
-
-/// Failures that usually clear by themselves (retried quietly for 10 minutes).
-fn transient(c: ErrorClass) -> bool {
-    matches!(
-        c,
-        ErrorClass::Locked | ErrorClass::NotFound | ErrorClass::Other
-    )
 }
 
 fn failing_for_s(first_at: &str) -> i64 {

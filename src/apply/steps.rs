@@ -454,7 +454,7 @@ impl Executor<'_> {
             );
         }
         if let Err(e) = dfs.rename(&temp, dest) {
-            if e.class == ErrorClass::Crashed {
+            if e.is_fatal() {
                 return Err(e);
             }
             let Some((rel, size)) = trashed else {
@@ -934,12 +934,12 @@ impl Executor<'_> {
                     return Ok(());
                 }
             }
-            Err(e) if e.class == ErrorClass::Crashed || e.is_not_found() => return Err(e),
+            Err(e) if e.is_fatal() || e.is_not_found() => return Err(e),
             Err(_) => {}
         }
         fs.rename(src, mid)?;
         if let Err(e) = fs.rename(mid, dest) {
-            if e.class == ErrorClass::Crashed {
+            if e.is_fatal() {
                 return Err(e);
             }
             return match fs.rename(mid, src) {

@@ -232,9 +232,44 @@ pub enum ErrorClass {
     /// The call was interrupted (`EINTR` and its Windows cousins) and did
     /// nothing: reads are made again ([`retry`]), never reported as such.
     Interrupted,
-    /// Simulated power loss (fault-injecting file system only).
+    /// The run cannot go on: a simulated power loss (the fault-injecting
+    /// file system), a stop request ending a copy that may be interrupted,
+    /// or a copy's hashing thread that died. Always [`Severity::Fatal`].
     Crashed,
     Other,
+}
+
+/// What a failed call means for the run: the one fatal/transient
+/// classification (as Unison's `Fatal` and `Transient`), with the
+/// transient failures split by whether they usually clear by themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The run stops here and writes nothing more; the journal tells the
+    /// resumed run where it stood ([`ErrorClass::Crashed`]).
+    Fatal,
+    /// This step fails, the run goes on, the step is retried next cycle,
+    /// and it is alerted only when it keeps failing (10 minutes): locks,
+    /// files that vanished meanwhile, other passing errors.
+    Transient,
+    /// This step fails, the run goes on, the step is retried next cycle,
+    /// and the admin is alerted at once: what does not clear by itself
+    /// (permissions, a full disk, a path too long, an interrupted call
+    /// that kept failing after its retries).
+    NeedsAdmin,
+}
+
+impl ErrorClass {
+    /// See [`Severity`].
+    #[must_use]
+    pub fn severity(self) -> Severity {
+        match self {
+            Self::Crashed => Severity::Fatal,
+            Self::Locked | Self::NotFound | Self::Other => Severity::Transient,
+            Self::PermissionDenied | Self::OutOfSpace | Self::PathTooLong | Self::Interrupted => {
+                Severity::NeedsAdmin
+            }
+        }
+    }
 }
 
 /// An I/O error that names its operation and path.
@@ -282,6 +317,18 @@ impl FsError {
             class,
             source: std::io::Error::new(kind, msg.to_owned()),
         }
+    }
+
+    /// What this failure means for the run ([`Severity`]).
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        self.class.severity()
+    }
+
+    /// True when the run must stop here ([`Severity::Fatal`]).
+    #[must_use]
+    pub fn is_fatal(&self) -> bool {
+        self.severity() == Severity::Fatal
     }
 
     #[must_use]
