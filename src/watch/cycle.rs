@@ -2,14 +2,19 @@
 //! check roots → scan (in full, or the folders events named) → plan →
 //! apply the small-file steps → hand the large ones to the lane.
 //!
+//! A cycle returns what it came to ([`CycleOutcome`]: its metrics, note,
+//! exit code, whether something is pending); the loop logs it and keeps
+//! the exit code. `Loop` holds only what lasts between cycles.
+//!
 //! Invariants: an unavailable side pauses syncing (nothing planned, nothing
 //! deleted), logged and alerted once per outage; the cached scans are
 //! dropped whenever a root was unavailable; a guard refusal is alerted once
-//! per streak of refused plans.
+//! per streak of refused plans; a state DB error is logged and the cycle
+//! tried again soon (never told as a side being unavailable).
 
 use super::SpareHashing;
 use super::console::{Console, cycle_lines};
-use super::events::{Wake, Watchers, start_watcher};
+use super::events::{Dirty, Wake, Watchers, start_watcher};
 use super::lane::{LargeLane, written_paths};
 use crate::apply;
 use crate::config::Config;
@@ -19,9 +24,9 @@ use crate::log::Logger;
 use crate::metrics;
 use crate::pipeline::{self, PipelineError};
 use crate::plan::{Lane, Op, Plan, guard};
-use crate::roots::{self, RootError, Sides, Unavailable};
+use crate::roots::{self, Sides, Unavailable};
 use crate::scan::{self, SideScan};
-use crate::state::State;
+use crate::state::{CycleRecord, State};
 use crate::{PerSide, PlanStatus, Side};
 use serde_json::json;
 use std::collections::HashSet;
@@ -43,12 +48,6 @@ pub(super) struct Loop<'a> {
     pub(super) watchers: Watchers,
     pub(super) tx: Sender<Wake>,
     pub(super) poll_only: bool,
-    /// Metrics of the current cycle's apply, if it applied anything.
-    pub(super) last: Option<crate::state::CycleRecord>,
-    /// What the current cycle was, when it did not apply (quiet, dry run…).
-    pub(super) note: Option<&'static str>,
-    /// Exit code the last cycle would give: 0, 3 (side unavailable) or 4 (guard).
-    pub(super) exit: i32,
     /// The guard refused every plan since its alert: not alerted again until
     /// a plan passes it.
     pub(super) refused: bool,
@@ -66,16 +65,135 @@ pub(super) struct Loop<'a> {
     pub(super) excluders: PerSide<Excluder>,
 }
 
+/// What one cycle came to: the loop logs it (the `cycle` event), keeps
+/// its exit code and decides when to look again.
+#[derive(Debug, Default)]
+pub(super) struct CycleOutcome {
+    /// Metrics of what it planned (and applied); `None`: nothing planned.
+    pub(super) record: Option<CycleRecord>,
+    /// What the cycle was, when it did not apply (quiet, dry run…).
+    pub(super) note: Option<&'static str>,
+    /// The exit code it gives: 0, 3 (side unavailable) or 4 (guard).
+    /// `None` when it could not tell (a state DB error): the last stands.
+    pub(super) exit: Option<i32>,
+    /// Something is left for later: scan again soon.
+    pub(super) pending: bool,
+}
+
+impl CycleOutcome {
+    /// A side is unavailable: nothing planned, looked at again soon.
+    fn outage() -> Self {
+        Self {
+            note: Some("a side is unavailable: nothing planned"),
+            exit: Some(3),
+            pending: true,
+            ..Self::default()
+        }
+    }
+
+    /// A safety guard refused the plan.
+    fn refused() -> Self {
+        Self {
+            note: Some("refused by a safety guard"),
+            exit: Some(4),
+            ..Self::default()
+        }
+    }
+
+    /// A plan was made (and perhaps applied): its metrics.
+    fn planned(record: CycleRecord, pending: bool) -> Self {
+        Self {
+            record: Some(record),
+            exit: Some(0),
+            pending,
+            ..Self::default()
+        }
+    }
+}
+
 impl Loop<'_> {
+    /// A cycle with no event and nothing pending: no scan, but the roots
+    /// are still checked, so an unplugged drive is noticed (and a remount
+    /// re-watched) without waiting for events.
+    pub(super) fn quiet_cycle(&mut self) -> CycleOutcome {
+        match self.check_roots() {
+            // Still blocked after a guard's refusal: nothing changed
+            // that could make the next plan pass.
+            Ok(()) if self.refused => CycleOutcome {
+                note: Some("blocked by a safety guard: quiet, nothing planned"),
+                exit: Some(4),
+                ..CycleOutcome::default()
+            },
+            Ok(()) => CycleOutcome {
+                note: Some("quiet: no events, nothing pending; no scan"),
+                exit: Some(0),
+                ..CycleOutcome::default()
+            },
+            Err(e) => self.stopped_by(e),
+        }
+    }
+
+    /// A cycle that scans (in full where `full` says so, else the folders
+    /// the events in `dirty` named), plans and applies. `pending`: the last
+    /// cycle left something for later (then everything is planned).
+    pub(super) fn busy_cycle(
+        &mut self,
+        dry_run: bool,
+        full: PerSide<bool>,
+        dirty: &mut Dirty,
+        pending: bool,
+    ) -> CycleOutcome {
+        for side in Side::BOTH {
+            let w = std::mem::take(&mut self.written[side]);
+            dirty.paths[side].extend(w);
+        }
+        // Incremental scans after a cycle that left nothing pending: plan
+        // only what the events named (O(changes), not O(tree)).
+        let hold = self.hold();
+        // After a guard's refusal, plan everything: a scoped plan would
+        // not see the refused deletes and would read as "passed".
+        let scope = (!full.left && !full.right && !pending && !self.refused)
+            .then(|| {
+                dirty
+                    .paths
+                    .values()
+                    .flatten()
+                    .map(|p| crate::paths::key_of(p, self.cfg.case_sensitive))
+                    .collect::<Vec<String>>()
+            })
+            .and_then(|keys| self.scope_roots(keys, &hold));
+        match self.scans(full, &dirty.paths, scope.as_deref()) {
+            Ok(scans) => self.cycle(dry_run, Some(scans), scope, &hold),
+            Err(e) => self.stopped_by(e),
+        }
+    }
+
+    /// A cycle that planned nothing: a side unavailable, a guard refused,
+    /// or a state DB error (logged; looked at again soon).
+    fn stopped_by(&mut self, e: PipelineError) -> CycleOutcome {
+        match e {
+            PipelineError::Unavailable(u) => self.note_outage(&u),
+            PipelineError::Guard(r) => self.refuse(&r),
+            PipelineError::State(e) => {
+                self.log.error("error", json!({"error": e.to_string()}));
+                CycleOutcome {
+                    pending: true,
+                    ..CycleOutcome::default()
+                }
+            }
+        }
+    }
+
     /// Applies the small steps now and hands the large ones to the lane.
-    /// (The delete guard was checked when the plan was made.)
-    pub(super) fn execute(&mut self, plan: Plan, started: Instant) -> bool {
+    /// (The delete guard was checked when the plan was made.) Returns
+    /// whether something is pending and, when the run ended, its metrics.
+    pub(super) fn execute(&mut self, plan: Plan, started: Instant) -> (bool, Option<CycleRecord>) {
         if let Err(e) = apply::admit(&plan, self.cfg, &self.sides, &mut self.state, true) {
             self.log.error(
                 "error",
                 json!({"error": e.to_string(), "plan_id": plan.plan_id}),
             );
-            return false;
+            return (false, None);
         }
         let plan = Arc::new(plan);
         let small = |op: &Op| op.lane != Lane::Large;
@@ -106,10 +224,19 @@ impl Loop<'_> {
         {
             self.written[s].insert(p);
         }
-        let done = self.state.step_status(&plan.plan_id).unwrap_or_default();
+        let done = self.state.step_status(&plan.plan_id).unwrap_or_else(|e| {
+            // Every large step is then handed over; one done already is
+            // recognised on disk (recovered), never done twice.
+            self.log.error(
+                "error",
+                json!({"error": format!("cannot read which steps are done: {e}"), "plan_id": plan.plan_id}),
+            );
+            std::collections::HashMap::new()
+        });
+        let mut record = None;
         let pending = match res {
             Ok(report) => {
-                self.last = Some(metrics::cycle_record(Some(&plan), Some(&report), started));
+                record = Some(metrics::cycle_record(Some(&plan), Some(&report), started));
                 // One line per direction of a cycle that did something
                 // (nothing for records of unchanged files). The journal rows
                 // of a finished plan are gone: the report says what succeeded.
@@ -133,51 +260,77 @@ impl Loop<'_> {
         if !self.stop.load(Ordering::SeqCst) {
             self.lane.submit(&plan, &done);
         }
-        pending
+        (pending, record)
     }
 
     /// Resumes plans a crash or stop left unfinished.
     pub(super) fn resume(&mut self) {
         // Superseded unfinished plans are re-planned, not resumed; what they
         // did before they stopped is recorded first.
-        for id in self.state.superseded_plans().unwrap_or_default() {
+        let superseded = self.state.superseded_plans().unwrap_or_else(|e| {
+            self.log.error("error", json!({"error": e.to_string()}));
+            Vec::new()
+        });
+        for id in superseded {
             if let Err(e) = apply::abandon(&mut self.state, self.cfg, &self.sides, &self.log, &id) {
                 self.log
                     .error("error", json!({"error": e.to_string(), "plan_id": id}));
             }
         }
-        let _ = self.state.abandon_superseded_plans();
-        for id in self.state.running_plans().unwrap_or_default() {
-            let plan = self
-                .state
-                .plan_json(&id)
-                .ok()
-                .flatten()
-                .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
-                .filter(|p| p.validate().is_ok());
-            match plan {
-                Some(plan) => {
+        if let Err(e) = self.state.abandon_superseded_plans() {
+            self.log.error("error", json!({"error": e.to_string()}));
+        }
+        let running = self.state.running_plans().unwrap_or_else(|e| {
+            self.log.error("error", json!({"error": e.to_string()}));
+            Vec::new()
+        });
+        for id in running {
+            match self.stored_plan(&id) {
+                Ok(plan) => {
                     self.log.info(
                         "scan",
                         json!({"note": "resuming an unfinished plan", "plan_id": id}),
                     );
-                    self.execute(plan, Instant::now());
+                    // Its outcome shows in the journal and the log; the
+                    // first cycle's event is about that cycle.
+                    let _ = self.execute(plan, Instant::now());
                 }
-                None => {
-                    let _ = self.state.finish_plan(&id, PlanStatus::Abandoned);
+                Err(why) => {
+                    self.log.warn(
+                        "scan",
+                        json!({"note": "an unfinished plan cannot be resumed: abandoned (the next plan does its work)",
+                               "plan_id": id, "error": why}),
+                    );
+                    if let Err(e) = self.state.finish_plan(&id, PlanStatus::Abandoned) {
+                        self.log
+                            .error("error", json!({"error": e.to_string(), "plan_id": id}));
+                    }
                 }
             }
         }
     }
 
-    pub(super) fn note_outage(&mut self, e: &Unavailable) {
+    /// An unfinished plan as the journal stored it, checked; why not.
+    fn stored_plan(&self, id: &str) -> Result<Plan, String> {
+        let json = self
+            .state
+            .plan_json(id)
+            .map_err(|e| e.to_string())?
+            .ok_or("its plan is not in the state DB")?;
+        let plan: Plan = serde_json::from_str(&json)
+            .map_err(|e| format!("its stored plan does not parse: {e}"))?;
+        plan.validate()
+            .map_err(|e| format!("its stored plan is not valid: {e}"))?;
+        Ok(plan)
+    }
+
+    /// A side is unavailable: told (console, log, alert) once per outage.
+    pub(super) fn note_outage(&mut self, e: &Unavailable) -> CycleOutcome {
         // Both sides are walked in full once it is back: events seen during
         // the outage were not applied to the cached scans.
         self.cache = PerSide::default();
-        self.exit = 3;
-        self.note = Some("a side is unavailable: nothing planned");
         let side = e.side;
-        let _ = self.state.note_unavailable(side, true);
+        self.note_unavailable(side, true);
         if !self.outage[side] {
             self.outage[side] = true;
             let reason = Reason::Unavailable {
@@ -202,13 +355,25 @@ impl Loop<'_> {
                 );
             }
         }
+        CycleOutcome::outage()
+    }
+
+    /// Notes (for the health verdict) since when a side is unavailable, or
+    /// that it is back; a state DB error doing so is logged.
+    fn note_unavailable(&self, side: Side, unavailable: bool) {
+        if let Err(e) = self.state.note_unavailable(side, unavailable) {
+            self.log.error(
+                "error",
+                json!({"side": side, "error": format!("cannot note the side's availability: {e}")}),
+            );
+        }
     }
 
     pub(super) fn note_recovery(&mut self) {
         for side in Side::BOTH {
             if self.outage[side] {
                 self.outage[side] = false;
-                let _ = self.state.note_unavailable(side, false);
+                self.note_unavailable(side, false);
                 self.console
                     .line(&format!("the {side} side is back: syncing again"));
                 self.log.info(
@@ -234,17 +399,12 @@ impl Loop<'_> {
     }
 
     /// The roots and their markers, checked every cycle (a quiet one too).
-    pub(super) fn check_roots(&mut self) -> Result<(), Unavailable> {
-        let (l_id, r_id) = roots::known_ids(&self.state, &self.sides).map_err(|e| match e {
-            RootError::Unavailable(u) => u,
-            RootError::State(s) => {
-                Unavailable::new(Side::Left, self.sides.left.as_ref(), s.to_string())
-            }
-        })?;
+    pub(super) fn check_roots(&mut self) -> Result<(), PipelineError> {
+        let (l_id, r_id) = roots::known_ids(&self.state, &self.sides)?;
         for (side, id) in Side::BOTH.into_iter().zip([&l_id, &r_id]) {
             if let Err(e) = roots::check_root(self.sides.get(side), side, id) {
                 self.cache[side] = None;
-                return Err(e);
+                return Err(e.into());
             }
         }
         Ok(())
@@ -258,7 +418,7 @@ impl Loop<'_> {
         full: PerSide<bool>,
         events: &PerSide<HashSet<String>>,
         scope: Option<&[String]>,
-    ) -> Result<PerSide<SideScan>, Unavailable> {
+    ) -> Result<PerSide<SideScan>, PipelineError> {
         self.check_roots()?;
         // Items an interrupted case-only rename parked under a temp name go back first.
         // (Not `apply::prepare`: the large-file lane's plan runs on while
@@ -312,7 +472,7 @@ impl Loop<'_> {
                 }
                 Err(e) => {
                     self.cache[side] = None;
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
         }
@@ -331,16 +491,36 @@ impl Loop<'_> {
             return None;
         }
         let mut keys = keys;
-        keys.extend(self.state.failures().ok()?.into_iter().map(|f| f.key));
-        keys.extend(self.state.conflicts().ok()?.into_keys());
-        Some(pipeline::outermost(keys))
+        let extra = self.state.failures().and_then(|failures| {
+            let conflicts = self.state.conflicts()?;
+            Ok((failures, conflicts))
+        });
+        match extra {
+            Ok((failures, conflicts)) => {
+                keys.extend(failures.into_iter().map(|f| f.key));
+                keys.extend(conflicts.into_keys());
+                Some(pipeline::outermost(keys))
+            }
+            Err(e) => {
+                self.log.error(
+                    "error",
+                    json!({"error": format!("planning everything: {e}")}),
+                );
+                None
+            }
+        }
     }
 
     /// Keys not to plan: in the large lane, or failing and backing off.
     pub(super) fn hold(&self) -> HashSet<String> {
         let mut h = self.lane.held();
         let now = crate::now_ns() / 1_000_000_000;
-        for f in self.state.failures().unwrap_or_default() {
+        let failures = self.state.failures().unwrap_or_else(|e| {
+            // Nothing backs off this cycle: the failing paths are tried again.
+            self.log.error("error", json!({"error": e.to_string()}));
+            Vec::new()
+        });
+        for f in failures {
             if f.retry_after > now {
                 h.insert(f.key);
             }
@@ -349,7 +529,7 @@ impl Loop<'_> {
     }
 
     /// A safety guard refused this cycle's plan (exit 4 with `--cycles`).
-    pub(super) fn refuse(&mut self, r: &guard::Refusal) {
+    pub(super) fn refuse(&mut self, r: &guard::Refusal) -> CycleOutcome {
         // Alerted (and told on the console) once per refusal streak (the
         // mailer thread sends it).
         let alert = !std::mem::replace(&mut self.refused, true);
@@ -359,8 +539,7 @@ impl Loop<'_> {
             self.console
                 .line(&format!("{}: {reason}", Health::Blocked.label()));
         }
-        self.note = Some("refused by a safety guard");
-        self.exit = 4;
+        CycleOutcome::refused()
     }
 
     /// A plan passed the guards: a refusal streak ends.
@@ -374,14 +553,14 @@ impl Loop<'_> {
         }
     }
 
-    /// One cycle: returns whether something is pending (scan again soon).
+    /// Plans from `scans` and applies: what the cycle came to.
     pub(super) fn cycle(
         &mut self,
         dry_run: bool,
         scans: Option<PerSide<SideScan>>,
         scope: Option<Vec<String>>,
         hold: &HashSet<String>,
-    ) -> bool {
+    ) -> CycleOutcome {
         let started = Instant::now();
         let files_now = scope.as_ref().map(|_| {
             PerSide::from_fn(|side| {
@@ -398,55 +577,47 @@ impl Loop<'_> {
             files_now,
             ..pipeline::PlanRequest::default()
         };
-        match pipeline::make_plan(self.cfg, &self.sides, &self.state, req) {
-            Err(PipelineError::Unavailable(e)) => {
-                self.note_outage(&e);
-                true
-            }
-            Err(PipelineError::Guard(r)) => {
-                self.refuse(&r);
-                false
-            }
-            Err(e) => {
-                self.log.error("error", json!({"error": e.to_string()}));
-                true
-            }
-            Ok((plan, _)) => {
-                self.note_recovery();
-                self.exit = 0;
-                self.last = Some(metrics::cycle_record(Some(&plan), None, started));
-                // Scan problems (invalid names, case collisions, unreadable
-                // folders) are logged once each, not every cycle.
-                for p in &plan.problems {
-                    if self.reported.insert(p.clone()) {
-                        self.log
-                            .warn("scan", json!({"result": "skipped", "error": p}));
-                    }
-                }
-                let deferred = plan.summary.deferred > 0;
-                if dry_run {
-                    if plan.summary.has_changes() {
-                        self.console
-                            .line(&format!("dry run: {}", plan.summary.one_line()));
-                    }
-                    self.note = Some("dry run: planned, nothing applied");
-                    return false;
-                }
-                let safety = &self.cfg.raw.safety;
-                if let Some(r) = guard::delete_guard(
-                    &plan.summary,
-                    safety.max_delete_percent,
-                    safety.max_delete_min_files,
-                ) {
-                    self.refuse(&r);
-                    return false;
-                }
-                self.passed_guards();
-                if plan.ops.is_empty() {
-                    return deferred;
-                }
-                self.execute(plan, started) || deferred
+        let plan = match pipeline::make_plan(self.cfg, &self.sides, &self.state, req) {
+            Ok((plan, _)) => plan,
+            Err(e) => return self.stopped_by(e),
+        };
+        self.note_recovery();
+        let planned = metrics::cycle_record(Some(&plan), None, started);
+        // Scan problems (invalid names, case collisions, unreadable
+        // folders) are logged once each, not every cycle.
+        for p in &plan.problems {
+            if self.reported.insert(p.clone()) {
+                self.log
+                    .warn("scan", json!({"result": "skipped", "error": p}));
             }
         }
+        let deferred = plan.summary.deferred > 0;
+        if dry_run {
+            if plan.summary.has_changes() {
+                self.console
+                    .line(&format!("dry run: {}", plan.summary.one_line()));
+            }
+            return CycleOutcome {
+                note: Some("dry run: planned, nothing applied"),
+                ..CycleOutcome::planned(planned, false)
+            };
+        }
+        let safety = &self.cfg.raw.safety;
+        if let Some(r) = guard::delete_guard(
+            &plan.summary,
+            safety.max_delete_percent,
+            safety.max_delete_min_files,
+        ) {
+            return CycleOutcome {
+                record: Some(planned),
+                ..self.refuse(&r)
+            };
+        }
+        self.passed_guards();
+        if plan.ops.is_empty() {
+            return CycleOutcome::planned(planned, deferred);
+        }
+        let (pending, applied) = self.execute(plan, started);
+        CycleOutcome::planned(applied.unwrap_or(planned), pending || deferred)
     }
 }

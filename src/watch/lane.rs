@@ -31,6 +31,7 @@ pub(super) struct LargeLane {
     /// Keys in flight: owned by the loop, changed only between cycles.
     held: HashSet<String>,
     handle: Option<std::thread::JoinHandle<()>>,
+    log: Arc<Logger>,
 }
 
 impl LargeLane {
@@ -44,6 +45,7 @@ impl LargeLane {
     ) -> Self {
         let (tx, rx) = channel::<(Arc<Plan>, Vec<u64>)>();
         let (cfg, sides, stop) = (cfg.clone(), sides.clone(), Arc::clone(stop));
+        let lane_log = Arc::clone(&log);
         let handle = std::thread::spawn(move || {
             let mut state: Option<State> = None;
             let mut db_alerted = false;
@@ -74,6 +76,7 @@ impl LargeLane {
                                 );
                             }
                             db_alerted = true;
+                            // Nobody listens only once the loop has ended.
                             let _ = wake.send(Wake::LaneDone(keys, Vec::new()));
                             continue;
                         }
@@ -132,6 +135,7 @@ impl LargeLane {
                     .collect();
                 // The loop releases the keys itself, between cycles: a plan never
                 // compares a scan older than this commit with the state it made.
+                // (Nobody listens only once the loop has ended.)
                 let _ = wake.send(Wake::LaneDone(keys, written));
                 if stop.load(Ordering::SeqCst) {
                     break;
@@ -142,6 +146,7 @@ impl LargeLane {
             tx: Some(tx),
             held: HashSet::new(),
             handle: Some(handle),
+            log: lane_log,
         }
     }
 
@@ -171,13 +176,29 @@ impl LargeLane {
         if ids.is_empty() {
             return 0;
         }
-        for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
-            self.held.insert(op.key.clone());
-        }
+        let keys: Vec<String> = plan
+            .ops
+            .iter()
+            .filter(|o| ids.contains(&o.id))
+            .map(|o| o.key.clone())
+            .collect();
         let n = ids.len();
-        if let Some(tx) = &self.tx {
-            let _ = tx.send((Arc::clone(plan), ids));
+        let sent = self
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send((Arc::clone(plan), ids)).is_ok());
+        if !sent {
+            // The worker is gone (it panicked): the keys are not held, so
+            // the next cycles plan them again; their plan stays running in
+            // the journal and is resumed at the next start.
+            self.log.error(
+                "error",
+                json!({"lane": "large", "result": "failed",
+                       "error": "the large-file lane has stopped: its copies wait for the next start"}),
+            );
+            return 0;
         }
+        self.held.extend(keys);
         n
     }
 

@@ -114,32 +114,7 @@ pub fn run(
         cfg.raw.sync_interval_seconds,
         cfg.log_file.display()
     ));
-    // What already waits for the admin (the first cycles say the rest): a
-    // guard's refusal remembered from before (not alerted again; the
-    // console says when a plan passes), and what needs you.
-    let mut blocked = false;
-    if let Ok(s) = crate::status::Status::gather(cfg, &state, &sides) {
-        for r in &s.health.reasons {
-            if let Reason::Blocked { .. } = r {
-                blocked = true;
-                console.line(&format!("{}: {r}", Health::Blocked.label()));
-            }
-        }
-        let open: Vec<String> = s
-            .health
-            .reasons
-            .iter()
-            .filter(|r| r.health() == Health::NeedsYou)
-            .map(Reason::short)
-            .collect();
-        if !open.is_empty() {
-            console.line(&format!(
-                "{}: {} (see `twinsync status`)",
-                Health::NeedsYou.label(),
-                open.join(", ")
-            ));
-        }
-    }
+    let blocked = tell_waiting(cfg, &state, &sides, console, &log);
     log.info(
         "scan",
         json!({"note": "watch started", "interval_s": cfg.raw.sync_interval_seconds, "dry_run": dry_run,
@@ -155,9 +130,6 @@ pub fn run(
         lane,
         outage: PerSide::default(),
         reported: HashSet::new(),
-        last: None,
-        note: None,
-        exit: 0,
         refused: blocked,
         watchers,
         tx: tx.clone(),
@@ -183,6 +155,8 @@ pub fn run(
     );
     let min_age = Duration::from_secs(cfg.raw.transfer.min_file_age_seconds);
     let mut pending = true; // the first cycle always scans
+    // The exit code the last cycle gives: 0, 3 (side unavailable), 4 (guard).
+    let mut exit = 0;
     let mut dirty = Dirty {
         full: PerSide::new(true, true),
         ..Dirty::default()
@@ -222,63 +196,22 @@ pub fn run(
             && !dirty.any()
             && lp.written.values().all(HashSet::is_empty)
             && !lp.outage.values().any(|o| *o);
-        lp.last = None;
-        lp.note = None;
-        if quiet {
-            // No scan, but the roots are still checked: an unplugged drive
-            // is noticed (and a remount re-watched) without waiting for events.
-            match lp.check_roots() {
-                // Still blocked after a guard's refusal: nothing changed
-                // that could make the next plan pass.
-                Ok(()) if lp.refused => {
-                    lp.exit = 4;
-                    lp.note = Some("blocked by a safety guard: quiet, nothing planned");
-                }
-                Ok(()) => {
-                    lp.exit = 0;
-                    lp.note = Some("quiet: no events, nothing pending; no scan");
-                }
-                Err(e) => {
-                    lp.note_outage(&e);
-                    pending = true;
-                }
-            }
+        let outcome = if quiet {
+            lp.quiet_cycle()
         } else {
-            for side in Side::BOTH {
-                let w = std::mem::take(&mut lp.written[side]);
-                dirty.paths[side].extend(w);
-            }
-            // Incremental scans after a cycle that left nothing pending: plan
-            // only what the events named (O(changes), not O(tree)).
-            let hold = lp.hold();
-            // After a guard's refusal, plan everything: a scoped plan would
-            // not see the refused deletes and would read as "passed".
-            let scope = (!full.left && !full.right && !pending && !lp.refused)
-                .then(|| {
-                    dirty
-                        .paths
-                        .values()
-                        .flatten()
-                        .map(|p| crate::paths::key_of(p, cfg.case_sensitive))
-                        .collect::<Vec<String>>()
-                })
-                .and_then(|keys| lp.scope_roots(keys, &hold));
-            pending = match lp.scans(full, &dirty.paths, scope.as_deref()) {
-                Ok(scans) => lp.cycle(dry_run, Some(scans), scope, &hold),
-                Err(e) => {
-                    lp.note_outage(&e);
-                    true
-                }
-            };
+            lp.busy_cycle(dry_run, full, &mut dirty, pending)
+        };
+        pending = outcome.pending;
+        if let Some(code) = outcome.exit {
+            exit = code;
         }
         // Every cycle ends with a `cycle` event carrying its metrics (SPEC §12).
-        let mut c = lp
-            .last
-            .take()
+        let mut c = outcome
+            .record
             .unwrap_or_else(|| metrics::cycle_record(None, None, cycle_start));
         c.duration_ms = u64::try_from(cycle_start.elapsed().as_millis()).unwrap_or(u64::MAX);
         c.started_at = metrics::started_at(cycle_start);
-        if lp.exit != 0 {
+        if exit != 0 {
             c.result = CycleResult::Skipped;
         }
         let store = c.changes + c.conflicts + c.failed > 0;
@@ -286,7 +219,7 @@ pub fn run(
             &lp.state,
             &lp.log,
             &c,
-            &json!({"cycle": n, "note": lp.note}),
+            &json!({"cycle": n, "note": outcome.note}),
             store,
         );
         if !dry_run
@@ -301,16 +234,21 @@ pub fn run(
             && last_purge.is_none_or(|t| t.elapsed() > Duration::from_hours(1))
         {
             last_purge = Some(Instant::now());
-            let _ = trash::purge_older_than(
+            if let Err(e) = trash::purge_older_than(
                 cfg,
                 &lp.state,
                 &lp.sides,
                 cfg.raw.soft_delete.retention_days,
                 &lp.log,
-            );
+            ) {
+                lp.log.warn(
+                    "error",
+                    json!({"error": format!("cannot purge the trash: {e}")}),
+                );
+            }
         }
         // Spare time: hash a few pairs adopted by metadata (never a whole share at once).
-        if !pending && !dry_run && lp.exit == 0 {
+        if !pending && !dry_run && exit == 0 {
             hash_in_spare_time(cfg, &mut lp);
         }
         if cycles.is_some_and(|c| n >= c) {
@@ -335,18 +273,68 @@ pub fn run(
     let stop_requested = stop.load(Ordering::SeqCst);
     stop.store(true, Ordering::SeqCst);
     lp.lane.shutdown();
-    if let Some(m) = mailer {
-        let _ = m.join();
+    if let Some(m) = mailer
+        && m.join().is_err()
+    {
+        lp.log.error(
+            "error",
+            json!({"error": "the mailer thread panicked: queued alerts wait for the next start"}),
+        );
     }
     lp.log
         .info("scan", json!({"note": "watch stopped", "cycles": n}));
     // With --cycles (tests, scheduled tasks) the last cycle's outcome is the
     // exit code, as `apply` would give: 3 side unavailable, 4 guard refused.
     Ok(if cycles.is_some() && !stop_requested {
-        lp.exit
+        exit
     } else {
         0
     })
+}
+
+/// At start, tells on the console what already waits for the admin (the
+/// first cycles say the rest): a guard's refusal remembered from before
+/// (not alerted again; the console says when a plan passes), and what
+/// needs you. Returns whether a refusal is remembered.
+fn tell_waiting(
+    cfg: &Config,
+    state: &State,
+    sides: &Sides,
+    console: Console,
+    log: &Logger,
+) -> bool {
+    let s = match crate::status::Status::gather(cfg, state, sides) {
+        Ok(s) => s,
+        Err(e) => {
+            log.warn(
+                "error",
+                json!({"error": format!("cannot tell what already waits for the admin: {e}")}),
+            );
+            return false;
+        }
+    };
+    let mut blocked = false;
+    for r in &s.health.reasons {
+        if let Reason::Blocked { .. } = r {
+            blocked = true;
+            console.line(&format!("{}: {r}", Health::Blocked.label()));
+        }
+    }
+    let open: Vec<String> = s
+        .health
+        .reasons
+        .iter()
+        .filter(|r| r.health() == Health::NeedsYou)
+        .map(Reason::short)
+        .collect();
+    if !open.is_empty() {
+        console.line(&format!(
+            "{}: {} (see `twinsync status`)",
+            Health::NeedsYou.label(),
+            open.join(", ")
+        ));
+    }
+    blocked
 }
 
 /// Where the background hashing of pairs adopted by metadata stands.
