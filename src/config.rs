@@ -626,7 +626,7 @@ impl Config {
         crate::paths::validate_component(&format!("a{}", raw.conflicts.clash_suffix))
             .map_err(|e| key_err(file, "conflicts.clash_suffix", e))?;
         Excluder::new(&raw.exclude, case_sensitive, None, None)
-            .map_err(|e| key_err(file, "exclude", e))?;
+            .map_err(|e| key_err(file, "exclude", e.to_string()))?;
         let trash = |key: &str,
                      v: &str,
                      root: &Path,
@@ -735,7 +735,7 @@ impl Config {
     ///
     /// # Errors
     /// Only for bad patterns, which loading the config already rejects.
-    pub fn excluder(&self, side: crate::Side) -> Result<Excluder, String> {
+    pub fn excluder(&self, side: crate::Side) -> Result<Excluder, crate::exclude::ExcludeError> {
         let trash = match self.trash(side) {
             TrashRoot::Inside(rel) => Some(rel.as_str()),
             TrashRoot::Outside(_) => None,

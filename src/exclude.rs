@@ -8,6 +8,21 @@
 use crate::paths;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+/// Patterns the matcher cannot take (loading the config rejects them).
+#[derive(Debug, thiserror::Error)]
+pub enum ExcludeError {
+    /// One pattern is not valid gitignore syntax.
+    #[error("pattern `{pattern}`: {source}")]
+    Pattern {
+        pattern: String,
+        #[source]
+        source: ignore::Error,
+    },
+    /// The patterns could not be made into one matcher.
+    #[error("{0}")]
+    Matcher(#[source] ignore::Error),
+}
+
 /// Decides what is never synced.
 #[derive(Debug, Clone)]
 pub struct Excluder {
@@ -23,21 +38,24 @@ impl Excluder {
     /// sync (a log file inside a root).
     ///
     /// # Errors
-    /// A message naming the bad pattern.
+    /// The bad pattern, named.
     pub fn new(
         patterns: &[String],
         case_sensitive: bool,
         trash: Option<&str>,
         extra: Option<&[String]>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ExcludeError> {
         let mut b = GitignoreBuilder::new("");
         b.case_insensitive(!case_sensitive)
-            .map_err(|e| e.to_string())?;
+            .map_err(ExcludeError::Matcher)?;
         for p in patterns {
             b.add_line(None, p)
-                .map_err(|e| format!("pattern `{p}`: {e}"))?;
+                .map_err(|source| ExcludeError::Pattern {
+                    pattern: p.clone(),
+                    source,
+                })?;
         }
-        let matcher = b.build().map_err(|e| e.to_string())?;
+        let matcher = b.build().map_err(ExcludeError::Matcher)?;
         Ok(Self {
             matcher,
             case_sensitive,

@@ -239,10 +239,10 @@ fn scan_sides(
 ) -> Result<PerSide<SideScan>, PipelineError> {
     let ex_l = cfg
         .excluder(Side::Left)
-        .map_err(|why| Unavailable::new(Side::Left, sides.left.as_ref(), why))?;
+        .map_err(|why| Unavailable::new(Side::Left, sides.left.as_ref(), why.to_string()))?;
     let ex_r = cfg
         .excluder(Side::Right)
-        .map_err(|why| Unavailable::new(Side::Right, sides.right.as_ref(), why))?;
+        .map_err(|why| Unavailable::new(Side::Right, sides.right.as_ref(), why.to_string()))?;
     let noop = |_: u64| {};
     let progress: &(dyn Fn(u64) + Sync) = progress.unwrap_or(&noop);
     let (ls, rs) = if let Some(PerSide { left: l, right: r }) = given {
@@ -400,8 +400,7 @@ fn defer_young(
     now_ns: i64,
 ) -> HashSet<String> {
     let mut deferred: HashSet<String> = hold.cloned().unwrap_or_default();
-    let min_age =
-        i64::try_from(cfg.raw.transfer.min_file_age_seconds).unwrap_or(0) * 1_000_000_000;
+    let min_age = i64::try_from(cfg.raw.transfer.min_file_age_seconds).unwrap_or(0) * 1_000_000_000;
     if min_age > 0 {
         for s in scans.values() {
             for (k, e) in &s.entries {
@@ -514,7 +513,13 @@ fn assemble(
         .iter()
         .map(|p| format!("left: {p}"))
         .collect();
-    problems.extend(work.scans.right.problems.iter().map(|p| format!("right: {p}")));
+    problems.extend(
+        work.scans
+            .right
+            .problems
+            .iter()
+            .map(|p| format!("right: {p}")),
+    );
     let (left_root_id, right_root_id) = header.root_ids;
     Plan {
         format_version: FORMAT_VERSION,

@@ -62,7 +62,16 @@ pub(super) fn start_watcher(
 ) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let root = cfg.root(side).to_path_buf();
-    let ex = cfg.excluder(side).ok()?;
+    let ex = match cfg.excluder(side) {
+        Ok(ex) => ex,
+        Err(e) => {
+            log.warn(
+                "scan",
+                json!({"side": side, "note": "no file-system watcher on this side: polling it (a full scan every cycle)", "error": e.to_string()}),
+            );
+            return None;
+        }
+    };
     let tx = tx.clone();
     let root2 = root.clone();
     let handler = move |res: notify::Result<notify::Event>| match res {

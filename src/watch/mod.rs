@@ -140,8 +140,10 @@ pub fn run(
         hashing: SpareHashing::default(),
         relists: PerSide::default(),
         excluders: PerSide::new(
-            cfg.excluder(Side::Left).map_err(RunError::Other)?,
-            cfg.excluder(Side::Right).map_err(RunError::Other)?,
+            cfg.excluder(Side::Left)
+                .map_err(|e| RunError::Other(e.to_string()))?,
+            cfg.excluder(Side::Right)
+                .map_err(|e| RunError::Other(e.to_string()))?,
         ),
     };
     if !dry_run {
