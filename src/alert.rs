@@ -28,7 +28,51 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::json;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// Why an email could not be sent, in words an admin can act on (never
+/// with credentials).
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("cannot read [email] password_file `{}`: {source}", path.display())]
+    PasswordFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the environment variable {0} (from [email] password_env) is not set")]
+    PasswordEnv(String),
+    #[error("no password: set [email] password_env or password_file")]
+    NoPassword,
+    #[error("cannot read [email] tls_ca_file `{}`: {source}", path.display())]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("[email] tls_ca_file `{}` is not a PEM certificate: {source}", path.display())]
+    NotPem {
+        path: PathBuf,
+        #[source]
+        source: lettre::transport::smtp::Error,
+    },
+    #[error("TLS setup failed: {0}")]
+    Tls(#[source] lettre::transport::smtp::Error),
+    #[error("[email] from_address: {0}")]
+    From(#[source] lettre::address::AddressError),
+    #[error("[email] to_addresses `{to}`: {source}")]
+    To {
+        to: String,
+        #[source]
+        source: lettre::address::AddressError,
+    },
+    #[error("{0}")]
+    Message(#[source] lettre::error::Error),
+    /// The server or the link failed: what to check, diagnosed.
+    #[error("{0}")]
+    Send(String),
+}
 
 /// SMTP timeout: a failing server must not hold a cycle up.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(4);
@@ -96,7 +140,7 @@ pub fn queued(state: &State) -> u64 {
         .map_or(0, |n| u64::try_from(n).unwrap_or(0))
 }
 
-fn password(cfg: &Config) -> Result<Option<String>, String> {
+fn password(cfg: &Config) -> Result<Option<String>, AlertError> {
     let e = &cfg.raw.email;
     if e.auth == Auth::None {
         return Ok(None);
@@ -109,44 +153,32 @@ fn password(cfg: &Config) -> Result<Option<String>, String> {
             crate::config::resolve(cfg.file.parent().unwrap_or(std::path::Path::new(".")), f);
         return std::fs::read_to_string(&path)
             .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_owned()))
-            .map_err(|err| {
-                format!(
-                    "cannot read [email] password_file `{}`: {err}",
-                    path.display()
-                )
-            });
+            .map_err(|source| AlertError::PasswordFile { path, source });
     }
     if let Some(var) = &e.password_env {
-        return std::env::var(var).map(Some).map_err(|_| {
-            format!("the environment variable {var} (from [email] password_env) is not set")
-        });
+        return std::env::var(var)
+            .map(Some)
+            .map_err(|_| AlertError::PasswordEnv(var.clone()));
     }
-    Err("no password: set [email] password_env or password_file".into())
+    Err(AlertError::NoPassword)
 }
 
-fn transport(cfg: &Config) -> Result<SmtpTransport, String> {
+fn transport(cfg: &Config) -> Result<SmtpTransport, AlertError> {
     let e = &cfg.raw.email;
-    let tls_params = || -> Result<TlsParameters, String> {
+    let tls_params = || -> Result<TlsParameters, AlertError> {
         let mut b = TlsParameters::builder(e.smtp_host.clone());
         if let Some(f) = &e.tls_ca_file {
             let path =
                 crate::config::resolve(cfg.file.parent().unwrap_or(std::path::Path::new(".")), f);
-            let pem = std::fs::read(&path).map_err(|err| {
-                format!(
-                    "cannot read [email] tls_ca_file `{}`: {err}",
-                    path.display()
-                )
+            let pem = std::fs::read(&path).map_err(|source| AlertError::CaFile {
+                path: path.clone(),
+                source,
             })?;
-            let cert = Certificate::from_pem(&pem).map_err(|err| {
-                format!(
-                    "[email] tls_ca_file `{}` is not a PEM certificate: {err}",
-                    path.display()
-                )
-            })?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|source| AlertError::NotPem { path, source })?;
             b = b.add_root_certificate(cert);
         }
-        b.build_rustls()
-            .map_err(|err| format!("TLS setup failed: {err}"))
+        b.build_rustls().map_err(AlertError::Tls)
     };
     let tls = match e.security {
         Security::Starttls => Tls::Required(tls_params()?),
@@ -211,25 +243,25 @@ fn diagnose(err: &lettre::transport::smtp::Error) -> String {
     text
 }
 
-fn build_message(cfg: &Config, subject: &str, body: &str) -> Result<Message, String> {
+fn build_message(cfg: &Config, subject: &str, body: &str) -> Result<Message, AlertError> {
     let e = &cfg.raw.email;
-    let from: Mailbox = e
-        .from_address
-        .parse()
-        .map_err(|err| format!("[email] from_address: {err}"))?;
+    let from: Mailbox = e.from_address.parse().map_err(AlertError::From)?;
     let mut m = Message::builder().from(from).subject(subject);
     for to in &e.to_addresses {
-        m = m.to(to
-            .parse()
-            .map_err(|err| format!("[email] to_addresses `{to}`: {err}"))?);
+        m = m.to(to.parse().map_err(|source| AlertError::To {
+            to: to.clone(),
+            source,
+        })?);
     }
-    m.body(body.to_owned()).map_err(|err| err.to_string())
+    m.body(body.to_owned()).map_err(AlertError::Message)
 }
 
-fn send(cfg: &Config, subject: &str, body: &str) -> Result<(), String> {
+fn send(cfg: &Config, subject: &str, body: &str) -> Result<(), AlertError> {
     let msg = build_message(cfg, subject, body)?;
     let t = transport(cfg)?;
-    t.send(&msg).map(|_| ()).map_err(|e| diagnose(&e))
+    t.send(&msg)
+        .map(|_| ())
+        .map_err(|e| AlertError::Send(diagnose(&e)))
 }
 
 /// Sends what is queued, as one digest email, if email is enabled, the
@@ -281,7 +313,7 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
         )
     };
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    match send(cfg, &subject, &body) {
+    match send(cfg, &subject, &body).map_err(|e| e.to_string()) {
         Ok(()) => {
             for id in &ids {
                 let _ = conn.execute(
@@ -364,7 +396,7 @@ pub fn flush(cfg: &Config, state: &State, log: &Logger) {
 ///
 /// # Errors
 /// The diagnosis of what failed, in words an admin can act on.
-pub fn send_now(cfg: &Config, subject: &str, body: &str) -> Result<(), String> {
+pub fn send_now(cfg: &Config, subject: &str, body: &str) -> Result<(), AlertError> {
     send(cfg, subject, body)
 }
 

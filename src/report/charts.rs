@@ -9,6 +9,18 @@ use plotters::prelude::*;
 const W: u32 = 600;
 const H: u32 = 210;
 
+/// Why a chart could not be drawn (the page says so in its place).
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// More hours than an axis can count (never for 7 days).
+    #[error("{0}")]
+    TooLong(#[from] std::num::TryFromIntError),
+    /// The drawing library failed: its message (its error type depends on
+    /// the backend and the drawing call).
+    #[error("{0}")]
+    Draw(String),
+}
+
 /// What the y axis counts.
 #[derive(Debug, Clone, Copy)]
 pub enum Unit {
@@ -58,7 +70,10 @@ pub fn draw(c: &Chart) -> String {
                 &format!("<svg role=\"img\" aria-label=\"{}\" ", c.title),
                 1,
             ),
-        Err(e) => format!("<p class=\"muted\">(chart not drawn: {})</p>", escape(&e)),
+        Err(e) => format!(
+            "<p class=\"muted\">(chart not drawn: {})</p>",
+            escape(&e.to_string())
+        ),
     }
 }
 
@@ -100,9 +115,9 @@ fn y_label(unit: Unit, v: f64) -> String {
     }
 }
 
-fn try_draw(c: &Chart) -> Result<String, String> {
+fn try_draw(c: &Chart) -> Result<String, ChartError> {
     let hours = c.series.first().map_or(0, |s| s.values.len());
-    let n = i64::try_from(hours).map_err(|e| e.to_string())?;
+    let n = i64::try_from(hours)?;
     // Per hour: each series' bar from y0 to y1.
     let mut bars: Vec<(i64, f64, f64, usize)> = Vec::new();
     let mut top = 0f64;
@@ -141,7 +156,7 @@ fn try_draw(c: &Chart) -> Result<String, String> {
     }
     let fmt_x = |i: &i64| local(*i).map_or_else(String::new, |t| t.format("%a %d").to_string());
     let fmt_y = |v: &f64| y_label(c.unit, *v);
-    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let err = |e: &dyn std::fmt::Display| ChartError::Draw(e.to_string());
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
