@@ -2,8 +2,9 @@
 //! stopped; the Windows service runs this too.
 //!
 //! - [`cycle`]: one cycle (check roots → scan → plan → apply small-file
-//!   steps → hand large-file steps to the lane) and what the loop keeps
-//!   between cycles.
+//!   steps → hand large-file steps to the lane), which returns what it came
+//!   to (`CycleOutcome`), and what the loop keeps between cycles (`Loop`).
+//!   [`run`] logs each outcome and keeps the exit code.
 //! - [`events`]: watchers (`notify`: ReadDirectoryChangesW / inotify) wake a
 //!   cycle early, after a short debounce, for events that are not excluded.
 //!   With a working watcher on both sides a *quiet* cycle (no event, nothing
@@ -41,7 +42,7 @@ use crate::roots::Sides;
 use crate::state::State;
 use crate::{CycleResult, PerSide, Side};
 use console::Console;
-use cycle::Loop;
+use cycle::{CycleOutcome, Loop};
 use events::{Dirty, Watchers, install_stop, start_watchers, wait};
 use lane::LargeLane;
 use mailer::start_mailer;
@@ -170,28 +171,7 @@ pub fn run(
     while !stop.load(Ordering::SeqCst) {
         n += 1;
         let cycle_start = Instant::now();
-        // Per side: a full walk (at start, after a watcher overflow, every
-        // full_scan_interval_seconds, or always without a working watcher),
-        // else only the folders the events named.
-        let full = PerSide::from_fn(|side| {
-            dirty.full[side]
-                || !lp.watchers.working[side]
-                || lp.cache[side].is_none()
-                || lp.last_full[side].is_none_or(|t| t.elapsed() >= full_every)
-        });
-        // What a rescan could not read is listed again, as if an event
-        // had named it (with a backoff of at most one interval).
-        for side in Side::BOTH {
-            if full[side] {
-                continue;
-            }
-            let relist = lp.cache[side]
-                .as_ref()
-                .map(|c| c.relist.as_slice())
-                .unwrap_or_default();
-            let due = lp.relists[side].take_due(relist, cycle_start, interval);
-            dirty.paths[side].extend(due);
-        }
+        let full = walks_due(&mut lp, &mut dirty, cycle_start, interval, full_every);
         let quiet = !full.left
             && !full.right
             && !pending
@@ -207,23 +187,7 @@ pub fn run(
         if let Some(code) = outcome.exit {
             exit = code;
         }
-        // Every cycle ends with a `cycle` event carrying its metrics (SPEC §12).
-        let mut c = outcome
-            .record
-            .unwrap_or_else(|| metrics::cycle_record(None, None, cycle_start));
-        c.duration_ms = u64::try_from(cycle_start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        c.started_at = metrics::started_at(cycle_start);
-        if exit != 0 {
-            c.result = CycleResult::Skipped;
-        }
-        let store = c.changes + c.conflicts + c.failed > 0;
-        metrics::log_cycle(
-            &lp.state,
-            &lp.log,
-            &c,
-            &json!({"cycle": n, "note": outcome.note}),
-            store,
-        );
+        let store = log_cycle_event(&lp, outcome, exit, n, cycle_start);
         if !dry_run
             && let Err(e) = crate::report::maybe_rewrite(cfg, &lp.state, &mut report_rw, store)
         {
@@ -292,6 +256,67 @@ pub fn run(
     } else {
         0
     })
+}
+
+/// Per side, whether this cycle walks it in full: at start, after a
+/// watcher overflow, every `full_scan_interval_seconds`, or always without
+/// a working watcher; else only the folders the events named (`dirty`),
+/// to which what a rescan could not read is added as if an event had named
+/// it (with a backoff of at most one `interval`).
+fn walks_due(
+    lp: &mut Loop<'_>,
+    dirty: &mut Dirty,
+    cycle_start: Instant,
+    interval: Duration,
+    full_every: Duration,
+) -> PerSide<bool> {
+    let full = PerSide::from_fn(|side| {
+        dirty.full[side]
+            || !lp.watchers.working[side]
+            || lp.cache[side].is_none()
+            || lp.last_full[side].is_none_or(|t| t.elapsed() >= full_every)
+    });
+    for side in Side::BOTH {
+        if full[side] {
+            continue;
+        }
+        let relist = lp.cache[side]
+            .as_ref()
+            .map(|c| c.relist.as_slice())
+            .unwrap_or_default();
+        let due = lp.relists[side].take_due(relist, cycle_start, interval);
+        dirty.paths[side].extend(due);
+    }
+    full
+}
+
+/// Every cycle ends with a `cycle` event carrying its metrics (SPEC §12):
+/// cycle number `n`, its outcome and the exit code as of it. Returns
+/// whether it changed anything (then it is stored in the cycle history).
+fn log_cycle_event(
+    lp: &Loop<'_>,
+    outcome: CycleOutcome,
+    exit: i32,
+    n: u64,
+    cycle_start: Instant,
+) -> bool {
+    let mut c = outcome
+        .record
+        .unwrap_or_else(|| metrics::cycle_record(None, None, cycle_start));
+    c.duration_ms = u64::try_from(cycle_start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    c.started_at = metrics::started_at(cycle_start);
+    if exit != 0 {
+        c.result = CycleResult::Skipped;
+    }
+    let store = c.changes + c.conflicts + c.failed > 0;
+    metrics::log_cycle(
+        &lp.state,
+        &lp.log,
+        &c,
+        &json!({"cycle": n, "note": outcome.note}),
+        store,
+    );
+    store
 }
 
 /// At start, tells on the console what already waits for the admin (the
