@@ -517,6 +517,28 @@ mod tests {
         }
     }
 
+    /// One classification decides what a failure does to the run: only a
+    /// crash (power loss, stop request, dead hashing thread) stops it; what
+    /// clears by itself is retried quietly; the rest is alerted at once.
+    #[test]
+    fn severity_sorts_every_error_class() {
+        use ErrorClass as C;
+        for (class, severity) in [
+            (C::Crashed, Severity::Fatal),
+            (C::Locked, Severity::Transient),
+            (C::NotFound, Severity::Transient),
+            (C::Other, Severity::Transient),
+            (C::PermissionDenied, Severity::NeedsAdmin),
+            (C::OutOfSpace, Severity::NeedsAdmin),
+            (C::PathTooLong, Severity::NeedsAdmin),
+            (C::Interrupted, Severity::NeedsAdmin),
+        ] {
+            let e = FsError::synthetic("copy", "a.txt", class, "test");
+            assert_eq!(e.severity(), severity, "{class:?}");
+            assert_eq!(e.is_fatal(), severity == Severity::Fatal, "{class:?}");
+        }
+    }
+
     #[test]
     fn walk_parts_join_with_every_path_intact() {
         let mut a = WalkResult::default();

@@ -17,10 +17,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-/// Installs Ctrl-C / SIGTERM handling that sets `stop`.
-pub(super) fn install_stop(stop: &Arc<AtomicBool>) {
+/// Installs Ctrl-C / SIGTERM handling that sets `stop`; where it cannot
+/// (a handler is already set), logs why: a stop then ends the process
+/// without letting the step in progress finish (the journal still tells
+/// the next start where it stood).
+pub(super) fn install_stop(stop: &Arc<AtomicBool>, log: &Logger) {
     let s = Arc::clone(stop);
-    let _ = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst));
+    if let Err(e) = ctrlc::set_handler(move || s.store(true, Ordering::SeqCst)) {
+        log.warn(
+            "error",
+            json!({"error": format!("cannot handle Ctrl-C: {e}")}),
+        );
+    }
 }
 
 /// What woke the loop.
@@ -77,6 +85,7 @@ pub(super) fn start_watcher(
     let handler = move |res: notify::Result<notify::Event>| match res {
         Ok(ev) => {
             if ev.need_rescan() {
+                // (Nobody listens only once the loop has ended.)
                 let _ = tx.send(Wake::Overflow(side));
                 return;
             }

@@ -204,8 +204,13 @@ impl LargeLane {
 
     pub(super) fn shutdown(&mut self) {
         self.tx = None;
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+        if let Some(h) = self.handle.take()
+            && h.join().is_err()
+        {
+            self.log.error(
+                "error",
+                json!({"lane": "large", "error": "the large-file lane panicked: its copies are resumed at the next start"}),
+            );
         }
     }
 }

@@ -79,7 +79,7 @@ pub fn run(
     });
     let stop = external_stop.unwrap_or_else(|| {
         let s = Arc::new(AtomicBool::new(false));
-        install_stop(&s);
+        install_stop(&s, &log);
         s
     });
     let sides = Sides::real(cfg);
@@ -407,7 +407,13 @@ impl SpareHashing {
 
 /// Spare time: hashes a few pairs adopted by metadata ([`SpareHashing`]).
 fn hash_in_spare_time(cfg: &Config, lp: &mut Loop<'_>) {
-    let generation = lp.state.generation().unwrap_or(-1);
+    let generation = match lp.state.generation() {
+        Ok(g) => g,
+        Err(e) => {
+            lp.log.warn("error", json!({"error": e.to_string()}));
+            return;
+        }
+    };
     if !lp.hashing.due(generation, Instant::now()) {
         return;
     }
