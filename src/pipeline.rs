@@ -550,14 +550,14 @@ fn assemble(
 /// # Errors
 /// State DB errors.
 pub fn hash_adopted(
-    c: &Config,
+    cfg: &Config,
     sides: &Sides,
     state: &State,
     cursor: &mut String,
     budget: std::time::Duration,
 ) -> Result<usize, StateError> {
     let start = std::time::Instant::now();
-    let pairs = state.unhashed_pairs(cursor, 256, c.raw.transfer.hash_max_bytes)?;
+    let pairs = state.unhashed_pairs(cursor, 256, cfg.raw.transfer.hash_max_bytes)?;
     if pairs.is_empty() {
         cursor.clear(); // wrap around: a skipped one may be readable now
         return Ok(0);
