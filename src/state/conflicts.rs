@@ -4,8 +4,7 @@
 //! The journal writes records through the transaction-level [`put`],
 //! [`clear`] and [`any`], inside [`State::commit`]'s one transaction.
 
-use super::State;
-use super::StateError;
+use super::{State, StateError};
 use crate::{Entry, Keep, Rule};
 use rusqlite::{Transaction, params};
 use std::collections::HashMap;
