@@ -345,8 +345,7 @@ impl Loop<'_> {
                 json!({"side": side, "error": e.to_string(), "result": "skipped"}),
             );
             if self.cfg.raw.email.enabled {
-                crate::alert::enqueue(
-                    &self.state,
+                self.alert(
                     "unavailable",
                     &format!("{side} side unavailable"),
                     &format!(
@@ -356,6 +355,17 @@ impl Loop<'_> {
             }
         }
         CycleOutcome::outage()
+    }
+
+    /// Queues an alert (the mailer thread sends it); a state DB error
+    /// doing so is logged.
+    fn alert(&self, kind: &str, subject: &str, body: &str) {
+        if let Err(e) = crate::alert::try_enqueue(&self.state, kind, subject, body) {
+            self.log.error(
+                "error",
+                json!({"error": format!("cannot queue the alert `{subject}`: {e}")}),
+            );
+        }
     }
 
     /// Notes (for the health verdict) since when a side is unavailable, or
@@ -387,8 +397,7 @@ impl Loop<'_> {
                     self.watchers.working[side] = self.watchers.w[side].is_some();
                 }
                 if self.cfg.raw.email.enabled {
-                    crate::alert::enqueue(
-                        &self.state,
+                    self.alert(
                         "recovered",
                         &format!("{side} side available again"),
                         "Syncing resumed.",
@@ -427,8 +436,7 @@ impl Loop<'_> {
             Ok(stuck) => {
                 for p in stuck {
                     if self.reported.insert(p.clone()) && self.cfg.raw.email.enabled {
-                        crate::alert::enqueue(
-                            &self.state,
+                        self.alert(
                             "failure",
                             "an item is parked under a temp name",
                             &format!(

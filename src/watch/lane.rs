@@ -64,16 +64,20 @@ impl LargeLane {
                             // Never die silently holding paths: log, alert, release them
                             // (the next cycle plans them again and hands them back).
                             log.error("error", json!({"lane": "large", "result": "failed", "error": format!("the large-file lane cannot open the state DB: {e}")}));
+                            // (The DB that cannot be opened rarely takes an
+                            // alert either: that is said in the log too.)
                             if !db_alerted
                                 && cfg.raw.email.enabled
-                                && let Ok(s) = State::open(&cfg.state_db)
+                                && let Err(why) = State::open(&cfg.state_db).and_then(|s| {
+                                    crate::alert::try_enqueue(
+                                        &s,
+                                        "failure",
+                                        "large-file lane stopped",
+                                        &e.to_string(),
+                                    )
+                                })
                             {
-                                crate::alert::enqueue(
-                                    &s,
-                                    "failure",
-                                    "large-file lane stopped",
-                                    &e.to_string(),
-                                );
+                                log.error("error", json!({"lane": "large", "error": format!("cannot queue the alert: {why}")}));
                             }
                             db_alerted = true;
                             // Nobody listens only once the loop has ended.
