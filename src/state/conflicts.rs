@@ -60,7 +60,7 @@ impl State {
         let mut out = HashMap::new();
         for row in rows {
             let (k, data) = row.map_err(self.sql())?;
-            if let Ok(c) = serde_json::from_str::<ConflictRecord>(&data) {
+            if let Some(c) = super::parsed::<ConflictRecord>("conflicts", &k, &data) {
                 out.insert(k, c);
             }
         }

@@ -237,7 +237,7 @@ impl State {
                     hour,
                     ..HourStats::default()
                 });
-                if let Ok(c) = serde_json::from_str::<CycleRecord>(data) {
+                if let Some(c) = super::parsed::<CycleRecord>("cycles", &at.to_string(), data) {
                     h.add(&c);
                 }
             }
@@ -299,7 +299,7 @@ impl State {
         let mut cycles = Vec::new();
         for r in rows {
             let (at, data) = r.map_err(self.sql())?;
-            if let Ok(c) = serde_json::from_str(&data) {
+            if let Some(c) = super::parsed("cycles", &at.to_string(), &data) {
                 cycles.push((at, c));
             }
         }
@@ -331,7 +331,7 @@ impl State {
             .map_err(self.sql())?;
         let mut out = Vec::new();
         for r in rows {
-            if let Ok(c) = serde_json::from_str(&r.map_err(self.sql())?) {
+            if let Some(c) = super::parsed("cycles", "recent", &r.map_err(self.sql())?) {
                 out.push(c);
             }
         }

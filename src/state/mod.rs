@@ -156,6 +156,17 @@ fn sql_err(file: &Path) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ {
     }
 }
 
+/// A JSON column of a row in `table` (named by `what`) read back; a row
+/// that does not parse (written by a newer twinsync, or damaged) is left
+/// out, and said on stderr with why: never dropped silently.
+fn parsed<T: serde::de::DeserializeOwned>(table: &str, what: &str, data: &str) -> Option<T> {
+    serde_json::from_str(data)
+        .inspect_err(|e| {
+            crate::errln!("state DB: a row of `{table}` ({what}) does not parse, left out: {e}");
+        })
+        .ok()
+}
+
 /// A side is stored as its name (`left`, `right`); reading one back goes
 /// through the one parser (`FromStr`), so an unknown value is an error
 /// ([`StateError::Sql`]), never a silent default side.
