@@ -13,14 +13,19 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
-pub(super) struct H {
+/// Two in-memory roots (case-insensitive, 2 s timestamps, like FAT or a
+/// cloud drive), a config and a state DB in a temp folder. Tests describe
+/// files with `h.left.put(..)`, edits after `h.tick()`, and faults with
+/// [`Harness::faults`] / [`Harness::hooked`], which hand back the [`Sides`]
+/// to apply on.
+pub(super) struct Harness {
     pub(super) _dir: tempfile::TempDir,
     pub(super) cfg: Config,
     pub(super) left: MemFs,
     pub(super) right: MemFs,
 }
 
-pub(super) fn harness(extra: &str) -> H {
+pub(super) fn harness(extra: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.toml");
     let text = format!(
@@ -33,7 +38,7 @@ pub(super) fn harness(extra: &str) -> H {
     let right = MemFs::new("right", true, 2_000_000_000);
     left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
     right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    H {
+    Harness {
         _dir: dir,
         cfg,
         left,
@@ -41,7 +46,7 @@ pub(super) fn harness(extra: &str) -> H {
     }
 }
 
-impl H {
+impl Harness {
     pub(super) fn sides(&self) -> Sides {
         Sides {
             left: Arc::new(self.left.clone()),
@@ -82,6 +87,126 @@ impl H {
         self.left.advance(3_000_000_000);
         self.right.advance(3_000_000_000);
     }
+
+    /// The in-memory root of `side`.
+    pub(super) fn mem(&self, side: Side) -> &MemFs {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
+        }
+    }
+
+    /// The harness's sides with `side` replaced by `fs`.
+    pub(super) fn sides_with(&self, side: Side, fs: Arc<dyn Fs>) -> Sides {
+        let mut sides = self.sides();
+        match side {
+            Side::Left => sides.left = fs,
+            Side::Right => sides.right = fs,
+        }
+        sides
+    }
+
+    /// A fault-injecting wrapper around `side`'s root, to configure and
+    /// then take as [`Faults::sides`].
+    pub(super) fn faults(&self, side: Side) -> Faults<'_> {
+        Faults {
+            h: self,
+            side,
+            fs: FaultFs::new(Arc::new(self.mem(side).clone())),
+        }
+    }
+
+    /// `side`'s root with a hook on every open and optional read or write
+    /// failures, to configure and then take as [`HookedSide::sides`].
+    pub(super) fn hooked(&self, side: Side) -> HookedSide<'_> {
+        HookedSide {
+            h: self,
+            side,
+            fs: Hooked {
+                mem: self.mem(side).clone(),
+                on_open: Box::new(|_, _| {}),
+                read_limit: None,
+                write_limit: None,
+            },
+        }
+    }
+
+    /// The state DB, which must exist.
+    pub(super) fn state(&self) -> State {
+        State::open(&self.cfg.state_db).unwrap()
+    }
+}
+
+/// One side of a [`Harness`] behind a [`FaultFs`]:
+/// `h.faults(Side::Right).fail(ErrorClass::Locked, "rename", "a.txt", 1).sides()`.
+pub(super) struct Faults<'h> {
+    h: &'h Harness,
+    side: Side,
+    fs: FaultFs,
+}
+
+impl Faults<'_> {
+    /// Calls of `op` on a path containing `path` fail with `class`, `times` times.
+    pub(super) fn fail(self, class: ErrorClass, op: &'static str, path: &str, times: u32) -> Self {
+        self.fs.fail(fault(class, op, path, times));
+        self
+    }
+
+    /// The power goes after `n` more writes.
+    pub(super) fn crash_after(self, n: i64) -> Self {
+        self.fs.crash_after(n);
+        self
+    }
+
+    /// Path components of at most `component` bytes, paths of at most `path`.
+    pub(super) fn limit_names(self, component: usize, path: usize) -> Self {
+        self.fs.limit_names(component, path);
+        self
+    }
+
+    /// The faulty file system alone (to scan or list through it).
+    pub(super) fn fs(self) -> FaultFs {
+        self.fs
+    }
+
+    /// The harness's sides with this one faulty.
+    pub(super) fn sides(self) -> Sides {
+        self.h.sides_with(self.side, Arc::new(self.fs))
+    }
+}
+
+/// One side of a [`Harness`] behind a [`Hooked`] file system:
+/// `h.hooked(Side::Left).reads_fail_after(1_500_000).sides()`.
+pub(super) struct HookedSide<'h> {
+    h: &'h Harness,
+    side: Side,
+    fs: Hooked,
+}
+
+impl HookedSide<'_> {
+    /// Runs `hook` on every `open_read` (an edit or a stop request
+    /// arriving while a copy reads its source).
+    pub(super) fn on_open(mut self, hook: impl Fn(&MemFs, &str) + Send + Sync + 'static) -> Self {
+        self.fs.on_open = Box::new(hook);
+        self
+    }
+
+    /// Every read fails after `n` bytes (a disk or network error midway).
+    pub(super) fn reads_fail_after(mut self, n: usize) -> Self {
+        self.fs.read_limit = Some(n);
+        self
+    }
+
+    /// Every write fails after `n` bytes (a disk that fills up midway).
+    pub(super) fn writes_fail_after(mut self, n: usize) -> Self {
+        self.fs.write_limit = Some(n);
+        self
+    }
+
+    /// The harness's sides with this one hooked.
+    pub(super) fn sides(self) -> Sides {
+        self.h.sides_with(self.side, Arc::new(self.fs))
+    }
 }
 
 /// A watch cycle's plan of only what its events named: the same ops as a
@@ -101,7 +226,7 @@ fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
     h.right.put("d3/new.txt", b"new right");
     h.left.put("d4/f.txt", b"outside the scope");
     let full = h.plan();
-    let scans = |h: &H| {
+    let scans = |h: &Harness| {
         let sides = h.sides();
         let scan = |side: Side| {
             let ex = h.cfg.excluder(side).unwrap();
@@ -115,7 +240,7 @@ fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
             .to_vec(),
     );
     let all = scans(&h);
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let req = PlanRequest {
         now_ns: crate::now_ns(),
         scans: Some(crate::PerSide::new(
@@ -230,7 +355,7 @@ fn all_contents(m: &MemFs) -> Vec<Vec<u8>> {
 }
 
 /// A scenario giving a plan of well over 50 mixed steps.
-fn scenario() -> H {
+fn scenario() -> Harness {
     let h = harness("");
     for i in 0..20 {
         h.left
@@ -282,8 +407,8 @@ fn scenario() -> H {
 }
 
 /// Every version in a side's trash has its trash record (finding 6).
-fn assert_trash_recorded(h: &H, n: i64) {
-    let state = State::open(&h.cfg.state_db).unwrap();
+fn assert_trash_recorded(h: &Harness, n: i64) {
+    let state = h.state();
     let records = state.trash_records().unwrap();
     for (side, m) in [(Side::Left, &h.left), (Side::Right, &h.right)] {
         for k in m
@@ -325,7 +450,7 @@ fn power_cut_then_a_fresh_plan_converges() {
 
 /// One run as `twinsync apply --auto-approve` does it: housekeeping,
 /// plan, sweep of old copies' temp files, apply.
-fn prepared_sync(h: &H) -> Result<Report, ApplyError> {
+fn prepared_sync(h: &Harness) -> Result<Report, ApplyError> {
     let sides = h.sides();
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     prepare(&mut state, &h.cfg, &sides, &Logger::null())?;
@@ -450,23 +575,16 @@ fn one_failing_step_does_not_stop_the_others() {
         h.left.put(&format!("f{i}.txt"), b"x");
     }
     h.left.put("locked.xlsx", b"in use");
-    let faulty = FaultFs::new(Arc::new(h.right.clone()));
-    faulty.fail(FaultRule {
-        op: "rename",
-        path_contains: "locked".into(),
-        class: ErrorClass::Locked,
-        times: u32::MAX,
-    });
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(faulty),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", "locked", u32::MAX)
+        .sides();
     let plan = h.plan();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1);
     assert_eq!(r.failed[0].class, ErrorClass::Locked);
     assert_eq!(r.copied, 5);
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let f = state.failures().unwrap();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].path, "locked.xlsx");
@@ -476,18 +594,19 @@ fn one_failing_step_does_not_stop_the_others() {
     assert!(state.failures().unwrap().is_empty());
 }
 
-/// A MemFs that runs a hook on every `open_read` (an edit or a stop request
-/// arriving while a copy reads its source).
+/// A hook run on every `open_read`, with the root and the path.
 pub(super) type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
-/// The third field, when set, makes every read fail after that many bytes
-/// (a disk or network error in the middle of a copy); the fourth, every
-/// write (a disk that fills up in the middle of a copy).
-pub(super) struct Hooked(
-    pub(super) MemFs,
-    pub(super) OpenHook,
-    pub(super) Option<usize>,
-    pub(super) Option<usize>,
-);
+
+/// A MemFs that runs a hook on every `open_read` and can fail reads or
+/// writes midway (built by [`Harness::hooked`]).
+pub(super) struct Hooked {
+    pub(super) mem: MemFs,
+    pub(super) on_open: OpenHook,
+    /// Every read fails after that many bytes.
+    pub(super) read_limit: Option<usize>,
+    /// Every write fails after that many bytes.
+    pub(super) write_limit: Option<usize>,
+}
 
 struct FailWriteAfter(Box<dyn crate::fs::FileWriter>, usize);
 
@@ -527,50 +646,50 @@ impl Read for FailAfter {
 
 impl Fs for Hooked {
     fn root_display(&self) -> String {
-        self.0.root_display()
+        self.mem.root_display()
     }
     fn stat(&self, p: &str) -> Result<Option<Meta>, FsError> {
-        self.0.stat(p)
+        self.mem.stat(p)
     }
     fn walk(
         &self,
         e: crate::fs::ExcludeFn<'_>,
         pr: &(dyn Fn(u64) + Sync),
     ) -> Result<crate::fs::WalkResult, FsError> {
-        self.0.walk(e, pr)
+        self.mem.walk(e, pr)
     }
     fn list_dir(&self, p: &str) -> Result<crate::fs::Listing, FsError> {
-        self.0.list_dir(p)
+        self.mem.list_dir(p)
     }
     fn open_read(&self, p: &str) -> Result<Box<dyn Read + Send>, FsError> {
-        let r = self.0.open_read(p);
-        (self.1)(&self.0, p);
-        match self.2 {
+        let r = self.mem.open_read(p);
+        (self.on_open)(&self.mem, p);
+        match self.read_limit {
             Some(n) => r.map(|r| Box::new(FailAfter(r, n)) as Box<dyn Read + Send>),
             None => r,
         }
     }
     fn create(&self, p: &str) -> Result<Box<dyn crate::fs::FileWriter>, FsError> {
-        let w = self.0.create(p)?;
-        Ok(match self.3 {
+        let w = self.mem.create(p)?;
+        Ok(match self.write_limit {
             Some(n) => Box::new(FailWriteAfter(w, n)),
             None => w,
         })
     }
     fn set_meta(&self, p: &str, m: i64, pr: u32) -> Result<(), FsError> {
-        self.0.set_meta(p, m, pr)
+        self.mem.set_meta(p, m, pr)
     }
     fn rename(&self, a: &str, b: &str) -> Result<(), FsError> {
-        self.0.rename(a, b)
+        self.mem.rename(a, b)
     }
     fn remove_file(&self, p: &str) -> Result<(), FsError> {
-        self.0.remove_file(p)
+        self.mem.remove_file(p)
     }
     fn create_dir_all(&self, p: &str) -> Result<(), FsError> {
-        self.0.create_dir_all(p)
+        self.mem.create_dir_all(p)
     }
     fn remove_dir(&self, p: &str) -> Result<(), FsError> {
-        self.0.remove_dir(p)
+        self.mem.remove_dir(p)
     }
 }
 
@@ -579,21 +698,16 @@ fn source_changed_during_copy_is_discarded() {
     let h = harness("");
     h.left.put("a.txt", b"original");
     let plan = h.plan();
-    let sides = Sides {
-        // A reader that edits the source while it is being read.
-        left: Arc::new(Hooked(
-            h.left.clone(),
-            Box::new(|m, p| {
-                if p == "a.txt" && m.get(p).as_deref() == Some(b"original".as_slice()) {
-                    m.advance(5_000_000_000);
-                    m.put(p, b"changed while copying!");
-                }
-            }),
-            None,
-            None,
-        )),
-        right: Arc::new(h.right.clone()),
-    };
+    // A reader that edits the source while it is being read.
+    let sides = h
+        .hooked(Side::Left)
+        .on_open(|m, p| {
+            if p == "a.txt" && m.get(p).as_deref() == Some(b"original".as_slice()) {
+                m.advance(5_000_000_000);
+                m.put(p, b"changed while copying!");
+            }
+        })
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.drifted, 1);
     assert!(
@@ -617,15 +731,7 @@ fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
         .collect();
     h.left.put("media/clip.mov", &data);
     let plan = h.plan();
-    let sides = Sides {
-        left: Arc::new(Hooked(
-            h.left.clone(),
-            Box::new(|_, _| {}),
-            Some(1_500_000),
-            None,
-        )),
-        right: Arc::new(h.right.clone()),
-    };
+    let sides = h.hooked(Side::Left).reads_fail_after(1_500_000).sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
     assert!(h.right.get("media/clip.mov").is_none(), "no half copy");
@@ -633,7 +739,7 @@ fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
     assert_eq!(h.left.get("media/clip.mov").unwrap(), data, "source intact");
     h.sync();
     assert_eq!(h.right.get("media/clip.mov").unwrap(), data);
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let rows = state.load_files().unwrap();
     let row = rows.get("media/clip.mov").unwrap();
     let want = blake3::hash(&data).to_hex().to_string();
@@ -663,15 +769,7 @@ fn a_write_error_midway_through_a_large_copy_loses_nothing() {
         .collect();
     h.left.put("media/clip.mov", &data);
     let plan = h.plan();
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(Hooked(
-            h.right.clone(),
-            Box::new(|_, _| {}),
-            None,
-            Some(2_500_000),
-        )),
-    };
+    let sides = h.hooked(Side::Right).writes_fail_after(2_500_000).sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
     assert!(
@@ -830,7 +928,7 @@ mod prop {
         m.dump().into_keys().find(|x| x.to_lowercase() == k)
     }
 
-    fn perform(h: &H, a: &Act, counter: &mut u32) {
+    fn perform(h: &Harness, a: &Act, counter: &mut u32) {
         let side = |l: bool| if l { &h.left } else { &h.right };
         match a {
             Act::Write(l, i) => {
@@ -922,7 +1020,7 @@ mod prop {
     }
 
     /// One sync as `apply` runs it: parked items put back, plan, apply.
-    fn sync_on(h: &H, sides: &Sides) -> Result<Report, String> {
+    fn sync_on(h: &Harness, sides: &Sides) -> Result<Report, String> {
         let mut state = State::open_or_create(&h.cfg.state_db).map_err(|e| e.to_string())?;
         prepare(&mut state, &h.cfg, sides, &Logger::null()).map_err(|e| e.to_string())?;
         let req = PlanRequest {
@@ -990,8 +1088,8 @@ mod prop {
                     add(&FAULTS, 1);
                     // The first sync runs with a fault on one side: a failed
                     // stat, rename, write, listing, delete or property call.
-                    let faulty = FaultFs::new(Arc::new(if f.left { h.left.clone() } else { h.right.clone() }));
-                    faulty.fail(FaultRule { op: f.op, path_contains: fault_path(f.path).into(), class: f.class, times: f.times });
+                    let side = if f.left { Side::Left } else { Side::Right };
+                    let faulty = h.faults(side).fail(f.class, f.op, fault_path(f.path), f.times).fs();
                     faulty.short_reads(f.short.unwrap_or(0));
                     if let Some(max_path) = f.limit {
                         faulty.limit_names(255, max_path);
@@ -1000,11 +1098,7 @@ mod prop {
                     let fired = Arc::clone(&faulty);
                     // As production stacks it: interrupted reads are retried.
                     let faulty: Arc<dyn Fs> = crate::fs::retry::RetryFs::wrap(faulty);
-                    let sides = if f.left {
-                        Sides { left: faulty, right: Arc::new(h.right.clone()) }
-                    } else {
-                        Sides { left: Arc::new(h.left.clone()), right: faulty }
-                    };
+                    let sides = h.sides_with(side, faulty);
                     // Failures are expected here; losses are not.
                     if let Ok(r) = sync_on(&h, &sides) {
                         add(&MOVES, r.moves);
@@ -1045,17 +1139,10 @@ fn failed_steps_alert_once_and_locks_only_when_they_persist() {
     for (class, expected) in [(ErrorClass::PermissionDenied, 1), (ErrorClass::Locked, 0)] {
         let h = harness("");
         h.left.put("doc.txt", b"x");
-        let faulty = FaultFs::new(Arc::new(h.right.clone()));
-        faulty.fail(FaultRule {
-            op: "rename",
-            path_contains: "doc.txt".into(),
-            class,
-            times: u32::MAX,
-        });
-        let sides = Sides {
-            left: Arc::new(h.left.clone()),
-            right: Arc::new(faulty),
-        };
+        let sides = h
+            .faults(Side::Right)
+            .fail(class, "rename", "doc.txt", u32::MAX)
+            .sides();
         let alerts = std::sync::Mutex::new(0);
         let on_event = |_: &Op, err: &str| {
             if !err.is_empty() {
@@ -1136,13 +1223,10 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     let mut cache =
         crate::scan::scan_side(&h.left, Side::Left, &ex, cfg.case_sensitive, &|_| {}).unwrap();
     h.left.put("projects/new.txt", b"new");
-    let faulty = FaultFs::new(Arc::new(h.left.clone()));
-    faulty.fail(FaultRule {
-        op: "list",
-        path_contains: "projects".into(),
-        class: ErrorClass::NotFound,
-        times: 1,
-    });
+    let faulty = h
+        .faults(Side::Left)
+        .fail(ErrorClass::NotFound, "list", "projects", 1)
+        .fs();
     let dirty: std::collections::HashSet<String> = ["projects/new.txt".to_owned()].into();
     crate::scan::rescan_dirs(
         &faulty,
@@ -1241,13 +1325,8 @@ fn copy_recovery_records_the_trashed_version() {
     h.tick();
     h.left.put("f.txt", b"v2 longer");
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
     // create temp, set meta, mkdir trash, move to trash: then the power goes.
-    right.crash_after(4);
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h.faults(Side::Right).crash_after(4).sides();
     assert!(h.apply_with(&plan, &sides).is_err());
     assert!(
         h.right.get("f.txt").is_none(),
@@ -1256,7 +1335,7 @@ fn copy_recovery_records_the_trashed_version() {
     let r = h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!(r.recovered, 1);
     assert_eq!(h.right.get("f.txt").unwrap(), b"v2 longer");
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let recs = state.trash_records().unwrap();
     assert_eq!(recs.len(), 1);
     assert_eq!(
@@ -1279,12 +1358,7 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
             .put(&format!("f{i}.txt"), format!("version {i}").as_bytes());
     }
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.crash_after(20);
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h.faults(Side::Right).crash_after(20).sides();
     assert!(h.apply_with(&plan, &sides).is_err());
     let landed: Vec<usize> = (0..10)
         .filter(|i| h.right.get(&format!("f{i}.txt")).is_some())
@@ -1293,10 +1367,7 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
         landed.len() >= 2 && landed.len() < 10,
         "the cut falls inside the batch: {landed:?}"
     );
-    let journalled = State::open(&h.cfg.state_db)
-        .unwrap()
-        .step_status(&plan.plan_id)
-        .unwrap();
+    let journalled = h.state().step_status(&plan.plan_id).unwrap();
     assert!(
         journalled.values().all(|s| *s != StepStatus::Done),
         "the batch was never written: {journalled:?}"
@@ -1316,10 +1387,7 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
         );
     }
     assert_eq!(
-        State::open(&h.cfg.state_db)
-            .unwrap()
-            .plan_status(&plan.plan_id)
-            .unwrap(),
+        h.state().plan_status(&plan.plan_id).unwrap(),
         Some(PlanStatus::Done)
     );
     assert!(h.plan().ops.is_empty(), "in sync after the resume");
@@ -1378,7 +1446,7 @@ fn fault(class: ErrorClass, op: &'static str, path: &str, times: u32) -> FaultRu
 }
 
 /// A case-only folder rename `Proj` → `PROJ` planned for the right side.
-fn case_folder_rename() -> (H, Plan) {
+fn case_folder_rename() -> (Harness, Plan) {
     let h = harness("[soft_delete]\nmax_size_bytes = 4");
     h.left.put("Proj/a.txt", b"abc");
     h.left
@@ -1403,15 +1471,13 @@ fn case_folder_rename() -> (H, Plan) {
 #[test]
 fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
     let (h, plan) = case_folder_rename();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
     // The direct rename is refused, the intermediate hop works, the second
     // hop and the roll-back both fail (an open handle inside, say).
-    right.fail(fault(ErrorClass::Locked, "rename", "Proj → PROJ", 1));
-    right.fail(fault(ErrorClass::Locked, "rename", "case.tmp →", 2));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", "Proj → PROJ", 1)
+        .fail(ErrorClass::Locked, "rename", "case.tmp →", 2)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{r:?}");
     assert!(
@@ -1441,7 +1507,7 @@ fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
         next.problems
     );
     // Recovery puts it back under the new name; then everything converges.
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let stuck = recover_parked(&state, &h.sides(), &Logger::null()).unwrap();
     assert!(stuck.is_empty(), "{stuck:?}");
     assert!(state.parked().unwrap().is_empty());
@@ -1459,13 +1525,11 @@ fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
 #[test]
 fn case_rename_rolls_the_first_hop_back_when_the_second_fails() {
     let (h, plan) = case_folder_rename();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::Other, "rename", "Proj → PROJ", 1));
-    right.fail(fault(ErrorClass::Locked, "rename", "case.tmp → PROJ", 1));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Other, "rename", "Proj → PROJ", 1)
+        .fail(ErrorClass::Locked, "rename", "case.tmp → PROJ", 1)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1);
     assert!(
@@ -1473,7 +1537,7 @@ fn case_rename_rolls_the_first_hop_back_when_the_second_fails() {
         "back under its old name at once"
     );
     assert!(!h.right.dump().keys().any(|k| k.contains(".~twinsync-")));
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     assert!(state.parked().unwrap().is_empty());
     h.tick();
     let p = h.plan();
@@ -1489,13 +1553,11 @@ fn case_rename_rolls_the_first_hop_back_when_the_second_fails() {
 #[test]
 fn case_rename_is_direct_when_the_file_system_allows_it() {
     let (h, plan) = case_folder_rename();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
     // Any use of an intermediate name would fail: the direct rename must do.
-    right.fail(fault(ErrorClass::Other, "rename", ".~twinsync-", u32::MAX));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Other, "rename", ".~twinsync-", u32::MAX)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert!(r.failed.is_empty(), "{r:?}");
     assert!(h.right.dump().contains_key("PROJ/big.bin"));
@@ -1524,7 +1586,7 @@ fn only_copy_temp_files_are_swept_and_unexplained_temps_are_held() {
         "the left's keep.txt is held: {:?}",
         plan.ops
     );
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let temps = vec![
         "d/.~twinsync-0000abcd-3-case.tmp".to_owned(),
         "d/.~twinsync-0000abcd-4.tmp".to_owned(),
@@ -1567,12 +1629,10 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     h.tick();
     h.left.put("a.txt", b"v2 from the left");
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 1));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 1)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1);
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v1".as_slice()));
@@ -1591,18 +1651,11 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     h.tick();
     h.left.put("a.txt", b"v2 from the left");
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 4));
-    right.fail(fault(
-        ErrorClass::Locked,
-        "rename",
-        ".sync_trash/a.txt → a.txt",
-        1,
-    ));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 4)
+        .fail(ErrorClass::Locked, "rename", ".sync_trash/a.txt → a.txt", 1)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{r:?}");
     assert!(h.right.get("a.txt").is_none());
@@ -1613,7 +1666,7 @@ fn failed_final_rename_never_leaves_the_path_empty() {
         "the left's a.txt must not be deleted: {:?}",
         next.ops
     );
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     assert!(
         recover_parked(&state, &h.sides(), &Logger::null())
             .unwrap()
@@ -1639,18 +1692,11 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     h.tick();
     h.left.put("a.txt", b"v2");
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 2));
-    right.fail(fault(
-        ErrorClass::Locked,
-        "rename",
-        ".sync_trash/a.txt → a.txt",
-        1,
-    ));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 2)
+        .fail(ErrorClass::Locked, "rename", ".sync_trash/a.txt → a.txt", 1)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert!(r.failed.is_empty(), "{r:?}");
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v2".as_slice()));
@@ -1716,7 +1762,7 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
         h.right.put(&format!("doc{i}.txt"), body.as_bytes());
     }
     h.sync();
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let mut cursor = String::new();
     let n = pipeline::hash_adopted(
         &h.cfg,
@@ -1760,19 +1806,14 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
     let plan = h.plan();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s2 = Arc::clone(&stop);
-    let sides = Sides {
-        left: Arc::new(Hooked(
-            h.left.clone(),
-            Box::new(move |_, p| {
-                if p == "a.txt" {
-                    s2.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-            }),
-            None,
-            None,
-        )),
-        right: Arc::new(h.right.clone()),
-    };
+    let sides = h
+        .hooked(Side::Left)
+        .on_open(move |_, p| {
+            if p == "a.txt" {
+                s2.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+        .sides();
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
     let opts = Options {
@@ -1804,19 +1845,14 @@ fn copy_recovery_does_not_hydrate_a_placeholder() {
     h.right.set_offline("media.mov", true);
     let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let o2 = Arc::clone(&opened);
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(Hooked(
-            h.right.clone(),
-            Box::new(move |_, p| {
-                if p == "media.mov" {
-                    o2.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-            }),
-            None,
-            None,
-        )),
-    };
+    let sides = h
+        .hooked(Side::Right)
+        .on_open(move |_, p| {
+            if p == "media.mov" {
+                o2.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.recovered, 1, "{r:?}");
     assert!(
@@ -1938,13 +1974,8 @@ fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
 
 /// A right side that takes path components of at most 255 bytes and whole
 /// paths of at most `max_path` bytes, as a `MAX_PATH`-style cloud drive.
-fn limited_right(h: &H, max_path: usize) -> Sides {
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.limit_names(255, max_path);
-    Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    }
+fn limited_right(h: &Harness, max_path: usize) -> Sides {
+    h.faults(Side::Right).limit_names(255, max_path).sides()
 }
 
 /// A relative path of exactly `len` bytes ending in `/name`.
@@ -2029,7 +2060,7 @@ fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
     );
     assert!(h.right.get(&deleted).is_none());
     no_temps(&h.right);
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let mut recs = state.trash_records().unwrap();
     recs.sort_by(|a, b| a.original_path.cmp(&b.original_path));
     assert_eq!(
@@ -2118,10 +2149,7 @@ fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
                 FaultFs::with_budget(Arc::new(h.right.clone()), Arc::clone(&budget))
             };
             right.limit_names(255, 120);
-            let faulty = Sides {
-                left: Arc::new(h.left.clone()),
-                right: Arc::new(right),
-            };
+            let faulty = h.sides_with(Side::Right, Arc::new(right));
             let crashed = h.apply_with(&plan, &faulty).is_err();
             // Restart: the same plan again, the power back on.
             let sides = limited_right(&h, 120);
@@ -2139,7 +2167,7 @@ fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
             }
             no_temps(&h.right);
             assert_trash_recorded(&h, n);
-            let state = State::open(&h.cfg.state_db).unwrap();
+            let state = h.state();
             assert_eq!(
                 state.trash_records().unwrap().len(),
                 3,
@@ -2200,25 +2228,18 @@ fn a_path_not_found_refusal_is_read_as_too_long_like_windows_reports_it() {
     h.sync();
     h.tick();
     h.left.put("docs/plan.txt", b"v2");
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::NotFound, "create", "docs/.~twinsync-", 1));
-    right.fail(fault(
-        ErrorClass::NotFound,
-        "rename",
-        "→ .sync_trash/docs/",
-        1,
-    ));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::NotFound, "create", "docs/.~twinsync-", 1)
+        .fail(ErrorClass::NotFound, "rename", "→ .sync_trash/docs/", 1)
+        .sides();
     let r = h.apply_with(&h.plan(), &sides).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(
         h.right.get("docs/plan.txt").as_deref(),
         Some(b"v2".as_slice())
     );
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let recs = state.trash_records().unwrap();
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].original_path, "docs/plan.txt");
