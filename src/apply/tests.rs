@@ -1,213 +1,20 @@
 //! Apply through the in-memory and fault-injecting file systems: a power
 //! cut after every possible number of writes, failing steps that do not
-//! stop the others, and a property test over random edit sequences.
+//! stop the others, and a property test over random edit sequences. The
+//! harness and its builders are in `tests/harness.rs`.
 
 use super::*;
 use crate::Side;
-use crate::fs::fault::{FaultFs, FaultRule};
+use crate::fs::fault::FaultFs;
 use crate::fs::mem::MemFs;
-use crate::fs::{Fs, Kind, Meta};
+use crate::fs::{Fs, Kind};
 use crate::pipeline::{self, PlanRequest};
-use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
-/// Two in-memory roots (case-insensitive, 2 s timestamps, like FAT or a
-/// cloud drive), a config and a state DB in a temp folder. Tests describe
-/// files with `h.left.put(..)`, edits after `h.tick()`, and faults with
-/// [`Harness::faults`] / [`Harness::hooked`], which hand back the [`Sides`]
-/// to apply on.
-pub(super) struct Harness {
-    pub(super) _dir: tempfile::TempDir,
-    pub(super) cfg: Config,
-    pub(super) left: MemFs,
-    pub(super) right: MemFs,
-}
-
-pub(super) fn harness(extra: &str) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.toml");
-    let text = format!(
-        "left_root = 'L'\nright_root = 'R'\nstate_db = '{}'\ncase_sensitive = false\n{extra}\n[transfer]\nmin_file_age_seconds = 0\n[logging]\nlog_file_path = '{}'\n",
-        dir.path().join("s.db").display(),
-        dir.path().join("log.jsonl").display()
-    );
-    let cfg = Config::parse(&file, &text).unwrap();
-    let left = MemFs::new("left", true, 2_000_000_000);
-    let right = MemFs::new("right", true, 2_000_000_000);
-    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
-    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    Harness {
-        _dir: dir,
-        cfg,
-        left,
-        right,
-    }
-}
-
-impl Harness {
-    pub(super) fn sides(&self) -> Sides {
-        Sides {
-            left: Arc::new(self.left.clone()),
-            right: Arc::new(self.right.clone()),
-        }
-    }
-
-    pub(super) fn plan(&self) -> Plan {
-        let state = State::open_or_create(&self.cfg.state_db).unwrap();
-        let req = PlanRequest {
-            now_ns: crate::now_ns(),
-            ..PlanRequest::default()
-        };
-        pipeline::make_plan(&self.cfg, &self.sides(), &state, req)
-            .unwrap()
-            .0
-    }
-
-    pub(super) fn apply_with(&self, plan: &Plan, sides: &Sides) -> Result<Report, ApplyError> {
-        let mut state = State::open_or_create(&self.cfg.state_db).unwrap();
-        admit(plan, &self.cfg, sides, &mut state, true)?;
-        run(
-            plan,
-            &self.cfg,
-            sides,
-            &mut state,
-            &Logger::null(),
-            &Options::default(),
-        )
-    }
-
-    pub(super) fn sync(&self) -> Report {
-        let p = self.plan();
-        self.apply_with(&p, &self.sides()).unwrap()
-    }
-
-    pub(super) fn tick(&self) {
-        self.left.advance(3_000_000_000);
-        self.right.advance(3_000_000_000);
-    }
-
-    /// The in-memory root of `side`.
-    pub(super) fn mem(&self, side: Side) -> &MemFs {
-        match side {
-            Side::Left => &self.left,
-            Side::Right => &self.right,
-        }
-    }
-
-    /// The harness's sides with `side` replaced by `fs`.
-    pub(super) fn sides_with(&self, side: Side, fs: Arc<dyn Fs>) -> Sides {
-        let mut sides = self.sides();
-        match side {
-            Side::Left => sides.left = fs,
-            Side::Right => sides.right = fs,
-        }
-        sides
-    }
-
-    /// A fault-injecting wrapper around `side`'s root, to configure and
-    /// then take as [`Faults::sides`].
-    pub(super) fn faults(&self, side: Side) -> Faults<'_> {
-        Faults {
-            h: self,
-            side,
-            fs: FaultFs::new(Arc::new(self.mem(side).clone())),
-        }
-    }
-
-    /// `side`'s root with a hook on every open and optional read or write
-    /// failures, to configure and then take as [`HookedSide::sides`].
-    pub(super) fn hooked(&self, side: Side) -> HookedSide<'_> {
-        HookedSide {
-            h: self,
-            side,
-            fs: Hooked {
-                mem: self.mem(side).clone(),
-                on_open: Box::new(|_, _| {}),
-                read_limit: None,
-                write_limit: None,
-            },
-        }
-    }
-
-    /// The state DB, which must exist.
-    pub(super) fn state(&self) -> State {
-        State::open(&self.cfg.state_db).unwrap()
-    }
-}
-
-/// One side of a [`Harness`] behind a [`FaultFs`]:
-/// `h.faults(Side::Right).fail(ErrorClass::Locked, "rename", "a.txt", 1).sides()`.
-pub(super) struct Faults<'h> {
-    h: &'h Harness,
-    side: Side,
-    fs: FaultFs,
-}
-
-impl Faults<'_> {
-    /// Calls of `op` on a path containing `path` fail with `class`, `times` times.
-    pub(super) fn fail(self, class: ErrorClass, op: &'static str, path: &str, times: u32) -> Self {
-        self.fs.fail(fault(class, op, path, times));
-        self
-    }
-
-    /// The power goes after `n` more writes.
-    pub(super) fn crash_after(self, n: i64) -> Self {
-        self.fs.crash_after(n);
-        self
-    }
-
-    /// Path components of at most `component` bytes, paths of at most `path`.
-    pub(super) fn limit_names(self, component: usize, path: usize) -> Self {
-        self.fs.limit_names(component, path);
-        self
-    }
-
-    /// The faulty file system alone (to scan or list through it).
-    pub(super) fn fs(self) -> FaultFs {
-        self.fs
-    }
-
-    /// The harness's sides with this one faulty.
-    pub(super) fn sides(self) -> Sides {
-        self.h.sides_with(self.side, Arc::new(self.fs))
-    }
-}
-
-/// One side of a [`Harness`] behind a [`Hooked`] file system:
-/// `h.hooked(Side::Left).reads_fail_after(1_500_000).sides()`.
-pub(super) struct HookedSide<'h> {
-    h: &'h Harness,
-    side: Side,
-    fs: Hooked,
-}
-
-impl HookedSide<'_> {
-    /// Runs `hook` on every `open_read` (an edit or a stop request
-    /// arriving while a copy reads its source).
-    pub(super) fn on_open(mut self, hook: impl Fn(&MemFs, &str) + Send + Sync + 'static) -> Self {
-        self.fs.on_open = Box::new(hook);
-        self
-    }
-
-    /// Every read fails after `n` bytes (a disk or network error midway).
-    pub(super) fn reads_fail_after(mut self, n: usize) -> Self {
-        self.fs.read_limit = Some(n);
-        self
-    }
-
-    /// Every write fails after `n` bytes (a disk that fills up midway).
-    pub(super) fn writes_fail_after(mut self, n: usize) -> Self {
-        self.fs.write_limit = Some(n);
-        self
-    }
-
-    /// The harness's sides with this one hooked.
-    pub(super) fn sides(self) -> Sides {
-        self.h.sides_with(self.side, Arc::new(self.fs))
-    }
-}
+mod harness;
+pub(super) use harness::{Harness, harness, live};
+use harness::{all_contents, no_temps};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -338,20 +145,6 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
             .is_some_and(|r| r.left.is_some() && r.right.is_some())
     );
     assert!(h.plan().ops.is_empty(), "nothing left to do");
-}
-
-/// Files outside the trash (path → content), marker excluded.
-pub(super) fn live(m: &MemFs) -> BTreeMap<String, Vec<u8>> {
-    m.dump()
-        .into_iter()
-        .filter(|(p, _)| !p.starts_with(".sync_trash") && p != paths::MARKER_NAME)
-        .filter_map(|(p, d)| d.map(|d| (p.to_lowercase(), d)))
-        .collect()
-}
-
-/// Every file content anywhere on a side (tree and trash).
-fn all_contents(m: &MemFs) -> Vec<Vec<u8>> {
-    m.dump().into_values().flatten().collect()
 }
 
 /// A scenario giving a plan of well over 50 mixed steps.
@@ -594,105 +387,6 @@ fn one_failing_step_does_not_stop_the_others() {
     assert!(state.failures().unwrap().is_empty());
 }
 
-/// A hook run on every `open_read`, with the root and the path.
-pub(super) type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
-
-/// A MemFs that runs a hook on every `open_read` and can fail reads or
-/// writes midway (built by [`Harness::hooked`]).
-pub(super) struct Hooked {
-    pub(super) mem: MemFs,
-    pub(super) on_open: OpenHook,
-    /// Every read fails after that many bytes.
-    pub(super) read_limit: Option<usize>,
-    /// Every write fails after that many bytes.
-    pub(super) write_limit: Option<usize>,
-}
-
-struct FailWriteAfter(Box<dyn crate::fs::FileWriter>, usize);
-
-impl std::io::Write for FailWriteAfter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.1 == 0 {
-            return Err(std::io::Error::other("injected write error: no space left"));
-        }
-        let n = self.0.write(&buf[..buf.len().min(self.1)])?;
-        self.1 -= n;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl crate::fs::FileWriter for FailWriteAfter {
-    fn finish(self: Box<Self>) -> Result<(), FsError> {
-        self.0.finish()
-    }
-}
-
-struct FailAfter(Box<dyn Read + Send>, usize);
-
-impl Read for FailAfter {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.1 == 0 {
-            return Err(std::io::Error::other("injected read error"));
-        }
-        let n = buf.len().min(self.1).min(64 * 1024);
-        let n = self.0.read(&mut buf[..n])?;
-        self.1 -= n;
-        Ok(n)
-    }
-}
-
-impl Fs for Hooked {
-    fn root_display(&self) -> String {
-        self.mem.root_display()
-    }
-    fn stat(&self, p: &str) -> Result<Option<Meta>, FsError> {
-        self.mem.stat(p)
-    }
-    fn walk(
-        &self,
-        e: crate::fs::ExcludeFn<'_>,
-        pr: &(dyn Fn(u64) + Sync),
-    ) -> Result<crate::fs::WalkResult, FsError> {
-        self.mem.walk(e, pr)
-    }
-    fn list_dir(&self, p: &str) -> Result<crate::fs::Listing, FsError> {
-        self.mem.list_dir(p)
-    }
-    fn open_read(&self, p: &str) -> Result<Box<dyn Read + Send>, FsError> {
-        let r = self.mem.open_read(p);
-        (self.on_open)(&self.mem, p);
-        match self.read_limit {
-            Some(n) => r.map(|r| Box::new(FailAfter(r, n)) as Box<dyn Read + Send>),
-            None => r,
-        }
-    }
-    fn create(&self, p: &str) -> Result<Box<dyn crate::fs::FileWriter>, FsError> {
-        let w = self.mem.create(p)?;
-        Ok(match self.write_limit {
-            Some(n) => Box::new(FailWriteAfter(w, n)),
-            None => w,
-        })
-    }
-    fn set_meta(&self, p: &str, m: i64, pr: u32) -> Result<(), FsError> {
-        self.mem.set_meta(p, m, pr)
-    }
-    fn rename(&self, a: &str, b: &str) -> Result<(), FsError> {
-        self.mem.rename(a, b)
-    }
-    fn remove_file(&self, p: &str) -> Result<(), FsError> {
-        self.mem.remove_file(p)
-    }
-    fn create_dir_all(&self, p: &str) -> Result<(), FsError> {
-        self.mem.create_dir_all(p)
-    }
-    fn remove_dir(&self, p: &str) -> Result<(), FsError> {
-        self.mem.remove_dir(p)
-    }
-}
-
 #[test]
 fn source_changed_during_copy_is_discarded() {
     let h = harness("");
@@ -714,7 +408,7 @@ fn source_changed_during_copy_is_discarded() {
         h.right.get("a.txt").is_none(),
         "a half-stale copy must not land"
     );
-    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    no_temps(&h.right);
     h.sync();
     assert_eq!(h.right.get("a.txt").unwrap(), b"changed while copying!");
 }
@@ -735,7 +429,7 @@ fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
     assert!(h.right.get("media/clip.mov").is_none(), "no half copy");
-    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    no_temps(&h.right);
     assert_eq!(h.left.get("media/clip.mov").unwrap(), data, "source intact");
     h.sync();
     assert_eq!(h.right.get("media/clip.mov").unwrap(), data);
@@ -782,7 +476,7 @@ fn a_write_error_midway_through_a_large_copy_loses_nothing() {
         old,
         "old version kept"
     );
-    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    no_temps(&h.right);
     assert_eq!(h.left.get("media/clip.mov").unwrap(), data, "source intact");
     h.sync();
     assert_eq!(h.right.get("media/clip.mov").unwrap(), data);
@@ -1436,15 +1130,6 @@ fn trash_root_equal_to_a_root_is_refused() {
     }
 }
 
-fn fault(class: ErrorClass, op: &'static str, path: &str, times: u32) -> FaultRule {
-    FaultRule {
-        op,
-        path_contains: path.into(),
-        class,
-        times,
-    }
-}
-
 /// A case-only folder rename `Proj` → `PROJ` planned for the right side.
 fn case_folder_rename() -> (Harness, Plan) {
     let h = harness("[soft_delete]\nmax_size_bytes = 4");
@@ -1536,7 +1221,7 @@ fn case_rename_rolls_the_first_hop_back_when_the_second_fails() {
         h.right.dump().contains_key("Proj/big.bin"),
         "back under its old name at once"
     );
-    assert!(!h.right.dump().keys().any(|k| k.contains(".~twinsync-")));
+    no_temps(&h.right);
     let state = h.state();
     assert!(state.parked().unwrap().is_empty());
     h.tick();
@@ -1824,7 +1509,7 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
     assert_eq!(r.copied, 1, "{r:?}");
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"first".as_slice()));
     assert!(h.right.get("b.txt").is_none(), "later steps wait");
-    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    no_temps(&h.right);
 }
 
 /// SPEC §13: crash recovery of a copy never reads a cloud placeholder just
@@ -1984,15 +1669,6 @@ fn path_of_len(len: usize, name: &str) -> String {
     let p = format!("{dir}/{name}");
     assert_eq!(p.len(), len);
     p
-}
-
-fn no_temps(m: &MemFs) {
-    let temps: Vec<String> = m
-        .dump()
-        .into_keys()
-        .filter(|p| p.contains(paths::TEMP_PREFIX))
-        .collect();
-    assert!(temps.is_empty(), "temp files left: {temps:?}");
 }
 
 /// Issue 18, item 6: a file whose path is exactly at the drive's length
