@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Lists which top-level module of src/ uses which (any `crate::x` path or
 # `crate::{x, y}` group in code; comments and unit tests ignored: tests.rs
-# files, files under a tests/ folder (a test module's helpers) and what
-# follows a top-level #[cfg(test)], which in src/ only ever opens
-# `mod tests`), then checks the graph for cycles.
+# and *_tests.rs files, files under a tests/ folder (a test module's
+# helpers) and what follows a top-level #[cfg(test)], which in src/ only
+# ever opens `mod tests`), then checks the graph for cycles.
 # lib.rs only declares modules and re-exports; a re-exported name used from
 # the crate root (`crate::Side`, `crate::now_ns`, `crate::human_size`) counts
 # as a use of the module it comes from (read from lib.rs's `pub use` lines),
@@ -19,7 +19,7 @@ done < <(grep -v '^\s*//' lib.rs | tr '\n' ' ' | grep -oE 'pub use [a-z_]+(::[a-
     sed -E 's/^pub use ([a-z_]+)(::[a-z_]+)*::/\1 /; s/[{};,]/ /g; s/[A-Za-z_]+ as //g' |
     awk '{ printf "%s", $1; for (i = 2; i <= NF; i++) if ($i ~ /^[A-Za-z_]+$/) printf " %s", $i; print "" }')
 declare -A edges
-for f in $(find . -name '*.rs' ! -name lib.rs ! -name main.rs ! -name tests.rs ! -path '*/tests/*' | sort); do
+for f in $(find . -name '*.rs' ! -name lib.rs ! -name main.rs ! -name tests.rs ! -name '*_tests.rs' ! -path '*/tests/*' | sort); do
     m=$(echo "$f" | sed -E 's#^\./##; s#/.*##; s#\.rs$##')
     for d in $(awk '/^#\[cfg\(test\)\]/ { exit } { print }' "$f" | grep -v '^\s*//' | tr '\n' ' ' |
         grep -oE 'crate::(\{[^}]*\}|[A-Za-z_]+!?)' | sed -E 's/^crate:://; s/[{}]//g' | tr ',' '\n' |

@@ -21,7 +21,8 @@
 //!    [`model`] (the shared vocabulary: sides, entries, rules, statuses,
 //!    stored times; re-exported here), [`out`] (console
 //!    output that never panics on a closed pipe), [`human`] (times,
-//!    durations and sizes as people read them).
+//!    durations and sizes as people read them), [`bandwidth`] (the
+//!    bandwidth timetable and the one limiter every copy shares).
 //!
 //! This file only declares the modules and re-exports the vocabulary, so
 //! `crate::Side`, `crate::Entry`, `crate::now_ns` name the same items
@@ -54,6 +55,7 @@ pub mod roots;
 pub mod scan;
 pub mod state;
 
+pub mod bandwidth;
 pub mod fs;
 pub mod human;
 pub mod model;
