@@ -216,6 +216,9 @@ pub struct SoftDelete {
     pub left_trash_root: String,
     pub right_trash_root: String,
     pub retention_days: u64,
+    /// Per side: above this many bytes in the trash the oldest entries go
+    /// first (0: no cap).
+    pub max_trash_bytes: u64,
     pub auto_purge: bool,
 }
 
@@ -227,6 +230,7 @@ impl Default for SoftDelete {
             left_trash_root: ".sync_trash".into(),
             right_trash_root: ".sync_trash".into(),
             retention_days: 30,
+            max_trash_bytes: 0,
             auto_purge: false,
         }
     }

@@ -129,7 +129,11 @@ pub fn trash_purge(
 ) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
     let days = older_than.unwrap_or(cfg.raw.soft_delete.retention_days);
-    let due = trash::purge_due(&state, days)?;
+    let mut due = trash::purge_due(&state, days)?;
+    let cap = cfg.raw.soft_delete.max_trash_bytes;
+    let over = trash::over_cap(&state, cap, &due)?;
+    let over_n = over.len() as u64;
+    due.extend(over);
     let age = if days == 0 {
         String::new()
     } else {
@@ -145,7 +149,20 @@ pub fn trash_purge(
     }
     print_due(&due);
     let bytes = human::size(due.iter().map(|r| r.size).sum());
-    let what = format!("{}{age}", plural(due.len() as u64, "entry", "entries"));
+    let by_age = due.len() as u64 - over_n;
+    let mut what = format!("{}{age}", plural(by_age, "entry", "entries"));
+    if over_n > 0 {
+        let over = format!(
+            "{} over the trash cap ({} a side)",
+            plural(over_n, "entry", "entries"),
+            human::size(cap)
+        );
+        what = if by_age == 0 {
+            over
+        } else {
+            format!("{what} and {over}")
+        };
+    }
     if dry_run {
         crate::outln!(
             "Dry run: purging would free {bytes}, deleting {what} for good; nothing was deleted."
