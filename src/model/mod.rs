@@ -59,7 +59,7 @@ macro_rules! named_enum {
                     .copied()
                     .find(|v| v.as_str() == s)
                     .ok_or_else(|| $crate::model::ParseError {
-                        what: stringify!($name),
+                        what: concat!("valid ", stringify!($name)),
                         value: s.to_owned(),
                     })
             }
@@ -81,9 +81,9 @@ pub use status::{CycleResult, PlanStatus, StepStatus};
 /// A name that is none of its type's fixed strings (in a plan file, the
 /// state DB or a command-line value).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{value}` is not a valid {what}")]
+#[error("`{value}` is not a {what}")]
 pub struct ParseError {
-    /// The type's name (`Side`, `Rule`, …).
+    /// What was expected (`side (left or right)`, `valid Rule`, …).
     pub what: &'static str,
     /// The text that did not parse.
     pub value: String,
@@ -99,7 +99,7 @@ mod tests {
             assert_eq!(s.as_str().parse::<Side>(), Ok(s));
         }
         let e = "Left".parse::<Side>().unwrap_err();
-        assert_eq!(e.to_string(), "`Left` is not a valid Side");
+        assert_eq!(e.to_string(), "`Left` is not a side (left or right)");
         assert!("".parse::<Side>().is_err());
     }
 

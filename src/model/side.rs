@@ -55,7 +55,7 @@ impl FromStr for Side {
             .into_iter()
             .find(|v| v.as_str() == s)
             .ok_or_else(|| ParseError {
-                what: "Side",
+                what: "side (left or right)",
                 value: s.to_owned(),
             })
     }
