@@ -214,6 +214,16 @@ impl Timetable {
         Ok(Self { points })
     }
 
+    /// One limit for both directions all the time (`max_bytes_per_second`;
+    /// 0: unlimited).
+    #[must_use]
+    pub fn fixed(bytes_per_second: u64) -> Self {
+        let r = (bytes_per_second > 0).then_some(bytes_per_second);
+        Self {
+            points: vec![(0, Limits { up: r, down: r })],
+        }
+    }
+
     /// True when nothing is ever limited.
     #[must_use]
     pub fn is_unlimited(&self) -> bool {

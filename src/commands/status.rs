@@ -135,5 +135,6 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         );
     }
     crate::outln!("Emails queued: {}", s.emails_queued);
+    crate::outln!("Bandwidth: {}", s.bandwidth.text());
     Ok(code)
 }

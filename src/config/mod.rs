@@ -15,6 +15,8 @@
 //! double-quoted string (`"C:\share"`: TOML reads `\s` as an escape), a
 //! missing file (`twinsync init --example` prints a commented one).
 
+pub mod rules;
+
 use crate::exclude::Excluder;
 use serde::Deserialize;
 use std::path::{Component, Path, PathBuf};
@@ -265,6 +267,9 @@ pub struct Transfer {
     pub hash_max_bytes: u64,
     /// Detect files and folders moved on one side (SPEC §6 "Moves and renames").
     pub detect_moves: bool,
+    /// The bandwidth timetable (rclone's `--bwlimit` syntax, see
+    /// [`crate::bandwidth`]); overrides `max_bytes_per_second` when set.
+    pub bandwidth: String,
 }
 
 impl Default for Transfer {
@@ -275,6 +280,7 @@ impl Default for Transfer {
             min_file_age_seconds: 2,
             hash_max_bytes: 256 * 1024 * 1024,
             detect_moves: true,
+            bandwidth: String::new(),
         }
     }
 }
@@ -362,6 +368,8 @@ pub struct RawConfig {
     pub transfer: Transfer,
     pub email: Email,
     pub logging: Logging,
+    /// `[[rules]]`: settings per folder, the first match wins.
+    pub rules: Vec<rules::RawRule>,
 }
 
 impl Default for RawConfig {
@@ -383,6 +391,7 @@ impl Default for RawConfig {
             transfer: Transfer::default(),
             email: Email::default(),
             logging: Logging::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -407,6 +416,12 @@ pub struct Config {
     pub case_sensitive: bool,
     pub left_trash: TrashRoot,
     pub right_trash: TrashRoot,
+    /// The limits copies keep to, by time of day: `[transfer] bandwidth`,
+    /// else `max_bytes_per_second` all the time (both directions).
+    pub bandwidth: crate::bandwidth::Timetable,
+    /// `[[rules]]`, compiled: the settings of a path are those of the first
+    /// rule that matches it ([`rules::FolderRules::first`]).
+    pub rules: rules::FolderRules,
     /// Every key as written (after defaults); the paths above are the
     /// resolved forms of its path keys.
     pub raw: RawConfig,
@@ -546,6 +561,7 @@ impl Config {
                 let msg = e.inner().to_string();
                 let key = match unknown_field(&msg) {
                     Some(f) if path == "." || path.is_empty() => f.to_owned(),
+                    Some(f) if path.starts_with("rules[") => format!("{path}.{f}"),
                     _ => path.clone(),
                 };
                 let msg = if unknown_field(&msg).is_some() {
@@ -702,6 +718,14 @@ impl Config {
                 ));
             }
         }
+        let bandwidth = if raw.transfer.bandwidth.trim().is_empty() {
+            crate::bandwidth::Timetable::fixed(raw.transfer.max_bytes_per_second)
+        } else {
+            crate::bandwidth::Timetable::parse(&raw.transfer.bandwidth)
+                .map_err(|e| key_err(file, "transfer.bandwidth", e.to_string()))?
+        };
+        let rules = rules::FolderRules::new(&raw.rules, case_sensitive)
+            .map_err(|e| key_err(file, &e.key, e.msg))?;
         Ok(Self {
             file: file.to_path_buf(),
             left_root,
@@ -711,6 +735,8 @@ impl Config {
             case_sensitive,
             left_trash,
             right_trash,
+            bandwidth,
+            rules,
             raw,
         })
     }
@@ -749,7 +775,17 @@ impl Config {
             .into_iter()
             .filter_map(|p| rel_inside(root, p))
             .collect();
-        Excluder::new(&self.raw.exclude, self.case_sensitive, trash, Some(&extra))
+        let ex = Excluder::new(&self.raw.exclude, self.case_sensitive, trash, Some(&extra))?;
+        Ok(
+            if self.rules.rules.iter().any(rules::FolderRule::excludes) {
+                let r = std::sync::Arc::new(self.rules.clone());
+                ex.with_rule(std::sync::Arc::new(move |p: &str, d: bool| {
+                    r.excludes_self(p, d)
+                }))
+            } else {
+                ex
+            },
+        )
     }
 }
 
@@ -860,6 +896,82 @@ mod tests {
         assert_eq!(c.left_trash, TrashRoot::Inside(".sync_trash".into()));
         assert!(c.left_root.ends_with("l"));
         assert!(c.state_db.ends_with("twinsync.db"));
+    }
+
+    /// Issue 22: `[[rules]]` are read in order; each wrong key or value is
+    /// an error naming the rule's index and key, and the file.
+    #[test]
+    fn folder_rules_are_read_and_their_errors_name_index_and_key() {
+        let c = parse(&format!(
+            "{ROOTS}[[rules]]\npath = 'Temp/**'\ndelete = 'hard'\n[[rules]]\npath = 'Marketing/Video/**'\nhash = false\nlarge_file_bytes = 1048576\n[[rules]]\npath = 'Accounts/**'\nsame_file_changed_both = 'option2'\ndirection = 'left-to-right'\n[[rules]]\npath = 'Renders/**'\nexclude = true\n"
+        ))
+        .unwrap();
+        assert_eq!(c.rules.rules.len(), 4);
+        let r = c.rules.first("Marketing/Video/a.mov", false).unwrap();
+        assert_eq!((r.index, r.raw.hash), (1, Some(false)));
+        let r = c.rules.first("Accounts/q3.xlsx", false).unwrap();
+        assert_eq!(
+            r.raw.same_file_changed_both.map(|o| o.name),
+            Some("option2")
+        );
+        assert_eq!(r.raw.direction, Some(rules::Direction::LeftToRight));
+        // The exclude rule reaches the scan's excluder.
+        let ex = c.excluder(crate::Side::Left).unwrap();
+        assert!(ex.is_excluded("Renders/cache/x.bin", false));
+        assert!(!ex.is_excluded("Temp/x.bin", false));
+        for (rule, key) in [
+            ("path = 'A/**'\ndelete = 'sometimes'", "rules[0].delete"),
+            ("path = 'A/**'\ndirection = 'up'", "rules[0].direction"),
+            ("path = 'A/**'\nhash = 'no'", "rules[0].hash"),
+            (
+                "path = 'A/**'\nsame_file_changed_both = 'option9'",
+                "rules[0].same_file_changed_both",
+            ),
+            (
+                "path = 'A/**'\nnew_file_both_different = 'option3'",
+                "rules[0].new_file_both_different",
+            ),
+            ("path = 'A/**'\ncolour = 'red'", "rules[0].colour"),
+            ("delete = 'hard'", "rules[0]"),
+            ("path = 'A/**'", "rules[0].path"),
+            (
+                "path = 'A/**'\nexclude = true\nhash = false",
+                "rules[0].exclude",
+            ),
+        ] {
+            let e = err(&format!("{ROOTS}[[rules]]\n{rule}\n"));
+            assert!(e.contains(key) && e.contains("c.toml"), "{rule}: {e}");
+        }
+        // The index is the rule's place.
+        let e = err(&format!(
+            "{ROOTS}[[rules]]\npath = 'A/**'\nhash = false\n[[rules]]\npath = 'B/**'\ndelete = 'later'\n"
+        ));
+        assert!(e.contains("rules[1].delete"), "{e}");
+    }
+
+    /// Issue 22: the new keys are read, and a wrong value names its key.
+    #[test]
+    fn bandwidth_and_trash_cap_keys() {
+        let c = parse(&format!(
+            "{ROOTS}[transfer]\nbandwidth = 'Mon-Fri 08:00,2MiB:4MiB 18:00,off'\n[soft_delete]\nmax_trash_bytes = 1000\n"
+        ))
+        .unwrap();
+        assert_eq!(c.raw.soft_delete.max_trash_bytes, 1000);
+        let (limits, _) = c.bandwidth.at(9 * 60);
+        assert_eq!(limits.up, Some(2 << 20));
+        // max_bytes_per_second alone is the simple form.
+        let c = parse(&format!("{ROOTS}[transfer]\nmax_bytes_per_second = 5000\n")).unwrap();
+        assert_eq!(c.bandwidth.at(0).0.down, Some(5000));
+        assert!(parse(ROOTS).unwrap().bandwidth.is_unlimited());
+        let e = err(&format!(
+            "{ROOTS}[transfer]\nbandwidth = 'Mon-Fri 8am,2M'\n"
+        ));
+        assert!(
+            e.contains("transfer.bandwidth") && e.contains("8am,2M"),
+            "{e}"
+        );
+        let e = err(&format!("{ROOTS}[soft_delete]\nmax_trash_bytes = 'lots'\n"));
+        assert!(e.contains("max_trash_bytes"), "{e}");
     }
 
     #[test]
