@@ -20,6 +20,10 @@ use serde_json::json;
 use std::io::{Read, Write};
 use std::sync::mpsc;
 
+pub(super) fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
+    Entry::from_meta(path, m, hash)
+}
+
 /// The metadata of a path just written, as the destination reports it
 /// (what the state records: cloud drives round timestamps).
 /// Where listings carry no file id (Windows), the id is asked for here, so
@@ -537,12 +541,12 @@ impl Executor<'_> {
             Update::Side {
                 key: op.key.clone(),
                 side: from,
-                entry: Some(Entry::from_meta(src_path, s, hash.clone())),
+                entry: Some(entry_of(src_path, s, hash.clone())),
             },
             Update::Side {
                 key: op.key.clone(),
                 side: to,
-                entry: Some(Entry::from_meta(dest, d, hash)),
+                entry: Some(entry_of(dest, d, hash)),
             },
             Update::ClearConflict {
                 key: op.key.clone(),
@@ -848,7 +852,7 @@ impl Executor<'_> {
             u.push(Update::Side {
                 key: op.key.clone(),
                 side,
-                entry: Some(Entry::from_meta(dest, m, es.hash.clone())),
+                entry: Some(entry_of(dest, m, es.hash.clone())),
             });
             u
         };
@@ -1042,12 +1046,12 @@ impl Executor<'_> {
                 Update::Side {
                     key: op.key.clone(),
                     side: from,
-                    entry: Some(Entry::from_meta(src, &s, hash.clone())),
+                    entry: Some(entry_of(src, &s, hash.clone())),
                 },
                 Update::Side {
                     key: op.key.clone(),
                     side: to,
-                    entry: Some(Entry::from_meta(dest, d, hash.clone())),
+                    entry: Some(entry_of(dest, d, hash.clone())),
                 },
                 Update::ClearConflict {
                     key: op.key.clone(),
@@ -1084,7 +1088,7 @@ impl Executor<'_> {
             let mut u = vec![Update::Side {
                 key: op.key.clone(),
                 side: to,
-                entry: Some(Entry::from_meta(dest, d, None)),
+                entry: Some(entry_of(dest, d, None)),
             }];
             if let Some(s) = &src_entry {
                 u.push(Update::Side {
