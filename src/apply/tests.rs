@@ -1172,16 +1172,8 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
     h.left.put("a.txt", b"first");
     h.left.put("b.txt", b"second file");
     let plan = h.plan();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let s2 = Arc::clone(&stop);
-    let sides = h
-        .hooked(Side::Left)
-        .on_open(move |_, p| {
-            if p == "a.txt" {
-                s2.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        })
-        .sides();
+    // Stop requested while a.txt is read.
+    let (sides, stop) = h.hooked(Side::Left).flag_when_opened("a.txt");
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
     let opts = Options {
@@ -1211,16 +1203,7 @@ fn copy_recovery_does_not_hydrate_a_placeholder() {
     h.right.put("media.mov", b"v2 longer");
     h.right.set_meta("media.mov", src.mtime, src.props).unwrap();
     h.right.set_offline("media.mov", true);
-    let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let o2 = Arc::clone(&opened);
-    let sides = h
-        .hooked(Side::Right)
-        .on_open(move |_, p| {
-            if p == "media.mov" {
-                o2.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        })
-        .sides();
+    let (sides, opened) = h.hooked(Side::Right).flag_when_opened("media.mov");
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.recovered, 1, "{r:?}");
     assert!(

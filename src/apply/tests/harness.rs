@@ -205,6 +205,24 @@ impl HookedSide<'_> {
         self
     }
 
+    /// The sides, and a flag raised when `path` is first opened for reading
+    /// (to stop a run there, or to see that a file was read).
+    pub(in crate::apply) fn flag_when_opened(
+        self,
+        path: &'static str,
+    ) -> (Sides, Arc<std::sync::atomic::AtomicBool>) {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let raise = Arc::clone(&flag);
+        let sides = self
+            .on_open(move |_, p| {
+                if p == path {
+                    raise.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+            .sides();
+        (sides, flag)
+    }
+
     /// Every read fails after `n` bytes (a disk or network error midway).
     pub(in crate::apply) fn reads_fail_after(mut self, n: usize) -> Self {
         self.fs.read_limit = Some(n);
