@@ -47,9 +47,10 @@ impl Side {
     }
 }
 
+/// The one parser of a side's name (`left`, `right`), for the CLI and the
+/// state DB alike: anything else is an error, never a default side.
 impl FromStr for Side {
     type Err = ParseError;
-    /// `left` or `right`; anything else is an error.
     fn from_str(s: &str) -> Result<Self, ParseError> {
         Self::BOTH
             .into_iter()
