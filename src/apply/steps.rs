@@ -8,11 +8,14 @@
 //! overwritten (or is recorded as not kept).
 
 use super::trash::{self, TrashLoc};
-use super::{Outcome, event_name};
+use super::event_name;
 use crate::config::Config;
 use crate::fs::{ErrorClass, Fs, FsError, Kind, Meta};
 use crate::log::Logger;
-use crate::plan::{Expect, Op, OpKind, Plan};
+use crate::plan::{
+    ConflictStep, CopyStep, DeleteStep, Expect, MkdirStep, MoveStep, Op, OpKind, Plan, RecordStep,
+    RenameStep, RmdirStep, SetPropsStep, Step,
+};
 use crate::roots::Sides;
 use crate::state::{ConflictRecord, TrashRecord, Update};
 use crate::{Entry, Resolution, Side, paths};
@@ -63,6 +66,16 @@ pub(super) fn matches(live: Option<&Meta>, exp: &Expect) -> bool {
                 && (m.kind == Kind::Dir || (m.size == exp.size && m.mtime == exp.mtime))
         }
     }
+}
+
+/// What a step did, for the [`super::journal::Journal`].
+pub(super) enum Outcome {
+    Done(Vec<Update>),
+    /// Found done on disk: record only.
+    Recovered(Vec<Update>),
+    Drifted(String),
+    /// Failed, but with state to record all the same (a version already in trash).
+    Failed(FsError, Vec<Update>),
 }
 
 pub(super) struct Executor<'a> {
@@ -146,13 +159,13 @@ pub(super) fn case_mid(plan: &Plan, op: &Op, src: &str) -> String {
 
 /// For a case-only rename step: (side, intermediate name, from, to).
 pub(super) fn case_only_rename(plan: &Plan, op: &Op) -> Option<(Side, String, String, String)> {
-    if op.kind != OpKind::Rename {
+    let Step::Rename(r) = &op.step else {
         return None;
-    }
-    let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+    };
+    let (src, dest) = (r.src_path.as_str(), r.dest_path.as_str());
     (src != dest && paths::fold(src) == paths::fold(dest)).then(|| {
         (
-            side_of(op),
+            r.side,
             case_mid(plan, op, src),
             src.to_owned(),
             dest.to_owned(),
@@ -172,14 +185,6 @@ fn trash_record(side: Side, path: &str, trash_path: String, size: u64, rule: Str
         deleted_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         rule,
     })
-}
-
-pub(super) fn side_of(op: &Op) -> Side {
-    op.side.unwrap_or(Side::Left)
-}
-
-pub(super) fn dest_of(op: &Op) -> &str {
-    op.dest_path.as_deref().unwrap_or(&op.path)
 }
 
 pub(super) fn exp<'o>(op: &'o Op, side: Side, path: &str) -> Option<&'o Expect> {
@@ -242,34 +247,38 @@ impl Executor<'_> {
     }
 
     pub(super) fn step(&self, op: &Op) -> Result<Outcome, FsError> {
-        if self.recover_only && !matches!(op.kind, OpKind::Copy | OpKind::Delete) {
+        if self.recover_only && !matches!(op.kind(), OpKind::Copy | OpKind::Delete) {
             return Ok(Outcome::Drifted(SUPERSEDED.into()));
         }
-        let out = match op.kind {
-            OpKind::Copy => self.copy(op),
-            OpKind::Delete => self.delete(op),
-            OpKind::Rename => self.rename(op),
-            OpKind::Move => self.move_item(op),
-            OpKind::SetProps => self.set_props(op),
-            OpKind::Mkdir => self.mkdir(op),
-            OpKind::Rmdir => self.rmdir(op),
-            OpKind::Conflict => Ok(self.conflict(op)),
-            OpKind::Record => Ok(Outcome::Done(self.record_updates(op))),
+        let out = match &op.step {
+            Step::Copy(c) => self.copy(op, c),
+            Step::Delete(d) => self.delete(op, d),
+            Step::Rename(r) => self.rename(op, r),
+            Step::Move(m) => self.move_item(op, m),
+            Step::SetProps(p) => self.set_props(op, p),
+            Step::Mkdir(m) => self.mkdir(op, m),
+            Step::Rmdir(r) => self.rmdir(op, r),
+            Step::Conflict(c) => Ok(self.conflict(op, c)),
+            Step::Record(r) => Ok(Outcome::Done(record_updates(op, r))),
         }?;
         if let Outcome::Done(_) = &out {
+            let soft = match &op.step {
+                Step::Delete(d) => Some(d.soft),
+                _ => None,
+            };
             self.log.info(
-                event_name(op.kind),
-                json!({"path": op.path, "side": op.side, "from": op.from, "rule": op.rule, "result": "ok",
-                       "bytes": if op.kind == OpKind::Copy { Some(op.bytes) } else { None },
-                       "kind": op.kind.as_str(), "soft": op.soft, "dest": op.dest_path}),
+                event_name(op.kind()),
+                json!({"path": op.path, "side": op.side(), "from": op.from(), "rule": op.rule, "result": "ok",
+                       "bytes": if op.kind() == OpKind::Copy { Some(op.bytes) } else { None },
+                       "kind": op.kind().as_str(), "soft": soft, "dest": op.dest_path()}),
             );
         }
         Ok(out)
     }
 
-    fn copy(&self, op: &Op) -> Result<Outcome, FsError> {
-        let (from, to) = (op.from.unwrap_or(Side::Left), side_of(op));
-        let (src_path, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+    fn copy(&self, op: &Op, c: &CopyStep) -> Result<Outcome, FsError> {
+        let (from, to) = (c.from, c.side);
+        let (src_path, dest) = (c.src_path.as_str(), c.dest_path.as_str());
         let (sfs, dfs) = (self.fs(from), self.fs(to));
         let (Some(es), Some(ed)) = (exp(op, from, src_path), exp(op, to, dest)) else {
             return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
@@ -348,7 +357,7 @@ impl Executor<'_> {
         }
         // A stop request interrupts a large copy (redone after the restart);
         // a small one finishes with its step (SPEC §2).
-        let interruptible = op.lane == crate::plan::Lane::Large;
+        let interruptible = c.lane == crate::plan::Lane::Large;
         let mut streamed = self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes);
         // The drive refused the temp name for its length (its whole-path
         // limit, see `paths`): the short form, no longer than `dest`.
@@ -767,9 +776,8 @@ impl Executor<'_> {
         )
     }
 
-    fn delete(&self, op: &Op) -> Result<Outcome, FsError> {
-        let side = side_of(op);
-        let path = dest_of(op);
+    fn delete(&self, op: &Op, d: &DeleteStep) -> Result<Outcome, FsError> {
+        let (side, path) = (d.side, d.dest_path.as_str());
         let fs = self.fs(side);
         let forget = op.rule.follows_a_delete();
         let updates = || {
@@ -797,7 +805,7 @@ impl Executor<'_> {
         if live.is_none() {
             // Done before a crash: the version it moved to trash gets its record.
             let mut u = updates();
-            if op.soft == Some(true) {
+            if d.soft {
                 let loc = TrashLoc::new(fs, self.cfg.trash(side));
                 if let Some(rel) = loc.find(path, &self.plan_stamp()) {
                     let size = loc.size(&rel).unwrap_or(e.size);
@@ -818,7 +826,7 @@ impl Executor<'_> {
             return Ok(Outcome::Drifted(why));
         }
         let mut u = updates();
-        if op.soft == Some(true) {
+        if d.soft {
             let loc = TrashLoc::new(fs, self.cfg.trash(side));
             let rel = loc.put(path, &self.plan_stamp())?;
             u.push(trash_record(side, path, rel, e.size, op.rule.to_string()));
@@ -842,17 +850,17 @@ impl Executor<'_> {
             .map(str::to_owned))
     }
 
-    fn rename(&self, op: &Op) -> Result<Outcome, FsError> {
-        let side = side_of(op);
+    fn rename(&self, op: &Op, r: &RenameStep) -> Result<Outcome, FsError> {
+        let side = r.side;
         let fs = self.fs(side);
-        let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
+        let (src, dest) = (r.src_path.as_str(), r.dest_path.as_str());
         let case_only = src != dest && paths::fold(src) == paths::fold(dest);
         let Some(es) = exp(op, side, src) else {
             return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
         };
         let updates = |m: &Meta| {
             let mut u = Vec::new();
-            if let Some(sk) = &op.src_key {
+            if let Some(sk) = &r.src_key {
                 u.push(Update::Side {
                     key: sk.clone(),
                     side,
@@ -961,11 +969,12 @@ impl Executor<'_> {
     /// rename here, parents created, never over anything at the target.
     /// Resumable: the source gone and the target there as expected means
     /// done (recorded, never done twice).
-    fn move_item(&self, op: &Op) -> Result<Outcome, FsError> {
-        let side = side_of(op);
+    fn move_item(&self, op: &Op, m: &MoveStep) -> Result<Outcome, FsError> {
+        let side = m.side;
         let fs = self.fs(side);
-        let (src, dest) = (op.src_path.as_deref().unwrap_or(&op.path), dest_of(op));
-        let (Some(es), Some(moved)) = (exp(op, side, src), op.moved.as_deref()) else {
+        let (src, dest) = (m.src_path.as_str(), m.dest_path.as_str());
+        let moved = &m.moved;
+        let Some(es) = exp(op, side, src) else {
             return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
         };
         let updates = || -> Vec<Update> {
@@ -1027,15 +1036,14 @@ impl Executor<'_> {
         Ok(Outcome::Done(updates()))
     }
 
-    fn set_props(&self, op: &Op) -> Result<Outcome, FsError> {
-        let (from, to) = (op.from.unwrap_or(Side::Left), side_of(op));
-        let src = op.src_path.as_deref().unwrap_or(&op.path);
-        let dest = dest_of(op);
+    fn set_props(&self, op: &Op, p: &SetPropsStep) -> Result<Outcome, FsError> {
+        let (from, to) = (p.from, p.side);
+        let (src, dest) = (p.src_path.as_str(), p.dest_path.as_str());
         let (sfs, dfs) = (self.fs(from), self.fs(to));
         let (Some(es), Some(ed)) = (exp(op, from, src), exp(op, to, dest)) else {
             return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
         };
-        let props = op.props.unwrap_or(ed.props);
+        let props = p.props;
         let live_s = sfs.stat(src)?;
         let live_d = dfs.stat(dest)?;
         let Some(s) = live_s.filter(|m| matches(Some(m), es)) else {
@@ -1087,11 +1095,9 @@ impl Executor<'_> {
         Ok(Outcome::Done(mk(&back)))
     }
 
-    fn mkdir(&self, op: &Op) -> Result<Outcome, FsError> {
-        let to = side_of(op);
-        let from = op.from.unwrap_or(to.other());
-        let dest = dest_of(op);
-        let src = op.src_path.as_deref().unwrap_or(&op.path);
+    fn mkdir(&self, op: &Op, m: &MkdirStep) -> Result<Outcome, FsError> {
+        let (from, to) = (m.from, m.side);
+        let (src, dest) = (m.src_path.as_str(), m.dest_path.as_str());
         let dfs = self.fs(to);
         let src_entry = exp(op, from, src).and_then(Expect::entry);
         let mk = |d: &Meta| {
@@ -1115,17 +1121,14 @@ impl Executor<'_> {
             None => {}
         }
         dfs.create_dir_all(dest)?;
-        if let Some(p) = op.props {
-            // Permission bits / attributes of the source folder; best effort.
-            let _ = dfs.set_meta(dest, 0, p);
-        }
+        // Permission bits / attributes of the source folder; best effort.
+        let _ = dfs.set_meta(dest, 0, m.props);
         let back = read_back(dfs, dest)?;
         Ok(Outcome::Done(mk(&back)))
     }
 
-    fn rmdir(&self, op: &Op) -> Result<Outcome, FsError> {
-        let side = side_of(op);
-        let dest = dest_of(op);
+    fn rmdir(&self, op: &Op, r: &RmdirStep) -> Result<Outcome, FsError> {
+        let (side, dest) = (r.side, r.dest_path.as_str());
         let fs = self.fs(side);
         let mut forget = vec![Update::Forget {
             key: op.key.clone(),
@@ -1195,10 +1198,8 @@ impl Executor<'_> {
         Ok(Outcome::Done(forget))
     }
 
-    fn conflict(&self, op: &Op) -> Outcome {
-        let Some(c) = &op.conflict else {
-            return Outcome::Done(Vec::new());
-        };
+    fn conflict(&self, op: &Op, c: &ConflictStep) -> Outcome {
+        let c = &c.conflict;
         let entry = |s: Side| {
             op.expect
                 .iter()
@@ -1229,11 +1230,12 @@ impl Executor<'_> {
         }
     }
 
-    #[allow(clippy::unused_self)]
-    pub(super) fn record_updates(&self, op: &Op) -> Vec<Update> {
-        let Some(r) = &op.record else {
-            return Vec::new();
-        };
+}
+
+/// What a record step writes to the state.
+pub(super) fn record_updates(op: &Op, r: &RecordStep) -> Vec<Update> {
+    let r = &r.record;
+    {
         if r.left.is_none() && r.right.is_none() {
             return vec![
                 Update::Forget {

@@ -15,7 +15,7 @@
 //! replaces is either identical, older-and-superseded by the same user
 //! path, kept as a clash copy, or sent to trash by a delete op.
 
-use super::{ConflictInfo, Expect, Lane, Op, OpKind, PlanConfig, RecordInfo, SideInfo};
+use super::{Cause, ConflictInfo, Expect, Lane, Op, PlanConfig, SideInfo, Step};
 use crate::config::{ConflictAction, ConflictOption};
 use crate::scan::SideScan;
 use crate::state::{ConflictRecord, StateMap, StateRow};
@@ -471,66 +471,49 @@ impl<'a> Planner<'a> {
         self.ops.push((phase, op));
     }
 
-    fn base(kind: OpKind, key: &str, path: &str, rule: Rule, reason: String) -> Op {
-        Op {
-            id: 0,
-            kind,
-            path: path.to_owned(),
-            key: key.to_owned(),
-            rule,
-            reason,
-            side: None,
-            from: None,
-            sides: Vec::new(),
-            src_path: None,
-            dest_path: None,
-            bytes: 0,
-            lane: Lane::Small,
-            soft: None,
-            mtime: 0,
-            props: None,
-            src_key: None,
-            expect: Vec::new(),
-            conflict: None,
-            record: None,
-            moved: None,
-        }
+    /// Copy `src` (on `from`) to the other side at the path `key` has
+    /// there, where nothing is when the step runs.
+    fn copy_new(&mut self, key: &str, from: Side, src: &Entry, rule: Rule, reason: String) {
+        self.copy(key, from, src, None, rule, reason);
     }
 
-    /// Copy `src` (on `from`, at `src_path`) to `to` at the path `key` has there.
-    /// `dest_now` is what the destination holds when this step runs.
-    #[allow(clippy::too_many_arguments)]
+    /// Copy `src` (on `from`) over `dest_now`, what the other side holds at
+    /// the path `key` has there when the step runs (the copy sends it to trash).
+    fn copy_over(
+        &mut self,
+        key: &str,
+        from: Side,
+        src: &Entry,
+        dest_now: &Entry,
+        rule: Rule,
+        reason: String,
+    ) {
+        self.copy(key, from, src, Some(dest_now), rule, reason);
+    }
+
     fn copy(
         &mut self,
         key: &str,
         from: Side,
         src: &Entry,
-        src_path: &str,
-        src_key: Option<&str>,
         dest_now: Option<&Entry>,
         rule: Rule,
         reason: String,
     ) {
         let to = from.other();
-        let dest_path = self.path_on(to, key, src_path);
-        let mut op = Self::base(OpKind::Copy, key, src_path, rule, reason);
-        op.side = Some(to);
-        op.from = Some(from);
-        op.src_path = Some(src_path.to_owned());
-        op.dest_path = Some(dest_path.clone());
-        op.bytes = src.size;
-        op.mtime = src.mtime;
-        op.props = Some(src.props);
-        op.src_key = src_key.map(str::to_owned);
-        op.lane = if src.size > self.input.opts.large_file_bytes {
+        let dest_path = self.path_on(to, key, &src.path);
+        let lane = if src.size > self.input.opts.large_file_bytes {
             Lane::Large
         } else {
             Lane::Small
         };
-        op.expect = vec![
-            Expect::of(from, src_path, Some(src)),
-            Expect::of(to, &dest_path, dest_now),
-        ];
+        let cause = Cause {
+            key,
+            path: &src.path,
+            rule,
+            reason,
+        };
+        let op = Op::copy(cause, from, src, &src.path, &dest_path, dest_now, lane);
         self.added[to].insert(key.to_owned());
         self.removed[to].remove(key);
         self.push(PHASE_FILES, op);
@@ -561,16 +544,13 @@ impl<'a> Planner<'a> {
     ) {
         let dest_path = self.path_on(to, key, &src.path);
         self.planned_path[to].insert(key.to_owned(), dest_path.clone());
-        let mut op = Self::base(OpKind::Mkdir, key, &src.path, rule, reason);
-        op.side = Some(to);
-        op.from = Some(to.other());
-        op.src_path = Some(src.path.clone());
-        op.dest_path = Some(dest_path.clone());
-        op.props = Some(src.props);
-        op.expect = vec![
-            Expect::of(to.other(), &src.path, Some(src)),
-            Expect::of(to, &dest_path, None),
-        ];
+        let cause = Cause {
+            key,
+            path: &src.path,
+            rule,
+            reason,
+        };
+        let op = Op::mkdir(cause, to, src, &dest_path);
         self.added[to].insert(key.to_owned());
         self.push(phase, op);
     }
@@ -580,12 +560,13 @@ impl<'a> Planner<'a> {
     fn delete(&mut self, key: &str, side: Side, e: &Entry, rule: Rule, reason: String, phase: u8) {
         let o = self.input.opts;
         let soft = o.soft_delete && e.size <= o.soft_delete_max_bytes;
-        let mut op = Self::base(OpKind::Delete, key, &e.path, rule, reason);
-        op.side = Some(side);
-        op.dest_path = Some(e.path.clone());
-        op.bytes = e.size;
-        op.soft = Some(soft);
-        op.expect = vec![Expect::of(side, &e.path, Some(e))];
+        let cause = Cause {
+            key,
+            path: &e.path,
+            rule,
+            reason,
+        };
+        let op = Op::delete(cause, side, e, soft);
         self.removed[side].insert(key.to_owned());
         self.push(phase, op);
     }
@@ -609,12 +590,13 @@ impl<'a> Planner<'a> {
         left: Option<&Entry>,
         right: Option<&Entry>,
     ) {
-        let mut op = Self::base(OpKind::Record, key, path, rule, reason);
-        op.record = Some(Box::new(RecordInfo {
-            left: left.cloned(),
-            right: right.cloned(),
-        }));
-        self.push(PHASE_DIRS, op);
+        let cause = Cause {
+            key,
+            path,
+            rule,
+            reason,
+        };
+        self.push(PHASE_DIRS, Op::record(cause, left, right));
     }
 
     /// Name-case and property sync from `from` to the other side (6.2.11/12).
@@ -627,42 +609,28 @@ impl<'a> Planner<'a> {
                 &self.path_on(to, paths::parent(key), paths::parent(&dest.path)),
                 src_name,
             );
-            let mut op = Self::base(
-                OpKind::Rename,
+            let cause = Cause {
                 key,
-                &src.path,
+                path: &src.path,
                 rule,
-                format!("{why}: name case changed on {from} to `{src_name}`"),
-            );
-            op.side = Some(to);
-            op.src_path = Some(dest.path.clone());
-            op.dest_path = Some(new_path.clone());
-            op.expect = vec![Expect::of(to, &dest.path, Some(dest))];
+                reason: format!("{why}: name case changed on {from} to `{src_name}`"),
+            };
+            let op = Op::rename(cause, to, dest, &new_path, None);
             self.planned_path[to].insert(key.to_owned(), new_path.clone());
             self.push(PHASE_DIRS, op);
             dest_path = new_path;
         }
         let mtime_differs = src.kind == Kind::File && src.mtime != dest.mtime;
         if src.props != dest.props || mtime_differs || dest_path != dest.path {
-            let mut op = Self::base(
-                OpKind::SetProps,
+            let cause = Cause {
                 key,
-                &src.path,
+                path: &src.path,
                 rule,
-                format!("{why}: properties changed on {from}"),
-            );
-            op.side = Some(to);
-            op.from = Some(from);
-            op.src_path = Some(src.path.clone());
-            op.dest_path = Some(dest_path.clone());
-            op.mtime = src.mtime;
-            op.props = Some(src.props);
+                reason: format!("{why}: properties changed on {from}"),
+            };
             let mut moved = dest.clone();
             moved.path.clone_from(&dest_path);
-            op.expect = vec![
-                Expect::of(from, &src.path, Some(src)),
-                Expect::of(to, &dest_path, Some(&moved)),
-            ];
+            let op = Op::set_props(cause, from, src, &dest_path, &moved);
             self.push(
                 if src.kind == Kind::Dir {
                     PHASE_DIRS
@@ -686,15 +654,14 @@ impl<'a> Planner<'a> {
         rule: Rule,
         reason: String,
     ) {
-        let mut mv = Self::base(OpKind::Rename, clash_key, &e.path, rule, reason);
-        mv.side = Some(side);
-        mv.src_path = Some(e.path.clone());
-        mv.src_key = Some(key.to_owned());
-        mv.dest_path = Some(clash.to_owned());
-        mv.expect = vec![
-            Expect::of(side, &e.path, Some(e)),
-            Expect::of(side, clash, None),
-        ];
+        let cause = Cause {
+            key: clash_key,
+            path: &e.path,
+            rule,
+            reason,
+        };
+        let mut mv = Op::rename(cause, side, e, clash, Some(key));
+        mv.expect.push(Expect::of(side, clash, None));
         self.push(PHASE_ASIDE, mv);
     }
 
@@ -737,8 +704,13 @@ impl<'a> Planner<'a> {
         l: &Entry,
         r: &Entry,
     ) -> Op {
-        let mut op = Self::base(OpKind::Conflict, key, &l.path, rule, reason);
-        op.conflict = Some(Box::new(ConflictInfo {
+        let cause = Cause {
+            key,
+            path: &l.path,
+            rule,
+            reason,
+        };
+        let info = ConflictInfo {
             newer,
             older: newer.other(),
             clash_path: clash.map(str::to_owned),
@@ -746,12 +718,8 @@ impl<'a> Planner<'a> {
             option: option.to_owned(),
             left: Some(SideInfo::of(l)),
             right: Some(SideInfo::of(r)),
-        }));
-        op.expect = vec![
-            Expect::of(Side::Left, &l.path, Some(l)),
-            Expect::of(Side::Right, &r.path, Some(r)),
-        ];
-        op
+        };
+        Op::conflict(cause, info, l, r)
     }
 
     /// Option 1: newer at the path on both sides, older at the clash path on both.
@@ -798,25 +766,19 @@ impl<'a> Planner<'a> {
         // 2. copy the older version to the newer side's clash name.
         let mut moved = o.clone();
         moved.path.clone_from(&clash);
-        self.copy(
+        self.copy_new(
             &clash_key,
             older,
             &moved,
-            &clash,
-            None,
-            None,
             rule,
             format!("{why}: the older version, as a clash copy"),
         );
         self.added[older].insert(clash_key);
         // 3. the newer version to the older side's path (now free).
-        self.copy(
+        self.copy_new(
             key,
             newer,
             n,
-            &n.path.clone(),
-            None,
-            None,
             rule,
             format!("{why}: the newer version from {newer}"),
         );
@@ -856,13 +818,11 @@ impl<'a> Planner<'a> {
         }
         // The copy itself moves the replaced version to trash (soft-delete
         // policy), as every copy that replaces a file does.
-        self.copy(
+        self.copy_over(
             key,
             newer,
             n,
-            &n.path.clone(),
-            None,
-            Some(o),
+            o,
             rule,
             format!("{why}: newer version from {newer}; the {older} one goes to trash"),
         );
@@ -925,9 +885,9 @@ impl<'a> Planner<'a> {
             l,
             r,
         );
-        if let Some(ci) = c.conflict.as_mut() {
-            ci.newer = dside;
-            ci.older = fside;
+        if let Step::Conflict(ci) = &mut c.step {
+            ci.conflict.newer = dside;
+            ci.conflict.older = fside;
         }
         self.push(PHASE_ASIDE, c);
         self.move_aside(
@@ -951,13 +911,10 @@ impl<'a> Planner<'a> {
         );
         let mut moved = f.clone();
         moved.path.clone_from(&clash);
-        self.copy(
+        self.copy_new(
             &clash_key,
             fside,
             &moved,
-            &clash,
-            None,
-            None,
             Rule::KindClash,
             format!("{why}: the file, under its clash name"),
         );
@@ -1181,7 +1138,7 @@ impl<'a> Planner<'a> {
         if e.kind == Kind::Dir {
             self.mkdir(key, side.other(), e, rule, why);
         } else {
-            self.copy(key, side, e, &e.path, None, None, rule, why);
+            self.copy_new(key, side, e, rule, why);
         }
     }
 
@@ -1226,23 +1183,19 @@ impl<'a> Planner<'a> {
         let first_run = self.input.first_run();
         match (cl, cr) {
             (Unchanged, Unchanged) => {}
-            (Content, Unchanged | Props) => self.copy(
+            (Content, Unchanged | Props) => self.copy_over(
                 key,
                 Side::Left,
                 l,
-                &l.path,
-                None,
-                Some(r),
+                r,
                 Rule::ChangedLeft,
                 "changed on left only".into(),
             ),
-            (Unchanged | Props, Content) => self.copy(
+            (Unchanged | Props, Content) => self.copy_over(
                 key,
                 Side::Right,
                 r,
-                &r.path,
-                None,
-                Some(l),
+                l,
                 Rule::ChangedRight,
                 "changed on right only".into(),
             ),
@@ -1326,13 +1279,13 @@ impl<'a> Planner<'a> {
             l,
             r,
         );
-        if let Some(ci) = c.conflict.as_mut() {
-            ci.newer = winner;
-            ci.older = winner.other();
+        if let Step::Conflict(ci) = &mut c.step {
+            ci.conflict.newer = winner;
+            ci.conflict.older = winner.other();
         }
         self.push(PHASE_ASIDE, c);
         // The copy moves the version it replaces to trash.
-        self.copy(key, winner, w, &w.path.clone(), None, Some(o), rule, why);
+        self.copy_over(key, winner, w, o, rule, why);
     }
 
     /// Folders deleted on one side: removed on the other once empty, else recreated.
@@ -1367,16 +1320,13 @@ impl<'a> Planner<'a> {
                 self.mkdir(&key, other, &e, rule, format!("folder deleted on {other} but still holds changed files on {side}: recreated"));
             } else {
                 let rule = Rule::deleted_on(other);
-                let mut op = Self::base(
-                    OpKind::Rmdir,
-                    &key,
-                    &e.path,
+                let cause = Cause {
+                    key: &key,
+                    path: &e.path,
                     rule,
-                    format!("folder deleted on {other}"),
-                );
-                op.side = Some(side);
-                op.dest_path = Some(e.path.clone());
-                op.expect = vec![Expect::of(side, &e.path, Some(&e))];
+                    reason: format!("folder deleted on {other}"),
+                };
+                let mut op = Op::rmdir(cause, side, &e);
                 if let Some(gone) = self.input.state.get(&key).and_then(|r| r.side(other)) {
                     op.expect.push(Expect::of(other, &gone.path, None));
                 }
@@ -1441,15 +1391,6 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         .enumerate()
         .map(|(i, (_, mut op))| {
             op.id = i as u64 + 1;
-            op.sides = match op.kind {
-                OpKind::Conflict | OpKind::Record => Side::BOTH.to_vec(),
-                _ => {
-                    let mut v: Vec<Side> = op.from.into_iter().chain(op.side).collect();
-                    v.sort();
-                    v.dedup();
-                    v
-                }
-            };
             op
         })
         .collect();

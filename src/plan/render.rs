@@ -16,7 +16,7 @@
 //!   only when [`View::color`]; the caller decides it (a terminal, no
 //!   `NO_COLOR`, no `--no-color`).
 
-use super::{Op, OpKind, Plan};
+use super::{Op, OpKind, Plan, Step};
 use crate::{Kind, Side};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
@@ -71,10 +71,10 @@ enum Tone {
 
 impl Tone {
     fn of(op: &Op) -> Self {
-        match op.kind {
+        match op.kind() {
             OpKind::Copy | OpKind::Mkdir | OpKind::Record => Self::Add,
             OpKind::Rename | OpKind::Move | OpKind::SetProps => Self::Change,
-            OpKind::Delete if op.soft == Some(true) => Self::Remove,
+            OpKind::Delete if op.is_soft_delete() => Self::Remove,
             OpKind::Delete => Self::RemoveForGood,
             OpKind::Rmdir => Self::Remove,
             OpKind::Conflict => Self::Conflict,
@@ -169,11 +169,10 @@ fn table(view: &View) -> Table {
 }
 
 fn direction(op: &Op) -> String {
-    match (op.kind, op.from, op.side) {
+    match (op.kind(), op.from(), op.side()) {
         (OpKind::Copy | OpKind::SetProps, Some(f), Some(t)) => format!("{f} → {t}"),
         (OpKind::Conflict, _, _) => op
-            .conflict
-            .as_ref()
+            .conflict_info()
             .map_or_else(String::new, |c| format!("{} newer", c.newer)),
         (OpKind::Record, _, _) => "state only".into(),
         (_, _, Some(s)) => format!("on {s}"),
@@ -183,9 +182,8 @@ fn direction(op: &Op) -> String {
 
 /// What a copy would have sent for the files a move moves.
 fn moved_bytes(op: &Op) -> u64 {
-    op.moved
+    op.moved_entries()
         .iter()
-        .flat_map(|m| m.iter())
         .filter(|e| e.left.kind == crate::Kind::File)
         .map(|e| e.left.size)
         .sum()
@@ -194,7 +192,7 @@ fn moved_bytes(op: &Op) -> u64 {
 /// The size column: bytes copied or deleted, or for a move the bytes it
 /// does not send (on a second line).
 fn size_text(op: &Op, bytes: u64) -> String {
-    if op.kind == OpKind::Move {
+    if op.kind() == OpKind::Move {
         format!("{}\nnot sent", crate::human_size(bytes))
     } else if bytes > 0 {
         crate::human_size(bytes)
@@ -204,8 +202,8 @@ fn size_text(op: &Op, bytes: u64) -> String {
 }
 
 fn label(op: &Op) -> &'static str {
-    match op.kind {
-        OpKind::Delete if op.soft == Some(true) => "delete (to trash)",
+    match op.kind() {
+        OpKind::Delete if op.is_soft_delete() => "delete (to trash)",
         OpKind::Delete => "delete (for good)",
         OpKind::Mkdir => "new folder",
         OpKind::Rmdir => "remove folder",
@@ -218,11 +216,11 @@ fn label(op: &Op) -> &'static str {
 /// trash (as apply does it: soft delete on and the old file not above
 /// `soft_delete.max_size_bytes`).
 pub(super) fn replaced(op: &Op, soft_delete: bool, max_bytes: u64) -> Option<(Side, u64, bool)> {
-    if op.kind != OpKind::Copy {
+    if op.kind() != OpKind::Copy {
         return None;
     }
-    let side = op.side?;
-    let dest = op.dest_path.as_deref().unwrap_or(&op.path);
+    let side = op.side()?;
+    let dest = op.dest_path().unwrap_or(&op.path);
     op.expect
         .iter()
         .find(|e| e.side == side && e.path == dest)
@@ -251,8 +249,8 @@ pub fn summary_table(plan: &Plan, view: &View) -> String {
         g.n += 1;
         g.bytes += bytes;
     };
-    for op in plan.ops.iter().filter(|o| o.kind != OpKind::Record) {
-        let moved = op.kind == OpKind::Move;
+    for op in plan.ops.iter().filter(|o| o.kind() != OpKind::Record) {
+        let moved = op.kind() == OpKind::Move;
         let bytes = if moved { moved_bytes(op) } else { op.bytes };
         add(
             label(op).to_owned(),
@@ -314,12 +312,12 @@ pub fn summary_table(plan: &Plan, view: &View) -> String {
 /// delete, whether to trash or for good), one line each when narrow.
 fn change_lines(op: &Op) -> Vec<String> {
     let tone = Tone::of(op);
-    let side = op.side.map_or_else(String::new, |s| s.to_string());
+    let side = op.side().map_or_else(String::new, |s| s.to_string());
     let on = format!("on {side}");
-    let (verb, lines): (&str, Vec<String>) = match op.kind {
+    let (verb, lines): (&str, Vec<String>) = match op.kind() {
         OpKind::Copy => ("copy", vec![format!("→ {side}")]),
         OpKind::Mkdir | OpKind::Rmdir => ("folder", vec![on]),
-        OpKind::Delete if op.soft == Some(true) => ("delete", vec![on, "to trash".into()]),
+        OpKind::Delete if op.is_soft_delete() => ("delete", vec![on, "to trash".into()]),
         OpKind::Delete => ("delete", vec![on, "for good".into()]),
         OpKind::Rename => ("rename", vec![on]),
         OpKind::Move => ("move", vec![on]),
@@ -336,18 +334,18 @@ fn change_lines(op: &Op) -> Vec<String> {
 /// The "path" cell of a step, a line per path (the path, then where it
 /// goes or its clash copy).
 fn path_lines(op: &Op) -> Vec<String> {
-    let src = if op.kind == OpKind::Move || op.kind == OpKind::Rename {
-        op.src_path.clone().unwrap_or_else(|| op.path.clone())
+    let src = if op.kind() == OpKind::Move || op.kind() == OpKind::Rename {
+        op.src_path().unwrap_or(&op.path).to_owned()
     } else {
         op.path.clone()
     };
     let mut lines = vec![src.clone()];
-    if let Some(d) = &op.dest_path
-        && d != &src
+    if let Some(d) = op.dest_path()
+        && d != src
     {
         lines.push(format!("→ {d}"));
     }
-    if let Some(c) = op.conflict.as_ref().and_then(|c| c.clash_path.as_ref()) {
+    if let Some(c) = op.conflict_info().and_then(|c| c.clash_path.as_ref()) {
         lines.push(format!("clash: {c}"));
     }
     lines
@@ -393,7 +391,7 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     let shown: Vec<&Op> = plan
         .ops
         .iter()
-        .filter(|o| o.kind != OpKind::Record)
+        .filter(|o| o.kind() != OpKind::Record)
         .collect();
     let n = view.limit.unwrap_or(usize::MAX).min(shown.len());
     /// A listed step's cells before fitting.
@@ -407,7 +405,7 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     let rows: Vec<Row> = shown[..n]
         .iter()
         .map(|op| {
-            let bytes = if op.kind == OpKind::Move {
+            let bytes = if op.kind() == OpKind::Move {
                 moved_bytes(op)
             } else {
                 op.bytes
@@ -612,8 +610,10 @@ pub fn records_line(plan: &Plan) -> Option<String> {
     for r in plan
         .ops
         .iter()
-        .filter(|o| o.kind == OpKind::Record)
-        .filter_map(|o| o.record.as_ref())
+        .filter_map(|o| match &o.step {
+            Step::Record(r) => Some(&r.record),
+            _ => None,
+        })
     {
         match r.left.as_ref().or(r.right.as_ref()).map(|e| e.kind) {
             Some(Kind::Dir) => folders += 1,
@@ -725,7 +725,10 @@ pub fn render(plan: &Plan, view: &View) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::plan::{Expect, PlanConfig, RecordInfo, Summary};
+    use crate::plan::{
+        CopyStep, DeleteStep, Expect, PlanConfig, RecordInfo, RecordStep, RenameStep, SetPropsStep,
+        Summary,
+    };
     use crate::{Entry, Rule};
 
     fn copy(id: u64, path: &str, bytes: u64, replaces: Option<u64>) -> Op {
@@ -752,38 +755,49 @@ mod tests {
         });
         Op {
             id,
-            kind: OpKind::Copy,
             path: path.into(),
             key: path.into(),
             rule: Rule::NewLeft,
             reason: "new on left, never seen on right before, so it is copied over".into(),
-            side: Some(Side::Right),
-            from: Some(Side::Left),
+            step: Step::Copy(CopyStep {
+                side: Side::Right,
+                from: Side::Left,
+                src_path: path.into(),
+                dest_path: path.into(),
+                lane: crate::plan::Lane::Small,
+                props: 0,
+                src_key: None,
+            }),
             sides: vec![Side::Left, Side::Right],
-            src_path: Some(path.into()),
-            dest_path: Some(path.into()),
             bytes,
-            lane: crate::plan::Lane::Small,
-            soft: None,
             mtime: 0,
-            props: None,
-            src_key: None,
             expect,
-            conflict: None,
-            record: None,
-            moved: None,
         }
     }
 
     fn delete(id: u64, path: &str, soft: bool) -> Op {
         Op {
-            kind: OpKind::Delete,
             rule: Rule::DeletedRight,
             reason: "deleted on right, unchanged on left".into(),
-            side: Some(Side::Left),
-            from: None,
-            soft: Some(soft),
+            step: Step::Delete(DeleteStep {
+                side: Side::Left,
+                dest_path: path.into(),
+                soft,
+            }),
             ..copy(id, path, 31_457_280, None)
+        }
+    }
+
+    /// A copy of `path` turned into a rename of it on the right.
+    fn rename(id: u64, path: &str) -> Op {
+        Op {
+            step: Step::Rename(RenameStep {
+                side: Side::Right,
+                src_path: path.into(),
+                dest_path: path.into(),
+                src_key: None,
+            }),
+            ..copy(id, path, 0, None)
         }
     }
 
@@ -793,13 +807,12 @@ mod tests {
             ..Entry::default()
         };
         Op {
-            kind: OpKind::Record,
-            side: None,
-            from: None,
-            record: Some(Box::new(RecordInfo {
-                left: Some(e.clone()),
-                right: Some(e),
-            })),
+            step: Step::Record(RecordStep {
+                record: Box::new(RecordInfo {
+                    left: Some(e.clone()),
+                    right: Some(e),
+                }),
+            }),
             ..copy(id, path, 0, None)
         }
     }
@@ -873,10 +886,15 @@ mod tests {
     fn counts_are_singular_or_plural() {
         assert_eq!(crate::plural(1, "copy", "copies"), "1 copy");
         assert_eq!(crate::plural(0, "copy", "copies"), "0 copies");
-        let mut ren = copy(2, "b.txt", 0, None);
-        ren.kind = OpKind::Rename;
+        let ren = rename(2, "b.txt");
         let mut props = copy(3, "c.txt", 0, None);
-        props.kind = OpKind::SetProps;
+        props.step = Step::SetProps(SetPropsStep {
+            side: Side::Right,
+            from: Side::Left,
+            src_path: "c.txt".into(),
+            dest_path: "c.txt".into(),
+            props: 0,
+        });
         let line = plan_of(vec![copy(1, "a.txt", 5, None), ren, props])
             .summary
             .one_line();
@@ -1007,8 +1025,7 @@ mod tests {
 
     #[test]
     fn colour_marks_each_kind_and_only_when_asked() {
-        let mut ren = copy(2, "b.txt", 0, None);
-        ren.kind = OpKind::Rename;
+        let ren = rename(2, "b.txt");
         let plan = plan_of(vec![
             copy(1, "a.txt", 5, None),
             ren,

@@ -18,7 +18,7 @@ use crate::health::{Health, Reason};
 use crate::log::Logger;
 use crate::metrics;
 use crate::pipeline::{self, PipelineError};
-use crate::plan::{Lane, Op, Plan, guard};
+use crate::plan::{Lane, Op, Plan, ValidPlan, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::scan::{self, SideScan};
 use crate::state::State;
@@ -69,7 +69,7 @@ pub(super) struct Loop<'a> {
 impl Loop<'_> {
     /// Applies the small steps now and hands the large ones to the lane.
     /// (The delete guard was checked when the plan was made.)
-    pub(super) fn execute(&mut self, plan: Plan, started: Instant) -> bool {
+    pub(super) fn execute(&mut self, plan: ValidPlan, started: Instant) -> bool {
         if let Err(e) = apply::admit(&plan, self.cfg, &self.sides, &mut self.state, true) {
             self.log.error(
                 "error",
@@ -78,7 +78,7 @@ impl Loop<'_> {
             return false;
         }
         let plan = Arc::new(plan);
-        let small = |op: &Op| op.lane != Lane::Large;
+        let small = |op: &Op| op.lane() != Lane::Large;
         let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(self.cfg, op, err);
         // Bars on a terminal (the service has none).
         let bars = crate::terminal::Bars::on_terminal();
@@ -101,7 +101,7 @@ impl Loop<'_> {
         for (s, p) in plan
             .ops
             .iter()
-            .filter(|o| o.lane != Lane::Large)
+            .filter(|o| o.lane() != Lane::Large)
             .flat_map(written_paths)
         {
             self.written[s].insert(p);
@@ -117,7 +117,7 @@ impl Loop<'_> {
                 let did: Vec<&Op> = plan
                     .ops
                     .iter()
-                    .filter(|o| o.lane != Lane::Large && ok.contains(o.key.as_str()))
+                    .filter(|o| o.lane() != Lane::Large && ok.contains(o.key.as_str()))
                     .filter(|o| !report.failed.iter().any(|f| f.id == o.id))
                     .collect();
                 for line in cycle_lines(&did, started.elapsed(), None) {
@@ -154,7 +154,7 @@ impl Loop<'_> {
                 .ok()
                 .flatten()
                 .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
-                .filter(|p| p.validate().is_ok());
+                .and_then(|p| p.validated().ok());
             match plan {
                 Some(plan) => {
                     self.log.info(
@@ -445,7 +445,13 @@ impl Loop<'_> {
                 if plan.ops.is_empty() {
                     return deferred;
                 }
-                self.execute(plan, started) || deferred
+                match plan.validated() {
+                    Ok(plan) => self.execute(plan, started) || deferred,
+                    Err(e) => {
+                        self.log.error("error", json!({"error": e.to_string()}));
+                        false
+                    }
+                }
             }
         }
     }
