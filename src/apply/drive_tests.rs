@@ -231,7 +231,15 @@ fn a_source_that_grows_during_the_copy_is_skipped_not_failed() {
         on_event: Some(&on_event),
         ..Options::default()
     };
-    let r = run(&valid(&plan), &h.cfg, &sides, &mut state, &Logger::null(), &opts).unwrap();
+    let r = run(
+        &valid(&plan),
+        &h.cfg,
+        &sides,
+        &mut state,
+        &Logger::null(),
+        &opts,
+    )
+    .unwrap();
     assert!(r.failed.is_empty(), "not a failure: {:?}", r.failed);
     assert_eq!(r.drifted, 1);
     assert!(alerts.lock().unwrap().is_empty(), "no alert");
@@ -249,7 +257,7 @@ fn a_source_that_grows_during_the_copy_is_skipped_not_failed() {
 
 #[test]
 fn the_drift_sentence_names_the_sizes_in_words() {
-    let s = steps::changed_while_copied(
+    let s = copy::changed_while_copied(
         Side::Left,
         "Marketing/Video/big_new.mp4",
         116_391_936,
@@ -259,7 +267,7 @@ fn the_drift_sentence_names_the_sizes_in_words() {
     assert!(s.contains("`Marketing/Video/big_new.mp4` grew from"), "{s}");
     assert!(s.contains("while it was copied"), "{s}");
     assert!(!s.contains("Some("), "{s}");
-    let s = steps::changed_while_copied(Side::Right, "a", 10, 4, 2);
+    let s = copy::changed_while_copied(Side::Right, "a", 10, 4, 2);
     assert!(s.contains("shrank from 10 B to 4 B"), "{s}");
 }
 

@@ -265,7 +265,11 @@ impl Pending {
 /// Counts a step done in the report.
 fn count(r: &mut Report, op: &Op, updates: &[Update]) {
     if !matches!(op.kind(), OpKind::Conflict | OpKind::Record) {
-        let copied = if op.kind() == OpKind::Copy { op.bytes } else { 0 };
+        let copied = if op.kind() == OpKind::Copy {
+            op.bytes
+        } else {
+            0
+        };
         match op.side() {
             Some(crate::Side::Left) => {
                 r.to_left += 1;

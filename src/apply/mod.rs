@@ -23,12 +23,15 @@
 //! stop the run (fatal). [`admit`] checks the roots ([`crate::roots`]), the
 //! plan's age and the safety guards before the first step.
 //!
-//! This module runs the steps in order and commits them; `steps` holds the
-//! executors (one per step kind), [`trash`] the soft delete, `recover` the
-//! housekeeping around unfinished plans and temp names, [`alert`] the
-//! alert texts of steps.
+//! This module runs the steps in order; `journal` commits their outcomes
+//! (the `Journal` type: batching, failures, the report), `steps` holds the
+//! executors (one per step kind; the copy in `copy`), [`trash`] the soft
+//! delete, `recover` the housekeeping around unfinished plans and temp
+//! names, [`alert`] the alert texts of steps. [`run`] takes a
+//! [`ValidPlan`]: it cannot start on an unchecked plan.
 
 pub mod alert;
+mod copy;
 mod journal;
 mod progress;
 mod recover;
@@ -42,8 +45,8 @@ use crate::plan::{Op, OpKind, Plan, Step, ValidPlan, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::state::{State, StateError};
 use crate::{PlanStatus, StepStatus, paths};
-use serde_json::json;
 use journal::Journal;
+use serde_json::json;
 use steps::{Executor, Outcome, case_only_rename};
 
 pub use progress::Progress;
@@ -175,7 +178,6 @@ pub struct Options<'a> {
 /// Called with a step and its error text (empty for a conflict to alert).
 pub type EventFn<'a> = dyn Fn(&Op, &str) + 'a;
 
-
 /// Checks that a plan may be applied to this state, then registers it.
 /// Returns true if the plan is being resumed.
 ///
@@ -274,7 +276,11 @@ pub fn run(
         let (steps, bytes) = todo.fold((0, 0), |(n, b), op| {
             (
                 n + 1,
-                b + if op.kind() == OpKind::Copy { op.bytes } else { 0 },
+                b + if op.kind() == OpKind::Copy {
+                    op.bytes
+                } else {
+                    0
+                },
             )
         });
         p.begin(steps, bytes);

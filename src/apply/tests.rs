@@ -173,7 +173,11 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
         h.right.set_meta(&p, t, 0).unwrap();
     }
     let plan = h.plan();
-    let records = plan.ops.iter().filter(|o| o.kind() == OpKind::Record).count();
+    let records = plan
+        .ops
+        .iter()
+        .filter(|o| o.kind() == OpKind::Record)
+        .count();
     assert!(records >= 30, "{records}");
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     admit(&plan, &h.cfg, &h.sides(), &mut state, true).unwrap();
@@ -1075,7 +1079,15 @@ fn failed_steps_alert_once_and_locks_only_when_they_persist() {
                 on_event: Some(&on_event),
                 ..Options::default()
             };
-            let r = run(&valid(&plan), &h.cfg, &sides, &mut state, &Logger::null(), &opts).unwrap();
+            let r = run(
+                &valid(&plan),
+                &h.cfg,
+                &sides,
+                &mut state,
+                &Logger::null(),
+                &opts,
+            )
+            .unwrap();
             assert_eq!(r.failed.len(), 1);
         }
         assert_eq!(*alerts.lock().unwrap(), expected, "{class:?}");
@@ -1784,7 +1796,15 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
         stop: Some(&stop),
         ..Options::default()
     };
-    let r = run(&valid(&plan), &h.cfg, &sides, &mut state, &Logger::null(), &opts).unwrap();
+    let r = run(
+        &valid(&plan),
+        &h.cfg,
+        &sides,
+        &mut state,
+        &Logger::null(),
+        &opts,
+    )
+    .unwrap();
     assert_eq!(r.copied, 1, "{r:?}");
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"first".as_slice()));
     assert!(h.right.get("b.txt").is_none(), "later steps wait");
@@ -1852,7 +1872,11 @@ fn renames_are_moves_where_ids_come_only_on_request() {
         .unwrap();
     h.right.rename("copied.mp4", "copied renamed.mp4").unwrap();
     let plan = h.plan();
-    let moves: Vec<_> = plan.ops.iter().filter(|o| o.kind() == OpKind::Move).collect();
+    let moves: Vec<_> = plan
+        .ops
+        .iter()
+        .filter(|o| o.kind() == OpKind::Move)
+        .collect();
     assert_eq!(moves.len(), 2, "{:?}", plan.ops);
     let r = h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!((r.moves, r.copied, r.soft_deletes), (2, 0, 0), "{r:?}");

@@ -1,12 +1,14 @@
 //! The plan: what a sync would do, as data (SPEC §7).
 //!
-//! [`engine`] decides the ops (pure); this module holds the plan file format,
-//! its summary and the validation of plan files read back from disk;
-//! [`guard`] holds the safety guards that refuse a plan; [`render`] draws it
-//! for people.
+//! [`engine`] decides the ops (pure); `op` defines one step ([`Op`]: a
+//! shared header and a typed [`Step`]); this module holds the plan file
+//! format, its summary and the validation of plans; [`guard`] holds the
+//! safety guards that refuse a plan; [`render`] draws it for people.
 //!
-//! Invariant: within `format_version` 1 fields are only ever added; a plan
-//! file that fails [`Plan::validate`] is refused before anything is touched.
+//! Invariants: within `format_version` 1 fields are only ever added; a
+//! plan reaches `apply` only as a [`ValidPlan`] (from [`Plan::load`] or
+//! [`Plan::validated`]), so one that fails validation is refused before
+//! anything is touched.
 
 pub mod engine;
 pub mod guard;
@@ -566,3 +568,6 @@ impl std::ops::Deref for ValidPlan {
         &self.0
     }
 }
+
+#[cfg(test)]
+mod tests;

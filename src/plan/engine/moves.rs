@@ -27,7 +27,8 @@
 //! then follows the ordinary rules, which keep both names. A move never
 //! overwrites and never counts as a delete.
 
-use super::{Class, Input, PHASE_MOVES, Planner, classify, hashable};
+use super::classify::{classify, hashable};
+use super::{Class, Input, Phase, Planner};
 use crate::fs::FileId;
 use crate::plan::{Cause, MoveStep, MovedEntry, Op};
 use crate::{Entry, Kind, Rule, Side, paths};
@@ -406,7 +407,7 @@ impl Planner<'_> {
         let op = Op::moved(cause, step, o_now);
         self.added[o].insert(f.to.clone());
         self.removed[o].insert(f.from.clone());
-        self.push(PHASE_MOVES, op);
+        self.push(Phase::Moves, op);
         if !f.dir {
             self.follow_up(f, s_prev, s_new, o_prev, o_now, &top);
         }

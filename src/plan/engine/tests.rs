@@ -5,11 +5,11 @@
 //! 2 s timestamps (as a Windows share or a FAT/cloud drive would report).
 
 use super::*;
-use crate::plan::OpKind;
 use crate::config::ConflictOption;
 use crate::exclude::Excluder;
 use crate::fs::Fs;
 use crate::fs::mem::MemFs;
+use crate::plan::{OpKind, Step};
 use crate::scan::scan_side;
 use crate::state::{ConflictRecord, StateRow};
 
@@ -146,7 +146,9 @@ fn describe(ops: &[Op]) -> Vec<String> {
                     }
                 }
                 OpKind::Record => {
-                    let Step::Record(r) = &o.step else { unreachable!() };
+                    let Step::Record(r) = &o.step else {
+                        unreachable!()
+                    };
                     let r = &r.record;
                     s.push_str(&format!(
                         " {}{}",
