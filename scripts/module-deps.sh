@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lists which top-level module of src/ uses which (any `crate::x` path in
-# code; comments and unit tests ignored: tests.rs files and what follows a
+# code; comments and unit tests ignored: tests.rs and *_tests.rs files and what follows a
 # top-level #[cfg(test)], which in src/ only ever opens `mod tests`), then
 # checks the graph for cycles.
 # Items of lib.rs itself (Side, Entry, …) and the out! macros count as the
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../src"
 mods=$(ls | sed -E 's/\.rs$//' | grep -vx 'lib\|main' | sort -u)
 declare -A edges
-for f in $(find . -name '*.rs' ! -name lib.rs ! -name main.rs ! -name tests.rs | sort); do
+for f in $(find . -name '*.rs' ! -name lib.rs ! -name main.rs ! -name tests.rs ! -name '*_tests.rs' | sort); do
     m=$(echo "$f" | sed -E 's#^\./##; s#/.*##; s#\.rs$##')
     for d in $(awk '/^#\[cfg\(test\)\]/ { exit } { print }' "$f" | grep -v '^\s*//' | grep -oE 'crate::[a-z_]+!?' | sed 's/crate:://' | sort -u); do
         case "$d" in out! | outln! | eout! | eoutln! | errln! | debugln!) d=out ;; esac

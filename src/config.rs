@@ -216,6 +216,9 @@ pub struct SoftDelete {
     pub left_trash_root: String,
     pub right_trash_root: String,
     pub retention_days: u64,
+    /// Per side: above this many bytes in the trash the oldest entries go
+    /// first (0: no cap).
+    pub max_trash_bytes: u64,
     pub auto_purge: bool,
 }
 
@@ -227,6 +230,7 @@ impl Default for SoftDelete {
             left_trash_root: ".sync_trash".into(),
             right_trash_root: ".sync_trash".into(),
             retention_days: 30,
+            max_trash_bytes: 0,
             auto_purge: false,
         }
     }
@@ -261,6 +265,9 @@ pub struct Transfer {
     pub hash_max_bytes: u64,
     /// Detect files and folders moved on one side (SPEC §6 "Moves and renames").
     pub detect_moves: bool,
+    /// The bandwidth timetable (rclone's `--bwlimit` syntax, see
+    /// [`crate::bandwidth`]); overrides `max_bytes_per_second` when set.
+    pub bandwidth: String,
 }
 
 impl Default for Transfer {
@@ -271,6 +278,7 @@ impl Default for Transfer {
             min_file_age_seconds: 2,
             hash_max_bytes: 256 * 1024 * 1024,
             detect_moves: true,
+            bandwidth: String::new(),
         }
     }
 }
@@ -403,6 +411,9 @@ pub struct Config {
     pub case_sensitive: bool,
     pub left_trash: TrashRoot,
     pub right_trash: TrashRoot,
+    /// The limits copies keep to, by time of day: `[transfer] bandwidth`,
+    /// else `max_bytes_per_second` all the time (both directions).
+    pub bandwidth: crate::bandwidth::Timetable,
     /// Every key as written (after defaults); the paths above are the
     /// resolved forms of its path keys.
     pub raw: RawConfig,
@@ -698,6 +709,12 @@ impl Config {
                 ));
             }
         }
+        let bandwidth = if raw.transfer.bandwidth.trim().is_empty() {
+            crate::bandwidth::Timetable::fixed(raw.transfer.max_bytes_per_second)
+        } else {
+            crate::bandwidth::Timetable::parse(&raw.transfer.bandwidth)
+                .map_err(|e| key_err(file, "transfer.bandwidth", e.to_string()))?
+        };
         Ok(Self {
             file: file.to_path_buf(),
             left_root,
@@ -707,6 +724,7 @@ impl Config {
             case_sensitive,
             left_trash,
             right_trash,
+            bandwidth,
             raw,
         })
     }
@@ -856,6 +874,31 @@ mod tests {
         assert_eq!(c.left_trash, TrashRoot::Inside(".sync_trash".into()));
         assert!(c.left_root.ends_with("l"));
         assert!(c.state_db.ends_with("twinsync.db"));
+    }
+
+    /// Issue 22: the new keys are read, and a wrong value names its key.
+    #[test]
+    fn bandwidth_and_trash_cap_keys() {
+        let c = parse(&format!(
+            "{ROOTS}[transfer]\nbandwidth = 'Mon-Fri 08:00,2MiB:4MiB 18:00,off'\n[soft_delete]\nmax_trash_bytes = 1000\n"
+        ))
+        .unwrap();
+        assert_eq!(c.raw.soft_delete.max_trash_bytes, 1000);
+        let (limits, _) = c.bandwidth.at(9 * 60);
+        assert_eq!(limits.up, Some(2 << 20));
+        // max_bytes_per_second alone is the simple form.
+        let c = parse(&format!("{ROOTS}[transfer]\nmax_bytes_per_second = 5000\n")).unwrap();
+        assert_eq!(c.bandwidth.at(0).0.down, Some(5000));
+        assert!(parse(ROOTS).unwrap().bandwidth.is_unlimited());
+        let e = err(&format!(
+            "{ROOTS}[transfer]\nbandwidth = 'Mon-Fri 8am,2M'\n"
+        ));
+        assert!(
+            e.contains("transfer.bandwidth") && e.contains("8am,2M"),
+            "{e}"
+        );
+        let e = err(&format!("{ROOTS}[soft_delete]\nmax_trash_bytes = 'lots'\n"));
+        assert!(e.contains("max_trash_bytes"), "{e}");
     }
 
     #[test]

@@ -89,6 +89,15 @@ pub enum Reason {
     SkippedPaths { count: usize },
     /// Steps of unfinished plans: the large-file lane, or an interrupted run.
     StepsPending { steps: usize, bytes: u64 },
+    /// A side's drive refused to set a copied file's modification time (or
+    /// attributes): copies go on, with the drive's own times recorded.
+    DriveKeepsNoTimes {
+        side: Side,
+        /// When it was first seen (RFC 3339).
+        since: Option<String>,
+        /// What the drive said.
+        error: String,
+    },
 }
 
 impl Reason {
@@ -98,9 +107,10 @@ impl Reason {
         match self {
             Self::Unavailable { .. } => Health::NotSyncing,
             Self::Blocked { .. } => Health::Blocked,
-            Self::Conflicts { .. } | Self::FailingPaths { .. } | Self::SkippedPaths { .. } => {
-                Health::NeedsYou
-            }
+            Self::Conflicts { .. }
+            | Self::FailingPaths { .. }
+            | Self::SkippedPaths { .. }
+            | Self::DriveKeepsNoTimes { .. } => Health::NeedsYou,
             Self::StepsPending { .. } => Health::Working,
         }
     }
@@ -127,6 +137,9 @@ impl Reason {
             Self::FailingPaths { count } => plural(*count, "failing path"),
             Self::SkippedPaths { count } => format!("{} skipped", plural(*count, "path")),
             Self::StepsPending { steps, .. } => format!("{} pending", plural(*steps, "step")),
+            Self::DriveKeepsNoTimes { side, .. } => {
+                format!("the {side} drive keeps no modification times")
+            }
         }
     }
 }
@@ -179,6 +192,19 @@ impl fmt::Display for Reason {
                 plural(*steps, "step"),
                 humansize::format_size(*bytes, humansize::BINARY)
             ),
+            Self::DriveKeepsNoTimes { side, since, error } => {
+                write!(
+                    f,
+                    "the {side} drive does not keep modification times; newer-wins decisions there use the drive's times"
+                )?;
+                if let Some(s) = since {
+                    write!(f, " (since {})", local_time(s))?;
+                }
+                write!(
+                    f,
+                    ". Copies go on and nothing is copied twice. The drive said: {error}"
+                )
+            }
         }
     }
 }
@@ -275,6 +301,8 @@ pub struct Facts {
     /// Steps of unfinished plans without an outcome, and their bytes.
     pub steps_pending: usize,
     pub bytes_pending: u64,
+    /// Sides whose drive refused a copy's times: since when, and its error.
+    pub no_times: Vec<(Side, Option<String>, String)>,
 }
 
 impl Facts {
@@ -304,8 +332,22 @@ impl Facts {
             skipped: state.skipped()?.len(),
             steps_pending,
             bytes_pending,
+            no_times: no_times(state)?,
         })
     }
+}
+
+/// The drives noted as keeping no times (see [`crate::apply::no_times_key`]).
+fn no_times(state: &State) -> Result<Vec<(Side, Option<String>, String)>, StateError> {
+    let mut out = Vec::new();
+    for side in Side::BOTH {
+        if let Some(note) = state.meta(&crate::apply::no_times_key(side))? {
+            let v: serde_json::Value = serde_json::from_str(&note).unwrap_or_default();
+            let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+            out.push((side, text("since"), text("error").unwrap_or(note)));
+        }
+    }
+    Ok(out)
 }
 
 /// The verdict of `facts` (pure).
@@ -353,6 +395,13 @@ pub fn verdict(facts: &Facts) -> Verdict {
         if n > 0 {
             reasons.push(reason);
         }
+    }
+    for (side, since, error) in &facts.no_times {
+        reasons.push(Reason::DriveKeepsNoTimes {
+            side: *side,
+            since: since.clone(),
+            error: error.clone(),
+        });
     }
     // Most severe first; the order within a state stays as above.
     reasons.sort_by_key(|r| std::cmp::Reverse(r.health()));
@@ -410,6 +459,11 @@ mod tests {
             skipped: 3,
             steps_pending: 4,
             bytes_pending: 5 << 20,
+            no_times: vec![(
+                Side::Right,
+                None,
+                "set mtime: Operation not permitted".into(),
+            )],
         }
     }
 
@@ -455,6 +509,10 @@ mod tests {
                 skipped: 1,
                 ..Facts::default()
             },
+            Facts {
+                no_times: vec![(Side::Right, None, "refused".into())],
+                ..Facts::default()
+            },
         ] {
             let v = verdict(&f);
             assert_eq!(v.health, Health::NeedsYou, "{f:?}");
@@ -469,6 +527,31 @@ mod tests {
         assert_eq!(
             v.headline(),
             "Needs you: 1 unresolved conflict, 3 paths skipped"
+        );
+    }
+
+    /// Issue 18: a drive that keeps no times is a needs-you item in the
+    /// words the admin needs.
+    #[test]
+    fn a_drive_that_keeps_no_times_needs_you_in_plain_words() {
+        let v = verdict(&Facts {
+            no_times: vec![(
+                Side::Right,
+                Some("2026-12-07T02:33:10Z".into()),
+                "set mtime `a.txt`: Operation not permitted".into(),
+            )],
+            ..Facts::default()
+        });
+        assert_eq!(v.health, Health::NeedsYou);
+        let text = v.reasons[0].to_string();
+        assert!(
+            text.starts_with("the right drive does not keep modification times; newer-wins decisions there use the drive's times"),
+            "{text}"
+        );
+        assert!(text.contains("Operation not permitted"), "{text}");
+        assert_eq!(
+            v.headline(),
+            "Needs you: the right drive keeps no modification times"
         );
     }
 
@@ -539,12 +622,15 @@ mod tests {
             match want {
                 Health::NotSyncing => f.unavailable.clear(),
                 Health::Blocked => f.refusal = None,
-                Health::NeedsYou => (f.conflicts, f.failing, f.skipped) = (0, 0, 0),
+                Health::NeedsYou => {
+                    (f.conflicts, f.failing, f.skipped) = (0, 0, 0);
+                    f.no_times.clear();
+                }
                 Health::Working => f.steps_pending = 0,
                 Health::InSync => {}
             }
         }
-        assert_eq!(verdict(&all()).reasons.len(), 6);
+        assert_eq!(verdict(&all()).reasons.len(), 7);
     }
 
     #[test]

@@ -20,7 +20,8 @@
 //! 5. [`fs`] (every disk access goes through [`fs::Fs`]), [`paths`],
 //!    [`model`] (the shared vocabulary, re-exported here), [`out`] (console
 //!    output that never panics on a closed pipe), [`human`] (times,
-//!    durations and sizes as people read them).
+//!    durations and sizes as people read them), [`bandwidth`] (the
+//!    bandwidth timetable and the one limiter every copy shares).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
@@ -48,6 +49,7 @@ pub mod roots;
 pub mod scan;
 pub mod state;
 
+pub mod bandwidth;
 pub mod fs;
 pub mod human;
 pub mod model;

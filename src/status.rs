@@ -34,6 +34,56 @@ pub struct Status {
     pub skipped_paths: Vec<Skipped>,
     pub trash: PerSide<TrashUse>,
     pub emails_queued: u64,
+    /// The bandwidth limit in force now and when it next changes.
+    pub bandwidth: Bandwidth,
+}
+
+/// The limit copies keep to now (`[transfer] bandwidth`).
+#[derive(Debug, Serialize)]
+pub struct Bandwidth {
+    /// Bytes per second left → right (`None`: unlimited).
+    pub up: Option<u64>,
+    /// Bytes per second right → left.
+    pub down: Option<u64>,
+    /// When the timetable next changes the limits (`Mon 18:00`, local time).
+    pub next_change: Option<String>,
+}
+
+impl Bandwidth {
+    /// The limits of `table` now, by the local clock.
+    #[must_use]
+    pub fn now(table: &crate::bandwidth::Timetable) -> Self {
+        use crate::bandwidth::Clock;
+        let (l, next) = table.at(crate::bandwidth::SystemClock::default().minute_of_week());
+        Self {
+            up: l.up,
+            down: l.down,
+            next_change: next.map(crate::bandwidth::minute_text),
+        }
+    }
+
+    /// `unlimited`, or `2 MiB/s left → right, 4 MiB/s right → left until Mon 18:00`.
+    #[must_use]
+    pub fn text(&self) -> String {
+        use crate::bandwidth::rate_text;
+        let mut s = if self.up == self.down {
+            if self.up.is_none() {
+                "unlimited".to_owned()
+            } else {
+                format!("{} each way", rate_text(self.up))
+            }
+        } else {
+            format!(
+                "{} left → right, {} right → left",
+                rate_text(self.up),
+                rate_text(self.down)
+            )
+        };
+        if let Some(n) = &self.next_change {
+            s.push_str(&format!(" until {n}"));
+        }
+        s
+    }
 }
 
 /// One root and whether it can be synced now.
@@ -162,6 +212,7 @@ impl Status {
             skipped_paths: state.skipped()?,
             trash,
             emails_queued: crate::alert::queued(state),
+            bandwidth: Bandwidth::now(&cfg.bandwidth),
         })
     }
 

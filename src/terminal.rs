@@ -93,6 +93,39 @@ pub fn width(stream: Stream) -> usize {
     DEFAULT_WIDTH
 }
 
+/// A table for stdout in the house style that fits the width
+/// ([`width`]): cells wrap instead of the rows (comfy-table's dynamic
+/// arrangement), as for `status` and `trash list`.
+#[must_use]
+pub fn table(header: &[&str]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t.set_width(u16::try_from(width(Stream::Stdout)).unwrap_or(u16::MAX));
+    t.set_header(header.to_vec());
+    // Times, sizes and short words stay whole on one line; paths, reasons
+    // and errors take the wrapping.
+    const WHOLE: [&str; 9] = [
+        "cycle at",
+        "since",
+        "deleted at",
+        "size",
+        "duration",
+        "copied",
+        "side",
+        "version",
+        "available",
+    ];
+    for (i, h) in header.iter().enumerate() {
+        if WHOLE.contains(h)
+            && let Some(c) = t.column_mut(i)
+        {
+            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
+    t
+}
+
 /// How a plan shown on `stream` is drawn: its width and colour.
 #[must_use]
 pub fn view(stream: Stream) -> render::View {

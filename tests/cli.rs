@@ -599,3 +599,27 @@ fn replaced_versions_sent_to_trash_are_counted_as_to_trash() {
         .unwrap();
     assert_eq!(last["soft_deletes"], 2, "{last}");
 }
+
+/// Issue 22: `status` and the report show the bandwidth limit in force now
+/// (and, for a timetable, when it next changes).
+#[test]
+fn status_and_report_show_the_bandwidth_in_force() {
+    let e = Env::init("[transfer]\nbandwidth = '00:00,2MiB:off 12:00,2MiB:off'\n");
+    let out = e.cmd(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Bandwidth: 2 MiB/s left → right, unlimited right → left"),
+        "{text}"
+    );
+    let e = Env::init("[transfer]\nbandwidth = 'Mon-Sun 00:00,1MiB 12:00,off'\n");
+    let out = e.cmd(&["status", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let next = v["bandwidth"]["next_change"].as_str().unwrap_or_default();
+    assert!(next.ends_with("12:00") || next.ends_with("00:00"), "{v}");
+    e.cmd(&["report", "--out", "r.html"]).assert().success();
+    let html = std::fs::read_to_string(e.dir.path().join("r.html")).unwrap();
+    assert!(html.contains("Bandwidth now: "), "report");
+    let e = Env::init("");
+    let out = e.cmd(&["status"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Bandwidth: unlimited"));
+}

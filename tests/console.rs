@@ -233,3 +233,35 @@ fn many_small_copies_on_a_terminal_show_one_overall_bar() {
     assert!(out.contains("/10.00 MiB"), "in bytes: {out}");
     assert!(!out.contains(".bin ["), "no bar for a short copy: {out}");
 }
+
+/// `status` and `trash list` fit the width too (SPEC §12: tables fit the
+/// terminal), with long roots, reasons and trash paths wrapped in their cells.
+#[test]
+fn status_and_trash_tables_fit_80_columns() {
+    let e = busy_env();
+    e.sync();
+    // A long path deleted on one side lands in the other's trash.
+    std::fs::remove_file(
+        e.left.join(
+            "Marketing/Video/2026 Spring campaign/Final cuts for the web/big_new_final_v1.mp4",
+        ),
+    )
+    .unwrap();
+    e.sync();
+    for args in [&["status"][..], &["trash", "list"][..]] {
+        let text = strip(&on_terminal(&e, args, &[("COLUMNS", "80")]));
+        assert!(widest_line(&text) <= 80, "{args:?}:\n{text}");
+        let piped = e.cmd(args).env("COLUMNS", "80").output().unwrap();
+        let piped = String::from_utf8(piped.stdout).unwrap();
+        assert!(widest_line(&piped) <= 80, "{args:?}:\n{piped}");
+    }
+    let listed = e
+        .cmd(&["trash", "list"])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    // Long paths wrap inside their cell, whole.
+    assert!(listed.contains("v1.mp4"), "{listed}");
+    assert!(listed.contains("same"), "{listed}");
+}

@@ -151,6 +151,17 @@ fn a_drive_that_refuses_times_still_receives_every_file() {
         "{note:?}"
     );
     assert!(state.meta(&no_times_key(Side::Left)).unwrap().is_none());
+    // `status` and the report say so: a needs-you item naming the drive.
+    let facts = crate::health::Facts::read(&state, [(Side::Left, None), (Side::Right, None)], 0, 0)
+        .unwrap();
+    let v = crate::health::verdict(&facts);
+    assert_eq!(v.health, crate::health::Health::NeedsYou);
+    assert!(
+        v.headline()
+            .contains("the right drive keeps no modification times"),
+        "{}",
+        v.headline()
+    );
     // The right side's files carry the drive's own times: nothing to redo.
     for _ in 0..2 {
         h.tick();

@@ -492,4 +492,6 @@ pub fn event_name(k: OpKind) -> &'static str {
 #[cfg(test)]
 mod drive_tests;
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod tests;

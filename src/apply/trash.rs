@@ -471,6 +471,49 @@ pub fn purge_due(state: &State, days: u64) -> Result<Vec<TrashRecord>, StateErro
     Ok(due)
 }
 
+/// The entries to remove so that each side's trash fits `cap` bytes
+/// (`[soft_delete] max_trash_bytes`; 0: no cap), leaving out those in
+/// `already` (due by age anyway): first every entry larger than the cap
+/// alone (kept, it would cost everything else), then the oldest until the
+/// rest fits. Oldest first in the result.
+///
+/// # Errors
+/// State DB errors.
+pub fn over_cap(
+    state: &State,
+    cap: u64,
+    already: &[TrashRecord],
+) -> Result<Vec<TrashRecord>, StateError> {
+    if cap == 0 {
+        return Ok(Vec::new());
+    }
+    let gone: std::collections::HashSet<i64> = already.iter().map(|r| r.id).collect();
+    let mut out = Vec::new();
+    for side in crate::Side::BOTH {
+        let mut left: Vec<TrashRecord> = state
+            .trash_records()?
+            .into_iter()
+            .filter(|r| r.side == side && !gone.contains(&r.id))
+            .collect();
+        left.sort_by_key(deleted_ns);
+        let mut total: u64 = left.iter().map(|r| r.size).sum();
+        let (huge, rest): (Vec<_>, Vec<_>) = left.into_iter().partition(|r| r.size > cap);
+        for r in huge {
+            total -= r.size;
+            out.push(r);
+        }
+        for r in rest {
+            if total <= cap {
+                break;
+            }
+            total -= r.size;
+            out.push(r);
+        }
+    }
+    out.sort_by_key(deleted_ns);
+    Ok(out)
+}
+
 /// What a purge did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Purged {
@@ -501,7 +544,14 @@ pub fn purge(
         match loc.purge(&r.trash_path) {
             Ok(()) => {
                 state.remove_trash_record(r.id)?;
-                log.info("delete", json!({"path": r.trash_path, "side": r.side, "result": "ok", "bytes": r.size, "note": "purged from trash"}));
+                let cap = cfg.raw.soft_delete.max_trash_bytes;
+                if cap > 0 && r.size > cap {
+                    // Larger than the whole trash may hold: deleted for good.
+                    log.warn("delete", json!({"path": r.original_path, "side": r.side, "rule": r.rule, "result": "ok", "bytes": r.size,
+                        "note": format!("deleted for good: larger than the trash cap (max_trash_bytes = {cap}); trash path {}", r.trash_path)}));
+                } else {
+                    log.info("delete", json!({"path": r.trash_path, "side": r.side, "result": "ok", "bytes": r.size, "note": "purged from trash"}));
+                }
                 done.files += 1;
                 done.bytes += r.size;
                 done.folders += loc.remove_empty_parents(&r.trash_path);
@@ -516,8 +566,8 @@ pub fn purge(
     Ok(done)
 }
 
-/// [`purge_due`] then [`purge`] (`watch` with `auto_purge`); returns how
-/// many entries went.
+/// [`purge_due`] and [`over_cap`], then [`purge`] (`watch` with
+/// `auto_purge`); returns how many entries went.
 ///
 /// # Errors
 /// State DB errors.
@@ -528,7 +578,8 @@ pub fn purge_older_than(
     days: u64,
     log: &Logger,
 ) -> Result<u64, StateError> {
-    let due = purge_due(state, days)?;
+    let mut due = purge_due(state, days)?;
+    due.extend(over_cap(state, cfg.raw.soft_delete.max_trash_bytes, &due)?);
     Ok(purge(cfg, state, sides, &due, log)?.files)
 }
 

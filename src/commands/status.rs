@@ -7,14 +7,7 @@ use crate::error::RunError;
 use crate::roots::Sides;
 use crate::state::State;
 use crate::status::Status;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-
-fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
-    t.set_header(header.to_vec());
-    t
-}
+use crate::terminal::{self, Stream, table};
 
 /// `status [--json]`: exits with the health verdict's code.
 ///
@@ -28,9 +21,16 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         crate::outln!("{}", s.to_json());
         return Ok(code);
     }
-    crate::outln!("Health: {}", s.health.headline());
+    let width = terminal::width(Stream::Stdout);
+    crate::outln!(
+        "{}",
+        crate::plan::render::wrap(&format!("Health: {}", s.health.headline()), width, 2)
+    );
     for r in &s.health.reasons {
-        crate::outln!("  - {r}");
+        crate::outln!(
+            "{}",
+            crate::plan::render::wrap(&format!("  - {r}"), width, 4)
+        );
         for c in r.commands() {
             crate::outln!("      {c}");
         }
@@ -135,5 +135,6 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         );
     }
     crate::outln!("Emails queued: {}", s.emails_queued);
+    crate::outln!("Bandwidth: {}", s.bandwidth.text());
     Ok(code)
 }

@@ -9,7 +9,6 @@ use crate::log::Logger;
 use crate::roots::Sides;
 use crate::state::{State, TrashRecord};
 use crate::{Side, human};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use std::io::IsTerminal;
 
 /// Rows a table shows before "… and N more".
@@ -28,9 +27,7 @@ pub fn trash_list(cfg: &Config, path: Option<&str>) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
     let all = trash::versions(state.trash_records()?, cfg.case_sensitive);
     let shown = trash::select(&all, path.unwrap_or(""), cfg.case_sensitive);
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
-    t.set_header([
+    let mut t = crate::terminal::table(&[
         "version",
         "side",
         "original path",
@@ -45,7 +42,13 @@ pub fn trash_list(cfg: &Config, path: Option<&str>) -> Result<i32, RunError> {
             v.number.to_string(),
             r.side.to_string(),
             r.original_path.clone(),
-            r.trash_path.clone(),
+            // Most entries sit at their own path in the trash: "same"
+            // leaves the room to the paths that differ.
+            if r.trash_path == r.original_path {
+                "same".to_owned()
+            } else {
+                r.trash_path.clone()
+            },
             human::size(r.size),
             human::time_text(&r.deleted_at),
             r.rule.clone(),
@@ -126,7 +129,11 @@ pub fn trash_purge(
 ) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
     let days = older_than.unwrap_or(cfg.raw.soft_delete.retention_days);
-    let due = trash::purge_due(&state, days)?;
+    let mut due = trash::purge_due(&state, days)?;
+    let cap = cfg.raw.soft_delete.max_trash_bytes;
+    let over = trash::over_cap(&state, cap, &due)?;
+    let over_n = over.len() as u64;
+    due.extend(over);
     let age = if days == 0 {
         String::new()
     } else {
@@ -142,7 +149,20 @@ pub fn trash_purge(
     }
     print_due(&due);
     let bytes = human::size(due.iter().map(|r| r.size).sum());
-    let what = format!("{}{age}", plural(due.len() as u64, "entry", "entries"));
+    let by_age = due.len() as u64 - over_n;
+    let mut what = format!("{}{age}", plural(by_age, "entry", "entries"));
+    if over_n > 0 {
+        let over = format!(
+            "{} over the trash cap ({} a side)",
+            plural(over_n, "entry", "entries"),
+            human::size(cap)
+        );
+        what = if by_age == 0 {
+            over
+        } else {
+            format!("{what} and {over}")
+        };
+    }
     if dry_run {
         crate::outln!(
             "Dry run: purging would free {bytes}, deleting {what} for good; nothing was deleted."
@@ -192,9 +212,7 @@ pub fn trash_purge(
 
 /// The entries a purge would delete, oldest first.
 fn print_due(due: &[TrashRecord]) {
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
-    t.set_header(["side", "trash path", "size", "deleted at"]);
+    let mut t = crate::terminal::table(&["side", "trash path", "size", "deleted at"]);
     for r in due.iter().take(MAX_ROWS) {
         t.add_row([
             r.side.to_string(),

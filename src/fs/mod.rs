@@ -7,6 +7,8 @@
 //!   (e.g. 2 s, FAT-like) timestamps, so Windows semantics are tested on Linux;
 //! - [`fault::FaultFs`]: wraps another `Fs` and fails chosen calls (permission
 //!   denied, locked, out of space, interrupted) or "loses power" after N writes;
+//! - [`latency::LatencyFs`]: wraps another `Fs` behind a slow link (a round
+//!   trip per call, a byte rate) and counts the calls (WAN benchmark);
 //! - [`retry::RetryFs`]: wraps another `Fs` and makes interrupted reads,
 //!   stats and listings again (every production side is wrapped in it).
 //!
@@ -14,6 +16,7 @@
 //! every error names the operation and the path; nothing here decides policy.
 
 pub mod fault;
+pub mod latency;
 pub mod mem;
 pub mod real;
 pub mod retry;

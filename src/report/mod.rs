@@ -70,6 +70,8 @@ pub struct Snapshot {
     pub emails_queued: u64,
     pub emails: Vec<QueuedEmail>,
     pub email_enabled: bool,
+    /// The bandwidth limit in force and its next change, in words.
+    pub bandwidth: String,
     /// Stored cycles of the last 30 days (per cycle for the last day).
     pub history: CycleHistory,
     /// The latest log events worth reading (quiet cycles left out), newest first.
@@ -339,6 +341,7 @@ pub fn gather(cfg: &Config, state: &State, sides: &Sides) -> Result<Snapshot, St
         emails_queued: crate::alert::queued(state),
         emails: queued_emails(state, 20),
         email_enabled: cfg.raw.email.enabled,
+        bandwidth: crate::status::Bandwidth::now(&cfg.bandwidth).text(),
         history,
         events,
         trash: state.trash_records()?,

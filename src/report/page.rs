@@ -244,6 +244,7 @@ pub fn render(s: &Snapshot) -> String {
                             }
                         }
                     }
+                    p #bandwidth { "Bandwidth now: " (s.bandwidth) }
                     h3 { "Queued emails (" span #emails-queued { (s.emails_queued) } ")" }
                     @if s.emails_queued == 0 {
                         p.none { "None." @if !s.email_enabled { span.muted { " (email alerts are off: [email] enabled = false)" } } }

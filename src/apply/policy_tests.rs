@@ -1,0 +1,78 @@
+//! The office policies of issue 22 through apply and the in-memory file
+//! systems: the trash cap (`[soft_delete] max_trash_bytes`).
+
+use super::tests::{harness, live};
+use super::*;
+use crate::fs::Fs;
+
+/// Soft-deletes `names` on the right (deleted on the left, one sync each,
+/// the clock moving between them so their trash times are in order).
+fn trash_on_right(h: &super::tests::H, names: &[(&str, usize)]) {
+    for (name, size) in names {
+        h.left.put(name, &vec![b'x'; *size]);
+        h.sync();
+        h.tick();
+    }
+    for (name, _) in names {
+        h.left.remove_file(name).unwrap();
+        h.sync();
+        h.tick();
+        // Trash times are kept to the second: a second apart at least.
+        std::thread::sleep(std::time::Duration::from_millis(1_050));
+    }
+}
+
+/// The cap removes the oldest entries first, records and files together;
+/// an entry larger than the cap alone goes (deleted for good) and does not
+/// take everything else with it; the other side is under its cap.
+#[test]
+fn the_trash_cap_removes_the_oldest_first_and_an_entry_over_it_alone() {
+    let h = harness("[soft_delete]\nmax_trash_bytes = 100\n");
+    trash_on_right(
+        &h,
+        &[
+            ("a.txt", 40),
+            ("b.txt", 40),
+            ("huge.bin", 150),
+            ("c.txt", 40),
+            ("d.txt", 40),
+        ],
+    );
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let before = state.trash_records().unwrap();
+    assert_eq!(before.len(), 5, "{before:?}");
+    let due = trash::over_cap(&state, 100, &[]).unwrap();
+    let names: Vec<&str> = due.iter().map(|r| r.original_path.as_str()).collect();
+    assert_eq!(
+        names,
+        ["a.txt", "b.txt", "huge.bin"],
+        "oldest first, and the huge one"
+    );
+    // Through the retention purge (`watch` with auto_purge): nothing is
+    // old enough, the cap alone decides.
+    let n = trash::purge_older_than(&h.cfg, &state, &h.sides(), 30, &Logger::null()).unwrap();
+    assert_eq!(n, 3);
+    let mut left: Vec<String> = state
+        .trash_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.original_path)
+        .collect();
+    left.sort();
+    assert_eq!(left, ["c.txt", "d.txt"]);
+    let files: Vec<String> = h
+        .right
+        .dump()
+        .into_keys()
+        .filter(|k| k.starts_with(".sync_trash/") && h.right.get(k).is_some())
+        .collect();
+    assert_eq!(
+        files,
+        [".sync_trash/c.txt", ".sync_trash/d.txt"],
+        "files went with their records"
+    );
+    // Fits now: nothing more to do; and no cap, no purge.
+    assert!(trash::over_cap(&state, 100, &[]).unwrap().is_empty());
+    assert!(trash::over_cap(&state, 0, &[]).unwrap().is_empty());
+    assert_eq!(live(&h.left), live(&h.right));
+}
