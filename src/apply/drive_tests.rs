@@ -11,7 +11,7 @@ use crate::fs::fault::{FaultFs, FaultRule};
 use crate::fs::mem::MemFs;
 use crate::fs::retry::RetryFs;
 use crate::pipeline::{self, PlanRequest};
-use crate::plan::{OpKind, Plan};
+use crate::plan::{Op, OpKind, Plan};
 use crate::{Side, paths};
 use std::sync::Arc;
 
@@ -92,7 +92,7 @@ fn interrupted_reads_and_stats_fail_no_copy_no_hash_and_no_side() {
         .ops
         .iter()
         .filter(|o| o.path == "docs/small.docx")
-        .map(|o| o.kind())
+        .map(Op::kind)
         .collect();
     assert_eq!(kinds, [OpKind::SetProps], "{:?}", plan.ops);
     assert!(plan.problems.is_empty(), "{:?}", plan.problems);

@@ -160,7 +160,7 @@ fn describe(ops: &[Op]) -> Vec<String> {
                         }
                     ));
                 }
-                _ => s.push_str(&format!(" {}", o.dest_path().as_deref().unwrap_or(&o.path))),
+                _ => s.push_str(&format!(" {}", o.dest_path().unwrap_or(&o.path))),
             }
             s.push_str(&format!(" [{}]", o.rule));
             s
