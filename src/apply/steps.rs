@@ -1,7 +1,8 @@
 //! The executors: one function per step kind (copy, delete, rename,
 //! set_props, mkdir, rmdir, conflict, record), each re-checking the step's
 //! `expect` against the live disk first (SPEC §8) and returning the
-//! [`Outcome`] that `run` commits with its state updates.
+//! [`Outcome`] that the `Journal` commits with its state updates. Each
+//! takes its typed step ([`crate::plan::Step`]); the copy lives in `copy`.
 //!
 //! Invariant: every write goes to a temp name and is renamed into place as
 //! the step's last act; a replaced version goes to trash before it is
