@@ -8,13 +8,30 @@
 use crate::paths;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+/// More exclusion decided elsewhere (the `[[rules]]` with `exclude =
+/// true`): `(path, is_dir) → excluded`, for the path itself (its folders
+/// are asked on their own).
+pub type ExcludeRule = std::sync::Arc<dyn Fn(&str, bool) -> bool + Send + Sync>;
+
 /// Decides what is never synced.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Excluder {
     matcher: Gitignore,
     case_sensitive: bool,
     trash_key: Option<String>,
     extra_keys: Vec<String>,
+    rule: Option<ExcludeRule>,
+}
+
+impl std::fmt::Debug for Excluder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Excluder")
+            .field("case_sensitive", &self.case_sensitive)
+            .field("trash_key", &self.trash_key)
+            .field("extra_keys", &self.extra_keys)
+            .field("rule", &self.rule.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Excluder {
@@ -47,7 +64,27 @@ impl Excluder {
                 .iter()
                 .map(|e| paths::key_of(e, case_sensitive))
                 .collect(),
+            rule: None,
         })
+    }
+
+    /// Adds exclusion decided by `rule` (the folder rules).
+    #[must_use]
+    pub fn with_rule(mut self, rule: ExcludeRule) -> Self {
+        self.rule = Some(rule);
+        self
+    }
+
+    /// The folder rules' say on `path` and, unless `self_only`, its folders.
+    fn by_rule(&self, path: &str, is_dir: bool, self_only: bool) -> bool {
+        let Some(rule) = &self.rule else {
+            return false;
+        };
+        if rule(path, is_dir) {
+            return true;
+        }
+        !self_only
+            && paths::ancestors_or_self(paths::parent(path)).any(|p| !p.is_empty() && rule(p, true))
     }
 
     /// True if `path` (relative, `/`-separated) must not be synced.
@@ -58,13 +95,16 @@ impl Excluder {
                 .matcher
                 .matched_path_or_any_parents(path, is_dir)
                 .is_ignore()
+            || self.by_rule(path, is_dir, false)
     }
 
     /// Like [`Self::is_excluded`] for a walk, where every parent of `path`
     /// was already checked (and not excluded): only the path itself is matched.
     #[must_use]
     pub fn is_excluded_in_walk(&self, path: &str, is_dir: bool) -> bool {
-        self.is_excluded_self(path) || self.matcher.matched(path, is_dir).is_ignore()
+        self.is_excluded_self(path)
+            || self.matcher.matched(path, is_dir).is_ignore()
+            || self.by_rule(path, is_dir, true)
     }
 
     fn is_excluded_self(&self, path: &str) -> bool {

@@ -93,34 +93,46 @@ pub fn width(stream: Stream) -> usize {
     DEFAULT_WIDTH
 }
 
-/// A table for stdout in the house style that fits the width
-/// ([`width`]): cells wrap instead of the rows (comfy-table's dynamic
-/// arrangement), as for `status` and `trash list`.
+/// A table for stdout in the house style. On a terminal, or with
+/// `COLUMNS` set, it fits the width ([`width`]): cells wrap instead of the
+/// rows (comfy-table's dynamic arrangement), paths keep at least a fifth
+/// of it each, sizes and short words stay whole. In a pipe it is not
+/// wrapped at all: a file or a `findstr` reads whole lines best (scripts
+/// should read `--json`).
 #[must_use]
 pub fn table(header: &[&str]) -> comfy_table::Table {
+    use comfy_table::{ColumnConstraint, ContentArrangement, Width};
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    t.set_width(u16::try_from(width(Stream::Stdout)).unwrap_or(u16::MAX));
     t.set_header(header.to_vec());
-    // Times, sizes and short words stay whole on one line; paths, reasons
-    // and errors take the wrapping.
-    const WHOLE: [&str; 9] = [
-        "cycle at",
-        "since",
-        "deleted at",
+    let fitted = Stream::Stdout.is_terminal() || std::env::var_os("COLUMNS").is_some();
+    if !fitted {
+        return t;
+    }
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(u16::try_from(width(Stream::Stdout)).unwrap_or(u16::MAX));
+    const WHOLE: [&str; 7] = [
         "size",
         "duration",
         "copied",
         "side",
         "version",
         "available",
+        "attempts",
     ];
+    const PATHS: [&str; 4] = ["root", "path", "original path", "trash path"];
+    // A time wraps between its date, time and offset, never inside them.
+    const TIMES: [&str; 4] = ["cycle at", "since", "deleted at", "queued"];
     for (i, h) in header.iter().enumerate() {
-        if WHOLE.contains(h)
-            && let Some(c) = t.column_mut(i)
-        {
-            c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        let Some(c) = t.column_mut(i) else { continue };
+        if WHOLE.contains(h) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        } else if PATHS.contains(h) {
+            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Percentage(25)));
+        } else if TIMES.contains(h) {
+            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(12)));
+        } else if *h == "rule" {
+            c.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(15)));
         }
     }
     t

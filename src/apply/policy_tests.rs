@@ -76,3 +76,76 @@ fn the_trash_cap_removes_the_oldest_first_and_an_entry_over_it_alone() {
     assert!(trash::over_cap(&state, 0, &[]).unwrap().is_empty());
     assert_eq!(live(&h.left), live(&h.right));
 }
+
+/// A path that a new `exclude = true` rule leaves out of the sync is left
+/// alone on both sides: never deleted, even when one side deletes it.
+#[test]
+fn a_path_a_new_rule_excludes_is_never_deleted() {
+    use crate::config::rules::{FolderRules, RawRule};
+    use crate::fs::Fs;
+    use crate::pipeline::{self, PlanRequest};
+    let h = harness("");
+    h.left.put("Renders/cache/f1.bin", b"render 1");
+    h.left.put("Renders/final.mp4", b"final");
+    h.left.put("Docs/a.txt", b"a");
+    h.sync();
+    assert_eq!(live(&h.left), live(&h.right));
+    let mut cfg = h.cfg.clone();
+    cfg.rules = FolderRules::new(
+        &[RawRule {
+            path: "Renders/**".into(),
+            exclude: Some(true),
+            ..RawRule::default()
+        }],
+        false,
+    )
+    .unwrap();
+    h.tick();
+    h.left.remove_file("Renders/cache/f1.bin").unwrap();
+    h.right.put("Renders/final.mp4", b"edited on the right");
+    h.left.put("Docs/a.txt", b"a, edited");
+    let state = State::open_or_create(&cfg.state_db).unwrap();
+    let req = PlanRequest {
+        now_ns: crate::now_ns(),
+        ..PlanRequest::default()
+    };
+    let plan = pipeline::make_plan(&cfg, &h.sides(), &state, req)
+        .unwrap()
+        .0;
+    drop(state);
+    assert!(
+        plan.ops
+            .iter()
+            .all(|o| !o.path.starts_with("Renders") || o.kind == crate::plan::OpKind::Record),
+        "nothing but forgetting under Renders/: {:?}",
+        plan.ops
+    );
+    let mut state = State::open_or_create(&cfg.state_db).unwrap();
+    admit(&plan, &cfg, &h.sides(), &mut state, true).unwrap();
+    run(
+        &plan,
+        &cfg,
+        &h.sides(),
+        &mut state,
+        &Logger::null(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        h.right.get("Renders/cache/f1.bin").as_deref(),
+        Some(b"render 1".as_slice())
+    );
+    assert_eq!(
+        h.left.get("Renders/final.mp4").as_deref(),
+        Some(b"final".as_slice())
+    );
+    assert_eq!(
+        h.right.get("Renders/final.mp4").as_deref(),
+        Some(b"edited on the right".as_slice())
+    );
+    assert_eq!(
+        h.right.get("Docs/a.txt").as_deref(),
+        Some(b"a, edited".as_slice()),
+        "the rest syncs"
+    );
+}

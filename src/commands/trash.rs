@@ -27,32 +27,38 @@ pub fn trash_list(cfg: &Config, path: Option<&str>) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
     let all = trash::versions(state.trash_records()?, cfg.case_sensitive);
     let shown = trash::select(&all, path.unwrap_or(""), cfg.case_sensitive);
-    let mut t = crate::terminal::table(&[
-        "version",
-        "side",
-        "original path",
-        "trash path",
-        "size",
-        "deleted at",
-        "rule",
-    ]);
+    // The trash path only when some entry is not at its own path there.
+    let moved = shown
+        .iter()
+        .take(MAX_ROWS)
+        .any(|v| v.rec.trash_path != v.rec.original_path);
+    let mut header = vec!["version", "side", "original path"];
+    if moved {
+        header.push("trash path");
+    }
+    header.extend(["size", "deleted at", "rule"]);
+    let mut t = crate::terminal::table(&header);
     for v in shown.iter().take(MAX_ROWS) {
         let r = &v.rec;
-        t.add_row([
+        let mut row = vec![
             v.number.to_string(),
             r.side.to_string(),
             r.original_path.clone(),
-            // Most entries sit at their own path in the trash: "same"
-            // leaves the room to the paths that differ.
-            if r.trash_path == r.original_path {
+        ];
+        if moved {
+            // Most entries sit at their own path in the trash: "same".
+            row.push(if r.trash_path == r.original_path {
                 "same".to_owned()
             } else {
                 r.trash_path.clone()
-            },
+            });
+        }
+        row.extend([
             human::size(r.size),
             human::time_text(&r.deleted_at),
             r.rule.clone(),
         ]);
+        t.add_row(row);
     }
     if shown.is_empty() {
         match path {

@@ -15,6 +15,8 @@
 //! double-quoted string (`"C:\share"`: TOML reads `\s` as an escape), a
 //! missing file (`twinsync init --example` prints a commented one).
 
+pub mod rules;
+
 use crate::exclude::Excluder;
 use serde::Deserialize;
 use std::path::{Component, Path, PathBuf};
@@ -366,6 +368,8 @@ pub struct RawConfig {
     pub transfer: Transfer,
     pub email: Email,
     pub logging: Logging,
+    /// `[[rules]]`: settings per folder, the first match wins.
+    pub rules: Vec<rules::RawRule>,
 }
 
 impl Default for RawConfig {
@@ -387,6 +391,7 @@ impl Default for RawConfig {
             transfer: Transfer::default(),
             email: Email::default(),
             logging: Logging::default(),
+            rules: Vec::new(),
         }
     }
 }
@@ -414,6 +419,9 @@ pub struct Config {
     /// The limits copies keep to, by time of day: `[transfer] bandwidth`,
     /// else `max_bytes_per_second` all the time (both directions).
     pub bandwidth: crate::bandwidth::Timetable,
+    /// `[[rules]]`, compiled: the settings of a path are those of the first
+    /// rule that matches it ([`rules::FolderRules::first`]).
+    pub rules: rules::FolderRules,
     /// Every key as written (after defaults); the paths above are the
     /// resolved forms of its path keys.
     pub raw: RawConfig,
@@ -553,6 +561,7 @@ impl Config {
                 let msg = e.inner().to_string();
                 let key = match unknown_field(&msg) {
                     Some(f) if path == "." || path.is_empty() => f.to_owned(),
+                    Some(f) if path.starts_with("rules[") => format!("{path}.{f}"),
                     _ => path.clone(),
                 };
                 let msg = if unknown_field(&msg).is_some() {
@@ -715,6 +724,8 @@ impl Config {
             crate::bandwidth::Timetable::parse(&raw.transfer.bandwidth)
                 .map_err(|e| key_err(file, "transfer.bandwidth", e.to_string()))?
         };
+        let rules = rules::FolderRules::new(&raw.rules, case_sensitive)
+            .map_err(|e| key_err(file, &e.key, e.msg))?;
         Ok(Self {
             file: file.to_path_buf(),
             left_root,
@@ -725,6 +736,7 @@ impl Config {
             left_trash,
             right_trash,
             bandwidth,
+            rules,
             raw,
         })
     }
@@ -763,7 +775,17 @@ impl Config {
             .into_iter()
             .filter_map(|p| rel_inside(root, p))
             .collect();
-        Excluder::new(&self.raw.exclude, self.case_sensitive, trash, Some(&extra))
+        let ex = Excluder::new(&self.raw.exclude, self.case_sensitive, trash, Some(&extra))?;
+        Ok(
+            if self.rules.rules.iter().any(rules::FolderRule::excludes) {
+                let r = std::sync::Arc::new(self.rules.clone());
+                ex.with_rule(std::sync::Arc::new(move |p: &str, d: bool| {
+                    r.excludes_self(p, d)
+                }))
+            } else {
+                ex
+            },
+        )
     }
 }
 
@@ -874,6 +896,57 @@ mod tests {
         assert_eq!(c.left_trash, TrashRoot::Inside(".sync_trash".into()));
         assert!(c.left_root.ends_with("l"));
         assert!(c.state_db.ends_with("twinsync.db"));
+    }
+
+    /// Issue 22: `[[rules]]` are read in order; each wrong key or value is
+    /// an error naming the rule's index and key, and the file.
+    #[test]
+    fn folder_rules_are_read_and_their_errors_name_index_and_key() {
+        let c = parse(&format!(
+            "{ROOTS}[[rules]]\npath = 'Temp/**'\ndelete = 'hard'\n[[rules]]\npath = 'Marketing/Video/**'\nhash = false\nlarge_file_bytes = 1048576\n[[rules]]\npath = 'Accounts/**'\nsame_file_changed_both = 'option2'\ndirection = 'left-to-right'\n[[rules]]\npath = 'Renders/**'\nexclude = true\n"
+        ))
+        .unwrap();
+        assert_eq!(c.rules.rules.len(), 4);
+        let r = c.rules.first("Marketing/Video/a.mov", false).unwrap();
+        assert_eq!((r.index, r.raw.hash), (1, Some(false)));
+        let r = c.rules.first("Accounts/q3.xlsx", false).unwrap();
+        assert_eq!(
+            r.raw.same_file_changed_both.map(|o| o.name),
+            Some("option2")
+        );
+        assert_eq!(r.raw.direction, Some(rules::Direction::LeftToRight));
+        // The exclude rule reaches the scan's excluder.
+        let ex = c.excluder(crate::Side::Left).unwrap();
+        assert!(ex.is_excluded("Renders/cache/x.bin", false));
+        assert!(!ex.is_excluded("Temp/x.bin", false));
+        for (rule, key) in [
+            ("path = 'A/**'\ndelete = 'sometimes'", "rules[0].delete"),
+            ("path = 'A/**'\ndirection = 'up'", "rules[0].direction"),
+            ("path = 'A/**'\nhash = 'no'", "rules[0].hash"),
+            (
+                "path = 'A/**'\nsame_file_changed_both = 'option9'",
+                "rules[0].same_file_changed_both",
+            ),
+            (
+                "path = 'A/**'\nnew_file_both_different = 'option3'",
+                "rules[0].new_file_both_different",
+            ),
+            ("path = 'A/**'\ncolour = 'red'", "rules[0].colour"),
+            ("delete = 'hard'", "rules[0]"),
+            ("path = 'A/**'", "rules[0].path"),
+            (
+                "path = 'A/**'\nexclude = true\nhash = false",
+                "rules[0].exclude",
+            ),
+        ] {
+            let e = err(&format!("{ROOTS}[[rules]]\n{rule}\n"));
+            assert!(e.contains(key) && e.contains("c.toml"), "{rule}: {e}");
+        }
+        // The index is the rule's place.
+        let e = err(&format!(
+            "{ROOTS}[[rules]]\npath = 'A/**'\nhash = false\n[[rules]]\npath = 'B/**'\ndelete = 'later'\n"
+        ));
+        assert!(e.contains("rules[1].delete"), "{e}");
     }
 
     /// Issue 22: the new keys are read, and a wrong value names its key.
