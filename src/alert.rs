@@ -14,19 +14,19 @@
 //!
 //! What an alert says is its sender's business (steps: [`crate::apply::alert`];
 //! guard refusals: [`crate::plan::guard`]; outages: `watch`); this module
-//! only queues, claims and sends.
+//! only queues, claims and sends. The outbox's SQL is the state DB's
+//! (`state/outbox.rs`): this module decides what to send and when.
 //!
 //! Invariant: the password is read only here, only when sending, and never
 //! formatted into a log line, a plan or an error message.
 
 use crate::config::{Auth, Config, Security};
 use crate::log::Logger;
-use crate::state::State;
+use crate::state::{OutboxRow, State};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
-use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::json;
 use std::time::Duration;
 
@@ -69,10 +69,7 @@ fn now_s() -> i64 {
 
 /// Queues an alert in the outbox (no network).
 pub fn enqueue(state: &State, kind: &str, subject: &str, body: &str) {
-    let _ = state.conn().execute(
-        "INSERT INTO outbox(created_at, kind, subject, body) VALUES(?1, ?2, ?3, ?4)",
-        params![now_s(), kind, subject, body],
-    );
+    let _ = state.enqueue_alert(kind, subject, body, now_s());
 }
 
 /// Queues the alert of a guard refusal (no network: the caller flushes,
@@ -86,14 +83,7 @@ pub fn enqueue_guard(cfg: &Config, state: &State, why: &str) {
 /// Number of unsent emails.
 #[must_use]
 pub fn queued(state: &State) -> u64 {
-    state
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_or(0, |n| u64::try_from(n).unwrap_or(0))
+    state.outbox_queued().unwrap_or(0)
 }
 
 fn password(cfg: &Config) -> Result<Option<String>, String> {
@@ -241,35 +231,51 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
         return;
     }
     let now = now_s();
-    let conn = state.conn();
-    let Some(rows) = claim(conn, now, min_age_s, e.max_emails_per_hour) else {
-        return;
-    };
+    let rows =
+        match state.claim_outbox(now, min_age_s, e.max_emails_per_hour, now - CLAIM_TIMEOUT_S) {
+            Ok(Some(rows)) => rows,
+            Ok(None) => return,
+            Err(why) => {
+                log.warn(
+                    "alert",
+                    json!({"result": "failed", "error": why.to_string()}),
+                );
+                return;
+            }
+        };
     // When each event happened, as people read times (the body of a step's
     // alert already starts with it).
     let at = |s: i64| {
         chrono::DateTime::from_timestamp(s, 0)
             .map_or_else(|| s.to_string(), |t| crate::human::time(&t))
     };
-    let with_time = |r: &Row| {
-        if r.4.starts_with("Time: ") {
-            r.4.clone()
+    let with_time = |r: &OutboxRow| {
+        if r.body.starts_with("Time: ") {
+            r.body.clone()
         } else {
-            format!("Time: {}\n{}", at(r.1), r.4)
+            format!("Time: {}\n{}", at(r.created_at), r.body)
         }
     };
     let (subject, body) = if rows.len() == 1 {
-        (format!("[twinsync] {}", rows[0].3), with_time(&rows[0]))
+        (
+            format!("[twinsync] {}", rows[0].subject),
+            with_time(&rows[0]),
+        )
     } else {
         let mut t = comfy_table::Table::new();
         t.load_style(comfy_table::presets::ASCII_MARKDOWN);
         t.set_header(["#", "time", "kind", "what"]);
         for (i, r) in rows.iter().enumerate() {
-            t.add_row([(i + 1).to_string(), at(r.1), r.2.clone(), r.3.clone()]);
+            t.add_row([
+                (i + 1).to_string(),
+                at(r.created_at),
+                r.kind.clone(),
+                r.subject.clone(),
+            ]);
         }
         let details: Vec<String> = rows
             .iter()
-            .map(|r| format!("--- {}\n{}", r.3, with_time(r)))
+            .map(|r| format!("--- {}\n{}", r.subject, with_time(r)))
             .collect();
         (
             format!("[twinsync] {} events", rows.len()),
@@ -280,79 +286,32 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
             ),
         )
     };
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     match send(cfg, &subject, &body) {
         Ok(()) => {
-            for id in &ids {
-                let _ = conn.execute(
-                    "UPDATE outbox SET sent_at = ?2, claimed_at = NULL WHERE id = ?1",
-                    params![id, now],
+            if let Err(e) = state.outbox_sent(&ids, now) {
+                log.warn(
+                    "alert",
+                    json!({"result": "sent, not recorded", "error": e.to_string()}),
                 );
             }
-            let _ = conn.execute("INSERT INTO mail_log(sent_at) VALUES(?1)", [now]);
-            let _ = conn.execute(
-                "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1",
-                [now - 7 * 86_400],
-            );
             log.info(
                 "alert",
                 json!({"result": "ok", "events": ids.len(), "subject": subject}),
             );
         }
         Err(why) => {
-            let attempts = rows.iter().map(|r| r.5).max().unwrap_or(0) + 1;
+            let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
             let backoff = (15_i64 << attempts.min(6)).min(60);
-            for id in &ids {
-                let _ = conn.execute(
-                    "UPDATE outbox SET attempts = ?2, next_try = ?3, last_error = ?4, claimed_at = NULL WHERE id = ?1",
-                    params![id, attempts, now + backoff, why],
+            if let Err(e) = state.outbox_failed(&ids, attempts, now + backoff, &why) {
+                log.warn(
+                    "alert",
+                    json!({"result": "failure not recorded", "error": e.to_string()}),
                 );
             }
             log.warn("alert", json!({"result": "failed", "error": why, "retry_in_s": backoff, "queued": ids.len()}));
         }
     }
-}
-
-/// An outbox row: id, created_at, kind, subject, body, attempts, next_try.
-type Row = (i64, i64, String, String, String, i64, i64);
-
-/// Claims the unsent rows if an email is due now (backoff passed, digest
-/// window over, hourly limit not reached), in one write transaction so
-/// that a concurrent sender sees them claimed. `None`: nothing to send.
-fn claim(conn: &Connection, now: i64, min_age_s: i64, max_per_hour: u64) -> Option<Vec<Row>> {
-    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).ok()?;
-    let rows: Vec<Row> = tx
-        .prepare("SELECT id, created_at, kind, subject, body, attempts, next_try FROM outbox WHERE sent_at IS NULL AND (claimed_at IS NULL OR claimed_at < ?1) ORDER BY id")
-        .and_then(|mut st| {
-            st.query_map([now - CLAIM_TIMEOUT_S], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .ok()?;
-    if rows.is_empty()
-        || rows.iter().any(|r| r.6 > now)
-        || rows.iter().all(|r| now - r.1 < min_age_s)
-    {
-        return None;
-    }
-    let sent_last_hour: i64 = tx
-        .query_row(
-            "SELECT count(*) FROM mail_log WHERE sent_at > ?1",
-            [now - 3600],
-            |r| r.get(0),
-        )
-        .unwrap_or(0);
-    if sent_last_hour >= i64::try_from(max_per_hour).unwrap_or(i64::MAX) {
-        return None;
-    }
-    for r in &rows {
-        tx.execute(
-            "UPDATE outbox SET claimed_at = ?2 WHERE id = ?1",
-            params![r.0, now],
-        )
-        .ok()?;
-    }
-    tx.commit().ok()?;
-    Some(rows)
 }
 
 /// Sends what is queued now (apply does this before it finishes).
@@ -454,9 +413,10 @@ mod tests {
 
         // A row another sender is sending right now is left to it…
         enqueue(&state, "guard", "refused again", "why");
+        // Another sender's claim, written through a connection of its own.
+        let other = rusqlite::Connection::open(&cfg.state_db).unwrap();
         let claim_at = |t: i64| {
-            state
-                .conn()
+            other
                 .execute(
                     "UPDATE outbox SET claimed_at = ?1 WHERE sent_at IS NULL",
                     [t],

@@ -190,8 +190,7 @@ fn cycles_parser(s: &str) -> Result<u64, String> {
 /// `--side left|right`.
 fn side_parser() -> impl clap::builder::TypedValueParser<Value = Side> {
     use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(["left", "right"])
-        .map(|s| if s == "left" { Side::Left } else { Side::Right })
+    clap::builder::PossibleValuesParser::new(["left", "right"]).try_map(|s| s.parse::<Side>())
 }
 
 /// `--keep left|right|both` (listed in `--help` and in usage errors).

@@ -54,6 +54,18 @@ impl fmt::Display for Side {
     }
 }
 
+/// The one parser of a side's name (`left`, `right`), for the CLI and the
+/// state DB alike: anything else is an error, never a default side.
+impl std::str::FromStr for Side {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::BOTH
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a side (left or right)"))
+    }
+}
+
 /// A value for each side, indexed by [`Side`] (serialised as
 /// `{"left": …, "right": …}`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -116,16 +116,7 @@ pub struct PendingStep {
     pub lane: Lane,
 }
 
-/// An email waiting in the outbox.
-#[derive(Debug, Clone)]
-pub struct QueuedEmail {
-    /// Unix seconds.
-    pub created_at: i64,
-    pub kind: String,
-    pub subject: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-}
+pub use crate::state::QueuedEmail;
 
 /// One line of the JSON log.
 #[derive(Debug, Clone, Default)]
@@ -339,7 +330,7 @@ pub fn gather(cfg: &Config, state: &State, sides: &Sides) -> Result<Snapshot, St
         failures: state.failures()?,
         skipped: state.skipped()?,
         emails_queued: crate::alert::queued(state),
-        emails: queued_emails(state, 20),
+        emails: state.queued_emails(20).unwrap_or_default(),
         email_enabled: cfg.raw.email.enabled,
         bandwidth: crate::status::Bandwidth::now(&cfg.bandwidth).text(),
         history,
@@ -406,27 +397,6 @@ fn pending_steps(state: &State) -> Result<Vec<PendingStep>, StateError> {
         }
     }
     Ok(out)
-}
-
-/// The first `limit` unsent emails of the outbox, oldest first.
-fn queued_emails(state: &State, limit: u32) -> Vec<QueuedEmail> {
-    let Ok(mut stmt) = state.conn().prepare(
-        "SELECT created_at, kind, subject, attempts, last_error FROM outbox
-         WHERE sent_at IS NULL ORDER BY id LIMIT ?1",
-    ) else {
-        return Vec::new();
-    };
-    stmt.query_map([limit], |r| {
-        Ok(QueuedEmail {
-            created_at: r.get(0)?,
-            kind: r.get(1)?,
-            subject: r.get(2)?,
-            attempts: r.get(3)?,
-            last_error: r.get(4)?,
-        })
-    })
-    .map(|rows| rows.filter_map(Result::ok).collect())
-    .unwrap_or_default()
 }
 
 /// How much of a log file's end is read (per file: the current one and the

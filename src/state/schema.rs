@@ -175,12 +175,12 @@ mod tests {
         }
         let s = State::open(&file).unwrap();
         let v: i64 = s
-            .conn()
+            .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, i64::try_from(MIGRATIONS.len()).unwrap());
         let ats: Vec<i64> = s
-            .conn()
+            .conn
             .prepare("SELECT at FROM cycles ORDER BY id")
             .unwrap()
             .query_map([], |r| r.get(0))
@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(h.hours.iter().map(|x| x.duration_ms_max).max(), Some(40));
         assert!(h.hours.iter().all(|x| x.hour % 3600 == 0));
         let rows: i64 = s
-            .conn()
+            .conn
             .query_row("SELECT count(*) FROM cycles", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 11);
