@@ -11,7 +11,8 @@
 //!   (`180 MiB` for 188,743,680 bytes, never `188.74 MB`).
 //!
 //! Machine-read outputs (the JSON log, `--json`, plan files) keep RFC 3339;
-//! this module is for people only. Invariant: nothing here panics or fails:
+//! this module is for people only (the machine form of a time is
+//! [`crate::model::time::fmt_time`]). Invariant: nothing here panics or fails:
 //! a time that cannot be read is shown as it was given.
 
 use chrono::{DateTime, Local, TimeZone};
@@ -90,6 +91,12 @@ pub fn duration_ms(ms: u64) -> String {
 #[must_use]
 pub fn size(bytes: u64) -> String {
     humansize::format_size(bytes, humansize::BINARY)
+}
+
+/// A count and its noun, singular or plural: `1 copy`, `2 copies`, `0 copies`.
+#[must_use]
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use common::Env;
 use common::smtp::Smtp;
 use predicates::str::contains;
 use std::time::{Duration, Instant};
+use twinsync::Side;
 
 const PASSWORD: &str = "s3cret-app-password";
 
@@ -19,7 +20,7 @@ fn email_config(port: u16, extra: &str) -> String {
 
 fn env_with_mail(port: u16, extra: &str) -> Env {
     let e = Env::init(&email_config(port, extra));
-    e.write("left", "keep", "k", 900);
+    e.write(Side::Left, "keep", "k", 900);
     e
 }
 
@@ -38,10 +39,10 @@ fn sync(e: &Env) -> std::process::Output {
 }
 
 fn make_conflict(e: &Env, name: &str) {
-    e.write("left", name, "base", 800);
+    e.write(Side::Left, name, "base", 800);
     sync(e);
-    e.write("left", name, "left edit", 300);
-    e.write("right", name, "right edit, newer", 200);
+    e.write(Side::Left, name, "left edit", 300);
+    e.write(Side::Right, name, "right edit, newer", 200);
 }
 
 #[test]
@@ -125,7 +126,7 @@ fn with_the_server_down_sync_is_prompt_and_mail_goes_out_later() {
     );
     assert!(took < Duration::from_secs(10));
     assert_eq!(
-        e.read("right", "a - clash.txt").as_deref(),
+        e.read(Side::Right, "a - clash.txt").as_deref(),
         Some("left edit"),
         "the sync itself completed"
     );
@@ -153,12 +154,12 @@ fn a_burst_of_conflicts_is_one_digest() {
     )
     .unwrap();
     for i in 0..100 {
-        e.write("left", &format!("c/{i}.txt"), "base", 800);
+        e.write(Side::Left, &format!("c/{i}.txt"), "base", 800);
     }
     sync(&e);
     for i in 0..100 {
-        e.write("left", &format!("c/{i}.txt"), "left edit", 300);
-        e.write("right", &format!("c/{i}.txt"), "right edit, newer", 200);
+        e.write(Side::Left, &format!("c/{i}.txt"), "left edit", 300);
+        e.write(Side::Right, &format!("c/{i}.txt"), "right edit, newer", 200);
     }
     sync(&e);
     let msgs = smtp.messages.lock().unwrap().clone();
@@ -380,7 +381,7 @@ fn watch_alerts_a_guard_refusal_once_per_streak_without_smtp_in_the_cycle() {
         email_config(port, "")
     ));
     for i in 0..25 {
-        e.write("left", &format!("f{i}.txt"), "x", 900);
+        e.write(Side::Left, &format!("f{i}.txt"), "x", 900);
     }
     sync(&e);
     for i in 0..25 {

@@ -6,6 +6,7 @@
 mod common;
 use common::{Env, synced};
 use predicates::str::contains;
+use twinsync::Side;
 
 fn same_trees(e: &Env) {
     assert_eq!(synced(&e.left), synced(&e.right), "left and right differ");
@@ -14,8 +15,8 @@ fn same_trees(e: &Env) {
 #[test]
 fn one_sided_changes_propagate_both_ways() {
     let e = Env::init("");
-    e.write("left", "a.txt", "a1", 100);
-    e.write("right", "sub/b.txt", "b1", 100);
+    e.write(Side::Left, "a.txt", "a1", 100);
+    e.write(Side::Right, "sub/b.txt", "b1", 100);
     std::fs::create_dir_all(e.left.join("empty/inner")).unwrap();
     let out = e.sync();
     assert!(out.contains("Apply complete: 2 copied"), "{out}");
@@ -25,15 +26,18 @@ fn one_sided_changes_propagate_both_ways() {
         "empty folders are created too"
     );
     // 6.2.3 / 6.2.4
-    e.write("left", "a.txt", "a2 left", 50);
-    e.write("right", "sub/b.txt", "b2 right", 50);
+    e.write(Side::Left, "a.txt", "a2 left", 50);
+    e.write(Side::Right, "sub/b.txt", "b2 right", 50);
     e.sync();
-    assert_eq!(e.read("right", "a.txt").as_deref(), Some("a2 left"));
-    assert_eq!(e.read("left", "sub/b.txt").as_deref(), Some("b2 right"));
+    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("a2 left"));
+    assert_eq!(e.read(Side::Left, "sub/b.txt").as_deref(), Some("b2 right"));
     // The versions replaced go to trash, so every saved version stays recoverable.
-    assert_eq!(e.read("right", ".sync_trash/a.txt").as_deref(), Some("a1"));
     assert_eq!(
-        e.read("left", ".sync_trash/sub/b.txt").as_deref(),
+        e.read(Side::Right, ".sync_trash/a.txt").as_deref(),
+        Some("a1")
+    );
+    assert_eq!(
+        e.read(Side::Left, ".sync_trash/sub/b.txt").as_deref(),
         Some("b1")
     );
     // 6.2.7 / 6.2.8 → trash on the other side
@@ -41,13 +45,17 @@ fn one_sided_changes_propagate_both_ways() {
     std::fs::remove_file(e.right.join("sub/b.txt")).unwrap();
     e.sync();
     same_trees(&e);
-    let in_trash = |side: &str, data: &str| {
+    let in_trash = |side: Side, data: &str| {
         e.tree(side)
             .iter()
             .any(|(k, v)| k.starts_with(".sync_trash/") && v == data)
     };
-    assert!(in_trash("right", "a2 left"), "{:?}", e.tree("right"));
-    assert!(in_trash("left", "b2 right"));
+    assert!(
+        in_trash(Side::Right, "a2 left"),
+        "{:?}",
+        e.tree(Side::Right)
+    );
+    assert!(in_trash(Side::Left, "b2 right"));
     // Folder removal propagates once empty.
     std::fs::remove_dir_all(e.left.join("empty")).unwrap();
     e.sync();
@@ -79,10 +87,10 @@ fn one_sided_changes_propagate_both_ways() {
 
 fn conflicted(extra: &str) -> Env {
     let e = Env::init(extra);
-    e.write("left", "r.docx", "base", 300);
+    e.write(Side::Left, "r.docx", "base", 300);
     e.sync();
-    e.write("left", "r.docx", "left edit", 200);
-    e.write("right", "r.docx", "right edit, newer", 100);
+    e.write(Side::Left, "r.docx", "left edit", 200);
+    e.write(Side::Right, "r.docx", "right edit, newer", 100);
     e
 }
 
@@ -91,7 +99,7 @@ fn rule_6_2_1_option1_clash_copies_on_both_sides() {
     let e = conflicted("");
     let out = e.sync();
     assert!(out.contains("1 conflict"), "{out}");
-    for side in ["left", "right"] {
+    for side in Side::BOTH {
         assert_eq!(
             e.read(side, "r.docx").as_deref(),
             Some("right edit, newer"),
@@ -110,15 +118,15 @@ fn rule_6_2_1_option1_clash_copies_on_both_sides() {
     assert_eq!(c["newer"], "right");
     e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
     // A second conflict on the same file takes the next clash name.
-    e.write("left", "r.docx", "left again", 50);
-    e.write("right", "r.docx", "right again, newer", 20);
+    e.write(Side::Left, "r.docx", "left again", 50);
+    e.write(Side::Right, "r.docx", "right again, newer", 20);
     e.sync();
     assert_eq!(
-        e.read("left", "r - clash 2.docx").as_deref(),
+        e.read(Side::Left, "r - clash 2.docx").as_deref(),
         Some("left again")
     );
     assert_eq!(
-        e.read("right", "r - clash 2.docx").as_deref(),
+        e.read(Side::Right, "r - clash 2.docx").as_deref(),
         Some("left again")
     );
 }
@@ -127,9 +135,9 @@ fn rule_6_2_1_option1_clash_copies_on_both_sides() {
 fn rule_6_2_1_option2_leaves_both_then_resolve_settles() {
     let e = conflicted("[conflicts]\nsame_file_changed_both = 'option2'\n");
     e.sync();
-    assert_eq!(e.read("left", "r.docx").as_deref(), Some("left edit"));
+    assert_eq!(e.read(Side::Left, "r.docx").as_deref(), Some("left edit"));
     assert_eq!(
-        e.read("right", "r.docx").as_deref(),
+        e.read(Side::Right, "r.docx").as_deref(),
         Some("right edit, newer")
     );
     // Remembered: the next plan has no conflict op for it.
@@ -155,9 +163,9 @@ fn rule_6_2_1_option2_leaves_both_then_resolve_settles() {
         .assert()
         .success();
     e.sync();
-    assert_eq!(e.read("right", "r.docx").as_deref(), Some("left edit"));
+    assert_eq!(e.read(Side::Right, "r.docx").as_deref(), Some("left edit"));
     assert_eq!(
-        e.read("right", ".sync_trash/r.docx").as_deref(),
+        e.read(Side::Right, ".sync_trash/r.docx").as_deref(),
         Some("right edit, newer"),
         "the overwritten version is in trash"
     );
@@ -173,42 +181,48 @@ fn rule_6_2_1_option3_newer_overwrites_older_to_trash() {
     let e = conflicted("[conflicts]\nsame_file_changed_both = 'option3'\n");
     e.sync();
     assert_eq!(
-        e.read("left", "r.docx").as_deref(),
+        e.read(Side::Left, "r.docx").as_deref(),
         Some("right edit, newer")
     );
     assert_eq!(
-        e.read("left", ".sync_trash/r.docx").as_deref(),
+        e.read(Side::Left, ".sync_trash/r.docx").as_deref(),
         Some("left edit")
     );
-    assert!(e.read("left", "r - clash.docx").is_none());
+    assert!(e.read(Side::Left, "r - clash.docx").is_none());
     same_trees(&e);
 }
 
 #[test]
 fn rule_6_2_2_both_options() {
     let e = Env::init("");
-    e.write("left", "keep", "k", 500);
+    e.write(Side::Left, "keep", "k", 500);
     e.sync();
-    e.write("left", "n.txt", "left new, newer", 10);
-    e.write("right", "n.txt", "right new", 100);
+    e.write(Side::Left, "n.txt", "left new, newer", 10);
+    e.write(Side::Right, "n.txt", "right new", 100);
     e.sync();
-    assert_eq!(e.read("right", "n.txt").as_deref(), Some("left new, newer"));
     assert_eq!(
-        e.read("right", "n - clash.txt").as_deref(),
+        e.read(Side::Right, "n.txt").as_deref(),
+        Some("left new, newer")
+    );
+    assert_eq!(
+        e.read(Side::Right, "n - clash.txt").as_deref(),
         Some("right new")
     );
     same_trees(&e);
 
     let e = Env::init("[conflicts]\nnew_file_both_different = 'option2'\n");
-    e.write("left", "keep", "k", 500);
+    e.write(Side::Left, "keep", "k", 500);
     e.sync();
-    e.write("left", "n.txt", "left new, newer", 10);
-    e.write("right", "n.txt", "right new", 100);
+    e.write(Side::Left, "n.txt", "left new, newer", 10);
+    e.write(Side::Right, "n.txt", "right new", 100);
     e.sync();
-    assert_eq!(e.read("right", "n.txt").as_deref(), Some("left new, newer"));
-    assert!(e.read("right", "n - clash.txt").is_none());
     assert_eq!(
-        e.read("right", ".sync_trash/n.txt").as_deref(),
+        e.read(Side::Right, "n.txt").as_deref(),
+        Some("left new, newer")
+    );
+    assert!(e.read(Side::Right, "n - clash.txt").is_none());
+    assert_eq!(
+        e.read(Side::Right, ".sync_trash/n.txt").as_deref(),
         Some("right new")
     );
 }
@@ -216,20 +230,20 @@ fn rule_6_2_2_both_options() {
 #[test]
 fn rules_6_2_5_and_6_2_6_undelete() {
     let e = Env::init("");
-    e.write("left", "a.txt", "a", 300);
-    e.write("left", "b.txt", "b", 300);
+    e.write(Side::Left, "a.txt", "a", 300);
+    e.write(Side::Left, "b.txt", "b", 300);
     e.sync();
     std::fs::remove_file(e.left.join("a.txt")).unwrap();
-    e.write("right", "a.txt", "a changed on right", 100);
+    e.write(Side::Right, "a.txt", "a changed on right", 100);
     std::fs::remove_file(e.right.join("b.txt")).unwrap();
-    e.write("left", "b.txt", "b changed on left", 100);
+    e.write(Side::Left, "b.txt", "b changed on left", 100);
     e.sync();
     assert_eq!(
-        e.read("left", "a.txt").as_deref(),
+        e.read(Side::Left, "a.txt").as_deref(),
         Some("a changed on right")
     );
     assert_eq!(
-        e.read("right", "b.txt").as_deref(),
+        e.read(Side::Right, "b.txt").as_deref(),
         Some("b changed on left")
     );
 }
@@ -239,8 +253,8 @@ fn rules_6_2_5_and_6_2_6_undelete() {
 fn rules_6_2_11_and_6_2_12_properties_without_copy() {
     use std::os::unix::fs::PermissionsExt;
     let e = Env::init("");
-    e.write("left", "p.txt", "content", 300);
-    e.write("left", "t.txt", "touch me", 300);
+    e.write(Side::Left, "p.txt", "content", 300);
+    e.write(Side::Left, "t.txt", "touch me", 300);
     e.sync();
     std::fs::set_permissions(e.left.join("p.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
     common::set_age(&e.right.join("t.txt"), 100); // mtime only, same content
@@ -272,7 +286,7 @@ fn rules_6_2_11_and_6_2_12_properties_without_copy() {
 fn rule_6_2_13_option3_newer_properties_win() {
     use std::os::unix::fs::PermissionsExt;
     let e = Env::init("[conflicts]\nproperties_conflict_both = 'option3'\n");
-    e.write("left", "p.txt", "content", 300);
+    e.write(Side::Left, "p.txt", "content", 300);
     e.sync();
     std::fs::set_permissions(e.left.join("p.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(
@@ -295,12 +309,12 @@ fn rule_6_2_13_option3_newer_properties_win() {
 #[test]
 fn kind_clash_file_versus_folder() {
     let e = Env::init("");
-    e.write("left", "keep", "k", 500);
+    e.write(Side::Left, "keep", "k", 500);
     e.sync();
-    e.write("left", "x", "I am a file", 100);
-    e.write("right", "x/inside.txt", "inside", 100);
+    e.write(Side::Left, "x", "I am a file", 100);
+    e.write(Side::Right, "x/inside.txt", "inside", 100);
     e.sync();
-    for side in ["left", "right"] {
+    for side in Side::BOTH {
         assert_eq!(
             e.read(side, "x - clash").as_deref(),
             Some("I am a file"),
@@ -318,16 +332,16 @@ fn kind_clash_file_versus_folder() {
 #[test]
 fn large_files_are_deleted_for_good_and_logged() {
     let e = Env::init("[soft_delete]\nmax_size_bytes = 10\n");
-    e.write("left", "big.mov", "more than ten bytes", 300);
-    e.write("left", "small", "tiny", 300);
+    e.write(Side::Left, "big.mov", "more than ten bytes", 300);
+    e.write(Side::Left, "small", "tiny", 300);
     e.sync();
     std::fs::remove_file(e.left.join("big.mov")).unwrap();
     std::fs::remove_file(e.left.join("small")).unwrap();
     e.sync();
-    assert!(e.read("right", "big.mov").is_none());
-    assert!(e.read("right", ".sync_trash/big.mov").is_none());
+    assert!(e.read(Side::Right, "big.mov").is_none());
+    assert!(e.read(Side::Right, ".sync_trash/big.mov").is_none());
     assert_eq!(
-        e.read("right", ".sync_trash/small").as_deref(),
+        e.read(Side::Right, ".sync_trash/small").as_deref(),
         Some("tiny")
     );
     let log = e.log();
@@ -340,15 +354,15 @@ fn large_files_are_deleted_for_good_and_logged() {
 #[test]
 fn trash_names_list_restore_purge() {
     let e = Env::init("");
-    e.write("left", "d/r.txt", "v1", 300);
+    e.write(Side::Left, "d/r.txt", "v1", 300);
     e.sync();
     std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
     e.sync();
-    e.write("left", "d/r.txt", "v2", 200);
+    e.write(Side::Left, "d/r.txt", "v2", 200);
     e.sync();
     std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
     e.sync();
-    let trash = e.tree("right");
+    let trash = e.tree(Side::Right);
     assert_eq!(
         trash.get(".sync_trash/d/r.txt").map(String::as_str),
         Some("v1")
@@ -364,10 +378,10 @@ fn trash_names_list_restore_purge() {
         .stdout(contains("d/r.txt"))
         .stdout(contains("2 files in trash"));
     e.cmd(&["trash", "restore", "d/r.txt"]).assert().success();
-    assert!(e.read("right", "d/r.txt").is_some());
+    assert!(e.read(Side::Right, "d/r.txt").is_some());
     e.sync();
     assert!(
-        e.read("left", "d/r.txt").is_some(),
+        e.read(Side::Left, "d/r.txt").is_some(),
         "the next cycle syncs a restored file"
     );
     e.cmd(&["trash", "purge", "--older-than", "0", "-y"])
@@ -375,7 +389,7 @@ fn trash_names_list_restore_purge() {
         .success()
         .stdout(contains("Purged 1 entry"));
     assert_eq!(
-        e.tree("right")
+        e.tree(Side::Right)
             .keys()
             .filter(|k| k.starts_with(".sync_trash/") && !k.ends_with('/'))
             .count(),
@@ -388,18 +402,18 @@ type Trees = (Vec<(String, String)>, Vec<(String, String)>);
 
 fn snapshot(e: &Env) -> Trees {
     (
-        e.tree("left").into_iter().collect(),
-        e.tree("right").into_iter().collect(),
+        e.tree(Side::Left).into_iter().collect(),
+        e.tree(Side::Right).into_iter().collect(),
     )
 }
 
 #[test]
 fn refusals_change_nothing() {
     let e = Env::init("");
-    e.write("left", "a.txt", "a", 300);
+    e.write(Side::Left, "a.txt", "a", 300);
     e.cmd(&["plan", "--out", "old.json"]).assert().success();
     e.cmd(&["plan", "--out", "good.json"]).assert().success();
-    e.write("left", "b.txt", "b", 300);
+    e.write(Side::Left, "b.txt", "b", 300);
     e.cmd(&["plan", "--out", "new.json"]).assert().success();
     e.cmd(&["apply", "new.json"]).assert().success();
     let before = snapshot(&e);
@@ -514,11 +528,11 @@ fn corrupt_state_db_is_an_error_naming_the_file() {
 #[test]
 fn drifted_source_is_skipped_not_clobbered() {
     let e = Env::init("");
-    e.write("left", "a.txt", "v1", 300);
+    e.write(Side::Left, "a.txt", "v1", 300);
     e.sync();
-    e.write("left", "a.txt", "v2 planned", 200);
+    e.write(Side::Left, "a.txt", "v2 planned", 200);
     e.cmd(&["plan", "--out", "p.json"]).assert().success();
-    e.write("right", "a.txt", "edited after planning", 10);
+    e.write(Side::Right, "a.txt", "edited after planning", 10);
     let out = e
         .cmd(&["apply", "p.json"])
         .assert()
@@ -528,7 +542,7 @@ fn drifted_source_is_skipped_not_clobbered() {
         .clone();
     assert!(String::from_utf8_lossy(&out).contains("1 skipped (drifted)"));
     assert_eq!(
-        e.read("right", "a.txt").as_deref(),
+        e.read(Side::Right, "a.txt").as_deref(),
         Some("edited after planning")
     );
     // The next plan sees the real situation: a conflict.
@@ -538,25 +552,25 @@ fn drifted_source_is_skipped_not_clobbered() {
 #[test]
 fn apply_without_terminal_needs_auto_approve() {
     let e = Env::init("");
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     e.cmd(&["apply"])
         .write_stdin("y\n")
         .assert()
         .code(1)
         .stderr(contains("--auto-approve"));
-    assert!(e.read("right", "a.txt").is_none());
+    assert!(e.read(Side::Right, "a.txt").is_none());
 }
 
 #[test]
 fn applying_a_plan_twice_does_nothing_twice() {
     let e = Env::init("");
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     e.cmd(&["plan", "--out", "p.json"]).assert().success();
     e.cmd(&["apply", "p.json"]).assert().success();
     std::fs::remove_file(e.right.join("a.txt")).unwrap();
     e.cmd(&["apply", "p.json"]).assert().success();
     assert!(
-        e.read("right", "a.txt").is_none(),
+        e.read(Side::Right, "a.txt").is_none(),
         "a finished plan is not re-run"
     );
 }
@@ -567,7 +581,7 @@ fn sigkill_mid_apply_then_resume_converges() {
     let e = Env::init("[transfer]\nmax_bytes_per_second = 2000000\n");
     let big = "x".repeat(1_500_000);
     for i in 0..6 {
-        e.write("left", &format!("f{i}.bin"), &format!("{i}{big}"), 300);
+        e.write(Side::Left, &format!("f{i}.bin"), &format!("{i}{big}"), 300);
     }
     e.cmd(&["plan", "--out", "p.json"]).assert().success();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("twinsync"))
@@ -593,7 +607,7 @@ fn sigkill_mid_apply_then_resume_converges() {
     e.cmd(&["apply", "p.json"]).assert().success();
     same_trees(&e);
     let leftovers: Vec<_> = e
-        .tree("right")
+        .tree(Side::Right)
         .into_keys()
         .filter(|k| k.contains(".~twinsync-"))
         .collect();
@@ -613,15 +627,15 @@ fn moved_folders_and_files_are_renamed_not_copied() {
     let e = Env::init("");
     for i in 0..30 {
         e.write(
-            "left",
+            Side::Left,
             &format!("Premiere/clip{i:02}.mp4"),
             &"m".repeat(10_000 + i),
             100,
         );
     }
-    e.write("left", "Premiere/proj/edit.prproj", "project", 100);
-    e.write("left", "notes.txt", "notes", 100);
-    e.write("left", "keep.txt", "keep", 100);
+    e.write(Side::Left, "Premiere/proj/edit.prproj", "project", 100);
+    e.write(Side::Left, "notes.txt", "notes", 100);
+    e.write(Side::Left, "keep.txt", "keep", 100);
     e.sync();
     let ino = |rel: &str| std::fs::metadata(e.right.join(rel)).unwrap().ino();
     let before = ino("Premiere/clip07.mp4");
@@ -688,8 +702,8 @@ fn moved_folders_and_files_are_renamed_not_copied() {
 #[test]
 fn detect_moves_off_deletes_and_copies() {
     let e = Env::init("[transfer]\ndetect_moves = false");
-    e.write("left", "a/report.docx", "report", 100);
-    e.write("left", "keep.txt", "keep", 100);
+    e.write(Side::Left, "a/report.docx", "report", 100);
+    e.write(Side::Left, "keep.txt", "keep", 100);
     e.sync();
     std::fs::rename(e.left.join("a"), e.left.join("b")).unwrap();
     let plan = e.plan_json();
@@ -702,8 +716,11 @@ fn detect_moves_off_deletes_and_copies() {
             .any(|o| o["kind"] == "copy")
     );
     e.sync();
-    assert_eq!(e.read("right", "b/report.docx").as_deref(), Some("report"));
-    assert!(e.read("right", "a/report.docx").is_none());
+    assert_eq!(
+        e.read(Side::Right, "b/report.docx").as_deref(),
+        Some("report")
+    );
+    assert!(e.read(Side::Right, "a/report.docx").is_none());
 }
 
 /// Issue 18, item 7 (rclone bisync's scenario): a pair adopted by size and
@@ -713,14 +730,14 @@ fn detect_moves_off_deletes_and_copies() {
 #[test]
 fn apply_hashes_adopted_pairs_so_a_restamp_loses_to_an_edit() {
     let e = Env::init("");
-    for side in ["left", "right"] {
+    for side in Side::BOTH {
         e.write(side, "docs/report.txt", "the shared version", 600);
         e.write(side, "docs/other.txt", "another shared file", 600);
     }
     e.sync();
     // Re-dated on the right with the same bytes, edited on the left.
     common::set_age(&e.right.join("docs/report.txt"), 300);
-    e.write("left", "docs/report.txt", "edited on the left", 100);
+    e.write(Side::Left, "docs/report.txt", "edited on the left", 100);
     let plan = e.plan_json();
     let ops = plan["ops"].as_array().unwrap();
     assert!(
@@ -734,7 +751,7 @@ fn apply_hashes_adopted_pairs_so_a_restamp_loses_to_an_edit() {
     );
     e.sync();
     assert_eq!(
-        e.read("right", "docs/report.txt").as_deref(),
+        e.read(Side::Right, "docs/report.txt").as_deref(),
         Some("edited on the left")
     );
     assert_eq!(common::synced(&e.left), common::synced(&e.right));
@@ -771,20 +788,20 @@ fn paths_at_the_real_length_limit_copy_go_to_trash_and_restore() {
     dir.push_str(&"e".repeat(room - 1));
     let (edited, deleted) = (format!("{dir}/a.txt"), format!("{dir}/b.txt"));
     assert_eq!(e.right.join(&edited).as_os_str().len(), MAX);
-    e.write("left", &edited, "edited v1", 600);
-    e.write("left", &deleted, "deleted v1", 600);
+    e.write(Side::Left, &edited, "edited v1", 600);
+    e.write(Side::Left, &deleted, "deleted v1", 600);
     e.sync();
-    assert_eq!(e.read("right", &edited).as_deref(), Some("edited v1"));
-    assert_eq!(e.read("right", &deleted).as_deref(), Some("deleted v1"));
-    e.write("left", &edited, "edited v2", 100);
+    assert_eq!(e.read(Side::Right, &edited).as_deref(), Some("edited v1"));
+    assert_eq!(e.read(Side::Right, &deleted).as_deref(), Some("deleted v1"));
+    e.write(Side::Left, &edited, "edited v2", 100);
     std::fs::remove_file(e.left.join(&deleted)).unwrap();
     let out = e.sync();
     assert!(
         out.contains("1 copied") && out.contains("2 to trash"),
         "{out}"
     );
-    assert_eq!(e.read("right", &edited).as_deref(), Some("edited v2"));
-    assert_eq!(e.read("right", &deleted), None);
+    assert_eq!(e.read(Side::Right, &edited).as_deref(), Some("edited v2"));
+    assert_eq!(e.read(Side::Right, &deleted), None);
     let trash: Vec<(String, String)> = common::tree(&e.right)
         .into_iter()
         .filter(|(k, _)| k.starts_with(".sync_trash/.long/") && !k.ends_with('/'))
@@ -801,9 +818,9 @@ fn paths_at_the_real_length_limit_copy_go_to_trash_and_restore() {
             .any(|(k, v)| k.ends_with("-b.txt") && v == "deleted v1")
     );
     e.cmd(&["trash", "restore", &deleted]).assert().success();
-    assert_eq!(e.read("right", &deleted).as_deref(), Some("deleted v1"));
+    assert_eq!(e.read(Side::Right, &deleted).as_deref(), Some("deleted v1"));
     e.sync();
-    assert_eq!(e.read("left", &deleted).as_deref(), Some("deleted v1"));
+    assert_eq!(e.read(Side::Left, &deleted).as_deref(), Some("deleted v1"));
     assert!(
         !common::tree(&e.left)
             .keys()

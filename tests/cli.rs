@@ -6,6 +6,7 @@ mod common;
 use common::Env;
 use predicates::prelude::*;
 use predicates::str::contains;
+use twinsync::Side;
 
 #[test]
 fn init_writes_markers_and_db_and_is_idempotent() {
@@ -52,16 +53,16 @@ fn init_needs_create_roots_for_missing_folders() {
 #[test]
 fn plan_shows_new_changed_deleted_and_conflicting_files() {
     let e = Env::init("");
-    e.write("left", "keep.txt", "same", 100);
-    e.write("left", "docs/change.txt", "v1", 100);
-    e.write("left", "gone.txt", "bye", 100);
-    e.write("left", "both.txt", "base", 100);
+    e.write(Side::Left, "keep.txt", "same", 100);
+    e.write(Side::Left, "docs/change.txt", "v1", 100);
+    e.write(Side::Left, "gone.txt", "bye", 100);
+    e.write(Side::Left, "both.txt", "base", 100);
     e.sync();
-    e.write("left", "new.txt", "hello", 50);
-    e.write("right", "docs/change.txt", "v2 from right", 40);
+    e.write(Side::Left, "new.txt", "hello", 50);
+    e.write(Side::Right, "docs/change.txt", "v2 from right", 40);
     std::fs::remove_file(e.left.join("gone.txt")).unwrap();
-    e.write("left", "both.txt", "left edit", 30);
-    e.write("right", "both.txt", "right edit!", 20);
+    e.write(Side::Left, "both.txt", "left edit", 30);
+    e.write(Side::Right, "both.txt", "right edit!", 20);
     let out = e
         .cmd(&["plan"])
         .assert()
@@ -119,8 +120,8 @@ fn plan_shows_new_changed_deleted_and_conflicting_files() {
     assert_eq!(del["soft"], true);
     assert_eq!(plan["summary"]["conflicts_by_rule"]["6.2.1"], 1);
     // Nothing was touched by planning.
-    assert_eq!(e.read("right", "gone.txt").as_deref(), Some("bye"));
-    assert!(e.read("right", "new.txt").is_none());
+    assert_eq!(e.read(Side::Right, "gone.txt").as_deref(), Some("bye"));
+    assert!(e.read(Side::Right, "new.txt").is_none());
 }
 
 #[test]
@@ -128,8 +129,8 @@ fn first_run_adopts_identical_trees_without_copies_or_conflicts() {
     let e = Env::init("");
     for i in 0..30 {
         let p = format!("d{}/f{i}.txt", i % 4);
-        e.write("left", &p, &format!("content {i}"), 500);
-        e.write("right", &p, &format!("content {i}"), 500);
+        e.write(Side::Left, &p, &format!("content {i}"), 500);
+        e.write(Side::Right, &p, &format!("content {i}"), 500);
     }
     let plan = e.plan_json();
     let s = &plan["summary"];
@@ -152,7 +153,7 @@ fn first_run_adopts_identical_trees_without_copies_or_conflicts() {
 fn exit_code_2_only_with_detailed_exitcode_and_changes() {
     let e = Env::init("");
     e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     e.cmd(&["plan", "--detailed-exitcode"]).assert().code(2);
     e.cmd(&["plan"]).assert().code(0);
 }
@@ -160,7 +161,7 @@ fn exit_code_2_only_with_detailed_exitcode_and_changes() {
 #[test]
 fn exit_code_3_for_missing_root_missing_marker_foreign_marker() {
     let e = Env::init("");
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     e.sync();
     // Marker missing (an empty drive mounted there): never read as deletion.
     let marker = std::fs::read(e.right.join(".twinsync-root")).unwrap();
@@ -169,7 +170,7 @@ fn exit_code_3_for_missing_root_missing_marker_foreign_marker() {
     e.cmd(&["plan"]).assert().code(3).stderr(contains("marker"));
     e.cmd(&["apply", "--auto-approve"]).assert().code(3);
     assert_eq!(
-        e.read("left", "a.txt").as_deref(),
+        e.read(Side::Left, "a.txt").as_deref(),
         Some("x"),
         "nothing deleted while a side is unavailable"
     );
@@ -199,7 +200,7 @@ fn exit_code_3_for_missing_root_missing_marker_foreign_marker() {
 fn exit_code_4_mass_delete_guard_and_force() {
     let e = Env::init("");
     for i in 0..25 {
-        e.write("left", &format!("f{i}.txt"), "x", 100);
+        e.write(Side::Left, &format!("f{i}.txt"), "x", 100);
     }
     e.sync();
     for i in 0..25 {
@@ -211,7 +212,7 @@ fn exit_code_4_mass_delete_guard_and_force() {
         .stderr(contains("max_delete_percent"));
     e.cmd(&["apply", "--auto-approve"]).assert().code(4);
     assert_eq!(
-        e.tree("right").len(),
+        e.tree(Side::Right).len(),
         25,
         "the guard refused before touching anything"
     );
@@ -221,7 +222,7 @@ fn exit_code_4_mass_delete_guard_and_force() {
     e.cmd(&["apply", "p.json"]).assert().success();
     assert_eq!(common::synced(&e.right).len(), 0);
     assert_eq!(
-        e.tree("right")
+        e.tree(Side::Right)
             .keys()
             .filter(|k| k.starts_with(".sync_trash/f"))
             .count(),
@@ -234,7 +235,7 @@ fn exit_code_4_mass_delete_guard_and_force() {
 fn exit_code_4_mass_change_guard_counts_before_hashing_and_force() {
     let e = Env::init("");
     for i in 0..30 {
-        e.write("left", &format!("f{i}.txt"), &format!("v1 {i}"), 100);
+        e.write(Side::Left, &format!("f{i}.txt"), &format!("v1 {i}"), 100);
     }
     e.sync();
     // A cloud client re-stamps 25 of 30 files on the right (same bytes) and
@@ -242,13 +243,13 @@ fn exit_code_4_mass_change_guard_counts_before_hashing_and_force() {
     for i in 0..25 {
         common::set_age(&e.right.join(format!("f{i}.txt")), 10);
     }
-    e.write("right", "f29.txt", "rewritten", 10);
+    e.write(Side::Right, "f29.txt", "rewritten", 10);
     e.cmd(&["plan"])
         .assert()
         .code(4)
         .stderr(contains("max_change_percent"));
     e.cmd(&["apply", "--auto-approve"]).assert().code(4);
-    assert_eq!(e.read("left", "f29.txt").as_deref(), Some("v1 29"));
+    assert_eq!(e.read(Side::Left, "f29.txt").as_deref(), Some("v1 29"));
     let refused = e.log().into_iter().any(|l| {
         l["result"] == "skipped"
             && l["error"]
@@ -266,19 +267,19 @@ fn exit_code_4_mass_change_guard_counts_before_hashing_and_force() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(e.read("left", "f29.txt").as_deref(), Some("rewritten"));
-    assert_eq!(e.read("left", "f3.txt").as_deref(), Some("v1 3"));
+    assert_eq!(e.read(Side::Left, "f29.txt").as_deref(), Some("rewritten"));
+    assert_eq!(e.read(Side::Left, "f3.txt").as_deref(), Some("v1 3"));
     // The guard is configurable.
     let e2 = Env::init("[safety]\nmax_change_percent = 100");
     for i in 0..30 {
-        e2.write("left", &format!("f{i}.txt"), "x", 100);
+        e2.write(Side::Left, &format!("f{i}.txt"), "x", 100);
     }
     e2.sync();
     for i in 0..30 {
-        e2.write("left", &format!("f{i}.txt"), "y", 10);
+        e2.write(Side::Left, &format!("f{i}.txt"), "y", 10);
     }
     e2.sync();
-    assert_eq!(e2.read("right", "f7.txt").as_deref(), Some("y"));
+    assert_eq!(e2.read(Side::Right, "f7.txt").as_deref(), Some("y"));
 }
 
 #[test]
@@ -343,7 +344,7 @@ fn twinsync_config_env_is_the_default_config() {
 #[test]
 fn show_renders_and_refuses_garbage() {
     let e = Env::init("");
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     e.cmd(&["plan", "--out", "p.json"]).assert().success();
     e.cmd(&["show", "p.json"])
         .assert()
@@ -372,7 +373,7 @@ fn show_renders_and_refuses_garbage() {
 #[test]
 fn plan_out_without_value_writes_into_plans_folder() {
     let e = Env::init("");
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     e.cmd(&["plan", "--out"])
         .assert()
         .success()
@@ -402,15 +403,15 @@ fn help_lists_every_command() {
 #[test]
 fn names_invalid_on_windows_are_reported_and_skipped_not_looped_on() {
     let e = Env::init("");
-    e.write("left", "ok.txt", "fine", 100);
-    e.write("left", "bad:name.txt", "colon", 100);
-    e.write("left", "CON.txt", "reserved", 100);
-    e.write("left", "trailing.", "dot", 100);
-    e.write("left", "dir?/inside.txt", "in a bad folder", 100);
+    e.write(Side::Left, "ok.txt", "fine", 100);
+    e.write(Side::Left, "bad:name.txt", "colon", 100);
+    e.write(Side::Left, "CON.txt", "reserved", 100);
+    e.write(Side::Left, "trailing.", "dot", 100);
+    e.write(Side::Left, "dir?/inside.txt", "in a bad folder", 100);
     // Made on a non-Windows cloud: a backslash is part of the name, and
     // the console device names are reserved too.
-    e.write("left", "back\\slash.txt", "backslash", 100);
-    e.write("left", "conout$.log", "console", 100);
+    e.write(Side::Left, "back\\slash.txt", "backslash", 100);
+    e.write(Side::Left, "conout$.log", "console", 100);
     let out = e
         .cmd(&["plan"])
         .assert()
@@ -433,8 +434,8 @@ fn names_invalid_on_windows_are_reported_and_skipped_not_looped_on() {
         );
     }
     e.sync();
-    assert_eq!(e.read("right", "ok.txt").as_deref(), Some("fine"));
-    assert!(e.read("right", "CON.txt").is_none());
+    assert_eq!(e.read(Side::Right, "ok.txt").as_deref(), Some("fine"));
+    assert!(e.read(Side::Right, "CON.txt").is_none());
     assert!(!e.right.join("dir?").exists());
     e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
 }
@@ -460,8 +461,8 @@ fn usage_errors_exit_1_not_2() {
 fn new_files_after_an_empty_first_sync_are_conflicts_not_adoptions() {
     let e = Env::init("");
     e.sync(); // both roots empty: the first sync completes with nothing to do
-    e.write("left", "r.txt", "left", 60);
-    e.write("right", "r.txt", "rght", 60);
+    e.write(Side::Left, "r.txt", "left", 60);
+    e.write(Side::Right, "r.txt", "rght", 60);
     let p = e.plan_json();
     assert_eq!(p["summary"]["conflicts_by_rule"]["6.2.2"], 1, "{p}");
 }
@@ -470,7 +471,7 @@ fn new_files_after_an_empty_first_sync_are_conflicts_not_adoptions() {
 fn every_apply_and_watch_cycle_logs_a_cycle_event_with_metrics() {
     let e = Env::init("sync_interval_seconds = 1\n");
     e.sync(); // nothing to do: still one cycle event
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     e.cmd(&["watch", "--cycles", "3"]).assert().success();
     e.cmd(&["watch", "--cycles", "2", "--dry-run"])
         .assert()
@@ -504,7 +505,7 @@ fn every_apply_and_watch_cycle_logs_a_cycle_event_with_metrics() {
 fn watch_cycles_exit_code_reports_unavailable_and_refused() {
     let e = Env::init("sync_interval_seconds = 1\n");
     for i in 0..25 {
-        e.write("left", &format!("f{i}.txt"), "x", 100);
+        e.write(Side::Left, &format!("f{i}.txt"), "x", 100);
     }
     e.sync();
     for i in 0..25 {
@@ -526,7 +527,7 @@ fn watch_cycles_exit_code_reports_unavailable_and_refused() {
 fn output_into_a_closed_pipe_ends_quietly_with_the_normal_code() {
     use std::process::{Command, Stdio};
     let e = Env::init("");
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     let closed_pipe = || {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
@@ -570,7 +571,7 @@ fn output_into_a_closed_pipe_ends_quietly_with_the_normal_code() {
         assert_eq!(status.code(), Some(code), "{args:?} with stderr closed too");
     }
     // Nothing was applied by a plan whose output went nowhere.
-    assert_eq!(e.read("right", "a.txt"), None);
+    assert_eq!(e.read(Side::Right, "a.txt"), None);
 }
 
 /// A copy that replaces a version moves the old one to trash: the summary
@@ -578,15 +579,18 @@ fn output_into_a_closed_pipe_ends_quietly_with_the_normal_code() {
 #[test]
 fn replaced_versions_sent_to_trash_are_counted_as_to_trash() {
     let e = Env::init("");
-    e.write("left", "a.txt", "v1", 100);
-    e.write("left", "b.txt", "v1", 100);
+    e.write(Side::Left, "a.txt", "v1", 100);
+    e.write(Side::Left, "b.txt", "v1", 100);
     e.sync();
-    e.write("left", "a.txt", "v2 from left", 50);
-    e.write("right", "b.txt", "v2 from right", 50);
+    e.write(Side::Left, "a.txt", "v2 from left", 50);
+    e.write(Side::Right, "b.txt", "v2 from right", 50);
     let out = e.sync();
     assert!(out.contains("2 copied"), "{out}");
     assert!(out.contains("2 to trash"), "{out}");
-    assert_eq!(e.read("right", "a.txt").as_deref(), Some("v2 from left"));
+    assert_eq!(
+        e.read(Side::Right, "a.txt").as_deref(),
+        Some("v2 from left")
+    );
     let trashed: Vec<_> = common::tree(&e.right)
         .into_iter()
         .filter(|(k, v)| k.starts_with(".sync_trash") && v == "v1")

@@ -8,6 +8,7 @@
 mod common;
 use common::Env;
 use std::process::Command;
+use twinsync::Side;
 
 /// Shell-quotes one word for `script -c`.
 fn quote(s: &str) -> String {
@@ -73,8 +74,8 @@ fn has_colour(s: &str) -> bool {
 /// new files with long paths and long reasons.
 fn busy_env() -> Env {
     let e = Env::init("");
-    e.write("left", "phones.txt", "Alice 555-0101", 600);
-    e.write("left", "docs/budget.csv", "region,total", 600);
+    e.write(Side::Left, "phones.txt", "Alice 555-0101", 600);
+    e.write(Side::Left, "docs/budget.csv", "region,total", 600);
     let big = e.left.join("media/interview_raw_take3.mp4");
     std::fs::create_dir_all(big.parent().unwrap()).unwrap();
     std::fs::File::create(&big)
@@ -83,13 +84,18 @@ fn busy_env() -> Env {
         .unwrap();
     common::set_age(&big, 600);
     e.sync();
-    e.write("left", "docs/budget.csv", "region,total\nnorth,5400", 60);
+    e.write(
+        Side::Left,
+        "docs/budget.csv",
+        "region,total\nnorth,5400",
+        60,
+    );
     std::fs::remove_file(e.right.join("media/interview_raw_take3.mp4")).unwrap();
-    e.write("left", "phones.txt", "Alice 555-0101 (left edit)", 60);
-    e.write("right", "phones.txt", "Alice 555-0199 (right edit)", 30);
+    e.write(Side::Left, "phones.txt", "Alice 555-0101 (left edit)", 60);
+    e.write(Side::Right, "phones.txt", "Alice 555-0199 (right edit)", 30);
     for i in 0..3 {
         e.write(
-            "left",
+            Side::Left,
             &format!(
                 "Marketing/Video/2026 Spring campaign/Final cuts for the web/big_new_final_v{i}.mp4"
             ),

@@ -6,6 +6,7 @@
 mod common;
 
 use common::Env;
+use twinsync::Side;
 
 fn run(e: &Env, args: &[&str]) -> (i32, String, String) {
     let out = e.cmd(args).output().unwrap();
@@ -37,7 +38,7 @@ fn report_headline(e: &Env) -> String {
 fn a_guard_refusal_in_watch_blocks_status_and_the_report_until_forced() {
     let e = Env::init("");
     for i in 0..30 {
-        e.write("left", &format!("f{i}.txt"), "x", 100);
+        e.write(Side::Left, &format!("f{i}.txt"), "x", 100);
     }
     e.sync();
     assert_eq!(run(&e, &["status"]).0, 0, "in sync");
@@ -122,7 +123,7 @@ fn a_guard_refusal_in_watch_blocks_status_and_the_report_until_forced() {
 fn the_mass_change_guard_blocks_too_and_a_passing_plan_clears_it() {
     let e = Env::init("");
     for i in 0..30 {
-        e.write("left", &format!("f{i}.txt"), &format!("v1 {i}"), 100);
+        e.write(Side::Left, &format!("f{i}.txt"), &format!("v1 {i}"), 100);
     }
     e.sync();
     for i in 0..25 {
@@ -146,12 +147,12 @@ fn the_mass_change_guard_blocks_too_and_a_passing_plan_clears_it() {
 #[test]
 fn a_skipped_reserved_name_needs_you_with_its_reason() {
     let e = Env::init("");
-    e.write("left", "ok.txt", "fine", 100);
-    e.write("left", "CON.txt", "reserved on Windows", 100);
-    e.write("left", "Q3: budget.xlsx", "colon", 100);
+    e.write(Side::Left, "ok.txt", "fine", 100);
+    e.write(Side::Left, "CON.txt", "reserved on Windows", 100);
+    e.write(Side::Left, "Q3: budget.xlsx", "colon", 100);
     e.cmd(&["watch", "--cycles", "1"]).assert().success();
-    assert_eq!(e.read("right", "ok.txt").as_deref(), Some("fine"));
-    assert_eq!(e.read("right", "CON.txt"), None);
+    assert_eq!(e.read(Side::Right, "ok.txt").as_deref(), Some("fine"));
+    assert_eq!(e.read(Side::Right, "CON.txt"), None);
 
     let (code, out, _) = run(&e, &["status"]);
     assert_eq!(code, 5, "{out}");
@@ -213,10 +214,10 @@ fn a_skipped_reserved_name_needs_you_with_its_reason() {
 #[test]
 fn plan_with_an_unresolved_conflict_does_not_say_in_sync() {
     let e = Env::init("[conflicts]\nsame_file_changed_both = 'option2'\n");
-    e.write("left", "report.docx", "v1", 100);
+    e.write(Side::Left, "report.docx", "v1", 100);
     e.sync();
-    e.write("left", "report.docx", "left edit", 50);
-    e.write("right", "report.docx", "right edit!", 40);
+    e.write(Side::Left, "report.docx", "left edit", 50);
+    e.write(Side::Right, "report.docx", "right edit!", 40);
     e.sync();
     let (code, out, err) = run(&e, &["plan"]);
     assert_eq!(code, 0, "{err}");
@@ -244,7 +245,7 @@ fn plan_with_an_unresolved_conflict_does_not_say_in_sync() {
 #[test]
 fn an_unavailable_side_is_not_syncing_since_when() {
     let e = Env::init("");
-    e.write("left", "a.txt", "a", 100);
+    e.write(Side::Left, "a.txt", "a", 100);
     e.sync();
     let moved = e.dir.path().join("right-away");
     std::fs::rename(&e.right, &moved).unwrap();
@@ -275,12 +276,12 @@ fn an_unavailable_side_is_not_syncing_since_when() {
 fn watch_console_is_human_and_json_only_with_log_json() {
     let e = Env::init("");
     for i in 0..5 {
-        e.write("left", &format!("docs/f{i}.txt"), "hello", 100);
+        e.write(Side::Left, &format!("docs/f{i}.txt"), "hello", 100);
     }
-    e.write("right", "from-right.txt", "r", 100);
+    e.write(Side::Right, "from-right.txt", "r", 100);
     // A name the other side cannot hold makes a warning too.
     #[cfg(unix)]
-    e.write("left", "a:b.txt", "colon", 100);
+    e.write(Side::Left, "a:b.txt", "colon", 100);
     let (code, out, err) = run(&e, &["watch", "--cycles", "3"]);
     assert_eq!(code, 0, "{out}\n{err}");
     for line in out.lines().chain(err.lines()) {
@@ -314,7 +315,7 @@ fn watch_console_is_human_and_json_only_with_log_json() {
     assert!(err.contains("a:b.txt") && err.contains("warning"), "{err}");
 
     // --log-json: stdout is JSON Lines only; the human lines go to stderr.
-    e.write("left", "late.txt", "late", 100);
+    e.write(Side::Left, "late.txt", "late", 100);
     let (code, out, err) = run(&e, &["watch", "--cycles", "2", "--log-json"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let events: Vec<serde_json::Value> = out

@@ -10,6 +10,7 @@ mod common;
 use assert_cmd::Command;
 use common::Env;
 use predicates::str::contains;
+use twinsync::Side;
 
 fn bin() -> Command {
     let mut c = Command::cargo_bin("twinsync").unwrap();
@@ -136,18 +137,18 @@ fn a_root_that_is_a_file_is_called_a_file() {
 #[test]
 fn y_applies_without_asking() {
     let e = Env::init("");
-    e.write("left", "a.txt", "hello", 300);
+    e.write(Side::Left, "a.txt", "hello", 300);
     // Without a terminal and without -y, apply refuses and says -y.
     e.cmd(&["apply"]).assert().code(1).stderr(contains("-y"));
-    assert_eq!(e.read("right", "a.txt"), None);
+    assert_eq!(e.read(Side::Right, "a.txt"), None);
     e.cmd(&["apply", "-y"]).assert().success();
-    assert_eq!(e.read("right", "a.txt").as_deref(), Some("hello"));
+    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("hello"));
 }
 
 #[test]
 fn q_prints_errors_only_and_v_adds_detail() {
     let e = Env::init("");
-    e.write("left", "a.txt", "hello", 300);
+    e.write(Side::Left, "a.txt", "hello", 300);
     // Normally plan prints its table; with -q nothing at all.
     assert!(stdout(&mut e.cmd(&["plan"])).contains("a.txt"));
     e.cmd(&["-q", "plan"])
@@ -160,7 +161,7 @@ fn q_prints_errors_only_and_v_adds_detail() {
         .success()
         .stdout("")
         .stderr("");
-    assert_eq!(e.read("right", "a.txt").as_deref(), Some("hello"));
+    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("hello"));
     e.cmd(&["status", "-q"]).assert().stdout("").stderr("");
     // What was asked for still comes out.
     let json = stdout(&mut e.cmd(&["-q", "status", "--json"]));
@@ -176,7 +177,7 @@ fn q_prints_errors_only_and_v_adds_detail() {
         .stderr(contains("error: no trash record"));
     e.cmd(&["-q", "-v", "plan"]).assert().code(1);
     // -v: the files used and what the scan found, on stderr.
-    e.write("left", "b.txt", "b", 300);
+    e.write(Side::Left, "b.txt", "b", 300);
     e.cmd(&["-v", "plan"])
         .assert()
         .success()
@@ -249,7 +250,7 @@ fn watch_cycles_0_is_refused() {
 #[test]
 fn a_plan_for_other_roots_is_refused_naming_both_folder_pairs() {
     let a = Env::init("");
-    a.write("left", "a.txt", "a", 300);
+    a.write(Side::Left, "a.txt", "a", 300);
     let plan = a.dir.path().join("a.json");
     a.cmd(&["plan", "--out", plan.to_str().unwrap()])
         .assert()
@@ -286,15 +287,15 @@ fn a_plan_for_other_roots_is_refused_naming_both_folder_pairs() {
 /// newest first, `v3` (right), `v2` (left), `v1` (right).
 fn three_versions() -> Env {
     let e = Env::init("");
-    e.write("left", "d/r.txt", "v1", 400);
+    e.write(Side::Left, "d/r.txt", "v1", 400);
     e.sync();
     std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
     e.sync(); // v1 → right's trash
-    e.write("right", "d/r.txt", "v2 (right)", 300);
+    e.write(Side::Right, "d/r.txt", "v2 (right)", 300);
     e.sync();
     std::fs::remove_file(e.right.join("d/r.txt")).unwrap();
     e.sync(); // v2 → left's trash
-    e.write("left", "d/r.txt", "v3 three", 200);
+    e.write(Side::Left, "d/r.txt", "v3 three", 200);
     e.sync();
     std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
     e.sync(); // v3 → right's trash
@@ -350,12 +351,12 @@ fn trash_list_path_numbers_versions_and_restore_picks_by_version_and_side() {
     e.cmd(&["trash", "restore", "d/r.txt", "--version", "3"])
         .assert()
         .success();
-    assert_eq!(e.read("right", "d/r.txt").as_deref(), Some("v1"));
+    assert_eq!(e.read(Side::Right, "d/r.txt").as_deref(), Some("v1"));
     // The newest on the left is v2.
     e.cmd(&["trash", "restore", "d\\r.txt", "--side", "left"])
         .assert()
         .success();
-    assert_eq!(e.read("left", "d/r.txt").as_deref(), Some("v2 (right)"));
+    assert_eq!(e.read(Side::Left, "d/r.txt").as_deref(), Some("v2 (right)"));
     // One left, now version 1.
     let list = stdout(&mut e.cmd(&["trash", "list", "d/r.txt"]));
     assert_eq!(
@@ -369,14 +370,14 @@ fn trash_list_path_numbers_versions_and_restore_picks_by_version_and_side() {
 fn trash_purge_dry_run_asks_and_removes_the_folders_it_empties() {
     let e = Env::init("");
     let kib3 = "x".repeat(3 * 1024);
-    e.write("left", "deep/er/big.txt", &kib3, 300);
-    e.write("left", "keep/other.txt", "o", 300);
+    e.write(Side::Left, "deep/er/big.txt", &kib3, 300);
+    e.write(Side::Left, "keep/other.txt", "o", 300);
     e.sync();
     std::fs::remove_file(e.left.join("deep/er/big.txt")).unwrap();
     e.sync();
     let trashed = e.right.join(".sync_trash/deep/er/big.txt");
     assert!(trashed.is_file());
-    let before = e.tree("right");
+    let before = e.tree(Side::Right);
     // Dry run: the list and the bytes, nothing deleted.
     e.cmd(&["trash", "purge", "--older-than", "0", "--dry-run"])
         .assert()
@@ -384,26 +385,26 @@ fn trash_purge_dry_run_asks_and_removes_the_folders_it_empties() {
         .stdout(contains("deep/er/big.txt"))
         .stdout(contains("3 KiB"))
         .stdout(contains("nothing was deleted"));
-    assert_eq!(e.tree("right"), before);
+    assert_eq!(e.tree(Side::Right), before);
     // No terminal, no -y: refused, nothing deleted.
     e.cmd(&["trash", "purge", "--older-than", "0"])
         .assert()
         .code(1)
         .stderr(contains("-y"));
-    assert_eq!(e.tree("right"), before);
+    assert_eq!(e.tree(Side::Right), before);
     // Within the retention period nothing is due.
     e.cmd(&["trash", "purge", "-y"])
         .assert()
         .success()
         .stdout(contains("Nothing to purge"));
-    assert_eq!(e.tree("right"), before);
+    assert_eq!(e.tree(Side::Right), before);
     e.cmd(&["trash", "purge", "--older-than", "0", "-y"])
         .assert()
         .success()
         .stdout(contains(
             "Purged 1 entry, freed 3 KiB; removed 2 folders left empty",
         ));
-    let after = e.tree("right");
+    let after = e.tree(Side::Right);
     assert!(!after.contains_key(".sync_trash/deep/"), "{after:?}");
     assert!(
         after.contains_key(".sync_trash/"),
@@ -416,8 +417,8 @@ fn trash_purge_dry_run_asks_and_removes_the_folders_it_empties() {
 #[test]
 fn people_read_local_times_with_offset_binary_sizes_and_human_durations() {
     let e = Env::init("");
-    e.write("left", "a.bin", &"z".repeat(1536), 300);
-    e.write("left", "gone.txt", "g", 300);
+    e.write(Side::Left, "a.bin", &"z".repeat(1536), 300);
+    e.write(Side::Left, "gone.txt", "g", 300);
     e.sync();
     std::fs::remove_file(e.left.join("gone.txt")).unwrap();
     e.sync();
@@ -426,7 +427,7 @@ fn people_read_local_times_with_offset_binary_sizes_and_human_durations() {
     let kolkata = |args: &[&str]| stdout(e.cmd(args).env("TZ", "Asia/Kolkata"));
     let status = kolkata(&["status"]);
     let list = kolkata(&["trash", "list"]);
-    e.write("left", "b.txt", "b", 300);
+    e.write(Side::Left, "b.txt", "b", 300);
     let plan = kolkata(&["plan"]);
     for (what, text) in [("status", &status), ("trash list", &list), ("plan", &plan)] {
         assert!(has_human_time(text), "{what}: {text}");

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
+use twinsync::Side;
 
 const T0: u64 = 1_700_000_000;
 
@@ -53,8 +54,8 @@ fn build(case: &Value) -> Env {
     }
     e.sync();
     let mut t = T0 + 100;
-    for side in ["left", "right"] {
-        for (rel, data) in case[side].as_object().unwrap() {
+    for side in twinsync::Side::BOTH {
+        for (rel, data) in case[side.as_str()].as_object().unwrap() {
             let root = e.root(side);
             match data {
                 Value::Null => {
@@ -76,7 +77,7 @@ fn build(case: &Value) -> Env {
 
 fn trees(e: &Env) -> Value {
     let strip = |m: BTreeMap<String, String>| -> BTreeMap<String, String> { m };
-    json!({"left": strip(e.tree("left")), "right": strip(e.tree("right"))})
+    json!({"left": strip(e.tree(Side::Left)), "right": strip(e.tree(Side::Right))})
 }
 
 fn cases() -> Vec<(String, std::path::PathBuf)> {

@@ -9,6 +9,7 @@ mod common;
 use common::Env;
 use predicates::str::contains;
 use scraper::{Html, Selector};
+use twinsync::Side;
 
 #[cfg(unix)]
 const SCRIPT_PATH: &str = "<script>alert(1)</script>.txt";
@@ -32,14 +33,14 @@ fn texts(doc: &Html, sel: &str) -> Vec<String> {
 #[test]
 fn report_after_a_sync_shows_the_conflict_and_writes_a_safe_page() {
     let e = Env::init("[conflicts]\nsame_file_changed_both = 'option2'\n");
-    e.write("left", "docs/a.txt", "a", 300);
-    e.write("left", SCRIPT_PATH, "never synced", 300);
-    e.write("left", AMP_PATH, "base", 300);
+    e.write(Side::Left, "docs/a.txt", "a", 300);
+    e.write(Side::Left, SCRIPT_PATH, "never synced", 300);
+    e.write(Side::Left, AMP_PATH, "base", 300);
     e.sync();
-    e.write("left", AMP_PATH, "left edit", 200);
-    e.write("right", AMP_PATH, "right edit, longer", 100);
+    e.write(Side::Left, AMP_PATH, "left edit", 200);
+    e.write(Side::Right, AMP_PATH, "right edit, longer", 100);
     e.sync();
-    assert!(e.read("right", SCRIPT_PATH).is_none());
+    assert!(e.read(Side::Right, SCRIPT_PATH).is_none());
     // A watch cycle logs the skipped names (and, quiet, stores no cycle).
     e.cmd(&["watch", "--cycles", "1"]).assert().success();
 
@@ -112,7 +113,7 @@ fn report_after_a_sync_shows_the_conflict_and_writes_a_safe_page() {
         .success();
     e.sync();
     assert_eq!(
-        e.read("left", AMP_PATH).as_deref(),
+        e.read(Side::Left, AMP_PATH).as_deref(),
         Some("right edit, longer")
     );
 }
@@ -125,7 +126,7 @@ fn report_defaults_to_beside_the_state_db_and_needs_an_initialised_pair() {
         .code(1)
         .stderr(contains("twinsync init"));
     e.cmd(&["init"]).assert().success();
-    e.write("right", "r.txt", "r", 100);
+    e.write(Side::Right, "r.txt", "r", 100);
     e.sync();
     e.cmd(&["report"]).assert().success();
     let (_, doc) = page(&e.dir.path().join("state/twinsync-report.html"));
@@ -146,7 +147,7 @@ fn report_defaults_to_beside_the_state_db_and_needs_an_initialised_pair() {
 #[test]
 fn watch_rewrites_the_report_at_report_path() {
     let e = Env::init("[logging]\nreport_path = 'out/report.html'\n");
-    e.write("left", "docs/plan.txt", "plan", 300);
+    e.write(Side::Left, "docs/plan.txt", "plan", 300);
     e.cmd(&["watch", "--cycles", "2"]).assert().success();
     let out = e.dir.path().join("out/report.html");
     let (html, _) = page(&out);

@@ -9,6 +9,7 @@ mod common;
 use common::Env;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use twinsync::Side;
 
 fn spawn_watch(e: &Env, extra: &[&str]) -> Child {
     Command::new(assert_cmd::cargo::cargo_bin("twinsync"))
@@ -62,7 +63,7 @@ fn changes_arrive_within_ten_seconds_both_ways() {
     std::thread::sleep(Duration::from_secs(1));
     let mut lat = Vec::new();
     for i in 0..3 {
-        for (from, to) in [("left", "right"), ("right", "left")] {
+        for (from, to) in [(Side::Left, Side::Right), (Side::Right, Side::Left)] {
             let name = format!("doc-{from}-{i}.txt");
             std::fs::write(e.root(from).join(&name), format!("saved {i}")).unwrap();
             let t = wait_for(Duration::from_secs(20), || e.read(to, &name).is_some())
@@ -81,13 +82,13 @@ fn changes_arrive_within_ten_seconds_both_ways() {
 #[test]
 fn small_file_overtakes_a_throttled_large_copy() {
     let e = Env::init("[transfer]\nlarge_file_bytes = 100000\nmax_bytes_per_second = 400000\n");
-    e.write("left", "video.mp4", &"v".repeat(3_000_000), 100);
+    e.write(Side::Left, "video.mp4", &"v".repeat(3_000_000), 100);
     let child = spawn_watch(&e, &[]);
     // The large copy takes ~7 s at this rate; meanwhile a document is saved.
     std::thread::sleep(Duration::from_millis(1500));
-    e.write("left", "note.txt", "small and urgent", 10);
+    e.write(Side::Left, "note.txt", "small and urgent", 10);
     let small = wait_for(Duration::from_secs(10), || {
-        e.read("right", "note.txt").is_some()
+        e.read(Side::Right, "note.txt").is_some()
     });
     let big_done_when_small_arrived = e.right.join("video.mp4").exists();
     assert!(small.is_some(), "the small file never arrived");
@@ -96,7 +97,7 @@ fn small_file_overtakes_a_throttled_large_copy() {
         "the small file waited for the large one"
     );
     let big = wait_for(Duration::from_secs(30), || {
-        e.read("right", "video.mp4")
+        e.read(Side::Right, "video.mp4")
             .is_some_and(|v| v.len() == 3_000_000)
     });
     stop(child);
@@ -108,10 +109,10 @@ fn small_file_overtakes_a_throttled_large_copy() {
 #[test]
 fn sigterm_exits_zero_promptly() {
     let e = Env::init("");
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     let mut child = spawn_watch(&e, &[]);
     wait_for(Duration::from_secs(10), || {
-        e.read("right", "a.txt").is_some()
+        e.read(Side::Right, "a.txt").is_some()
     })
     .unwrap();
     let t = Instant::now();
@@ -135,14 +136,14 @@ fn kill_9_then_restart_converges() {
     let e = Env::init("[transfer]\nlarge_file_bytes = 100000\nmax_bytes_per_second = 1000000\n");
     for i in 0..4 {
         e.write(
-            "left",
+            Side::Left,
             &format!("big{i}.bin"),
             &format!("{i}{}", "b".repeat(1_000_000)),
             100,
         );
     }
     for i in 0..20 {
-        e.write("right", &format!("small{i}.txt"), &format!("s{i}"), 100);
+        e.write(Side::Right, &format!("small{i}.txt"), &format!("s{i}"), 100);
     }
     let mut child = spawn_watch(&e, &[]);
     std::thread::sleep(Duration::from_millis(1500));
@@ -160,9 +161,9 @@ fn kill_9_then_restart_converges() {
         common::synced(&e.right).keys().collect::<Vec<_>>()
     );
     let temps: Vec<String> = e
-        .tree("right")
+        .tree(Side::Right)
         .into_keys()
-        .chain(e.tree("left").into_keys())
+        .chain(e.tree(Side::Left).into_keys())
         .filter(|k| k.contains(".~twinsync-"))
         .collect();
     assert!(temps.is_empty(), "{temps:?}");
@@ -174,7 +175,7 @@ fn kill_9_then_restart_converges() {
 fn right_root_vanishing_pauses_without_deleting_and_recovers() {
     let e = Env::init("sync_interval_seconds = 1\n");
     for i in 0..5 {
-        e.write("left", &format!("f{i}.txt"), "x", 100);
+        e.write(Side::Left, &format!("f{i}.txt"), "x", 100);
     }
     let child = spawn_watch(&e, &[]);
     wait_for(Duration::from_secs(10), || {
@@ -183,7 +184,12 @@ fn right_root_vanishing_pauses_without_deleting_and_recovers() {
     .unwrap();
     let away = e.dir.path().join("right-unplugged");
     std::fs::rename(&e.right, &away).unwrap();
-    e.write("left", "during-outage.txt", "made while right was gone", 10);
+    e.write(
+        Side::Left,
+        "during-outage.txt",
+        "made while right was gone",
+        10,
+    );
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
         (0..5)
@@ -194,7 +200,7 @@ fn right_root_vanishing_pauses_without_deleting_and_recovers() {
     );
     std::fs::rename(&away, &e.right).unwrap();
     let back = wait_for(Duration::from_secs(15), || {
-        e.read("right", "during-outage.txt").is_some()
+        e.read(Side::Right, "during-outage.txt").is_some()
     });
     stop(child);
     assert!(
@@ -216,13 +222,13 @@ fn right_root_vanishing_pauses_without_deleting_and_recovers() {
 #[test]
 fn watch_cycles_n_stops_by_itself_and_dry_run_changes_nothing() {
     let e = Env::init("sync_interval_seconds = 1\n");
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     e.cmd(&["watch", "--cycles", "2", "--dry-run"])
         .assert()
         .success();
-    assert!(e.read("right", "a.txt").is_none());
+    assert!(e.read(Side::Right, "a.txt").is_none());
     e.cmd(&["watch", "--cycles", "1"]).assert().success();
-    assert_eq!(e.read("right", "a.txt").as_deref(), Some("x"));
+    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("x"));
 }
 
 #[test]
@@ -230,7 +236,7 @@ fn a_second_syncer_on_the_same_state_db_is_refused() {
     let e = Env::init("");
     let child = spawn_watch(&e, &[]);
     std::thread::sleep(Duration::from_millis(800));
-    e.write("left", "a.txt", "x", 100);
+    e.write(Side::Left, "a.txt", "x", 100);
     let out = e.cmd(&["apply", "--auto-approve"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already syncing"));
@@ -247,7 +253,7 @@ fn incremental_rescans_follow_creates_edits_deletes_and_folder_moves() {
     let e = Env::init("");
     for i in 0..30 {
         e.write(
-            "left",
+            Side::Left,
             &format!("proj/d{}/f{i}.txt", i % 3),
             &format!("v1 {i}"),
             300,
@@ -264,8 +270,8 @@ fn incremental_rescans_follow_creates_edits_deletes_and_folder_moves() {
     std::fs::write(e.right.join("fresh/deep/x.txt"), "deep").unwrap();
     let ok = wait_for(Duration::from_secs(20), || {
         synced(&e)
-            && e.read("left", "fresh/deep/x.txt").is_some()
-            && e.read("right", "proj/moved/new.txt").is_some()
+            && e.read(Side::Left, "fresh/deep/x.txt").is_some()
+            && e.read(Side::Right, "proj/moved/new.txt").is_some()
     });
     stop(child);
     assert!(
@@ -275,10 +281,10 @@ fn incremental_rescans_follow_creates_edits_deletes_and_folder_moves() {
         common::synced(&e.right).keys().collect::<Vec<_>>()
     );
     assert_eq!(
-        e.read("left", "proj/d1/f1.txt").as_deref(),
+        e.read(Side::Left, "proj/d1/f1.txt").as_deref(),
         Some("edited on right")
     );
-    assert!(e.read("right", "proj/d2/f2.txt").is_none());
+    assert!(e.read(Side::Right, "proj/d2/f2.txt").is_none());
     assert!(
         !e.right.join("proj/d0").exists(),
         "the moved-away folder is gone on the right too"
@@ -311,7 +317,7 @@ fn large_files_arriving_while_the_lane_copies_are_never_deleted() {
     }
     let arrived = wait_for(Duration::from_mins(1), || {
         (0..15).all(|i| {
-            e.read("right", &format!("clip{i:02}.mov"))
+            e.read(Side::Right, &format!("clip{i:02}.mov"))
                 .is_some_and(|s| s.len() == 30_000)
         })
     });
@@ -320,7 +326,7 @@ fn large_files_arriving_while_the_lane_copies_are_never_deleted() {
     assert!(
         arrived.is_some(),
         "not every file arrived: {:?}",
-        e.tree("right").keys()
+        e.tree(Side::Right).keys()
     );
     let deletes: Vec<_> = e
         .log()
@@ -330,7 +336,7 @@ fn large_files_arriving_while_the_lane_copies_are_never_deleted() {
     assert!(deletes.is_empty(), "deleted: {deletes:?}");
     for i in 0..15 {
         assert!(
-            e.read("left", &format!("clip{i:02}.mov")).is_some(),
+            e.read(Side::Left, &format!("clip{i:02}.mov")).is_some(),
             "clip{i:02} lost on the left"
         );
     }

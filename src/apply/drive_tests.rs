@@ -4,7 +4,7 @@
 //! source that grows while it is copied. Each test fails without the code
 //! it names.
 
-use super::tests::{H, Hooked, harness, live, valid};
+use super::tests::{Harness, harness, live, valid};
 use super::*;
 use crate::fs::Fs;
 use crate::fs::fault::{FaultFs, FaultRule};
@@ -43,7 +43,7 @@ fn interrupt_everything(f: &FaultFs) {
     f.short_reads(7_919);
 }
 
-fn plan_on(h: &H, sides: &Sides) -> Plan {
+fn plan_on(h: &Harness, sides: &Sides) -> Plan {
     let state = State::open_or_create(&h.cfg.state_db).unwrap();
     let req = PlanRequest {
         now_ns: crate::now_ns(),
@@ -144,7 +144,7 @@ fn a_drive_that_refuses_times_still_receives_every_file() {
     assert_eq!(r.copied, 3);
     assert!(f.fired() >= 3);
     assert_eq!(live(&h.left), live(&h.right));
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let note = state.meta(&no_times_key(Side::Right)).unwrap();
     assert!(
         note.as_deref().is_some_and(|n| n.contains("injected")),
@@ -216,19 +216,14 @@ fn a_source_that_grows_during_the_copy_is_skipped_not_failed() {
     let plan = h.plan();
     let grown = bytes(8 * 1024 * 1024, 5);
     let g2 = grown.clone();
-    let sides = Sides {
-        left: Arc::new(Hooked(
-            h.left.clone(),
-            Box::new(move |m, p| {
-                if p.ends_with("big_new.mp4") && m.get(p).is_some_and(|d| d.len() < g2.len()) {
-                    m.put(p, &g2); // the render goes on: same mtime tick, more bytes
-                }
-            }),
-            None,
-            None,
-        )),
-        right: Arc::new(h.right.clone()),
-    };
+    let sides = h
+        .hooked(Side::Left)
+        .on_open(move |m, p| {
+            if p.ends_with("big_new.mp4") && m.get(p).is_some_and(|d| d.len() < g2.len()) {
+                m.put(p, &g2); // the render goes on: same mtime tick, more bytes
+            }
+        })
+        .sides();
     let alerts = std::sync::Mutex::new(Vec::new());
     let on_event = |op: &Op, err: &str| {
         alerts
@@ -293,7 +288,7 @@ fn a_drive_that_rounds_times_after_upload_is_not_echoed_back() {
     let right = MemFs::new("right", true, 100);
     left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
     right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    let h = H { left, right, ..h };
+    let h = Harness { left, right, ..h };
     h.left.advance(1_234_567_891);
     let names: Vec<String> = (0..15).map(|i| format!("up/f{i}.docx")).collect();
     for (i, n) in names.iter().enumerate() {
@@ -359,7 +354,7 @@ fn a_drive_that_rounds_times_as_it_stores_them_settles_at_once() {
     let right = MemFs::new("right", true, 100);
     left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
     right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    let h = H {
+    let h = Harness {
         left,
         right,
         ..base
@@ -399,7 +394,7 @@ fn a_rounded_time_with_other_bytes_is_an_edit() {
     let right = MemFs::new("right", true, 100);
     left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
     right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    let h = H {
+    let h = Harness {
         left,
         right,
         ..base

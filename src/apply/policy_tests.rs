@@ -7,7 +7,7 @@ use crate::fs::Fs;
 
 /// Soft-deletes `names` on the right (deleted on the left, one sync each,
 /// the clock moving between them so their trash times are in order).
-fn trash_on_right(h: &super::tests::H, names: &[(&str, usize)]) {
+fn trash_on_right(h: &super::tests::Harness, names: &[(&str, usize)]) {
     for (name, size) in names {
         h.left.put(name, &vec![b'x'; *size]);
         h.sync();

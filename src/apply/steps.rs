@@ -23,17 +23,7 @@ use crate::{Entry, Resolution, Side, paths};
 use serde_json::json;
 
 pub(super) fn entry_of(path: &str, m: &Meta, hash: Option<String>) -> Entry {
-    Entry {
-        path: path.to_owned(),
-        kind: m.kind,
-        size: m.size,
-        mtime: m.mtime,
-        props: m.props,
-        offline: m.offline,
-        hash,
-        id: m.id,
-        unchanged: false,
-    }
+    Entry::from_meta(path, m, hash)
 }
 
 /// The metadata of a path just written, as the destination reports it

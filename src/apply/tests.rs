@@ -1,88 +1,20 @@
 //! Apply through the in-memory and fault-injecting file systems: a power
 //! cut after every possible number of writes, failing steps that do not
-//! stop the others, and a property test over random edit sequences.
+//! stop the others, and a property test over random edit sequences. The
+//! harness and its builders are in `tests/harness.rs`.
 
 use super::*;
 use crate::Side;
-use crate::fs::fault::{FaultFs, FaultRule};
+use crate::fs::fault::FaultFs;
 use crate::fs::mem::MemFs;
-use crate::fs::{Fs, Kind, Meta};
+use crate::fs::{Fs, Kind};
 use crate::pipeline::{self, PlanRequest};
-use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
-pub(super) struct H {
-    pub(super) _dir: tempfile::TempDir,
-    pub(super) cfg: Config,
-    pub(super) left: MemFs,
-    pub(super) right: MemFs,
-}
-
-pub(super) fn harness(extra: &str) -> H {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.toml");
-    let text = format!(
-        "left_root = 'L'\nright_root = 'R'\nstate_db = '{}'\ncase_sensitive = false\n{extra}\n[transfer]\nmin_file_age_seconds = 0\n[logging]\nlog_file_path = '{}'\n",
-        dir.path().join("s.db").display(),
-        dir.path().join("log.jsonl").display()
-    );
-    let cfg = Config::parse(&file, &text).unwrap();
-    let left = MemFs::new("left", true, 2_000_000_000);
-    let right = MemFs::new("right", true, 2_000_000_000);
-    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
-    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    H {
-        _dir: dir,
-        cfg,
-        left,
-        right,
-    }
-}
-
-impl H {
-    pub(super) fn sides(&self) -> Sides {
-        Sides {
-            left: Arc::new(self.left.clone()),
-            right: Arc::new(self.right.clone()),
-        }
-    }
-
-    pub(super) fn plan(&self) -> Plan {
-        let state = State::open_or_create(&self.cfg.state_db).unwrap();
-        let req = PlanRequest {
-            now_ns: crate::now_ns(),
-            ..PlanRequest::default()
-        };
-        pipeline::make_plan(&self.cfg, &self.sides(), &state, req)
-            .unwrap()
-            .0
-    }
-
-    pub(super) fn apply_with(&self, plan: &Plan, sides: &Sides) -> Result<Report, ApplyError> {
-        let mut state = State::open_or_create(&self.cfg.state_db).unwrap();
-        admit(plan, &self.cfg, sides, &mut state, true)?;
-        run(
-            &valid(plan),
-            &self.cfg,
-            sides,
-            &mut state,
-            &Logger::null(),
-            &Options::default(),
-        )
-    }
-
-    pub(super) fn sync(&self) -> Report {
-        let p = self.plan();
-        self.apply_with(&p, &self.sides()).unwrap()
-    }
-
-    pub(super) fn tick(&self) {
-        self.left.advance(3_000_000_000);
-        self.right.advance(3_000_000_000);
-    }
-}
+mod harness;
+pub(super) use harness::{Harness, harness, live, valid};
+use harness::{all_contents, no_temps};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -101,7 +33,7 @@ fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
     h.right.put("d3/new.txt", b"new right");
     h.left.put("d4/f.txt", b"outside the scope");
     let full = h.plan();
-    let scans = |h: &H| {
+    let scans = |h: &Harness| {
         let sides = h.sides();
         let scan = |side: Side| {
             let ex = h.cfg.excluder(side).unwrap();
@@ -115,7 +47,7 @@ fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
             .to_vec(),
     );
     let all = scans(&h);
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let req = PlanRequest {
         now_ns: crate::now_ns(),
         scans: Some(crate::PerSide::new(
@@ -219,27 +151,8 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
     assert!(h.plan().ops.is_empty(), "nothing left to do");
 }
 
-/// Files outside the trash (path → content), marker excluded.
-/// The plan, checked (what `run` takes).
-pub(super) fn valid(p: &Plan) -> ValidPlan {
-    p.clone().validated().unwrap()
-}
-
-pub(super) fn live(m: &MemFs) -> BTreeMap<String, Vec<u8>> {
-    m.dump()
-        .into_iter()
-        .filter(|(p, _)| !p.starts_with(".sync_trash") && p != paths::MARKER_NAME)
-        .filter_map(|(p, d)| d.map(|d| (p.to_lowercase(), d)))
-        .collect()
-}
-
-/// Every file content anywhere on a side (tree and trash).
-fn all_contents(m: &MemFs) -> Vec<Vec<u8>> {
-    m.dump().into_values().flatten().collect()
-}
-
 /// A scenario giving a plan of well over 50 mixed steps.
-fn scenario() -> H {
+fn scenario() -> Harness {
     let h = harness("");
     for i in 0..20 {
         h.left
@@ -291,8 +204,8 @@ fn scenario() -> H {
 }
 
 /// Every version in a side's trash has its trash record (finding 6).
-fn assert_trash_recorded(h: &H, n: i64) {
-    let state = State::open(&h.cfg.state_db).unwrap();
+fn assert_trash_recorded(h: &Harness, n: i64) {
+    let state = h.state();
     let records = state.trash_records().unwrap();
     for (side, m) in [(Side::Left, &h.left), (Side::Right, &h.right)] {
         for k in m
@@ -334,7 +247,7 @@ fn power_cut_then_a_fresh_plan_converges() {
 
 /// One run as `twinsync apply --auto-approve` does it: housekeeping,
 /// plan, sweep of old copies' temp files, apply.
-fn prepared_sync(h: &H) -> Result<Report, ApplyError> {
+fn prepared_sync(h: &Harness) -> Result<Report, ApplyError> {
     let sides = h.sides();
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     prepare(&mut state, &h.cfg, &sides, &Logger::null())?;
@@ -459,23 +372,16 @@ fn one_failing_step_does_not_stop_the_others() {
         h.left.put(&format!("f{i}.txt"), b"x");
     }
     h.left.put("locked.xlsx", b"in use");
-    let faulty = FaultFs::new(Arc::new(h.right.clone()));
-    faulty.fail(FaultRule {
-        op: "rename",
-        path_contains: "locked".into(),
-        class: ErrorClass::Locked,
-        times: u32::MAX,
-    });
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(faulty),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", "locked", u32::MAX)
+        .sides();
     let plan = h.plan();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1);
     assert_eq!(r.failed[0].class, ErrorClass::Locked);
     assert_eq!(r.copied, 5);
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let f = state.failures().unwrap();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].path, "locked.xlsx");
@@ -485,131 +391,28 @@ fn one_failing_step_does_not_stop_the_others() {
     assert!(state.failures().unwrap().is_empty());
 }
 
-/// A MemFs that runs a hook on every `open_read` (an edit or a stop request
-/// arriving while a copy reads its source).
-pub(super) type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
-/// The third field, when set, makes every read fail after that many bytes
-/// (a disk or network error in the middle of a copy); the fourth, every
-/// write (a disk that fills up in the middle of a copy).
-pub(super) struct Hooked(
-    pub(super) MemFs,
-    pub(super) OpenHook,
-    pub(super) Option<usize>,
-    pub(super) Option<usize>,
-);
-
-struct FailWriteAfter(Box<dyn crate::fs::FileWriter>, usize);
-
-impl std::io::Write for FailWriteAfter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.1 == 0 {
-            return Err(std::io::Error::other("injected write error: no space left"));
-        }
-        let n = self.0.write(&buf[..buf.len().min(self.1)])?;
-        self.1 -= n;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl crate::fs::FileWriter for FailWriteAfter {
-    fn finish(self: Box<Self>) -> Result<(), FsError> {
-        self.0.finish()
-    }
-}
-
-struct FailAfter(Box<dyn Read + Send>, usize);
-
-impl Read for FailAfter {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.1 == 0 {
-            return Err(std::io::Error::other("injected read error"));
-        }
-        let n = buf.len().min(self.1).min(64 * 1024);
-        let n = self.0.read(&mut buf[..n])?;
-        self.1 -= n;
-        Ok(n)
-    }
-}
-
-impl Fs for Hooked {
-    fn root_display(&self) -> String {
-        self.0.root_display()
-    }
-    fn stat(&self, p: &str) -> Result<Option<Meta>, FsError> {
-        self.0.stat(p)
-    }
-    fn walk(
-        &self,
-        e: crate::fs::ExcludeFn<'_>,
-        pr: &(dyn Fn(u64) + Sync),
-    ) -> Result<crate::fs::WalkResult, FsError> {
-        self.0.walk(e, pr)
-    }
-    fn list_dir(&self, p: &str) -> Result<crate::fs::Listing, FsError> {
-        self.0.list_dir(p)
-    }
-    fn open_read(&self, p: &str) -> Result<Box<dyn Read + Send>, FsError> {
-        let r = self.0.open_read(p);
-        (self.1)(&self.0, p);
-        match self.2 {
-            Some(n) => r.map(|r| Box::new(FailAfter(r, n)) as Box<dyn Read + Send>),
-            None => r,
-        }
-    }
-    fn create(&self, p: &str) -> Result<Box<dyn crate::fs::FileWriter>, FsError> {
-        let w = self.0.create(p)?;
-        Ok(match self.3 {
-            Some(n) => Box::new(FailWriteAfter(w, n)),
-            None => w,
-        })
-    }
-    fn set_meta(&self, p: &str, m: i64, pr: u32) -> Result<(), FsError> {
-        self.0.set_meta(p, m, pr)
-    }
-    fn rename(&self, a: &str, b: &str) -> Result<(), FsError> {
-        self.0.rename(a, b)
-    }
-    fn remove_file(&self, p: &str) -> Result<(), FsError> {
-        self.0.remove_file(p)
-    }
-    fn create_dir_all(&self, p: &str) -> Result<(), FsError> {
-        self.0.create_dir_all(p)
-    }
-    fn remove_dir(&self, p: &str) -> Result<(), FsError> {
-        self.0.remove_dir(p)
-    }
-}
-
 #[test]
 fn source_changed_during_copy_is_discarded() {
     let h = harness("");
     h.left.put("a.txt", b"original");
     let plan = h.plan();
-    let sides = Sides {
-        // A reader that edits the source while it is being read.
-        left: Arc::new(Hooked(
-            h.left.clone(),
-            Box::new(|m, p| {
-                if p == "a.txt" && m.get(p).as_deref() == Some(b"original".as_slice()) {
-                    m.advance(5_000_000_000);
-                    m.put(p, b"changed while copying!");
-                }
-            }),
-            None,
-            None,
-        )),
-        right: Arc::new(h.right.clone()),
-    };
+    // A reader that edits the source while it is being read.
+    let sides = h
+        .hooked(Side::Left)
+        .on_open(|m, p| {
+            if p == "a.txt" && m.get(p).as_deref() == Some(b"original".as_slice()) {
+                m.advance(5_000_000_000);
+                m.put(p, b"changed while copying!");
+            }
+        })
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.drifted, 1);
     assert!(
         h.right.get("a.txt").is_none(),
         "a half-stale copy must not land"
     );
-    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    no_temps(&h.right);
     h.sync();
     assert_eq!(h.right.get("a.txt").unwrap(), b"changed while copying!");
 }
@@ -626,23 +429,15 @@ fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
         .collect();
     h.left.put("media/clip.mov", &data);
     let plan = h.plan();
-    let sides = Sides {
-        left: Arc::new(Hooked(
-            h.left.clone(),
-            Box::new(|_, _| {}),
-            Some(1_500_000),
-            None,
-        )),
-        right: Arc::new(h.right.clone()),
-    };
+    let sides = h.hooked(Side::Left).reads_fail_after(1_500_000).sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
     assert!(h.right.get("media/clip.mov").is_none(), "no half copy");
-    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    no_temps(&h.right);
     assert_eq!(h.left.get("media/clip.mov").unwrap(), data, "source intact");
     h.sync();
     assert_eq!(h.right.get("media/clip.mov").unwrap(), data);
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let rows = state.load_files().unwrap();
     let row = rows.get("media/clip.mov").unwrap();
     let want = blake3::hash(&data).to_hex().to_string();
@@ -672,15 +467,7 @@ fn a_write_error_midway_through_a_large_copy_loses_nothing() {
         .collect();
     h.left.put("media/clip.mov", &data);
     let plan = h.plan();
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(Hooked(
-            h.right.clone(),
-            Box::new(|_, _| {}),
-            None,
-            Some(2_500_000),
-        )),
-    };
+    let sides = h.hooked(Side::Right).writes_fail_after(2_500_000).sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
     assert!(
@@ -693,7 +480,7 @@ fn a_write_error_midway_through_a_large_copy_loses_nothing() {
         old,
         "old version kept"
     );
-    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    no_temps(&h.right);
     assert_eq!(h.left.get("media/clip.mov").unwrap(), data, "source intact");
     h.sync();
     assert_eq!(h.right.get("media/clip.mov").unwrap(), data);
@@ -726,345 +513,17 @@ fn unavailable_side_mid_apply_stops_nothing_else_and_loses_nothing() {
     assert_eq!(live(&h.left), live(&h.right));
 }
 
-mod prop {
-    use super::*;
-    use proptest::prelude::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    #[derive(Debug, Clone)]
-    enum Act {
-        Write(bool, usize),
-        Delete(bool, usize),
-        Rename(bool, usize, usize),
-        Case(bool, usize),
-        /// Renames a folder (`d`, `x`, `x/y`) to another name or case.
-        Folder(bool, usize, usize),
-    }
-
-    const FOLDERS: [&str; 4] = ["d", "x", "x/y", "q"];
-
-    /// A fault injected into one side during the first sync of a round.
-    #[derive(Debug, Clone)]
-    struct Fault {
-        left: bool,
-        op: &'static str,
-        path: usize,
-        class: ErrorClass,
-        times: u32,
-        /// Every read of that side returns at most this many bytes.
-        short: Option<usize>,
-        /// That side takes paths of at most this many bytes (a drive's
-        /// length limit: temp and trash names must fit).
-        limit: Option<usize>,
-    }
-
-    fn fault() -> impl Strategy<Value = Option<Fault>> {
-        let ops = prop_oneof![
-            Just("stat"),
-            Just("rename"),
-            Just("create"),
-            Just("list"),
-            Just("delete"),
-            Just("set properties"),
-            Just("open"),
-            Just("read"),
-        ];
-        // Interrupted (EINTR, retried by the production `RetryFs` layer)
-        // and a drive refusing times (permission denied on `set
-        // properties`) are on the menu with the rest.
-        let classes = prop_oneof![
-            Just(ErrorClass::PermissionDenied),
-            Just(ErrorClass::Locked),
-            Just(ErrorClass::Other),
-            Just(ErrorClass::Interrupted),
-        ];
-        proptest::option::of(
-            (
-                any::<bool>(),
-                ops,
-                0..NAMES.len() + FOLDERS.len() + 12,
-                classes,
-                1..4u32,
-                proptest::option::of(1..64usize),
-                proptest::option::of(14..34usize),
-            )
-                .prop_map(|(left, op, path, class, times, short, limit)| Fault {
-                    left,
-                    op,
-                    path,
-                    class,
-                    times,
-                    short,
-                    limit,
-                }),
-        )
-    }
-
-    fn fault_path(i: usize) -> &'static str {
-        if i < NAMES.len() {
-            NAMES[i]
-        } else if i - NAMES.len() < FOLDERS.len() {
-            FOLDERS[i - NAMES.len()]
-        } else if i - NAMES.len() - FOLDERS.len() == 0 {
-            ".~twinsync-"
-        } else {
-            "" // any path: the first calls of that kind fail
-        }
-    }
-
-    const NAMES: [&str; 7] = [
-        "a.txt",
-        "b.txt",
-        "d/c.txt",
-        "d/e.txt",
-        "x/y/z.txt",
-        "Report.docx",
-        "d",
-    ];
-
-    fn act() -> impl Strategy<Value = Act> {
-        prop_oneof![
-            (any::<bool>(), 0..NAMES.len()).prop_map(|(s, i)| Act::Write(s, i)),
-            (any::<bool>(), 0..NAMES.len()).prop_map(|(s, i)| Act::Delete(s, i)),
-            (any::<bool>(), 0..NAMES.len(), 0..NAMES.len())
-                .prop_map(|(s, i, j)| Act::Rename(s, i, j)),
-            (any::<bool>(), 0..NAMES.len()).prop_map(|(s, i)| Act::Case(s, i)),
-            (any::<bool>(), 0..FOLDERS.len(), 0..FOLDERS.len())
-                .prop_map(|(s, i, j)| Act::Folder(s, i, j)),
-        ]
-    }
-
-    fn exact(m: &MemFs, p: &str) -> Option<String> {
-        let k = p.to_lowercase();
-        m.dump().into_keys().find(|x| x.to_lowercase() == k)
-    }
-
-    fn perform(h: &H, a: &Act, counter: &mut u32) {
-        let side = |l: bool| if l { &h.left } else { &h.right };
-        match a {
-            Act::Write(l, i) => {
-                *counter += 1;
-                let m = side(*l);
-                if matches!(m.stat(NAMES[*i]), Ok(Some(x)) if x.kind == Kind::Dir) {
-                    return;
-                }
-                if m.create_dir_all(paths::parent(NAMES[*i])).is_ok() {
-                    m.put(NAMES[*i], format!("v{counter} {}", NAMES[*i]).as_bytes());
-                }
-            }
-            Act::Delete(l, i) => {
-                let _ = side(*l).remove_file(NAMES[*i]);
-            }
-            Act::Rename(l, i, j) => {
-                let m = side(*l);
-                if i != j
-                    && matches!(m.stat(NAMES[*i]), Ok(Some(x)) if x.kind == Kind::File)
-                    && matches!(m.stat(NAMES[*j]), Ok(None))
-                    && m.create_dir_all(paths::parent(NAMES[*j])).is_ok()
-                {
-                    let _ = m.rename(NAMES[*i], NAMES[*j]);
-                }
-            }
-            Act::Folder(l, i, j) => {
-                let m = side(*l);
-                let Some(from) = exact(m, FOLDERS[*i]) else {
-                    return;
-                };
-                if !matches!(m.stat(&from), Ok(Some(x)) if x.kind == Kind::Dir) {
-                    return;
-                }
-                let to = if i == j {
-                    // Same folder: a case-only rename.
-                    if from.chars().any(char::is_uppercase) {
-                        from.to_lowercase()
-                    } else {
-                        from.to_uppercase()
-                    }
-                } else {
-                    FOLDERS[*j].to_owned()
-                };
-                if paths::is_within(&to.to_lowercase(), &from.to_lowercase())
-                    || (i != j && !matches!(m.stat(&to), Ok(None)))
-                    || m.create_dir_all(paths::parent(&to)).is_err()
-                {
-                    return;
-                }
-                let _ = m.rename(&from, &to);
-            }
-            Act::Case(l, i) => {
-                let m = side(*l);
-                if let Some(p) = exact(m, NAMES[*i]) {
-                    let name = paths::file_name(&p);
-                    let flipped: String = name
-                        .chars()
-                        .map(|c| {
-                            if c.is_uppercase() {
-                                c.to_ascii_lowercase()
-                            } else {
-                                c.to_ascii_uppercase()
-                            }
-                        })
-                        .collect();
-                    let _ = m.rename(&p, &paths::join(paths::parent(&p), &flipped));
-                }
-            }
-        }
-    }
-
-    /// Cases per run: 48 by default (CI), `TWINSYNC_SOAK_CASES` for a soak
-    /// (`cargo make soak`).
-    fn cases() -> u32 {
-        std::env::var("TWINSYNC_SOAK_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(48)
-    }
-
-    /// Every file content on a side that a user could get back: the tree and
-    /// the trash, never a twinsync temp name.
-    fn kept(m: &MemFs) -> Vec<Vec<u8>> {
-        m.dump()
-            .into_iter()
-            .filter(|(p, _)| !p.contains(paths::TEMP_PREFIX))
-            .filter_map(|(_, d)| d)
-            .collect()
-    }
-
-    /// One sync as `apply` runs it: parked items put back, plan, apply.
-    fn sync_on(h: &H, sides: &Sides) -> Result<Report, String> {
-        let mut state = State::open_or_create(&h.cfg.state_db).map_err(|e| e.to_string())?;
-        prepare(&mut state, &h.cfg, sides, &Logger::null()).map_err(|e| e.to_string())?;
-        let req = PlanRequest {
-            now_ns: crate::now_ns(),
-            forced: true,
-            ..PlanRequest::default()
-        };
-        let plan = pipeline::make_plan(&h.cfg, sides, &state, req)
-            .map_err(|e| e.to_string())?
-            .0;
-        drop(state);
-        h.apply_with(&plan, sides).map_err(|e| e.to_string())
-    }
-
-    /// Soak figures, summed over every case of a run.
-    static CASES: AtomicU64 = AtomicU64::new(0);
-    static ROUNDS: AtomicU64 = AtomicU64::new(0);
-    static FAULTS: AtomicU64 = AtomicU64::new(0);
-    static FAULT_FAILURES: AtomicU64 = AtomicU64::new(0);
-    static VERSIONS: AtomicU64 = AtomicU64::new(0);
-    static MOVES: AtomicU64 = AtomicU64::new(0);
-
-    fn add(c: &AtomicU64, n: u64) {
-        c.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// After the last case of a soak run, the figures (nothing lost, or the
-    /// run would have failed before).
-    #[allow(clippy::print_stderr)]
-    fn report_soak() {
-        let n = CASES.fetch_add(1, Ordering::Relaxed) + 1;
-        if std::env::var_os("TWINSYNC_SOAK_CASES").is_some() && n == u64::from(cases()) {
-            eprintln!(
-                "soak: {n} cases, {} rounds of random edits, {} fault rules set ({} calls failed by them), {} moves applied, {} versions checked after each round: nothing lost",
-                ROUNDS.load(Ordering::Relaxed),
-                FAULTS.load(Ordering::Relaxed),
-                FAULT_FAILURES.load(Ordering::Relaxed),
-                MOVES.load(Ordering::Relaxed),
-                VERSIONS.load(Ordering::Relaxed),
-            );
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
-        #[test]
-        fn random_edits_converge_and_lose_nothing(
-            rounds in proptest::collection::vec((proptest::collection::vec(act(), 1..8), fault()), 1..5)
-        ) {
-            let h = harness("");
-            // Past the first run (whose metadata-only adoption is tested elsewhere).
-            h.left.put("seed", b"seed");
-            h.sync();
-            let mut counter = 0;
-            for (acts, fault) in &rounds {
-                h.tick();
-                for a in acts {
-                    perform(&h, a, &mut counter);
-                }
-                h.tick();
-                let before: Vec<Vec<u8>> = kept(&h.left).into_iter().chain(kept(&h.right)).collect();
-                add(&ROUNDS, 1);
-                add(&VERSIONS, before.len() as u64);
-                if let Some(f) = fault {
-                    add(&FAULTS, 1);
-                    // The first sync runs with a fault on one side: a failed
-                    // stat, rename, write, listing, delete or property call.
-                    let faulty = FaultFs::new(Arc::new(if f.left { h.left.clone() } else { h.right.clone() }));
-                    faulty.fail(FaultRule { op: f.op, path_contains: fault_path(f.path).into(), class: f.class, times: f.times });
-                    faulty.short_reads(f.short.unwrap_or(0));
-                    if let Some(max_path) = f.limit {
-                        faulty.limit_names(255, max_path);
-                    }
-                    let faulty = Arc::new(faulty);
-                    let fired = Arc::clone(&faulty);
-                    // As production stacks it: interrupted reads are retried.
-                    let faulty: Arc<dyn Fs> = crate::fs::retry::RetryFs::wrap(faulty);
-                    let sides = if f.left {
-                        Sides { left: faulty, right: Arc::new(h.right.clone()) }
-                    } else {
-                        Sides { left: Arc::new(h.left.clone()), right: faulty }
-                    };
-                    // Failures are expected here; losses are not.
-                    if let Ok(r) = sync_on(&h, &sides) {
-                        add(&MOVES, r.moves);
-                    }
-                    add(&FAULT_FAILURES, fired.fired());
-                    let mut everything = kept(&h.left);
-                    everything.extend(kept(&h.right));
-                    for v in &before {
-                        prop_assert!(everything.contains(v), "lost under {f:?}: {:?}", String::from_utf8_lossy(v));
-                    }
-                    h.tick();
-                }
-                let r = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
-                prop_assert!(r.failed.is_empty(), "failed: {:?}", r.failed);
-                add(&MOVES, r.moves);
-                // Steps skipped (e.g. a folder replaced by a file) settle next cycle.
-                let r2 = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
-                prop_assert!(r2.failed.is_empty(), "failed: {:?}", r2.failed);
-                let r3 = sync_on(&h, &h.sides()).map_err(TestCaseError::fail)?;
-                prop_assert!(r3.failed.is_empty(), "failed: {:?}", r3.failed);
-                prop_assert_eq!(live(&h.left), live(&h.right));
-                let mut everything = kept(&h.left);
-                everything.extend(kept(&h.right));
-                for v in &before {
-                    prop_assert!(everything.contains(v), "lost {:?}", String::from_utf8_lossy(v));
-                }
-                prop_assert!(!h.plan().summary.has_changes(), "a further sync still has work: {:?}", h.plan().ops);
-                let names: Vec<String> = h.left.dump().into_keys().chain(h.right.dump().into_keys()).collect();
-                prop_assert!(!names.iter().any(|p| p.contains(paths::TEMP_PREFIX)), "temp left: {names:?}");
-            }
-            report_soak();
-        }
-    }
-}
+mod prop;
 
 #[test]
 fn failed_steps_alert_once_and_locks_only_when_they_persist() {
     for (class, expected) in [(ErrorClass::PermissionDenied, 1), (ErrorClass::Locked, 0)] {
         let h = harness("");
         h.left.put("doc.txt", b"x");
-        let faulty = FaultFs::new(Arc::new(h.right.clone()));
-        faulty.fail(FaultRule {
-            op: "rename",
-            path_contains: "doc.txt".into(),
-            class,
-            times: u32::MAX,
-        });
-        let sides = Sides {
-            left: Arc::new(h.left.clone()),
-            right: Arc::new(faulty),
-        };
+        let sides = h
+            .faults(Side::Right)
+            .fail(class, "rename", "doc.txt", u32::MAX)
+            .sides();
         let alerts = std::sync::Mutex::new(0);
         let on_event = |_: &Op, err: &str| {
             if !err.is_empty() {
@@ -1153,13 +612,10 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     let mut cache =
         crate::scan::scan_side(&h.left, Side::Left, &ex, cfg.case_sensitive, &|_| {}).unwrap();
     h.left.put("projects/new.txt", b"new");
-    let faulty = FaultFs::new(Arc::new(h.left.clone()));
-    faulty.fail(FaultRule {
-        op: "list",
-        path_contains: "projects".into(),
-        class: ErrorClass::NotFound,
-        times: 1,
-    });
+    let faulty = h
+        .faults(Side::Left)
+        .fail(ErrorClass::NotFound, "list", "projects", 1)
+        .fs();
     let dirty: std::collections::HashSet<String> = ["projects/new.txt".to_owned()].into();
     crate::scan::rescan_dirs(
         &faulty,
@@ -1258,13 +714,8 @@ fn copy_recovery_records_the_trashed_version() {
     h.tick();
     h.left.put("f.txt", b"v2 longer");
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
     // create temp, set meta, mkdir trash, move to trash: then the power goes.
-    right.crash_after(4);
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h.faults(Side::Right).crash_after(4).sides();
     assert!(h.apply_with(&plan, &sides).is_err());
     assert!(
         h.right.get("f.txt").is_none(),
@@ -1273,7 +724,7 @@ fn copy_recovery_records_the_trashed_version() {
     let r = h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!(r.recovered, 1);
     assert_eq!(h.right.get("f.txt").unwrap(), b"v2 longer");
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let recs = state.trash_records().unwrap();
     assert_eq!(recs.len(), 1);
     assert_eq!(
@@ -1296,12 +747,7 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
             .put(&format!("f{i}.txt"), format!("version {i}").as_bytes());
     }
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.crash_after(20);
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h.faults(Side::Right).crash_after(20).sides();
     assert!(h.apply_with(&plan, &sides).is_err());
     let landed: Vec<usize> = (0..10)
         .filter(|i| h.right.get(&format!("f{i}.txt")).is_some())
@@ -1310,10 +756,7 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
         landed.len() >= 2 && landed.len() < 10,
         "the cut falls inside the batch: {landed:?}"
     );
-    let journalled = State::open(&h.cfg.state_db)
-        .unwrap()
-        .step_status(&plan.plan_id)
-        .unwrap();
+    let journalled = h.state().step_status(&plan.plan_id).unwrap();
     assert!(
         journalled.values().all(|s| *s != StepStatus::Done),
         "the batch was never written: {journalled:?}"
@@ -1333,10 +776,7 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
         );
     }
     assert_eq!(
-        State::open(&h.cfg.state_db)
-            .unwrap()
-            .plan_status(&plan.plan_id)
-            .unwrap(),
+        h.state().plan_status(&plan.plan_id).unwrap(),
         Some(PlanStatus::Done)
     );
     assert!(h.plan().ops.is_empty(), "in sync after the resume");
@@ -1385,17 +825,8 @@ fn trash_root_equal_to_a_root_is_refused() {
     }
 }
 
-fn fault(class: ErrorClass, op: &'static str, path: &str, times: u32) -> FaultRule {
-    FaultRule {
-        op,
-        path_contains: path.into(),
-        class,
-        times,
-    }
-}
-
 /// A case-only folder rename `Proj` → `PROJ` planned for the right side.
-fn case_folder_rename() -> (H, Plan) {
+fn case_folder_rename() -> (Harness, Plan) {
     let h = harness("[soft_delete]\nmax_size_bytes = 4");
     h.left.put("Proj/a.txt", b"abc");
     h.left
@@ -1420,15 +851,13 @@ fn case_folder_rename() -> (H, Plan) {
 #[test]
 fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
     let (h, plan) = case_folder_rename();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
     // The direct rename is refused, the intermediate hop works, the second
     // hop and the roll-back both fail (an open handle inside, say).
-    right.fail(fault(ErrorClass::Locked, "rename", "Proj → PROJ", 1));
-    right.fail(fault(ErrorClass::Locked, "rename", "case.tmp →", 2));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", "Proj → PROJ", 1)
+        .fail(ErrorClass::Locked, "rename", "case.tmp →", 2)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{r:?}");
     assert!(
@@ -1458,7 +887,7 @@ fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
         next.problems
     );
     // Recovery puts it back under the new name; then everything converges.
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let stuck = recover_parked(&state, &h.sides(), &Logger::null()).unwrap();
     assert!(stuck.is_empty(), "{stuck:?}");
     assert!(state.parked().unwrap().is_empty());
@@ -1476,21 +905,19 @@ fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
 #[test]
 fn case_rename_rolls_the_first_hop_back_when_the_second_fails() {
     let (h, plan) = case_folder_rename();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::Other, "rename", "Proj → PROJ", 1));
-    right.fail(fault(ErrorClass::Locked, "rename", "case.tmp → PROJ", 1));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Other, "rename", "Proj → PROJ", 1)
+        .fail(ErrorClass::Locked, "rename", "case.tmp → PROJ", 1)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1);
     assert!(
         h.right.dump().contains_key("Proj/big.bin"),
         "back under its old name at once"
     );
-    assert!(!h.right.dump().keys().any(|k| k.contains(".~twinsync-")));
-    let state = State::open(&h.cfg.state_db).unwrap();
+    no_temps(&h.right);
+    let state = h.state();
     assert!(state.parked().unwrap().is_empty());
     h.tick();
     let p = h.plan();
@@ -1506,13 +933,11 @@ fn case_rename_rolls_the_first_hop_back_when_the_second_fails() {
 #[test]
 fn case_rename_is_direct_when_the_file_system_allows_it() {
     let (h, plan) = case_folder_rename();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
     // Any use of an intermediate name would fail: the direct rename must do.
-    right.fail(fault(ErrorClass::Other, "rename", ".~twinsync-", u32::MAX));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Other, "rename", ".~twinsync-", u32::MAX)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert!(r.failed.is_empty(), "{r:?}");
     assert!(h.right.dump().contains_key("PROJ/big.bin"));
@@ -1541,7 +966,7 @@ fn only_copy_temp_files_are_swept_and_unexplained_temps_are_held() {
         "the left's keep.txt is held: {:?}",
         plan.ops
     );
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let temps = vec![
         "d/.~twinsync-0000abcd-3-case.tmp".to_owned(),
         "d/.~twinsync-0000abcd-4.tmp".to_owned(),
@@ -1584,12 +1009,10 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     h.tick();
     h.left.put("a.txt", b"v2 from the left");
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 1));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 1)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1);
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v1".as_slice()));
@@ -1608,18 +1031,11 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     h.tick();
     h.left.put("a.txt", b"v2 from the left");
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 4));
-    right.fail(fault(
-        ErrorClass::Locked,
-        "rename",
-        ".sync_trash/a.txt → a.txt",
-        1,
-    ));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 4)
+        .fail(ErrorClass::Locked, "rename", ".sync_trash/a.txt → a.txt", 1)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{r:?}");
     assert!(h.right.get("a.txt").is_none());
@@ -1630,7 +1046,7 @@ fn failed_final_rename_never_leaves_the_path_empty() {
         "the left's a.txt must not be deleted: {:?}",
         next.ops
     );
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     assert!(
         recover_parked(&state, &h.sides(), &Logger::null())
             .unwrap()
@@ -1656,18 +1072,11 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     h.tick();
     h.left.put("a.txt", b"v2");
     let plan = h.plan();
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::Locked, "rename", ".tmp → a.txt", 2));
-    right.fail(fault(
-        ErrorClass::Locked,
-        "rename",
-        ".sync_trash/a.txt → a.txt",
-        1,
-    ));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 2)
+        .fail(ErrorClass::Locked, "rename", ".sync_trash/a.txt → a.txt", 1)
+        .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert!(r.failed.is_empty(), "{r:?}");
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v2".as_slice()));
@@ -1733,7 +1142,7 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
         h.right.put(&format!("doc{i}.txt"), body.as_bytes());
     }
     h.sync();
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let mut cursor = String::new();
     let n = pipeline::hash_adopted(
         &h.cfg,
@@ -1775,21 +1184,8 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
     h.left.put("a.txt", b"first");
     h.left.put("b.txt", b"second file");
     let plan = h.plan();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let s2 = Arc::clone(&stop);
-    let sides = Sides {
-        left: Arc::new(Hooked(
-            h.left.clone(),
-            Box::new(move |_, p| {
-                if p == "a.txt" {
-                    s2.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-            }),
-            None,
-            None,
-        )),
-        right: Arc::new(h.right.clone()),
-    };
+    // Stop requested while a.txt is read.
+    let (sides, stop) = h.hooked(Side::Left).flag_when_opened("a.txt");
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
     let opts = Options {
@@ -1808,7 +1204,7 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
     assert_eq!(r.copied, 1, "{r:?}");
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"first".as_slice()));
     assert!(h.right.get("b.txt").is_none(), "later steps wait");
-    assert!(h.right.dump().keys().all(|k| !k.contains(".~twinsync-")));
+    no_temps(&h.right);
 }
 
 /// SPEC §13: crash recovery of a copy never reads a cloud placeholder just
@@ -1827,21 +1223,7 @@ fn copy_recovery_does_not_hydrate_a_placeholder() {
     h.right.put("media.mov", b"v2 longer");
     h.right.set_meta("media.mov", src.mtime, src.props).unwrap();
     h.right.set_offline("media.mov", true);
-    let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let o2 = Arc::clone(&opened);
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(Hooked(
-            h.right.clone(),
-            Box::new(move |_, p| {
-                if p == "media.mov" {
-                    o2.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
-            }),
-            None,
-            None,
-        )),
-    };
+    let (sides, opened) = h.hooked(Side::Right).flag_when_opened("media.mov");
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.recovered, 1, "{r:?}");
     assert!(
@@ -1967,13 +1349,8 @@ fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
 
 /// A right side that takes path components of at most 255 bytes and whole
 /// paths of at most `max_path` bytes, as a `MAX_PATH`-style cloud drive.
-fn limited_right(h: &H, max_path: usize) -> Sides {
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.limit_names(255, max_path);
-    Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    }
+fn limited_right(h: &Harness, max_path: usize) -> Sides {
+    h.faults(Side::Right).limit_names(255, max_path).sides()
 }
 
 /// A relative path of exactly `len` bytes ending in `/name`.
@@ -1982,15 +1359,6 @@ fn path_of_len(len: usize, name: &str) -> String {
     let p = format!("{dir}/{name}");
     assert_eq!(p.len(), len);
     p
-}
-
-fn no_temps(m: &MemFs) {
-    let temps: Vec<String> = m
-        .dump()
-        .into_keys()
-        .filter(|p| p.contains(paths::TEMP_PREFIX))
-        .collect();
-    assert!(temps.is_empty(), "temp files left: {temps:?}");
 }
 
 /// Issue 18, item 6: a file whose path is exactly at the drive's length
@@ -2058,7 +1426,7 @@ fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
     );
     assert!(h.right.get(&deleted).is_none());
     no_temps(&h.right);
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let mut recs = state.trash_records().unwrap();
     recs.sort_by(|a, b| a.original_path.cmp(&b.original_path));
     assert_eq!(
@@ -2147,10 +1515,7 @@ fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
                 FaultFs::with_budget(Arc::new(h.right.clone()), Arc::clone(&budget))
             };
             right.limit_names(255, 120);
-            let faulty = Sides {
-                left: Arc::new(h.left.clone()),
-                right: Arc::new(right),
-            };
+            let faulty = h.sides_with(Side::Right, Arc::new(right));
             let crashed = h.apply_with(&plan, &faulty).is_err();
             // Restart: the same plan again, the power back on.
             let sides = limited_right(&h, 120);
@@ -2168,7 +1533,7 @@ fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
             }
             no_temps(&h.right);
             assert_trash_recorded(&h, n);
-            let state = State::open(&h.cfg.state_db).unwrap();
+            let state = h.state();
             assert_eq!(
                 state.trash_records().unwrap().len(),
                 3,
@@ -2229,25 +1594,18 @@ fn a_path_not_found_refusal_is_read_as_too_long_like_windows_reports_it() {
     h.sync();
     h.tick();
     h.left.put("docs/plan.txt", b"v2");
-    let right = FaultFs::new(Arc::new(h.right.clone()));
-    right.fail(fault(ErrorClass::NotFound, "create", "docs/.~twinsync-", 1));
-    right.fail(fault(
-        ErrorClass::NotFound,
-        "rename",
-        "→ .sync_trash/docs/",
-        1,
-    ));
-    let sides = Sides {
-        left: Arc::new(h.left.clone()),
-        right: Arc::new(right),
-    };
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::NotFound, "create", "docs/.~twinsync-", 1)
+        .fail(ErrorClass::NotFound, "rename", "→ .sync_trash/docs/", 1)
+        .sides();
     let r = h.apply_with(&h.plan(), &sides).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(
         h.right.get("docs/plan.txt").as_deref(),
         Some(b"v2".as_slice())
     );
-    let state = State::open(&h.cfg.state_db).unwrap();
+    let state = h.state();
     let recs = state.trash_records().unwrap();
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].original_path, "docs/plan.txt");

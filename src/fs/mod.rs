@@ -14,6 +14,8 @@
 //!
 //! Invariants: paths are relative (see [`crate::paths`]), `""` is the root;
 //! every error names the operation and the path; nothing here decides policy.
+//! What an entry is ([`Kind`], [`FileId`], [`Meta`]) is shared vocabulary,
+//! defined in [`crate::model`] and re-exported here.
 
 pub mod fault;
 pub mod latency;
@@ -23,16 +25,7 @@ pub mod retry;
 
 use std::io::{Read, Write};
 
-/// What a directory entry is.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    #[default]
-    File,
-    Dir,
-}
+pub use crate::model::{FileId, Kind, Meta};
 
 /// Property bits on Windows (the attributes twinsync syncs).
 pub mod attr {
@@ -47,75 +40,6 @@ pub mod attr {
     pub const RECALL_ON_DATA_ACCESS: u32 = 0x0040_0000;
     /// The attributes that are synced.
     pub const SYNCED: u32 = READONLY | HIDDEN | SYSTEM;
-}
-
-/// A file's identity on its volume, stable across renames: device and
-/// inode on Unix, volume serial and file id on NTFS. Used to recognise a
-/// file moved or renamed since the last sync (SPEC §6 "Moves and renames").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileId {
-    pub dev: u64,
-    /// Never 0 (no file system gives a file inode or file id 0), which
-    /// lets `Option<FileId>` take no more room than a `FileId`.
-    pub ino: std::num::NonZeroU64,
-}
-
-impl FileId {
-    /// The id of inode (or NTFS file id) `ino` on device (volume) `dev`;
-    /// `None` for inode 0, which names no file.
-    #[must_use]
-    pub fn new(dev: u64, ino: u64) -> Option<Self> {
-        Some(Self {
-            dev,
-            ino: std::num::NonZeroU64::new(ino)?,
-        })
-    }
-
-    /// `dev:ino`, as stored in the state DB and plan files.
-    #[must_use]
-    pub fn to_text(self) -> String {
-        format!("{}:{}", self.dev, self.ino)
-    }
-
-    /// Reads [`Self::to_text`] back.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        let (d, i) = s.split_once(':')?;
-        Some(Self {
-            dev: d.parse().ok()?,
-            ino: i.parse().ok()?,
-        })
-    }
-}
-
-impl serde::Serialize for FileId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_text())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for FileId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("bad file id `{s}`")))
-    }
-}
-
-/// Metadata of one entry as the file system reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Meta {
-    pub kind: Kind,
-    /// Size in bytes (0 for folders).
-    pub size: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
-    pub mtime: i64,
-    /// Synced properties: Windows attributes (`attr::SYNCED`) or Unix permission bits.
-    pub props: u32,
-    /// A cloud placeholder whose content is not local: never read to hash.
-    pub offline: bool,
-    /// The file's id where the file system reports one cheaply (`None`:
-    /// some cloud drives, and Windows listings today).
-    pub id: Option<FileId>,
 }
 
 /// One entry found by [`Fs::walk`].

@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use crate::model::time::system_time_ns;
+
 /// The disk below `root`.
 #[derive(Debug, Clone)]
 pub struct RealFs {
@@ -39,15 +41,6 @@ impl RealFs {
             }
             p
         }
-    }
-}
-
-/// Nanoseconds since the Unix epoch of a `SystemTime` (negative before 1970).
-#[must_use]
-pub fn system_time_ns(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
     }
 }
 

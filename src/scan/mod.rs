@@ -14,7 +14,7 @@
 //! touch"; a scan never reports something as absent that it did not look at.
 
 use crate::exclude::Excluder;
-use crate::fs::{Fs, Kind, Meta};
+use crate::fs::{Fs, Kind};
 use crate::paths::{self, MARKER_NAME};
 use crate::roots::{self, Unavailable};
 use crate::{Entry, Side};
@@ -207,20 +207,6 @@ fn push_new(list: &mut Vec<String>, path: &str) {
     }
 }
 
-fn entry_of(path: String, m: &Meta) -> Entry {
-    Entry {
-        path,
-        kind: m.kind,
-        size: m.size,
-        mtime: m.mtime,
-        props: m.props,
-        offline: m.offline,
-        hash: None,
-        id: m.id,
-        unchanged: false,
-    }
-}
-
 /// How far the walk's list may lag behind in handing its memory back
 /// while [`scan_side`] turns it into keyed entries.
 const SHRINK_STEP: usize = 1 << 16;
@@ -304,10 +290,10 @@ pub fn scan_side(
             Some(key) if key != path => {
                 let path = path.to_owned();
                 keyed.unused(w.path);
-                keyed.push(&key, entry_of(path, &w.meta));
+                keyed.push(&key, Entry::from_meta(path, &w.meta, None));
             }
             // The key is the path: stored once (see `restore_paths`).
-            _ => keyed.push_span(w.path, entry_of(String::new(), &w.meta)),
+            _ => keyed.push_span(w.path, Entry::from_meta(String::new(), &w.meta, None)),
         }
     }
     drop(list);
@@ -504,7 +490,7 @@ pub fn rescan_dirs(
             } else {
                 path.clone()
             };
-            let entry = entry_of(stored, &meta);
+            let entry = Entry::from_meta(stored, &meta, None);
             if was_dir.is_some() {
                 cache.entries.insert(&key, entry);
             } else {

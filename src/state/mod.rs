@@ -171,7 +171,7 @@ impl FromSql for Side {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
         v.as_str()?
             .parse()
-            .map_err(|e: String| FromSqlError::Other(e.into()))
+            .map_err(|e: crate::model::ParseError| FromSqlError::Other(e.into()))
     }
 }
 

@@ -1,11 +1,13 @@
 //! Test harness: a temp folder with two roots and a config, and helpers to
-//! run the real binary and to describe trees as data.
+//! run the real binary and to describe trees as data. A root is named by
+//! its [`Side`], never by a string.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+use twinsync::Side;
 
 pub mod smtp;
 
@@ -58,23 +60,22 @@ impl Env {
         c
     }
 
-    pub fn root(&self, side: &str) -> &Path {
-        if side == "left" {
-            &self.left
-        } else {
-            &self.right
+    pub fn root(&self, side: Side) -> &Path {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
         }
     }
 
-    pub fn write(&self, side: &str, rel: &str, data: &str, age_s: u64) {
+    pub fn write(&self, side: Side, rel: &str, data: &str, age_s: u64) {
         write_at(&self.root(side).join(rel), data, age_s);
     }
 
-    pub fn read(&self, side: &str, rel: &str) -> Option<String> {
+    pub fn read(&self, side: Side, rel: &str) -> Option<String> {
         std::fs::read_to_string(self.root(side).join(rel)).ok()
     }
 
-    pub fn tree(&self, side: &str) -> BTreeMap<String, String> {
+    pub fn tree(&self, side: Side) -> BTreeMap<String, String> {
         tree(self.root(side))
     }
 

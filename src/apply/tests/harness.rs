@@ -1,0 +1,379 @@
+//! The apply harness: two in-memory roots, a config and a state DB, with
+//! named builders for what a test needs beyond files and edits — a side
+//! behind a [`FaultFs`] ([`Harness::faults`]) or behind a hooked reader or
+//! writer ([`Harness::hooked`]) — each handing back the [`Sides`] to apply
+//! on. Test code only.
+
+use super::super::*;
+use crate::Side;
+use crate::fs::fault::{FaultFs, FaultRule};
+use crate::fs::mem::MemFs;
+use crate::fs::{Fs, Meta};
+use crate::pipeline::{self, PlanRequest};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Arc;
+
+/// Two in-memory roots (case-insensitive, 2 s timestamps, like FAT or a
+/// cloud drive), a config and a state DB in a temp folder. Tests describe
+/// files with `h.left.put(..)`, edits after `h.tick()`, and faults with
+/// [`Harness::faults`] / [`Harness::hooked`], which hand back the [`Sides`]
+/// to apply on.
+pub(in crate::apply) struct Harness {
+    pub(in crate::apply) _dir: tempfile::TempDir,
+    pub(in crate::apply) cfg: Config,
+    pub(in crate::apply) left: MemFs,
+    pub(in crate::apply) right: MemFs,
+}
+
+pub(in crate::apply) fn harness(extra: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let text = format!(
+        "left_root = 'L'\nright_root = 'R'\nstate_db = '{}'\ncase_sensitive = false\n{extra}\n[transfer]\nmin_file_age_seconds = 0\n[logging]\nlog_file_path = '{}'\n",
+        dir.path().join("s.db").display(),
+        dir.path().join("log.jsonl").display()
+    );
+    let cfg = Config::parse(&file, &text).unwrap();
+    let left = MemFs::new("left", true, 2_000_000_000);
+    let right = MemFs::new("right", true, 2_000_000_000);
+    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
+    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
+    Harness {
+        _dir: dir,
+        cfg,
+        left,
+        right,
+    }
+}
+
+impl Harness {
+    pub(in crate::apply) fn sides(&self) -> Sides {
+        Sides {
+            left: Arc::new(self.left.clone()),
+            right: Arc::new(self.right.clone()),
+        }
+    }
+
+    pub(in crate::apply) fn plan(&self) -> Plan {
+        let state = State::open_or_create(&self.cfg.state_db).unwrap();
+        let req = PlanRequest {
+            now_ns: crate::now_ns(),
+            ..PlanRequest::default()
+        };
+        pipeline::make_plan(&self.cfg, &self.sides(), &state, req)
+            .unwrap()
+            .0
+    }
+
+    pub(in crate::apply) fn apply_with(
+        &self,
+        plan: &Plan,
+        sides: &Sides,
+    ) -> Result<Report, ApplyError> {
+        let mut state = State::open_or_create(&self.cfg.state_db).unwrap();
+        admit(plan, &self.cfg, sides, &mut state, true)?;
+        run(
+            &valid(plan),
+            &self.cfg,
+            sides,
+            &mut state,
+            &Logger::null(),
+            &Options::default(),
+        )
+    }
+
+    pub(in crate::apply) fn sync(&self) -> Report {
+        let p = self.plan();
+        self.apply_with(&p, &self.sides()).unwrap()
+    }
+
+    pub(in crate::apply) fn tick(&self) {
+        self.left.advance(3_000_000_000);
+        self.right.advance(3_000_000_000);
+    }
+
+    /// The in-memory root of `side`.
+    pub(in crate::apply) fn mem(&self, side: Side) -> &MemFs {
+        match side {
+            Side::Left => &self.left,
+            Side::Right => &self.right,
+        }
+    }
+
+    /// The harness's sides with `side` replaced by `fs`.
+    pub(in crate::apply) fn sides_with(&self, side: Side, fs: Arc<dyn Fs>) -> Sides {
+        let mut sides = self.sides();
+        match side {
+            Side::Left => sides.left = fs,
+            Side::Right => sides.right = fs,
+        }
+        sides
+    }
+
+    /// A fault-injecting wrapper around `side`'s root, to configure and
+    /// then take as [`Faults::sides`].
+    pub(in crate::apply) fn faults(&self, side: Side) -> Faults<'_> {
+        Faults {
+            h: self,
+            side,
+            fs: FaultFs::new(Arc::new(self.mem(side).clone())),
+        }
+    }
+
+    /// `side`'s root with a hook on every open and optional read or write
+    /// failures, to configure and then take as [`HookedSide::sides`].
+    pub(in crate::apply) fn hooked(&self, side: Side) -> HookedSide<'_> {
+        HookedSide {
+            h: self,
+            side,
+            fs: Hooked {
+                mem: self.mem(side).clone(),
+                on_open: Box::new(|_, _| {}),
+                read_limit: None,
+                write_limit: None,
+            },
+        }
+    }
+
+    /// The state DB, which must exist.
+    pub(in crate::apply) fn state(&self) -> State {
+        State::open(&self.cfg.state_db).unwrap()
+    }
+}
+
+/// One side of a [`Harness`] behind a [`FaultFs`]:
+/// `h.faults(Side::Right).fail(ErrorClass::Locked, "rename", "a.txt", 1).sides()`.
+pub(in crate::apply) struct Faults<'h> {
+    h: &'h Harness,
+    side: Side,
+    fs: FaultFs,
+}
+
+impl Faults<'_> {
+    /// Calls of `op` on a path containing `path` fail with `class`, `times` times.
+    pub(in crate::apply) fn fail(
+        self,
+        class: ErrorClass,
+        op: &'static str,
+        path: &str,
+        times: u32,
+    ) -> Self {
+        self.fs.fail(fault(class, op, path, times));
+        self
+    }
+
+    /// The power goes after `n` more writes.
+    pub(in crate::apply) fn crash_after(self, n: i64) -> Self {
+        self.fs.crash_after(n);
+        self
+    }
+
+    /// Path components of at most `component` bytes, paths of at most `path`.
+    pub(in crate::apply) fn limit_names(self, component: usize, path: usize) -> Self {
+        self.fs.limit_names(component, path);
+        self
+    }
+
+    /// The faulty file system alone (to scan or list through it).
+    pub(in crate::apply) fn fs(self) -> FaultFs {
+        self.fs
+    }
+
+    /// The harness's sides with this one faulty.
+    pub(in crate::apply) fn sides(self) -> Sides {
+        self.h.sides_with(self.side, Arc::new(self.fs))
+    }
+}
+
+/// One side of a [`Harness`] behind a [`Hooked`] file system:
+/// `h.hooked(Side::Left).reads_fail_after(1_500_000).sides()`.
+pub(in crate::apply) struct HookedSide<'h> {
+    h: &'h Harness,
+    side: Side,
+    fs: Hooked,
+}
+
+impl HookedSide<'_> {
+    /// Runs `hook` on every `open_read` (an edit or a stop request
+    /// arriving while a copy reads its source).
+    pub(in crate::apply) fn on_open(
+        mut self,
+        hook: impl Fn(&MemFs, &str) + Send + Sync + 'static,
+    ) -> Self {
+        self.fs.on_open = Box::new(hook);
+        self
+    }
+
+    /// The sides, and a flag raised when `path` is first opened for reading
+    /// (to stop a run there, or to see that a file was read).
+    pub(in crate::apply) fn flag_when_opened(
+        self,
+        path: &'static str,
+    ) -> (Sides, Arc<std::sync::atomic::AtomicBool>) {
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let raise = Arc::clone(&flag);
+        let sides = self
+            .on_open(move |_, p| {
+                if p == path {
+                    raise.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+            .sides();
+        (sides, flag)
+    }
+
+    /// Every read fails after `n` bytes (a disk or network error midway).
+    pub(in crate::apply) fn reads_fail_after(mut self, n: usize) -> Self {
+        self.fs.read_limit = Some(n);
+        self
+    }
+
+    /// Every write fails after `n` bytes (a disk that fills up midway).
+    pub(in crate::apply) fn writes_fail_after(mut self, n: usize) -> Self {
+        self.fs.write_limit = Some(n);
+        self
+    }
+
+    /// The harness's sides with this one hooked.
+    pub(in crate::apply) fn sides(self) -> Sides {
+        self.h.sides_with(self.side, Arc::new(self.fs))
+    }
+}
+
+/// A hook run on every `open_read`, with the root and the path.
+pub(in crate::apply) type OpenHook = Box<dyn Fn(&MemFs, &str) + Send + Sync>;
+
+/// A MemFs that runs a hook on every `open_read` and can fail reads or
+/// writes midway (built by [`Harness::hooked`]).
+pub(in crate::apply) struct Hooked {
+    pub(in crate::apply) mem: MemFs,
+    pub(in crate::apply) on_open: OpenHook,
+    /// Every read fails after that many bytes.
+    pub(in crate::apply) read_limit: Option<usize>,
+    /// Every write fails after that many bytes.
+    pub(in crate::apply) write_limit: Option<usize>,
+}
+
+struct FailWriteAfter(Box<dyn crate::fs::FileWriter>, usize);
+
+impl std::io::Write for FailWriteAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.1 == 0 {
+            return Err(std::io::Error::other("injected write error: no space left"));
+        }
+        let n = self.0.write(&buf[..buf.len().min(self.1)])?;
+        self.1 -= n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl crate::fs::FileWriter for FailWriteAfter {
+    fn finish(self: Box<Self>) -> Result<(), FsError> {
+        self.0.finish()
+    }
+}
+
+struct FailAfter(Box<dyn Read + Send>, usize);
+
+impl Read for FailAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.1 == 0 {
+            return Err(std::io::Error::other("injected read error"));
+        }
+        let n = buf.len().min(self.1).min(64 * 1024);
+        let n = self.0.read(&mut buf[..n])?;
+        self.1 -= n;
+        Ok(n)
+    }
+}
+
+impl Fs for Hooked {
+    fn root_display(&self) -> String {
+        self.mem.root_display()
+    }
+    fn stat(&self, p: &str) -> Result<Option<Meta>, FsError> {
+        self.mem.stat(p)
+    }
+    fn walk(
+        &self,
+        e: crate::fs::ExcludeFn<'_>,
+        pr: &(dyn Fn(u64) + Sync),
+    ) -> Result<crate::fs::WalkResult, FsError> {
+        self.mem.walk(e, pr)
+    }
+    fn list_dir(&self, p: &str) -> Result<crate::fs::Listing, FsError> {
+        self.mem.list_dir(p)
+    }
+    fn open_read(&self, p: &str) -> Result<Box<dyn Read + Send>, FsError> {
+        let r = self.mem.open_read(p);
+        (self.on_open)(&self.mem, p);
+        match self.read_limit {
+            Some(n) => r.map(|r| Box::new(FailAfter(r, n)) as Box<dyn Read + Send>),
+            None => r,
+        }
+    }
+    fn create(&self, p: &str) -> Result<Box<dyn crate::fs::FileWriter>, FsError> {
+        let w = self.mem.create(p)?;
+        Ok(match self.write_limit {
+            Some(n) => Box::new(FailWriteAfter(w, n)),
+            None => w,
+        })
+    }
+    fn set_meta(&self, p: &str, m: i64, pr: u32) -> Result<(), FsError> {
+        self.mem.set_meta(p, m, pr)
+    }
+    fn rename(&self, a: &str, b: &str) -> Result<(), FsError> {
+        self.mem.rename(a, b)
+    }
+    fn remove_file(&self, p: &str) -> Result<(), FsError> {
+        self.mem.remove_file(p)
+    }
+    fn create_dir_all(&self, p: &str) -> Result<(), FsError> {
+        self.mem.create_dir_all(p)
+    }
+    fn remove_dir(&self, p: &str) -> Result<(), FsError> {
+        self.mem.remove_dir(p)
+    }
+}
+
+fn fault(class: ErrorClass, op: &'static str, path: &str, times: u32) -> FaultRule {
+    FaultRule {
+        op,
+        path_contains: path.into(),
+        class,
+        times,
+    }
+}
+
+/// Asserts that no temp file is left on a side.
+pub(in crate::apply) fn no_temps(m: &MemFs) {
+    let temps: Vec<String> = m
+        .dump()
+        .into_keys()
+        .filter(|p| p.contains(paths::TEMP_PREFIX))
+        .collect();
+    assert!(temps.is_empty(), "temp files left: {temps:?}");
+}
+
+/// The plan, checked (what `run` takes).
+pub(in crate::apply) fn valid(p: &Plan) -> ValidPlan {
+    p.clone().validated().unwrap()
+}
+
+/// Files outside the trash (path → content), marker excluded.
+pub(in crate::apply) fn live(m: &MemFs) -> BTreeMap<String, Vec<u8>> {
+    m.dump()
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(".sync_trash") && p != paths::MARKER_NAME)
+        .filter_map(|(p, d)| d.map(|d| (p.to_lowercase(), d)))
+        .collect()
+}
+
+/// Every file content anywhere on a side (tree and trash).
+pub(in crate::apply) fn all_contents(m: &MemFs) -> Vec<Vec<u8>> {
+    m.dump().into_values().flatten().collect()
+}
