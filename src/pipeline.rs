@@ -627,16 +627,13 @@ fn fill_move_ids(fs: &dyn Fs, side: Side, scan: &mut SideScan, files: &StateMap)
 /// records (adoption, identical files) get their ids asked for, so that a
 /// later move of them is found by id.
 fn record_ids(sides: &Sides, ops: &mut [crate::plan::Op]) {
-    for op in ops
-        .iter_mut()
-        .filter(|o| o.kind == crate::plan::OpKind::Record)
-    {
-        let Some(r) = op.record.as_mut() else {
+    for op in ops.iter_mut() {
+        let crate::plan::Step::Record(r) = &mut op.step else {
             continue;
         };
         for (side, e) in [
-            (Side::Left, r.left.as_mut()),
-            (Side::Right, r.right.as_mut()),
+            (Side::Left, r.record.left.as_mut()),
+            (Side::Right, r.record.right.as_mut()),
         ] {
             if let Some(e) = e
                 && e.id.is_none()

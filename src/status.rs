@@ -160,16 +160,16 @@ impl Status {
                 for op in plan
                     .ops
                     .iter()
-                    .filter(|o| !done.contains_key(&o.id) && o.kind != OpKind::Record)
+                    .filter(|o| !done.contains_key(&o.id) && o.kind() != OpKind::Record)
                 {
                     steps_in_flight.push(StepInFlight {
                         plan_id: id.clone(),
                         step: op.id,
-                        kind: op.kind,
+                        kind: op.kind(),
                         path: op.path.clone(),
-                        side: op.side,
+                        side: op.side(),
                         bytes: op.bytes,
-                        lane: op.lane,
+                        lane: op.lane(),
                     });
                 }
             }

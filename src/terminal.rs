@@ -333,10 +333,10 @@ impl apply::Progress for Bars {
     }
 
     fn step_start(&self, op: &Op) {
-        if op.kind != OpKind::Copy {
+        if op.kind() != OpKind::Copy {
             return;
         }
-        let path = op.dest_path.as_deref().unwrap_or(&op.path);
+        let path = op.dest_path().unwrap_or(&op.path);
         self.with_state(|s| {
             s.copy = Some(CopyBar {
                 name: render::shorten_middle(path, NAME_CHARS),
@@ -367,7 +367,7 @@ impl apply::Progress for Bars {
                 multi().remove(&b);
             }
             s.steps_done += 1;
-            if op.kind == OpKind::Copy {
+            if op.kind() == OpKind::Copy {
                 s.bytes_done += op.bytes;
             }
             s.draw(true);

@@ -23,24 +23,24 @@ pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
         let body = format!(
             "Time: {now}\nPath: {}\nOperation: {} (rule {})\nSide: {}\nError: {err}\n\nThe step will be retried in later cycles.",
             op.path,
-            op.kind.as_str(),
+            op.kind().as_str(),
             op.rule,
-            op.side.map_or("both", |s| s.as_str())
+            op.side().map_or("both", |s| s.as_str())
         );
         with_state(cfg, |s| {
             crate::alert::enqueue(
                 s,
                 "failure",
-                &format!("failed: {} {}", op.kind.as_str(), op.path),
+                &format!("failed: {} {}", op.kind().as_str(), op.path),
                 &body,
             );
         });
         return;
     }
-    if op.kind != OpKind::Conflict {
+    if op.kind() != OpKind::Conflict {
         return;
     }
-    let Some(c) = &op.conflict else { return };
+    let Some(c) = op.conflict_info() else { return };
     if !matches!(
         c.resolution,
         Resolution::ClashCopies | Resolution::LeftAlone

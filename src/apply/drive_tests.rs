@@ -4,14 +4,14 @@
 //! source that grows while it is copied. Each test fails without the code
 //! it names.
 
-use super::tests::{Harness, harness, live};
+use super::tests::{Harness, harness, live, valid};
 use super::*;
 use crate::fs::Fs;
 use crate::fs::fault::{FaultFs, FaultRule};
 use crate::fs::mem::MemFs;
 use crate::fs::retry::RetryFs;
 use crate::pipeline::{self, PlanRequest};
-use crate::plan::{OpKind, Plan};
+use crate::plan::{Op, OpKind, Plan};
 use crate::{Side, paths};
 use std::sync::Arc;
 
@@ -92,7 +92,7 @@ fn interrupted_reads_and_stats_fail_no_copy_no_hash_and_no_side() {
         .ops
         .iter()
         .filter(|o| o.path == "docs/small.docx")
-        .map(|o| o.kind)
+        .map(Op::kind)
         .collect();
     assert_eq!(kinds, [OpKind::SetProps], "{:?}", plan.ops);
     assert!(plan.problems.is_empty(), "{:?}", plan.problems);
@@ -237,7 +237,15 @@ fn a_source_that_grows_during_the_copy_is_skipped_not_failed() {
         on_event: Some(&on_event),
         ..Options::default()
     };
-    let r = run(&plan, &h.cfg, &sides, &mut state, &Logger::null(), &opts).unwrap();
+    let r = run(
+        &valid(&plan),
+        &h.cfg,
+        &sides,
+        &mut state,
+        &Logger::null(),
+        &opts,
+    )
+    .unwrap();
     assert!(r.failed.is_empty(), "not a failure: {:?}", r.failed);
     assert_eq!(r.drifted, 1);
     assert!(alerts.lock().unwrap().is_empty(), "no alert");
@@ -255,7 +263,7 @@ fn a_source_that_grows_during_the_copy_is_skipped_not_failed() {
 
 #[test]
 fn the_drift_sentence_names_the_sizes_in_words() {
-    let s = steps::changed_while_copied(
+    let s = copy::changed_while_copied(
         Side::Left,
         "Marketing/Video/big_new.mp4",
         116_391_936,
@@ -265,7 +273,7 @@ fn the_drift_sentence_names_the_sizes_in_words() {
     assert!(s.contains("`Marketing/Video/big_new.mp4` grew from"), "{s}");
     assert!(s.contains("while it was copied"), "{s}");
     assert!(!s.contains("Some("), "{s}");
-    let s = steps::changed_while_copied(Side::Right, "a", 10, 4, 2);
+    let s = copy::changed_while_copied(Side::Right, "a", 10, 4, 2);
     assert!(s.contains("shrank from 10 B to 4 B"), "{s}");
 }
 
@@ -298,12 +306,12 @@ fn a_drive_that_rounds_times_after_upload_is_not_echoed_back() {
     h.tick();
     let plan = h.plan();
     assert!(
-        plan.ops.iter().all(|o| o.kind == OpKind::Record),
+        plan.ops.iter().all(|o| o.kind() == OpKind::Record),
         "only the right side's snapshots are updated: {:?}",
         plan.ops
     );
     assert!(
-        !plan.ops.iter().any(|o| o.kind == OpKind::SetProps),
+        !plan.ops.iter().any(|o| o.kind() == OpKind::SetProps),
         "echoed back: {:?}",
         plan.ops
     );
@@ -330,7 +338,7 @@ fn a_drive_that_rounds_times_after_upload_is_not_echoed_back() {
     assert!(
         plan.ops
             .iter()
-            .any(|o| o.kind == OpKind::SetProps && o.path == names[0]),
+            .any(|o| o.kind() == OpKind::SetProps && o.path == names[0]),
         "{:?}",
         plan.ops
     );
@@ -412,11 +420,11 @@ fn a_rounded_time_with_other_bytes_is_an_edit() {
     let copies: Vec<&str> = plan
         .ops
         .iter()
-        .filter(|o| o.kind == OpKind::Copy)
+        .filter(|o| o.kind() == OpKind::Copy)
         .map(|o| o.path.as_str())
         .collect();
     assert_eq!(copies, ["f2.txt"], "{:?}", plan.ops);
-    assert!(!plan.ops.iter().any(|o| o.kind == OpKind::SetProps));
+    assert!(!plan.ops.iter().any(|o| o.kind() == OpKind::SetProps));
     h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!(h.left.get("f2.txt").unwrap(), b"BBBB");
 }

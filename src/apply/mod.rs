@@ -23,26 +23,31 @@
 //! stop the run (fatal). [`admit`] checks the roots ([`crate::roots`]), the
 //! plan's age and the safety guards before the first step.
 //!
-//! This module runs the steps in order and commits them; `steps` holds the
-//! executors (one per step kind), [`trash`] the soft delete, `recover` the
-//! housekeeping around unfinished plans and temp names, [`alert`] the
-//! alert texts of steps.
+//! This module runs the steps in order; `journal` commits their outcomes
+//! (the `Journal` type: batching, failures, the report), `steps` holds the
+//! executors (one per step kind; the copy in `copy`), [`trash`] the soft
+//! delete, `recover` the housekeeping around unfinished plans and temp
+//! names, [`alert`] the alert texts of steps. [`run`] takes a
+//! [`ValidPlan`]: it cannot start on an unchecked plan.
 
 pub mod alert;
+mod copy;
+mod journal;
 mod progress;
 mod recover;
 mod steps;
 pub mod trash;
 
 use crate::config::Config;
-use crate::fs::{ErrorClass, FsError, Severity};
+use crate::fs::{ErrorClass, FsError};
 use crate::log::Logger;
-use crate::plan::{Op, OpKind, Plan, guard};
+use crate::plan::{Op, OpKind, Plan, Step, ValidPlan, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
-use crate::state::{State, StateError, Update};
+use crate::state::{State, StateError};
 use crate::{PlanStatus, StepStatus, paths};
+use journal::Journal;
 use serde_json::json;
-use steps::{Executor, case_only_rename, dest_of, side_of};
+use steps::{Executor, Outcome, case_only_rename};
 
 pub use progress::Progress;
 pub use recover::{abandon, prepare, recover_parked, sweep_scan, sweep_temps};
@@ -173,15 +178,6 @@ pub struct Options<'a> {
 /// Called with a step and its error text (empty for a conflict to alert).
 pub type EventFn<'a> = dyn Fn(&Op, &str) + 'a;
 
-enum Outcome {
-    Done(Vec<Update>),
-    /// Found done on disk: record only.
-    Recovered(Vec<Update>),
-    Drifted(String),
-    /// Failed, but with state to record all the same (a version already in trash).
-    Failed(FsError, Vec<Update>),
-}
-
 /// Checks that a plan may be applied to this state, then registers it.
 /// Returns true if the plan is being resumed.
 ///
@@ -244,38 +240,44 @@ pub fn admit(
     Ok(resuming)
 }
 
-/// Applies a plan that [`admit`] accepted.
+/// Applies a plan that [`admit`] accepted. It takes a [`ValidPlan`]: a plan
+/// file or journal row is checked before any step runs.
 ///
 /// # Errors
 /// Fatal errors only (state DB, power cut); step failures are in the report.
 pub fn run(
-    plan: &Plan,
+    plan: &ValidPlan,
     cfg: &Config,
     sides: &Sides,
     state: &mut State,
     log: &Logger,
     opts: &Options<'_>,
 ) -> Result<Report, ApplyError> {
-    let mut report = Report::default();
     if state
         .plan_status(&plan.plan_id)?
         .is_some_and(|s| s != PlanStatus::Running)
     {
         // Applied before (its journal rows are gone): nothing is done twice.
-        report.resumed_skips = plan.ops.len() as u64;
-        return Ok(report);
+        return Ok(Report {
+            resumed_skips: plan.ops.len() as u64,
+            ..Report::default()
+        });
     }
     let done = state.step_status(&plan.plan_id)?;
     if let Some(p) = opts.progress {
         let todo = plan.ops.iter().filter(|op| {
-            op.kind != OpKind::Record
+            op.kind() != OpKind::Record
                 && !done.contains_key(&op.id)
                 && opts.filter.is_none_or(|f| f(op))
         });
         let (steps, bytes) = todo.fold((0, 0), |(n, b), op| {
             (
                 n + 1,
-                b + if op.kind == OpKind::Copy { op.bytes } else { 0 },
+                b + if op.kind() == OpKind::Copy {
+                    op.bytes
+                } else {
+                    0
+                },
             )
         });
         p.begin(steps, bytes);
@@ -287,11 +289,10 @@ pub fn run(
         .ops
         .iter()
         .filter(|o| {
-            o.kind == OpKind::Rename && done.get(&o.id).is_some_and(|s| *s != StepStatus::Done)
+            o.kind() == OpKind::Rename && done.get(&o.id).is_some_and(|s| *s != StepStatus::Done)
         })
         .map(|o| o.key.clone())
         .collect();
-    let mut pending = Pending::default();
     let ex = Executor {
         cfg,
         sides,
@@ -307,9 +308,10 @@ pub fn run(
         },
         progress: opts.progress,
     };
+    let mut journal = Journal::new(state, &plan.plan_id, log);
     for op in &plan.ops {
         if done.contains_key(&op.id) {
-            report.resumed_skips += 1;
+            journal.report.resumed_skips += 1;
             continue;
         }
         if opts.filter.is_some_and(|f| !f(op)) {
@@ -321,26 +323,20 @@ pub fn run(
         {
             break;
         }
-        if op.kind == OpKind::Record && !opts.recover_only {
-            pending.updates.extend(ex.record_updates(op));
-            pending.records += 1;
-            report.records += 1;
-            report.done += 1;
-            if pending.due() {
-                pending.flush(state, &plan.plan_id)?;
-            }
+        if let Step::Record(r) = &op.step
+            && !opts.recover_only
+        {
+            journal.record(steps::record_updates(op, r))?;
             continue;
         }
-        if op.kind != OpKind::Copy || pending.due() {
-            pending.flush(state, &plan.plan_id)?;
-        }
+        journal.before(op)?;
         // A root that vanished mid-apply (drive unmounted: its mount point is
         // an empty local folder) must stop everything, before a step writes
         // into the wrong place or reads absence as "already deleted".
-        for side in op.side.into_iter().chain(op.from) {
+        for side in op.side().into_iter().chain(op.from()) {
             let fs = sides.get(side);
             if !roots::marker_present(fs) {
-                pending.flush(state, &plan.plan_id)?;
+                journal.flush()?;
                 return Err(ApplyError::Unavailable(Unavailable::new(
                     side,
                     fs,
@@ -352,12 +348,12 @@ pub fn run(
         // first, so a crash or a failed put-back can never lose it.
         let parked = case_only_rename(plan, op);
         if let Some((side, mid, from, to)) = &parked {
-            state.park(*side, mid, from, to)?;
+            journal.state().park(*side, mid, from, to)?;
         }
         if let Some(p) = opts.progress {
             p.step_start(op);
         }
-        let result = if op.kind == OpKind::SetProps && not_renamed.contains(&op.key) {
+        let result = if op.kind() == OpKind::SetProps && not_renamed.contains(&op.key) {
             Ok(Outcome::Drifted(format!(
                 "the rename of `{}` before it did not happen",
                 op.path
@@ -368,7 +364,7 @@ pub fn run(
         if let Some(p) = opts.progress {
             p.step_end(op);
         }
-        if op.kind == OpKind::Rename
+        if op.kind() == OpKind::Rename
             && !matches!(result, Ok(Outcome::Done(_) | Outcome::Recovered(_)))
         {
             not_renamed.insert(op.key.clone());
@@ -376,13 +372,13 @@ pub fn run(
         if let Some((side, mid, ..)) = &parked
             && matches!(sides.get(*side).stat(mid), Ok(None))
         {
-            state.unpark(*side, mid)?;
+            journal.state().unpark(*side, mid)?;
         }
         // The step's effects are on disk; its journal commit comes next. A
         // machine that stopped in between (power cut) records nothing: the
         // resumed run recognises the step as done by its result.
         if matches!(result, Ok(Outcome::Done(_) | Outcome::Recovered(_))) {
-            for side in op.side.into_iter().chain(op.from) {
+            for side in op.side().into_iter().chain(op.from()) {
                 if let Err(e) = sides.get(side).stat(paths::MARKER_NAME)
                     && e.is_fatal()
                 {
@@ -390,100 +386,9 @@ pub fn run(
                 }
             }
         }
-        // A failure that still has state to record (a version already in trash).
-        let (result, kept) = match result {
-            Ok(Outcome::Failed(e, kept)) => {
-                if op.kind == OpKind::Copy {
-                    // Its new version waits under the temp name: parked, put in place later.
-                    let dest = dest_of(op);
-                    let [regular, short] = paths::copy_temps(dest, &plan.plan_id, op.id);
-                    let fs = sides.get(side_of(op));
-                    let temp = if matches!(fs.stat(&regular), Ok(Some(_))) {
-                        regular
-                    } else if matches!(fs.stat(&short), Ok(Some(_))) {
-                        short
-                    } else {
-                        regular
-                    };
-                    state.park(side_of(op), &temp, dest, dest)?;
-                }
-                (Err(e), kept)
-            }
-            other => (other, Vec::new()),
-        };
-        match result {
-            Ok(Outcome::Failed(..)) => {}
-            Ok(Outcome::Done(updates)) => {
-                count(&mut report, op, &updates);
-                if op.kind == OpKind::Copy {
-                    // Small copies are journalled a batch at a time: a crash
-                    // before the batch is written leaves finished copies
-                    // unjournalled, which the resumed run recognises on
-                    // disk (recovered), as for a crash right after any step.
-                    pending.steps.push(op.id);
-                    pending.updates.extend(updates);
-                    pending.since.get_or_insert_with(std::time::Instant::now);
-                } else {
-                    state.commit(&plan.plan_id, &[(op.id, StepStatus::Done, None)], &updates)?;
-                }
-                report.done += 1;
-                report.ok_keys.push(op.key.clone());
-                if op.kind == OpKind::Conflict
-                    && let Some(f) = opts.on_event
-                {
-                    f(op, "");
-                }
-            }
-            Ok(Outcome::Recovered(updates)) => {
-                state.commit(&plan.plan_id, &[(op.id, StepStatus::Done, None)], &updates)?;
-                report.done += 1;
-                report.recovered += 1;
-                report.ok_keys.push(op.key.clone());
-                log.info(event_name(op.kind), json!({"path": op.path, "rule": op.rule, "result": "ok", "note": "already done on disk (recovered)"}));
-            }
-            Ok(Outcome::Drifted(why)) => {
-                state.commit(
-                    &plan.plan_id,
-                    &[(op.id, StepStatus::Drifted, Some(&why))],
-                    &[],
-                )?;
-                report.drifted += 1;
-                log.info(event_name(op.kind), json!({"path": op.path, "side": op.side, "rule": op.rule, "result": "skipped", "error": why}));
-            }
-            Err(e) if e.is_fatal() => return Err(ApplyError::Stopped(e)),
-            Err(e) => {
-                let msg = e.to_string();
-                state.commit(
-                    &plan.plan_id,
-                    &[(op.id, StepStatus::Failed, Some(&msg))],
-                    &kept,
-                )?;
-                let now_s = crate::now_ns() / 1_000_000_000;
-                let failure = state
-                    .record_failure(&op.key, &op.path, op.kind.as_str(), &msg, now_s)
-                    .ok();
-                log.error(event_name(op.kind), json!({"path": op.path, "side": op.side, "rule": op.rule, "result": "failed", "error": msg}));
-                report.failed.push(FailedStep {
-                    id: op.id,
-                    key: op.key.clone(),
-                    path: op.path.clone(),
-                    kind: op.kind.as_str().to_owned(),
-                    error: msg.clone(),
-                    class: e.class,
-                });
-                // Alert once per failure streak: at once when retrying cannot help,
-                // after 10 minutes for what usually clears by itself (locks…).
-                if let (Some(f), Some(fail)) = (opts.on_event, failure)
-                    && !fail.alerted
-                    && (e.severity() != Severity::Transient || failing_for_s(&fail.first_at) >= 600)
-                {
-                    f(op, &msg);
-                    let _ = state.mark_failure_alerted(&op.key);
-                }
-            }
-        }
+        journal.settle(op, result, sides, opts.on_event)?;
     }
-    pending.flush(state, &plan.plan_id)?;
+    let mut report = journal.finish()?;
     note_drives(state, cfg, log, &ex.drives);
     let finished = plan
         .ops
@@ -560,94 +465,11 @@ fn note_drives(state: &State, cfg: &Config, log: &Logger, drives: &steps::DriveN
     }
 }
 
-fn failing_for_s(first_at: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(first_at).map_or(0, |t| {
-        (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds()
-    })
-}
-
 fn report_covers(opts: &Options<'_>, op: &Op) -> bool {
     opts.filter.is_none_or(|f| f(op))
         && !opts
             .stop
             .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
-}
-
-/// Outcomes not written to the journal yet: recorded pairs (no step rows:
-/// writing a snapshot again is harmless, so a resumed plan simply does
-/// them again) and finished small copies (step rows). They go to the state
-/// DB in one transaction a batch at a time instead of one per step.
-#[derive(Default)]
-struct Pending {
-    steps: Vec<u64>,
-    records: usize,
-    updates: Vec<Update>,
-    /// When the oldest pending copy finished.
-    since: Option<std::time::Instant>,
-}
-
-impl Pending {
-    /// Records per transaction (cheap: no file is touched for them).
-    const RECORDS: usize = 5000;
-    /// Copies per transaction, and the longest a finished copy waits.
-    const COPIES: usize = 64;
-    const WAIT: std::time::Duration = std::time::Duration::from_millis(250);
-
-    fn due(&self) -> bool {
-        self.records >= Self::RECORDS
-            || self.steps.len() >= Self::COPIES
-            || self.since.is_some_and(|t| t.elapsed() >= Self::WAIT)
-    }
-
-    fn flush(&mut self, state: &mut State, plan_id: &str) -> Result<(), StateError> {
-        if self.steps.is_empty() && self.updates.is_empty() {
-            return Ok(());
-        }
-        let steps: Vec<(u64, StepStatus, Option<&str>)> = self
-            .steps
-            .iter()
-            .map(|id| (*id, StepStatus::Done, None))
-            .collect();
-        state.commit(plan_id, &steps, &self.updates)?;
-        *self = Self::default();
-        Ok(())
-    }
-}
-
-fn count(r: &mut Report, op: &Op, updates: &[Update]) {
-    if !matches!(op.kind, OpKind::Conflict | OpKind::Record) {
-        let copied = if op.kind == OpKind::Copy { op.bytes } else { 0 };
-        match op.side {
-            Some(crate::Side::Left) => {
-                r.to_left += 1;
-                r.bytes_to_left += copied;
-            }
-            Some(crate::Side::Right) => {
-                r.to_right += 1;
-                r.bytes_to_right += copied;
-            }
-            None => {}
-        }
-    }
-    match op.kind {
-        OpKind::Copy => {
-            r.copied += 1;
-            r.bytes_copied += op.bytes;
-            // The version it replaced, if that went to trash (`overwrite_record`).
-            r.trashed_replaced += updates
-                .iter()
-                .filter(|u| matches!(u, Update::Trash(_)))
-                .count() as u64;
-        }
-        OpKind::Delete if op.soft == Some(true) => r.soft_deletes += 1,
-        OpKind::Delete => r.hard_deletes += 1,
-        OpKind::Rename => r.renames += 1,
-        OpKind::Move => r.moves += 1,
-        OpKind::SetProps => r.props += 1,
-        OpKind::Mkdir | OpKind::Rmdir => r.folders += 1,
-        OpKind::Conflict => r.conflicts += 1,
-        OpKind::Record => {}
-    }
 }
 
 /// The log event name of a step kind (SPEC §12).

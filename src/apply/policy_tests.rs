@@ -1,7 +1,7 @@
 //! The office policies of issue 22 through apply and the in-memory file
 //! systems: the trash cap (`[soft_delete] max_trash_bytes`).
 
-use super::tests::{harness, live};
+use super::tests::{harness, live, valid};
 use super::*;
 use crate::fs::Fs;
 
@@ -116,14 +116,14 @@ fn a_path_a_new_rule_excludes_is_never_deleted() {
     assert!(
         plan.ops
             .iter()
-            .all(|o| !o.path.starts_with("Renders") || o.kind == crate::plan::OpKind::Record),
+            .all(|o| !o.path.starts_with("Renders") || o.kind() == crate::plan::OpKind::Record),
         "nothing but forgetting under Renders/: {:?}",
         plan.ops
     );
     let mut state = State::open_or_create(&cfg.state_db).unwrap();
     admit(&plan, &cfg, &h.sides(), &mut state, true).unwrap();
     run(
-        &plan,
+        &valid(&plan),
         &cfg,
         &h.sides(),
         &mut state,

@@ -53,7 +53,7 @@ pub fn abandon(
     let plan = state
         .plan_json(plan_id)?
         .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
-        .filter(|p| p.validate().is_ok());
+        .and_then(|p| p.validated().ok());
     if let Some(plan) = plan {
         let opts = Options {
             recover_only: true,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
 mod harness;
-pub(super) use harness::{Harness, harness, live};
+pub(super) use harness::{Harness, harness, live, valid};
 use harness::{all_contents, no_temps};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
@@ -69,7 +69,7 @@ fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
             .ops
             .iter()
             .filter(|o| keep(&o.key))
-            .map(|o| format!("{} {} {:?}", o.kind.as_str(), o.key, o.side))
+            .map(|o| format!("{} {} {:?}", o.kind().as_str(), o.key, o.side()))
             .collect();
         v.sort();
         v
@@ -105,13 +105,17 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
         h.right.set_meta(&p, t, 0).unwrap();
     }
     let plan = h.plan();
-    let records = plan.ops.iter().filter(|o| o.kind == OpKind::Record).count();
+    let records = plan
+        .ops
+        .iter()
+        .filter(|o| o.kind() == OpKind::Record)
+        .count();
     assert!(records >= 30, "{records}");
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     admit(&plan, &h.cfg, &h.sides(), &mut state, true).unwrap();
     let journal: Plan =
         serde_json::from_str(&state.plan_json(&plan.plan_id).unwrap().unwrap()).unwrap();
-    assert!(journal.ops.iter().all(|o| o.kind != OpKind::Record));
+    assert!(journal.ops.iter().all(|o| o.kind() != OpKind::Record));
     // Stopped before anything ran, then resumed: all recorded, no step rows.
     let stop = std::sync::atomic::AtomicBool::new(true);
     let opts = Options {
@@ -119,7 +123,7 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
         ..Options::default()
     };
     run(
-        &plan,
+        &valid(&plan),
         &h.cfg,
         &h.sides(),
         &mut state,
@@ -130,7 +134,7 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
     assert!(state.load_files().unwrap().is_empty());
     stop.store(false, std::sync::atomic::Ordering::SeqCst);
     run(
-        &plan,
+        &valid(&plan),
         &h.cfg,
         &h.sides(),
         &mut state,
@@ -265,7 +269,7 @@ fn power_cuts(after_write: bool, replan: bool) {
     let plan = probe.plan();
     assert!(plan.ops.len() >= 50, "only {} steps", plan.ops.len());
     assert_eq!(
-        plan.ops.iter().filter(|o| o.kind == OpKind::Move).count(),
+        plan.ops.iter().filter(|o| o.kind() == OpKind::Move).count(),
         2,
         "a folder and a file move in the plan"
     );
@@ -534,7 +538,15 @@ fn failed_steps_alert_once_and_locks_only_when_they_persist() {
                 on_event: Some(&on_event),
                 ..Options::default()
             };
-            let r = run(&plan, &h.cfg, &sides, &mut state, &Logger::null(), &opts).unwrap();
+            let r = run(
+                &valid(&plan),
+                &h.cfg,
+                &sides,
+                &mut state,
+                &Logger::null(),
+                &opts,
+            )
+            .unwrap();
             assert_eq!(r.failed.len(), 1);
         }
         assert_eq!(*alerts.lock().unwrap(), expected, "{class:?}");
@@ -553,7 +565,7 @@ fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
     // The drive is unmounted: only an empty mount point is left.
     h.right.remove_file(paths::MARKER_NAME).unwrap();
     let e = run(
-        &plan,
+        &valid(&plan),
         &h.cfg,
         &h.sides(),
         &mut state,
@@ -569,7 +581,7 @@ fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
     // Back: the same plan resumes and completes.
     h.right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
     let r = run(
-        &plan,
+        &valid(&plan),
         &h.cfg,
         &h.sides(),
         &mut state,
@@ -637,7 +649,7 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
         !plan
             .ops
             .iter()
-            .any(|o| o.kind == OpKind::Delete || o.kind == OpKind::Rmdir),
+            .any(|o| o.kind() == OpKind::Delete || o.kind() == OpKind::Rmdir),
         "{:?}",
         plan.ops
     );
@@ -826,7 +838,7 @@ fn case_folder_rename() -> (Harness, Plan) {
     assert!(
         plan.ops
             .iter()
-            .any(|o| o.kind == OpKind::Rename && o.side == Some(Side::Right)),
+            .any(|o| o.kind() == OpKind::Rename && o.side() == Some(Side::Right)),
         "{:?}",
         plan.ops
     );
@@ -865,7 +877,7 @@ fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
     assert!(
         next.ops
             .iter()
-            .all(|o| !matches!(o.kind, OpKind::Delete | OpKind::Rmdir)),
+            .all(|o| !matches!(o.kind(), OpKind::Delete | OpKind::Rmdir)),
         "{:?}",
         next.ops
     );
@@ -950,7 +962,7 @@ fn only_copy_temp_files_are_swept_and_unexplained_temps_are_held() {
     h.right.put("d/.~twinsync-0000abcd-4.tmp", b"partial copy");
     let plan = h.plan();
     assert!(
-        plan.ops.iter().all(|o| o.kind != OpKind::Delete),
+        plan.ops.iter().all(|o| o.kind() != OpKind::Delete),
         "the left's keep.txt is held: {:?}",
         plan.ops
     );
@@ -976,7 +988,7 @@ fn delete_is_confirmed_against_the_other_side_before_it_runs() {
     h.tick();
     h.right.remove_file("media/big.mov").unwrap();
     let stale = h.plan();
-    assert!(stale.ops.iter().any(|o| o.kind == OpKind::Delete));
+    assert!(stale.ops.iter().any(|o| o.kind() == OpKind::Delete));
     // The right gets it back before the plan runs (a copy finishing, a user).
     h.right.put("media/big.mov", b"only copy of a large file");
     let r = h.apply_with(&stale, &h.sides()).unwrap();
@@ -1030,7 +1042,7 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     assert_trash_recorded(&h, 0);
     let next = h.plan();
     assert!(
-        next.ops.iter().all(|o| o.kind != OpKind::Delete),
+        next.ops.iter().all(|o| o.kind() != OpKind::Delete),
         "the left's a.txt must not be deleted: {:?}",
         next.ops
     );
@@ -1081,7 +1093,7 @@ fn restamp_of_an_adopted_pair_is_a_property_change() {
     h.right.put("report.pdf", b"the same bytes on both sides");
     let first = h.plan();
     assert!(
-        first.ops.iter().all(|o| o.kind == OpKind::Record),
+        first.ops.iter().all(|o| o.kind() == OpKind::Record),
         "{:?}",
         first.ops
     );
@@ -1094,14 +1106,14 @@ fn restamp_of_an_adopted_pair_is_a_property_change() {
     assert!(
         plan.ops
             .iter()
-            .all(|o| o.kind != OpKind::Copy && o.kind != OpKind::Delete),
+            .all(|o| o.kind() != OpKind::Copy && o.kind() != OpKind::Delete),
         "{:?}",
         plan.ops
     );
     assert!(
         plan.ops
             .iter()
-            .any(|o| o.kind == OpKind::SetProps && o.rule == "6.2.11")
+            .any(|o| o.kind() == OpKind::SetProps && o.rule == "6.2.11")
     );
     let r = h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!((r.copied, r.soft_deletes), (0, 0), "{r:?}");
@@ -1112,7 +1124,7 @@ fn restamp_of_an_adopted_pair_is_a_property_change() {
     h.left.put("report.pdf", b"THE SAME BYTES ON BOTH SIDES");
     let plan = h.plan();
     assert!(
-        plan.ops.iter().any(|o| o.kind == OpKind::Copy),
+        plan.ops.iter().any(|o| o.kind() == OpKind::Copy),
         "{:?}",
         plan.ops
     );
@@ -1148,14 +1160,14 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
     h.right.put("doc1.txt", b"shared document 1, edited");
     let plan = h.plan();
     assert!(
-        plan.ops.iter().all(|o| o.kind != OpKind::Conflict),
+        plan.ops.iter().all(|o| o.kind() != OpKind::Conflict),
         "{:?}",
         plan.ops
     );
     assert!(
         plan.ops
             .iter()
-            .any(|o| o.kind == OpKind::Copy && o.rule == "6.2.4")
+            .any(|o| o.kind() == OpKind::Copy && o.rule == "6.2.4")
     );
     h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!(
@@ -1180,7 +1192,15 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
         stop: Some(&stop),
         ..Options::default()
     };
-    let r = run(&plan, &h.cfg, &sides, &mut state, &Logger::null(), &opts).unwrap();
+    let r = run(
+        &valid(&plan),
+        &h.cfg,
+        &sides,
+        &mut state,
+        &Logger::null(),
+        &opts,
+    )
+    .unwrap();
     assert_eq!(r.copied, 1, "{r:?}");
     assert_eq!(h.right.get("a.txt").as_deref(), Some(b"first".as_slice()));
     assert!(h.right.get("b.txt").is_none(), "later steps wait");
@@ -1234,7 +1254,11 @@ fn renames_are_moves_where_ids_come_only_on_request() {
         .unwrap();
     h.right.rename("copied.mp4", "copied renamed.mp4").unwrap();
     let plan = h.plan();
-    let moves: Vec<_> = plan.ops.iter().filter(|o| o.kind == OpKind::Move).collect();
+    let moves: Vec<_> = plan
+        .ops
+        .iter()
+        .filter(|o| o.kind() == OpKind::Move)
+        .collect();
     assert_eq!(moves.len(), 2, "{:?}", plan.ops);
     let r = h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!((r.moves, r.copied, r.soft_deletes), (2, 0, 0), "{r:?}");
@@ -1285,7 +1309,7 @@ fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
         ..Options::default()
     };
     let report = run(
-        &plan,
+        &valid(&plan),
         &h.cfg,
         &h.sides(),
         &mut state,

@@ -10,7 +10,7 @@ use crate::error::RunError;
 use crate::log::Logger;
 use crate::metrics;
 use crate::pipeline;
-use crate::plan::{Plan, render};
+use crate::plan::{Plan, ValidPlan, render};
 use crate::roots::Sides;
 use crate::state::State;
 use crate::terminal;
@@ -74,7 +74,7 @@ pub fn apply(
             crate::outln!("Apply cancelled; nothing was changed.");
             return Ok(0);
         }
-        (plan, state)
+        (plan.validated()?, state)
     };
     let report = apply_with_progress(cfg, &plan, &sides, &mut state, &log, force)?;
     metrics::record_cycle(&state, &log, &plan, &report, started);
@@ -148,7 +148,7 @@ fn confirm() -> bool {
 /// that lasts, and the whole run); returns the report.
 fn apply_with_progress(
     cfg: &Config,
-    plan: &Plan,
+    plan: &ValidPlan,
     sides: &Sides,
     state: &mut State,
     log: &Logger,

@@ -8,18 +8,31 @@
 //! [`reconcile`] turns the pair of classes into ops. Conflict *policy*
 //! (the `[conflicts]` options, decided as a [`ConflictAction`] when the
 //! config loads) is applied after the rule is chosen, in one place
-//! ([`Planner::conflict`]).
+//! (`Planner::conflict`).
+//!
+//! Files: `classify` (the first pass), this file (the planner's state, the
+//! per-key decision and the ordering), `conflicts` (conflict policy and
+//! clashes), `ops` (emitting steps with `Op`'s named constructors),
+//! `moves` (moves found by file id), `tests` (the rule table).
 //!
 //! Invariants: a path under an unknown folder (unreadable, case collision)
 //! or deferred (too young, in flight) gets no op; every version a rule
 //! replaces is either identical, older-and-superseded by the same user
 //! path, kept as a clash copy, or sent to trash by a delete op.
 
-use super::{ConflictInfo, Expect, Lane, Op, OpKind, PlanConfig, RecordInfo, SideInfo};
-use crate::config::{ConflictAction, ConflictOption};
+mod classify;
+mod conflicts;
+mod moves;
+mod ops;
+
+pub use classify::{classify, hash_requests, replaced, unchanged_on_both};
+
+use super::{Cause, Expect, Op, PlanConfig};
+use crate::config::ConflictOption;
 use crate::scan::SideScan;
-use crate::state::{ConflictRecord, StateMap, StateRow};
-use crate::{Entry, Keep, Kind, PerSide, Resolution, Rule, Side, paths};
+use crate::state::{ConflictRecord, StateMap};
+use crate::{Entry, Kind, PerSide, Rule, Side, paths};
+use classify::{all_keys, hashable, restamped, skipped, still_unresolved, within_tolerance};
 use std::collections::{HashMap, HashSet};
 
 /// Options the engine needs.
@@ -123,290 +136,10 @@ impl Class {
     }
 }
 
-/// Classifies one side of a path (SPEC §5). When only the mtime moved and
-/// the hash is unknown the answer is `Content`; [`hash_requests`] asks for
-/// the hash that would turn it into `Props`.
-#[must_use]
-pub fn classify(prev: Option<&Entry>, cur: Option<&Entry>) -> Class {
-    match (prev, cur) {
-        (None, None) => Class::Absent,
-        (None, Some(_)) => Class::New,
-        (Some(_), None) => Class::Deleted,
-        (Some(p), Some(c)) => {
-            if p.kind != c.kind {
-                return Class::Content;
-            }
-            let name_or_props = p.props != c.props
-                || (p.path != c.path
-                    && !paths::same_name(paths::file_name(&p.path), paths::file_name(&c.path)));
-            if c.kind == Kind::Dir {
-                return if name_or_props {
-                    Class::Props
-                } else {
-                    Class::Unchanged
-                };
-            }
-            if p.size != c.size {
-                return Class::Content;
-            }
-            // Same size and mtime but another file (renamed over the old
-            // one): its bytes decide, as for an mtime-only change.
-            if p.mtime != c.mtime || replaced(p, c) {
-                return match (&p.hash, &c.hash) {
-                    (Some(a), Some(b)) if a == b => Class::Props,
-                    _ => Class::Content,
-                };
-            }
-            if name_or_props {
-                Class::Props
-            } else {
-                Class::Unchanged
-            }
-        }
-    }
-}
-
-/// Another file now holds the path (its inode differs from the recorded
-/// one; device numbers are ignored, they change across remounts), although
-/// size and mtime may look the same: a file renamed over this one.
-#[must_use]
-pub fn replaced(prev: &Entry, cur: &Entry) -> bool {
-    prev.kind == Kind::File && matches!((prev.id, cur.id), (Some(a), Some(b)) if a.ino != b.ino)
-}
-
-/// True when neither side changed since the last sync (metadata only):
-/// such a path needs no op, and the planner need not keep its snapshot.
-/// Scan entries may carry an empty path, meaning "the same as `key`".
-#[must_use]
-pub fn unchanged_on_both(key: &str, row: &StateRow, l: Option<&Entry>, r: Option<&Entry>) -> bool {
-    let same = |prev: Option<&Entry>, cur: Option<&Entry>| match (prev, cur) {
-        (Some(p), Some(c)) => {
-            let cur_path = if c.path.is_empty() {
-                key
-            } else {
-                c.path.as_str()
-            };
-            p.kind == c.kind
-                && p.props == c.props
-                && (c.kind == Kind::Dir
-                    || (p.size == c.size && p.mtime == c.mtime && !replaced(p, c)))
-                && (p.path == cur_path
-                    || paths::same_name(paths::file_name(&p.path), paths::file_name(cur_path)))
-        }
-        _ => false,
-    };
-    same(row.left.as_ref(), l) && same(row.right.as_ref(), r)
-}
-
-fn hashable(e: &Entry, o: &Options) -> bool {
-    e.kind == Kind::File && !e.offline && e.size <= o.hash_max_bytes
-}
-
-fn within_tolerance(a: &Entry, b: &Entry, o: &Options) -> bool {
-    (a.mtime - b.mtime).abs() <= o.mtime_tolerance_ns
-}
-
-/// Only the mtime of `cur` moved since its snapshot `prev`, which has no
-/// hash, and the other side is unchanged since the last sync: compare
-/// `cur`'s bytes with the other side's (both hashes wanted).
-fn mtime_only_unhashed(
-    prev: Option<&Entry>,
-    cur: Option<&Entry>,
-    other_prev: Option<&Entry>,
-    other_cur: Option<&Entry>,
-) -> bool {
-    let (Some(p), Some(c), Some(op), Some(oc)) = (prev, cur, other_prev, other_cur) else {
-        return false;
-    };
-    p.kind == Kind::File
-        && c.kind == Kind::File
-        && oc.kind == Kind::File
-        && p.hash.is_none()
-        && p.size == c.size
-        && p.mtime != c.mtime
-        && oc.size == c.size
-        && op.size == oc.size
-        && op.mtime == oc.mtime
-        && op.kind == Kind::File
-}
-
-/// [`mtime_only_unhashed`] and the two hashes are known and equal: the
-/// change was a re-stamp (antivirus, backup tool, cloud client), not an edit.
-fn restamped(
-    prev: Option<&Entry>,
-    cur: Option<&Entry>,
-    other_prev: Option<&Entry>,
-    other_cur: Option<&Entry>,
-) -> bool {
-    mtime_only_unhashed(prev, cur, other_prev, other_cur)
-        && matches!((cur.and_then(|c| c.hash.as_ref()), other_cur.and_then(|o| o.hash.as_ref())), (Some(a), Some(b)) if a == b)
-}
-
-/// The (side, key) pairs whose content hash the engine wants before it can
-/// decide. Pure; cheap when nothing changed.
-#[must_use]
-pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
-    let o = input.opts;
-    let mut out = moves::hash_requests(input);
-    let first_run = input.first_run();
-    for At { key, l, r } in all_keys(input) {
-        let row = input.state.get(key);
-        if skipped(input, key)
-            || input
-                .conflicts
-                .get(key)
-                .is_some_and(|c| c.keep.is_none() && still_unresolved(c, l, r))
-        {
-            continue;
-        }
-        let mut want = PerSide::new(false, false);
-        for side in Side::BOTH {
-            let prev = row.and_then(|r| r.side(side));
-            let cur = if side == Side::Left { l } else { r };
-            if let (Some(p), Some(c)) = (prev, cur)
-                && p.kind == Kind::File
-                && c.kind == Kind::File
-                && p.size == c.size
-                && (p.mtime != c.mtime || replaced(p, c))
-                && p.hash.is_some()
-                && c.hash.is_none()
-                && hashable(c, o)
-            {
-                want[side] = true;
-            }
-        }
-        // A re-stamp of a pair that has no stored hash: compare both sides' bytes.
-        for (side, (p, c, op, oc)) in [
-            (
-                Side::Left,
-                (
-                    row.and_then(|r| r.left.as_ref()),
-                    l,
-                    row.and_then(|r| r.right.as_ref()),
-                    r,
-                ),
-            ),
-            (
-                Side::Right,
-                (
-                    row.and_then(|r| r.right.as_ref()),
-                    r,
-                    row.and_then(|r| r.left.as_ref()),
-                    l,
-                ),
-            ),
-        ] {
-            if mtime_only_unhashed(p, c, op, oc)
-                && c.is_some_and(|c| hashable(c, o))
-                && oc.is_some_and(|oc| hashable(oc, o))
-            {
-                want[side] |= c.is_some_and(|c| c.hash.is_none());
-                want[side.other()] |= oc.is_some_and(|oc| oc.hash.is_none());
-            }
-        }
-        // Both sides changed or new with equal sizes: are they identical?
-        if let (Some(a), Some(b)) = (l, r)
-            && a.kind == Kind::File
-            && b.kind == Kind::File
-            && a.size == b.size
-            && hashable(a, o)
-            && hashable(b, o)
-        {
-            let cl = classify(row.and_then(|r| r.left.as_ref()), Some(a));
-            let cr = classify(row.and_then(|r| r.right.as_ref()), Some(b));
-            let adopt_by_meta = first_run && within_tolerance(a, b, o);
-            if cl.changed()
-                && cr.changed()
-                && !adopt_by_meta
-                && !(cl == Class::Props && cr == Class::Props)
-            {
-                want = PerSide::new(a.hash.is_none(), b.hash.is_none());
-            }
-        }
-        for (side, wanted) in want.iter() {
-            if *wanted {
-                out.push((side, key.to_owned()));
-            }
-        }
-    }
-    out
-}
-
-fn skipped(input: &Input<'_>, key: &str) -> bool {
-    input.left.is_unknown(key) || input.right.is_unknown(key) || input.deferred.contains(key)
-}
-
-fn same_meta(a: Option<&Entry>, b: Option<&Entry>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => {
-            a.path == b.path
-                && a.kind == b.kind
-                && a.size == b.size
-                && a.mtime == b.mtime
-                && a.props == b.props
-        }
-        _ => false,
-    }
-}
-
-/// An option2 conflict stays parked while both sides are as recorded.
-fn still_unresolved(c: &ConflictRecord, l: Option<&Entry>, r: Option<&Entry>) -> bool {
-    same_meta(c.left.as_ref(), l) && same_meta(c.right.as_ref(), r)
-}
-
-/// A key to decide, with what each scan holds for it (found by the merge,
-/// so that no key is looked up again).
-#[derive(Clone, Copy)]
-struct At<'a> {
-    key: &'a str,
-    l: Option<&'a Entry>,
-    r: Option<&'a Entry>,
-}
-
-/// Every key of both scans and the state, ascending, once: a three-way
-/// merge of already-sorted sequences (no sort, no hashing, no lookup).
-fn all_keys<'a>(input: &'a Input<'_>) -> Vec<At<'a>> {
-    let mut out: Vec<At<'a>> = Vec::with_capacity(input.state.len() + 16);
-    let mut l = input.left.entries.iter().peekable();
-    let mut r = input.right.entries.iter().peekable();
-    let mut s = input.state.keys().peekable();
-    loop {
-        let next = [
-            l.peek().map(|e| e.0),
-            r.peek().map(|e| e.0),
-            s.peek().copied(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let Some(key) = next else { break };
-        let mut at = At {
-            key,
-            l: None,
-            r: None,
-        };
-        for (it, slot) in [(&mut l, &mut at.l), (&mut r, &mut at.r)] {
-            if it.peek().is_some_and(|e| e.0 == key) {
-                *slot = it.next().map(|e| e.1);
-            }
-        }
-        if s.peek() == Some(&key) {
-            s.next();
-        }
-        // Unchanged on both sides since the last sync: nothing to decide (a
-        // folder deleted on one side has nothing unchanged on both below it).
-        if !at.l.is_some_and(|e| e.unchanged) && !at.r.is_some_and(|e| e.unchanged) {
-            out.push(at);
-        }
-    }
-    out
-}
-
 /// Builds the ops for one plan; see [`reconcile`].
 struct Planner<'a> {
     input: &'a Input<'a>,
-    ops: Vec<(u8, Op)>,
+    ops: Vec<(Phase, Op)>,
     /// Planned exact path per side for keys whose path on that side is
     /// created or renamed by this plan.
     planned_path: PerSide<HashMap<String, String>>,
@@ -426,564 +159,21 @@ struct Planner<'a> {
     mtime_step: PerSide<std::cell::OnceCell<i64>>,
 }
 
-// Folders to create first, then conflict notes and moves aside, then files
-// (small before large), then deletes, then folder removals (SPEC §7).
-const PHASE_DIRS: u8 = 0;
-/// Moves run after folders are created and before copies (SPEC §6).
-const PHASE_MOVES: u8 = 1;
-const PHASE_ASIDE: u8 = 2;
-const PHASE_FILES: u8 = 3;
-const PHASE_DELETE: u8 = 4;
-const PHASE_RMDIR: u8 = 5;
+/// When a step runs (SPEC §7): folders to create first, then moves, then
+/// conflict notes and moves aside, then files (small before large), then
+/// deletes, then folder removals. The plan is sorted by phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Dirs,
+    /// Moves run after folders are created and before copies (SPEC §6).
+    Moves,
+    Aside,
+    Files,
+    Delete,
+    Rmdir,
+}
 
 impl<'a> Planner<'a> {
-    fn cur(&self, side: Side, key: &str) -> Option<&'a Entry> {
-        self.input.scan(side).entries.get(key)
-    }
-
-    /// The exact path `key` has (or will have) on `side`.
-    fn path_on(&self, side: Side, key: &str, fallback: &str) -> String {
-        if let Some(p) = self.planned_path[side].get(key) {
-            return p.clone();
-        }
-        if let Some(e) = self.cur(side, key) {
-            // Unchanged entries may have dropped their path when it equals the key.
-            return if e.path.is_empty() {
-                key.to_owned()
-            } else {
-                e.path.clone()
-            };
-        }
-        let pk = paths::parent(key);
-        let name = paths::file_name(fallback);
-        if pk.is_empty() {
-            name.to_owned()
-        } else {
-            paths::join(&self.path_on(side, pk, paths::parent(fallback)), name)
-        }
-    }
-
-    fn key(&self, path: &str) -> String {
-        paths::key_of(path, self.input.opts.case_sensitive)
-    }
-
-    fn push(&mut self, phase: u8, op: Op) {
-        self.ops.push((phase, op));
-    }
-
-    fn base(kind: OpKind, key: &str, path: &str, rule: Rule, reason: String) -> Op {
-        Op {
-            id: 0,
-            kind,
-            path: path.to_owned(),
-            key: key.to_owned(),
-            rule,
-            reason,
-            side: None,
-            from: None,
-            sides: Vec::new(),
-            src_path: None,
-            dest_path: None,
-            bytes: 0,
-            lane: Lane::Small,
-            soft: None,
-            mtime: 0,
-            props: None,
-            src_key: None,
-            expect: Vec::new(),
-            conflict: None,
-            record: None,
-            moved: None,
-        }
-    }
-
-    /// Copy `src` (on `from`, at `src_path`) to `to` at the path `key` has there.
-    /// `dest_now` is what the destination holds when this step runs.
-    #[allow(clippy::too_many_arguments)]
-    fn copy(
-        &mut self,
-        key: &str,
-        from: Side,
-        src: &Entry,
-        src_path: &str,
-        src_key: Option<&str>,
-        dest_now: Option<&Entry>,
-        rule: Rule,
-        reason: String,
-    ) {
-        let to = from.other();
-        let dest_path = self.path_on(to, key, src_path);
-        let mut op = Self::base(OpKind::Copy, key, src_path, rule, reason);
-        op.side = Some(to);
-        op.from = Some(from);
-        op.src_path = Some(src_path.to_owned());
-        op.dest_path = Some(dest_path.clone());
-        op.bytes = src.size;
-        op.mtime = src.mtime;
-        op.props = Some(src.props);
-        op.src_key = src_key.map(str::to_owned);
-        op.lane = if src.size > self.input.opts.large_file_bytes {
-            Lane::Large
-        } else {
-            Lane::Small
-        };
-        op.expect = vec![
-            Expect::of(from, src_path, Some(src)),
-            Expect::of(to, &dest_path, dest_now),
-        ];
-        self.added[to].insert(key.to_owned());
-        self.removed[to].remove(key);
-        self.push(PHASE_FILES, op);
-    }
-
-    fn mkdir(&mut self, key: &str, to: Side, src: &Entry, rule: Rule, reason: String) {
-        // Inside a folder that a kind clash creates (after moving a file out
-        // of its way): created after it, not with the other folders first.
-        let inside_clash = self.late_dirs[to].iter().any(|d| paths::is_within(key, d));
-        let phase = if inside_clash {
-            PHASE_ASIDE
-        } else {
-            PHASE_DIRS
-        };
-        self.mkdir_in(phase, key, to, src, rule, reason);
-    }
-
-    /// A folder created in `phase` (a kind clash creates its folder right
-    /// after the file that held the name has moved aside).
-    fn mkdir_in(
-        &mut self,
-        phase: u8,
-        key: &str,
-        to: Side,
-        src: &Entry,
-        rule: Rule,
-        reason: String,
-    ) {
-        let dest_path = self.path_on(to, key, &src.path);
-        self.planned_path[to].insert(key.to_owned(), dest_path.clone());
-        let mut op = Self::base(OpKind::Mkdir, key, &src.path, rule, reason);
-        op.side = Some(to);
-        op.from = Some(to.other());
-        op.src_path = Some(src.path.clone());
-        op.dest_path = Some(dest_path.clone());
-        op.props = Some(src.props);
-        op.expect = vec![
-            Expect::of(to.other(), &src.path, Some(src)),
-            Expect::of(to, &dest_path, None),
-        ];
-        self.added[to].insert(key.to_owned());
-        self.push(phase, op);
-    }
-
-    /// Deletes `e` on `side` under the soft-delete policy; `phase` is
-    /// `PHASE_DELETE` for deletes, `PHASE_ASIDE` for "overwritten version to trash".
-    fn delete(&mut self, key: &str, side: Side, e: &Entry, rule: Rule, reason: String, phase: u8) {
-        let o = self.input.opts;
-        let soft = o.soft_delete && e.size <= o.soft_delete_max_bytes;
-        let mut op = Self::base(OpKind::Delete, key, &e.path, rule, reason);
-        op.side = Some(side);
-        op.dest_path = Some(e.path.clone());
-        op.bytes = e.size;
-        op.soft = Some(soft);
-        op.expect = vec![Expect::of(side, &e.path, Some(e))];
-        self.removed[side].insert(key.to_owned());
-        self.push(phase, op);
-    }
-
-    /// A delete because the other side deleted the path also expects that
-    /// side to still lack it when the step runs: a second look, after every
-    /// earlier step (and any copy that finished meanwhile) is committed,
-    /// before anything is removed (a stale scan never deletes a source).
-    fn confirm_gone(&mut self, gone_side: Side, last: Option<&Entry>) {
-        if let (Some(last), Some((_, op))) = (last, self.ops.last_mut()) {
-            op.expect.push(Expect::of(gone_side, &last.path, None));
-        }
-    }
-
-    fn record(
-        &mut self,
-        key: &str,
-        path: &str,
-        rule: Rule,
-        reason: String,
-        left: Option<&Entry>,
-        right: Option<&Entry>,
-    ) {
-        let mut op = Self::base(OpKind::Record, key, path, rule, reason);
-        op.record = Some(Box::new(RecordInfo {
-            left: left.cloned(),
-            right: right.cloned(),
-        }));
-        self.push(PHASE_DIRS, op);
-    }
-
-    /// Name-case and property sync from `from` to the other side (6.2.11/12).
-    fn props(&mut self, key: &str, from: Side, src: &Entry, dest: &Entry, rule: Rule, why: &str) {
-        let to = from.other();
-        let mut dest_path = dest.path.clone();
-        let src_name = paths::file_name(&src.path);
-        if !paths::same_name(paths::file_name(&dest.path), src_name) {
-            let new_path = paths::join(
-                &self.path_on(to, paths::parent(key), paths::parent(&dest.path)),
-                src_name,
-            );
-            let mut op = Self::base(
-                OpKind::Rename,
-                key,
-                &src.path,
-                rule,
-                format!("{why}: name case changed on {from} to `{src_name}`"),
-            );
-            op.side = Some(to);
-            op.src_path = Some(dest.path.clone());
-            op.dest_path = Some(new_path.clone());
-            op.expect = vec![Expect::of(to, &dest.path, Some(dest))];
-            self.planned_path[to].insert(key.to_owned(), new_path.clone());
-            self.push(PHASE_DIRS, op);
-            dest_path = new_path;
-        }
-        let mtime_differs = src.kind == Kind::File && src.mtime != dest.mtime;
-        if src.props != dest.props || mtime_differs || dest_path != dest.path {
-            let mut op = Self::base(
-                OpKind::SetProps,
-                key,
-                &src.path,
-                rule,
-                format!("{why}: properties changed on {from}"),
-            );
-            op.side = Some(to);
-            op.from = Some(from);
-            op.src_path = Some(src.path.clone());
-            op.dest_path = Some(dest_path.clone());
-            op.mtime = src.mtime;
-            op.props = Some(src.props);
-            let mut moved = dest.clone();
-            moved.path.clone_from(&dest_path);
-            op.expect = vec![
-                Expect::of(from, &src.path, Some(src)),
-                Expect::of(to, &dest_path, Some(&moved)),
-            ];
-            self.push(
-                if src.kind == Kind::Dir {
-                    PHASE_DIRS
-                } else {
-                    PHASE_FILES
-                },
-                op,
-            );
-        }
-    }
-
-    /// Renames `e` (key `key`) on `side` to the free name `clash` (key `clash_key`).
-    #[allow(clippy::too_many_arguments)]
-    fn move_aside(
-        &mut self,
-        key: &str,
-        clash_key: &str,
-        side: Side,
-        e: &Entry,
-        clash: &str,
-        rule: Rule,
-        reason: String,
-    ) {
-        let mut mv = Self::base(OpKind::Rename, clash_key, &e.path, rule, reason);
-        mv.side = Some(side);
-        mv.src_path = Some(e.path.clone());
-        mv.src_key = Some(key.to_owned());
-        mv.dest_path = Some(clash.to_owned());
-        mv.expect = vec![
-            Expect::of(side, &e.path, Some(e)),
-            Expect::of(side, clash, None),
-        ];
-        self.push(PHASE_ASIDE, mv);
-    }
-
-    /// First free clash path for `path` (checked on both sides and in this plan).
-    fn clash_path(&mut self, path: &str) -> String {
-        let suffix = self.input.opts.clash_suffix.clone();
-        for n in 1.. {
-            let cand = paths::clash_name(path, &suffix, n);
-            let k = self.key(&cand);
-            let used = self.cur(Side::Left, &k).is_some()
-                || self.cur(Side::Right, &k).is_some()
-                || self.input.state.contains_key(&k)
-                || self.taken.contains(&k);
-            if !used {
-                self.taken.insert(k);
-                return cand;
-            }
-        }
-        unreachable!("clash names are unbounded")
-    }
-
-    fn newer(l: &Entry, r: &Entry) -> Side {
-        if r.mtime > l.mtime {
-            Side::Right
-        } else {
-            Side::Left
-        }
-    }
-
-    #[allow(clippy::too_many_arguments, clippy::unused_self)]
-    fn conflict_op(
-        &self,
-        key: &str,
-        rule: Rule,
-        reason: String,
-        newer: Side,
-        resolution: Resolution,
-        option: &str,
-        clash: Option<&str>,
-        l: &Entry,
-        r: &Entry,
-    ) -> Op {
-        let mut op = Self::base(OpKind::Conflict, key, &l.path, rule, reason);
-        op.conflict = Some(Box::new(ConflictInfo {
-            newer,
-            older: newer.other(),
-            clash_path: clash.map(str::to_owned),
-            resolution,
-            option: option.to_owned(),
-            left: Some(SideInfo::of(l)),
-            right: Some(SideInfo::of(r)),
-        }));
-        op.expect = vec![
-            Expect::of(Side::Left, &l.path, Some(l)),
-            Expect::of(Side::Right, &r.path, Some(r)),
-        ];
-        op
-    }
-
-    /// Option 1: newer at the path on both sides, older at the clash path on both.
-    fn clash_copies(
-        &mut self,
-        key: &str,
-        rule: Rule,
-        why: &str,
-        option: &str,
-        l: &Entry,
-        r: &Entry,
-    ) {
-        let newer = Self::newer(l, r);
-        let older = newer.other();
-        let (n, o) = if newer == Side::Left { (l, r) } else { (r, l) };
-        let clash = self.clash_path(&o.path);
-        let clash_key = self.key(&clash);
-        let reason = format!(
-            "{why}; {newer} is newer: it stays at the path, the {older} version is kept as `{}` on both sides",
-            paths::file_name(&clash)
-        );
-        let op = self.conflict_op(
-            key,
-            rule,
-            reason,
-            newer,
-            Resolution::ClashCopies,
-            option,
-            Some(&clash),
-            l,
-            r,
-        );
-        self.push(PHASE_ASIDE, op);
-        // 1. older side: move the older version aside to the clash name.
-        self.move_aside(
-            key,
-            &clash_key,
-            older,
-            o,
-            &clash,
-            rule,
-            format!("{why}: keep the older {older} version as a clash copy"),
-        );
-        // 2. copy the older version to the newer side's clash name.
-        let mut moved = o.clone();
-        moved.path.clone_from(&clash);
-        self.copy(
-            &clash_key,
-            older,
-            &moved,
-            &clash,
-            None,
-            None,
-            rule,
-            format!("{why}: the older version, as a clash copy"),
-        );
-        self.added[older].insert(clash_key);
-        // 3. the newer version to the older side's path (now free).
-        self.copy(
-            key,
-            newer,
-            n,
-            &n.path.clone(),
-            None,
-            None,
-            rule,
-            format!("{why}: the newer version from {newer}"),
-        );
-    }
-
-    /// Newer overwrites older; the older version goes to trash (soft-delete policy).
-    #[allow(clippy::too_many_arguments)]
-    fn overwrite(
-        &mut self,
-        key: &str,
-        rule: Rule,
-        why: &str,
-        option: &str,
-        l: &Entry,
-        r: &Entry,
-        props_only: bool,
-    ) {
-        let newer = Self::newer(l, r);
-        let older = newer.other();
-        let (n, o) = if newer == Side::Left { (l, r) } else { (r, l) };
-        let reason = format!("{why}; {newer} is newer and overwrites {older}");
-        let op = self.conflict_op(
-            key,
-            rule,
-            reason,
-            newer,
-            Resolution::NewerOverwrites,
-            option,
-            None,
-            l,
-            r,
-        );
-        self.push(PHASE_ASIDE, op);
-        if props_only {
-            self.props(key, newer, n, o, rule, why);
-            return;
-        }
-        // The copy itself moves the replaced version to trash (soft-delete
-        // policy), as every copy that replaces a file does.
-        self.copy(
-            key,
-            newer,
-            n,
-            &n.path.clone(),
-            None,
-            Some(o),
-            rule,
-            format!("{why}: newer version from {newer}; the {older} one goes to trash"),
-        );
-    }
-
-    /// Applies the configured option to a conflict (the one place the
-    /// `[conflicts]` policy meets the rule table).
-    fn conflict(&mut self, key: &str, rule: Rule, why: &str, l: &Entry, r: &Entry) {
-        let o = self.input.opts;
-        let option = match rule {
-            Rule::ChangedBoth => o.same_file_changed_both,
-            Rule::NewBoth => o.new_file_both_different,
-            _ => o.properties_conflict_both,
-        };
-        match option.action {
-            ConflictAction::Clash => self.clash_copies(key, rule, why, option.name, l, r),
-            ConflictAction::Leave => {
-                let newer = Self::newer(l, r);
-                let op = self.conflict_op(
-                    key,
-                    rule,
-                    format!("{why}; left alone for the admin (resolve with `twinsync resolve`)"),
-                    newer,
-                    Resolution::LeftAlone,
-                    option.name,
-                    None,
-                    l,
-                    r,
-                );
-                self.push(PHASE_ASIDE, op);
-            }
-            ConflictAction::NewerWins => {
-                self.overwrite(key, rule, why, option.name, l, r, rule == Rule::PropsBoth);
-            }
-        }
-    }
-
-    /// A file on one side, a folder on the other: the file moves to a clash name.
-    fn kind_clash(&mut self, key: &str, l: &Entry, r: &Entry) {
-        let (fside, f, d) = if l.kind == Kind::File {
-            (Side::Left, l, r)
-        } else {
-            (Side::Right, r, l)
-        };
-        let dside = fside.other();
-        let clash = self.clash_path(&f.path);
-        let clash_key = self.key(&clash);
-        let why = format!("a file on {fside}, a folder on {dside}");
-        let mut c = self.conflict_op(
-            key,
-            Rule::KindClash,
-            format!(
-                "{why}: the file is renamed to `{}` and both are synced",
-                paths::file_name(&clash)
-            ),
-            fside,
-            Resolution::ClashCopies,
-            "kind",
-            Some(&clash),
-            l,
-            r,
-        );
-        if let Some(ci) = c.conflict.as_mut() {
-            ci.newer = dside;
-            ci.older = fside;
-        }
-        self.push(PHASE_ASIDE, c);
-        self.move_aside(
-            key,
-            &clash_key,
-            fside,
-            f,
-            &clash,
-            Rule::KindClash,
-            format!("{why}: the file moves aside"),
-        );
-        self.removed[fside].insert(key.to_owned());
-        self.late_dirs[fside].push(key.to_owned());
-        self.mkdir_in(
-            PHASE_ASIDE,
-            key,
-            fside,
-            d,
-            Rule::KindClash,
-            format!("{why}: the folder is created on {fside}"),
-        );
-        let mut moved = f.clone();
-        moved.path.clone_from(&clash);
-        self.copy(
-            &clash_key,
-            fside,
-            &moved,
-            &clash,
-            None,
-            None,
-            Rule::KindClash,
-            format!("{why}: the file, under its clash name"),
-        );
-        self.added[fside].insert(clash_key);
-    }
-
-    fn same(&mut self, key: &str, l: &Entry, r: &Entry, why: &str) {
-        let mut l2 = l.clone();
-        let mut r2 = r.clone();
-        // Identical content: share a hash known on one side.
-        if l2.hash.is_none() && l.size == r.size {
-            l2.hash.clone_from(&r.hash);
-        }
-        if r2.hash.is_none() && l.size == r.size {
-            r2.hash.clone_from(&l.hash);
-        }
-        self.record(
-            key,
-            &l.path,
-            Rule::Same,
-            why.to_owned(),
-            Some(&l2),
-            Some(&r2),
-        );
-    }
-
     fn identical(&self, l: &Entry, r: &Entry, first_run: bool) -> bool {
         if l.kind != r.kind {
             return false;
@@ -1104,7 +294,7 @@ impl<'a> Planner<'a> {
                             e,
                             rule,
                             format!("deleted on {other}, unchanged on {side}"),
-                            PHASE_DELETE,
+                            Phase::Delete,
                         );
                         self.confirm_gone(other, row.and_then(|r| r.side(other)));
                     } else {
@@ -1181,7 +371,7 @@ impl<'a> Planner<'a> {
         if e.kind == Kind::Dir {
             self.mkdir(key, side.other(), e, rule, why);
         } else {
-            self.copy(key, side, e, &e.path, None, None, rule, why);
+            self.copy_new(key, side, e, rule, why);
         }
     }
 
@@ -1226,23 +416,19 @@ impl<'a> Planner<'a> {
         let first_run = self.input.first_run();
         match (cl, cr) {
             (Unchanged, Unchanged) => {}
-            (Content, Unchanged | Props) => self.copy(
+            (Content, Unchanged | Props) => self.copy_over(
                 key,
                 Side::Left,
                 l,
-                &l.path,
-                None,
-                Some(r),
+                r,
                 Rule::ChangedLeft,
                 "changed on left only".into(),
             ),
-            (Unchanged | Props, Content) => self.copy(
+            (Unchanged | Props, Content) => self.copy_over(
                 key,
                 Side::Right,
                 r,
-                &r.path,
-                None,
-                Some(l),
+                l,
                 Rule::ChangedRight,
                 "changed on right only".into(),
             ),
@@ -1304,37 +490,6 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn resolve(&mut self, key: &str, rule: Rule, keep: Keep, l: &Entry, r: &Entry) {
-        let why = format!("conflict resolved by the admin (keep {keep})");
-        let winner = match keep {
-            Keep::Both => {
-                self.clash_copies(key, rule, &why, "resolve", l, r);
-                return;
-            }
-            Keep::Left => Side::Left,
-            Keep::Right => Side::Right,
-        };
-        let (w, o) = if winner == Side::Left { (l, r) } else { (r, l) };
-        let mut c = self.conflict_op(
-            key,
-            rule,
-            why.clone(),
-            winner,
-            Resolution::KeepSide,
-            "resolve",
-            None,
-            l,
-            r,
-        );
-        if let Some(ci) = c.conflict.as_mut() {
-            ci.newer = winner;
-            ci.older = winner.other();
-        }
-        self.push(PHASE_ASIDE, c);
-        // The copy moves the version it replaces to trash.
-        self.copy(key, winner, w, &w.path.clone(), None, Some(o), rule, why);
-    }
-
     /// Folders deleted on one side: removed on the other once empty, else recreated.
     fn finish_dirs(&mut self, keys: &[&str]) {
         let mut deletes = std::mem::take(&mut self.dir_deletes);
@@ -1367,21 +522,18 @@ impl<'a> Planner<'a> {
                 self.mkdir(&key, other, &e, rule, format!("folder deleted on {other} but still holds changed files on {side}: recreated"));
             } else {
                 let rule = Rule::deleted_on(other);
-                let mut op = Self::base(
-                    OpKind::Rmdir,
-                    &key,
-                    &e.path,
+                let cause = Cause {
+                    key: &key,
+                    path: &e.path,
                     rule,
-                    format!("folder deleted on {other}"),
-                );
-                op.side = Some(side);
-                op.dest_path = Some(e.path.clone());
-                op.expect = vec![Expect::of(side, &e.path, Some(&e))];
+                    reason: format!("folder deleted on {other}"),
+                };
+                let mut op = Op::rmdir(cause, side, &e);
                 if let Some(gone) = self.input.state.get(&key).and_then(|r| r.side(other)) {
                     op.expect.push(Expect::of(other, &gone.path, None));
                 }
                 self.removed[side].insert(key.clone());
-                self.push(PHASE_RMDIR, op);
+                self.push(Phase::Rmdir, op);
             }
         }
     }
@@ -1422,14 +574,14 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
     // Stable sort keeps key order inside a phase where no other key applies.
     ops.sort_by(|(pa, a), (pb, b)| {
         pa.cmp(pb).then_with(|| {
-            if *pa == PHASE_FILES {
+            if *pa == Phase::Files {
                 a.bytes
                     .cmp(&b.bytes)
                     .then(a.mtime.cmp(&b.mtime))
                     .then_with(|| a.key.cmp(&b.key))
-            } else if *pa == PHASE_RMDIR {
+            } else if *pa == Phase::Rmdir {
                 b.key.cmp(&a.key)
-            } else if *pa == PHASE_DIRS || *pa == PHASE_DELETE {
+            } else if *pa == Phase::Dirs || *pa == Phase::Delete {
                 a.key.cmp(&b.key)
             } else {
                 std::cmp::Ordering::Equal
@@ -1441,21 +593,11 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         .enumerate()
         .map(|(i, (_, mut op))| {
             op.id = i as u64 + 1;
-            op.sides = match op.kind {
-                OpKind::Conflict | OpKind::Record => Side::BOTH.to_vec(),
-                _ => {
-                    let mut v: Vec<Side> = op.from.into_iter().chain(op.side).collect();
-                    v.sort();
-                    v.dedup();
-                    v
-                }
-            };
             op
         })
         .collect();
     (ops, p.deferred)
 }
 
-mod moves;
 #[cfg(test)]
 mod tests;

@@ -1,16 +1,24 @@
 //! The plan: what a sync would do, as data (SPEC §7).
 //!
-//! [`engine`] decides the ops (pure); this module holds the plan file format,
-//! its summary and the validation of plan files read back from disk;
-//! [`guard`] holds the safety guards that refuse a plan; [`render`] draws it
-//! for people.
+//! [`engine`] decides the ops (pure); `op` defines one step ([`Op`]: a
+//! shared header and a typed [`Step`]); this module holds the plan file
+//! format, its summary and the validation of plans; [`guard`] holds the
+//! safety guards that refuse a plan; [`render`] draws it for people.
 //!
-//! Invariant: within `format_version` 1 fields are only ever added; a plan
-//! file that fails [`Plan::validate`] is refused before anything is touched.
+//! Invariants: within `format_version` 1 fields are only ever added; a
+//! plan reaches `apply` only as a [`ValidPlan`] (from [`Plan::load`] or
+//! [`Plan::validated`]), so one that fails validation is refused before
+//! anything is touched.
 
 pub mod engine;
 pub mod guard;
+mod op;
 pub mod render;
+
+pub use op::{
+    Cause, ConflictStep, CopyStep, DeleteStep, Lane, MkdirStep, MoveStep, Op, OpKind, RecordStep,
+    RenameStep, RmdirStep, SetPropsStep, Step,
+};
 
 use crate::{Entry, Kind, Resolution, Rule, Side};
 use serde::{Deserialize, Serialize};
@@ -18,48 +26,6 @@ use std::collections::BTreeMap;
 
 /// The plan file format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-
-/// What a step does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpKind {
-    Copy,
-    Delete,
-    Rename,
-    /// A file or folder moved on the other side, moved here too (6.2.14/15).
-    Move,
-    SetProps,
-    Mkdir,
-    Rmdir,
-    Conflict,
-    Record,
-}
-
-impl OpKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Copy => "copy",
-            Self::Delete => "delete",
-            Self::Rename => "rename",
-            Self::Move => "move",
-            Self::SetProps => "set_props",
-            Self::Mkdir => "mkdir",
-            Self::Rmdir => "rmdir",
-            Self::Conflict => "conflict",
-            Self::Record => "record",
-        }
-    }
-}
-
-/// Which copy lane a step runs in (SPEC §9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Lane {
-    #[default]
-    Small,
-    Large,
-}
 
 /// The metadata a path had when planned (or will have after the earlier
 /// steps of this plan). `exists = false` means the path must be absent.
@@ -181,63 +147,6 @@ pub struct MovedEntry {
     pub right: Entry,
 }
 
-/// One step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Op {
-    pub id: u64,
-    pub kind: OpKind,
-    /// The path as people know it (exact case, source side's spelling).
-    pub path: String,
-    /// Identity key of the path whose state this step updates.
-    pub key: String,
-    pub rule: Rule,
-    pub reason: String,
-    /// The side written (copy: destination; delete/rename/…: where it happens).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub side: Option<Side>,
-    /// Copy: the side read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<Side>,
-    /// Every side the step reads or writes (conflicts and records: both).
-    #[serde(default)]
-    pub sides: Vec<Side>,
-    /// Copy: source path on `from`; rename: the old path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub src_path: Option<String>,
-    /// Copy/rename/mkdir/set_props/delete: the path on `side`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dest_path: Option<String>,
-    #[serde(default)]
-    pub bytes: u64,
-    #[serde(default, skip_serializing_if = "is_small")]
-    pub lane: Lane,
-    /// Delete: to trash (soft) or for good (hard).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub soft: Option<bool>,
-    /// Copy: the source's mtime (change time), for ordering.
-    #[serde(default)]
-    pub mtime: i64,
-    /// Set_props: target mtime and properties.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub props: Option<u32>,
-    /// Key of the source path when it differs from `key` (clash copies).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub src_key: Option<String>,
-    pub expect: Vec<Expect>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conflict: Option<Box<ConflictInfo>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record: Option<Box<RecordInfo>>,
-    /// Move: the paths it moves and their state afterwards.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub moved: Option<Box<Vec<MovedEntry>>>,
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref)]
-fn is_small(l: &Lane) -> bool {
-    *l == Lane::Small
-}
-
 /// The options that shaped a plan (recorded for review).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PlanConfig {
@@ -322,48 +231,47 @@ impl Summary {
                     s.replaced_not_kept += 1;
                 }
             }
-            match op.kind {
-                OpKind::Copy => {
-                    if op.side == Some(Side::Right) {
+            match &op.step {
+                Step::Copy(c) => {
+                    if c.side == Side::Right {
                         s.copies_to_right += 1;
                         s.bytes_to_right += op.bytes;
                     } else {
                         s.copies_to_left += 1;
                         s.bytes_to_left += op.bytes;
                     }
-                    if op.lane == Lane::Large {
+                    if c.lane == Lane::Large {
                         s.large_copies += 1;
                     }
                 }
-                OpKind::Delete => {
-                    if op.soft == Some(true) {
+                Step::Delete(d) => {
+                    if d.soft {
                         s.soft_deletes += 1;
                     } else {
                         s.hard_deletes += 1;
                     }
                     if op.rule.follows_a_delete() {
-                        match op.side {
-                            Some(Side::Left) => s.deletes_left += 1,
-                            _ => s.deletes_right += 1,
+                        match d.side {
+                            Side::Left => s.deletes_left += 1,
+                            Side::Right => s.deletes_right += 1,
                         }
                     }
                 }
-                OpKind::Rename => s.renames += 1,
-                OpKind::Move => {
+                Step::Rename(_) => s.renames += 1,
+                Step::Move(m) => {
                     s.moves += 1;
-                    s.bytes_not_sent += op
+                    s.bytes_not_sent += m
                         .moved
                         .iter()
-                        .flat_map(|m| m.iter())
                         .filter(|e| e.left.kind == Kind::File)
                         .map(|e| e.left.size)
                         .sum::<u64>();
                 }
-                OpKind::SetProps => s.property_changes += 1,
-                OpKind::Mkdir => s.folders_created += 1,
-                OpKind::Rmdir => s.folders_removed += 1,
-                OpKind::Record => s.records += 1,
-                OpKind::Conflict => {
+                Step::SetProps(_) => s.property_changes += 1,
+                Step::Mkdir(_) => s.folders_created += 1,
+                Step::Rmdir(_) => s.folders_removed += 1,
+                Step::Record(_) => s.records += 1,
+                Step::Conflict(_) => {
                     s.conflicts += 1;
                     *s.conflicts_by_rule.entry(op.rule).or_default() += 1;
                 }
@@ -504,6 +412,8 @@ pub enum PlanError {
     },
     #[error("plan file `{file}` is not a valid plan: {msg}")]
     Invalid { file: String, msg: String },
+    #[error("the plan is not valid: {0}")]
+    Unchecked(String),
     #[error("cannot write plan file `{file}`: {source}")]
     Write {
         file: String,
@@ -535,7 +445,7 @@ impl Plan {
             ops: self
                 .ops
                 .iter()
-                .filter(|o| o.kind != OpKind::Record)
+                .filter(|o| o.kind() != OpKind::Record)
                 .cloned()
                 .collect(),
             problems: self.problems.clone(),
@@ -547,7 +457,7 @@ impl Plan {
     ///
     /// # Errors
     /// `Read` or `Invalid` (truncated, garbage, unknown version or op kind, bad paths).
-    pub fn load(file: &std::path::Path) -> Result<Self, PlanError> {
+    pub fn load(file: &std::path::Path) -> Result<ValidPlan, PlanError> {
         let name = file.display().to_string();
         let bytes = std::fs::read(file).map_err(|source| PlanError::Read {
             file: name.clone(),
@@ -571,7 +481,16 @@ impl Plan {
         let plan: Self = serde_path_to_error::deserialize(v)
             .map_err(|e| invalid(format!("at `{}`: {}", e.path(), e.inner())))?;
         plan.validate().map_err(invalid)?;
-        Ok(plan)
+        Ok(ValidPlan(plan))
+    }
+
+    /// The plan, checked ([`Plan::validate`]): the only form apply runs.
+    ///
+    /// # Errors
+    /// `Unchecked` naming the first bad op.
+    pub fn validated(self) -> Result<ValidPlan, PlanError> {
+        self.validate().map_err(PlanError::Unchecked)?;
+        Ok(ValidPlan(self))
     }
 
     /// Writes the plan as pretty JSON, atomically (temp file + rename).
@@ -597,65 +516,30 @@ impl Plan {
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
     }
 
-    /// Checks every path and field a step will act on.
+    /// Checks every path a step will act on, that step ids are unique and
+    /// that a copy reads the other side (the fields each kind needs are
+    /// there by type: [`Step`]).
     ///
     /// # Errors
     /// A sentence naming the first bad op.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         let mut ids = std::collections::HashSet::new();
         for op in &self.ops {
-            let bad = |m: String| format!("op {} ({}): {m}", op.id, op.kind.as_str());
+            let bad = |m: String| format!("op {} ({}): {m}", op.id, op.kind().as_str());
             if !ids.insert(op.id) {
                 return Err(bad("duplicate op id".into()));
             }
-            let mut paths: Vec<&str> = vec![op.path.as_str()];
-            paths.extend(op.src_path.as_deref());
-            paths.extend(op.dest_path.as_deref());
-            paths.extend(op.expect.iter().map(|e| e.path.as_str()));
-            if let Some(c) = &op.conflict {
-                paths.extend(c.clash_path.as_deref());
-            }
-            if let Some(r) = &op.record {
-                paths.extend(r.left.iter().chain(r.right.iter()).map(|e| e.path.as_str()));
-            }
-            if let Some(m) = &op.moved {
-                for e in m.iter() {
-                    paths.extend([
-                        e.from_key.as_str(),
-                        e.to_key.as_str(),
-                        e.left.path.as_str(),
-                        e.right.path.as_str(),
-                    ]);
-                }
-            }
-            for p in paths {
+            for p in op.all_paths() {
                 crate::paths::validate(p).map_err(bad)?;
             }
-            let needs_side = !matches!(op.kind, OpKind::Conflict | OpKind::Record);
-            if needs_side && (op.side.is_none() || op.dest_path.is_none()) {
-                return Err(bad("missing side or dest_path".into()));
-            }
-            match op.kind {
-                OpKind::Copy
-                    if op.from.is_none() || op.src_path.is_none() || op.from == op.side =>
-                {
+            match &op.step {
+                Step::Copy(c) if c.from == c.side => {
                     return Err(bad(
                         "a copy needs `from` (the other side) and `src_path`".into()
                     ));
                 }
-                OpKind::Rename if op.src_path.is_none() => {
-                    return Err(bad("a rename needs `src_path`".into()));
-                }
-                OpKind::Move
-                    if op.src_path.is_none() || op.moved.as_ref().is_none_or(|m| m.is_empty()) =>
-                {
+                Step::Move(m) if m.moved.is_empty() => {
                     return Err(bad("a move needs `src_path` and `moved`".into()));
-                }
-                OpKind::Conflict if op.conflict.is_none() => {
-                    return Err(bad("a conflict needs `conflict`".into()));
-                }
-                OpKind::Record if op.record.is_none() => {
-                    return Err(bad("a record needs `record`".into()));
                 }
                 _ => {}
             }
@@ -663,3 +547,27 @@ impl Plan {
         Ok(())
     }
 }
+
+/// A plan that passed [`Plan::validate`]: what [`crate::apply::run`]
+/// requires, so no run starts on an unchecked plan. Read-only: it derefs to
+/// the [`Plan`] it wraps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidPlan(Plan);
+
+impl ValidPlan {
+    /// The plan, for changing it (it must be validated again to run).
+    #[must_use]
+    pub fn into_inner(self) -> Plan {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ValidPlan {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests;

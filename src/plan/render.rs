@@ -16,7 +16,7 @@
 //!   only when [`View::color`]; the caller decides it (a terminal, no
 //!   `NO_COLOR`, no `--no-color`).
 
-use super::{Op, OpKind, Plan};
+use super::{Op, OpKind, Plan, Step};
 use crate::{Kind, Side};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, Width};
@@ -71,10 +71,10 @@ enum Tone {
 
 impl Tone {
     fn of(op: &Op) -> Self {
-        match op.kind {
+        match op.kind() {
             OpKind::Copy | OpKind::Mkdir | OpKind::Record => Self::Add,
             OpKind::Rename | OpKind::Move | OpKind::SetProps => Self::Change,
-            OpKind::Delete if op.soft == Some(true) => Self::Remove,
+            OpKind::Delete if op.is_soft_delete() => Self::Remove,
             OpKind::Delete => Self::RemoveForGood,
             OpKind::Rmdir => Self::Remove,
             OpKind::Conflict => Self::Conflict,
@@ -169,11 +169,10 @@ fn table(view: &View) -> Table {
 }
 
 fn direction(op: &Op) -> String {
-    match (op.kind, op.from, op.side) {
+    match (op.kind(), op.from(), op.side()) {
         (OpKind::Copy | OpKind::SetProps, Some(f), Some(t)) => format!("{f} → {t}"),
         (OpKind::Conflict, _, _) => op
-            .conflict
-            .as_ref()
+            .conflict_info()
             .map_or_else(String::new, |c| format!("{} newer", c.newer)),
         (OpKind::Record, _, _) => "state only".into(),
         (_, _, Some(s)) => format!("on {s}"),
@@ -183,9 +182,8 @@ fn direction(op: &Op) -> String {
 
 /// What a copy would have sent for the files a move moves.
 fn moved_bytes(op: &Op) -> u64 {
-    op.moved
+    op.moved_entries()
         .iter()
-        .flat_map(|m| m.iter())
         .filter(|e| e.left.kind == crate::Kind::File)
         .map(|e| e.left.size)
         .sum()
@@ -194,7 +192,7 @@ fn moved_bytes(op: &Op) -> u64 {
 /// The size column: bytes copied or deleted, or for a move the bytes it
 /// does not send (on a second line).
 fn size_text(op: &Op, bytes: u64) -> String {
-    if op.kind == OpKind::Move {
+    if op.kind() == OpKind::Move {
         format!("{}\nnot sent", crate::human_size(bytes))
     } else if bytes > 0 {
         crate::human_size(bytes)
@@ -204,8 +202,8 @@ fn size_text(op: &Op, bytes: u64) -> String {
 }
 
 fn label(op: &Op) -> &'static str {
-    match op.kind {
-        OpKind::Delete if op.soft == Some(true) => "delete (to trash)",
+    match op.kind() {
+        OpKind::Delete if op.is_soft_delete() => "delete (to trash)",
         OpKind::Delete => "delete (for good)",
         OpKind::Mkdir => "new folder",
         OpKind::Rmdir => "remove folder",
@@ -218,11 +216,11 @@ fn label(op: &Op) -> &'static str {
 /// trash (as apply does it: soft delete on and the old file not above
 /// `soft_delete.max_size_bytes`).
 pub(super) fn replaced(op: &Op, soft_delete: bool, max_bytes: u64) -> Option<(Side, u64, bool)> {
-    if op.kind != OpKind::Copy {
+    if op.kind() != OpKind::Copy {
         return None;
     }
-    let side = op.side?;
-    let dest = op.dest_path.as_deref().unwrap_or(&op.path);
+    let side = op.side()?;
+    let dest = op.dest_path().unwrap_or(&op.path);
     op.expect
         .iter()
         .find(|e| e.side == side && e.path == dest)
@@ -251,8 +249,8 @@ pub fn summary_table(plan: &Plan, view: &View) -> String {
         g.n += 1;
         g.bytes += bytes;
     };
-    for op in plan.ops.iter().filter(|o| o.kind != OpKind::Record) {
-        let moved = op.kind == OpKind::Move;
+    for op in plan.ops.iter().filter(|o| o.kind() != OpKind::Record) {
+        let moved = op.kind() == OpKind::Move;
         let bytes = if moved { moved_bytes(op) } else { op.bytes };
         add(
             label(op).to_owned(),
@@ -314,12 +312,12 @@ pub fn summary_table(plan: &Plan, view: &View) -> String {
 /// delete, whether to trash or for good), one line each when narrow.
 fn change_lines(op: &Op) -> Vec<String> {
     let tone = Tone::of(op);
-    let side = op.side.map_or_else(String::new, |s| s.to_string());
+    let side = op.side().map_or_else(String::new, |s| s.to_string());
     let on = format!("on {side}");
-    let (verb, lines): (&str, Vec<String>) = match op.kind {
+    let (verb, lines): (&str, Vec<String>) = match op.kind() {
         OpKind::Copy => ("copy", vec![format!("→ {side}")]),
         OpKind::Mkdir | OpKind::Rmdir => ("folder", vec![on]),
-        OpKind::Delete if op.soft == Some(true) => ("delete", vec![on, "to trash".into()]),
+        OpKind::Delete if op.is_soft_delete() => ("delete", vec![on, "to trash".into()]),
         OpKind::Delete => ("delete", vec![on, "for good".into()]),
         OpKind::Rename => ("rename", vec![on]),
         OpKind::Move => ("move", vec![on]),
@@ -336,18 +334,18 @@ fn change_lines(op: &Op) -> Vec<String> {
 /// The "path" cell of a step, a line per path (the path, then where it
 /// goes or its clash copy).
 fn path_lines(op: &Op) -> Vec<String> {
-    let src = if op.kind == OpKind::Move || op.kind == OpKind::Rename {
-        op.src_path.clone().unwrap_or_else(|| op.path.clone())
+    let src = if op.kind() == OpKind::Move || op.kind() == OpKind::Rename {
+        op.src_path().unwrap_or(&op.path).to_owned()
     } else {
         op.path.clone()
     };
     let mut lines = vec![src.clone()];
-    if let Some(d) = &op.dest_path
-        && d != &src
+    if let Some(d) = op.dest_path()
+        && d != src
     {
         lines.push(format!("→ {d}"));
     }
-    if let Some(c) = op.conflict.as_ref().and_then(|c| c.clash_path.as_ref()) {
+    if let Some(c) = op.conflict_info().and_then(|c| c.clash_path.as_ref()) {
         lines.push(format!("clash: {c}"));
     }
     lines
@@ -393,7 +391,7 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     let shown: Vec<&Op> = plan
         .ops
         .iter()
-        .filter(|o| o.kind != OpKind::Record)
+        .filter(|o| o.kind() != OpKind::Record)
         .collect();
     let n = view.limit.unwrap_or(usize::MAX).min(shown.len());
     /// A listed step's cells before fitting.
@@ -407,7 +405,7 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     let rows: Vec<Row> = shown[..n]
         .iter()
         .map(|op| {
-            let bytes = if op.kind == OpKind::Move {
+            let bytes = if op.kind() == OpKind::Move {
                 moved_bytes(op)
             } else {
                 op.bytes
@@ -609,12 +607,10 @@ pub const IN_SYNC: &str = "No changes. Both sides are in sync.";
 #[must_use]
 pub fn records_line(plan: &Plan) -> Option<String> {
     let (mut files, mut folders, mut gone) = (0u64, 0u64, 0u64);
-    for r in plan
-        .ops
-        .iter()
-        .filter(|o| o.kind == OpKind::Record)
-        .filter_map(|o| o.record.as_ref())
-    {
+    for r in plan.ops.iter().filter_map(|o| match &o.step {
+        Step::Record(r) => Some(&r.record),
+        _ => None,
+    }) {
         match r.left.as_ref().or(r.right.as_ref()).map(|e| e.kind) {
             Some(Kind::Dir) => folders += 1,
             Some(Kind::File) => files += 1,
@@ -722,320 +718,4 @@ pub fn render(plan: &Plan, view: &View) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-    use crate::plan::{Expect, PlanConfig, RecordInfo, Summary};
-    use crate::{Entry, Rule};
-
-    fn copy(id: u64, path: &str, bytes: u64, replaces: Option<u64>) -> Op {
-        let mut expect = vec![Expect::of(
-            Side::Left,
-            path,
-            Some(&Entry {
-                path: path.into(),
-                size: bytes,
-                ..Entry::default()
-            }),
-        )];
-        expect.push(match replaces {
-            Some(size) => Expect::of(
-                Side::Right,
-                path,
-                Some(&Entry {
-                    path: path.into(),
-                    size,
-                    ..Entry::default()
-                }),
-            ),
-            None => Expect::of(Side::Right, path, None),
-        });
-        Op {
-            id,
-            kind: OpKind::Copy,
-            path: path.into(),
-            key: path.into(),
-            rule: Rule::NewLeft,
-            reason: "new on left, never seen on right before, so it is copied over".into(),
-            side: Some(Side::Right),
-            from: Some(Side::Left),
-            sides: vec![Side::Left, Side::Right],
-            src_path: Some(path.into()),
-            dest_path: Some(path.into()),
-            bytes,
-            lane: crate::plan::Lane::Small,
-            soft: None,
-            mtime: 0,
-            props: None,
-            src_key: None,
-            expect,
-            conflict: None,
-            record: None,
-            moved: None,
-        }
-    }
-
-    fn delete(id: u64, path: &str, soft: bool) -> Op {
-        Op {
-            kind: OpKind::Delete,
-            rule: Rule::DeletedRight,
-            reason: "deleted on right, unchanged on left".into(),
-            side: Some(Side::Left),
-            from: None,
-            soft: Some(soft),
-            ..copy(id, path, 31_457_280, None)
-        }
-    }
-
-    fn record(id: u64, path: &str) -> Op {
-        let e = Entry {
-            path: path.into(),
-            ..Entry::default()
-        };
-        Op {
-            kind: OpKind::Record,
-            side: None,
-            from: None,
-            record: Some(Box::new(RecordInfo {
-                left: Some(e.clone()),
-                right: Some(e),
-            })),
-            ..copy(id, path, 0, None)
-        }
-    }
-
-    fn plan_of(ops: Vec<Op>) -> Plan {
-        let config = PlanConfig {
-            soft_delete: true,
-            soft_delete_max_bytes: 20 * 1024 * 1024,
-            ..PlanConfig::default()
-        };
-        Plan {
-            format_version: 1,
-            tool_version: "test".into(),
-            plan_id: "p".into(),
-            created_at: "2026-12-07T03:33:10Z".into(),
-            left_root: "L".into(),
-            right_root: "R".into(),
-            left_root_id: "l".into(),
-            right_root_id: "r".into(),
-            base_generation: 0,
-            forced: false,
-            summary: Summary::of(&ops, &config),
-            config,
-            ops,
-            problems: Vec::new(),
-        }
-    }
-
-    /// Removes ANSI escape sequences (`ESC [ … letter`).
-    fn strip(s: &str) -> String {
-        let mut out = String::new();
-        let mut chars = s.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn long_paths_lose_their_middle_folders_first_then_the_middle_of_the_name() {
-        let p = "Marketing/2026/Campaigns/Spring launch/big_new.mp4";
-        assert_eq!(shorten_middle(p, 60), p, "fits: unchanged");
-        assert_eq!(shorten_middle(p, 23), "Marketing/…/big_new.mp4");
-        assert_eq!(
-            shorten_middle(p, 38),
-            "Marketing/…/Spring launch/big_new.mp4"
-        );
-        assert_eq!(shorten_middle(p, 15), "…/big_new.mp4");
-        let name = "a_very_long_file_name_from_the_camera_0001.mp4";
-        let s = shorten_middle(name, 20);
-        assert_eq!(s.chars().count(), 20, "{s}");
-        assert!(s.starts_with("a_very") && s.ends_with("0001.mp4"), "{s}");
-        // Never longer than asked, for any length (chars, not bytes).
-        let deep = "Ünïcödé/dossier très long/sous-dossier/encore un/fichier final.docx";
-        for max in 8..80 {
-            let s = shorten_middle(deep, max);
-            assert!(s.chars().count() <= max, "{max}: {s}");
-            assert!(s.contains('…') || s == deep, "{max}: {s}");
-        }
-    }
-
-    #[test]
-    fn counts_are_singular_or_plural() {
-        assert_eq!(crate::plural(1, "copy", "copies"), "1 copy");
-        assert_eq!(crate::plural(0, "copy", "copies"), "0 copies");
-        let mut ren = copy(2, "b.txt", 0, None);
-        ren.kind = OpKind::Rename;
-        let mut props = copy(3, "c.txt", 0, None);
-        props.kind = OpKind::SetProps;
-        let line = plan_of(vec![copy(1, "a.txt", 5, None), ren, props])
-            .summary
-            .one_line();
-        for want in [
-            "1 copy → right",
-            "0 copies → left",
-            "0 conflicts",
-            "1 rename",
-            "1 property change",
-        ] {
-            assert!(line.contains(want), "{want}: {line}");
-        }
-        for wrong in ["1 copies", "1 renames", "1 property changes"] {
-            assert!(!line.contains(wrong), "{wrong}: {line}");
-        }
-    }
-
-    #[test]
-    fn replaced_versions_are_counted_where_apply_puts_them() {
-        let plan = plan_of(vec![
-            copy(1, "small.docx", 10, Some(8)),
-            copy(2, "huge.mov", 10, Some(30 * 1024 * 1024)),
-            copy(3, "new.txt", 10, None),
-            delete(4, "gone.txt", true),
-        ]);
-        let s = &plan.summary;
-        assert_eq!((s.replaced_to_trash, s.replaced_not_kept), (1, 1));
-        assert_eq!(s.to_trash(), 2, "one soft delete and one replaced version");
-        let line = s.one_line();
-        assert!(line.contains("2 to trash (1 replaced version)"), "{line}");
-        assert!(line.contains("1 replaced version not kept"), "{line}");
-        let table = summary_table(&plan, &View::default());
-        assert!(table.contains("replaced version (to trash)"), "{table}");
-    }
-
-    #[test]
-    fn record_steps_are_neither_listed_nor_numbered() {
-        let mut ops: Vec<Op> = (1..=163).map(|i| record(i, &format!("f{i}.txt"))).collect();
-        ops.push(copy(164, "new.txt", 5, None));
-        ops.push(delete(165, "old.txt", true));
-        let text = render(&plan_of(ops), &View::default());
-        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("│ ")).collect();
-        let numbers: Vec<&str> = rows
-            .iter()
-            .filter_map(|l| l.trim_start_matches("│ ").split(' ').next())
-            .filter(|n| n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty())
-            .collect();
-        assert_eq!(numbers, ["1", "2"], "{text}");
-        assert!(!text.contains("164") && !text.contains("f1.txt"), "{text}");
-        assert!(text.contains("… and 163 unchanged files adopted"), "{text}");
-    }
-
-    #[test]
-    fn the_hint_names_a_plan_file_only_when_one_was_written() {
-        let ops: Vec<Op> = (1..=5)
-            .map(|i| copy(i, &format!("f{i}.txt"), 1, None))
-            .collect();
-        let plan = plan_of(ops);
-        let unsaved = ops_table(
-            &plan,
-            &View {
-                limit: Some(2),
-                ..View::default()
-            },
-        );
-        assert!(
-            unsaved.contains("… and 3 more steps not listed"),
-            "{unsaved}"
-        );
-        assert!(!unsaved.contains("plan file"), "{unsaved}");
-        assert!(unsaved.contains("twinsync plan --out"), "{unsaved}");
-        let saved = ops_table(
-            &plan,
-            &View {
-                limit: Some(4),
-                saved: Some("plans/plan-1.json".into()),
-                ..View::default()
-            },
-        );
-        assert!(
-            saved.contains(
-                "… and 1 more step (all of them: `twinsync show --detailed plans/plan-1.json`)"
-            ),
-            "{saved}"
-        );
-        let all = ops_table(&plan, &View::default());
-        assert!(!all.contains("more step"), "{all}");
-    }
-
-    #[test]
-    fn tables_fit_the_width_and_only_detailed_shows_whole_paths() {
-        let long =
-            "Marketing/Video/2026 Spring campaign/Final cuts for the web/big_new_final_v3.mp4";
-        let mut ops = vec![
-            copy(1, long, 188_743_680, Some(1000)),
-            delete(2, long, false),
-        ];
-        ops[0].reason = "changed on left only; the right version is older and unchanged since the last sync, so it is replaced".into();
-        let plan = plan_of(ops);
-        for width in [80, 100, 132, 200] {
-            for color in [false, true] {
-                let view = View {
-                    width,
-                    color,
-                    ..View::default()
-                };
-                let text = strip(&render(&plan, &view));
-                for line in text.lines() {
-                    assert!(line.chars().count() <= width, "{width}: {line}\n{text}");
-                }
-                assert!(text.contains("6.2.9"), "the rule stays: {text}");
-                if width < 120 {
-                    assert!(!text.contains(long), "{width}: shortened\n{text}");
-                    assert!(text.contains("…/big_new_final_v3.mp4"), "{width}: {text}");
-                }
-            }
-        }
-        let detailed = render(
-            &plan,
-            &View {
-                width: 400,
-                detailed: true,
-                ..View::default()
-            },
-        );
-        assert!(detailed.contains(long), "{detailed}");
-    }
-
-    #[test]
-    fn colour_marks_each_kind_and_only_when_asked() {
-        let mut ren = copy(2, "b.txt", 0, None);
-        ren.kind = OpKind::Rename;
-        let plan = plan_of(vec![
-            copy(1, "a.txt", 5, None),
-            ren,
-            delete(3, "c.txt", true),
-            delete(4, "d.mov", false),
-        ]);
-        let plain = render(&plan, &View::default());
-        assert!(!plain.contains('\u{1b}'), "{plain}");
-        for mark in ["+ copy", "~ rename", "- delete", "for good", "to trash"] {
-            assert!(plain.contains(mark), "{mark}: {plain}");
-        }
-        let coloured = render(
-            &plan,
-            &View {
-                color: true,
-                ..View::default()
-            },
-        );
-        // Green, yellow, red, and bold for the delete for good.
-        for code in [
-            "\u{1b}[38;5;10m",
-            "\u{1b}[38;5;11m",
-            "\u{1b}[38;5;9m",
-            "\u{1b}[1m",
-        ] {
-            assert!(coloured.contains(code), "{code:?}: {coloured:?}");
-        }
-        assert_eq!(strip(&coloured), plain, "the same text, only coloured");
-    }
-}
+mod tests;

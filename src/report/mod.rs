@@ -383,16 +383,16 @@ fn pending_steps(state: &State) -> Result<Vec<PendingStep>, StateError> {
         for op in plan
             .ops
             .iter()
-            .filter(|o| !done.contains_key(&o.id) && o.kind != OpKind::Record)
+            .filter(|o| !done.contains_key(&o.id) && o.kind() != OpKind::Record)
         {
             out.push(PendingStep {
                 plan_id: id.clone(),
                 step: op.id,
-                kind: op.kind.as_str().to_owned(),
+                kind: op.kind().as_str().to_owned(),
                 path: op.path.clone(),
-                side: op.side,
+                side: op.side(),
                 bytes: op.bytes,
-                lane: op.lane,
+                lane: op.lane(),
             });
         }
     }

@@ -62,14 +62,14 @@ pub(super) fn cycle_lines(done: &[&Op], took: Duration, lane: Option<&str>) -> V
             .iter()
             .copied()
             .filter(|o| {
-                o.side == Some(side) && o.kind != OpKind::Record && o.kind != OpKind::Conflict
+                o.side() == Some(side) && o.kind() != OpKind::Record && o.kind() != OpKind::Conflict
             })
             .collect();
         if ops.is_empty() {
             continue;
         }
         // Files first, folders last: what people look for is named.
-        ops.sort_by_key(|o| match o.kind {
+        ops.sort_by_key(|o| match o.kind() {
             OpKind::Copy => 0,
             OpKind::Move | OpKind::Rename => 1,
             OpKind::Delete => 2,
@@ -78,7 +78,7 @@ pub(super) fn cycle_lines(done: &[&Op], took: Duration, lane: Option<&str>) -> V
         });
         let bytes: u64 = ops
             .iter()
-            .filter(|o| o.kind == OpKind::Copy)
+            .filter(|o| o.kind() == OpKind::Copy)
             .map(|o| o.bytes)
             .sum();
         let mut line = format!("→ {:<5}  {}", side.as_str(), names(&ops));
@@ -94,7 +94,7 @@ pub(super) fn cycle_lines(done: &[&Op], took: Duration, lane: Option<&str>) -> V
     let conflicts: Vec<&Op> = done
         .iter()
         .copied()
-        .filter(|o| o.kind == OpKind::Conflict)
+        .filter(|o| o.kind() == OpKind::Conflict)
         .collect();
     if !conflicts.is_empty() {
         lines.push(format!(
@@ -116,16 +116,16 @@ fn names(ops: &[&Op]) -> String {
 
 /// One step as a few words: `Sales/Q3.xlsx`, `old.txt (deleted)`, `a → b`.
 fn describe(op: &Op) -> String {
-    match op.kind {
+    match op.kind() {
         OpKind::Delete | OpKind::Rmdir => {
-            if op.soft == Some(false) {
+            if op.is_hard_delete() {
                 format!("{} (deleted for good)", op.path)
             } else {
                 format!("{} (deleted)", op.path)
             }
         }
-        OpKind::Move | OpKind::Rename => match &op.src_path {
-            Some(from) if *from != op.path => format!("{from} → {}", op.path),
+        OpKind::Move | OpKind::Rename => match op.src_path() {
+            Some(from) if from != op.path => format!("{from} → {}", op.path),
             _ => op.path.clone(),
         },
         OpKind::SetProps => format!("{} (properties)", op.path),
@@ -155,7 +155,10 @@ mod tests {
     fn op(kind: OpKind, path: &str, side: Side, bytes: u64) -> Op {
         serde_json::from_value(serde_json::json!({
             "id": 1, "kind": kind.as_str(), "path": path, "key": path, "rule": "6.2.3",
-            "reason": "r", "side": side, "bytes": bytes, "expect": []
+            "reason": "r", "side": side, "bytes": bytes, "expect": [],
+            // What each kind needs (the others ignore them).
+            "from": side.other(), "src_path": path, "dest_path": path, "props": 0,
+            "soft": true, "record": {"left": null, "right": null}
         }))
         .unwrap()
     }

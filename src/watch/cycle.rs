@@ -23,10 +23,10 @@ use crate::health::{Health, Reason};
 use crate::log::Logger;
 use crate::metrics;
 use crate::pipeline::{self, PipelineError};
-use crate::plan::{Lane, Op, Plan, guard};
+use crate::plan::{Lane, Op, Plan, PlanError, ValidPlan, guard};
 use crate::roots::{self, Sides, Unavailable};
 use crate::scan::{self, SideScan};
-use crate::state::{CycleRecord, State};
+use crate::state::{CycleRecord, State, StateError};
 use crate::{PerSide, PlanStatus, Side};
 use serde_json::json;
 use std::collections::HashSet;
@@ -63,6 +63,20 @@ pub(super) struct Loop<'a> {
     /// When to list again what a rescan could not read.
     pub(super) relists: PerSide<super::relist::Relists>,
     pub(super) excluders: PerSide<Excluder>,
+}
+
+/// Why an unfinished plan cannot be resumed (it is then abandoned: the
+/// next plan does its work).
+#[derive(Debug, thiserror::Error)]
+enum ResumeError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("its plan is not in the state DB")]
+    Missing,
+    #[error("its stored plan does not parse: {0}")]
+    Parse(#[from] serde_json::Error),
+    #[error("its stored plan: {0}")]
+    Invalid(#[from] PlanError),
 }
 
 /// What one cycle came to: the loop logs it (the `cycle` event), keeps
@@ -187,7 +201,11 @@ impl Loop<'_> {
     /// Applies the small steps now and hands the large ones to the lane.
     /// (The delete guard was checked when the plan was made.) Returns
     /// whether something is pending and, when the run ended, its metrics.
-    pub(super) fn execute(&mut self, plan: Plan, started: Instant) -> (bool, Option<CycleRecord>) {
+    pub(super) fn execute(
+        &mut self,
+        plan: ValidPlan,
+        started: Instant,
+    ) -> (bool, Option<CycleRecord>) {
         if let Err(e) = apply::admit(&plan, self.cfg, &self.sides, &mut self.state, true) {
             self.log.error(
                 "error",
@@ -196,7 +214,7 @@ impl Loop<'_> {
             return (false, None);
         }
         let plan = Arc::new(plan);
-        let small = |op: &Op| op.lane != Lane::Large;
+        let small = |op: &Op| op.lane() != Lane::Large;
         let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(self.cfg, op, err);
         // Bars on a terminal (the service has none).
         let bars = crate::terminal::Bars::on_terminal();
@@ -219,7 +237,7 @@ impl Loop<'_> {
         for (s, p) in plan
             .ops
             .iter()
-            .filter(|o| o.lane != Lane::Large)
+            .filter(|o| o.lane() != Lane::Large)
             .flat_map(written_paths)
         {
             self.written[s].insert(p);
@@ -244,7 +262,7 @@ impl Loop<'_> {
                 let did: Vec<&Op> = plan
                     .ops
                     .iter()
-                    .filter(|o| o.lane != Lane::Large && ok.contains(o.key.as_str()))
+                    .filter(|o| o.lane() != Lane::Large && ok.contains(o.key.as_str()))
                     .filter(|o| !report.failed.iter().any(|f| f.id == o.id))
                     .collect();
                 for line in cycle_lines(&did, started.elapsed(), None) {
@@ -299,7 +317,7 @@ impl Loop<'_> {
                     self.log.warn(
                         "scan",
                         json!({"note": "an unfinished plan cannot be resumed: abandoned (the next plan does its work)",
-                               "plan_id": id, "error": why}),
+                               "plan_id": id, "error": why.to_string()}),
                     );
                     if let Err(e) = self.state.finish_plan(&id, PlanStatus::Abandoned) {
                         self.log
@@ -310,18 +328,11 @@ impl Loop<'_> {
         }
     }
 
-    /// An unfinished plan as the journal stored it, checked; why not.
-    fn stored_plan(&self, id: &str) -> Result<Plan, String> {
-        let json = self
-            .state
-            .plan_json(id)
-            .map_err(|e| e.to_string())?
-            .ok_or("its plan is not in the state DB")?;
-        let plan: Plan = serde_json::from_str(&json)
-            .map_err(|e| format!("its stored plan does not parse: {e}"))?;
-        plan.validate()
-            .map_err(|e| format!("its stored plan is not valid: {e}"))?;
-        Ok(plan)
+    /// An unfinished plan as the journal stored it, checked.
+    fn stored_plan(&self, id: &str) -> Result<ValidPlan, ResumeError> {
+        let json = self.state.plan_json(id)?.ok_or(ResumeError::Missing)?;
+        let plan: Plan = serde_json::from_str(&json)?;
+        Ok(plan.validated()?)
     }
 
     /// A side is unavailable: told (console, log, alert) once per outage.
@@ -625,6 +636,13 @@ impl Loop<'_> {
         if plan.ops.is_empty() {
             return CycleOutcome::planned(planned, deferred);
         }
+        let plan = match plan.validated() {
+            Ok(plan) => plan,
+            Err(e) => {
+                self.log.error("error", json!({"error": e.to_string()}));
+                return CycleOutcome::planned(planned, false);
+            }
+        };
         let (pending, applied) = self.execute(plan, started);
         CycleOutcome::planned(applied.unwrap_or(planned), pending || deferred)
     }

@@ -14,7 +14,7 @@ use crate::apply;
 use crate::config::Config;
 use crate::log::Logger;
 use crate::metrics;
-use crate::plan::{Lane, Op, Plan};
+use crate::plan::{Lane, Op, ValidPlan};
 use crate::roots::Sides;
 use crate::state::State;
 use crate::{CycleResult, Side, StepStatus};
@@ -27,7 +27,7 @@ use std::time::Instant;
 
 /// The large-file lane: a worker thread applying the large steps of plans.
 pub(super) struct LargeLane {
-    tx: Option<Sender<(Arc<Plan>, Vec<u64>)>>,
+    tx: Option<Sender<(Arc<ValidPlan>, Vec<u64>)>>,
     /// Keys in flight: owned by the loop, changed only between cycles.
     held: HashSet<String>,
     handle: Option<std::thread::JoinHandle<()>>,
@@ -43,7 +43,7 @@ impl LargeLane {
         log: Arc<Logger>,
         console: Console,
     ) -> Self {
-        let (tx, rx) = channel::<(Arc<Plan>, Vec<u64>)>();
+        let (tx, rx) = channel::<(Arc<ValidPlan>, Vec<u64>)>();
         let (cfg, sides, stop) = (cfg.clone(), sides.clone(), Arc::clone(stop));
         let lane_log = Arc::clone(&log);
         let handle = std::thread::spawn(move || {
@@ -168,13 +168,13 @@ impl LargeLane {
     /// Hands the large steps of a plan over; returns how many.
     pub(super) fn submit(
         &mut self,
-        plan: &Arc<Plan>,
+        plan: &Arc<ValidPlan>,
         done: &std::collections::HashMap<u64, StepStatus>,
     ) -> usize {
         let ids: Vec<u64> = plan
             .ops
             .iter()
-            .filter(|o| o.lane == Lane::Large && !done.contains_key(&o.id))
+            .filter(|o| o.lane() == Lane::Large && !done.contains_key(&o.id))
             .map(|o| o.id)
             .collect();
         if ids.is_empty() {
@@ -223,17 +223,17 @@ impl LargeLane {
 /// itself, so the cached scans never depend on the watcher reporting our
 /// own writes (a missed event must never look like a deletion).
 pub(super) fn written_paths(op: &Op) -> Vec<(Side, String)> {
-    let Some(side) = op.side else {
+    let Some(side) = op.side() else {
         return Vec::new();
     };
-    op.dest_path
+    op.dest_path()
         .iter()
-        .chain(op.src_path.iter().filter(|_| {
+        .chain(op.src_path().iter().filter(|_| {
             matches!(
-                op.kind,
+                op.kind(),
                 crate::plan::OpKind::Rename | crate::plan::OpKind::Move
             )
         }))
-        .map(|p| (side, p.clone()))
+        .map(|p| (side, (*p).to_owned()))
         .collect()
 }

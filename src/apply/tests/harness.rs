@@ -74,7 +74,7 @@ impl Harness {
         let mut state = State::open_or_create(&self.cfg.state_db).unwrap();
         admit(plan, &self.cfg, sides, &mut state, true)?;
         run(
-            plan,
+            &valid(plan),
             &self.cfg,
             sides,
             &mut state,
@@ -357,6 +357,11 @@ pub(in crate::apply) fn no_temps(m: &MemFs) {
         .filter(|p| p.contains(paths::TEMP_PREFIX))
         .collect();
     assert!(temps.is_empty(), "temp files left: {temps:?}");
+}
+
+/// The plan, checked (what `run` takes).
+pub(in crate::apply) fn valid(p: &Plan) -> ValidPlan {
+    p.clone().validated().unwrap()
 }
 
 /// Files outside the trash (path → content), marker excluded.

@@ -27,9 +27,10 @@
 //! then follows the ordinary rules, which keep both names. A move never
 //! overwrites and never counts as a delete.
 
-use super::{Class, Input, PHASE_MOVES, Planner, classify, hashable};
+use super::classify::{classify, hashable};
+use super::{Class, Input, Phase, Planner};
 use crate::fs::FileId;
-use crate::plan::{Expect, MovedEntry, OpKind};
+use crate::plan::{Cause, MoveStep, MovedEntry, Op};
 use crate::{Entry, Kind, Rule, Side, paths};
 use std::collections::{HashMap, HashSet};
 
@@ -385,30 +386,28 @@ impl Planner<'_> {
         }
         let rule = Rule::moved_on(s);
         let what = if f.dir { "folder" } else { "file" };
-        let mut op = Self::base(
-            OpKind::Move,
-            &f.to,
-            &s_new.path,
+        let cause = Cause {
+            key: &f.to,
+            path: &s_new.path,
             rule,
-            format!(
+            reason: format!(
                 "{what} moved on {s} from `{}`: moved on {o} too, nothing copied",
                 s_prev.path
             ),
-        );
-        op.side = Some(o);
-        op.from = Some(s);
-        op.src_path = Some(src_path.clone());
-        op.dest_path = Some(dest_path.clone());
-        op.src_key = Some(f.from.clone());
-        op.expect = vec![
-            Expect::of(o, &src_path, Some(o_now)),
-            Expect::of(o, &dest_path, None),
-        ];
+        };
         let top = moved[0].clone();
-        op.moved = Some(Box::new(moved));
+        let step = MoveStep {
+            side: o,
+            from: s,
+            src_path: src_path.clone(),
+            dest_path: dest_path.clone(),
+            src_key: f.from.clone(),
+            moved,
+        };
+        let op = Op::moved(cause, step, o_now);
         self.added[o].insert(f.to.clone());
         self.removed[o].insert(f.from.clone());
-        self.push(PHASE_MOVES, op);
+        self.push(Phase::Moves, op);
         if !f.dir {
             self.follow_up(f, s_prev, s_new, o_prev, o_now, &top);
         }
@@ -476,13 +475,11 @@ impl Planner<'_> {
                 let mut dest_now = o_now.clone();
                 dest_now.path.clone_from(&at(o).path);
                 let rule = Rule::changed_on(s);
-                self.copy(
+                self.copy_over(
                     &f.to,
                     s,
                     s_new,
-                    &s_new.path,
-                    None,
-                    Some(&dest_now),
+                    &dest_now,
                     rule,
                     format!("moved and changed on {s}: the new content follows the move"),
                 );
@@ -491,13 +488,11 @@ impl Planner<'_> {
                 let mut src = o_now.clone();
                 src.path.clone_from(&at(o).path);
                 let rule = Rule::changed_on(o);
-                self.copy(
+                self.copy_over(
                     &f.to,
                     o,
                     &src,
-                    &at(o).path.clone(),
-                    None,
-                    Some(s_new),
+                    s_new,
                     rule,
                     format!(
                         "changed on {o} while moved on {s}: the change follows to the new path"

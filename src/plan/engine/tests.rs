@@ -9,6 +9,7 @@ use crate::config::ConflictOption;
 use crate::exclude::Excluder;
 use crate::fs::Fs;
 use crate::fs::mem::MemFs;
+use crate::plan::{OpKind, Step};
 use crate::scan::scan_side;
 use crate::state::{ConflictRecord, StateRow};
 
@@ -118,34 +119,37 @@ fn opts() -> Options {
 fn describe(ops: &[Op]) -> Vec<String> {
     ops.iter()
         .map(|o| {
-            let mut s = o.kind.as_str().to_owned();
-            if let Some(side) = o.side {
+            let mut s = o.kind().as_str().to_owned();
+            if let Some(side) = o.side() {
                 s.push_str(&format!(" {side}"));
             }
-            match o.kind {
+            match o.kind() {
                 OpKind::Copy | OpKind::Rename | OpKind::Move => s.push_str(&format!(
                     " {} → {}",
-                    o.src_path.as_deref().unwrap_or(""),
-                    o.dest_path.as_deref().unwrap_or("")
+                    o.src_path().unwrap_or(""),
+                    o.dest_path().unwrap_or("")
                 )),
                 OpKind::Delete => s.push_str(&format!(
                     " {}{}",
                     o.path,
-                    if o.soft == Some(true) {
+                    if o.is_soft_delete() {
                         " (trash)"
                     } else {
                         " (hard)"
                     }
                 )),
                 OpKind::Conflict => {
-                    let c = o.conflict.as_ref().unwrap();
+                    let c = o.conflict_info().unwrap();
                     s.push_str(&format!(" {} {} newer={}", o.path, c.resolution, c.newer));
                     if let Some(cp) = &c.clash_path {
                         s.push_str(&format!(" clash={cp}"));
                     }
                 }
                 OpKind::Record => {
-                    let r = o.record.as_ref().unwrap();
+                    let Step::Record(r) = &o.step else {
+                        unreachable!()
+                    };
+                    let r = &r.record;
                     s.push_str(&format!(
                         " {}{}",
                         o.path,
@@ -156,7 +160,7 @@ fn describe(ops: &[Op]) -> Vec<String> {
                         }
                     ));
                 }
-                _ => s.push_str(&format!(" {}", o.dest_path.as_deref().unwrap_or(&o.path))),
+                _ => s.push_str(&format!(" {}", o.dest_path().unwrap_or(&o.path))),
             }
             s.push_str(&format!(" [{}]", o.rule));
             s
@@ -926,7 +930,10 @@ fn nfc_and_nfd_names_are_one_path_and_each_side_keeps_its_bytes() {
         let state: StateMap = first
             .iter()
             .map(|op| {
-                let rec = op.record.as_ref().unwrap();
+                let Step::Record(rec) = &op.step else {
+                    unreachable!()
+                };
+                let rec = &rec.record;
                 let row = StateRow {
                     left: rec.left.clone(),
                     right: rec.right.clone(),

@@ -1,0 +1,546 @@
+//! The copy step: the source streamed to a temp name beside the
+//! destination, checked, and renamed into place as its last act; the
+//! version it replaces goes to trash first (or is recorded as not kept).
+//! A copy interrupted by a crash is recognised on the next run: the rename
+//! finished, or the destination found holding the source's bytes (SPEC §8).
+
+use super::steps::{
+    Executor, Outcome, SUPERSEDED, entry_of, exp, matches, read_back, refuses_times, trash_record,
+};
+use super::trash::TrashLoc;
+use crate::fs::{ErrorClass, Fs, FsError, Kind, Meta};
+use crate::plan::{CopyStep, Op};
+use crate::state::Update;
+use crate::{Side, paths};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::sync::mpsc;
+
+/// The sentence for a source that changed size while it was copied.
+pub(super) fn changed_while_copied(
+    side: Side,
+    path: &str,
+    was: u64,
+    now: u64,
+    min_age_s: u64,
+) -> String {
+    let how = match now.cmp(&was) {
+        std::cmp::Ordering::Greater => format!(
+            "grew from {} to {}",
+            crate::human_size(was),
+            crate::human_size(now)
+        ),
+        std::cmp::Ordering::Less => format!(
+            "shrank from {} to {}",
+            crate::human_size(was),
+            crate::human_size(now)
+        ),
+        std::cmp::Ordering::Equal => "changed".to_owned(),
+    };
+    format!(
+        "{side} `{path}` {how} while it was copied; it will be copied again once it has not changed for {min_age_s} s (min_file_age_seconds)"
+    )
+}
+
+impl Executor<'_> {
+    /// The temp file of a copy to `dest` left by an earlier attempt of this
+    /// step, if any: the first of [`paths::copy_temps`] that exists (a path
+    /// too long for the drive exists nowhere), else the regular one.
+    pub(super) fn find_temp(
+        &self,
+        dfs: &dyn Fs,
+        op: &Op,
+        dest: &str,
+    ) -> Result<(String, Option<Meta>), FsError> {
+        let [regular, short] = paths::copy_temps(dest, &self.plan.plan_id, op.id);
+        for t in [&regular, &short] {
+            match dfs.stat(t) {
+                Ok(Some(m)) => return Ok((t.clone(), Some(m))),
+                Ok(None) => {}
+                Err(e) if e.class == ErrorClass::PathTooLong => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((regular, None))
+    }
+
+    /// Notes that `side`'s drive refused a copy's times or attributes.
+    pub(super) fn note_refusal(&self, side: Side, e: &FsError) {
+        if let Ok(mut r) = self.drives.refused.lock()
+            && r[side].is_none()
+        {
+            r[side] = Some(e.to_string());
+        }
+    }
+
+    /// Notes that `side`'s drive kept a copy's times.
+    pub(super) fn note_times_kept(&self, side: Side) {
+        if let Ok(mut k) = self.drives.kept.lock() {
+            k[side] = true;
+        }
+    }
+
+    pub(super) fn copy(&self, op: &Op, c: &CopyStep) -> Result<Outcome, FsError> {
+        let (from, to) = (c.from, c.side);
+        let (src_path, dest) = (c.src_path.as_str(), c.dest_path.as_str());
+        let (sfs, dfs) = (self.fs(from), self.fs(to));
+        let (Some(es), Some(ed)) = (exp(op, from, src_path), exp(op, to, dest)) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let live_src = sfs.stat(src_path)?.map(|mut m| {
+            if m.id.is_none() {
+                m.id = sfs.file_id(src_path); // recorded with the copy (moves)
+            }
+            m
+        });
+        let live_dst = dfs.stat(dest)?;
+        let (mut temp, temp_meta) = self.find_temp(dfs, op, dest)?;
+        // Interrupted between moving the old version to trash and renaming
+        // the finished temp file into place: finish the rename.
+        if live_dst.is_none()
+            && ed.exists
+            && let (Some(t), Some(s)) = (&temp_meta, &live_src)
+            && matches(Some(s), es)
+            && t.size == es.size
+        {
+            dfs.rename(&temp, dest)?;
+            let hash = crate::fs::hash_file(dfs, dest)?;
+            if let Some(d) = dfs.stat(dest)? {
+                let mut updates =
+                    self.copy_updates(op, from, to, src_path, s, dest, &d, Some(hash));
+                // The replaced version went to trash under this step's stamp: record it.
+                let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+                if let Some(rel) = loc.find(dest, &self.plan_stamp()) {
+                    let size = loc.size(&rel).unwrap_or(ed.size);
+                    updates.push(self.overwrite_record(op, to, dest, rel, size));
+                }
+                return Ok(Outcome::Recovered(updates));
+            }
+        }
+        if temp_meta.is_some() {
+            dfs.remove_file(&temp)?;
+        }
+        if !matches(live_dst.as_ref(), ed) {
+            // Done before a crash? The destination then holds the source's
+            // bytes: same size, close mtime, and (when hashable) same hash.
+            if let (Some(d), Some(s)) = (&live_dst, &live_src)
+                && matches(Some(s), es)
+                && d.kind == Kind::File
+                && d.size == es.size
+                && (d.mtime - es.mtime).abs() <= self.tolerance_ns()
+                && let Some(hash) =
+                    self.same_content(sfs, src_path, dfs, dest, d.size, d.offline || s.offline)?
+            {
+                let _ = dfs.remove_file(&temp);
+                let mut updates = self.copy_updates(op, from, to, src_path, s, dest, d, hash);
+                // The version it replaced went to trash under this plan's stamp: record it.
+                if ed.exists && ed.kind == Some(Kind::File) {
+                    let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+                    if let Some(rel) = loc.find(dest, &self.plan_stamp()) {
+                        let size = loc.size(&rel).unwrap_or(ed.size);
+                        updates.push(self.overwrite_record(op, to, dest, rel, size));
+                    }
+                }
+                return Ok(Outcome::Recovered(updates));
+            }
+            return Ok(Outcome::Drifted(format!(
+                "{to} `{dest}` changed since the plan was made"
+            )));
+        }
+        if self.recover_only {
+            return Ok(Outcome::Drifted(SUPERSEDED.into()));
+        }
+        let Some(src_meta) = live_src.filter(|m| matches(Some(m), es)) else {
+            return Ok(Outcome::Drifted(format!(
+                "{from} `{src_path}` changed since the plan was made"
+            )));
+        };
+        let parent = paths::parent(dest);
+        if !parent.is_empty() {
+            dfs.create_dir_all(parent)?;
+        }
+        // A stop request interrupts a large copy (redone after the restart);
+        // a small one finishes with its step (SPEC §2).
+        let interruptible = c.lane == crate::plan::Lane::Large;
+        let mut streamed = self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes);
+        // The drive refused the temp name for its length (its whole-path
+        // limit, see `paths`): the short form, no longer than `dest`.
+        // Windows reports a path over `MAX_PATH` as "path not found" too;
+        // its folder exists (made just above), so that is the same refusal.
+        if let Err(e) = &streamed
+            && matches!(e.class, ErrorClass::PathTooLong | ErrorClass::NotFound)
+            && e.path == temp
+        {
+            let short = paths::temp_name_near_limit(dest, &self.plan.plan_id, op.id);
+            if short != temp {
+                temp = short;
+                streamed = self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes);
+            }
+        }
+        let (hash, sent) = match streamed {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            }
+        };
+        let cleanup = |why: String| -> Result<Outcome, FsError> {
+            let _ = dfs.remove_file(&temp);
+            Ok(Outcome::Drifted(why))
+        };
+        // The source grew or shrank while it was read (a file still being
+        // written, a render in progress): not a failure, a drifted skip
+        // (SPEC §8); it is copied once it has stopped changing.
+        if sent != src_meta.size {
+            let now = sfs.stat(src_path).ok().flatten();
+            return cleanup(changed_while_copied(
+                from,
+                src_path,
+                src_meta.size,
+                now.map_or(sent, |m| m.size),
+                self.cfg.raw.transfer.min_file_age_seconds,
+            ));
+        }
+        if let Err(e) = dfs.set_meta(&temp, src_meta.mtime, src_meta.props) {
+            if refuses_times(&e) {
+                // A drive that keeps no times (some WebDAV and FUSE cloud
+                // mounts): the copy goes on, and what the drive reports is
+                // recorded (SPEC §5), so the next plan has nothing to redo.
+                self.note_refusal(to, &e);
+            } else {
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            }
+        } else {
+            self.note_times_kept(to);
+        }
+        match dfs.stat(&temp)? {
+            Some(t) if t.size == src_meta.size => {}
+            other => {
+                let _ = dfs.remove_file(&temp);
+                let got = other.map_or_else(
+                    || "is gone".to_owned(),
+                    |m| format!("holds {}", crate::human_size(m.size)),
+                );
+                return Err(FsError::synthetic(
+                    "verify",
+                    &temp,
+                    ErrorClass::Other,
+                    &format!(
+                        "the copy {got} after it was written, not the {} sent; nothing was replaced",
+                        crate::human_size(src_meta.size)
+                    ),
+                ));
+            }
+        }
+        // The source must not have changed while we read it.
+        if !matches(sfs.stat(src_path)?.as_ref(), es) {
+            return cleanup(format!(
+                "{from} `{src_path}` changed during the copy; will retry next cycle"
+            ));
+        }
+        // Last re-check of the destination before replacing it.
+        if !matches(dfs.stat(dest)?.as_ref(), ed) {
+            return cleanup(format!("{to} `{dest}` changed during the copy"));
+        }
+        // The version being replaced goes to trash (soft-delete policy), so
+        // every saved version stays recoverable. A crash right after this
+        // move is finished by the recovery branch at the top.
+        let mut trashed = None;
+        if let Some(old) = live_dst.as_ref().filter(|m| m.kind == Kind::File)
+            && self.cfg.raw.soft_delete.enabled
+            && old.size <= self.cfg.raw.soft_delete.max_size_bytes
+        {
+            let loc = TrashLoc::new(dfs, self.cfg.trash(to));
+            match loc.put(dest, &self.plan_stamp()) {
+                Ok(rel) => trashed = Some((rel, old.size)),
+                Err(e) => {
+                    let _ = dfs.remove_file(&temp);
+                    return Err(e);
+                }
+            }
+        } else if let Some(old) = live_dst.as_ref().filter(|m| m.kind == Kind::File) {
+            self.log.warn(
+                "copy",
+                json!({"path": dest, "side": to, "rule": op.rule, "bytes": old.size, "result": "ok",
+                       "note": "the replaced version is not kept (larger than soft_delete.max_size_bytes, or soft delete off)"}),
+            );
+        }
+        if let Err(e) = dfs.rename(&temp, dest) {
+            if e.is_fatal() {
+                return Err(e);
+            }
+            let Some((rel, size)) = trashed else {
+                // The old version (if any) was never moved: the path still holds it.
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            };
+            // The path must never stay empty (SPEC §8): put the replaced
+            // version back, or else finish the rename after a short wait.
+            let put_back = TrashLoc::new(dfs, self.cfg.trash(to)).take(&rel, dest);
+            if put_back.is_ok() {
+                let _ = dfs.remove_file(&temp);
+                return Err(e);
+            }
+            for wait_ms in [100, 500, 2000] {
+                std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+                if dfs.rename(&temp, dest).is_ok() {
+                    let back = read_back(dfs, dest)?;
+                    let mut updates = self.copy_updates(
+                        op,
+                        from,
+                        to,
+                        src_path,
+                        &src_meta,
+                        dest,
+                        &back,
+                        Some(hash),
+                    );
+                    updates.push(self.overwrite_record(op, to, dest, rel, size));
+                    return Ok(Outcome::Done(updates));
+                }
+            }
+            // Neither holds yet: the new version stays in its temp file (parked:
+            // the next run puts it in place), the old one in trash, recorded.
+            let msg = format!(
+                "{e}; the previous version could not be put back from trash `{rel}` ({}) either: the new version waits as `{temp}` and is put in place by the next run",
+                put_back.err().map(|b| b.to_string()).unwrap_or_default()
+            );
+            self.log.error(
+                "copy",
+                json!({"path": dest, "side": to, "result": "failed", "error": msg}),
+            );
+            return Ok(Outcome::Failed(
+                FsError::synthetic("rename", dest, e.class, &msg),
+                vec![self.overwrite_record(op, to, dest, rel, size)],
+            ));
+        }
+        let back = read_back(dfs, dest)?;
+        let mut updates =
+            self.copy_updates(op, from, to, src_path, &src_meta, dest, &back, Some(hash));
+        if let Some((rel, size)) = trashed {
+            updates.push(self.overwrite_record(op, to, dest, rel, size));
+        }
+        Ok(Outcome::Done(updates))
+    }
+
+    /// `Some(hash)` when two files hold the same bytes (hash `None` when too
+    /// big to read, or a cloud placeholder that must never be read just to
+    /// hash (SPEC §13), where size and mtime have to do); `None` when they differ.
+    #[allow(clippy::option_option)]
+    pub(super) fn same_content(
+        &self,
+        sfs: &dyn Fs,
+        src: &str,
+        dfs: &dyn Fs,
+        dest: &str,
+        size: u64,
+        placeholder: bool,
+    ) -> Result<Option<Option<String>>, FsError> {
+        // Outer None: different bytes; inner None: not compared by hash.
+        if size > self.cfg.raw.transfer.hash_max_bytes || placeholder {
+            return Ok(Some(None));
+        }
+        let (a, b) = (
+            crate::fs::hash_file(sfs, src)?,
+            crate::fs::hash_file(dfs, dest)?,
+        );
+        Ok((a == b).then_some(Some(a)))
+    }
+
+    #[allow(clippy::too_many_arguments, clippy::unused_self)]
+    pub(super) fn copy_updates(
+        &self,
+        op: &Op,
+        from: Side,
+        to: Side,
+        src_path: &str,
+        s: &Meta,
+        dest: &str,
+        d: &Meta,
+        hash: Option<String>,
+    ) -> Vec<Update> {
+        vec![
+            Update::Side {
+                key: op.key.clone(),
+                side: from,
+                entry: Some(entry_of(src_path, s, hash.clone())),
+            },
+            Update::Side {
+                key: op.key.clone(),
+                side: to,
+                entry: Some(entry_of(dest, d, hash)),
+            },
+            Update::ClearConflict {
+                key: op.key.clone(),
+            },
+        ]
+    }
+
+    /// Streams `src` into `temp`, hashing on the way, throttled if
+    /// configured; returns the hash and the number of bytes sent (not the
+    /// planned size when the source grew or shrank meanwhile). A file of a few MiB or less is read, hashed and written
+    /// in turn with one 256 KiB buffer; a larger one through three
+    /// overlapping stages so the disk never waits for the CPU: a reader
+    /// thread fills 1 MiB buffers, a hasher thread hashes them, and this
+    /// thread writes them (and hands them back to the reader).
+    pub(super) fn stream(
+        &self,
+        sfs: &dyn Fs,
+        src: &str,
+        dfs: &dyn Fs,
+        temp: &str,
+        interruptible: bool,
+        size: u64,
+    ) -> Result<(String, u64), FsError> {
+        const CHUNK: usize = 1024 * 1024;
+        const IN_FLIGHT: usize = 4;
+        const PIPELINE_FROM: u64 = 4 * CHUNK as u64;
+        let mut r = sfs.open_read(src)?;
+        let mut w = dfs.create(temp)?;
+        let start = std::time::Instant::now();
+        if size < PIPELINE_FROM {
+            let mut h = blake3::Hasher::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut sent: u64 = 0;
+            loop {
+                let n = r.read(&mut buf).map_err(|e| FsError::io("read", src, e))?;
+                if n == 0 {
+                    break;
+                }
+                self.check_stop(interruptible, temp)?;
+                h.update(&buf[..n]);
+                w.write_all(&buf[..n])
+                    .map_err(|e| FsError::io("write", temp, e))?;
+                sent += n as u64;
+                if let Some(p) = self.progress {
+                    p.copied(n as u64);
+                }
+                self.pace(start, sent);
+            }
+            w.finish()?;
+            return Ok((h.finalize().to_hex().to_string(), sent));
+        }
+        let (to_hash, hash_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
+        let (to_write, write_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
+        let (recycle, spare) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+        std::thread::scope(|sc| {
+            sc.spawn(move || {
+                loop {
+                    let mut buf = spare.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+                    buf.resize(CHUNK, 0);
+                    // Fill the buffer (a short read is not the end).
+                    let mut n = 0;
+                    let res = loop {
+                        match r.read(&mut buf[n..]) {
+                            Ok(0) => break Ok(()),
+                            Ok(k) => {
+                                n += k;
+                                if n == CHUNK {
+                                    break Ok(());
+                                }
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => break Err(FsError::io("read", src, e)),
+                        }
+                    };
+                    if let Err(e) = res {
+                        let _ = to_hash.send(Err(e));
+                        return;
+                    }
+                    if n == 0 {
+                        return; // end of file: dropping the sender says so
+                    }
+                    buf.truncate(n);
+                    let last = n < CHUNK;
+                    if to_hash.send(Ok(buf)).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            let hasher = sc.spawn(move || {
+                let mut h = blake3::Hasher::new();
+                for item in hash_rx {
+                    if let Ok(buf) = &item {
+                        h.update(buf);
+                    }
+                    let failed = item.is_err();
+                    if to_write.send(item).is_err() || failed {
+                        break;
+                    }
+                }
+                h.finalize().to_hex().to_string()
+            });
+            let mut sent: u64 = 0;
+            for item in write_rx {
+                let buf = item?;
+                self.check_stop(interruptible, temp)?;
+                w.write_all(&buf)
+                    .map_err(|e| FsError::io("write", temp, e))?;
+                sent += buf.len() as u64;
+                if let Some(p) = self.progress {
+                    p.copied(buf.len() as u64);
+                }
+                let _ = recycle.try_send(buf);
+                self.pace(start, sent);
+            }
+            let hash = hasher.join().map_err(|_| {
+                FsError::synthetic(
+                    "copy",
+                    temp,
+                    ErrorClass::Crashed,
+                    "the hashing thread failed",
+                )
+            })?;
+            w.finish()?;
+            Ok((hash, sent))
+        })
+    }
+
+    /// A stop request ends a copy that may be interrupted (it restarts).
+    pub(super) fn check_stop(&self, interruptible: bool, temp: &str) -> Result<(), FsError> {
+        if interruptible
+            && self
+                .stop
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            return Err(FsError::synthetic(
+                "copy",
+                temp,
+                ErrorClass::Crashed,
+                "interrupted by a stop request; the copy restarts next time",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sleeps as `max_bytes_per_second` asks after `sent` bytes.
+    pub(super) fn pace(&self, start: std::time::Instant, sent: u64) {
+        let rate = self.cfg.raw.transfer.max_bytes_per_second;
+        if rate > 0 {
+            #[allow(clippy::cast_precision_loss)]
+            let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+
+    #[allow(clippy::unused_self)]
+    pub(super) fn overwrite_record(
+        &self,
+        op: &Op,
+        side: Side,
+        path: &str,
+        trash_path: String,
+        size: u64,
+    ) -> Update {
+        trash_record(
+            side,
+            path,
+            trash_path,
+            size,
+            format!("{} (overwritten)", op.rule),
+        )
+    }
+}
