@@ -305,7 +305,27 @@ pub struct Limiter {
     due: Mutex<[Duration; 2]>,
 }
 
+/// The limiters of this process, one per timetable (one config: one).
+static SHARED: Mutex<Vec<(Timetable, std::sync::Arc<Limiter>)>> = Mutex::new(Vec::new());
+
 impl Limiter {
+    /// The process's limiter for `table` on the system clock, the same one
+    /// for every copy (both lanes, every parallel copy); `None` when the
+    /// table never limits anything (no waiting, no lock).
+    #[must_use]
+    pub fn shared(table: &Timetable) -> Option<std::sync::Arc<Self>> {
+        if table.is_unlimited() {
+            return None;
+        }
+        let mut all = SHARED.lock().ok()?;
+        if let Some((_, l)) = all.iter().find(|(t, _)| t == table) {
+            return Some(std::sync::Arc::clone(l));
+        }
+        let l = std::sync::Arc::new(Self::new(table.clone(), Box::new(SystemClock::default())));
+        all.push((table.clone(), std::sync::Arc::clone(&l)));
+        Some(l)
+    }
+
     /// A limiter on `table`'s limits, timed by `clock`.
     #[must_use]
     pub fn new(table: Timetable, clock: Box<dyn Clock>) -> Self {
@@ -540,6 +560,20 @@ mod tests {
         let before = clock.now();
         lim.take(Side::Left, 10 << 20);
         assert!(clock.now().checked_sub(before).unwrap() <= Duration::from_secs(11));
+    }
+
+    /// One limiter per timetable in the process: both lanes and every
+    /// copy get the same one; an unlimited table gets none.
+    #[test]
+    fn copies_share_one_limiter_per_timetable() {
+        let t = Timetable::parse("08:00,3MiB 18:00,7MiB").unwrap();
+        let a = Limiter::shared(&t).unwrap();
+        let b = Limiter::shared(&Timetable::parse("08:00,3MiB 18:00,7MiB").unwrap()).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        let other = Limiter::shared(&Timetable::fixed(5)).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&a, &other));
+        assert!(Limiter::shared(&Timetable::fixed(0)).is_none());
+        assert!(Limiter::shared(&Timetable::parse("off").unwrap()).is_none());
     }
 
     #[test]

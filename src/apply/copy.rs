@@ -162,7 +162,7 @@ impl Executor<'_> {
         // A stop request interrupts a large copy (redone after the restart);
         // a small one finishes with its step (SPEC §2).
         let interruptible = c.lane == crate::plan::Lane::Large;
-        let mut streamed = self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes);
+        let mut streamed = self.stream(sfs, src_path, to, &temp, interruptible, op.bytes);
         // The drive refused the temp name for its length (its whole-path
         // limit, see `paths`): the short form, no longer than `dest`.
         // Windows reports a path over `MAX_PATH` as "path not found" too;
@@ -174,7 +174,7 @@ impl Executor<'_> {
             let short = paths::temp_name_near_limit(dest, &self.plan.plan_id, op.id);
             if short != temp {
                 temp = short;
-                streamed = self.stream(sfs, src_path, dfs, &temp, interruptible, op.bytes);
+                streamed = self.stream(sfs, src_path, to, &temp, interruptible, op.bytes);
             }
         }
         let (hash, sent) = match streamed {
@@ -377,8 +377,9 @@ impl Executor<'_> {
         ]
     }
 
-    /// Streams `src` into `temp`, hashing on the way, throttled if
-    /// configured; returns the hash and the number of bytes sent (not the
+    /// Streams `src` into `temp` (on side `to`), hashing on the way, paced
+    /// by the process's one bandwidth limiter (`[transfer] bandwidth` or
+    /// `max_bytes_per_second`, shared with every other copy); returns the hash and the number of bytes sent (not the
     /// planned size when the source grew or shrank meanwhile). A file of a few MiB or less is read, hashed and written
     /// in turn with one 256 KiB buffer; a larger one through three
     /// overlapping stages so the disk never waits for the CPU: a reader
@@ -388,17 +389,23 @@ impl Executor<'_> {
         &self,
         sfs: &dyn Fs,
         src: &str,
-        dfs: &dyn Fs,
+        to: Side,
         temp: &str,
         interruptible: bool,
         size: u64,
     ) -> Result<(String, u64), FsError> {
+        let dfs = self.fs(to);
         const CHUNK: usize = 1024 * 1024;
         const IN_FLIGHT: usize = 4;
         const PIPELINE_FROM: u64 = 4 * CHUNK as u64;
         let mut r = sfs.open_read(src)?;
         let mut w = dfs.create(temp)?;
-        let start = std::time::Instant::now();
+        let limiter = crate::bandwidth::Limiter::shared(&self.cfg.bandwidth);
+        let pace = |n: usize| {
+            if let Some(l) = &limiter {
+                l.take(to, n);
+            }
+        };
         if size < PIPELINE_FROM {
             let mut h = blake3::Hasher::new();
             let mut buf = vec![0u8; 256 * 1024];
@@ -410,13 +417,13 @@ impl Executor<'_> {
                 }
                 self.check_stop(interruptible, temp)?;
                 h.update(&buf[..n]);
+                pace(n);
                 w.write_all(&buf[..n])
                     .map_err(|e| FsError::io("write", temp, e))?;
                 sent += n as u64;
                 if let Some(p) = self.progress {
                     p.copied(n as u64);
                 }
-                self.pace(start, sent);
             }
             w.finish()?;
             return Ok((h.finalize().to_hex().to_string(), sent));
@@ -475,6 +482,7 @@ impl Executor<'_> {
             for item in write_rx {
                 let buf = item?;
                 self.check_stop(interruptible, temp)?;
+                pace(buf.len());
                 w.write_all(&buf)
                     .map_err(|e| FsError::io("write", temp, e))?;
                 sent += buf.len() as u64;
@@ -482,7 +490,6 @@ impl Executor<'_> {
                     p.copied(buf.len() as u64);
                 }
                 let _ = recycle.try_send(buf);
-                self.pace(start, sent);
             }
             let hash = hasher.join().map_err(|_| {
                 FsError::synthetic(
@@ -512,18 +519,6 @@ impl Executor<'_> {
             ));
         }
         Ok(())
-    }
-
-    /// Sleeps as `max_bytes_per_second` asks after `sent` bytes.
-    pub(super) fn pace(&self, start: std::time::Instant, sent: u64) {
-        let rate = self.cfg.raw.transfer.max_bytes_per_second;
-        if rate > 0 {
-            #[allow(clippy::cast_precision_loss)]
-            let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
-            if let Some(wait) = due.checked_sub(start.elapsed()) {
-                std::thread::sleep(wait);
-            }
-        }
     }
 
     #[allow(clippy::unused_self)]
