@@ -341,3 +341,30 @@ fn large_files_arriving_while_the_lane_copies_are_never_deleted() {
         );
     }
 }
+
+/// Issue 22: with `auto_purge`, `watch` keeps each side's trash under
+/// `max_trash_bytes` (oldest first) and its cycle event counts what went.
+#[test]
+fn watch_keeps_the_trash_under_its_cap_and_counts_it() {
+    let e = Env::init("[soft_delete]\nauto_purge = true\nmax_trash_bytes = 10\n");
+    e.write(Side::Left, "a.txt", "aaaaaaaa", 300);
+    e.write(Side::Left, "b.txt", "bbbbbbbb", 300);
+    e.sync();
+    std::fs::remove_file(e.root(Side::Left).join("a.txt")).unwrap();
+    e.sync();
+    std::thread::sleep(Duration::from_millis(1_100));
+    std::fs::remove_file(e.root(Side::Left).join("b.txt")).unwrap();
+    e.sync();
+    let trash = e.root(Side::Right).join(".sync_trash");
+    assert!(trash.join("a.txt").exists() && trash.join("b.txt").exists());
+    e.cmd(&["watch", "--cycles", "1"]).assert().success();
+    assert!(!trash.join("a.txt").exists(), "the oldest went");
+    assert!(trash.join("b.txt").exists(), "8 B fit under the 10 B cap");
+    let purged: u64 = e
+        .log()
+        .iter()
+        .filter(|v| v["event"] == "cycle")
+        .filter_map(|v| v["trash_purged"].as_u64())
+        .sum();
+    assert_eq!(purged, 1);
+}

@@ -187,7 +187,28 @@ pub fn run(
         if let Some(code) = outcome.exit {
             exit = code;
         }
-        let store = log_cycle_event(&lp, outcome, exit, n, cycle_start);
+        // The hourly trash purge (age and cap) runs before the cycle event,
+        // which counts what it removed.
+        let mut purged = 0;
+        if cfg.raw.soft_delete.auto_purge
+            && last_purge.is_none_or(|t| t.elapsed() > Duration::from_hours(1))
+        {
+            last_purge = Some(Instant::now());
+            match trash::purge_older_than(
+                cfg,
+                &lp.state,
+                &lp.sides,
+                cfg.raw.soft_delete.retention_days,
+                &lp.log,
+            ) {
+                Ok(n) => purged = n,
+                Err(e) => lp.log.warn(
+                    "error",
+                    json!({"error": format!("cannot purge the trash: {e}")}),
+                ),
+            }
+        }
+        let store = log_cycle_event(&lp, outcome, exit, n, cycle_start, purged);
         if !dry_run
             && let Err(e) = crate::report::maybe_rewrite(cfg, &lp.state, &mut report_rw, store)
         {
@@ -195,23 +216,6 @@ pub fn run(
                 "error",
                 json!({"error": format!("cannot write the activity report: {e}")}),
             );
-        }
-        if cfg.raw.soft_delete.auto_purge
-            && last_purge.is_none_or(|t| t.elapsed() > Duration::from_hours(1))
-        {
-            last_purge = Some(Instant::now());
-            if let Err(e) = trash::purge_older_than(
-                cfg,
-                &lp.state,
-                &lp.sides,
-                cfg.raw.soft_delete.retention_days,
-                &lp.log,
-            ) {
-                lp.log.warn(
-                    "error",
-                    json!({"error": format!("cannot purge the trash: {e}")}),
-                );
-            }
         }
         // Spare time: hash a few pairs adopted by metadata (never a whole share at once).
         if !pending && !dry_run && exit == 0 {
@@ -299,6 +303,7 @@ fn log_cycle_event(
     exit: i32,
     n: u64,
     cycle_start: Instant,
+    trash_purged: u64,
 ) -> bool {
     let mut c = outcome
         .record
@@ -313,7 +318,7 @@ fn log_cycle_event(
         &lp.state,
         &lp.log,
         &c,
-        &json!({"cycle": n, "note": outcome.note}),
+        &json!({"cycle": n, "note": outcome.note, "trash_purged": trash_purged}),
         store,
     );
     store
