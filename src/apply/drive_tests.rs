@@ -277,19 +277,29 @@ fn the_drift_sentence_names_the_sizes_in_words() {
     assert!(s.contains("shrank from 10 B to 4 B"), "{s}");
 }
 
+/// A harness whose sides keep fine-grained times (100 ns, as NTFS does),
+/// unlike the default 2 s, with the clock at an uneven time.
+fn fine_grained() -> Harness {
+    let base = harness("");
+    let left = MemFs::new("left", true, 100);
+    let right = MemFs::new("right", true, 100);
+    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
+    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
+    let h = Harness {
+        left,
+        right,
+        ..base
+    };
+    h.left.advance(1_234_567_891);
+    h
+}
+
 /// A cloud client that rewrites each uploaded file's mtime to whole
 /// seconds a moment later: the next plans carry nothing back (no property
 /// change on the office share), and the snapshot takes the rounded time.
 #[test]
 fn a_drive_that_rounds_times_after_upload_is_not_echoed_back() {
-    let h = harness("");
-    // Fine-grained times on both sides (NTFS-like), unlike the harness's 2 s.
-    let left = MemFs::new("left", true, 100);
-    let right = MemFs::new("right", true, 100);
-    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
-    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    let h = Harness { left, right, ..h };
-    h.left.advance(1_234_567_891);
+    let h = fine_grained();
     let names: Vec<String> = (0..15).map(|i| format!("up/f{i}.docx")).collect();
     for (i, n) in names.iter().enumerate() {
         h.left.put(n, &bytes(1000 + i, 6));
@@ -349,17 +359,7 @@ fn a_drive_that_rounds_times_after_upload_is_not_echoed_back() {
 /// re-dated again, on either side.
 #[test]
 fn a_drive_that_rounds_times_as_it_stores_them_settles_at_once() {
-    let base = harness("");
-    let left = MemFs::new("left", true, 100);
-    let right = MemFs::new("right", true, 100);
-    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
-    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    let h = Harness {
-        left,
-        right,
-        ..base
-    };
-    h.left.advance(1_234_567_891);
+    let h = fine_grained();
     for i in 0..5 {
         h.left.put(&format!("f{i}.xlsx"), &bytes(500 + i, 8));
         h.left.advance(333_333_333);
@@ -389,17 +389,7 @@ fn a_drive_that_rounds_times_as_it_stores_them_settles_at_once() {
 /// (same size) while its time moved to the rounded one is copied.
 #[test]
 fn a_rounded_time_with_other_bytes_is_an_edit() {
-    let base = harness("");
-    let left = MemFs::new("left", true, 100);
-    let right = MemFs::new("right", true, 100);
-    left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
-    right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    let h = Harness {
-        left,
-        right,
-        ..base
-    };
-    h.left.advance(1_234_567_891);
+    let h = fine_grained();
     for i in 0..4 {
         h.left.put(&format!("f{i}.txt"), b"AAAA");
         h.left.advance(111_111_111);
