@@ -140,10 +140,14 @@ pub fn enqueue_guard(cfg: &Config, state: &State, why: &str) {
     }
 }
 
-/// Number of unsent emails.
+/// Number of unsent emails; a state DB error reading it is said on stderr
+/// and counts as 0 (status and the report still show everything else).
 #[must_use]
 pub fn queued(state: &State) -> u64 {
-    state.outbox_queued().unwrap_or(0)
+    state.outbox_queued().unwrap_or_else(|e| {
+        crate::errln!("cannot count the queued emails: {e}");
+        0
+    })
 }
 
 fn password(cfg: &Config) -> Result<Option<String>, AlertError> {

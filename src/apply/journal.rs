@@ -176,7 +176,13 @@ impl<'r> Journal<'r> {
             && (e.severity() != Severity::Transient || failing_for_s(&fail.first_at) >= 600)
         {
             f(op, &msg);
-            let _ = self.state.mark_failure_alerted(&op.key);
+            if let Err(e) = self.state.mark_failure_alerted(&op.key) {
+                // The alert went out; at worst it is sent again next time.
+                self.log.warn(
+                    "alert",
+                    json!({"path": op.path, "result": "failed", "error": format!("cannot mark the failure alerted: {e}")}),
+                );
+            }
         }
         Ok(())
     }

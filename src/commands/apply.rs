@@ -29,7 +29,8 @@ pub fn apply(
     force: bool,
 ) -> Result<i32, RunError> {
     let started = std::time::Instant::now();
-    let _lock = crate::state::RunLock::acquire(&cfg.state_db).map_err(RunError::Other)?;
+    let _lock = crate::state::RunLock::acquire(&cfg.state_db)
+        .map_err(|e| RunError::Other(e.to_string()))?;
     let log = Logger::from_config(cfg);
     let sides = Sides::real(cfg);
     if plan_file.is_none()

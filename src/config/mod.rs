@@ -382,7 +382,7 @@ impl Config {
             return Err(key_err(file, "conflicts.clash_suffix", "must not be empty"));
         }
         crate::paths::validate_component(&format!("a{}", raw.conflicts.clash_suffix))
-            .map_err(|e| key_err(file, "conflicts.clash_suffix", e))?;
+            .map_err(|e| key_err(file, "conflicts.clash_suffix", e.to_string()))?;
         Excluder::new(&raw.exclude, case_sensitive, None, None)
             .map_err(|e| key_err(file, "exclude", e.to_string()))?;
         let trash = |key: &str,
@@ -425,7 +425,7 @@ impl Config {
             }
             let rel = v.replace('\\', "/");
             let rel = rel.trim_end_matches('/').to_owned();
-            crate::paths::validate(&rel).map_err(|e| key_err(file, key, e))?;
+            crate::paths::validate(&rel).map_err(|e| key_err(file, key, e.to_string()))?;
             Ok(TrashRoot::Inside(rel))
         };
         let left_trash = trash(

@@ -241,7 +241,7 @@ impl RealFs {
                 continue;
             }
             if let Err(why) = paths::validate_component(name) {
-                out.skipped.push((rel, why));
+                out.skipped.push((rel, why.to_string()));
                 continue;
             }
             match super::retry::retry(|| ent.metadata()) {

@@ -249,16 +249,42 @@ fn is_reserved(name: &str) -> bool {
     base.len() <= 7 && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(base))
 }
 
+/// Why a name or a relative path is not portable (SPEC §13). The messages
+/// are the sentences users see in scan reports, config and plan errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("empty path component")]
+    EmptyComponent,
+    #[error("`{0}` is not allowed in a path")]
+    Dots(String),
+    /// `shown` is the character in words (not Rust's `'\u{1}'`).
+    #[error("name `{name}` holds the {shown}, invalid on Windows")]
+    BadChar { name: String, shown: String },
+    #[error("name `{0}` ends with a dot or space, invalid on Windows")]
+    TrailingDotOrSpace(String),
+    #[error("name `{0}` is reserved on Windows")]
+    Reserved(String),
+    #[error("empty path")]
+    EmptyPath,
+    #[error("`{0}` is absolute (or a UNC path); plan paths are relative")]
+    Absolute(String),
+    #[error("`{0}` has a drive prefix; plan paths are relative")]
+    DrivePrefix(String),
+    /// A bad component of `path`.
+    #[error("`{path}`: {why}")]
+    Component { path: String, why: Box<PathError> },
+}
+
 /// Checks one path component for portability; returns why it is not.
 ///
 /// # Errors
-/// A human sentence naming the problem.
-pub fn validate_component(name: &str) -> Result<(), String> {
+/// The [`PathError`] naming the problem.
+pub fn validate_component(name: &str) -> Result<(), PathError> {
     if name.is_empty() {
-        return Err("empty path component".into());
+        return Err(PathError::EmptyComponent);
     }
     if name == "." || name == ".." {
-        return Err(format!("`{name}` is not allowed in a path"));
+        return Err(PathError::Dots(name.to_owned()));
     }
     if let Some(c) = name.chars().find(|c| {
         matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\\' | '/') || (*c as u32) < 32
@@ -269,17 +295,16 @@ pub fn validate_component(name: &str) -> Result<(), String> {
         } else {
             format!("character `{c}`")
         };
-        return Err(format!(
-            "name `{name}` holds the {shown}, invalid on Windows"
-        ));
+        return Err(PathError::BadChar {
+            name: name.to_owned(),
+            shown,
+        });
     }
     if name.ends_with('.') || name.ends_with(' ') {
-        return Err(format!(
-            "name `{name}` ends with a dot or space, invalid on Windows"
-        ));
+        return Err(PathError::TrailingDotOrSpace(name.to_owned()));
     }
     if is_reserved(name) {
-        return Err(format!("name `{name}` is reserved on Windows"));
+        return Err(PathError::Reserved(name.to_owned()));
     }
     Ok(())
 }
@@ -287,25 +312,24 @@ pub fn validate_component(name: &str) -> Result<(), String> {
 /// Validates a relative path taken from a plan file or a command line.
 ///
 /// # Errors
-/// A human sentence naming the problem: absolute, drive or UNC prefix, `..`,
+/// The [`PathError`] naming the problem: absolute, drive or UNC prefix, `..`,
 /// reserved or invalid names.
-pub fn validate(path: &str) -> Result<(), String> {
+pub fn validate(path: &str) -> Result<(), PathError> {
     if path.is_empty() {
-        return Err("empty path".into());
+        return Err(PathError::EmptyPath);
     }
     if path.starts_with('/') || path.starts_with('\\') {
-        return Err(format!(
-            "`{path}` is absolute (or a UNC path); plan paths are relative"
-        ));
+        return Err(PathError::Absolute(path.to_owned()));
     }
     let b = path.as_bytes();
     if b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic() {
-        return Err(format!(
-            "`{path}` has a drive prefix; plan paths are relative"
-        ));
+        return Err(PathError::DrivePrefix(path.to_owned()));
     }
     for comp in path.split('/') {
-        validate_component(comp).map_err(|e| format!("`{path}`: {e}"))?;
+        validate_component(comp).map_err(|why| PathError::Component {
+            path: path.to_owned(),
+            why: Box::new(why),
+        })?;
     }
     Ok(())
 }

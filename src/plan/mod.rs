@@ -402,6 +402,28 @@ pub struct Plan {
 }
 
 /// Why a plan file was refused.
+/// The first op of a plan that [`Plan::validate`] refuses, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("op {id} ({kind}): {why}")]
+pub struct BadOp {
+    pub id: u64,
+    pub kind: &'static str,
+    pub why: OpProblem,
+}
+
+/// What is wrong with one op of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpProblem {
+    #[error("duplicate op id")]
+    DuplicateId,
+    #[error(transparent)]
+    Path(crate::paths::PathError),
+    #[error("a copy needs `from` (the other side) and `src_path`")]
+    CopyNeedsFrom,
+    #[error("a move needs `src_path` and `moved`")]
+    MoveNeedsMoved,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("cannot read plan file `{file}`: {source}")]
@@ -413,7 +435,7 @@ pub enum PlanError {
     #[error("plan file `{file}` is not a valid plan: {msg}")]
     Invalid { file: String, msg: String },
     #[error("the plan is not valid: {0}")]
-    Unchecked(String),
+    Unchecked(BadOp),
     #[error("cannot write plan file `{file}`: {source}")]
     Write {
         file: String,
@@ -480,7 +502,7 @@ impl Plan {
         }
         let plan: Self = serde_path_to_error::deserialize(v)
             .map_err(|e| invalid(format!("at `{}`: {}", e.path(), e.inner())))?;
-        plan.validate().map_err(invalid)?;
+        plan.validate().map_err(|e| invalid(e.to_string()))?;
         Ok(ValidPlan(plan))
     }
 
@@ -521,26 +543,24 @@ impl Plan {
     /// there by type: [`Step`]).
     ///
     /// # Errors
-    /// A sentence naming the first bad op.
-    fn validate(&self) -> Result<(), String> {
+    /// A [`BadOp`] naming the first bad op.
+    fn validate(&self) -> Result<(), BadOp> {
         let mut ids = std::collections::HashSet::new();
         for op in &self.ops {
-            let bad = |m: String| format!("op {} ({}): {m}", op.id, op.kind().as_str());
+            let bad = |why: OpProblem| BadOp {
+                id: op.id,
+                kind: op.kind().as_str(),
+                why,
+            };
             if !ids.insert(op.id) {
-                return Err(bad("duplicate op id".into()));
+                return Err(bad(OpProblem::DuplicateId));
             }
             for p in op.all_paths() {
-                crate::paths::validate(p).map_err(bad)?;
+                crate::paths::validate(p).map_err(|e| bad(OpProblem::Path(e)))?;
             }
             match &op.step {
-                Step::Copy(c) if c.from == c.side => {
-                    return Err(bad(
-                        "a copy needs `from` (the other side) and `src_path`".into()
-                    ));
-                }
-                Step::Move(m) if m.moved.is_empty() => {
-                    return Err(bad("a move needs `src_path` and `moved`".into()));
-                }
+                Step::Copy(c) if c.from == c.side => return Err(bad(OpProblem::CopyNeedsFrom)),
+                Step::Move(m) if m.moved.is_empty() => return Err(bad(OpProblem::MoveNeedsMoved)),
                 _ => {}
             }
         }

@@ -274,7 +274,7 @@ pub fn scan_side(
         let path = keyed.text(w.path);
         if let Err(why) = paths::validate_component(paths::file_name(path)) {
             out.problems.push(format!("skipped `{path}`: {why}"));
-            out.skipped.push((path.to_owned(), why));
+            out.skipped.push((path.to_owned(), why.to_string()));
             out.blocked.push(paths::key_of(path, case_sensitive));
             if w.meta.kind == Kind::Dir {
                 invalid_dirs.insert(paths::key_of(path, case_sensitive));
@@ -463,7 +463,7 @@ pub fn rescan_dirs(
                 continue;
             }
             if let Err(why) = paths::validate_component(&name) {
-                cache.skipped.push((path.clone(), why));
+                cache.skipped.push((path.clone(), why.to_string()));
                 let key = paths::key_of(&path, case_sensitive);
                 if !cache.blocked.contains(&key) {
                     cache.blocked.push(key);

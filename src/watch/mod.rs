@@ -87,7 +87,10 @@ pub fn run(
     let _lock = if dry_run {
         None
     } else {
-        Some(crate::state::RunLock::acquire(&cfg.state_db).map_err(RunError::Other)?)
+        Some(
+            crate::state::RunLock::acquire(&cfg.state_db)
+                .map_err(|e| RunError::Other(e.to_string()))?,
+        )
     };
     let state = State::open_or_create(&cfg.state_db)?;
     let (tx, rx) = channel();
