@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicI64;
 
 mod harness;
 pub(super) use harness::{Harness, harness, live, valid};
-use harness::{all_contents, no_temps};
+use harness::{all_contents, assert_file, count, no_temps, put_all};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -111,8 +111,7 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
         .filter(|o| o.kind() == OpKind::Record)
         .count();
     assert!(records >= 30, "{records}");
-    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
-    admit(&plan, &h.cfg, &h.sides(), &mut state, true).unwrap();
+    let mut state = h.admitted(&plan, &h.sides());
     let journal: Plan =
         serde_json::from_str(&state.plan_json(&plan.plan_id).unwrap().unwrap()).unwrap();
     assert!(journal.ops.iter().all(|o| o.kind() != OpKind::Record));
@@ -122,26 +121,10 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
         stop: Some(&stop),
         ..Options::default()
     };
-    run(
-        &valid(&plan),
-        &h.cfg,
-        &h.sides(),
-        &mut state,
-        &Logger::null(),
-        &opts,
-    )
-    .unwrap();
+    h.run_in(&mut state, &plan, &h.sides(), &opts).unwrap();
     assert!(state.load_files().unwrap().is_empty());
     stop.store(false, std::sync::atomic::Ordering::SeqCst);
-    run(
-        &valid(&plan),
-        &h.cfg,
-        &h.sides(),
-        &mut state,
-        &Logger::null(),
-        &opts,
-    )
-    .unwrap();
+    h.run_in(&mut state, &plan, &h.sides(), &opts).unwrap();
     assert!(state.step_status(&plan.plan_id).unwrap().is_empty());
     let rows = state.load_files().unwrap();
     assert!(
@@ -162,10 +145,14 @@ fn scenario() -> Harness {
             format!("media {i} v1").as_bytes(),
         );
     }
-    h.left.put("shared/conflict.xlsx", b"base");
-    h.left.put("Case.txt", b"case");
-    h.left
-        .put("Proj/inside.txt", b"in a folder renamed by case");
+    put_all(
+        &h.left,
+        &[
+            ("shared/conflict.xlsx", "base"),
+            ("Case.txt", "case"),
+            ("Proj/inside.txt", "in a folder renamed by case"),
+        ],
+    );
     for i in 0..4 {
         h.left
             .put(&format!("vault/v{i}.bin"), format!("vault {i}").as_bytes());
@@ -387,7 +374,7 @@ fn one_failing_step_does_not_stop_the_others() {
     assert_eq!(f[0].path, "locked.xlsx");
     // Next cycle, unlocked: it goes through and the failure is cleared.
     h.sync();
-    assert_eq!(h.right.get("locked.xlsx").unwrap(), b"in use");
+    assert_file(&h.right, "locked.xlsx", "in use");
     assert!(state.failures().unwrap().is_empty());
 }
 
@@ -414,7 +401,7 @@ fn source_changed_during_copy_is_discarded() {
     );
     no_temps(&h.right);
     h.sync();
-    assert_eq!(h.right.get("a.txt").unwrap(), b"changed while copying!");
+    assert_file(&h.right, "a.txt", "changed while copying!");
 }
 
 /// Copies stream through a reader, a hasher and a writer thread in 1 MiB
@@ -532,21 +519,12 @@ fn failed_steps_alert_once_and_locks_only_when_they_persist() {
         };
         for _ in 0..3 {
             let plan = h.plan();
-            let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
-            admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
+            let mut state = h.admitted(&plan, &sides);
             let opts = Options {
                 on_event: Some(&on_event),
                 ..Options::default()
             };
-            let r = run(
-                &valid(&plan),
-                &h.cfg,
-                &sides,
-                &mut state,
-                &Logger::null(),
-                &opts,
-            )
-            .unwrap();
+            let r = h.run_in(&mut state, &plan, &sides, &opts).unwrap();
             assert_eq!(r.failed.len(), 1);
         }
         assert_eq!(*alerts.lock().unwrap(), expected, "{class:?}");
@@ -560,19 +538,12 @@ fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
         h.left.put(&format!("d/f{i}.txt"), b"data");
     }
     let plan = h.plan();
-    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
-    admit(&plan, &h.cfg, &h.sides(), &mut state, true).unwrap();
+    let mut state = h.admitted(&plan, &h.sides());
     // The drive is unmounted: only an empty mount point is left.
     h.right.remove_file(paths::MARKER_NAME).unwrap();
-    let e = run(
-        &valid(&plan),
-        &h.cfg,
-        &h.sides(),
-        &mut state,
-        &Logger::null(),
-        &Options::default(),
-    )
-    .unwrap_err();
+    let e = h
+        .run_in(&mut state, &plan, &h.sides(), &Options::default())
+        .unwrap_err();
     assert!(matches!(e, ApplyError::Unavailable(_)), "{e}");
     assert!(
         h.right.dump().keys().all(|k| !k.starts_with('d')),
@@ -580,15 +551,9 @@ fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
     );
     // Back: the same plan resumes and completes.
     h.right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    let r = run(
-        &valid(&plan),
-        &h.cfg,
-        &h.sides(),
-        &mut state,
-        &Logger::null(),
-        &Options::default(),
-    )
-    .unwrap();
+    let r = h
+        .run_in(&mut state, &plan, &h.sides(), &Options::default())
+        .unwrap();
     assert_eq!(r.copied, 6);
 }
 
@@ -660,9 +625,7 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
 #[test]
 fn case_rename_recovery_does_not_swallow_an_edit() {
     let h = harness("");
-    h.left.put("case.txt", b"original");
-    h.sync();
-    h.tick();
+    h.synced(&[("case.txt", "original")]);
     h.left.rename("case.txt", "Case.txt").unwrap();
     let plan = h.plan();
     h.right.rename("case.txt", "Case.txt").unwrap();
@@ -685,9 +648,7 @@ fn case_rename_recovery_does_not_swallow_an_edit() {
 #[test]
 fn folder_holding_a_skipped_name_does_not_loop() {
     let h = harness("");
-    h.left.put("proj/a.txt", b"a");
-    h.sync();
-    h.tick();
+    h.synced(&[("proj/a.txt", "a")]);
     h.right
         .put("proj/aux.txt", b"reserved name, skipped by the scan");
     h.left.remove_file("proj/a.txt").unwrap();
@@ -709,9 +670,7 @@ fn folder_holding_a_skipped_name_does_not_loop() {
 #[test]
 fn copy_recovery_records_the_trashed_version() {
     let h = harness("");
-    h.left.put("f.txt", b"v1");
-    h.sync();
-    h.tick();
+    h.synced(&[("f.txt", "v1")]);
     h.left.put("f.txt", b"v2 longer");
     let plan = h.plan();
     // create temp, set meta, mkdir trash, move to trash: then the power goes.
@@ -723,7 +682,7 @@ fn copy_recovery_records_the_trashed_version() {
     );
     let r = h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!(r.recovered, 1);
-    assert_eq!(h.right.get("f.txt").unwrap(), b"v2 longer");
+    assert_file(&h.right, "f.txt", "v2 longer");
     let state = h.state();
     let recs = state.trash_records().unwrap();
     assert_eq!(recs.len(), 1);
@@ -786,9 +745,7 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
 #[test]
 fn copy_recovery_does_not_accept_different_content() {
     let h = harness("");
-    h.left.put("seed.txt", b"x");
-    h.sync();
-    h.tick();
+    h.synced(&[("seed.txt", "x")]);
     h.left.put("n.txt", b"AAAA left");
     let plan = h.plan();
     h.right.put("n.txt", b"BBBB righ");
@@ -828,11 +785,10 @@ fn trash_root_equal_to_a_root_is_refused() {
 /// A case-only folder rename `Proj` → `PROJ` planned for the right side.
 fn case_folder_rename() -> (Harness, Plan) {
     let h = harness("[soft_delete]\nmax_size_bytes = 4");
-    h.left.put("Proj/a.txt", b"abc");
-    h.left
-        .put("Proj/big.bin", b"large media, beyond the trash limit");
-    h.sync();
-    h.tick();
+    h.synced(&[
+        ("Proj/a.txt", "abc"),
+        ("Proj/big.bin", "large media, beyond the trash limit"),
+    ]);
     h.left.rename("Proj", "PROJ").unwrap();
     let plan = h.plan();
     assert!(
@@ -894,9 +850,10 @@ fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
     h.tick();
     h.sync();
     h.sync();
-    assert_eq!(
-        h.right.get("PROJ/big.bin").as_deref(),
-        Some(b"large media, beyond the trash limit".as_slice())
+    assert_file(
+        &h.right,
+        "PROJ/big.bin",
+        "large media, beyond the trash limit",
     );
     assert_eq!(live(&h.left), live(&h.right));
     assert!(h.plan().ops.is_empty());
@@ -950,10 +907,7 @@ fn case_rename_is_direct_when_the_file_system_allows_it() {
 #[test]
 fn only_copy_temp_files_are_swept_and_unexplained_temps_are_held() {
     let h = harness("");
-    h.left.put("d/keep.txt", b"user data");
-    h.left.put("d/other.txt", b"other");
-    h.sync();
-    h.tick();
+    h.synced(&[("d/keep.txt", "user data"), ("d/other.txt", "other")]);
     // An older build parked `d/keep.txt` under a copy-style temp name, as a folder
     // would be; and a real leftover copy temp lies next to it.
     h.right
@@ -983,9 +937,7 @@ fn only_copy_temp_files_are_swept_and_unexplained_temps_are_held() {
 #[test]
 fn delete_is_confirmed_against_the_other_side_before_it_runs() {
     let h = harness("[soft_delete]\nenabled = false");
-    h.left.put("media/big.mov", b"only copy of a large file");
-    h.sync();
-    h.tick();
+    h.synced(&[("media/big.mov", "only copy of a large file")]);
     h.right.remove_file("media/big.mov").unwrap();
     let stale = h.plan();
     assert!(stale.ops.iter().any(|o| o.kind() == OpKind::Delete));
@@ -1004,9 +956,7 @@ fn delete_is_confirmed_against_the_other_side_before_it_runs() {
 fn failed_final_rename_never_leaves_the_path_empty() {
     // Put-back works: the old version is back at once.
     let h = harness("");
-    h.left.put("a.txt", b"v1");
-    h.sync();
-    h.tick();
+    h.synced(&[("a.txt", "v1")]);
     h.left.put("a.txt", b"v2 from the left");
     let plan = h.plan();
     let sides = h
@@ -1015,20 +965,15 @@ fn failed_final_rename_never_leaves_the_path_empty() {
         .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1);
-    assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v1".as_slice()));
+    assert_file(&h.right, "a.txt", "v1");
     h.tick();
     h.sync();
-    assert_eq!(
-        h.right.get("a.txt").as_deref(),
-        Some(b"v2 from the left".as_slice())
-    );
+    assert_file(&h.right, "a.txt", "v2 from the left");
 
     // Put-back fails too: the rename is retried; when it keeps failing, the new
     // version is parked (held, then put in place) and the old one is recorded in trash.
     let h = harness("");
-    h.left.put("a.txt", b"v1");
-    h.sync();
-    h.tick();
+    h.synced(&[("a.txt", "v1")]);
     h.left.put("a.txt", b"v2 from the left");
     let plan = h.plan();
     let sides = h
@@ -1052,24 +997,16 @@ fn failed_final_rename_never_leaves_the_path_empty() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        h.right.get("a.txt").as_deref(),
-        Some(b"v2 from the left".as_slice())
-    );
+    assert_file(&h.right, "a.txt", "v2 from the left");
     h.tick();
     h.sync();
     assert!(h.plan().ops.is_empty(), "{:?}", h.plan().ops);
     assert_eq!(h.left.get("a.txt"), h.right.get("a.txt"));
-    assert_eq!(
-        h.right.get(".sync_trash/a.txt").as_deref(),
-        Some(b"v1".as_slice())
-    );
+    assert_file(&h.right, ".sync_trash/a.txt", "v1");
 
     // It succeeds on a retry: done, with the trash record.
     let h = harness("");
-    h.left.put("a.txt", b"v1");
-    h.sync();
-    h.tick();
+    h.synced(&[("a.txt", "v1")]);
     h.left.put("a.txt", b"v2");
     let plan = h.plan();
     let sides = h
@@ -1079,7 +1016,7 @@ fn failed_final_rename_never_leaves_the_path_empty() {
         .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert!(r.failed.is_empty(), "{r:?}");
-    assert_eq!(h.right.get("a.txt").as_deref(), Some(b"v2".as_slice()));
+    assert_file(&h.right, "a.txt", "v2");
     assert_trash_recorded(&h, 0);
 }
 
@@ -1170,10 +1107,7 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
             .any(|o| o.kind() == OpKind::Copy && o.rule == "6.2.4")
     );
     h.apply_with(&plan, &h.sides()).unwrap();
-    assert_eq!(
-        h.left.get("doc1.txt").as_deref(),
-        Some(b"shared document 1, edited".as_slice())
-    );
+    assert_file(&h.left, "doc1.txt", "shared document 1, edited");
 }
 
 /// A stop request (service stop, Ctrl-C) lets the small copy in progress
@@ -1181,28 +1115,18 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
 #[test]
 fn stop_request_lets_the_small_step_in_progress_finish() {
     let h = harness("");
-    h.left.put("a.txt", b"first");
-    h.left.put("b.txt", b"second file");
+    put_all(&h.left, &[("a.txt", "first"), ("b.txt", "second file")]);
     let plan = h.plan();
     // Stop requested while a.txt is read.
     let (sides, stop) = h.hooked(Side::Left).flag_when_opened("a.txt");
-    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
-    admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
+    let mut state = h.admitted(&plan, &sides);
     let opts = Options {
         stop: Some(&stop),
         ..Options::default()
     };
-    let r = run(
-        &valid(&plan),
-        &h.cfg,
-        &sides,
-        &mut state,
-        &Logger::null(),
-        &opts,
-    )
-    .unwrap();
+    let r = h.run_in(&mut state, &plan, &sides, &opts).unwrap();
     assert_eq!(r.copied, 1, "{r:?}");
-    assert_eq!(h.right.get("a.txt").as_deref(), Some(b"first".as_slice()));
+    assert_file(&h.right, "a.txt", "first");
     assert!(h.right.get("b.txt").is_none(), "later steps wait");
     no_temps(&h.right);
 }
@@ -1212,9 +1136,7 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
 #[test]
 fn copy_recovery_does_not_hydrate_a_placeholder() {
     let h = harness("");
-    h.left.put("media.mov", b"v1");
-    h.sync();
-    h.tick();
+    h.synced(&[("media.mov", "v1")]);
     h.left.put("media.mov", b"v2 longer");
     let plan = h.plan();
     // The copy landed before a crash (not recorded); the cloud client has
@@ -1301,22 +1223,13 @@ fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
     h.left.put("medium.bin", &medium);
     h.left.put("d/small.txt", b"hello");
     let plan = h.plan();
-    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
-    admit(&plan, &h.cfg, &h.sides(), &mut state, true).unwrap();
+    let mut state = h.admitted(&plan, &h.sides());
     let heard = Heard::default();
     let opts = Options {
         progress: Some(&heard),
         ..Options::default()
     };
-    let report = run(
-        &valid(&plan),
-        &h.cfg,
-        &h.sides(),
-        &mut state,
-        &Logger::null(),
-        &opts,
-    )
-    .unwrap();
+    let report = h.run_in(&mut state, &plan, &h.sides(), &opts).unwrap();
     assert_eq!(report.copied, 3);
     let heard = heard.0.into_inner().unwrap();
     let total = (big.len() + medium.len() + 5) as u64;
@@ -1381,10 +1294,7 @@ fn files_at_the_drives_length_limit_copy_through_a_temp_that_fits() {
     for p in [&short_name, &long_name] {
         assert_eq!(h.right.get(p).as_deref(), Some(p.as_bytes()));
     }
-    assert_eq!(
-        h.right.get("top.txt").as_deref(),
-        Some(b"a short path".as_slice())
-    );
+    assert_file(&h.right, "top.txt", "a short path");
     no_temps(&h.right);
     // A name of 255 bytes, on a drive whose whole-path limit is far away.
     h.tick();
@@ -1392,10 +1302,7 @@ fn files_at_the_drives_length_limit_copy_through_a_temp_that_fits() {
     let sides = limited_right(&h, 4096);
     let r = h.apply_with(&h.plan(), &sides).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
-    assert_eq!(
-        h.right.get(&at_component_limit).as_deref(),
-        Some(b"long name".as_slice())
-    );
+    assert_file(&h.right, &at_component_limit, "long name");
     no_temps(&h.right);
     assert!(h.plan().ops.is_empty());
 }
@@ -1420,10 +1327,7 @@ fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
     let r = h.apply_with(&h.plan(), &sides).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!((r.copied, r.soft_deletes), (1, 1), "{r:?}");
-    assert_eq!(
-        h.right.get(&edited).as_deref(),
-        Some(b"budget v2".as_slice())
-    );
+    assert_file(&h.right, &edited, "budget v2");
     assert!(h.right.get(&deleted).is_none());
     no_temps(&h.right);
     let state = h.state();
@@ -1463,19 +1367,13 @@ fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
     )
     .unwrap();
     assert_eq!(rec.original_path, deleted);
-    assert_eq!(
-        h.right.get(&deleted).as_deref(),
-        Some(b"minutes v1".as_slice())
-    );
+    assert_file(&h.right, &deleted, "minutes v1");
     assert_eq!(state.trash_records().unwrap().len(), 1);
     // The next cycle syncs it back to the left.
     h.tick();
     let r = h.apply_with(&h.plan(), &sides).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
-    assert_eq!(
-        h.left.get(&deleted).as_deref(),
-        Some(b"minutes v1".as_slice())
-    );
+    assert_file(&h.left, &deleted, "minutes v1");
 }
 
 /// Issue 18, item 6, under power cuts: with the copy temps and trash
@@ -1590,9 +1488,7 @@ fn short_and_old_temp_names_are_swept_unless_their_plan_runs() {
 #[test]
 fn a_path_not_found_refusal_is_read_as_too_long_like_windows_reports_it() {
     let h = harness("");
-    h.left.put("docs/plan.txt", b"v1");
-    h.sync();
-    h.tick();
+    h.synced(&[("docs/plan.txt", "v1")]);
     h.left.put("docs/plan.txt", b"v2");
     let sides = h
         .faults(Side::Right)
@@ -1601,10 +1497,7 @@ fn a_path_not_found_refusal_is_read_as_too_long_like_windows_reports_it() {
         .sides();
     let r = h.apply_with(&h.plan(), &sides).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
-    assert_eq!(
-        h.right.get("docs/plan.txt").as_deref(),
-        Some(b"v2".as_slice())
-    );
+    assert_file(&h.right, "docs/plan.txt", "v2");
     let state = h.state();
     let recs = state.trash_records().unwrap();
     assert_eq!(recs.len(), 1);
@@ -1614,11 +1507,10 @@ fn a_path_not_found_refusal_is_read_as_too_long_like_windows_reports_it() {
         "{}",
         recs[0].trash_path
     );
-    assert_eq!(
-        h.right
-            .get(&format!(".sync_trash/{}", recs[0].trash_path))
-            .as_deref(),
-        Some(b"v1".as_slice())
+    assert_file(
+        &h.right,
+        &format!(".sync_trash/{}", recs[0].trash_path),
+        "v1",
     );
     no_temps(&h.right);
 }

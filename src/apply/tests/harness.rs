@@ -136,6 +136,32 @@ impl Harness {
         }
     }
 
+    /// Puts `tree` (path → text) on the left, syncs it and moves the clock
+    /// on: the state both sides start a test from.
+    pub(in crate::apply) fn synced(&self, tree: &[(&str, &str)]) {
+        put_all(&self.left, tree);
+        self.sync();
+        self.tick();
+    }
+
+    /// The state DB with `plan` admitted on `sides` (a run may follow).
+    pub(in crate::apply) fn admitted(&self, plan: &Plan, sides: &Sides) -> State {
+        let mut state = State::open_or_create(&self.cfg.state_db).unwrap();
+        admit(plan, &self.cfg, sides, &mut state, true).unwrap();
+        state
+    }
+
+    /// Runs an admitted `plan` on `sides` with `opts`.
+    pub(in crate::apply) fn run_in(
+        &self,
+        state: &mut State,
+        plan: &Plan,
+        sides: &Sides,
+        opts: &Options,
+    ) -> Result<Report, ApplyError> {
+        run(&valid(plan), &self.cfg, sides, state, &Logger::null(), opts)
+    }
+
     /// The state DB, which must exist.
     pub(in crate::apply) fn state(&self) -> State {
         State::open(&self.cfg.state_db).unwrap()
@@ -376,4 +402,22 @@ pub(in crate::apply) fn live(m: &MemFs) -> BTreeMap<String, Vec<u8>> {
 /// Every file content anywhere on a side (tree and trash).
 pub(in crate::apply) fn all_contents(m: &MemFs) -> Vec<Vec<u8>> {
     m.dump().into_values().flatten().collect()
+}
+
+/// Puts every file of `tree` (path → text) on a side.
+pub(in crate::apply) fn put_all(m: &MemFs, tree: &[(&str, &str)]) {
+    for (p, body) in tree {
+        m.put(p, body.as_bytes());
+    }
+}
+
+/// Asserts that `path` on a side holds `body`.
+#[track_caller]
+pub(in crate::apply) fn assert_file(m: &MemFs, path: &str, body: &str) {
+    assert_eq!(m.get(path).as_deref(), Some(body.as_bytes()), "{path}");
+}
+
+/// How many ops of `kind` a plan holds.
+pub(in crate::apply) fn count(p: &Plan, kind: OpKind) -> usize {
+    p.ops.iter().filter(|o| o.kind() == kind).count()
 }
