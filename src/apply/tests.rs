@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicI64;
 
 mod harness;
 pub(super) use harness::{Harness, harness, live, valid};
-use harness::{all_contents, assert_file, count, no_temps, put_all};
+use harness::{all_contents, assert_file, count, has_rule, no_temps, put_all};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -105,16 +105,12 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
         h.right.set_meta(&p, t, 0).unwrap();
     }
     let plan = h.plan();
-    let records = plan
-        .ops
-        .iter()
-        .filter(|o| o.kind() == OpKind::Record)
-        .count();
+    let records = count(&plan, &[OpKind::Record]);
     assert!(records >= 30, "{records}");
     let mut state = h.admitted(&plan, &h.sides());
     let journal: Plan =
         serde_json::from_str(&state.plan_json(&plan.plan_id).unwrap().unwrap()).unwrap();
-    assert!(journal.ops.iter().all(|o| o.kind() != OpKind::Record));
+    assert_eq!(count(&journal, &[OpKind::Record]), 0);
     // Stopped before anything ran, then resumed: all recorded, no step rows.
     let stop = std::sync::atomic::AtomicBool::new(true);
     let opts = Options {
@@ -255,11 +251,8 @@ fn power_cuts(after_write: bool, replan: bool) {
     let probe = scenario();
     let plan = probe.plan();
     assert!(plan.ops.len() >= 50, "only {} steps", plan.ops.len());
-    assert_eq!(
-        plan.ops.iter().filter(|o| o.kind() == OpKind::Move).count(),
-        2,
-        "a folder and a file move in the plan"
-    );
+    let moves = count(&plan, &[OpKind::Move]);
+    assert_eq!(moves, 2, "a folder and a file move in the plan");
     let mut n = 0;
     loop {
         let h = scenario();
@@ -610,14 +603,8 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
         ..PlanRequest::default()
     };
     let plan = pipeline::make_plan(cfg, &h.sides(), &state, req).unwrap().0;
-    assert!(
-        !plan
-            .ops
-            .iter()
-            .any(|o| o.kind() == OpKind::Delete || o.kind() == OpKind::Rmdir),
-        "{:?}",
-        plan.ops
-    );
+    let deletes = count(&plan, &[OpKind::Delete, OpKind::Rmdir]);
+    assert_eq!(deletes, 0, "{:?}", plan.ops);
 }
 
 /// A case-only rename found done after a crash, but edited since, is drift:
@@ -830,13 +817,8 @@ fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
     // The next plan must not touch PROJ on the left: the right's folder is
     // unknown, not deleted.
     let next = h.plan();
-    assert!(
-        next.ops
-            .iter()
-            .all(|o| !matches!(o.kind(), OpKind::Delete | OpKind::Rmdir)),
-        "{:?}",
-        next.ops
-    );
+    let deletes = count(&next, &[OpKind::Delete, OpKind::Rmdir]);
+    assert_eq!(deletes, 0, "{:?}", next.ops);
     assert!(
         next.problems.iter().any(|p| p.contains("parked")),
         "{:?}",
@@ -915,11 +897,8 @@ fn only_copy_temp_files_are_swept_and_unexplained_temps_are_held() {
         .unwrap();
     h.right.put("d/.~twinsync-0000abcd-4.tmp", b"partial copy");
     let plan = h.plan();
-    assert!(
-        plan.ops.iter().all(|o| o.kind() != OpKind::Delete),
-        "the left's keep.txt is held: {:?}",
-        plan.ops
-    );
+    let deletes = count(&plan, &[OpKind::Delete]);
+    assert_eq!(deletes, 0, "the left's keep.txt is held: {:?}", plan.ops);
     let state = h.state();
     let temps = vec![
         "d/.~twinsync-0000abcd-3-case.tmp".to_owned(),
@@ -940,7 +919,7 @@ fn delete_is_confirmed_against_the_other_side_before_it_runs() {
     h.synced(&[("media/big.mov", "only copy of a large file")]);
     h.right.remove_file("media/big.mov").unwrap();
     let stale = h.plan();
-    assert!(stale.ops.iter().any(|o| o.kind() == OpKind::Delete));
+    assert!(count(&stale, &[OpKind::Delete]) > 0);
     // The right gets it back before the plan runs (a copy finishing, a user).
     h.right.put("media/big.mov", b"only copy of a large file");
     let r = h.apply_with(&stale, &h.sides()).unwrap();
@@ -1029,29 +1008,17 @@ fn restamp_of_an_adopted_pair_is_a_property_change() {
     h.left.put("report.pdf", b"the same bytes on both sides");
     h.right.put("report.pdf", b"the same bytes on both sides");
     let first = h.plan();
-    assert!(
-        first.ops.iter().all(|o| o.kind() == OpKind::Record),
-        "{:?}",
-        first.ops
-    );
+    let records = count(&first, &[OpKind::Record]);
+    assert_eq!(records, first.ops.len(), "{:?}", first.ops);
     h.sync();
     h.tick();
     // An antivirus re-stamps the left copy.
     let bytes = h.left.get("report.pdf").unwrap();
     h.left.put("report.pdf", &bytes);
     let plan = h.plan();
-    assert!(
-        plan.ops
-            .iter()
-            .all(|o| o.kind() != OpKind::Copy && o.kind() != OpKind::Delete),
-        "{:?}",
-        plan.ops
-    );
-    assert!(
-        plan.ops
-            .iter()
-            .any(|o| o.kind() == OpKind::SetProps && o.rule == "6.2.11")
-    );
+    let changes = count(&plan, &[OpKind::Copy, OpKind::Delete]);
+    assert_eq!(changes, 0, "{:?}", plan.ops);
+    assert!(has_rule(&plan, OpKind::SetProps, "6.2.11"));
     let r = h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!((r.copied, r.soft_deletes), (0, 0), "{r:?}");
     assert!(h.right.get(".sync_trash/report.pdf").is_none());
@@ -1060,11 +1027,7 @@ fn restamp_of_an_adopted_pair_is_a_property_change() {
     h.tick();
     h.left.put("report.pdf", b"THE SAME BYTES ON BOTH SIDES");
     let plan = h.plan();
-    assert!(
-        plan.ops.iter().any(|o| o.kind() == OpKind::Copy),
-        "{:?}",
-        plan.ops
-    );
+    assert!(count(&plan, &[OpKind::Copy]) > 0, "{:?}", plan.ops);
 }
 
 /// Finding 7, second half: once the background hasher has stored the
@@ -1096,16 +1059,8 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
     h.left.put("doc1.txt", &bytes); // re-stamped
     h.right.put("doc1.txt", b"shared document 1, edited");
     let plan = h.plan();
-    assert!(
-        plan.ops.iter().all(|o| o.kind() != OpKind::Conflict),
-        "{:?}",
-        plan.ops
-    );
-    assert!(
-        plan.ops
-            .iter()
-            .any(|o| o.kind() == OpKind::Copy && o.rule == "6.2.4")
-    );
+    assert_eq!(count(&plan, &[OpKind::Conflict]), 0, "{:?}", plan.ops);
+    assert!(has_rule(&plan, OpKind::Copy, "6.2.4"));
     h.apply_with(&plan, &h.sides()).unwrap();
     assert_file(&h.left, "doc1.txt", "shared document 1, edited");
 }
@@ -1176,12 +1131,7 @@ fn renames_are_moves_where_ids_come_only_on_request() {
         .unwrap();
     h.right.rename("copied.mp4", "copied renamed.mp4").unwrap();
     let plan = h.plan();
-    let moves: Vec<_> = plan
-        .ops
-        .iter()
-        .filter(|o| o.kind() == OpKind::Move)
-        .collect();
-    assert_eq!(moves.len(), 2, "{:?}", plan.ops);
+    assert_eq!(count(&plan, &[OpKind::Move]), 2, "{:?}", plan.ops);
     let r = h.apply_with(&plan, &h.sides()).unwrap();
     assert_eq!((r.moves, r.copied, r.soft_deletes), (2, 0, 0), "{r:?}");
     assert!(h.right.get("adopted (final).docx").is_some());

@@ -417,7 +417,12 @@ pub(in crate::apply) fn assert_file(m: &MemFs, path: &str, body: &str) {
     assert_eq!(m.get(path).as_deref(), Some(body.as_bytes()), "{path}");
 }
 
-/// How many ops of `kind` a plan holds.
-pub(in crate::apply) fn count(p: &Plan, kind: OpKind) -> usize {
-    p.ops.iter().filter(|o| o.kind() == kind).count()
+/// How many ops of one of `kinds` a plan holds.
+pub(in crate::apply) fn count(p: &Plan, kinds: &[OpKind]) -> usize {
+    p.ops.iter().filter(|o| kinds.contains(&o.kind())).count()
+}
+
+/// True when the plan holds an op of `kind` decided by `rule`.
+pub(in crate::apply) fn has_rule(p: &Plan, kind: OpKind, rule: &str) -> bool {
+    p.ops.iter().any(|o| o.kind() == kind && o.rule == rule)
 }
