@@ -5,7 +5,6 @@
 
 use super::*;
 use crate::Side;
-use crate::fs::fault::FaultFs;
 use crate::fs::mem::MemFs;
 use crate::fs::{Fs, Kind};
 use crate::pipeline::{self, PlanRequest};
@@ -14,7 +13,7 @@ use std::sync::atomic::AtomicI64;
 
 mod harness;
 pub(super) use harness::{Harness, harness, live, valid};
-use harness::{all_contents, assert_file, count, has_rule, no_temps, put_all};
+use harness::{assert_file, count, cut, has_rule, no_temps, put_all};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -33,23 +32,13 @@ fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
     h.right.put("d3/new.txt", b"new right");
     h.left.put("d4/f.txt", b"outside the scope");
     let full = h.plan();
-    let scans = |h: &Harness| {
-        let sides = h.sides();
-        let scan = |side: Side| {
-            let ex = h.cfg.excluder(side).unwrap();
-            crate::scan::scan_side(sides.get(side), side, &ex, false, &|_| {}).unwrap()
-        };
-        crate::PerSide::new(scan(Side::Left), scan(Side::Right))
-    };
     let roots = pipeline::outermost(
         ["d1/f.txt", "d2/sub/g.txt", "d3/new.txt"]
             .map(String::from)
             .to_vec(),
     );
-    let all = scans(&h);
-    let state = h.state();
-    let req = PlanRequest {
-        now_ns: crate::now_ns(),
+    let all = crate::PerSide::new(h.scan(Side::Left), h.scan(Side::Right));
+    let scoped = h.plan_for(PlanRequest {
         scans: Some(crate::PerSide::new(
             all.left.subset(&roots),
             all.right.subset(&roots),
@@ -60,10 +49,7 @@ fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
             all.right.file_count() as u64,
         )),
         ..PlanRequest::default()
-    };
-    let scoped = pipeline::make_plan(&h.cfg, &h.sides(), &state, req)
-        .unwrap()
-        .0;
+    });
     let brief = |p: &Plan, keep: &dyn Fn(&str) -> bool| {
         let mut v: Vec<String> = p
             .ops
@@ -257,27 +243,11 @@ fn power_cuts(after_write: bool, replan: bool) {
     loop {
         let h = scenario();
         let plan = h.plan();
-        let before: Vec<Vec<u8>> = all_contents(&h.left)
-            .into_iter()
-            .chain(all_contents(&h.right))
-            .collect();
+        let before = h.contents();
         let budget = Arc::new(AtomicI64::new(n));
-        let wrap = |m: &MemFs| -> Arc<dyn Fs> {
-            if after_write {
-                Arc::new(FaultFs::with_cut_after(
-                    Arc::new(m.clone()),
-                    Arc::clone(&budget),
-                ))
-            } else {
-                Arc::new(FaultFs::with_budget(
-                    Arc::new(m.clone()),
-                    Arc::clone(&budget),
-                ))
-            }
-        };
         let faulty = Sides {
-            left: wrap(&h.left),
-            right: wrap(&h.right),
+            left: Arc::new(cut(&h.left, &budget, after_write)),
+            right: Arc::new(cut(&h.right, &budget, after_write)),
         };
         // After the cut every call fails: a step write (Stopped) or the marker check (Unavailable).
         let crashed = h.apply_with(&plan, &faulty).is_err();
@@ -294,16 +264,7 @@ fn power_cuts(after_write: bool, replan: bool) {
             let after = h.sync();
             assert_eq!(after.failed.len(), 0, "n={n}");
         }
-        assert_eq!(live(&h.left), live(&h.right), "n={n}: trees differ");
-        let mut everything = all_contents(&h.left);
-        everything.extend(all_contents(&h.right));
-        for v in &before {
-            assert!(
-                everything.contains(v),
-                "n={n}: lost {:?}",
-                String::from_utf8_lossy(v)
-            );
-        }
+        h.assert_converged_keeping(&before, n);
         let names: Vec<String> = h
             .left
             .dump()
@@ -567,8 +528,7 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     h.tick();
     let cfg = &h.cfg;
     let ex = cfg.excluder(Side::Left).unwrap();
-    let mut cache =
-        crate::scan::scan_side(&h.left, Side::Left, &ex, cfg.case_sensitive, &|_| {}).unwrap();
+    let mut cache = h.scan(Side::Left);
     h.left.put("projects/new.txt", b"new");
     let faulty = h
         .faults(Side::Left)
@@ -588,21 +548,10 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
         cache.entries.keys().any(|k| k.starts_with("projects/")),
         "the subtree must stay"
     );
-    let rs = crate::scan::scan_side(
-        &h.right,
-        Side::Right,
-        &cfg.excluder(Side::Right).unwrap(),
-        cfg.case_sensitive,
-        &|_| {},
-    )
-    .unwrap();
-    let state = State::open_or_create(&cfg.state_db).unwrap();
-    let req = PlanRequest {
-        now_ns: crate::now_ns(),
-        scans: Some([cache, rs].into()),
+    let plan = h.plan_for(PlanRequest {
+        scans: Some([cache, h.scan(Side::Right)].into()),
         ..PlanRequest::default()
-    };
-    let plan = pipeline::make_plan(cfg, &h.sides(), &state, req).unwrap().0;
+    });
     let deletes = count(&plan, &[OpKind::Delete, OpKind::Rmdir]);
     assert_eq!(deletes, 0, "{:?}", plan.ops);
 }
@@ -1351,17 +1300,9 @@ fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
                 h.left.put(p, format!("{p} v2, longer").as_bytes());
             }
             h.left.remove_file(&deleted).unwrap();
-            let before: Vec<Vec<u8>> = all_contents(&h.left)
-                .into_iter()
-                .chain(all_contents(&h.right))
-                .collect();
+            let before = h.contents();
             let plan = h.plan();
-            let budget = Arc::new(AtomicI64::new(n));
-            let right = if after_write {
-                FaultFs::with_cut_after(Arc::new(h.right.clone()), Arc::clone(&budget))
-            } else {
-                FaultFs::with_budget(Arc::new(h.right.clone()), Arc::clone(&budget))
-            };
+            let right = cut(&h.right, &Arc::new(AtomicI64::new(n)), after_write);
             right.limit_names(255, 120);
             let faulty = h.sides_with(Side::Right, Arc::new(right));
             let crashed = h.apply_with(&plan, &faulty).is_err();
@@ -1369,16 +1310,7 @@ fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
             let sides = limited_right(&h, 120);
             let r = h.apply_with(&plan, &sides).unwrap();
             assert!(r.failed.is_empty(), "n={n}: {:?}", r.failed);
-            assert_eq!(live(&h.left), live(&h.right), "n={n}: trees differ");
-            let mut everything = all_contents(&h.left);
-            everything.extend(all_contents(&h.right));
-            for v in &before {
-                assert!(
-                    everything.contains(v),
-                    "n={n}: lost {:?}",
-                    String::from_utf8_lossy(v)
-                );
-            }
+            h.assert_converged_keeping(&before, n);
             no_temps(&h.right);
             assert_trash_recorded(&h, n);
             let state = h.state();

@@ -13,6 +13,7 @@ use crate::pipeline::{self, PlanRequest};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 
 /// Two in-memory roots (case-insensitive, 2 s timestamps, like FAT or a
 /// cloud drive), a config and a state DB in a temp folder. Tests describe
@@ -160,6 +161,43 @@ impl Harness {
         opts: &Options,
     ) -> Result<Report, ApplyError> {
         run(&valid(plan), &self.cfg, sides, state, &Logger::null(), opts)
+    }
+
+    /// A full scan of `side`'s root.
+    pub(in crate::apply) fn scan(&self, side: Side) -> crate::scan::SideScan {
+        let ex = self.cfg.excluder(side).unwrap();
+        let case = self.cfg.case_sensitive;
+        crate::scan::scan_side(self.mem(side), side, &ex, case, &|_| {}).unwrap()
+    }
+
+    /// The plan `req` asks for (given scans, a scope…).
+    pub(in crate::apply) fn plan_for(&self, req: PlanRequest) -> Plan {
+        let state = State::open_or_create(&self.cfg.state_db).unwrap();
+        let req = PlanRequest {
+            now_ns: crate::now_ns(),
+            ..req
+        };
+        pipeline::make_plan(&self.cfg, &self.sides(), &state, req)
+            .unwrap()
+            .0
+    }
+
+    /// Every file content on both sides (trees and trashes).
+    pub(in crate::apply) fn contents(&self) -> Vec<Vec<u8>> {
+        let mut all = all_contents(&self.left);
+        all.extend(all_contents(&self.right));
+        all
+    }
+
+    /// Asserts that every content of `before` is still somewhere on a side
+    /// (tree or trash) and that the two trees are equal, after cut `n`.
+    pub(in crate::apply) fn assert_converged_keeping(&self, before: &[Vec<u8>], n: i64) {
+        assert_eq!(live(&self.left), live(&self.right), "n={n}: trees differ");
+        let everything = self.contents();
+        for v in before {
+            let lost = String::from_utf8_lossy(v);
+            assert!(everything.contains(v), "n={n}: lost {lost:?}");
+        }
     }
 
     /// The state DB, which must exist.
@@ -425,4 +463,15 @@ pub(in crate::apply) fn count(p: &Plan, kinds: &[OpKind]) -> usize {
 /// True when the plan holds an op of `kind` decided by `rule`.
 pub(in crate::apply) fn has_rule(p: &Plan, kind: OpKind, rule: &str) -> bool {
     p.ops.iter().any(|o| o.kind() == kind && o.rule == rule)
+}
+
+/// `m` behind a [`FaultFs`] whose power goes after `budget` writes
+/// (`after_write`: right after the write's effect, before anything else).
+pub(in crate::apply) fn cut(m: &MemFs, budget: &Arc<AtomicI64>, after_write: bool) -> FaultFs {
+    let inner = Arc::new(m.clone());
+    if after_write {
+        FaultFs::with_cut_after(inner, Arc::clone(budget))
+    } else {
+        FaultFs::with_budget(inner, Arc::clone(budget))
+    }
 }
