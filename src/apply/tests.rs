@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicI64;
 
 mod harness;
 pub(super) use harness::{Harness, harness, live, valid};
-use harness::{assert_file, count, cut, has_rule, no_temps, put_all};
+use harness::{assert_file, count, cut, has_rule, no_temps, put_all, put_each};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -21,10 +21,8 @@ use harness::{assert_file, count, cut, has_rule, no_temps, put_all};
 #[test]
 fn a_scoped_plan_decides_its_paths_like_a_full_plan() {
     let h = harness("");
-    for i in 0..6 {
-        h.left.put(&format!("d{i}/f.txt"), b"v1");
-        h.left.put(&format!("d{i}/sub/g.txt"), b"v1");
-    }
+    put_each(&h.left, 6, "d{i}/f.txt", "v1");
+    put_each(&h.left, 6, "d{i}/sub/g.txt", "v1");
     h.sync();
     h.tick();
     h.left.put("d1/f.txt", b"v2 left");
@@ -119,14 +117,8 @@ fn adoption_records_are_not_journalled_and_a_resumed_run_records_them() {
 /// A scenario giving a plan of well over 50 mixed steps.
 fn scenario() -> Harness {
     let h = harness("");
-    for i in 0..20 {
-        h.left
-            .put(&format!("docs/d{i}.txt"), format!("doc {i} v1").as_bytes());
-        h.right.put(
-            &format!("media/m{i}.txt"),
-            format!("media {i} v1").as_bytes(),
-        );
-    }
+    put_each(&h.left, 20, "docs/d{i}.txt", "doc {i} v1");
+    put_each(&h.right, 20, "media/m{i}.txt", "media {i} v1");
     put_all(
         &h.left,
         &[
@@ -135,31 +127,15 @@ fn scenario() -> Harness {
             ("Proj/inside.txt", "in a folder renamed by case"),
         ],
     );
-    for i in 0..4 {
-        h.left
-            .put(&format!("vault/v{i}.bin"), format!("vault {i}").as_bytes());
-    }
+    put_each(&h.left, 4, "vault/v{i}.bin", "vault {i}");
     h.sync();
     h.tick();
-    for i in 0..8 {
-        h.left.put(
-            &format!("docs/d{i}.txt"),
-            format!("doc {i} v2 edited on left").as_bytes(),
-        );
-    }
+    put_each(&h.left, 8, "docs/d{i}.txt", "doc {i} v2 edited on left");
     for i in 0..8 {
         h.right.remove_file(&format!("media/m{i}.txt")).unwrap();
     }
-    for i in 0..10 {
-        h.right.put(
-            &format!("new/n{i}.txt"),
-            format!("new {i} from right").as_bytes(),
-        );
-        h.left.put(
-            &format!("fresh/f{i}/x.txt"),
-            format!("fresh {i}").as_bytes(),
-        );
-    }
+    put_each(&h.right, 10, "new/n{i}.txt", "new {i} from right");
+    put_each(&h.left, 10, "fresh/f{i}/x.txt", "fresh {i}");
     h.left.put("shared/conflict.xlsx", b"left version");
     h.tick();
     h.right.put("shared/conflict.xlsx", b"right version, newer");
@@ -259,7 +235,7 @@ fn power_cuts(after_write: bool, replan: bool) {
             }
         } else {
             // Restart: the same plan again, on healthy disks.
-            let report = h.apply_with(&plan, &h.sides()).unwrap();
+            let report = h.apply(&plan);
             assert!(report.failed.is_empty(), "n={n}: {:?}", report.failed);
             let after = h.sync();
             assert_eq!(after.failed.len(), 0, "n={n}");
@@ -309,9 +285,7 @@ fn power_cuts(after_write: bool, replan: bool) {
 #[test]
 fn one_failing_step_does_not_stop_the_others() {
     let h = harness("");
-    for i in 0..5 {
-        h.left.put(&format!("f{i}.txt"), b"x");
-    }
+    put_each(&h.left, 5, "f{i}.txt", "x");
     h.left.put("locked.xlsx", b"in use");
     let sides = h
         .faults(Side::Right)
@@ -441,16 +415,14 @@ fn a_write_error_midway_through_a_large_copy_loses_nothing() {
 #[test]
 fn unavailable_side_mid_apply_stops_nothing_else_and_loses_nothing() {
     let h = harness("");
-    for i in 0..4 {
-        h.left.put(&format!("f{i}"), b"data");
-    }
+    put_each(&h.left, 4, "f{i}", "data");
     let plan = h.plan();
     h.right.set_root_present(false);
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     let e = admit(&plan, &h.cfg, &h.sides(), &mut state, false).unwrap_err();
     assert!(matches!(e, ApplyError::Unavailable(_)));
     h.right.set_root_present(true);
-    h.apply_with(&plan, &h.sides()).unwrap();
+    h.apply(&plan);
     assert_eq!(live(&h.left), live(&h.right));
 }
 
@@ -488,9 +460,7 @@ fn failed_steps_alert_once_and_locks_only_when_they_persist() {
 #[test]
 fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
     let h = harness("");
-    for i in 0..6 {
-        h.left.put(&format!("d/f{i}.txt"), b"data");
-    }
+    put_each(&h.left, 6, "d/f{i}.txt", "data");
     let plan = h.plan();
     let mut state = h.admitted(&plan, &h.sides());
     // The drive is unmounted: only an empty mount point is left.
@@ -518,12 +488,8 @@ fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
 #[test]
 fn rescan_not_found_blip_does_not_plan_deletes() {
     let h = harness("");
-    for i in 0..10 {
-        h.left.put(&format!("projects/p{i}.txt"), b"project data");
-    }
-    for i in 0..30 {
-        h.left.put(&format!("other/o{i}.txt"), b"other");
-    }
+    put_each(&h.left, 10, "projects/p{i}.txt", "project data");
+    put_each(&h.left, 30, "other/o{i}.txt", "other");
     h.sync();
     h.tick();
     let cfg = &h.cfg;
@@ -568,7 +534,7 @@ fn case_rename_recovery_does_not_swallow_an_edit() {
     h.tick();
     h.right
         .put("Case.txt", b"edited on the right while we were down");
-    h.apply_with(&plan, &h.sides()).unwrap();
+    h.apply(&plan);
     for _ in 0..3 {
         h.tick();
         h.sync();
@@ -616,7 +582,7 @@ fn copy_recovery_records_the_trashed_version() {
         h.right.get("f.txt").is_none(),
         "crashed between trash and rename"
     );
-    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    let r = h.apply(&plan);
     assert_eq!(r.recovered, 1);
     assert_file(&h.right, "f.txt", "v2 longer");
     let state = h.state();
@@ -637,10 +603,7 @@ fn copy_recovery_records_the_trashed_version() {
 #[test]
 fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
     let h = harness("");
-    for i in 0..10 {
-        h.left
-            .put(&format!("f{i}.txt"), format!("version {i}").as_bytes());
-    }
+    put_each(&h.left, 10, "f{i}.txt", "version {i}");
     let plan = h.plan();
     let sides = h.faults(Side::Right).crash_after(20).sides();
     assert!(h.apply_with(&plan, &sides).is_err());
@@ -656,7 +619,7 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
         journalled.values().all(|s| *s != StepStatus::Done),
         "the batch was never written: {journalled:?}"
     );
-    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    let r = h.apply(&plan);
     assert_eq!(r.recovered, landed.len() as u64, "{r:?}");
     assert_eq!(
         r.to_right,
@@ -685,7 +648,7 @@ fn copy_recovery_does_not_accept_different_content() {
     h.left.put("n.txt", b"AAAA left");
     let plan = h.plan();
     h.right.put("n.txt", b"BBBB righ");
-    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    let r = h.apply(&plan);
     assert_eq!(r.recovered, 0);
     assert_eq!(r.drifted, 1);
     h.tick();
@@ -914,8 +877,9 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     assert!(h.right.get("a.txt").is_none());
     assert_trash_recorded(&h, 0);
     let next = h.plan();
-    assert!(
-        next.ops.iter().all(|o| o.kind() != OpKind::Delete),
+    let deletes = count(&next, &[OpKind::Delete]);
+    assert_eq!(
+        deletes, 0,
         "the left's a.txt must not be deleted: {:?}",
         next.ops
     );
@@ -968,7 +932,7 @@ fn restamp_of_an_adopted_pair_is_a_property_change() {
     let changes = count(&plan, &[OpKind::Copy, OpKind::Delete]);
     assert_eq!(changes, 0, "{:?}", plan.ops);
     assert!(has_rule(&plan, OpKind::SetProps, "6.2.11"));
-    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    let r = h.apply(&plan);
     assert_eq!((r.copied, r.soft_deletes), (0, 0), "{r:?}");
     assert!(h.right.get(".sync_trash/report.pdf").is_none());
     assert!(h.plan().ops.is_empty());
@@ -985,10 +949,8 @@ fn restamp_of_an_adopted_pair_is_a_property_change() {
 #[test]
 fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
     let h = harness("");
-    for i in 0..3 {
-        let body = format!("shared document {i}");
-        h.left.put(&format!("doc{i}.txt"), body.as_bytes());
-        h.right.put(&format!("doc{i}.txt"), body.as_bytes());
+    for side in [&h.left, &h.right] {
+        put_each(side, 3, "doc{i}.txt", "shared document {i}");
     }
     h.sync();
     let state = h.state();
@@ -1010,7 +972,7 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
     let plan = h.plan();
     assert_eq!(count(&plan, &[OpKind::Conflict]), 0, "{:?}", plan.ops);
     assert!(has_rule(&plan, OpKind::Copy, "6.2.4"));
-    h.apply_with(&plan, &h.sides()).unwrap();
+    h.apply(&plan);
     assert_file(&h.left, "doc1.txt", "shared document 1, edited");
 }
 
@@ -1081,7 +1043,7 @@ fn renames_are_moves_where_ids_come_only_on_request() {
     h.right.rename("copied.mp4", "copied renamed.mp4").unwrap();
     let plan = h.plan();
     assert_eq!(count(&plan, &[OpKind::Move]), 2, "{:?}", plan.ops);
-    let r = h.apply_with(&plan, &h.sides()).unwrap();
+    let r = h.apply(&plan);
     assert_eq!((r.moves, r.copied, r.soft_deletes), (2, 0, 0), "{r:?}");
     assert!(h.right.get("adopted (final).docx").is_some());
     assert!(h.left.get("copied renamed.mp4").is_some());

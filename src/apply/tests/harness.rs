@@ -84,6 +84,11 @@ impl Harness {
         )
     }
 
+    /// Applies `plan` on the healthy sides.
+    pub(in crate::apply) fn apply(&self, plan: &Plan) -> Report {
+        self.apply_with(plan, &self.sides()).unwrap()
+    }
+
     pub(in crate::apply) fn sync(&self) -> Report {
         let p = self.plan();
         self.apply_with(&p, &self.sides()).unwrap()
@@ -446,6 +451,15 @@ pub(in crate::apply) fn all_contents(m: &MemFs) -> Vec<Vec<u8>> {
 pub(in crate::apply) fn put_all(m: &MemFs, tree: &[(&str, &str)]) {
     for (p, body) in tree {
         m.put(p, body.as_bytes());
+    }
+}
+
+/// Puts `n` files on a side, file `i` at `path` holding `body`, each with
+/// `{i}` replaced by `i`: `put_each(&h.left, 20, "docs/d{i}.txt", "doc {i} v1")`.
+pub(in crate::apply) fn put_each(m: &MemFs, n: usize, path: &str, body: &str) {
+    for i in 0..n {
+        let i = i.to_string();
+        m.put(&path.replace("{i}", &i), body.replace("{i}", &i).as_bytes());
     }
 }
 
