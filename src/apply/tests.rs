@@ -789,8 +789,7 @@ fn case_rename_is_direct_when_the_file_system_allows_it() {
         .faults(Side::Right)
         .fail(ErrorClass::Other, "rename", ".~twinsync-", u32::MAX)
         .sides();
-    let r = h.apply_with(&plan, &sides).unwrap();
-    assert!(r.failed.is_empty(), "{r:?}");
+    h.apply_clean(&plan, &sides);
     assert!(h.right.dump().contains_key("PROJ/big.bin"));
 }
 
@@ -906,8 +905,7 @@ fn failed_final_rename_never_leaves_the_path_empty() {
         .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 2)
         .fail(ErrorClass::Locked, "rename", ".sync_trash/a.txt → a.txt", 1)
         .sides();
-    let r = h.apply_with(&plan, &sides).unwrap();
-    assert!(r.failed.is_empty(), "{r:?}");
+    h.apply_clean(&plan, &sides);
     assert_file(&h.right, "a.txt", "v2");
     assert_trash_recorded(&h, 0);
 }
@@ -1150,8 +1148,7 @@ fn files_at_the_drives_length_limit_copy_through_a_temp_that_fits() {
     }
     h.left.put("top.txt", b"a short path");
     let plan = h.plan();
-    let r = h.apply_with(&plan, &sides).unwrap();
-    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    h.apply_clean(&plan, &sides);
     for p in [&short_name, &long_name] {
         assert_eq!(h.right.get(p).as_deref(), Some(p.as_bytes()));
     }
@@ -1161,8 +1158,7 @@ fn files_at_the_drives_length_limit_copy_through_a_temp_that_fits() {
     h.tick();
     h.left.put(&at_component_limit, b"long name");
     let sides = limited_right(&h, 4096);
-    let r = h.apply_with(&h.plan(), &sides).unwrap();
-    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    h.apply_clean(&h.plan(), &sides);
     assert_file(&h.right, &at_component_limit, "long name");
     no_temps(&h.right);
     assert!(h.plan().ops.is_empty());
@@ -1180,13 +1176,11 @@ fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
     let deleted = path_of_len(115, "minutes of the meeting.docx");
     h.left.put(&edited, b"budget v1");
     h.left.put(&deleted, b"minutes v1");
-    let r = h.apply_with(&h.plan(), &sides).unwrap();
-    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    h.apply_clean(&h.plan(), &sides);
     h.tick();
     h.left.put(&edited, b"budget v2");
     h.left.remove_file(&deleted).unwrap();
-    let r = h.apply_with(&h.plan(), &sides).unwrap();
-    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let r = h.apply_clean(&h.plan(), &sides);
     assert_eq!((r.copied, r.soft_deletes), (1, 1), "{r:?}");
     assert_file(&h.right, &edited, "budget v2");
     assert!(h.right.get(&deleted).is_none());
@@ -1232,8 +1226,7 @@ fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
     assert_eq!(state.trash_records().unwrap().len(), 1);
     // The next cycle syncs it back to the left.
     h.tick();
-    let r = h.apply_with(&h.plan(), &sides).unwrap();
-    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    h.apply_clean(&h.plan(), &sides);
     assert_file(&h.left, &deleted, "minutes v1");
 }
 
@@ -1255,8 +1248,7 @@ fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
             for p in [&edited_short, &edited_long, &deleted] {
                 h.left.put(p, format!("{p} v1").as_bytes());
             }
-            let r = h.apply_with(&h.plan(), &limited_right(&h, 120)).unwrap();
-            assert!(r.failed.is_empty(), "{:?}", r.failed);
+            h.apply_clean(&h.plan(), &limited_right(&h, 120));
             h.tick();
             for p in [&edited_short, &edited_long, &created] {
                 h.left.put(p, format!("{p} v2, longer").as_bytes());
@@ -1339,8 +1331,7 @@ fn a_path_not_found_refusal_is_read_as_too_long_like_windows_reports_it() {
         .fail(ErrorClass::NotFound, "create", "docs/.~twinsync-", 1)
         .fail(ErrorClass::NotFound, "rename", "→ .sync_trash/docs/", 1)
         .sides();
-    let r = h.apply_with(&h.plan(), &sides).unwrap();
-    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    h.apply_clean(&h.plan(), &sides);
     assert_file(&h.right, "docs/plan.txt", "v2");
     let state = h.state();
     let recs = state.trash_records().unwrap();

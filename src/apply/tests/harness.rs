@@ -84,6 +84,14 @@ impl Harness {
         )
     }
 
+    /// Applies `plan` on `sides`, asserting that no step failed.
+    #[track_caller]
+    pub(in crate::apply) fn apply_clean(&self, plan: &Plan, sides: &Sides) -> Report {
+        let r = self.apply_with(plan, sides).unwrap();
+        assert!(r.failed.is_empty(), "{:?} in {r:?}", r.failed);
+        r
+    }
+
     /// Applies `plan` on the healthy sides.
     pub(in crate::apply) fn apply(&self, plan: &Plan) -> Report {
         self.apply_with(plan, &self.sides()).unwrap()
