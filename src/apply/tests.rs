@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicI64;
 
 mod harness;
 pub(super) use harness::{Harness, harness, live, valid};
-use harness::{assert_file, count, cut, has_rule, no_temps, put_all, put_each};
+use harness::{assert_file, count, cut, has_rule, no_temps, noise, put_all, put_each, trashed};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -339,9 +339,7 @@ fn source_changed_during_copy_is_discarded() {
 #[test]
 fn multi_chunk_copies_are_exact_and_a_read_error_midway_loses_nothing() {
     let h = harness("");
-    let data: Vec<u8> = (0..5 * 1024 * 1024 + 12_345u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
-        .collect();
+    let data = noise(5 * 1024 * 1024 + 12_345, 13);
     h.left.put("media/clip.mov", &data);
     let plan = h.plan();
     let sides = h.hooked(Side::Left).reads_fail_after(1_500_000).sides();
@@ -377,39 +375,21 @@ fn a_write_error_midway_through_a_large_copy_loses_nothing() {
     h.left.put("media/clip.mov", &old);
     h.sync();
     h.tick();
-    let data: Vec<u8> = (0..6 * 1024 * 1024 + 999u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11).to_le_bytes()[0])
-        .collect();
+    let data = noise(6 * 1024 * 1024 + 999, 11);
     h.left.put("media/clip.mov", &data);
     let plan = h.plan();
     let sides = h.hooked(Side::Right).writes_fail_after(2_500_000).sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
-    assert!(
-        r.failed[0].error.contains("no space left"),
-        "{:?}",
-        r.failed
-    );
-    assert_eq!(
-        h.right.get("media/clip.mov").unwrap(),
-        old,
-        "old version kept"
-    );
+    assert!(r.failed[0].error.contains("no space left"), "{r:?}");
+    let kept = h.right.get("media/clip.mov").unwrap();
+    assert_eq!(kept, old, "old version kept");
     no_temps(&h.right);
     assert_eq!(h.left.get("media/clip.mov").unwrap(), data, "source intact");
     h.sync();
     assert_eq!(h.right.get("media/clip.mov").unwrap(), data);
-    let trashed: Vec<Vec<u8>> = h
-        .right
-        .dump()
-        .into_iter()
-        .filter(|(k, _)| k.starts_with(".sync_trash/"))
-        .filter_map(|(_, v)| v)
-        .collect();
-    assert!(
-        trashed.contains(&old),
-        "the replaced version went to the trash"
-    );
+    let in_trash = trashed(&h.right).contains(&old);
+    assert!(in_trash, "the replaced version went to the trash");
 }
 
 #[test]
@@ -708,17 +688,10 @@ fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
         .sides();
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.failed.len(), 1, "{r:?}");
-    assert!(
-        r.failed[0].error.contains("parked"),
-        "{}",
-        r.failed[0].error
-    );
-    let parked = h
-        .right
-        .dump()
-        .into_keys()
-        .find(|k| k.ends_with("-case.tmp"));
-    assert!(parked.is_some(), "the folder is under its temp name");
+    let err = &r.failed[0].error;
+    assert!(err.contains("parked"), "{err}");
+    let parked = h.right.dump().into_keys().any(|k| k.ends_with("-case.tmp"));
+    assert!(parked, "the folder is under its temp name");
     // The next plan must not touch PROJ on the left: the right's folder is
     // unknown, not deleted.
     let next = h.plan();
@@ -838,15 +811,7 @@ fn delete_is_confirmed_against_the_other_side_before_it_runs() {
 #[test]
 fn failed_final_rename_never_leaves_the_path_empty() {
     // Put-back works: the old version is back at once.
-    let h = harness("");
-    h.synced(&[("a.txt", "v1")]);
-    h.left.put("a.txt", b"v2 from the left");
-    let plan = h.plan();
-    let sides = h
-        .faults(Side::Right)
-        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 1)
-        .sides();
-    let r = h.apply_with(&plan, &sides).unwrap();
+    let (h, r) = final_rename_fails("v2 from the left", 1, 0);
     assert_eq!(r.failed.len(), 1);
     assert_file(&h.right, "a.txt", "v1");
     h.tick();
@@ -855,32 +820,17 @@ fn failed_final_rename_never_leaves_the_path_empty() {
 
     // Put-back fails too: the rename is retried; when it keeps failing, the new
     // version is parked (held, then put in place) and the old one is recorded in trash.
-    let h = harness("");
-    h.synced(&[("a.txt", "v1")]);
-    h.left.put("a.txt", b"v2 from the left");
-    let plan = h.plan();
-    let sides = h
-        .faults(Side::Right)
-        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 4)
-        .fail(ErrorClass::Locked, "rename", ".sync_trash/a.txt → a.txt", 1)
-        .sides();
-    let r = h.apply_with(&plan, &sides).unwrap();
+    let (h, r) = final_rename_fails("v2 from the left", 4, 1);
     assert_eq!(r.failed.len(), 1, "{r:?}");
     assert!(h.right.get("a.txt").is_none());
     assert_trash_recorded(&h, 0);
     let next = h.plan();
     let deletes = count(&next, &[OpKind::Delete]);
-    assert_eq!(
-        deletes, 0,
-        "the left's a.txt must not be deleted: {:?}",
-        next.ops
-    );
+    let why = "the left's a.txt must not be deleted";
+    assert_eq!(deletes, 0, "{why}: {:?}", next.ops);
     let state = h.state();
-    assert!(
-        recover_parked(&state, &h.sides(), &Logger::null())
-            .unwrap()
-            .is_empty()
-    );
+    let stuck = recover_parked(&state, &h.sides(), &Logger::null()).unwrap();
+    assert!(stuck.is_empty());
     assert_file(&h.right, "a.txt", "v2 from the left");
     h.tick();
     h.sync();
@@ -889,18 +839,32 @@ fn failed_final_rename_never_leaves_the_path_empty() {
     assert_file(&h.right, ".sync_trash/a.txt", "v1");
 
     // It succeeds on a retry: done, with the trash record.
+    let (h, r) = final_rename_fails("v2", 2, 1);
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert_file(&h.right, "a.txt", "v2");
+    assert_trash_recorded(&h, 0);
+}
+
+/// `a.txt` synced as `v1` and edited to `v2` on the left, applied while the
+/// right refuses the copy's final rename `tmp_fails` times and the put-back
+/// of the old version `back_fails` times.
+fn final_rename_fails(v2: &str, tmp_fails: u32, back_fails: u32) -> (Harness, Report) {
     let h = harness("");
     h.synced(&[("a.txt", "v1")]);
-    h.left.put("a.txt", b"v2");
+    h.left.put("a.txt", v2.as_bytes());
     let plan = h.plan();
     let sides = h
         .faults(Side::Right)
-        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", 2)
-        .fail(ErrorClass::Locked, "rename", ".sync_trash/a.txt → a.txt", 1)
+        .fail(ErrorClass::Locked, "rename", ".tmp → a.txt", tmp_fails)
+        .fail(
+            ErrorClass::Locked,
+            "rename",
+            ".sync_trash/a.txt → a.txt",
+            back_fails,
+        )
         .sides();
-    h.apply_clean(&plan, &sides);
-    assert_file(&h.right, "a.txt", "v2");
-    assert_trash_recorded(&h, 0);
+    let r = h.apply_with(&plan, &sides).unwrap();
+    (h, r)
 }
 
 /// Regression (issue 8, finding 7): a pair adopted on the first run has no

@@ -471,6 +471,22 @@ pub(in crate::apply) fn put_each(m: &MemFs, n: usize, path: &str, body: &str) {
     }
 }
 
+/// `len` bytes of noise (no run long enough to compress away), varied by `shift`.
+pub(in crate::apply) fn noise(len: u32, shift: u32) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> shift).to_le_bytes()[0])
+        .collect()
+}
+
+/// The file contents in a side's trash.
+pub(in crate::apply) fn trashed(m: &MemFs) -> Vec<Vec<u8>> {
+    m.dump()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(".sync_trash/"))
+        .filter_map(|(_, v)| v)
+        .collect()
+}
+
 /// Asserts that `path` on a side holds `body`.
 #[track_caller]
 pub(in crate::apply) fn assert_file(m: &MemFs, path: &str, body: &str) {
