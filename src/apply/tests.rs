@@ -241,12 +241,7 @@ fn power_cuts(after_write: bool, replan: bool) {
             assert_eq!(after.failed.len(), 0, "n={n}");
         }
         h.assert_converged_keeping(&before, n);
-        let names: Vec<String> = h
-            .left
-            .dump()
-            .into_keys()
-            .chain(h.right.dump().into_keys())
-            .collect();
+        let names = h.names();
         assert!(
             !names.iter().any(|p| p.contains(".~twinsync-")),
             "n={n}: temp file left: {names:?}"
@@ -260,13 +255,9 @@ fn power_cuts(after_write: bool, replan: bool) {
             "n={n}: a third plan still has work"
         );
         assert!(live(&h.left).contains_key("case.txt"));
+        assert!(h.on_both("CASE.txt"), "n={n}: case rename lost");
         assert!(
-            h.left.dump().contains_key("CASE.txt") && h.right.dump().contains_key("CASE.txt"),
-            "n={n}: case rename lost"
-        );
-        assert!(
-            h.left.dump().contains_key("PROJ/inside.txt")
-                && h.right.dump().contains_key("PROJ/inside.txt"),
+            h.on_both("PROJ/inside.txt"),
             "n={n}: folder case rename lost"
         );
         assert_trash_recorded(&h, n);
@@ -445,9 +436,8 @@ fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
     let mut state = h.admitted(&plan, &h.sides());
     // The drive is unmounted: only an empty mount point is left.
     h.right.remove_file(paths::MARKER_NAME).unwrap();
-    let e = h
-        .run_in(&mut state, &plan, &h.sides(), &Options::default())
-        .unwrap_err();
+    let opts = Options::default();
+    let e = h.run_in(&mut state, &plan, &h.sides(), &opts).unwrap_err();
     assert!(matches!(e, ApplyError::Unavailable(_)), "{e}");
     assert!(
         h.right.dump().keys().all(|k| !k.starts_with('d')),
@@ -455,9 +445,7 @@ fn a_root_that_vanishes_mid_apply_stops_it_before_writing_there() {
     );
     // Back: the same plan resumes and completes.
     h.right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    let r = h
-        .run_in(&mut state, &plan, &h.sides(), &Options::default())
-        .unwrap();
+    let r = h.run_in(&mut state, &plan, &h.sides(), &opts).unwrap();
     assert_eq!(r.copied, 6);
 }
 

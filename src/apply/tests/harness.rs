@@ -195,6 +195,18 @@ impl Harness {
             .0
     }
 
+    /// Every path on both sides, exactly as spelt there.
+    pub(in crate::apply) fn names(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.left.dump().into_keys().collect();
+        all.extend(self.right.dump().into_keys());
+        all
+    }
+
+    /// True when `path`, spelt exactly so, is on both sides.
+    pub(in crate::apply) fn on_both(&self, path: &str) -> bool {
+        self.left.dump().contains_key(path) && self.right.dump().contains_key(path)
+    }
+
     /// Every file content on both sides (trees and trashes).
     pub(in crate::apply) fn contents(&self) -> Vec<Vec<u8>> {
         let mut all = all_contents(&self.left);
