@@ -83,6 +83,12 @@ impl Options {
         }
     }
 
+    /// `side` is a one-way rule's read-only side at `key`.
+    pub(super) fn read_only(&self, side: Side, key: &str, is_dir: bool) -> bool {
+        self.one_way_source(key, is_dir)
+            .is_some_and(|(src, _)| src != side)
+    }
+
     /// The source side of a one-way rule at `key`, with the rule's path.
     pub(super) fn one_way_source(&self, key: &str, is_dir: bool) -> Option<(Side, &str)> {
         let r = self.rule(key, is_dir)?;

@@ -1238,6 +1238,24 @@ fn rules_one_way_subtree_never_carries_back_and_never_loses() {
     gone.right.push(f("Out/a.txt", "data", 0));
     gone.expect = vec!["delete right Out/a.txt (trash) [6.2.7]"];
     check(&gone);
+    // A move on the read-only side: the old path is restored, the new one reported.
+    let moved = Case {
+        name: "moved on the read-only side",
+        state: vec![(
+            Some(fi("Out/a.txt", "data", 0, 7)),
+            Some(fi("Out/a.txt", "data", 0, 7)),
+        )],
+        left: vec![fi("Out/a.txt", "data", 0, 7)],
+        right: vec![fi("Out/b.txt", "data", 0, 7)],
+        opts: c.opts.clone(),
+        expect: vec![
+            "record Out/b.txt forget [6.2.10]",
+            "copy right Out/a.txt → Out/a.txt [6.2.6]",
+        ],
+        ..Case::default()
+    }
+    .with_both("x", "x");
+    check(&moved);
 }
 
 #[test]
