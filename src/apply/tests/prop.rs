@@ -204,7 +204,8 @@ fn kept(m: &MemFs) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// One sync as `apply` runs it: parked items put back, plan, apply.
+/// One sync as `apply` runs it: parked items put back, plan, the sweep of
+/// old copies' temp files, apply.
 fn sync_on(h: &Harness, sides: &Sides) -> Result<Report, String> {
     let mut state = State::open_or_create(&h.cfg.state_db).map_err(|e| e.to_string())?;
     prepare(&mut state, &h.cfg, sides, &Logger::null()).map_err(|e| e.to_string())?;
@@ -213,9 +214,12 @@ fn sync_on(h: &Harness, sides: &Sides) -> Result<Report, String> {
         forced: true,
         ..PlanRequest::default()
     };
-    let plan = pipeline::make_plan(&h.cfg, sides, &state, req)
-        .map_err(|e| e.to_string())?
-        .0;
+    let (plan, scans) =
+        pipeline::make_plan(&h.cfg, sides, &state, req).map_err(|e| e.to_string())?;
+    // As `apply` does: the temp files an earlier run could not remove go.
+    for (side, scan) in scans.iter() {
+        sweep_scan(&state, sides.get(side), side, scan, &Logger::null());
+    }
     drop(state);
     h.apply_with(&plan, sides).map_err(|e| e.to_string())
 }
