@@ -1082,6 +1082,16 @@ fn rules_the_first_matching_rule_wins() {
     let ops = plan_case(&c, true, false);
     let policies: Vec<_> = ops.iter().map(|o| o.policy.as_deref()).collect();
     assert_eq!(policies, vec![Some("Temp/keep/**"), Some("Temp/**")]);
+    // The plan file: `policy` when a rule decided, no key at all otherwise
+    // (plans recorded before it load unchanged).
+    let json = serde_json::to_value(&ops[1]).unwrap();
+    assert_eq!(json["policy"], "Temp/**");
+    let mut plain = ops[1].clone();
+    plain.policy = None;
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("policy").is_none(), "{json}");
+    let back: Op = serde_json::from_value(json).unwrap();
+    assert_eq!(back.policy, None);
 }
 
 #[test]
