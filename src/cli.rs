@@ -324,10 +324,7 @@ pub fn run(cli: Cli) -> Result<i32, RunError> {
         cfg.state_db.display(),
         cfg.log_file.display()
     );
-    for w in crate::alert::config_warnings(&cfg)
-        .into_iter()
-        .chain(cfg.rules.not_yet_applied())
-    {
+    for w in crate::alert::config_warnings(&cfg) {
         crate::eoutln!("warning: {w}");
     }
     match cli.command {

@@ -201,7 +201,7 @@ impl Executor<'_> {
             };
             self.log.info(
                 event_name(op.kind()),
-                json!({"path": op.path, "side": op.side(), "from": op.from(), "rule": op.rule, "result": "ok",
+                json!({"path": op.path, "side": op.side(), "from": op.from(), "rule": op.rule, "policy": op.policy, "result": "ok",
                        "bytes": if op.kind() == OpKind::Copy { Some(op.bytes) } else { None },
                        "kind": op.kind().as_str(), "soft": soft, "dest": op.dest_path()}),
             );
@@ -303,8 +303,8 @@ impl Executor<'_> {
             fs.remove_file(path)?;
             self.log.warn(
                 "delete",
-                json!({"path": path, "side": side, "rule": op.rule, "bytes": e.size, "result": "ok",
-                       "note": if self.cfg.raw.soft_delete.enabled { "deleted for good: larger than soft_delete.max_size_bytes" } else { "deleted for good: soft delete disabled" }}),
+                json!({"path": path, "side": side, "rule": op.rule, "policy": op.policy, "bytes": e.size, "result": "ok",
+                       "note": if let Some(p) = &op.policy { format!("deleted for good (decided under the rule for `{p}`)") } else if self.cfg.raw.soft_delete.enabled { "deleted for good: larger than soft_delete.max_size_bytes".into() } else { "deleted for good: soft delete disabled".into() }}),
             );
         }
         Ok(Outcome::Done(u))
@@ -677,7 +677,7 @@ impl Executor<'_> {
         };
         self.log.warn(
             "conflict",
-            json!({"path": op.path, "rule": op.rule, "result": "ok", "resolution": c.resolution, "option": c.option,
+            json!({"path": op.path, "rule": op.rule, "policy": op.policy, "result": "ok", "resolution": c.resolution, "option": c.option,
                    "newer": c.newer, "clash_path": c.clash_path,
                    "left_size": c.left.as_ref().map(|i| i.size), "left_mtime": c.left.as_ref().map(|i| &i.mtime_text),
                    "right_size": c.right.as_ref().map(|i| i.size), "right_mtime": c.right.as_ref().map(|i| &i.mtime_text)}),

@@ -198,24 +198,6 @@ impl FolderRules {
         Ok(Self { rules })
     }
 
-    /// What this build reads but does not apply yet, one warning per rule:
-    /// only `exclude` takes effect; the other settings follow in the plan
-    /// engine (until then the global settings decide, which never lose
-    /// data: soft deletes, clash copies, hashing).
-    #[must_use]
-    pub fn not_yet_applied(&self) -> Vec<String> {
-        self.rules
-            .iter()
-            .filter(|r| !r.excludes())
-            .map(|r| {
-                format!(
-                    "rules[{}] (`{}`): only `exclude` rules take effect in this build; its other settings are read but the global settings still decide for these paths",
-                    r.index, r.raw.path
-                )
-            })
-            .collect()
-    }
-
     /// The rule `path` is decided under: the first that matches it or one
     /// of its folders.
     #[must_use]

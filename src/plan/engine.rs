@@ -13,7 +13,9 @@
 //! Files: `classify` (the first pass), this file (the planner's state, the
 //! per-key decision and the ordering), `conflicts` (conflict policy and
 //! clashes), `ops` (emitting steps with `Op`'s named constructors),
-//! `moves` (moves found by file id), `tests` (the rule table).
+//! `moves` (moves found by file id), `policy` (`[[rules]]` per path: the
+//! settings a path is decided under, one-way subtrees), `tests` (the rule
+//! table).
 //!
 //! Invariants: a path under an unknown folder (unreadable, case collision)
 //! or deferred (too young, in flight) gets no op; every version a rule
@@ -24,11 +26,13 @@ mod classify;
 mod conflicts;
 mod moves;
 mod ops;
+mod policy;
 
 pub use classify::{classify, hash_requests, replaced, unchanged_on_both};
 
 use super::{Cause, Expect, Op, PlanConfig};
 use crate::config::ConflictOption;
+use crate::config::rules::FolderRules;
 use crate::scan::SideScan;
 use crate::state::{ConflictRecord, StateMap};
 use crate::{Entry, Kind, PerSide, Rule, Side, paths};
@@ -49,6 +53,9 @@ pub struct Options {
     pub large_file_bytes: u64,
     pub hash_max_bytes: u64,
     pub detect_moves: bool,
+    /// `[[rules]]`: per-path overrides of the settings above
+    /// ([`Options::rule`]; see `policy`).
+    pub rules: FolderRules,
 }
 
 impl Options {
@@ -69,6 +76,7 @@ impl Options {
             large_file_bytes: r.transfer.large_file_bytes,
             hash_max_bytes: r.transfer.hash_max_bytes,
             detect_moves: r.transfer.detect_moves,
+            rules: c.rules.clone(),
         }
     }
 
@@ -255,6 +263,10 @@ impl<'a> Planner<'a> {
                 Some(&l),
                 Some(&r),
             );
+            return;
+        }
+
+        if self.one_way(key, (l, r), (cl, cr), (lp, rp)) {
             return;
         }
 

@@ -203,6 +203,10 @@ pub struct Op {
     pub mtime: i64,
     /// What each path the step acts on must be when it runs (SPEC §8).
     pub expect: Vec<Expect>,
+    /// The `[[rules]]` path the step was decided under (`"Temp/**"`);
+    /// absent when the global settings decided (and in older plans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// Why a step exists: the path it is about, as a key and as people know
@@ -230,6 +234,7 @@ impl Op {
             bytes: 0,
             mtime: 0,
             expect: Vec::new(),
+            policy: None,
         };
         op.sides = op.touches();
         op

@@ -411,6 +411,9 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
                 op.bytes
             };
             let mut why = format!("{} · {}", op.rule.as_str(), op.reason);
+            if let Some(policy) = &op.policy {
+                why = format!("{why} · rule `{policy}`");
+            }
             if view.detailed {
                 why = format!("step {} · {why}", op.id);
             }

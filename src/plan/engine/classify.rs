@@ -84,7 +84,7 @@ pub fn unchanged_on_both(key: &str, row: &StateRow, l: Option<&Entry>, r: Option
 }
 
 pub(super) fn hashable(e: &Entry, o: &Options) -> bool {
-    e.kind == Kind::File && !e.offline && e.size <= o.hash_max_bytes
+    e.kind == Kind::File && !e.offline && e.size <= o.hash_max_bytes && o.hash_here(&e.path)
 }
 
 pub(super) fn within_tolerance(a: &Entry, b: &Entry, o: &Options) -> bool {

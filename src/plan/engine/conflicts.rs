@@ -157,12 +157,7 @@ impl Planner<'_> {
     /// Applies the configured option to a conflict (the one place the
     /// `[conflicts]` policy meets the rule table).
     pub(super) fn conflict(&mut self, key: &str, rule: Rule, why: &str, l: &Entry, r: &Entry) {
-        let o = self.input.opts;
-        let option = match rule {
-            Rule::ChangedBoth => o.same_file_changed_both,
-            Rule::NewBoth => o.new_file_both_different,
-            _ => o.properties_conflict_both,
-        };
+        let option = self.input.opts.conflict_option(key, rule);
         match option.action {
             ConflictAction::Clash => self.clash_copies(key, rule, why, option.name, l, r),
             ConflictAction::Leave => {

@@ -316,6 +316,11 @@ impl Planner<'_> {
     fn propagate(&mut self, f: &Found) -> Option<Vec<String>> {
         let input = self.input;
         let (s, o) = (f.side, f.side.other());
+        // A move on a one-way rule's read-only side is not carried back:
+        // the ordinary rules restore the old path and report the new one.
+        if input.opts.read_only(s, &f.from, f.dir) || input.opts.read_only(s, &f.to, f.dir) {
+            return None;
+        }
         let row = input.state.get(&f.from)?;
         let (s_prev, o_prev) = (row.side(s)?, row.side(o)?);
         let o_now = self.cur(o, &f.from)?;

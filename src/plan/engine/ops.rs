@@ -4,7 +4,7 @@
 //! (`planned_path`, `added`, `removed`) in step with it.
 
 use super::{Phase, Planner};
-use crate::plan::{Cause, Expect, Lane, Op};
+use crate::plan::{Cause, Expect, Lane, Op, Step};
 use crate::{Entry, Kind, Rule, Side, paths};
 
 impl<'a> Planner<'a> {
@@ -38,7 +38,12 @@ impl<'a> Planner<'a> {
         paths::key_of(path, self.input.opts.case_sensitive)
     }
 
-    pub(super) fn push(&mut self, phase: Phase, op: Op) {
+    /// Adds a step, with the `[[rules]]` path it was decided under.
+    pub(super) fn push(&mut self, phase: Phase, mut op: Op) {
+        if op.policy.is_none() {
+            let is_dir = matches!(op.step, Step::Mkdir(_) | Step::Rmdir(_));
+            op.policy = self.input.opts.policy(&op.key, is_dir);
+        }
         self.ops.push((phase, op));
     }
 
@@ -80,7 +85,7 @@ impl<'a> Planner<'a> {
     ) {
         let to = from.other();
         let dest_path = self.path_on(to, key, &src.path);
-        let lane = if src.size > self.input.opts.large_file_bytes {
+        let lane = if src.size > self.input.opts.large_file_bytes_at(key) {
             Lane::Large
         } else {
             Lane::Small
@@ -145,7 +150,13 @@ impl<'a> Planner<'a> {
         phase: Phase,
     ) {
         let o = self.input.opts;
-        let soft = o.soft_delete && e.size <= o.soft_delete_max_bytes;
+        let is_dir = e.kind == Kind::Dir;
+        let soft = o.soft_delete_at(key, is_dir, e.size);
+        let reason = if o.hard_by_rule(key, is_dir) {
+            format!("{reason}; deleted for good (delete = \"hard\")")
+        } else {
+            reason
+        };
         let cause = Cause {
             key,
             path: &e.path,

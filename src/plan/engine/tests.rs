@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::config::ConflictOption;
+use crate::config::rules::{DeleteMode, Direction, FolderRules, RawRule};
 use crate::exclude::Excluder;
 use crate::fs::Fs;
 use crate::fs::mem::MemFs;
@@ -112,6 +113,7 @@ fn opts() -> Options {
         large_file_bytes: 50,
         hash_max_bytes: 1000,
         detect_moves: true,
+        rules: FolderRules::default(),
     }
 }
 
@@ -223,6 +225,11 @@ fn mem_scan(files: &[F]) -> SideScan {
 }
 
 fn run_case(c: &Case, cs: bool, mem: bool) -> Vec<String> {
+    describe(&plan_case(c, cs, mem))
+}
+
+/// The ops a case plans (pure or on the in-memory file system).
+fn plan_case(c: &Case, cs: bool, mem: bool) -> Vec<Op> {
     let mut o = opts();
     o.case_sensitive = cs;
     for m in &c.opts {
@@ -263,8 +270,7 @@ fn run_case(c: &Case, cs: bool, mem: bool) -> Vec<String> {
         deferred: &deferred,
         opts: &o,
     };
-    let (ops, _) = reconcile(&input);
-    describe(&ops)
+    reconcile(&input).0
 }
 
 fn synced(p: &'static str, data: &'static str) -> (Option<F>, Option<F>) {
@@ -955,4 +961,356 @@ fn nfc_and_nfd_names_are_one_path_and_each_side_keeps_its_bytes() {
             r2.entries.values().next()
         ));
     }
+}
+
+// ---- `[[rules]]`: the same change under two rules (SPEC §3 "Rules per folder")
+
+/// Compiles `raw` as the case's `[[rules]]` (with the case's identity).
+fn with_rules(o: &mut Options, raw: &[RawRule]) {
+    o.rules = FolderRules::new(raw, o.case_sensitive).unwrap();
+}
+
+fn rule(path: &str) -> RawRule {
+    RawRule {
+        path: path.into(),
+        ..RawRule::default()
+    }
+}
+
+/// Runs `c` on the pure engine with both identities; each run must plan
+/// `c.expect`.
+fn check(c: &Case) {
+    for (cs, mem) in [(true, false), (false, false)] {
+        assert_eq!(
+            run_case(c, cs, mem),
+            c.expect,
+            "case: {} (case-sensitive {cs}, memfs {mem})",
+            c.name
+        );
+    }
+}
+
+/// Deleted on the right, unchanged on the left: `path` with `data`.
+fn deleted_right(c: &mut Case, path: &'static str, data: &'static str) {
+    c.state.push(synced(path, data));
+    c.left.push(f(path, data, 0));
+}
+
+#[test]
+fn rules_hard_and_soft_delete_and_the_trash_limit() {
+    let mut c = Case {
+        name: "a delete under `delete = hard`, `soft_delete_max_bytes` and `delete = soft`",
+        opts: vec![no_trash, |o| {
+            with_rules(
+                o,
+                &[
+                    RawRule {
+                        delete: Some(DeleteMode::Hard),
+                        ..rule("Temp/**")
+                    },
+                    RawRule {
+                        delete: Some(DeleteMode::Soft),
+                        soft_delete_max_bytes: Some(4),
+                        ..rule("Media/**")
+                    },
+                    RawRule {
+                        delete: Some(DeleteMode::Soft),
+                        ..rule("Docs/**")
+                    },
+                ],
+            );
+        }],
+        ..Case::default()
+    };
+    deleted_right(&mut c, "Docs/a.txt", "data");
+    deleted_right(&mut c, "Media/big.mov", "12345");
+    deleted_right(&mut c, "Media/s.mov", "1234");
+    deleted_right(&mut c, "Other/o.txt", "data");
+    deleted_right(&mut c, "Temp/a.txt", "data");
+    c.expect = vec![
+        "delete left Docs/a.txt (trash) [6.2.8]",
+        "delete left Media/big.mov (hard) [6.2.8]",
+        "delete left Media/s.mov (trash) [6.2.8]",
+        "delete left Other/o.txt (hard) [6.2.8]",
+        "delete left Temp/a.txt (hard) [6.2.8]",
+    ];
+    check(&c);
+    // Global trash on: only the `hard` rule deletes for good, and says so.
+    c.opts.remove(0);
+    c.expect[3] = "delete left Other/o.txt (trash) [6.2.8]";
+    check(&c);
+    let ops = plan_case(&c, false, false);
+    let temp = ops.iter().find(|o| o.path == "Temp/a.txt").unwrap();
+    assert!(temp.reason.contains("deleted for good"), "{}", temp.reason);
+    assert_eq!(temp.policy.as_deref(), Some("Temp/**"));
+    let other = ops.iter().find(|o| o.path == "Other/o.txt").unwrap();
+    assert_eq!(other.policy, None, "no rule: the global settings");
+}
+
+#[test]
+fn rules_the_first_matching_rule_wins() {
+    let mut c = Case {
+        name: "Temp/keep/** (soft) before Temp/** (hard)",
+        opts: vec![|o| {
+            with_rules(
+                o,
+                &[
+                    RawRule {
+                        delete: Some(DeleteMode::Soft),
+                        ..rule("Temp/keep/**")
+                    },
+                    RawRule {
+                        delete: Some(DeleteMode::Hard),
+                        ..rule("Temp/**")
+                    },
+                    RawRule {
+                        delete: Some(DeleteMode::Soft),
+                        ..rule("*.txt")
+                    },
+                ],
+            );
+        }],
+        ..Case::default()
+    };
+    deleted_right(&mut c, "Temp/keep/a.txt", "data");
+    deleted_right(&mut c, "Temp/x/b.txt", "data");
+    c.expect = vec![
+        "delete left Temp/keep/a.txt (trash) [6.2.8]",
+        "delete left Temp/x/b.txt (hard) [6.2.8]",
+    ];
+    check(&c);
+    let ops = plan_case(&c, true, false);
+    let policies: Vec<_> = ops.iter().map(|o| o.policy.as_deref()).collect();
+    assert_eq!(policies, vec![Some("Temp/keep/**"), Some("Temp/**")]);
+    // The plan file: `policy` when a rule decided, no key at all otherwise
+    // (plans recorded before it load unchanged).
+    let json = serde_json::to_value(&ops[1]).unwrap();
+    assert_eq!(json["policy"], "Temp/**");
+    let mut plain = ops[1].clone();
+    plain.policy = None;
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("policy").is_none(), "{json}");
+    let back: Op = serde_json::from_value(json).unwrap();
+    assert_eq!(back.policy, None);
+}
+
+#[test]
+fn rules_conflict_options_and_lanes_per_folder() {
+    let c = Case {
+        name: "changed on both sides: Accounts/** leaves it, elsewhere clash copies",
+        state: vec![
+            synced("Accounts/l.xlsx", "base"),
+            synced("Docs/l.xlsx", "base"),
+        ],
+        left: vec![
+            f("Accounts/l.xlsx", "left edit", 20),
+            f("Docs/l.xlsx", "left edit", 20),
+        ],
+        right: vec![
+            f("Accounts/l.xlsx", "right edit!", 10),
+            f("Docs/l.xlsx", "right edit!", 10),
+        ],
+        opts: vec![|o| {
+            with_rules(
+                o,
+                &[RawRule {
+                    same_file_changed_both: Some(ConflictOption::LEAVE),
+                    ..rule("Accounts/**")
+                }],
+            );
+        }],
+        expect: vec![
+            "conflict Accounts/l.xlsx left_alone newer=left [6.2.1]",
+            "conflict Docs/l.xlsx clash_copies newer=left clash=Docs/l - clash.xlsx [6.2.1]",
+            "rename right Docs/l.xlsx → Docs/l - clash.xlsx [6.2.1]",
+            "copy right Docs/l.xlsx → Docs/l.xlsx [6.2.1]",
+            "copy left Docs/l - clash.xlsx → Docs/l - clash.xlsx [6.2.1]",
+        ],
+        ..Case::default()
+    };
+    check(&c);
+    // `large_file_bytes`: the same 9-byte copy goes by the large lane under Video/**.
+    let c = Case {
+        name: "large_file_bytes per folder",
+        left: vec![
+            f("Video/a.mov", "123456789", 0),
+            f("Docs/a.mov", "123456789", 0),
+        ],
+        opts: vec![|o| {
+            with_rules(
+                o,
+                &[RawRule {
+                    large_file_bytes: Some(8),
+                    ..rule("Video/**")
+                }],
+            );
+        }],
+        ..Case::default()
+    }
+    .with_both("x", "x");
+    let lanes: Vec<_> = plan_case(&c, true, false)
+        .iter()
+        .filter_map(|o| match &o.step {
+            Step::Copy(s) => Some((o.path.clone(), s.lane)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lanes,
+        vec![
+            ("Docs/a.mov".to_owned(), crate::plan::Lane::Small),
+            ("Video/a.mov".to_owned(), crate::plan::Lane::Large)
+        ]
+    );
+}
+
+#[test]
+fn rules_one_way_subtree_never_carries_back_and_never_loses() {
+    let mut c = Case {
+        name: "Out/** left-to-right next to a two-way In/**",
+        opts: vec![|o| {
+            with_rules(
+                o,
+                &[RawRule {
+                    direction: Some(Direction::LeftToRight),
+                    ..rule("Out/**")
+                }],
+            );
+        }],
+        ..Case::default()
+    };
+    for dir in ["In", "Out"] {
+        let p =
+            |name: &str| -> &'static str { Box::leak(format!("{dir}/{name}").into_boxed_str()) };
+        // Deleted on the right (the read-only side of Out/**).
+        deleted_right(&mut c, p("del.txt"), "data");
+        // Changed on the right only.
+        c.state.push(synced(p("ch.txt"), "base"));
+        c.left.push(f(p("ch.txt"), "base", 0));
+        c.right.push(f(p("ch.txt"), "right edit", 10));
+        // New on the right only.
+        c.right.push(f(p("new.txt"), "r", 10));
+        // Changed on both sides: the source wins, the right version is kept.
+        c.state.push(synced(p("both.txt"), "base"));
+        c.left.push(f(p("both.txt"), "left edit", 10));
+        c.right.push(f(p("both.txt"), "right edit!", 20));
+        // Changed on the left: carried over as usual.
+        c.state.push(synced(p("l.txt"), "base"));
+        c.left.push(f(p("l.txt"), "left edit", 10));
+        c.right.push(f(p("l.txt"), "base", 0));
+    }
+    c.expect = vec![
+        // Out/: changes on the read-only right are reported, not carried back.
+        "record Out/ch.txt [6.2.4]",
+        "record Out/new.txt forget [6.2.10]",
+        "conflict In/both.txt clash_copies newer=right clash=In/both - clash.txt [6.2.1]",
+        "rename left In/both.txt → In/both - clash.txt [6.2.1]",
+        // Out/: the source (left) wins although the right is newer; the
+        // right version stays on the right as a clash copy.
+        "rename right Out/both.txt → Out/both - clash.txt [6.2.1]",
+        "copy left In/new.txt → In/new.txt [6.2.10]",
+        // Out/: deleted on the read-only side, restored from the source.
+        "copy right Out/del.txt → Out/del.txt [6.2.6]",
+        "copy right In/both - clash.txt → In/both - clash.txt [6.2.1]",
+        "copy right In/l.txt → In/l.txt [6.2.3]",
+        "copy right Out/both.txt → Out/both.txt [6.2.1]",
+        "copy right Out/l.txt → Out/l.txt [6.2.3]",
+        "copy left In/ch.txt → In/ch.txt [6.2.4]",
+        "copy left In/both.txt → In/both.txt [6.2.1]",
+        "delete left In/del.txt (trash) [6.2.8]",
+    ];
+    check(&c);
+    for op in plan_case(&c, false, false) {
+        let want = op.path.starts_with("Out/").then_some("Out/**");
+        assert_eq!(op.policy.as_deref(), want, "{}", op.path);
+        if op.path.starts_with("Out/") && op.kind() == OpKind::Record {
+            assert!(op.reason.contains("one-way rule `Out/**`"), "{}", op.reason);
+        }
+    }
+    // The clash copy the conflict left on the read-only side is never
+    // carried to the source either.
+    let next = Case {
+        name: "the clash copy on the read-only side, next cycle",
+        state: vec![(None, Some(f("Out/both - clash.txt", "right edit!", 20)))],
+        right: vec![f("Out/both - clash.txt", "right edit!", 20)],
+        opts: c.opts.clone(),
+        ..Case::default()
+    }
+    .with_both("x", "x");
+    assert!(run_case(&next, true, false).is_empty());
+    // A delete on the source side still flows to the read-only side.
+    let mut gone = Case {
+        name: "deleted on the source",
+        opts: c.opts.clone(),
+        ..Case::default()
+    };
+    gone.state.push(synced("Out/a.txt", "data"));
+    gone.right.push(f("Out/a.txt", "data", 0));
+    gone.expect = vec!["delete right Out/a.txt (trash) [6.2.7]"];
+    check(&gone);
+    // A move on the read-only side: the old path is restored, the new one reported.
+    let moved = Case {
+        name: "moved on the read-only side",
+        state: vec![(
+            Some(fi("Out/a.txt", "data", 0, 7)),
+            Some(fi("Out/a.txt", "data", 0, 7)),
+        )],
+        left: vec![fi("Out/a.txt", "data", 0, 7)],
+        right: vec![fi("Out/b.txt", "data", 0, 7)],
+        opts: c.opts.clone(),
+        expect: vec![
+            "record Out/b.txt forget [6.2.10]",
+            "copy right Out/a.txt → Out/a.txt [6.2.6]",
+        ],
+        ..Case::default()
+    }
+    .with_both("x", "x");
+    check(&moved);
+}
+
+#[test]
+fn rules_hash_false_never_asks_for_a_hash() {
+    let mut o = opts();
+    let state: StateMap = ["a", "Video/a"]
+        .into_iter()
+        .map(|p| {
+            (
+                p.to_lowercase(),
+                StateRow {
+                    left: Some(f(p, "xx", 0).entry()),
+                    right: Some(f(p, "xx", 0).entry()),
+                },
+            )
+        })
+        .collect();
+    let (mut l, mut r) = (SideScan::default(), SideScan::default());
+    for p in ["a", "Video/a"] {
+        let mut touched = f(p, "xx", 9).entry();
+        touched.hash = None;
+        l.entries.insert(&p.to_lowercase(), touched);
+        r.entries.insert(&p.to_lowercase(), f(p, "xx", 0).entry());
+    }
+    with_rules(
+        &mut o,
+        &[RawRule {
+            hash: Some(false),
+            ..rule("Video/**")
+        }],
+    );
+    let (empty, none) = (HashMap::new(), HashSet::new());
+    let input = Input {
+        left: &l,
+        right: &r,
+        state: &state,
+        conflicts: &empty,
+        deferred: &none,
+        opts: &o,
+    };
+    assert_eq!(hash_requests(&input), vec![(Side::Left, "a".to_owned())]);
+    // Size and mtime decide: the touched file is a change, copied over.
+    let ops = describe(&reconcile(&input).0);
+    assert!(
+        ops.contains(&"copy right Video/a → Video/a [6.2.3]".to_owned()),
+        "{ops:?}"
+    );
 }

@@ -50,6 +50,7 @@ fn copy(id: u64, path: &str, bytes: u64, replaces: Option<u64>) -> Op {
         bytes,
         mtime: 0,
         expect,
+        policy: None,
     }
 }
 
