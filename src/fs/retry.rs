@@ -14,7 +14,7 @@
 //! Two layers use [`retry`]:
 //! - [`RetryFs`], a decorator every production [`Fs`] is wrapped in
 //!   ([`crate::roots::Sides::real`]): `stat`, `list_dir`, `walk`,
-//!   `file_id` and `open_read` are retried, and the reader `open_read`
+//!   and `open_read` are retried, and the reader `open_read`
 //!   returns retries its own `read`s ([`RetryRead`]). Tests stack it on a
 //!   [`super::fault::FaultFs`] that injects interruptions;
 //! - the real file system's walk, which reads folder entries below the
@@ -146,14 +146,10 @@ impl Fs for RetryFs {
         self.inner.remove_dir(path)
     }
     fn file_id(&self, path: &str) -> Option<FileId> {
-        // `file_id` reports no error: an interrupted query reads as "no
-        // id", which only costs move detection, never data. Ask twice.
-        self.inner
-            .file_id(path)
-            .or_else(|| self.inner.file_id(path))
-    }
-    fn root_exists(&self) -> bool {
-        matches!(self.stat(""), Ok(Some(m)) if m.kind == super::Kind::Dir)
+        // Asked once: `file_id` reports no error, so an interruption reads
+        // as "no id", which costs move detection only, never data; asking
+        // again would cost a round trip per file on a drive without ids.
+        self.inner.file_id(path)
     }
 }
 
