@@ -57,25 +57,24 @@ fn pause(n: u32) {
 /// # Errors
 /// The call's error when it is not an interruption, or the last
 /// interruption when every attempt was interrupted.
-pub fn retry<T>(mut call: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
-    let mut n = 0;
-    loop {
-        match call() {
-            Err(e) if is_interrupted(&e) && n + 1 < ATTEMPTS => {
-                pause(n);
-                n += 1;
-            }
-            other => return other,
-        }
-    }
+pub fn retry<T>(call: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    retry_while(is_interrupted, call)
 }
 
 /// [`retry`] for calls that report an [`FsError`].
-fn retry_fs<T>(mut call: impl FnMut() -> Result<T, FsError>) -> Result<T, FsError> {
+fn retry_fs<T>(call: impl FnMut() -> Result<T, FsError>) -> Result<T, FsError> {
+    retry_while(|e: &FsError| e.class == ErrorClass::Interrupted, call)
+}
+
+/// Makes `call` again while its error is `interrupted`, at most [`ATTEMPTS`] times.
+fn retry_while<T, E>(
+    interrupted: impl Fn(&E) -> bool,
+    mut call: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let mut n = 0;
     loop {
         match call() {
-            Err(e) if e.class == ErrorClass::Interrupted && n + 1 < ATTEMPTS => {
+            Err(e) if interrupted(&e) && n + 1 < ATTEMPTS => {
                 pause(n);
                 n += 1;
             }
