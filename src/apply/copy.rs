@@ -248,8 +248,7 @@ impl Executor<'_> {
         // move is finished by the recovery branch at the top.
         let mut trashed = None;
         if let Some(old) = live_dst.as_ref().filter(|m| m.kind == Kind::File)
-            && self.cfg.raw.soft_delete.enabled
-            && old.size <= self.cfg.raw.soft_delete.max_size_bytes
+            && self.cfg.soft_delete_at(dest, old.size)
         {
             let loc = TrashLoc::new(dfs, self.cfg.trash(to));
             match loc.put(dest, &self.plan_stamp()) {
@@ -263,7 +262,7 @@ impl Executor<'_> {
             self.log.warn(
                 "copy",
                 json!({"path": dest, "side": to, "rule": op.rule, "bytes": old.size, "result": "ok",
-                       "note": "the replaced version is not kept (larger than soft_delete.max_size_bytes, or soft delete off)"}),
+                       "note": "the replaced version is not kept (over the soft-delete size limit, soft delete off, or a `delete = \"hard\"` rule)"}),
             );
         }
         if let Err(e) = dfs.rename(&temp, dest) {

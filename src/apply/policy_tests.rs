@@ -1,5 +1,6 @@
 //! The office policies of issue 22 through apply and the in-memory file
-//! systems: the trash cap (`[soft_delete] max_trash_bytes`).
+//! systems: the trash cap (`[soft_delete] max_trash_bytes`), excluded
+//! paths left alone, replaced versions kept by the rule of their folder.
 
 use super::tests::{harness, live, valid};
 use super::*;
@@ -148,4 +149,62 @@ fn a_path_a_new_rule_excludes_is_never_deleted() {
         Some(b"a, edited".as_slice()),
         "the rest syncs"
     );
+}
+
+/// A copy overwriting a file keeps the replaced version by the path's
+/// rule, as a delete there would (issue 22): under `delete = "hard"` it is
+/// not kept, under `delete = "soft"` it is (even with the global soft
+/// delete off), and the rule's `soft_delete_max_bytes` is its size limit;
+/// a path no rule matches follows `[soft_delete]`.
+#[test]
+fn a_replaced_version_follows_the_rule_of_its_folder() {
+    for global in [true, false] {
+        let h = harness(&format!(
+            "[soft_delete]\nenabled = {global}\n\
+             [[rules]]\npath = 'Temp/**'\ndelete = 'hard'\n\
+             [[rules]]\npath = 'Big/**'\ndelete = 'soft'\nsoft_delete_max_bytes = 5\n\
+             [[rules]]\npath = 'Docs/**'\ndelete = 'soft'\n"
+        ));
+        let files = [
+            "Temp/a.txt",
+            "Big/b.txt",
+            "Big/small.txt",
+            "Docs/c.txt",
+            "top.txt",
+        ];
+        for f in files {
+            let v1 = if f == "Big/small.txt" {
+                "v1"
+            } else {
+                "v1, old"
+            };
+            h.left.put(f, v1.as_bytes());
+        }
+        h.sync();
+        h.tick();
+        for f in files {
+            h.left.put(f, b"v2 from the left");
+        }
+        let r = h.sync();
+        assert!(r.failed.is_empty(), "{r:?}");
+        assert_eq!(live(&h.left), live(&h.right));
+        let mut kept: Vec<String> = h
+            .right
+            .dump()
+            .into_iter()
+            .filter(|(k, d)| k.starts_with(".sync_trash/") && d.is_some())
+            .map(|(k, _)| k)
+            .collect();
+        kept.sort();
+        let mut want = vec![".sync_trash/Big/small.txt", ".sync_trash/Docs/c.txt"];
+        if global {
+            want.push(".sync_trash/top.txt");
+        }
+        assert_eq!(
+            kept, want,
+            "soft delete {global}: Temp (hard) and Big/b.txt (over the rule's limit) not kept"
+        );
+        let state = State::open(&h.cfg.state_db).unwrap();
+        assert_eq!(state.trash_records().unwrap().len(), want.len());
+    }
 }

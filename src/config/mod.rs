@@ -479,6 +479,17 @@ impl Config {
         })
     }
 
+    /// Does a file version of `size` bytes at `path` go to the trash when
+    /// deleted or replaced (the path's `[[rules]]` over `[soft_delete]`)?
+    #[must_use]
+    pub fn soft_delete_at(&self, path: &str, size: u64) -> bool {
+        let global = (
+            self.raw.soft_delete.enabled,
+            self.raw.soft_delete.max_size_bytes,
+        );
+        self.rules.soft_delete_at(path, false, size, global)
+    }
+
     /// The trash location of a side.
     #[must_use]
     pub fn trash(&self, side: crate::Side) -> &TrashRoot {

@@ -205,6 +205,37 @@ impl FolderRules {
         self.rules.iter().find(|r| r.matches(path, is_dir))
     }
 
+    /// Does a version of `size` bytes at `path` go to the trash when it is
+    /// deleted or replaced by a copy? Under the first matching rule:
+    /// `delete = "hard"` never, `"soft"` always up to the rule's
+    /// `soft_delete_max_bytes` (else `global_max`); with no rule (or a rule
+    /// setting neither), the global `[soft_delete]` `enabled` and limit.
+    /// The plan engine and the copy step both ask here, so a replaced
+    /// version follows the same rule as a deleted one.
+    #[must_use]
+    pub fn soft_delete_at(
+        &self,
+        path: &str,
+        is_dir: bool,
+        size: u64,
+        (global_soft, global_max): (bool, u64),
+    ) -> bool {
+        let rule = if path.is_empty() {
+            None
+        } else {
+            self.first(path, is_dir).map(|r| &r.raw)
+        };
+        let soft = match rule.and_then(|r| r.delete) {
+            Some(DeleteMode::Hard) => false,
+            Some(DeleteMode::Soft) => true,
+            None => global_soft,
+        };
+        soft && size
+            <= rule
+                .and_then(|r| r.soft_delete_max_bytes)
+                .unwrap_or(global_max)
+    }
+
     /// True if a rule leaves `path` itself out: the first rule matching the
     /// path itself excludes it (its folders are checked by the walk, or by
     /// [`Self::excludes_or_parent`]).

@@ -49,17 +49,11 @@ impl Options {
 
     /// Does a delete of `size` bytes at `key` go to trash? `delete = "hard"`:
     /// never; `"soft"`: up to the rule's (else the global) size limit.
+    /// (One rule for deletes and replaced versions:
+    /// [`crate::config::rules::FolderRules::soft_delete_at`].)
     pub(super) fn soft_delete_at(&self, key: &str, is_dir: bool, size: u64) -> bool {
-        let rule = self.rule(key, is_dir);
-        let soft = match rule.and_then(|r| r.delete) {
-            Some(DeleteMode::Hard) => false,
-            Some(DeleteMode::Soft) => true,
-            None => self.soft_delete,
-        };
-        soft && size
-            <= rule
-                .and_then(|r| r.soft_delete_max_bytes)
-                .unwrap_or(self.soft_delete_max_bytes)
+        let global = (self.soft_delete, self.soft_delete_max_bytes);
+        self.rules.soft_delete_at(key, is_dir, size, global)
     }
 
     /// `delete = "hard"` decides at `key`.
