@@ -8,7 +8,8 @@
 //! is a typed [`Reason`]; the verdict's [`Health`] is the most severe state
 //! among its reasons, `in sync` when there is none. Most severe first:
 //! `not syncing` (a side unavailable) › `blocked` (a safety guard refused)
-//! › `needs you` (unresolved conflicts, failing or skipped paths) ›
+//! › `needs you` (unresolved conflicts, failing or skipped paths, a drive
+//! keeping no times, a disk short of room for the next copies) ›
 //! `working` (steps pending or in flight) › `in sync`. (`paused` will slot
 //! in as one more [`Health`] and one more [`Reason`].)
 //!
@@ -98,6 +99,19 @@ pub enum Reason {
         /// What the drive said.
         error: String,
     },
+    /// A side's disk (or its trash's) has less free space than the last
+    /// apply's copies needed there: copies may fail when it fills up.
+    LowSpace {
+        side: Side,
+        /// `root` or `trash` (a trash folder outside the root).
+        place: String,
+        /// The folder whose disk it is.
+        folder: String,
+        free: u64,
+        need: u64,
+        /// When it was first found (RFC 3339).
+        since: Option<String>,
+    },
 }
 
 impl Reason {
@@ -110,7 +124,8 @@ impl Reason {
             Self::Conflicts { .. }
             | Self::FailingPaths { .. }
             | Self::SkippedPaths { .. }
-            | Self::DriveKeepsNoTimes { .. } => Health::NeedsYou,
+            | Self::DriveKeepsNoTimes { .. }
+            | Self::LowSpace { .. } => Health::NeedsYou,
             Self::StepsPending { .. } => Health::Working,
         }
     }
@@ -140,6 +155,7 @@ impl Reason {
             Self::DriveKeepsNoTimes { side, .. } => {
                 format!("the {side} drive keeps no modification times")
             }
+            Self::LowSpace { side, .. } => format!("low free space on the {side} side"),
         }
     }
 }
@@ -203,6 +219,34 @@ impl fmt::Display for Reason {
                 write!(
                     f,
                     ". Copies go on and nothing is copied twice. The drive said: {error}"
+                )
+            }
+            Self::LowSpace {
+                side,
+                place,
+                folder,
+                free,
+                need,
+                since,
+            } => {
+                let size = |n: &u64| humansize::format_size(*n, humansize::BINARY);
+                write!(
+                    f,
+                    "low free space on the {side} side: the disk of {} `{folder}` has {} free, the copies of the last sync needed {}",
+                    if place == "trash" {
+                        "the trash folder"
+                    } else {
+                        "the root"
+                    },
+                    size(free),
+                    size(need)
+                )?;
+                if let Some(s) = since {
+                    write!(f, " (since {})", local_time(s))?;
+                }
+                write!(
+                    f,
+                    "; copies go on until it is full, then fail and are retried. Free some space (the trash: `twinsync trash purge`)"
                 )
             }
         }
@@ -303,6 +347,8 @@ pub struct Facts {
     pub bytes_pending: u64,
     /// Sides whose drive refused a copy's times: since when, and its error.
     pub no_times: Vec<(Side, Option<String>, String)>,
+    /// Sides whose disk was short of room at the last apply.
+    pub low_space: Vec<crate::apply::space::Shortfall>,
 }
 
 impl Facts {
@@ -333,6 +379,7 @@ impl Facts {
             steps_pending,
             bytes_pending,
             no_times: no_times(state)?,
+            low_space: crate::apply::space::notes(state)?,
         })
     }
 }
@@ -403,6 +450,16 @@ pub fn verdict(facts: &Facts) -> Verdict {
             error: error.clone(),
         });
     }
+    for s in &facts.low_space {
+        reasons.push(Reason::LowSpace {
+            side: s.side,
+            place: s.place.clone(),
+            folder: s.folder.clone(),
+            free: s.free,
+            need: s.need,
+            since: (!s.since.is_empty()).then(|| s.since.clone()),
+        });
+    }
     // Most severe first; the order within a state stays as above.
     reasons.sort_by_key(|r| std::cmp::Reverse(r.health()));
     Verdict {
@@ -464,6 +521,18 @@ mod tests {
                 None,
                 "set mtime: Operation not permitted".into(),
             )],
+            low_space: vec![shortfall()],
+        }
+    }
+
+    fn shortfall() -> crate::apply::space::Shortfall {
+        crate::apply::space::Shortfall {
+            side: Side::Right,
+            place: "root".into(),
+            folder: "/mnt/cloud".into(),
+            free: 5 << 20,
+            need: 300 << 20,
+            since: "2026-12-07T02:33:10Z".into(),
         }
     }
 
@@ -513,6 +582,10 @@ mod tests {
                 no_times: vec![(Side::Right, None, "refused".into())],
                 ..Facts::default()
             },
+            Facts {
+                low_space: vec![shortfall()],
+                ..Facts::default()
+            },
         ] {
             let v = verdict(&f);
             assert_eq!(v.health, Health::NeedsYou, "{f:?}");
@@ -553,6 +626,31 @@ mod tests {
             v.headline(),
             "Needs you: the right drive keeps no modification times"
         );
+    }
+
+    /// Issue 22: a disk short of room for the next copies needs you, with
+    /// the figures and what to do.
+    #[test]
+    fn low_free_space_needs_you_with_the_figures() {
+        let v = verdict(&Facts {
+            low_space: vec![shortfall()],
+            ..Facts::default()
+        });
+        assert_eq!(v.health, Health::NeedsYou);
+        assert_eq!(v.headline(), "Needs you: low free space on the right side");
+        let text = v.reasons[0].to_string();
+        for want in [
+            "`/mnt/cloud`",
+            "5 MiB free",
+            "needed 300 MiB",
+            "since 2026-12-0",
+            "trash purge",
+        ] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(j["reasons"][0]["kind"], "low_space");
+        assert_eq!(j["reasons"][0]["need"], 300 << 20);
     }
 
     #[test]
@@ -625,12 +723,13 @@ mod tests {
                 Health::NeedsYou => {
                     (f.conflicts, f.failing, f.skipped) = (0, 0, 0);
                     f.no_times.clear();
+                    f.low_space.clear();
                 }
                 Health::Working => f.steps_pending = 0,
                 Health::InSync => {}
             }
         }
-        assert_eq!(verdict(&all()).reasons.len(), 7);
+        assert_eq!(verdict(&all()).reasons.len(), 8);
     }
 
     #[test]

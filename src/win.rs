@@ -1,5 +1,5 @@
 //! Windows FFI: the few calls std does not offer (setting hidden/system
-//! attributes, file ids, the Event Log and its registry source). The only
+//! attributes, file ids, free space, the Event Log and its registry source). The only
 //! module allowed `unsafe`; each call is a plain Win32 function taking
 //! NUL-terminated wide strings, and every handle is released where it opens.
 #![allow(unsafe_code)]
@@ -38,6 +38,32 @@ pub fn set_attributes(p: &Path, attrs: u32) -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// Bytes free for the calling user on the volume holding `p` (quotas
+/// count), from `GetDiskFreeSpaceExW`.
+///
+/// # Errors
+/// The OS error of `GetDiskFreeSpaceExW`.
+pub fn free_space(p: &Path) -> std::io::Result<u64> {
+    use windows_sys::Win32::Storage::FileSystem::GetDiskFreeSpaceExW;
+    let w = wide(p);
+    let mut avail: u64 = 0;
+    // SAFETY: `w` is a valid NUL-terminated UTF-16 string that outlives the
+    // call; `avail` is a valid out pointer; the two other outputs may be null.
+    let ok = unsafe {
+        GetDiskFreeSpaceExW(
+            w.as_ptr(),
+            &raw mut avail,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if ok == 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(avail)
     }
 }
 

@@ -27,7 +27,8 @@
 //! (the `Journal` type: batching, failures, the report), `steps` holds the
 //! executors (one per step kind; the copy in `copy`), [`trash`] the soft
 //! delete, `recover` the housekeeping around unfinished plans and temp
-//! names, [`alert`] the alert texts of steps. [`run`] takes a
+//! names, [`alert`] the alert texts of steps, [`space`] the free-space
+//! check before a run. [`run`] takes a
 //! [`ValidPlan`]: it cannot start on an unchecked plan.
 
 pub mod alert;
@@ -35,6 +36,7 @@ mod copy;
 mod journal;
 mod progress;
 mod recover;
+pub mod space;
 mod steps;
 pub mod trash;
 
@@ -490,5 +492,7 @@ pub fn event_name(k: OpKind) -> &'static str {
 mod drive_tests;
 #[cfg(test)]
 mod policy_tests;
+#[cfg(test)]
+mod space_tests;
 #[cfg(test)]
 mod tests;

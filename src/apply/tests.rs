@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
 mod harness;
-pub(super) use harness::{Harness, harness, live, valid};
-use harness::{assert_file, count, cut, has_rule, no_temps, noise, put_all, put_each, trashed};
+pub(super) use harness::{Harness, harness, live, put_each, valid};
+use harness::{assert_file, count, cut, has_rule, no_temps, noise, put_all, trashed};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved

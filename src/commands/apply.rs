@@ -156,6 +156,9 @@ fn apply_with_progress(
     force: bool,
 ) -> Result<apply::Report, RunError> {
     apply::admit(plan, cfg, sides, state, force)?;
+    for short in apply::space::check(plan, cfg, sides, state, log) {
+        crate::eoutln!("warning: {short}");
+    }
     let bars = terminal::Bars::on_terminal();
     let on_event = |op: &crate::plan::Op, err: &str| apply::alert::enqueue_step(cfg, op, err);
     let opts = apply::Options {

@@ -275,6 +275,10 @@ impl Fs for FaultFs {
         self.check("remove folder", path, true)?;
         self.inner.remove_dir(path)
     }
+    fn free_space(&self) -> Option<u64> {
+        self.check("free space", "", false).ok()?;
+        self.inner.free_space()
+    }
 }
 
 /// Fails a call of `op` on `path` when a rule says so (counting it).

@@ -233,6 +233,10 @@ impl Fs for LatencyFs {
         self.call("stat");
         self.inner.root_exists()
     }
+    fn free_space(&self) -> Option<u64> {
+        self.call("free_space");
+        self.inner.free_space()
+    }
 }
 
 #[cfg(test)]

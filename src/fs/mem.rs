@@ -32,6 +32,8 @@ struct Tree {
     clock: i64,
     root_present: bool,
     next_ino: u64,
+    /// What [`Fs::free_space`] answers (set by tests).
+    free_space: Option<u64>,
 }
 
 impl Tree {
@@ -67,6 +69,7 @@ impl MemFs {
                 clock: 1_700_000_000_000_000_000,
                 root_present: true,
                 next_ino: 0,
+                free_space: None,
             })),
             case_insensitive,
             granularity_ns: granularity_ns.max(1),
@@ -74,6 +77,12 @@ impl MemFs {
             ids: true,
             ids_on_query: false,
         }
+    }
+
+    /// Sets what [`Fs::free_space`] answers (`None`: not known, the
+    /// default), for every clone of this tree.
+    pub fn set_free_space(&self, bytes: Option<u64>) {
+        self.lock().free_space = bytes;
     }
 
     /// The same tree, with ids only from `file_id` (like Windows listings).
@@ -538,6 +547,10 @@ impl Fs for MemFs {
         }
         t.nodes.remove(&k);
         Ok(())
+    }
+
+    fn free_space(&self) -> Option<u64> {
+        self.lock().free_space
     }
 }
 

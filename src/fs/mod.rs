@@ -406,6 +406,15 @@ pub trait Fs: Send + Sync {
             .map_err(|e| FsError::io("write", path, e))?;
         w.finish()
     }
+
+    /// Bytes a new file may still take on the disk holding the root (for
+    /// this user: quotas and reserved blocks count), asked once per apply
+    /// for the free-space alert. `None`: not known (the file system or
+    /// the drive cannot tell, or asking failed), which never reads as
+    /// "enough" or "full".
+    fn free_space(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Hashes a file's content with BLAKE3 (hex).

@@ -454,6 +454,10 @@ impl Fs for RealFs {
     fn remove_dir(&self, path: &str) -> Result<(), FsError> {
         fs::remove_dir(self.abs(path)).map_err(|e| FsError::io("remove folder", path, e))
     }
+
+    fn free_space(&self) -> Option<u64> {
+        platform::free_space(&self.root)
+    }
 }
 
 #[cfg(unix)]
@@ -473,6 +477,12 @@ mod platform {
 
     pub(super) fn clear_readonly(_p: &Path) -> bool {
         false
+    }
+
+    /// `statvfs`: the blocks available to unprivileged users.
+    pub(super) fn free_space(p: &Path) -> Option<u64> {
+        let v = rustix::fs::statvfs(p).ok()?;
+        v.f_bavail.checked_mul(v.f_frsize)
     }
 }
 
@@ -506,6 +516,10 @@ mod platform {
             _ => false,
         }
     }
+
+    pub(super) fn free_space(p: &Path) -> Option<u64> {
+        crate::win::free_space(p).ok()
+    }
 }
 
 #[cfg(not(any(unix, windows)))]
@@ -520,6 +534,9 @@ mod platform {
     }
     pub(super) fn clear_readonly(_p: &Path) -> bool {
         false
+    }
+    pub(super) fn free_space(_p: &Path) -> Option<u64> {
+        None
     }
 }
 

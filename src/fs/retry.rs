@@ -150,6 +150,10 @@ impl Fs for RetryFs {
         // again would cost a round trip per file on a drive without ids.
         self.inner.file_id(path)
     }
+    fn free_space(&self) -> Option<u64> {
+        // Asked once, like `file_id`: an interruption reads as "not known".
+        self.inner.free_space()
+    }
 }
 
 #[cfg(test)]
