@@ -489,7 +489,11 @@ pub fn event_name(k: OpKind) -> &'static str {
 }
 
 #[cfg(test)]
+mod case_tests;
+#[cfg(test)]
 mod drive_tests;
+#[cfg(test)]
+mod length_tests;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]

@@ -12,8 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
 mod harness;
-pub(super) use harness::{Harness, harness, live, put_each, valid};
-use harness::{assert_file, count, cut, has_rule, no_temps, noise, put_all, trashed};
+pub(super) use harness::{
+    Harness, assert_file, assert_trash_recorded, count, cut, each_cut, harness, live, no_temps,
+    put_each, valid,
+};
+use harness::{Heard, has_rule, noise, put_all, trashed};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -148,29 +151,6 @@ fn scenario() -> Harness {
     h
 }
 
-/// Every version in a side's trash has its trash record (finding 6).
-fn assert_trash_recorded(h: &Harness, n: i64) {
-    let state = h.state();
-    let records = state.trash_records().unwrap();
-    for (side, m) in [(Side::Left, &h.left), (Side::Right, &h.right)] {
-        for k in m
-            .dump()
-            .into_iter()
-            .filter(|(_, d)| d.is_some())
-            .map(|(k, _)| k)
-        {
-            if let Some(rel) = k.strip_prefix(".sync_trash/") {
-                assert!(
-                    records
-                        .iter()
-                        .any(|r| r.side == side && r.trash_path == rel),
-                    "n={n}: {side} trash `{rel}` has no record: {records:?}"
-                );
-            }
-        }
-    }
-}
-
 #[test]
 fn power_cut_after_every_write_then_resume_converges() {
     power_cuts(false, false);
@@ -215,8 +195,7 @@ fn power_cuts(after_write: bool, replan: bool) {
     assert!(plan.ops.len() >= 50, "only {} steps", plan.ops.len());
     let moves = count(&plan, &[OpKind::Move]);
     assert_eq!(moves, 2, "a folder and a file move in the plan");
-    let mut n = 0;
-    loop {
+    let n = each_cut(|n| {
         let h = scenario();
         let plan = h.plan();
         let before = h.contents();
@@ -265,11 +244,8 @@ fn power_cuts(after_write: bool, replan: bool) {
             h.right.get("vault-2026/v3.bin").is_some() && h.left.get("moved/d15.txt").is_some(),
             "n={n}: moves not done"
         );
-        if !crashed {
-            break;
-        }
-        n += 1;
-    }
+        crashed
+    });
     assert!(n >= 50, "the plan needed only {n} writes");
 }
 
@@ -414,15 +390,12 @@ fn failed_steps_alert_once_and_locks_only_when_they_persist() {
                 *alerts.lock().unwrap() += 1;
             }
         };
+        let opts = Options {
+            on_event: Some(&on_event),
+            ..Options::default()
+        };
         for _ in 0..3 {
-            let plan = h.plan();
-            let mut state = h.admitted(&plan, &sides);
-            let opts = Options {
-                on_event: Some(&on_event),
-                ..Options::default()
-            };
-            let r = h.run_in(&mut state, &plan, &sides, &opts).unwrap();
-            assert_eq!(r.failed.len(), 1);
+            assert_eq!(h.run_opts(&h.plan(), &sides, &opts).failed.len(), 1);
         }
         assert_eq!(*alerts.lock().unwrap(), expected, "{class:?}");
     }
@@ -488,29 +461,6 @@ fn rescan_not_found_blip_does_not_plan_deletes() {
     });
     let deletes = count(&plan, &[OpKind::Delete, OpKind::Rmdir]);
     assert_eq!(deletes, 0, "{:?}", plan.ops);
-}
-
-/// A case-only rename found done after a crash, but edited since, is drift:
-/// the edit must still reach the other side.
-#[test]
-fn case_rename_recovery_does_not_swallow_an_edit() {
-    let h = harness("");
-    h.synced(&[("case.txt", "original")]);
-    h.left.rename("case.txt", "Case.txt").unwrap();
-    let plan = h.plan();
-    h.right.rename("case.txt", "Case.txt").unwrap();
-    h.tick();
-    h.right
-        .put("Case.txt", b"edited on the right while we were down");
-    h.apply(&plan);
-    for _ in 0..3 {
-        h.tick();
-        h.sync();
-    }
-    assert_eq!(
-        h.left.get("Case.txt").unwrap(),
-        h.right.get("Case.txt").unwrap()
-    );
 }
 
 /// A folder deleted on one side whose twin holds a name the scan skips is
@@ -620,131 +570,6 @@ fn copy_recovery_does_not_accept_different_content() {
         .filter(|k| k.contains("clash"))
         .count();
     assert_eq!(clash, 1, "a 6.2.2 conflict kept both versions");
-}
-
-/// A trash folder equal to its root, or inside the other root, is a config error.
-#[test]
-fn trash_root_equal_to_a_root_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.toml");
-    let (left, right) = (dir.path().join("L"), dir.path().join("R"));
-    for trash in [
-        left.display().to_string(),
-        right.join("t").display().to_string(),
-    ] {
-        let text = format!(
-            "left_root = '{}'\nright_root = '{}'\nstate_db = 's.db'\n[soft_delete]\nleft_trash_root = '{trash}'\n",
-            left.display(),
-            right.display()
-        );
-        let e = Config::parse(&file, &text).unwrap_err().to_string();
-        assert!(e.contains("soft_delete.left_trash_root"), "{e}");
-    }
-}
-
-/// A case-only folder rename `Proj` → `PROJ` planned for the right side.
-fn case_folder_rename() -> (Harness, Plan) {
-    let h = harness("[soft_delete]\nmax_size_bytes = 4");
-    h.synced(&[
-        ("Proj/a.txt", "abc"),
-        ("Proj/big.bin", "large media, beyond the trash limit"),
-    ]);
-    h.left.rename("Proj", "PROJ").unwrap();
-    let plan = h.plan();
-    assert!(
-        plan.ops
-            .iter()
-            .any(|o| o.kind() == OpKind::Rename && o.side() == Some(Side::Right)),
-        "{:?}",
-        plan.ops
-    );
-    (h, plan)
-}
-
-/// Regression (issue 8, finding 1): the second hop of a case-only folder
-/// rename failed, the item stayed under a temp name the scan skips, and the
-/// next plan deleted the other side's copy (large files for good).
-#[test]
-fn case_rename_whose_put_back_fails_is_parked_held_and_recovered() {
-    let (h, plan) = case_folder_rename();
-    // The direct rename is refused, the intermediate hop works, the second
-    // hop and the roll-back both fail (an open handle inside, say).
-    let sides = h
-        .faults(Side::Right)
-        .fail(ErrorClass::Locked, "rename", "Proj → PROJ", 1)
-        .fail(ErrorClass::Locked, "rename", "case.tmp →", 2)
-        .sides();
-    let r = h.apply_with(&plan, &sides).unwrap();
-    assert_eq!(r.failed.len(), 1, "{r:?}");
-    let err = &r.failed[0].error;
-    assert!(err.contains("parked"), "{err}");
-    let parked = h.right.dump().into_keys().any(|k| k.ends_with("-case.tmp"));
-    assert!(parked, "the folder is under its temp name");
-    // The next plan must not touch PROJ on the left: the right's folder is
-    // unknown, not deleted.
-    let next = h.plan();
-    let deletes = count(&next, &[OpKind::Delete, OpKind::Rmdir]);
-    assert_eq!(deletes, 0, "{:?}", next.ops);
-    assert!(
-        next.problems.iter().any(|p| p.contains("parked")),
-        "{:?}",
-        next.problems
-    );
-    // Recovery puts it back under the new name; then everything converges.
-    let state = h.state();
-    let stuck = recover_parked(&state, &h.sides(), &Logger::null()).unwrap();
-    assert!(stuck.is_empty(), "{stuck:?}");
-    assert!(state.parked().unwrap().is_empty());
-    h.tick();
-    h.sync();
-    h.sync();
-    assert_file(
-        &h.right,
-        "PROJ/big.bin",
-        "large media, beyond the trash limit",
-    );
-    assert_eq!(live(&h.left), live(&h.right));
-    assert!(h.plan().ops.is_empty());
-}
-
-#[test]
-fn case_rename_rolls_the_first_hop_back_when_the_second_fails() {
-    let (h, plan) = case_folder_rename();
-    let sides = h
-        .faults(Side::Right)
-        .fail(ErrorClass::Other, "rename", "Proj → PROJ", 1)
-        .fail(ErrorClass::Locked, "rename", "case.tmp → PROJ", 1)
-        .sides();
-    let r = h.apply_with(&plan, &sides).unwrap();
-    assert_eq!(r.failed.len(), 1);
-    assert!(
-        h.right.dump().contains_key("Proj/big.bin"),
-        "back under its old name at once"
-    );
-    no_temps(&h.right);
-    let state = h.state();
-    assert!(state.parked().unwrap().is_empty());
-    h.tick();
-    let p = h.plan();
-    let r = h.apply_with(&p, &h.sides()).unwrap();
-    assert!(
-        h.right.dump().contains_key("PROJ/big.bin"),
-        "{:?} {r:?} {:?}",
-        p.ops,
-        h.right.dump().keys()
-    );
-}
-
-#[test]
-fn case_rename_is_direct_when_the_file_system_allows_it() {
-    let (h, plan) = case_folder_rename();
-    // Any use of an intermediate name would fail: the direct rename must do.
-    let sides = h
-        .faults(Side::Right)
-        .fail(ErrorClass::Other, "rename", ".~twinsync-", u32::MAX)
-        .sides();
-    h.apply_clean(&plan, &sides);
-    assert!(h.right.dump().contains_key("PROJ/big.bin"));
 }
 
 /// Regression (issue 8, finding 2): `watch` swept an item parked under a
@@ -928,12 +753,11 @@ fn stop_request_lets_the_small_step_in_progress_finish() {
     let plan = h.plan();
     // Stop requested while a.txt is read.
     let (sides, stop) = h.hooked(Side::Left).flag_when_opened("a.txt");
-    let mut state = h.admitted(&plan, &sides);
     let opts = Options {
         stop: Some(&stop),
         ..Options::default()
     };
-    let r = h.run_in(&mut state, &plan, &sides, &opts).unwrap();
+    let r = h.run_opts(&plan, &sides, &opts);
     assert_eq!(r.copied, 1, "{r:?}");
     assert_file(&h.right, "a.txt", "first");
     assert!(h.right.get("b.txt").is_none(), "later steps wait");
@@ -968,15 +792,10 @@ fn copy_recovery_does_not_hydrate_a_placeholder() {
 /// rename (another name, which the no-id match cannot pair) is still a move.
 #[test]
 fn renames_are_moves_where_ids_come_only_on_request() {
-    let mut h = harness("");
-    h.left = MemFs::new("left", true, 2_000_000_000).ids_on_query();
-    h.left.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
-    h.right = MemFs::new("right", true, 2_000_000_000).ids_on_query();
-    h.right.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-    h.left
-        .put("adopted.docx", b"on both sides at the first run");
-    h.right
-        .put("adopted.docx", b"on both sides at the first run");
+    let h = harness("").ids_on_query();
+    for side in [&h.left, &h.right] {
+        side.put("adopted.docx", b"on both sides at the first run");
+    }
     h.left.put("copied.mp4", b"media copied by twinsync");
     h.sync();
     h.tick();
@@ -999,43 +818,19 @@ fn renames_are_moves_where_ids_come_only_on_request() {
 /// copies), adding up to its size, in the small and in the pipelined loop.
 #[test]
 fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
-    #[derive(Default)]
-    struct Heard(std::sync::Mutex<Vec<(String, u64)>>);
-    impl Heard {
-        fn note(&self, what: &str, n: u64) {
-            self.0.lock().unwrap().push((what.to_owned(), n));
-        }
-    }
-    impl Progress for Heard {
-        fn begin(&self, steps: u64, bytes: u64) {
-            self.note(&format!("begin {steps}"), bytes);
-        }
-        fn step_start(&self, op: &Op) {
-            self.note(&format!("start {}", op.path), op.bytes);
-        }
-        fn copied(&self, n: u64) {
-            self.note("copied", n);
-        }
-        fn step_end(&self, op: &Op) {
-            self.note(&format!("end {}", op.path), 0);
-        }
-    }
     let h = harness("");
     let big = vec![7u8; 9 * 1024 * 1024 + 5];
     let medium = vec![1u8; 600 * 1024];
     h.left.put("big.bin", &big);
     h.left.put("medium.bin", &medium);
     h.left.put("d/small.txt", b"hello");
-    let plan = h.plan();
-    let mut state = h.admitted(&plan, &h.sides());
     let heard = Heard::default();
     let opts = Options {
         progress: Some(&heard),
         ..Options::default()
     };
-    let report = h.run_in(&mut state, &plan, &h.sides(), &opts).unwrap();
-    assert_eq!(report.copied, 3);
-    let heard = heard.0.into_inner().unwrap();
+    assert_eq!(h.run_opts(&h.plan(), &h.sides(), &opts).copied, 3);
+    let heard = heard.take();
     let total = (big.len() + medium.len() + 5) as u64;
     // Three copies and the folder `d`.
     assert_eq!(heard[0], ("begin 4".to_owned(), total));
@@ -1062,235 +857,4 @@ fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
     }
     let ends = heard.iter().filter(|(w, _)| w.starts_with("end ")).count();
     assert_eq!(ends, 4, "every step ends: {heard:?}");
-}
-
-/// A right side that takes path components of at most 255 bytes and whole
-/// paths of at most `max_path` bytes, as a `MAX_PATH`-style cloud drive.
-fn limited_right(h: &Harness, max_path: usize) -> Sides {
-    h.faults(Side::Right).limit_names(255, max_path).sides()
-}
-
-/// A relative path of exactly `len` bytes ending in `/name`.
-fn path_of_len(len: usize, name: &str) -> String {
-    let dir = format!("Projects/Client/{}", "d".repeat(len - 16 - name.len() - 1));
-    let p = format!("{dir}/{name}");
-    assert_eq!(p.len(), len);
-    p
-}
-
-/// Issue 18, item 6: a file whose path is exactly at the drive's length
-/// limit copies (its temp file fits where it fits), and so does one whose
-/// name is at the component limit; nothing fails, no temp file is left.
-#[test]
-fn files_at_the_drives_length_limit_copy_through_a_temp_that_fits() {
-    let h = harness("");
-    let sides = limited_right(&h, 120);
-    let short_name = path_of_len(120, "a.txt");
-    let long_name = path_of_len(120, &format!("{}.docx", "n".repeat(30)));
-    let at_component_limit = format!("Projects/{}.pdf", "c".repeat(251));
-    for p in [&short_name, &long_name] {
-        h.left.put(p, p.as_bytes());
-    }
-    h.left.put("top.txt", b"a short path");
-    let plan = h.plan();
-    h.apply_clean(&plan, &sides);
-    for p in [&short_name, &long_name] {
-        assert_eq!(h.right.get(p).as_deref(), Some(p.as_bytes()));
-    }
-    assert_file(&h.right, "top.txt", "a short path");
-    no_temps(&h.right);
-    // A name of 255 bytes, on a drive whose whole-path limit is far away.
-    h.tick();
-    h.left.put(&at_component_limit, b"long name");
-    let sides = limited_right(&h, 4096);
-    h.apply_clean(&h.plan(), &sides);
-    assert_file(&h.right, &at_component_limit, "long name");
-    no_temps(&h.right);
-    assert!(h.plan().ops.is_empty());
-}
-
-/// Issue 18, item 6: files whose trash path would be too long for the
-/// drive are overwritten and soft-deleted all the same, into a short trash
-/// name; the trash records keep their original paths, and a restore puts
-/// a file back there.
-#[test]
-fn versions_too_long_for_the_trash_go_to_a_short_trash_name_and_restore() {
-    let h = harness("");
-    let sides = limited_right(&h, 120);
-    let edited = path_of_len(120, "budget.xlsx");
-    let deleted = path_of_len(115, "minutes of the meeting.docx");
-    h.left.put(&edited, b"budget v1");
-    h.left.put(&deleted, b"minutes v1");
-    h.apply_clean(&h.plan(), &sides);
-    h.tick();
-    h.left.put(&edited, b"budget v2");
-    h.left.remove_file(&deleted).unwrap();
-    let r = h.apply_clean(&h.plan(), &sides);
-    assert_eq!((r.copied, r.soft_deletes), (1, 1), "{r:?}");
-    assert_file(&h.right, &edited, "budget v2");
-    assert!(h.right.get(&deleted).is_none());
-    no_temps(&h.right);
-    let state = h.state();
-    let mut recs = state.trash_records().unwrap();
-    recs.sort_by(|a, b| a.original_path.cmp(&b.original_path));
-    assert_eq!(
-        recs.iter()
-            .map(|r| r.original_path.as_str())
-            .collect::<Vec<_>>(),
-        [deleted.as_str(), edited.as_str()]
-    );
-    for (rec, body, name) in [
-        (
-            &recs[0],
-            b"minutes v1".as_slice(),
-            "minutes of the meeting.docx",
-        ),
-        (&recs[1], b"budget v1".as_slice(), "budget.xlsx"),
-    ] {
-        assert_eq!(rec.side, Side::Right);
-        assert!(rec.trash_path.starts_with(".long/"), "{}", rec.trash_path);
-        assert!(rec.trash_path.ends_with(name), "{}", rec.trash_path);
-        let full = format!(".sync_trash/{}", rec.trash_path);
-        assert!(full.len() <= 120, "{full}");
-        assert_eq!(h.right.get(&full).as_deref(), Some(body));
-    }
-    assert!(h.plan().ops.is_empty(), "settled");
-    // Restored by its original path, back at its original path.
-    let rec = trash::restore(
-        &h.cfg,
-        &state,
-        &sides,
-        &Logger::null(),
-        &deleted,
-        None,
-        None,
-    )
-    .unwrap();
-    assert_eq!(rec.original_path, deleted);
-    assert_file(&h.right, &deleted, "minutes v1");
-    assert_eq!(state.trash_records().unwrap().len(), 1);
-    // The next cycle syncs it back to the left.
-    h.tick();
-    h.apply_clean(&h.plan(), &sides);
-    assert_file(&h.left, &deleted, "minutes v1");
-}
-
-/// Issue 18, item 6, under power cuts: with the copy temps and trash
-/// entries of paths at the drive's limit under their short names, a cut
-/// after any write (or right after its effect, before the journal) and a
-/// resume of the same plan converge, lose nothing, leave no temp file and
-/// record every trash entry.
-#[test]
-fn power_cuts_at_the_length_limit_resume_through_the_short_names() {
-    for after_write in [false, true] {
-        let mut n = 0;
-        loop {
-            let h = harness("");
-            let edited_short = path_of_len(120, "a.txt");
-            let edited_long = path_of_len(120, "the quarterly figures.xlsx");
-            let deleted = path_of_len(116, "old notes.txt");
-            let created = path_of_len(120, "new.txt");
-            for p in [&edited_short, &edited_long, &deleted] {
-                h.left.put(p, format!("{p} v1").as_bytes());
-            }
-            h.apply_clean(&h.plan(), &limited_right(&h, 120));
-            h.tick();
-            for p in [&edited_short, &edited_long, &created] {
-                h.left.put(p, format!("{p} v2, longer").as_bytes());
-            }
-            h.left.remove_file(&deleted).unwrap();
-            let before = h.contents();
-            let plan = h.plan();
-            let right = cut(&h.right, &Arc::new(AtomicI64::new(n)), after_write);
-            right.limit_names(255, 120);
-            let faulty = h.sides_with(Side::Right, Arc::new(right));
-            let crashed = h.apply_with(&plan, &faulty).is_err();
-            // Restart: the same plan again, the power back on.
-            let sides = limited_right(&h, 120);
-            let r = h.apply_with(&plan, &sides).unwrap();
-            assert!(r.failed.is_empty(), "n={n}: {:?}", r.failed);
-            h.assert_converged_keeping(&before, n);
-            no_temps(&h.right);
-            assert_trash_recorded(&h, n);
-            let state = h.state();
-            assert_eq!(
-                state.trash_records().unwrap().len(),
-                3,
-                "n={n}: two replaced versions and a deleted file"
-            );
-            let r = h.apply_with(&h.plan(), &sides).unwrap();
-            assert!(r.failed.is_empty(), "n={n}: {:?}", r.failed);
-            assert!(!h.plan().summary.has_changes(), "n={n}: still has work");
-            if !crashed {
-                break;
-            }
-            n += 1;
-        }
-        assert!(n >= 8, "the plan needed only {n} writes");
-    }
-}
-
-/// The sweep removes a leftover copy temp under the short name (issue 18,
-/// item 6) as under the regular one, and an older build's, unless the plan
-/// owning it is still running.
-#[test]
-fn short_and_old_temp_names_are_swept_unless_their_plan_runs() {
-    let h = harness("");
-    let running = "5b7e01c2-0000-4000-8000-000000000001";
-    let over = "9d31aa07-0000-4000-8000-000000000002";
-    let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
-    state.begin_plan(running, 0).unwrap();
-    let mut temps = Vec::new();
-    for id in [running, over] {
-        let [regular, short] = paths::copy_temps("d/report.docx", id, 12);
-        let old = format!(
-            "d/.~twinsync-{}-12.tmp",
-            id.chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(8)
-                .collect::<String>()
-        );
-        for t in [regular, short, old] {
-            h.right.put(&t, b"partial copy");
-            temps.push(t);
-        }
-    }
-    let removed = sweep_temps(&state, &h.right, Side::Right, &temps, &Logger::null());
-    assert_eq!(removed, temps[3..].to_vec(), "only the finished plan's");
-    for t in &temps[..3] {
-        assert!(h.right.get(t).is_some(), "{t} belongs to a running plan");
-    }
-}
-
-/// Windows reports a path over `MAX_PATH` as "path not found": a copy whose
-/// temp file is refused that way goes through the short temp name, and a
-/// replaced version refused its full trash path that way goes to a short
-/// trash name.
-#[test]
-fn a_path_not_found_refusal_is_read_as_too_long_like_windows_reports_it() {
-    let h = harness("");
-    h.synced(&[("docs/plan.txt", "v1")]);
-    h.left.put("docs/plan.txt", b"v2");
-    let sides = h
-        .faults(Side::Right)
-        .fail(ErrorClass::NotFound, "create", "docs/.~twinsync-", 1)
-        .fail(ErrorClass::NotFound, "rename", "→ .sync_trash/docs/", 1)
-        .sides();
-    h.apply_clean(&h.plan(), &sides);
-    assert_file(&h.right, "docs/plan.txt", "v2");
-    let state = h.state();
-    let recs = state.trash_records().unwrap();
-    assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].original_path, "docs/plan.txt");
-    assert!(
-        recs[0].trash_path.starts_with(".long/"),
-        "{}",
-        recs[0].trash_path
-    );
-    assert_file(
-        &h.right,
-        &format!(".sync_trash/{}", recs[0].trash_path),
-        "v1",
-    );
-    no_temps(&h.right);
 }

@@ -274,3 +274,23 @@ fn absolute_trash_outside_root() {
     .unwrap();
     assert!(matches!(c.left_trash, TrashRoot::Outside(_)));
 }
+
+/// A trash folder equal to its root, or inside the other root, is a config error.
+#[test]
+fn trash_root_equal_to_a_root_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let (left, right) = (dir.path().join("L"), dir.path().join("R"));
+    for trash in [
+        left.display().to_string(),
+        right.join("t").display().to_string(),
+    ] {
+        let text = format!(
+            "left_root = '{}'\nright_root = '{}'\nstate_db = 's.db'\n[soft_delete]\nleft_trash_root = '{trash}'\n",
+            left.display(),
+            right.display()
+        );
+        let e = Config::parse(&file, &text).unwrap_err().to_string();
+        assert!(e.contains("soft_delete.left_trash_root"), "{e}");
+    }
+}

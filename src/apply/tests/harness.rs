@@ -165,6 +165,31 @@ impl Harness {
         state
     }
 
+    /// Admits `plan` on `sides` and runs it with `opts` (a stop flag, a
+    /// progress recorder, an event hook), which must not fail.
+    #[track_caller]
+    pub(in crate::apply) fn run_opts(&self, plan: &Plan, sides: &Sides, opts: &Options) -> Report {
+        let mut state = self.admitted(plan, sides);
+        self.run_in(&mut state, plan, sides, opts).unwrap()
+    }
+
+    /// The same harness with roots that give file ids only when asked one
+    /// path at a time (as Windows listings do).
+    pub(in crate::apply) fn ids_on_query(mut self) -> Self {
+        for (side, label) in [(Side::Left, "L"), (Side::Right, "R")] {
+            let m = MemFs::new(side.as_str(), true, 2_000_000_000).ids_on_query();
+            m.put(
+                paths::MARKER_NAME,
+                format!(r#"{{"root_id":"{label}"}}"#).as_bytes(),
+            );
+            match side {
+                Side::Left => self.left = m,
+                Side::Right => self.right = m,
+            }
+        }
+        self
+    }
+
     /// Runs an admitted `plan` on `sides` with `opts`.
     pub(in crate::apply) fn run_in(
         &self,
@@ -523,5 +548,73 @@ pub(in crate::apply) fn cut(m: &MemFs, budget: &Arc<AtomicI64>, after_write: boo
         FaultFs::with_cut_after(inner, Arc::clone(budget))
     } else {
         FaultFs::with_budget(inner, Arc::clone(budget))
+    }
+}
+
+/// Runs `attempt(n)` with the power cut after `n` writes, for n = 0, 1, …
+/// until an attempt says it ran through uncut; returns that `n` (the
+/// number of writes the run needed).
+pub(in crate::apply) fn each_cut(mut attempt: impl FnMut(i64) -> bool) -> i64 {
+    let mut n = 0;
+    while attempt(n) {
+        n += 1;
+    }
+    n
+}
+
+/// A [`Progress`] that writes down what it hears, in order: `("begin
+/// <steps>", bytes)`, `("start <path>", bytes)`, `("copied", n)`, `("end
+/// <path>", 0)`.
+#[derive(Default)]
+pub(in crate::apply) struct Heard(pub(in crate::apply) std::sync::Mutex<Vec<(String, u64)>>);
+
+impl Heard {
+    fn note(&self, what: String, n: u64) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push((what, n));
+        }
+    }
+
+    /// What was heard.
+    pub(in crate::apply) fn take(self) -> Vec<(String, u64)> {
+        self.0.into_inner().unwrap()
+    }
+}
+
+impl Progress for Heard {
+    fn begin(&self, steps: u64, bytes: u64) {
+        self.note(format!("begin {steps}"), bytes);
+    }
+    fn step_start(&self, op: &Op) {
+        self.note(format!("start {}", op.path), op.bytes);
+    }
+    fn copied(&self, n: u64) {
+        self.note("copied".into(), n);
+    }
+    fn step_end(&self, op: &Op) {
+        self.note(format!("end {}", op.path), 0);
+    }
+}
+
+/// Every version in a side's trash has its trash record (finding 6).
+pub(in crate::apply) fn assert_trash_recorded(h: &Harness, n: i64) {
+    let state = h.state();
+    let records = state.trash_records().unwrap();
+    for (side, m) in [(Side::Left, &h.left), (Side::Right, &h.right)] {
+        for k in m
+            .dump()
+            .into_iter()
+            .filter(|(_, d)| d.is_some())
+            .map(|(k, _)| k)
+        {
+            if let Some(rel) = k.strip_prefix(".sync_trash/") {
+                assert!(
+                    records
+                        .iter()
+                        .any(|r| r.side == side && r.trash_path == rel),
+                    "n={n}: {side} trash `{rel}` has no record: {records:?}"
+                );
+            }
+        }
     }
 }
