@@ -575,6 +575,9 @@ pub fn hash_adopted(
         let (Some(l), Some(r)) = (row.left, row.right) else {
             continue;
         };
+        if !cfg.hash_at(&l.path) {
+            continue; // `hash = false` here: never read to hash
+        }
         let hash = if let Some(h) = l.hash.clone().or(r.hash) {
             h
         } else {

@@ -261,7 +261,7 @@ impl Executor<'_> {
         } else if let Some(old) = live_dst.as_ref().filter(|m| m.kind == Kind::File) {
             self.log.warn(
                 "copy",
-                json!({"path": dest, "side": to, "rule": op.rule, "bytes": old.size, "result": "ok",
+                json!({"path": dest, "side": to, "rule": op.rule, "policy": op.policy, "bytes": old.size, "result": "ok",
                        "note": "the replaced version is not kept (over the soft-delete size limit, soft delete off, or a `delete = \"hard\"` rule)"}),
             );
         }

@@ -208,3 +208,23 @@ fn a_replaced_version_follows_the_rule_of_its_folder() {
         assert_eq!(state.trash_records().unwrap().len(), want.len());
     }
 }
+
+/// `hash = false` means never hashed there: the background hasher of
+/// `watch` (adopted pairs) skips those paths too.
+#[test]
+fn the_background_hasher_leaves_hash_false_paths_unread() {
+    let h = harness("[[rules]]\npath = 'Media/**'\nhash = false\n");
+    for side in [&h.left, &h.right] {
+        side.put("Media/clip.mov", b"the same media on both sides");
+        side.put("Docs/a.txt", b"the same text on both sides");
+    }
+    h.sync();
+    let state = State::open(&h.cfg.state_db).unwrap();
+    let mut cursor = String::new();
+    let budget = std::time::Duration::from_secs(5);
+    let n = crate::pipeline::hash_adopted(&h.cfg, &h.sides(), &state, &mut cursor, budget);
+    assert_eq!(n.unwrap(), 1, "Docs/a.txt only");
+    let unhashed = state.unhashed_pairs("", 10, u64::MAX).unwrap();
+    let keys: Vec<&str> = unhashed.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["media/clip.mov"]);
+}

@@ -479,6 +479,16 @@ impl Config {
         })
     }
 
+    /// May the file at `path` be hashed? Not where its `[[rules]]` entry
+    /// says `hash = false` (size and mtime decide there).
+    #[must_use]
+    pub fn hash_at(&self, path: &str) -> bool {
+        self.rules
+            .first(path, false)
+            .and_then(|r| r.raw.hash)
+            .unwrap_or(true)
+    }
+
     /// Does a file version of `size` bytes at `path` go to the trash when
     /// deleted or replaced (the path's `[[rules]]` over `[soft_delete]`)?
     #[must_use]
