@@ -88,6 +88,12 @@ pub struct CopyStep {
     /// Key of the source path when it differs from the op's key (clash copies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src_key: Option<String>,
+    /// Whether the version this copy replaces goes to the trash, when a
+    /// `[[rules]]` entry decided the step (absent: the plan's global
+    /// `[soft_delete]` settings say). For the plan's review; apply asks
+    /// the config it runs with ([`crate::config::Config::soft_delete_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keeps_replaced: Option<bool>,
 }
 
 /// Delete a file on `side`: to trash (soft) or for good.
@@ -263,6 +269,7 @@ impl Op {
                 lane,
                 props: src.props,
                 src_key: None,
+                keeps_replaced: None,
             }),
         );
         op.bytes = src.size;

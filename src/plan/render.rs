@@ -225,7 +225,17 @@ pub(super) fn replaced(op: &Op, soft_delete: bool, max_bytes: u64) -> Option<(Si
         .iter()
         .find(|e| e.side == side && e.path == dest)
         .filter(|e| e.exists && e.kind == Some(Kind::File))
-        .map(|e| (side, e.size, soft_delete && e.size <= max_bytes))
+        .map(|e| {
+            let by_rule = match &op.step {
+                Step::Copy(c) => c.keeps_replaced,
+                _ => None,
+            };
+            (
+                side,
+                e.size,
+                by_rule.unwrap_or(soft_delete && e.size <= max_bytes),
+            )
+        })
 }
 
 /// The grouped summary table.

@@ -44,6 +44,16 @@ impl<'a> Planner<'a> {
             let is_dir = matches!(op.step, Step::Mkdir(_) | Step::Rmdir(_));
             op.policy = self.input.opts.policy(&op.key, is_dir);
         }
+        // Under a rule, the version a copy replaces is kept by that rule.
+        if op.policy.is_some()
+            && let Step::Copy(c) = &mut op.step
+            && let Some(old) = op.expect.iter().find(|e| {
+                e.side == c.side && e.path == c.dest_path && e.exists && e.kind == Some(Kind::File)
+            })
+        {
+            let key = paths::key_of(&c.dest_path, self.input.opts.case_sensitive);
+            c.keeps_replaced = Some(self.input.opts.soft_delete_at(&key, false, old.size));
+        }
         self.ops.push((phase, op));
     }
 

@@ -45,6 +45,7 @@ fn copy(id: u64, path: &str, bytes: u64, replaces: Option<u64>) -> Op {
             lane: crate::plan::Lane::Small,
             props: 0,
             src_key: None,
+            keeps_replaced: None,
         }),
         sides: vec![Side::Left, Side::Right],
         bytes,
