@@ -15,7 +15,8 @@
 //!   must hold the soft-deleted files and the replaced versions kept (by
 //!   the rule of their folder, [`Config::soft_delete_at`]).
 //!
-//! When a disk is short: a warning in the log (`alert` event), a note in
+//! When a disk is short: a warning in the log (`alert` event; at info level
+//! while the same condition lasts), a note in
 //! the state DB (`low_space_<side>`, with since when, the free and needed
 //! bytes) that makes the health verdict say `needs you` (`status`, the
 //! report, the console), and one email through the outbox per condition
@@ -170,7 +171,15 @@ pub fn check(
                         |k| k.since.clone(),
                     ),
                 };
-                log.warn(
+                // A warning when it starts; while it lasts, an info line per
+                // apply (a `watch` cycle every few seconds must not flood the log).
+                let level = if known.is_none() {
+                    crate::config::Level::Warn
+                } else {
+                    crate::config::Level::Info
+                };
+                log.event(
+                    level,
                     "alert",
                     json!({"side": side, "result": "ok", "bytes": s.need, "free_bytes": s.free,
                            "note": s.to_string()}),
