@@ -533,6 +533,7 @@ mod tests {
             free: 5 << 20,
             need: 300 << 20,
             since: "2026-12-07T02:33:10Z".into(),
+            new: false,
         }
     }
 

@@ -55,6 +55,9 @@ pub struct Shortfall {
     pub need: u64,
     /// When it was first found so (RFC 3339).
     pub since: String,
+    /// Found by this check, not noted before (what `watch` tells once).
+    #[serde(skip)]
+    pub new: bool,
 }
 
 impl std::fmt::Display for Shortfall {
@@ -170,6 +173,7 @@ pub fn check(
                         || chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
                         |k| k.since.clone(),
                     ),
+                    new: known.is_none(),
                 };
                 // A warning when it starts; while it lasts, an info line per
                 // apply (a `watch` cycle every few seconds must not flood the log).
@@ -233,6 +237,7 @@ pub fn notes(state: &State) -> Result<Vec<Shortfall>, crate::state::StateError> 
                 free: 0,
                 need: 0,
                 since: String::new(),
+                new: false,
             }));
         }
     }

@@ -50,6 +50,7 @@ fn a_disk_short_of_room_is_alerted_once_before_copies_fail_and_clears_itself() {
         (Side::Right, 1000, 1200)
     );
     assert_eq!(short[0].place, "root");
+    assert!(short[0].new, "found now: watch tells it on the console");
     assert_eq!(
         r.copied, 3,
         "copies still proceed (the drive may free space)"
@@ -86,6 +87,7 @@ fn a_disk_short_of_room_is_alerted_once_before_copies_fail_and_clears_itself() {
     assert_eq!(short.len(), 1);
     assert_eq!(short[0].need, 1350);
     assert_eq!(short[0].since, since);
+    assert!(!short[0].new, "told once");
     assert_eq!(h.state().outbox_queued().unwrap(), 1, "once per condition");
     // The free space is not known: the note stays (unknown is not "enough").
     h.right.set_free_space(None);

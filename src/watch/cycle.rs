@@ -214,7 +214,12 @@ impl Loop<'_> {
             return (false, None);
         }
         // Logged, noted for the verdict and alerted there; copies go on.
-        let _ = apply::space::check(&plan, self.cfg, &self.sides, &self.state, &self.log);
+        for short in apply::space::check(&plan, self.cfg, &self.sides, &self.state, &self.log) {
+            if short.new {
+                self.console
+                    .line(&format!("{}: {short}", Health::NeedsYou.label()));
+            }
+        }
         let plan = Arc::new(plan);
         let small = |op: &Op| op.lane() != Lane::Large;
         let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(self.cfg, op, err);
