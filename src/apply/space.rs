@@ -21,8 +21,8 @@
 //! bytes) that makes the health verdict say `needs you` (`status`, the
 //! report, the console), and one email through the outbox per condition
 //! (when the note appears, not at every apply while it stays). The note
-//! clears itself at the first apply that finds enough room (or nothing to
-//! write there).
+//! clears itself at the first apply that finds enough room (with nothing
+//! to write there: room for what the note said was needed).
 //!
 //! Copies still proceed (decided so): the drive may free space meanwhile
 //! (a cloud client evicting files, an admin emptying the trash), a copy
@@ -157,6 +157,27 @@ pub fn check(
         let noted = state.meta(&key).ok().flatten();
         // A note that does not parse (an older build's) is replaced or cleared.
         let known: Option<Shortfall> = noted.as_deref().and_then(|v| serde_json::from_str(v).ok());
+        // Nothing to write there this time (the failed copies may be waiting
+        // for their retry): a note clears only when its disk has the room it
+        // lacked, so a backoff does not make the alert come and go.
+        if places.is_empty() {
+            let free = known.as_ref().map(|k| {
+                let free = if k.place == "trash" {
+                    crate::fs::real::RealFs::new(&k.folder).free_space()
+                } else {
+                    fs.free_space()
+                };
+                (free, k.need)
+            });
+            let room = match free {
+                Some((free, need)) => free.is_some_and(|f| f >= need),
+                None => noted.is_some(), // unreadable note: nothing to keep
+            };
+            if room {
+                clear(state, log, side, &key);
+            }
+            continue;
+        }
         let short = places
             .iter()
             .find(|(_, _, need, free)| free.is_some_and(|f| f < *need));
@@ -207,17 +228,26 @@ pub fn check(
                 }
                 found.push(s);
             }
-            _ if noted.is_some() && !unknown => {
-                let _ = state.delete_meta(&key);
-                log.info(
-                    "alert",
-                    json!({"side": side, "result": "ok", "note": format!("the {side} side has room again for what the sync writes there")}),
-                );
-            }
+            _ if noted.is_some() && !unknown => clear(state, log, side, &key),
             _ => {}
         }
     }
     found
+}
+
+/// Drops a side's low-space note, saying so in the log.
+fn clear(state: &State, log: &Logger, side: Side, key: &str) {
+    if let Err(e) = state.delete_meta(key) {
+        log.warn(
+            "error",
+            json!({"side": side, "error": format!("cannot clear the low free space note: {e}")}),
+        );
+        return;
+    }
+    log.info(
+        "alert",
+        json!({"side": side, "result": "ok", "note": format!("the {side} side has room again for what the sync writes there")}),
+    );
 }
 
 /// The low-space notes in the state DB (for the health verdict).

@@ -181,3 +181,38 @@ fn the_real_disk_says_its_free_space_and_a_missing_root_does_not() {
     let gone = crate::fs::real::RealFs::new(d.path().join("not there"));
     assert_eq!(gone.free_space(), None);
 }
+
+/// An apply with nothing to write on a side whose note stands (its failed
+/// copies waiting for their retry, say) keeps the note while the disk
+/// still lacks the room noted, and clears it once the disk has it: the
+/// alert does not come and go with the retries.
+#[test]
+fn with_nothing_to_write_the_note_clears_only_when_the_room_is_there() {
+    let h = harness(EMAIL);
+    let log = Logger::null();
+    h.right.set_free_space(Some(100));
+    h.left.put("big.bin", &[7u8; 300]);
+    assert_eq!(apply_checked(&h, &log).0.len(), 1);
+    // A change on the right only: nothing is written to the right.
+    h.tick();
+    h.right.put("from-right.txt", b"new on the right");
+    let (short, _) = apply_checked(&h, &log);
+    assert!(
+        short.is_empty(),
+        "nothing written there: nothing to warn about"
+    );
+    assert_eq!(
+        space::notes(&h.state()).unwrap().len(),
+        1,
+        "still short of 300"
+    );
+    h.right.set_free_space(Some(300));
+    h.tick();
+    h.right.put("from-right-2.txt", b"another");
+    apply_checked(&h, &log);
+    assert!(
+        space::notes(&h.state()).unwrap().is_empty(),
+        "the room is there"
+    );
+    assert_eq!(h.state().outbox_queued().unwrap(), 1, "one email in all");
+}
