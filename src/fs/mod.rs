@@ -144,6 +144,35 @@ pub trait FileWriter: Write + Send {
     /// # Errors
     /// The I/O error, naming the path.
     fn finish(self: Box<Self>) -> Result<(), FsError>;
+
+    /// Like [`Self::finish`], but first sets the file's mtime and synced
+    /// properties on the open handle (after the last write, which would
+    /// move the mtime again), and reads the file's metadata back from the
+    /// handle: what a copy needs, without the round trips of a
+    /// [`Fs::set_meta`] and a [`Fs::stat`] by path (issue 21). The default
+    /// only finishes, and says it set nothing and read nothing.
+    ///
+    /// # Errors
+    /// Writing or syncing failed (a refusal of the times alone is not an
+    /// error here: see [`Written::times`]).
+    fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<Written, FsError> {
+        let _ = (mtime, props);
+        self.finish()?;
+        Ok(Written::default())
+    }
+}
+
+/// What [`FileWriter::finish_with`] did besides making the file durable.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// `Some(Ok)`: the mtime and properties were set on the handle;
+    /// `Some(Err)`: the drive refused them (the file is written all the
+    /// same: the caller decides what the refusal means); `None`: this
+    /// writer cannot set them (set them by path).
+    pub times: Option<Result<(), FsError>>,
+    /// The file's metadata as the handle reports it once written (`None`:
+    /// stat it by path).
+    pub meta: Option<Meta>,
 }
 
 /// Classes of I/O failure that policy cares about.
