@@ -47,8 +47,10 @@ fn counted(
     (r, per, counter.calls())
 }
 
-/// Before and after, on the in-memory drive: new 13.2 → ?, update 17.0 →
-/// ?, soft delete 8.0 → ?, move ? → ? metadata calls per file.
+/// Metadata calls per file on the destination, before issue 21 and after
+/// (in-memory drive, 120 files in 4 folders): new file 13.2 → 5.2, update
+/// (the old version to trash) 17.0 → 7.2, move 8.3 → 3.2, soft delete
+/// 8.0 → 3.2. The budgets below fail on any return of a per-file call.
 #[test]
 fn small_steps_cost_few_round_trips_on_the_destination() {
     let mut h = harness("");
@@ -96,7 +98,7 @@ fn small_steps_cost_few_round_trips_on_the_destination() {
     println!("soft delete: {deleted:.2} per file {calls:?}");
 
     assert!(new <= 7.0, "new file: {new:.2} metadata calls per file");
-    assert!(update <= 100.0, "update: {update:.2}");
-    assert!(moved <= 100.0, "move: {moved:.2}");
-    assert!(deleted <= 100.0, "soft delete: {deleted:.2}");
+    assert!(update <= 7.5, "update: {update:.2}");
+    assert!(moved <= 3.5, "move: {moved:.2}");
+    assert!(deleted <= 3.5, "soft delete: {deleted:.2}");
 }
