@@ -426,6 +426,7 @@ impl Executor<'_> {
     /// thread fills 1 MiB buffers, a hasher thread hashes them, and this
     /// thread writes them (and hands them back to the reader). The file is
     /// finished with `times` (mtime, properties) set on its handle.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn stream(
         &self,
         sfs: &dyn Fs,

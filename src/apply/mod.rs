@@ -33,6 +33,7 @@
 pub mod alert;
 mod copy;
 mod journal;
+mod parallel;
 mod progress;
 mod recover;
 mod steps;
@@ -312,7 +313,20 @@ pub fn run(
         progress: opts.progress,
     };
     let mut journal = Journal::new(state, &plan.plan_id, log, sides);
-    for op in &plan.ops {
+    let workers = cfg.raw.transfer.parallel_copies.max(1) as usize;
+    let mut i = 0;
+    while let Some(op) = plan.ops.get(i) {
+        i += 1;
+        // Small copies at once, where `parallel_copies` allows (see `parallel`).
+        if workers > 1 && !opts.recover_only && !stop_requested(opts) {
+            let (run, after, skipped) = parallel::small_run(&plan.ops, i - 1, &done, opts);
+            if run.len() > 1 {
+                journal.report.resumed_skips += skipped;
+                parallel::run_at_once(&ex, &mut journal, &run, sides, opts, workers)?;
+                i = after;
+                continue;
+            }
+        }
         if done.contains_key(&op.id) {
             journal.report.resumed_skips += 1;
             continue;
@@ -320,10 +334,7 @@ pub fn run(
         if opts.filter.is_some_and(|f| !f(op)) {
             continue;
         }
-        if opts
-            .stop
-            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
-        {
+        if stop_requested(opts) {
             break;
         }
         if let Step::Record(r) = &op.step
@@ -452,6 +463,11 @@ fn note_drives(state: &State, cfg: &Config, log: &Logger, drives: &steps::DriveN
     }
 }
 
+fn stop_requested(opts: &Options<'_>) -> bool {
+    opts.stop
+        .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+}
+
 fn report_covers(opts: &Options<'_>, op: &Op) -> bool {
     opts.filter.is_none_or(|f| f(op))
         && !opts
@@ -475,6 +491,8 @@ pub fn event_name(k: OpKind) -> &'static str {
 
 #[cfg(test)]
 mod drive_tests;
+#[cfg(test)]
+mod parallel_tests;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]

@@ -15,10 +15,10 @@ use std::sync::Arc;
 /// Files per case: enough that per-folder and per-batch costs (a folder
 /// created once, the root markers checked per batch) show as what they
 /// are, a fraction of a call per file.
-const FILES: usize = 120;
-const FOLDERS: usize = 4;
+const FILES: u64 = 120;
+const FOLDERS: u64 = 4;
 
-fn path(i: usize) -> String {
+fn path(i: u64) -> String {
     format!("d{}/f{i}.txt", i % FOLDERS)
 }
 
@@ -29,7 +29,7 @@ fn counted(
     kind: OpKind,
 ) -> (Report, f64, std::collections::BTreeMap<&'static str, u64>) {
     let plan = h.plan();
-    let steps = plan.ops.iter().filter(|o| o.kind() == kind).count();
+    let steps = plan.ops.iter().filter(|o| o.kind() == kind).count() as u64;
     assert_eq!(
         steps,
         FILES,
@@ -52,6 +52,7 @@ fn counted(
 /// (the old version to trash) 17.0 → 7.2, move 8.3 → 3.2, soft delete
 /// 8.0 → 3.2. The budgets below fail on any return of a per-file call.
 #[test]
+#[allow(clippy::print_stdout)] // the figures, with --nocapture
 fn small_steps_cost_few_round_trips_on_the_destination() {
     let mut h = harness("");
     // Every file changes, moves and goes: not a mass change to refuse here.
@@ -61,7 +62,7 @@ fn small_steps_cost_few_round_trips_on_the_destination() {
         h.left.put(&path(i), format!("v1 {i}").as_bytes());
     }
     let (r, new, calls) = counted(&h, OpKind::Copy);
-    assert_eq!(r.copied as usize, FILES);
+    assert_eq!(r.copied, FILES);
     println!("new file: {new:.2} metadata calls per file on the destination {calls:?}");
 
     h.tick();
@@ -69,7 +70,7 @@ fn small_steps_cost_few_round_trips_on_the_destination() {
         h.left.put(&path(i), format!("v2 {i}, longer").as_bytes());
     }
     let (r, update, calls) = counted(&h, OpKind::Copy);
-    assert_eq!(r.trashed_replaced as usize, FILES);
+    assert_eq!(r.trashed_replaced, FILES);
     println!("update: {update:.2} per file {calls:?}");
 
     h.tick();
@@ -86,7 +87,7 @@ fn small_steps_cost_few_round_trips_on_the_destination() {
             });
     }
     let (r, moved, calls) = counted(&h, OpKind::Move);
-    assert_eq!(r.moves as usize, FILES);
+    assert_eq!(r.moves, FILES);
     println!("move: {moved:.2} per file {calls:?}");
 
     h.tick();
@@ -94,7 +95,7 @@ fn small_steps_cost_few_round_trips_on_the_destination() {
         h.left.remove_file(&format!("moved/{}", path(i))).unwrap();
     }
     let (r, deleted, calls) = counted(&h, OpKind::Delete);
-    assert_eq!(r.soft_deletes as usize, FILES);
+    assert_eq!(r.soft_deletes, FILES);
     println!("soft delete: {deleted:.2} per file {calls:?}");
 
     assert!(new <= 7.0, "new file: {new:.2} metadata calls per file");
