@@ -7,14 +7,29 @@
 //!    but the crash came before the journal write), record it without
 //!    redoing it; otherwise skip it as **drifted**;
 //! 3. commit the step's outcome and its snapshot updates in one SQLite
-//!    transaction ([`State::commit`]).
+//!    transaction ([`State::commit`]; finished steps a batch at a time,
+//!    after a look at the roots' markers: see `journal`).
+//!
+//! Runs of small copies go `parallel_copies` at a time (`parallel`); every
+//! other step runs alone, in plan order.
 //!
 //! Crash invariant: disk effects of a step are idempotent *given its
 //! expect check*: a copy writes a temp file (`.~twinsync-<plan>-<step>.tmp`)
 //! and renames it over the target only as its last act, so a crash leaves
-//! either the old target (expect still holds → redo, the stale temp is
-//! removed first) or the new one (post-condition holds → recorded, not
-//! redone). The remaining race, named frankly: a user who writes the
+//! either the old target (expect still holds → redo: the stale temp is
+//! removed first, or, for a small copy, truncated by the new attempt's
+//! `create`) or the new one (post-condition holds → recorded, not
+//! redone).
+//!
+//! Durability, in this order: a copy's temp is written, its times set on
+//! the handle and `fsync`ed ([`crate::fs::FileWriter::finish_with`])
+//! before it is renamed into place; the step's journal row is committed
+//! (SQLite, synchronous) after the rename. A crash before the commit is
+//! the case above (recognised on disk); the rename itself reaches the disk
+//! with the file system's next journal commit, at the latest with the DB's
+//! own `fsync` on the same volume, otherwise as the OS flushes (a rename
+//! lost by a power cut leaves the old target and the temp: redone). Small
+//! copies at once overlap their `fsync`s, which the file system merges. The remaining race, named frankly: a user who writes the
 //! destination in the instant between our final re-check and the rename
 //! loses that write to the rename; the window is one `stat` long.
 //!
