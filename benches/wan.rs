@@ -84,7 +84,12 @@ fn initial_sync(files: u64, per_call: Duration, parallel: u32) -> (f64, f64) {
     let secs = t0.elapsed().as_secs_f64();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(r.copied, files);
-    assert!(right.stat(&format!("folder00/doc{:05}.txt", 0)).unwrap().is_some());
+    assert!(
+        right
+            .stat(&format!("folder00/doc{:05}.txt", 0))
+            .unwrap()
+            .is_some()
+    );
     #[allow(clippy::cast_precision_loss)]
     let per_file = slow.metadata_calls() as f64 / files as f64;
     (secs, per_file)

@@ -24,7 +24,7 @@ use super::steps::Outcome;
 use super::{ApplyError, EventFn, FailedStep, Report, event_name};
 use crate::fs::{FsError, Severity};
 use crate::log::Logger;
-use crate::plan::{CopyStep, Op, OpKind};
+use crate::plan::{CopyStep, Op, OpKind, Step};
 use crate::roots::{Sides, Unavailable};
 use crate::state::{State, StateError, Update};
 use crate::{StepStatus, paths};
@@ -168,6 +168,19 @@ impl<'r> Journal<'r> {
         if !self.pending.steps.is_empty() {
             self.roots.before_commit()?;
         }
+        // The batch's renames made durable before the journal says done:
+        // one folder `fsync` per folder and batch, not one per file.
+        for (side, dir) in std::mem::take(&mut self.pending.dirs) {
+            match self.roots.sides.get(side).sync_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.is_fatal() => return Err(ApplyError::Stopped(e)),
+                Err(e) => self.log.warn(
+                    "copy",
+                    json!({"path": dir, "side": side, "result": "ok", "error": e.to_string(),
+                           "note": "the folder could not be synced to disk; its files are written, their renames wait for the system's own flush"}),
+                ),
+            }
+        }
         self.pending.flush(self.state, self.plan_id)?;
         Ok(())
     }
@@ -201,6 +214,11 @@ impl<'r> Journal<'r> {
             Ok(Outcome::Done(updates)) => {
                 count(&mut self.report, op, &updates);
                 // Journalled a batch at a time (see the module doc).
+                if let Some((side, dest)) = renamed_into(op) {
+                    self.pending
+                        .dirs
+                        .insert((side, paths::parent(dest).to_owned()));
+                }
                 self.pending.steps.push(op.id);
                 self.pending.updates.extend(updates);
                 self.pending
@@ -314,6 +332,8 @@ fn failing_for_s(first_at: &str) -> i64 {
 /// DB in one transaction a batch at a time instead of one per step.
 #[derive(Default)]
 struct Pending {
+    /// Folders that steps of the batch renamed something into.
+    dirs: std::collections::BTreeSet<(crate::Side, String)>,
     steps: Vec<u64>,
     records: usize,
     updates: Vec<Update>,
@@ -350,6 +370,17 @@ impl Pending {
         state.commit(plan_id, &steps, &self.updates)?;
         *self = Self::default();
         Ok(())
+    }
+}
+
+/// The side and path a step renamed something to (a copy's temp, a move,
+/// a rename): its folder is synced before the step is journalled.
+fn renamed_into(op: &Op) -> Option<(crate::Side, &str)> {
+    match &op.step {
+        Step::Copy(c) => Some((c.side, &c.dest_path)),
+        Step::Move(m) => Some((m.side, &m.dest_path)),
+        Step::Rename(r) => Some((r.side, &r.dest_path)),
+        _ => None,
     }
 }
 

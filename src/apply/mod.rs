@@ -24,12 +24,13 @@
 //! Durability, in this order: a copy's temp is written, its times set on
 //! the handle and `fsync`ed ([`crate::fs::FileWriter::finish_with`])
 //! before it is renamed into place; the step's journal row is committed
-//! (SQLite, synchronous) after the rename. A crash before the commit is
-//! the case above (recognised on disk); the rename itself reaches the disk
-//! with the file system's next journal commit, at the latest with the DB's
-//! own `fsync` on the same volume, otherwise as the OS flushes (a rename
-//! lost by a power cut leaves the old target and the temp: redone). Small
-//! copies at once overlap their `fsync`s, which the file system merges. The remaining race, named frankly: a user who writes the
+//! after the rename, a batch at a time, and only once the folders the
+//! batch renamed into are synced ([`crate::fs::Fs::sync_dir`]: one folder
+//! `fsync` per folder and batch on Unix, instead of one per file). So the
+//! journal never says done for a rename the disk could still lose; a
+//! crash before the commit is the case above (recognised on disk). Small
+//! copies at once overlap their file `fsync`s, which the file system
+//! merges into shared journal commits. The remaining race, named frankly: a user who writes the
 //! destination in the instant between our final re-check and the rename
 //! loses that write to the rename; the window is one `stat` long.
 //!

@@ -48,8 +48,8 @@ fn counted(
 }
 
 /// Metadata calls per file on the destination, before issue 21 and after
-/// (in-memory drive, 120 files in 4 folders): new file 13.2 → 5.2, update
-/// (the old version to trash) 17.0 → 7.2, move 8.3 → 3.2, soft delete
+/// (in-memory drive, 120 files in 4 folders): new file 13.2 → 5.3, update
+/// (the old version to trash) 17.0 → 7.3, move 8.3 → 3.3, soft delete
 /// 8.0 → 3.2. The budgets below fail on any return of a per-file call.
 #[test]
 #[allow(clippy::print_stdout)] // the figures, with --nocapture

@@ -268,6 +268,10 @@ impl Fs for FaultFs {
         self.check("remove folder", path, true)?;
         self.inner.remove_dir(path)
     }
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        self.check("sync folder", path, false)?;
+        self.inner.sync_dir(path)
+    }
 }
 
 /// The rules and the power-cut budget, shared by a [`FaultFs`] and the

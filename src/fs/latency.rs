@@ -240,6 +240,10 @@ impl Fs for LatencyFs {
         self.call("stat");
         self.inner.root_exists()
     }
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        self.call("sync_dir");
+        self.inner.sync_dir(path)
+    }
 }
 
 #[cfg(test)]

@@ -435,6 +435,18 @@ pub trait Fs: Send + Sync {
             .map_err(|e| FsError::io("write", path, e))?;
         w.finish()
     }
+
+    /// Makes what was renamed or created in the folder `path` durable (an
+    /// `fsync` of the folder on Unix), once for a batch of steps before
+    /// the journal says they are done. A no-op where there is no such call
+    /// or nothing to do (Windows journals NTFS metadata; in memory).
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        let _ = path;
+        Ok(())
+    }
 }
 
 /// Hashes a file's content with BLAKE3 (hex).

@@ -476,6 +476,13 @@ impl Fs for RealFs {
     fn remove_dir(&self, path: &str) -> Result<(), FsError> {
         fs::remove_dir(self.abs(path)).map_err(|e| FsError::io("remove folder", path, e))
     }
+
+    #[cfg(unix)]
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        File::open(self.abs(path))
+            .and_then(|d| d.sync_all())
+            .map_err(|e| FsError::io("sync folder", path, e))
+    }
 }
 
 #[cfg(unix)]

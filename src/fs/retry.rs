@@ -150,6 +150,9 @@ impl Fs for RetryFs {
         // again would cost a round trip per file on a drive without ids.
         self.inner.file_id(path)
     }
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        self.inner.sync_dir(path)
+    }
 }
 
 #[cfg(test)]
