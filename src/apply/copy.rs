@@ -8,7 +8,7 @@ use super::steps::{
     Executor, Outcome, SUPERSEDED, entry_of, exp, matches, read_back, refuses_times, trash_record,
 };
 use super::trash::TrashLoc;
-use crate::fs::{ErrorClass, Fs, FsError, Kind, Meta};
+use crate::fs::{ErrorClass, Fs, FsError, Kind, Meta, Written};
 use crate::plan::{CopyStep, Op};
 use crate::state::Update;
 use crate::{Side, paths};
@@ -94,7 +94,19 @@ impl Executor<'_> {
             m
         });
         let live_dst = dfs.stat(dest)?;
-        let (mut temp, temp_meta) = self.find_temp(dfs, op, dest)?;
+        // A small copy whose destination is as planned (the usual case)
+        // looks for no earlier temp: `create` truncates the one an earlier
+        // attempt of this step may have left, and the recovery branches
+        // below are only for a destination that differs from the plan.
+        let small_as_planned = c.lane == crate::plan::Lane::Small && matches(live_dst.as_ref(), ed);
+        let (mut temp, temp_meta) = if small_as_planned {
+            (
+                paths::copy_temps(dest, &self.plan.plan_id, op.id)[0].clone(),
+                None,
+            )
+        } else {
+            self.find_temp(dfs, op, dest)?
+        };
         // Interrupted between moving the old version to trash and renaming
         // the finished temp file into place: finish the rename.
         if live_dst.is_none()
@@ -155,14 +167,26 @@ impl Executor<'_> {
                 "{from} `{src_path}` changed since the plan was made"
             )));
         };
-        let parent = paths::parent(dest);
-        if !parent.is_empty() {
-            dfs.create_dir_all(parent)?;
-        }
         // A stop request interrupts a large copy (redone after the restart);
         // a small one finishes with its step (SPEC §2).
         let interruptible = c.lane == crate::plan::Lane::Large;
-        let mut streamed = self.stream(sfs, src_path, to, &temp, interruptible, op.bytes);
+        let times = (src_meta.mtime, src_meta.props);
+        let stream =
+            |temp: &str| self.stream(sfs, src_path, to, temp, interruptible, op.bytes, times);
+        let mut streamed = stream(&temp);
+        // The parent folder is made only when the temp cannot be created
+        // without it (once per folder and run: the next files find it), not
+        // with a `mkdir` round trip per file (issue 21).
+        let parent = paths::parent(dest);
+        if let Err(e) = &streamed
+            && e.class == ErrorClass::NotFound
+            && e.op == "create"
+            && e.path == temp
+            && !parent.is_empty()
+        {
+            dfs.create_dir_all(parent)?;
+            streamed = stream(&temp);
+        }
         // The drive refused the temp name for its length (its whole-path
         // limit, see `paths`): the short form, no longer than `dest`.
         // Windows reports a path over `MAX_PATH` as "path not found" too;
@@ -174,10 +198,10 @@ impl Executor<'_> {
             let short = paths::temp_name_near_limit(dest, &self.plan.plan_id, op.id);
             if short != temp {
                 temp = short;
-                streamed = self.stream(sfs, src_path, to, &temp, interruptible, op.bytes);
+                streamed = stream(&temp);
             }
         }
-        let (hash, sent) = match streamed {
+        let (hash, sent, written) = match streamed {
             Ok(h) => h,
             Err(e) => {
                 let _ = dfs.remove_file(&temp);
@@ -201,7 +225,13 @@ impl Executor<'_> {
                 self.cfg.raw.transfer.min_file_age_seconds,
             ));
         }
-        if let Err(e) = dfs.set_meta(&temp, src_meta.mtime, src_meta.props) {
+        // The times and properties were set on the handle before it was
+        // closed (by path where the writer cannot), and the metadata read
+        // back from it (by path where it cannot).
+        let times_set = written
+            .times
+            .unwrap_or_else(|| dfs.set_meta(&temp, src_meta.mtime, src_meta.props));
+        if let Err(e) = times_set {
             if refuses_times(&e) {
                 // A drive that keeps no times (some WebDAV and FUSE cloud
                 // mounts): the copy goes on, and what the drive reports is
@@ -214,8 +244,12 @@ impl Executor<'_> {
         } else {
             self.note_times_kept(to);
         }
-        match dfs.stat(&temp)? {
-            Some(t) if t.size == src_meta.size => {}
+        let temp_now = match written.meta {
+            Some(m) => Some(m),
+            None => dfs.stat(&temp)?,
+        };
+        let written_meta = match temp_now {
+            Some(t) if t.size == src_meta.size => t,
             other => {
                 let _ = dfs.remove_file(&temp);
                 let got = other.map_or_else(
@@ -232,7 +266,7 @@ impl Executor<'_> {
                     ),
                 ));
             }
-        }
+        };
         // The source must not have changed while we read it.
         if !matches(sfs.stat(src_path)?.as_ref(), es) {
             return cleanup(format!(
@@ -314,7 +348,13 @@ impl Executor<'_> {
                 vec![self.overwrite_record(op, to, dest, rel, size)],
             ));
         }
-        let back = read_back(dfs, dest)?;
+        // What the destination holds now is what the handle reported (a
+        // rename keeps a file's times, size and id); only a file system
+        // whose metadata carries no id (Windows) is asked for it.
+        let mut back = written_meta;
+        if back.id.is_none() {
+            back.id = dfs.file_id(dest);
+        }
         let mut updates =
             self.copy_updates(op, from, to, src_path, &src_meta, dest, &back, Some(hash));
         if let Some((rel, size)) = trashed {
@@ -383,7 +423,9 @@ impl Executor<'_> {
     /// in turn with one 256 KiB buffer; a larger one through three
     /// overlapping stages so the disk never waits for the CPU: a reader
     /// thread fills 1 MiB buffers, a hasher thread hashes them, and this
-    /// thread writes them (and hands them back to the reader).
+    /// thread writes them (and hands them back to the reader). The file is
+    /// finished with `times` (mtime, properties) set on its handle.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn stream(
         &self,
         sfs: &dyn Fs,
@@ -392,7 +434,8 @@ impl Executor<'_> {
         temp: &str,
         interruptible: bool,
         size: u64,
-    ) -> Result<(String, u64), FsError> {
+        times: (i64, u32),
+    ) -> Result<(String, u64, Written), FsError> {
         let dfs = self.fs(to);
         const CHUNK: usize = 1024 * 1024;
         const IN_FLIGHT: usize = 4;
@@ -424,8 +467,8 @@ impl Executor<'_> {
                     p.copied(n as u64);
                 }
             }
-            w.finish()?;
-            return Ok((h.finalize().to_hex().to_string(), sent));
+            let written = w.finish_with(times.0, times.1)?;
+            return Ok((h.finalize().to_hex().to_string(), sent, written));
         }
         let (to_hash, hash_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
         let (to_write, write_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
@@ -498,8 +541,8 @@ impl Executor<'_> {
                     "the hashing thread failed",
                 )
             })?;
-            w.finish()?;
-            Ok((hash, sent))
+            let written = w.finish_with(times.0, times.1)?;
+            Ok((hash, sent, written))
         })
     }
 

@@ -3,18 +3,29 @@
 //!
 //! Invariant (the crash invariant of [`super`]): a step's journal row and
 //! its snapshot updates go to the DB in one transaction
-//! ([`State::commit`]), after its disk effects. Records and finished small
-//! copies are batched ([`Pending`]): a crash before a batch is written
+//! ([`State::commit`]), after its disk effects. Records and finished
+//! steps are batched ([`Pending`]): a crash before a batch is written
 //! leaves those steps unjournalled, which the resumed run recognises on
 //! disk (recovered) — as it does for a crash right after any step. Every
-//! other outcome flushes the batch first, so the journal stays in plan order.
+//! other outcome (recovered, drifted, failed) flushes the batch first, so
+//! the snapshot updates reach the DB in plan order.
+//!
+//! The roots' markers ([`Roots`]) are looked at before anything is
+//! committed, on every side a step touched since the last look, and
+//! before a step when the last look at its sides is over a second old —
+//! not before and after every step (each look is a round trip on a
+//! drive). So a root that vanished (drive unmounted) or a machine that
+//! stopped (power cut) is still caught before the journal says done: a
+//! step whose effects may have gone to an empty mount point, or that read
+//! the vanished root's absence as "already done", is never committed; the
+//! batch is dropped and the resumed run looks at those steps again.
 
 use super::steps::Outcome;
 use super::{ApplyError, EventFn, FailedStep, Report, event_name};
 use crate::fs::{FsError, Severity};
 use crate::log::Logger;
-use crate::plan::{CopyStep, Op, OpKind};
-use crate::roots::Sides;
+use crate::plan::{CopyStep, Op, OpKind, Step};
+use crate::roots::{Sides, Unavailable};
 use crate::state::{State, StateError, Update};
 use crate::{StepStatus, paths};
 use serde_json::json;
@@ -26,18 +37,102 @@ pub(super) struct Journal<'r> {
     plan_id: &'r str,
     log: &'r Logger,
     pending: Pending,
+    roots: Roots<'r>,
     pub(super) report: Report,
 }
 
+/// When the roots' markers were last seen, and which sides steps touched
+/// since (see the module doc).
+pub(super) struct Roots<'r> {
+    sides: &'r Sides,
+    seen: crate::PerSide<Option<std::time::Instant>>,
+    touched: crate::PerSide<bool>,
+}
+
+impl Roots<'_> {
+    /// Before a step: a look at each side it touches, unless one was taken
+    /// within [`Self::FRESH`].
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn before_step(&mut self, op: &Op) -> Result<(), ApplyError> {
+        for side in op.side().into_iter().chain(op.from()) {
+            if self.seen[side].is_none_or(|t| t.elapsed() >= Self::FRESH) {
+                self.look(side)?;
+            }
+            self.touched[side] = true;
+        }
+        Ok(())
+    }
+
+    /// Before a commit: a look at every side touched since the last one.
+    fn before_commit(&mut self) -> Result<(), ApplyError> {
+        for side in crate::Side::BOTH {
+            if self.touched[side] {
+                self.look(side)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn look(&mut self, side: crate::Side) -> Result<(), ApplyError> {
+        let fs = self.sides.get(side);
+        match fs.stat(paths::MARKER_NAME) {
+            Ok(Some(_)) => {
+                self.seen[side] = Some(std::time::Instant::now());
+                self.touched[side] = false;
+                Ok(())
+            }
+            Err(e) if e.is_fatal() => Err(ApplyError::Stopped(e)),
+            // A root that vanished mid-apply (drive unmounted: its mount
+            // point is an empty local folder) stops everything.
+            _ => Err(ApplyError::Unavailable(Unavailable::new(
+                side,
+                fs,
+                "the root or its marker vanished during apply; stopped, the rest resumes when it is back",
+            ))),
+        }
+    }
+}
+
 impl<'r> Journal<'r> {
-    pub(super) fn new(state: &'r mut State, plan_id: &'r str, log: &'r Logger) -> Self {
+    pub(super) fn new(
+        state: &'r mut State,
+        plan_id: &'r str,
+        log: &'r Logger,
+        sides: &'r Sides,
+    ) -> Self {
         Self {
             state,
             plan_id,
             log,
             pending: Pending::default(),
+            roots: Roots {
+                sides,
+                seen: crate::PerSide::default(),
+                touched: crate::PerSide::default(),
+            },
             report: Report::default(),
         }
+    }
+
+    /// Before `op` runs: the roots it touches, looked at if that is due.
+    ///
+    /// # Errors
+    /// `Unavailable` (a marker is gone), `Stopped` (power cut).
+    pub(super) fn look_before(&mut self, op: &Op) -> Result<(), ApplyError> {
+        self.roots.before_step(op)
+    }
+
+    /// Commits one outcome now, after the batch and a look at the roots.
+    fn commit_now(
+        &mut self,
+        step: (u64, StepStatus, Option<&str>),
+        updates: &[Update],
+    ) -> Result<(), ApplyError> {
+        self.flush()?;
+        self.roots.before_commit()?;
+        self.state.commit(self.plan_id, &[step], updates)?;
+        Ok(())
     }
 
     /// The state DB (for what is not a step's outcome: parking, notes).
@@ -46,7 +141,7 @@ impl<'r> Journal<'r> {
     }
 
     /// A record step: its snapshot updates join the batch.
-    pub(super) fn record(&mut self, updates: Vec<Update>) -> Result<(), StateError> {
+    pub(super) fn record(&mut self, updates: Vec<Update>) -> Result<(), ApplyError> {
         self.pending.updates.extend(updates);
         self.pending.records += 1;
         self.report.records += 1;
@@ -57,18 +152,37 @@ impl<'r> Journal<'r> {
         Ok(())
     }
 
-    /// Before a step runs: the batch is written unless the step is a copy
-    /// (which may join it) and the batch can still wait.
-    pub(super) fn before(&mut self, op: &Op) -> Result<(), StateError> {
-        if op.kind() != OpKind::Copy || self.pending.due() {
+    /// Before a step runs: the batch is written when it is due.
+    pub(super) fn before(&mut self) -> Result<(), ApplyError> {
+        if self.pending.due() {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// Writes the batch.
-    pub(super) fn flush(&mut self) -> Result<(), StateError> {
-        self.pending.flush(self.state, self.plan_id)
+    /// Writes the batch, once the roots its steps touched are seen there.
+    pub(super) fn flush(&mut self) -> Result<(), ApplyError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if !self.pending.steps.is_empty() {
+            self.roots.before_commit()?;
+        }
+        // The batch's renames made durable before the journal says done:
+        // one folder `fsync` per folder and batch, not one per file.
+        for (side, dir) in std::mem::take(&mut self.pending.dirs) {
+            match self.roots.sides.get(side).sync_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.is_fatal() => return Err(ApplyError::Stopped(e)),
+                Err(e) => self.log.warn(
+                    "copy",
+                    json!({"path": dir, "side": side, "result": "ok", "error": e.to_string(),
+                           "note": "the folder could not be synced to disk; its files are written, their renames wait for the system's own flush"}),
+                ),
+            }
+        }
+        self.pending.flush(self.state, self.plan_id)?;
+        Ok(())
     }
 
     /// Journals the outcome of `op` and counts it. A failed copy's new
@@ -95,22 +209,21 @@ impl<'r> Journal<'r> {
             }
             other => (other, Vec::new()),
         };
-        let id = self.plan_id;
         match result {
             Ok(Outcome::Failed(..)) => {}
             Ok(Outcome::Done(updates)) => {
                 count(&mut self.report, op, &updates);
-                if op.kind() == OpKind::Copy {
-                    // Small copies are journalled a batch at a time (see the module doc).
-                    self.pending.steps.push(op.id);
-                    self.pending.updates.extend(updates);
+                // Journalled a batch at a time (see the module doc).
+                if let Some((side, dest)) = renamed_into(op) {
                     self.pending
-                        .since
-                        .get_or_insert_with(std::time::Instant::now);
-                } else {
-                    self.state
-                        .commit(id, &[(op.id, StepStatus::Done, None)], &updates)?;
+                        .dirs
+                        .insert((side, paths::parent(dest).to_owned()));
                 }
+                self.pending.steps.push(op.id);
+                self.pending.updates.extend(updates);
+                self.pending
+                    .since
+                    .get_or_insert_with(std::time::Instant::now);
                 self.report.done += 1;
                 self.report.ok_keys.push(op.key.clone());
                 if op.kind() == OpKind::Conflict
@@ -120,16 +233,14 @@ impl<'r> Journal<'r> {
                 }
             }
             Ok(Outcome::Recovered(updates)) => {
-                self.state
-                    .commit(id, &[(op.id, StepStatus::Done, None)], &updates)?;
+                self.commit_now((op.id, StepStatus::Done, None), &updates)?;
                 self.report.done += 1;
                 self.report.recovered += 1;
                 self.report.ok_keys.push(op.key.clone());
                 self.log.info(event_name(op.kind()), json!({"path": op.path, "rule": op.rule, "result": "ok", "note": "already done on disk (recovered)"}));
             }
             Ok(Outcome::Drifted(why)) => {
-                self.state
-                    .commit(id, &[(op.id, StepStatus::Drifted, Some(&why))], &[])?;
+                self.commit_now((op.id, StepStatus::Drifted, Some(&why)), &[])?;
                 self.report.drifted += 1;
                 self.log.info(event_name(op.kind()), json!({"path": op.path, "side": op.side(), "rule": op.rule, "result": "skipped", "error": why}));
             }
@@ -148,13 +259,9 @@ impl<'r> Journal<'r> {
         e: &FsError,
         kept: &[Update],
         on_event: Option<&EventFn<'_>>,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), ApplyError> {
         let msg = e.to_string();
-        self.state.commit(
-            self.plan_id,
-            &[(op.id, StepStatus::Failed, Some(&msg))],
-            kept,
-        )?;
+        self.commit_now((op.id, StepStatus::Failed, Some(&msg)), kept)?;
         let now_s = crate::now_ns() / 1_000_000_000;
         let failure = self
             .state
@@ -206,8 +313,8 @@ impl<'r> Journal<'r> {
     /// The report, once the batch is written.
     ///
     /// # Errors
-    /// State DB errors.
-    pub(super) fn finish(mut self) -> Result<Report, StateError> {
+    /// State DB errors; a root gone or a power cut seen before the last batch.
+    pub(super) fn finish(mut self) -> Result<Report, ApplyError> {
         self.flush()?;
         Ok(self.report)
     }
@@ -225,6 +332,8 @@ fn failing_for_s(first_at: &str) -> i64 {
 /// DB in one transaction a batch at a time instead of one per step.
 #[derive(Default)]
 struct Pending {
+    /// Folders that steps of the batch renamed something into.
+    dirs: std::collections::BTreeSet<(crate::Side, String)>,
     steps: Vec<u64>,
     records: usize,
     updates: Vec<Update>,
@@ -235,9 +344,13 @@ struct Pending {
 impl Pending {
     /// Records per transaction (cheap: no file is touched for them).
     const RECORDS: usize = 5000;
-    /// Copies per transaction, and the longest a finished copy waits.
+    /// Steps per transaction, and the longest a finished step waits.
     const COPIES: usize = 64;
     const WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+    fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.updates.is_empty()
+    }
 
     fn due(&self) -> bool {
         self.records >= Self::RECORDS
@@ -257,6 +370,17 @@ impl Pending {
         state.commit(plan_id, &steps, &self.updates)?;
         *self = Self::default();
         Ok(())
+    }
+}
+
+/// The side and path a step renamed something to (a copy's temp, a move,
+/// a rename): its folder is synced before the step is journalled.
+fn renamed_into(op: &Op) -> Option<(crate::Side, &str)> {
+    match &op.step {
+        Step::Copy(c) => Some((c.side, &c.dest_path)),
+        Step::Move(m) => Some((m.side, &m.dest_path)),
+        Step::Rename(r) => Some((r.side, &r.dest_path)),
+        _ => None,
     }
 }
 

@@ -10,7 +10,10 @@
 //! and never stops the apply; for each step `step_start` comes before its
 //! `copied` calls, and `step_end` after them, whatever the step's outcome
 //! (a copy that fails halfway has reported the bytes it wrote, and its
-//! `step_end` says it is over).
+//! `step_end` says it is over). Small copies may run several at once
+//! (`parallel_copies`): then several steps are between their `step_start`
+//! and `step_end`, the calls come from the copying threads, and `copied`
+//! counts the bytes of all of them.
 
 use crate::plan::Op;
 
@@ -33,7 +36,7 @@ pub trait Progress: Sync {
         let _ = n;
     }
 
-    /// The step that started last is over (done, skipped or failed).
+    /// The step `op` is over (done, skipped or failed).
     fn step_end(&self, op: &Op) {
         let _ = op;
     }

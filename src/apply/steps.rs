@@ -393,6 +393,12 @@ impl Executor<'_> {
                 )));
             }
             fs.rename(src, dest)?;
+            // A rename keeps the item's times, size and id: what was just
+            // seen at the source is what the new name holds (no read-back
+            // round trip).
+            if let Some(m) = live_src {
+                return Ok(Outcome::Done(updates(&m)));
+            }
         }
         let back = read_back(fs, dest)?;
         Ok(Outcome::Done(updates(&back)))
@@ -490,18 +496,25 @@ impl Executor<'_> {
                 "{side} `{dest}` exists; nothing is moved over it"
             )));
         }
+        // The target's folder is made only when the rename cannot do
+        // without it (once per folder: the next moves find it), not with a
+        // `mkdir` per move (issue 21); then a last look at the target, as
+        // the folder took a round trip: never replace what appeared there.
+        // A rename that succeeded needs no read-back: nothing of it is recorded.
         let parent = paths::parent(dest);
-        if !parent.is_empty() {
-            fs.create_dir_all(parent)?;
+        match fs.rename(src, dest) {
+            Ok(()) => {}
+            Err(e) if e.class == ErrorClass::NotFound && !parent.is_empty() => {
+                fs.create_dir_all(parent)?;
+                if fs.stat(dest)?.is_some() {
+                    return Ok(Outcome::Drifted(format!(
+                        "{side} `{dest}` appeared; nothing is moved over it"
+                    )));
+                }
+                fs.rename(src, dest)?;
+            }
+            Err(e) => return Err(e),
         }
-        // Last look right before the rename: never replace what appeared at the target.
-        if fs.stat(dest)?.is_some() {
-            return Ok(Outcome::Drifted(format!(
-                "{side} `{dest}` appeared; nothing is moved over it"
-            )));
-        }
-        fs.rename(src, dest)?;
-        read_back(fs, dest)?;
         Ok(Outcome::Done(updates()))
     }
 

@@ -493,8 +493,9 @@ fn copy_recovery_records_the_trashed_version() {
     h.synced(&[("f.txt", "v1")]);
     h.left.put("f.txt", b"v2 longer");
     let plan = h.plan();
-    // create temp, set meta, mkdir trash, move to trash: then the power goes.
-    let sides = h.faults(Side::Right).crash_after(4).sides();
+    // create temp, its times (on the handle), a first try at the trash (no
+    // folder there yet), the trash folder, move to trash: then the power goes.
+    let sides = h.faults(Side::Right).crash_after(5).sides();
     assert!(h.apply_with(&plan, &sides).is_err());
     assert!(
         h.right.get("f.txt").is_none(),

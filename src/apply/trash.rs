@@ -104,6 +104,22 @@ impl<'a> TrashLoc<'a> {
 
     /// [`Self::put`] at the original path below the trash folder.
     fn put_at_full_path(&self, path: &str, stamp: &str) -> Result<String, FsError> {
+        // The usual case in two round trips, not one per folder level and
+        // a `mkdir` more (issue 21): the name is free in the trash and its
+        // folders are there (an earlier version of a neighbour made them),
+        // so one rename does it. A rename that fails (a folder missing, or
+        // a file holding a folder's name: "not found", "not a directory")
+        // did nothing, and the careful way below takes over.
+        if let Self::Inside { fs, .. } = self {
+            let target = self.full(path);
+            if fs.stat(&target)?.is_none() {
+                match fs.rename(path, &target) {
+                    Ok(()) => return Ok(path.to_owned()),
+                    Err(e) if e.is_fatal() => return Err(e),
+                    Err(_) => {}
+                }
+            }
+        }
         let tfs = self.trash_fs();
         let base = self.free_folders(path, stamp)?;
         let mut rel = base.clone();

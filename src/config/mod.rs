@@ -378,6 +378,13 @@ impl Config {
                 return Err(key_err(file, key, "must be between 0 and 100"));
             }
         }
+        if !(1..=64).contains(&raw.transfer.parallel_copies) {
+            return Err(key_err(
+                file,
+                "transfer.parallel_copies",
+                "must be between 1 and 64",
+            ));
+        }
         if raw.conflicts.clash_suffix.is_empty() {
             return Err(key_err(file, "conflicts.clash_suffix", "must not be empty"));
         }

@@ -144,6 +144,8 @@ pub struct Transfer {
     /// The bandwidth timetable (rclone's `--bwlimit` syntax, see
     /// [`crate::bandwidth`]); overrides `max_bytes_per_second` when set.
     pub bandwidth: String,
+    /// Small-lane copies running at once (1: one at a time; 1–64).
+    pub parallel_copies: u32,
 }
 
 impl Default for Transfer {
@@ -155,6 +157,7 @@ impl Default for Transfer {
             hash_max_bytes: 256 * 1024 * 1024,
             detect_moves: true,
             bandwidth: String::new(),
+            parallel_copies: 4,
         }
     }
 }

@@ -152,6 +152,14 @@ fn errors_name_the_key_and_file() {
             format!("{ROOTS}[safety]\nmax_delete_percent = 101"),
             "`safety.max_delete_percent`",
         ),
+        (
+            format!("{ROOTS}[transfer]\nparallel_copies = 0"),
+            "`transfer.parallel_copies`",
+        ),
+        (
+            format!("{ROOTS}[transfer]\nparallel_copies = 65"),
+            "`transfer.parallel_copies`",
+        ),
         ("right_root = 'r'".to_owned(), "`left_root`"),
         ("left_root = 'l'".to_owned(), "`right_root`"),
         (

@@ -132,30 +132,17 @@ impl FaultFs {
     }
 
     fn check(&self, op: &'static str, path: &str, mutating: bool) -> Result<(), FsError> {
-        // -2: the power is off; 0: the next write cuts it.
-        let b = self.budget.load(Ordering::SeqCst);
-        if b == -2 || (b == 0 && mutating) {
-            self.budget.store(-2, Ordering::SeqCst);
-            return Err(FsError::synthetic(
-                op,
-                path,
-                ErrorClass::Crashed,
-                "power cut (injected)",
-            ));
+        self.power().check(op, path, mutating)
+    }
+
+    /// What a writer handed out shares with this file system.
+    fn power(&self) -> Power {
+        Power {
+            rules: Arc::clone(&self.rules),
+            fired: Arc::clone(&self.fired),
+            budget: Arc::clone(&self.budget),
+            cut_after_last: Arc::clone(&self.cut_after_last),
         }
-        match_rule(&self.rules, &self.fired, op, path)?;
-        if mutating {
-            // Positive budgets count down; the call that reaches 0 still succeeds.
-            let cut = self.cut_after_last.load(Ordering::SeqCst);
-            let _ = self
-                .budget
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| match b {
-                    1 if cut => Some(-2),
-                    b if b > 0 => Some(b - 1),
-                    _ => None,
-                });
-        }
-        Ok(())
     }
 
     /// Makes this a drive that takes path components of at most
@@ -245,7 +232,13 @@ impl Fs for FaultFs {
     fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
         self.check_length("create", path)?;
         self.check("create", path, true)?;
-        self.inner.create(path)
+        Ok(Box::new(FaultWriter {
+            inner: self.inner.create(path)?,
+            fs: Arc::clone(&self.inner),
+            path: path.to_owned(),
+            power: self.power(),
+            round_ns: self.round_ns.load(Ordering::SeqCst),
+        }))
     }
     fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError> {
         self.check("set properties", path, true)?;
@@ -278,6 +271,101 @@ impl Fs for FaultFs {
     fn free_space(&self) -> Option<u64> {
         self.check("free space", "", false).ok()?;
         self.inner.free_space()
+    }
+
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        self.check("sync folder", path, false)?;
+        self.inner.sync_dir(path)
+    }
+}
+
+/// The rules and the power-cut budget, shared by a [`FaultFs`] and the
+/// writers it hands out (whose `finish_with` sets properties: a mutating
+/// call like `set_meta`).
+struct Power {
+    rules: Arc<Mutex<Vec<FaultRule>>>,
+    fired: Arc<std::sync::atomic::AtomicU64>,
+    budget: Arc<AtomicI64>,
+    cut_after_last: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Power {
+    fn check(&self, op: &'static str, path: &str, mutating: bool) -> Result<(), FsError> {
+        // -2: the power is off; 0: the next write cuts it.
+        let b = self.budget.load(Ordering::SeqCst);
+        if b == -2 || (b == 0 && mutating) {
+            self.budget.store(-2, Ordering::SeqCst);
+            return Err(FsError::synthetic(
+                op,
+                path,
+                ErrorClass::Crashed,
+                "power cut (injected)",
+            ));
+        }
+        match_rule(&self.rules, &self.fired, op, path)?;
+        if mutating {
+            // Positive budgets count down; the call that reaches 0 still succeeds.
+            let cut = self.cut_after_last.load(Ordering::SeqCst);
+            let _ = self
+                .budget
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| match b {
+                    1 if cut => Some(-2),
+                    b if b > 0 => Some(b - 1),
+                    _ => None,
+                });
+        }
+        Ok(())
+    }
+}
+
+/// A writer from [`FaultFs::create`]: its `finish_with` is the
+/// `set properties` call of a copy (rules, rounding and the power cut
+/// apply to it as to [`Fs::set_meta`]).
+struct FaultWriter {
+    inner: Box<dyn FileWriter>,
+    fs: Arc<dyn Fs>,
+    path: String,
+    power: Power,
+    round_ns: i64,
+}
+
+impl std::io::Write for FaultWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl FileWriter for FaultWriter {
+    fn finish(self: Box<Self>) -> Result<(), FsError> {
+        self.inner.finish()
+    }
+
+    fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
+        if let Err(e) = self.power.check("set properties", &self.path, true) {
+            if e.is_fatal() {
+                return Err(e);
+            }
+            self.inner.finish()?;
+            return Ok(super::Written {
+                times: Some(Err(e)),
+                meta: None,
+            });
+        }
+        let step = self.round_ns;
+        let mtime = if step > 1 {
+            (mtime + step / 2).div_euclid(step) * step
+        } else {
+            mtime
+        };
+        let mut w = self.inner.finish_with(mtime, props)?;
+        if w.times.is_none() {
+            // The inner writer cannot: by path, as the caller would.
+            w.times = Some(self.fs.set_meta(&self.path, mtime, props));
+        }
+        Ok(w)
     }
 }
 

@@ -165,6 +165,13 @@ impl FileWriter for SlowWrite {
         wait(self.link.per_call);
         self.inner.finish()
     }
+
+    /// One round trip, as `finish`: the times go with the handle's close.
+    fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
+        count(&self.counts, "finish");
+        wait(self.link.per_call);
+        self.inner.finish_with(mtime, props)
+    }
 }
 
 impl Fs for LatencyFs {
@@ -236,6 +243,11 @@ impl Fs for LatencyFs {
     fn free_space(&self) -> Option<u64> {
         self.call("free_space");
         self.inner.free_space()
+    }
+
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        self.call("sync_dir");
+        self.inner.sync_dir(path)
     }
 }
 

@@ -281,20 +281,39 @@ impl Write for MemWriter {
     }
 }
 
-impl FileWriter for MemWriter {
-    fn finish(self: Box<Self>) -> Result<(), FsError> {
+impl MemWriter {
+    /// Stores the written bytes; with `times`, also that mtime and those
+    /// properties. Returns the file's metadata.
+    fn store(self, times: Option<(i64, u32)>) -> Result<Meta, FsError> {
         let fs = self.fs.clone();
         let mut t = fs.lock();
         fs.check_root(&t, "write", &self.path)?;
-        let mtime = fs.round(t.clock);
+        let mtime = fs.round(times.map_or(t.clock, |(m, _)| m));
         match t.nodes.get_mut(&self.key) {
             Some(n) if n.kind == Kind::File => {
                 n.data = Arc::new(self.buf);
                 n.mtime = mtime;
-                Ok(())
+                if let Some((_, props)) = times {
+                    n.props = props;
+                }
+                Ok(fs.meta(n))
             }
             _ => Err(MemFs::not_found("write", &self.path)),
         }
+    }
+}
+
+impl FileWriter for MemWriter {
+    fn finish(self: Box<Self>) -> Result<(), FsError> {
+        self.store(None).map(|_| ())
+    }
+
+    fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
+        let meta = self.store(Some((mtime, props)))?;
+        Ok(super::Written {
+            times: Some(Ok(())),
+            meta: Some(meta),
+        })
     }
 }
 

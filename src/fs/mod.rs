@@ -144,6 +144,35 @@ pub trait FileWriter: Write + Send {
     /// # Errors
     /// The I/O error, naming the path.
     fn finish(self: Box<Self>) -> Result<(), FsError>;
+
+    /// Like [`Self::finish`], but first sets the file's mtime and synced
+    /// properties on the open handle (after the last write, which would
+    /// move the mtime again), and reads the file's metadata back from the
+    /// handle: what a copy needs, without the round trips of a
+    /// [`Fs::set_meta`] and a [`Fs::stat`] by path (issue 21). The default
+    /// only finishes, and says it set nothing and read nothing.
+    ///
+    /// # Errors
+    /// Writing or syncing failed (a refusal of the times alone is not an
+    /// error here: see [`Written::times`]).
+    fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<Written, FsError> {
+        let _ = (mtime, props);
+        self.finish()?;
+        Ok(Written::default())
+    }
+}
+
+/// What [`FileWriter::finish_with`] did besides making the file durable.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// `Some(Ok)`: the mtime and properties were set on the handle;
+    /// `Some(Err)`: the drive refused them (the file is written all the
+    /// same: the caller decides what the refusal means); `None`: this
+    /// writer cannot set them (set them by path).
+    pub times: Option<Result<(), FsError>>,
+    /// The file's metadata as the handle reports it once written (`None`:
+    /// stat it by path).
+    pub meta: Option<Meta>,
 }
 
 /// Classes of I/O failure that policy cares about.
@@ -414,6 +443,18 @@ pub trait Fs: Send + Sync {
     /// "enough" or "full".
     fn free_space(&self) -> Option<u64> {
         None
+    }
+
+    /// Makes what was renamed or created in the folder `path` durable (an
+    /// `fsync` of the folder on Unix), once for a batch of steps before
+    /// the journal says they are done. A no-op where there is no such call
+    /// or nothing to do (Windows journals NTFS metadata; in memory).
+    ///
+    /// # Errors
+    /// The I/O error, naming the path.
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        let _ = path;
+        Ok(())
     }
 }
 

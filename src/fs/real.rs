@@ -270,6 +270,8 @@ impl RealFs {
 
 struct BufFile {
     path: String,
+    /// The absolute path (Windows sets attributes by path).
+    abs: PathBuf,
     w: BufWriter<File>,
 }
 
@@ -290,6 +292,25 @@ impl FileWriter for BufFile {
             .into_inner()
             .map_err(|e| FsError::io("write", &path, e.into_error()))?;
         f.sync_all().map_err(|e| FsError::io("flush", &path, e))
+    }
+
+    /// The times and properties go on the open handle (`futimens`,
+    /// `fchmod`; on Windows `SetFileTime`, attributes by path only when
+    /// they differ), before the one `fsync`; the metadata comes from the
+    /// handle (`fstat`).
+    fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
+        let (path, abs) = (self.path, self.abs);
+        let f = self
+            .w
+            .into_inner()
+            .map_err(|e| FsError::io("write", &path, e.into_error()))?;
+        let times = platform::set_on_handle(&f, &abs, ns_to_system_time(mtime), props)
+            .map_err(|(op, e)| FsError::io(op, &path, e));
+        f.sync_all().map_err(|e| FsError::io("flush", &path, e))?;
+        Ok(super::Written {
+            times: Some(times),
+            meta: f.metadata().ok().as_ref().and_then(meta_of),
+        })
     }
 }
 
@@ -398,6 +419,7 @@ impl Fs for RealFs {
             .map_err(|e| FsError::io("create", path, e))?;
         Ok(Box::new(BufFile {
             path: path.to_owned(),
+            abs: self.abs(path),
             w: BufWriter::with_capacity(256 * 1024, f),
         }))
     }
@@ -458,6 +480,13 @@ impl Fs for RealFs {
     fn free_space(&self) -> Option<u64> {
         platform::free_space(&self.root)
     }
+
+    #[cfg(unix)]
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        File::open(self.abs(path))
+            .and_then(|d| d.sync_all())
+            .map_err(|e| FsError::io("sync folder", path, e))
+    }
 }
 
 #[cfg(unix)]
@@ -473,6 +502,19 @@ mod platform {
 
     pub(super) fn set_props(p: &Path, props: u32) -> std::io::Result<()> {
         fs::set_permissions(p, fs::Permissions::from_mode(props & 0o7777))
+    }
+
+    /// `futimens` and `fchmod` on the open file.
+    pub(super) fn set_on_handle(
+        f: &File,
+        _p: &Path,
+        t: SystemTime,
+        props: u32,
+    ) -> Result<(), (&'static str, std::io::Error)> {
+        f.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))
+            .map_err(|e| ("set mtime", e))?;
+        f.set_permissions(fs::Permissions::from_mode(props & 0o7777))
+            .map_err(|e| ("set properties", e))
     }
 
     pub(super) fn clear_readonly(_p: &Path) -> bool {
@@ -508,6 +550,27 @@ mod platform {
         crate::win::set_attributes(p, (cur & !attr::SYNCED) | (props & attr::SYNCED))
     }
 
+    /// `SetFileTime` on the open file; the attributes by path, and only
+    /// when the synced ones differ from the new file's (rarely).
+    pub(super) fn set_on_handle(
+        f: &fs::File,
+        p: &Path,
+        t: SystemTime,
+        props: u32,
+    ) -> Result<(), (&'static str, std::io::Error)> {
+        f.set_times(fs::FileTimes::new().set_modified(t))
+            .map_err(|e| ("set mtime", e))?;
+        let cur = f
+            .metadata()
+            .map_err(|e| ("set properties", e))?
+            .file_attributes();
+        if cur & attr::SYNCED != props & attr::SYNCED {
+            crate::win::set_attributes(p, (cur & !attr::SYNCED) | (props & attr::SYNCED))
+                .map_err(|e| ("set properties", e))?;
+        }
+        Ok(())
+    }
+
     pub(super) fn clear_readonly(p: &Path) -> bool {
         match fs::symlink_metadata(p) {
             Ok(md) if md.file_attributes() & attr::READONLY != 0 => {
@@ -531,6 +594,15 @@ mod platform {
     }
     pub(super) fn set_props(_p: &Path, _props: u32) -> std::io::Result<()> {
         Ok(())
+    }
+    pub(super) fn set_on_handle(
+        f: &std::fs::File,
+        _p: &Path,
+        t: SystemTime,
+        _props: u32,
+    ) -> Result<(), (&'static str, std::io::Error)> {
+        f.set_times(std::fs::FileTimes::new().set_modified(t))
+            .map_err(|e| ("set mtime", e))
     }
     pub(super) fn clear_readonly(_p: &Path) -> bool {
         false

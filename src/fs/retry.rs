@@ -154,6 +154,10 @@ impl Fs for RetryFs {
         // Asked once, like `file_id`: an interruption reads as "not known".
         self.inner.free_space()
     }
+
+    fn sync_dir(&self, path: &str) -> Result<(), FsError> {
+        self.inner.sync_dir(path)
+    }
 }
 
 #[cfg(test)]

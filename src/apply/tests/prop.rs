@@ -257,9 +257,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
     #[test]
     fn random_edits_converge_and_lose_nothing(
-        rounds in proptest::collection::vec((proptest::collection::vec(act(), 1..8), fault()), 1..5)
+        rounds in proptest::collection::vec((proptest::collection::vec(act(), 1..8), fault()), 1..5),
+        parallel in prop_oneof![Just(1u32), Just(4), Just(8)],
     ) {
-        let h = harness("");
+        let mut h = harness("");
+        // Small copies one at a time, or several at once (`parallel_copies`).
+        h.cfg.raw.transfer.parallel_copies = parallel;
         // Past the first run (whose metadata-only adoption is tested elsewhere).
         h.left.put("seed", b"seed");
         h.sync();
