@@ -13,7 +13,8 @@
 //! expect check*: a copy writes a temp file (`.~twinsync-<plan>-<step>.tmp`)
 //! and renames it over the target only as its last act, so a crash leaves
 //! either the old target (expect still holds → redo, the stale temp is
-//! removed first) or the new one (post-condition holds → recorded, not
+//! removed first — unless it is a large copy's temp that can resume, see
+//! `resume`) or the new one (post-condition holds → recorded, not
 //! redone). The remaining race, named frankly: a user who writes the
 //! destination in the instant between our final re-check and the rename
 //! loses that write to the rename; the window is one `stat` long.
@@ -33,8 +34,10 @@
 pub mod alert;
 mod copy;
 mod journal;
+mod pipe;
 mod progress;
 mod recover;
+mod resume;
 mod steps;
 pub mod trash;
 
@@ -50,7 +53,8 @@ use serde_json::json;
 use steps::{Executor, Outcome, case_only_rename};
 
 pub use progress::Progress;
-pub use recover::{abandon, prepare, recover_parked, sweep_scan, sweep_temps};
+pub use recover::{abandon, prepare, recover_parked, sweep_scan, sweep_temps, sweep_transfers};
+pub use resume::CHUNK_BYTES;
 
 /// Errors that stop an apply.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +177,9 @@ pub struct Options<'a> {
     /// final rename); start nothing new. For a plan that is re-planned
     /// instead of resumed.
     pub recover_only: bool,
+    /// The chunk of a resumable large copy (`resume`); `None`: 64 MiB.
+    /// Tests and benchmarks choose smaller.
+    pub resume_chunk_bytes: Option<u64>,
 }
 
 /// Called with a step and its error text (empty for a conflict to alert).
@@ -307,6 +314,7 @@ pub fn run(
             ..steps::DriveNotes::default()
         },
         progress: opts.progress,
+        resume: resume::Resumer::new(state, plan, opts.resume_chunk_bytes, log),
     };
     let mut journal = Journal::new(state, &plan.plan_id, log);
     for op in &plan.ops {
@@ -490,5 +498,7 @@ pub fn event_name(k: OpKind) -> &'static str {
 mod drive_tests;
 #[cfg(test)]
 mod policy_tests;
+#[cfg(test)]
+mod resume_tests;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,12 @@
 //! - rounded times: `set_meta` stores the mtime rounded to a step (a drive
 //!   that keeps whole seconds), so what is read back is not what was set;
 //! - a *power cut*: after `n` successful mutating calls every later call
-//!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there.
+//!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there
+//!   (a writer's mid-file `sync` is a mutating call; its writes fail once
+//!   the power is off);
+//! - a write error at a byte ([`FaultFs::fail_writes_at`]): the first
+//!   writer of a matching file that reaches that byte fails there, once (a
+//!   link lost at 80 % of a large copy).
 //!
 //! And one property of a drive: a *name-length limit* ([`FaultFs::limit_names`]):
 //! creating, renaming to, or creating a folder at a path with a component
@@ -54,6 +59,16 @@ pub struct FaultFs {
     fired: Arc<std::sync::atomic::AtomicU64>,
     /// See [`FaultFs::limit_names`].
     name_limit: NameLimit,
+    /// See [`FaultFs::fail_writes_at`].
+    write_faults: Arc<Mutex<Vec<WriteFault>>>,
+}
+
+/// A write error armed at a byte of the files whose path contains a string.
+#[derive(Debug, Clone)]
+struct WriteFault {
+    path_contains: String,
+    at: u64,
+    class: ErrorClass,
 }
 
 /// The longest path component and whole path (in bytes) a drive takes.
@@ -90,6 +105,7 @@ impl FaultFs {
             cut_after_last: Arc::default(),
             fired: Arc::default(),
             name_limit: NameLimit::default(),
+            write_faults: Arc::default(),
         }
     }
 
@@ -132,28 +148,10 @@ impl FaultFs {
     }
 
     fn check(&self, op: &'static str, path: &str, mutating: bool) -> Result<(), FsError> {
-        // -2: the power is off; 0: the next write cuts it.
-        let b = self.budget.load(Ordering::SeqCst);
-        if b == -2 || (b == 0 && mutating) {
-            self.budget.store(-2, Ordering::SeqCst);
-            return Err(FsError::synthetic(
-                op,
-                path,
-                ErrorClass::Crashed,
-                "power cut (injected)",
-            ));
-        }
+        power_on(&self.budget, op, path, mutating)?;
         match_rule(&self.rules, &self.fired, op, path)?;
         if mutating {
-            // Positive budgets count down; the call that reaches 0 still succeeds.
-            let cut = self.cut_after_last.load(Ordering::SeqCst);
-            let _ = self
-                .budget
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| match b {
-                    1 if cut => Some(-2),
-                    b if b > 0 => Some(b - 1),
-                    _ => None,
-                });
+            spend(&self.budget, self.cut_after_last.load(Ordering::SeqCst));
         }
         Ok(())
     }
@@ -181,6 +179,38 @@ impl FaultFs {
         }
         Ok(())
     }
+}
+
+/// Fails unless the power is on: -2 means off; 0, that the next mutating
+/// call cuts it.
+fn power_on(
+    budget: &AtomicI64,
+    op: &'static str,
+    path: &str,
+    mutating: bool,
+) -> Result<(), FsError> {
+    let b = budget.load(Ordering::SeqCst);
+    if b == -2 || (b == 0 && mutating) {
+        budget.store(-2, Ordering::SeqCst);
+        return Err(FsError::synthetic(
+            op,
+            path,
+            ErrorClass::Crashed,
+            "power cut (injected)",
+        ));
+    }
+    Ok(())
+}
+
+/// Counts a mutating call down the budget: positive budgets count down;
+/// the call that reaches 0 still succeeds (with `cut_after`, the power
+/// goes right after it).
+fn spend(budget: &AtomicI64, cut_after: bool) {
+    let _ = budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| match b {
+        1 if cut_after => Some(-2),
+        b if b > 0 => Some(b - 1),
+        _ => None,
+    });
 }
 
 impl Fs for FaultFs {
@@ -245,7 +275,7 @@ impl Fs for FaultFs {
     fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
         self.check_length("create", path)?;
         self.check("create", path, true)?;
-        self.inner.create(path)
+        Ok(self.faulty_writer(self.inner.create(path)?, path, 0))
     }
     fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError> {
         self.check("set properties", path, true)?;
@@ -274,6 +304,112 @@ impl Fs for FaultFs {
     fn remove_dir(&self, path: &str) -> Result<(), FsError> {
         self.check("remove folder", path, true)?;
         self.inner.remove_dir(path)
+    }
+    fn open_read_at(&self, path: &str, offset: u64) -> Result<Box<dyn Read + Send>, FsError> {
+        self.check("open", path, false)?;
+        Ok(Box::new(FaultRead {
+            inner: self.inner.open_read_at(path, offset)?,
+            path: path.to_owned(),
+            rules: Arc::clone(&self.rules),
+            fired: Arc::clone(&self.fired),
+            short: self.short_reads.load(Ordering::SeqCst),
+        }))
+    }
+    fn open_write_at(&self, path: &str, offset: u64) -> Result<Box<dyn FileWriter>, FsError> {
+        self.check("reopen", path, true)?;
+        Ok(self.faulty_writer(self.inner.open_write_at(path, offset)?, path, offset))
+    }
+}
+
+impl FaultFs {
+    /// The first writer of a file whose path contains `path_contains` that
+    /// reaches byte `at` writes up to it and then fails with `class`, once.
+    pub fn fail_writes_at(&self, path_contains: &str, at: u64, class: ErrorClass) {
+        if let Ok(mut w) = self.write_faults.lock() {
+            w.push(WriteFault {
+                path_contains: path_contains.to_owned(),
+                at,
+                class,
+            });
+        }
+    }
+
+    fn faulty_writer(
+        &self,
+        inner: Box<dyn FileWriter>,
+        path: &str,
+        at: u64,
+    ) -> Box<dyn FileWriter> {
+        Box::new(FaultWrite {
+            inner,
+            path: path.to_owned(),
+            at,
+            budget: Arc::clone(&self.budget),
+            cut_after: self.cut_after_last.load(Ordering::SeqCst),
+            rules: Arc::clone(&self.rules),
+            fired: Arc::clone(&self.fired),
+            write_faults: Arc::clone(&self.write_faults),
+        })
+    }
+}
+
+/// An `io::Error` that carries `e`, so that its class survives the trip
+/// through `Write` (see [`super::FsError::io`]).
+fn into_io(e: FsError) -> std::io::Error {
+    std::io::Error::new(e.source.kind(), e)
+}
+
+/// A writer from [`FaultFs::create`] or [`Fs::open_write_at`]: its writes
+/// fail once the power is off or at an armed byte; its `sync` is a
+/// mutating call (a `flush` rule fails it).
+struct FaultWrite {
+    inner: Box<dyn FileWriter>,
+    path: String,
+    /// The position in the file.
+    at: u64,
+    budget: Arc<AtomicI64>,
+    cut_after: bool,
+    rules: Arc<Mutex<Vec<FaultRule>>>,
+    fired: Arc<std::sync::atomic::AtomicU64>,
+    write_faults: Arc<Mutex<Vec<WriteFault>>>,
+}
+
+impl std::io::Write for FaultWrite {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        power_on(&self.budget, "write", &self.path, false).map_err(into_io)?;
+        let mut len = buf.len();
+        if let Ok(mut faults) = self.write_faults.lock()
+            && let Some(i) = faults
+                .iter()
+                .position(|f| self.path.contains(&f.path_contains) && f.at < self.at + len as u64)
+        {
+            let room = faults[i].at.saturating_sub(self.at);
+            if room == 0 {
+                let f = faults.remove(i);
+                self.fired.fetch_add(1, Ordering::SeqCst);
+                let e = FsError::synthetic("write", &self.path, f.class, "injected write fault");
+                return Err(into_io(e));
+            }
+            len = usize::try_from(room).unwrap_or(len).min(len);
+        }
+        let n = self.inner.write(&buf[..len])?;
+        self.at += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl FileWriter for FaultWrite {
+    fn finish(self: Box<Self>) -> Result<(), FsError> {
+        self.inner.finish()
+    }
+    fn sync(&mut self) -> Result<(), FsError> {
+        power_on(&self.budget, "flush", &self.path, true)?;
+        match_rule(&self.rules, &self.fired, "flush", &self.path)?;
+        spend(&self.budget, self.cut_after);
+        self.inner.sync()
     }
 }
 

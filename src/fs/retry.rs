@@ -150,6 +150,13 @@ impl Fs for RetryFs {
         // again would cost a round trip per file on a drive without ids.
         self.inner.file_id(path)
     }
+    fn open_read_at(&self, path: &str, offset: u64) -> Result<Box<dyn Read + Send>, FsError> {
+        let r = retry_fs(|| self.inner.open_read_at(path, offset))?;
+        Ok(Box::new(RetryRead(r)))
+    }
+    fn open_write_at(&self, path: &str, offset: u64) -> Result<Box<dyn FileWriter>, FsError> {
+        self.inner.open_write_at(path, offset)
+    }
 }
 
 #[cfg(test)]
