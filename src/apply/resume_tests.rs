@@ -233,7 +233,7 @@ fn a_fresh_plan_resumes_the_temp_an_abandoned_plan_left() {
     let scan = h.scan(Side::Right);
     assert!(sweep_scan(&state, &h.right, Side::Right, &scan, &Logger::null()).is_empty());
     drop(state);
-    assert_eq!(temps(&h.right), [temp.clone()]);
+    assert_eq!(temps(&h.right), [temp]);
     let (_, written) = resume_fresh(&h);
     assert_eq!(written, u64::from(SIZE) - 4 * CHUNK);
     landed(&h, &data);
