@@ -170,8 +170,9 @@ impl Executor<'_> {
         if !parent.is_empty() {
             dfs.create_dir_all(parent)?;
         }
-        // A stop request interrupts a large copy (redone after the restart);
-        // a small one finishes with its step (SPEC §2).
+        // A stop request interrupts a large copy (resumed after the restart
+        // from its last recorded chunk); a small one finishes with its step
+        // (SPEC §2).
         let interruptible = c.lane == crate::plan::Lane::Large;
         // A large copy resumes from its last checked chunk, or starts over
         // under this step's name.
