@@ -262,10 +262,29 @@ impl Executor<'_> {
         let (to, src_path) = (c.side, c.src_path.as_str());
         let dfs = self.fs(to);
         let r = sfs.open_read(src_path)?;
-        let mut w = if start == 0 {
-            dfs.create(temp)?
+        // A drive that cannot continue a file (no `open_write_at`, or it
+        // refused) starts over rather than failing every attempt.
+        let reopened = if start == 0 {
+            None
         } else {
-            dfs.open_write_at(temp, start)?
+            match dfs.open_write_at(temp, start) {
+                Ok(w) => Some(w),
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => {
+                    self.forget_transfer(to, &c.dest_path);
+                    self.log.info(
+                        "copy",
+                        json!({"path": c.dest_path, "side": to, "result": "ok",
+                               "note": format!("an interrupted copy starts over: its temp file cannot be continued ({e})")}),
+                    );
+                    None
+                }
+            }
+        };
+        let start = if reopened.is_some() { start } else { 0 };
+        let mut w = match reopened {
+            Some(w) => w,
+            None => dfs.create(temp)?,
         };
         let mut row = Transfer {
             side: to,

@@ -182,6 +182,26 @@ fn a_temp_truncated_or_altered_between_attempts_starts_over() {
     }
 }
 
+/// A drive that refuses to continue the temp file (no `open_write_at`, or
+/// an error) starts the copy over instead of failing every attempt.
+#[test]
+fn a_temp_that_cannot_be_continued_starts_over() {
+    let h = large_lane();
+    let data = fail_at_80(&h);
+    let refuses = FaultFs::new(Arc::new(h.right.clone()));
+    refuses.fail(crate::fs::fault::FaultRule {
+        op: "reopen",
+        path_contains: String::new(),
+        class: ErrorClass::PermissionDenied,
+        times: u32::MAX,
+    });
+    let (lat, sides) = counted(&h, Arc::new(refuses));
+    let r = apply_on(&h, &h.plan(), &sides, &lat).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(lat.bytes().1, u64::from(SIZE), "sent again from byte 0");
+    landed(&h, &data);
+}
+
 /// A power cut mid-chunk (the sync of the fourth chunk never happens)
 /// resumes the same plan from the chunk before, cutting off whatever
 /// part of the broken chunk the disk kept.
