@@ -14,7 +14,6 @@ use crate::state::Update;
 use crate::{Side, paths};
 use serde_json::json;
 use std::io::{Read, Write};
-use std::sync::mpsc;
 
 /// The sentence for a source that changed size while it was copied.
 pub(super) fn changed_while_copied(
@@ -80,7 +79,9 @@ impl Executor<'_> {
         }
     }
 
-    pub(super) fn copy(&self, op: &Op, c: &CopyStep) -> Result<Outcome, FsError> {
+    /// One attempt at a copy step (see [`Self::copy`], which tidies the
+    /// large lane's transfer rows after it).
+    pub(super) fn copy_once(&self, op: &Op, c: &CopyStep) -> Result<Outcome, FsError> {
         let (from, to) = (c.from, c.side);
         let (src_path, dest) = (c.src_path.as_str(), c.dest_path.as_str());
         let (sfs, dfs) = (self.fs(from), self.fs(to));
@@ -99,7 +100,7 @@ impl Executor<'_> {
         // attempt of this step may have left, and the recovery branches
         // below are only for a destination that differs from the plan.
         let small_as_planned = c.lane == crate::plan::Lane::Small && matches(live_dst.as_ref(), ed);
-        let (mut temp, temp_meta) = if small_as_planned {
+        let (mut temp, mut temp_meta) = if small_as_planned {
             (
                 paths::copy_temps(dest, &self.plan.plan_id, op.id)[0].clone(),
                 None,
@@ -107,6 +108,16 @@ impl Executor<'_> {
         } else {
             self.find_temp(dfs, op, dest)?
         };
+        // A large copy's earlier attempt, this plan's or another's, may
+        // have left a temp to resume (`resume` has the rules on temps).
+        let resume = self.resumable(c, live_src.as_ref())?;
+        if let Some(t) = resume.as_ref().filter(|t| t.temp_path != temp) {
+            if temp_meta.is_some() {
+                dfs.remove_file(&temp)?;
+            }
+            temp.clone_from(&t.temp_path);
+            temp_meta = dfs.stat(&temp)?;
+        }
         // Interrupted between moving the old version to trash and renaming
         // the finished temp file into place: finish the rename.
         if live_dst.is_none()
@@ -129,7 +140,7 @@ impl Executor<'_> {
                 return Ok(Outcome::Recovered(updates));
             }
         }
-        if temp_meta.is_some() {
+        if temp_meta.is_some() && resume.is_none() {
             dfs.remove_file(&temp)?;
         }
         if !matches(live_dst.as_ref(), ed) {
@@ -167,13 +178,28 @@ impl Executor<'_> {
                 "{from} `{src_path}` changed since the plan was made"
             )));
         };
-        // A stop request interrupts a large copy (redone after the restart);
-        // a small one finishes with its step (SPEC §2).
+        // A stop request interrupts a large copy (resumed after the restart
+        // from its last recorded chunk); a small one finishes with its step
+        // (SPEC §2).
         let interruptible = c.lane == crate::plan::Lane::Large;
+        // A large copy resumes from its last checked chunk, or starts over
+        // under this step's name.
+        let start = match &resume {
+            Some(t) => self.resume_from(sfs, t)?,
+            None => None,
+        };
+        if resume.is_some() && start.is_none() {
+            temp = self.own_temp(op, dest);
+        }
         let times = (src_meta.mtime, src_meta.props);
-        let stream =
-            |temp: &str| self.stream(sfs, src_path, to, temp, interruptible, op.bytes, times);
-        let mut streamed = stream(&temp);
+        let go = |temp: &str, start: u64| {
+            if interruptible {
+                self.stream_chunked(sfs, c, &src_meta, temp, start)
+            } else {
+                self.stream(sfs, src_path, to, temp, interruptible, op.bytes, times)
+            }
+        };
+        let mut streamed = go(&temp, start.unwrap_or(0));
         // The parent folder is made only when the temp cannot be created
         // without it (once per folder and run: the next files find it), not
         // with a `mkdir` round trip per file (issue 21).
@@ -185,7 +211,7 @@ impl Executor<'_> {
             && !parent.is_empty()
         {
             dfs.create_dir_all(parent)?;
-            streamed = stream(&temp);
+            streamed = go(&temp, 0);
         }
         // The drive refused the temp name for its length (its whole-path
         // limit, see `paths`): the short form, no longer than `dest`.
@@ -196,15 +222,17 @@ impl Executor<'_> {
             && e.path == temp
         {
             let short = paths::temp_name_near_limit(dest, &self.plan.plan_id, op.id);
-            if short != temp {
+            if short != temp && start.is_none() {
                 temp = short;
-                streamed = stream(&temp);
+                streamed = go(&temp, 0);
             }
         }
         let (hash, sent, written) = match streamed {
             Ok(h) => h,
             Err(e) => {
-                let _ = dfs.remove_file(&temp);
+                if !(interruptible && self.keeps_for_resume(c, &temp)) {
+                    let _ = dfs.remove_file(&temp);
+                }
                 return Err(e);
             }
         };
@@ -420,11 +448,10 @@ impl Executor<'_> {
     /// by the process's one bandwidth limiter (`[transfer] bandwidth` or
     /// `max_bytes_per_second`, shared with every other copy); returns the hash and the number of bytes sent (not the
     /// planned size when the source grew or shrank meanwhile). A file of a few MiB or less is read, hashed and written
-    /// in turn with one 256 KiB buffer; a larger one through three
-    /// overlapping stages so the disk never waits for the CPU: a reader
-    /// thread fills 1 MiB buffers, a hasher thread hashes them, and this
-    /// thread writes them (and hands them back to the reader). The file is
-    /// finished with `times` (mtime, properties) set on its handle.
+    /// in turn with one 256 KiB buffer; a larger one through the three
+    /// overlapping stages of [`super::pipe::pipelined`] (read, hash, write).
+    /// The file is finished with `times` (mtime, properties) set on its
+    /// handle. (A large-lane copy goes by [`Self::stream_chunked`] instead.)
     #[allow(clippy::too_many_arguments)]
     pub(super) fn stream(
         &self,
@@ -437,9 +464,7 @@ impl Executor<'_> {
         times: (i64, u32),
     ) -> Result<(String, u64, Written), FsError> {
         let dfs = self.fs(to);
-        const CHUNK: usize = 1024 * 1024;
-        const IN_FLIGHT: usize = 4;
-        const PIPELINE_FROM: u64 = 4 * CHUNK as u64;
+        const PIPELINE_FROM: u64 = 4 * super::pipe::BUF as u64;
         let mut r = sfs.open_read(src)?;
         let mut w = dfs.create(temp)?;
         let limiter = crate::bandwidth::Limiter::shared(&self.cfg.bandwidth);
@@ -470,80 +495,20 @@ impl Executor<'_> {
             let written = w.finish_with(times.0, times.1)?;
             return Ok((h.finalize().to_hex().to_string(), sent, written));
         }
-        let (to_hash, hash_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
-        let (to_write, write_rx) = mpsc::sync_channel::<Result<Vec<u8>, FsError>>(IN_FLIGHT);
-        let (recycle, spare) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
-        std::thread::scope(|sc| {
-            sc.spawn(move || {
-                loop {
-                    let mut buf = spare.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
-                    buf.resize(CHUNK, 0);
-                    // Fill the buffer (a short read is not the end).
-                    let mut n = 0;
-                    let res = loop {
-                        match r.read(&mut buf[n..]) {
-                            Ok(0) => break Ok(()),
-                            Ok(k) => {
-                                n += k;
-                                if n == CHUNK {
-                                    break Ok(());
-                                }
-                            }
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => break Err(FsError::io("read", src, e)),
-                        }
-                    };
-                    if let Err(e) = res {
-                        let _ = to_hash.send(Err(e));
-                        return;
-                    }
-                    if n == 0 {
-                        return; // end of file: dropping the sender says so
-                    }
-                    buf.truncate(n);
-                    let last = n < CHUNK;
-                    if to_hash.send(Ok(buf)).is_err() || last {
-                        return;
-                    }
-                }
-            });
-            let hasher = sc.spawn(move || {
-                let mut h = blake3::Hasher::new();
-                for item in hash_rx {
-                    if let Ok(buf) = &item {
-                        h.update(buf);
-                    }
-                    let failed = item.is_err();
-                    if to_write.send(item).is_err() || failed {
-                        break;
-                    }
-                }
-                h.finalize().to_hex().to_string()
-            });
-            let mut sent: u64 = 0;
-            for item in write_rx {
-                let buf = item?;
-                self.check_stop(interruptible, temp)?;
-                pace(buf.len());
-                w.write_all(&buf)
-                    .map_err(|e| FsError::io("write", temp, e))?;
-                sent += buf.len() as u64;
-                if let Some(p) = self.progress {
-                    p.copied(buf.len() as u64);
-                }
-                let _ = recycle.try_send(buf);
+        let mut sent: u64 = 0;
+        let hash = super::pipe::pipelined(r, src, temp, |buf| {
+            self.check_stop(interruptible, temp)?;
+            pace(buf.len());
+            w.write_all(buf)
+                .map_err(|e| FsError::io("write", temp, e))?;
+            sent += buf.len() as u64;
+            if let Some(p) = self.progress {
+                p.copied(buf.len() as u64);
             }
-            let hash = hasher.join().map_err(|_| {
-                FsError::synthetic(
-                    "copy",
-                    temp,
-                    ErrorClass::Crashed,
-                    "the hashing thread failed",
-                )
-            })?;
-            let written = w.finish_with(times.0, times.1)?;
-            Ok((hash, sent, written))
-        })
+            Ok(())
+        })?;
+        let written = w.finish_with(times.0, times.1)?;
+        Ok((hash, sent, written))
     }
 
     /// A stop request ends a copy that may be interrupted (it restarts).

@@ -17,7 +17,8 @@
 //! expect check*: a copy writes a temp file (`.~twinsync-<plan>-<step>.tmp`)
 //! and renames it over the target only as its last act, so a crash leaves
 //! either the old target (expect still holds → redo: the stale temp is
-//! removed first, or, for a small copy, truncated by the new attempt's
+//! removed first — unless it is a large copy's temp that can resume, see
+//! `resume` — or, for a small copy, truncated by the new attempt's
 //! `create`) or the new one (post-condition holds → recorded, not
 //! redone).
 //!
@@ -51,8 +52,10 @@ pub mod alert;
 mod copy;
 mod journal;
 mod parallel;
+mod pipe;
 mod progress;
 mod recover;
+mod resume;
 pub mod space;
 mod steps;
 pub mod trash;
@@ -72,7 +75,8 @@ use serde_json::json;
 use steps::{Executor, Outcome, case_only_rename};
 
 pub use progress::Progress;
-pub use recover::{abandon, prepare, recover_parked, sweep_scan, sweep_temps};
+pub use recover::{abandon, prepare, recover_parked, sweep_scan, sweep_temps, sweep_transfers};
+pub use resume::CHUNK_BYTES;
 
 /// Errors that stop an apply.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +199,9 @@ pub struct Options<'a> {
     /// final rename); start nothing new. For a plan that is re-planned
     /// instead of resumed.
     pub recover_only: bool,
+    /// The chunk of a resumable large copy (`resume`); `None`: 64 MiB.
+    /// Tests and benchmarks choose smaller.
+    pub resume_chunk_bytes: Option<u64>,
 }
 
 /// Called with a step and its error text (empty for a conflict to alert).
@@ -329,6 +336,7 @@ pub fn run(
             ..steps::DriveNotes::default()
         },
         progress: opts.progress,
+        resume: resume::Resumer::new(state, plan, opts.resume_chunk_bytes, log),
     };
     let mut journal = Journal::new(state, &plan.plan_id, log, sides);
     let workers = cfg.raw.transfer.parallel_copies.max(1) as usize;
@@ -517,6 +525,8 @@ mod length_tests;
 mod parallel_tests;
 #[cfg(test)]
 mod policy_tests;
+#[cfg(test)]
+mod resume_tests;
 #[cfg(test)]
 mod roundtrip_tests;
 #[cfg(test)]

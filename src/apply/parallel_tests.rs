@@ -3,7 +3,7 @@
 //! others done and journalled; a power cut in the middle of a run loses
 //! nothing and the resumed plan finishes it.
 
-use super::tests::{Harness, harness, live};
+use super::tests::{Harness, harness, live, with_parallel};
 use super::*;
 use crate::Side;
 use crate::fs::mem::MemFs;
@@ -20,12 +20,6 @@ fn put_files(h: &Harness) {
         h.left
             .put(&format!("d/f{i:02}.txt"), format!("v1 {i}").as_bytes());
     }
-}
-
-fn with_parallel(n: u32) -> Harness {
-    let mut h = harness("");
-    h.cfg.raw.transfer.parallel_copies = n;
-    h
 }
 
 fn temps(m: &MemFs) -> Vec<String> {
@@ -226,4 +220,39 @@ fn a_power_cut_during_parallel_copies_loses_nothing_and_resumes() {
         assert_eq!(live(&h.left), live(&h.right), "n={n}");
         assert!(temps(&h.right).is_empty(), "n={n}: {:?}", temps(&h.right));
     }
+}
+
+/// Progress with copies at once: every copy's start comes before its end,
+/// each is heard once, and the bytes heard add up to what was copied,
+/// whatever the threads' interleaving.
+#[test]
+fn progress_hears_every_parallel_copy_and_all_its_bytes() {
+    let h = with_parallel(4);
+    put_files(&h);
+    let total: u64 = (0..FILES).map(|i| format!("v1 {i}").len() as u64).sum();
+    let heard = super::tests::Heard::default();
+    let opts = Options {
+        progress: Some(&heard),
+        ..Options::default()
+    };
+    let sides = h.sides();
+    assert_eq!(h.run_opts(&h.plan(), &sides, &opts).copied, FILES);
+    let heard = heard.take();
+    for i in 0..FILES {
+        let path = format!("d/f{i:02}.txt");
+        let at = |what: &str| {
+            let all: Vec<usize> = (0..heard.len())
+                .filter(|&k| heard[k].0 == format!("{what} {path}"))
+                .collect();
+            assert_eq!(all.len(), 1, "{what} {path} once: {heard:?}");
+            all[0]
+        };
+        assert!(at("start") < at("end"), "{path}: {heard:?}");
+    }
+    let copied: u64 = heard
+        .iter()
+        .filter(|(w, _)| w == "copied")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(copied, total);
 }

@@ -2,17 +2,22 @@
 //! recovery-only pass and are abandoned ([`prepare`], [`abandon`]); items a
 //! case-only rename parked under a temp name are put back
 //! ([`recover_parked`]); temp files of interrupted copies that no running
-//! plan owns are removed ([`sweep_temps`], [`sweep_scan`]).
+//! plan owns are removed ([`sweep_temps`], [`sweep_scan`]) unless a large
+//! copy can still resume them; those whose copy cannot resume any more
+//! (their source changed or is gone) are removed with their row
+//! ([`sweep_transfers`]).
 //!
 //! Invariant: nothing under a temp name is removed unless it is a copy's
-//! temp file whose plan is no longer running; everything else is held.
+//! temp file whose plan is no longer running and that no transfer row
+//! names, or a transfer's temp whose source provably changed; everything
+//! else is held.
 
 use super::{ApplyError, Options, run};
 use crate::config::Config;
 use crate::fs::{ErrorClass, Fs, FsError, Kind};
 use crate::log::Logger;
 use crate::plan::Plan;
-use crate::roots::Sides;
+use crate::roots::{self, Sides};
 use crate::state::{State, StateError};
 use crate::{PlanStatus, Side, paths};
 use serde_json::json;
@@ -34,6 +39,7 @@ pub fn prepare(
     for id in state.running_plans()? {
         abandon(state, cfg, sides, log, &id)?;
     }
+    sweep_transfers(state, sides, log);
     Ok(recover_parked(state, sides, log)?)
 }
 
@@ -185,6 +191,16 @@ pub fn sweep_temps(
         .filter(|p| p.side == side)
         .map(|p| p.temp_path)
         .collect();
+    // Temps a large copy can resume (their rows were checked by
+    // `sweep_transfers`); when the rows cannot be read, none is swept.
+    let Ok(resumable) = state.transfers() else {
+        return Vec::new();
+    };
+    let resumable: Vec<String> = resumable
+        .into_iter()
+        .filter(|t| t.side == side)
+        .map(|t| t.temp_path)
+        .collect();
     let mut removed = Vec::new();
     for t in temps {
         let Some((owner, paths::TempUse::Copy)) = paths::parse_temp_name(paths::file_name(t))
@@ -193,6 +209,7 @@ pub fn sweep_temps(
         };
         if running.iter().any(|id| paths::temp_owned_by(owner, id))
             || parked.contains(t)
+            || resumable.contains(t)
             || !matches!(fs.stat(t), Ok(Some(m)) if m.kind == Kind::File)
         {
             continue;
@@ -206,6 +223,55 @@ pub fn sweep_temps(
                 "delete",
                 json!({"path": t, "side": side, "result": "failed", "error": e.to_string()}),
             ),
+        }
+    }
+    removed
+}
+
+/// Drops the transfer rows of large copies that cannot resume any more,
+/// with their temp files: the temp is gone (the row alone is dropped), or
+/// the source changed or is gone (see the rules in `resume`). A side or a
+/// path that cannot be looked at now is unknown, never changed: kept.
+/// Returns the temp files removed.
+pub fn sweep_transfers(state: &State, sides: &Sides, log: &Logger) -> Vec<String> {
+    let mut removed = Vec::new();
+    for t in state.transfers().unwrap_or_default() {
+        let dfs = sides.get(t.side);
+        let sfs = sides.get(t.from);
+        let Ok(temp) = dfs.stat(&t.temp_path) else {
+            continue;
+        };
+        let source = match sfs.stat(&t.src_path) {
+            Ok(Some(mut m)) => {
+                if m.id.is_none() && t.src_id.is_some() {
+                    m.id = sfs.file_id(&t.src_path);
+                }
+                Some(m)
+            }
+            Ok(None) if roots::marker_present(sfs) => None,
+            _ => continue,
+        };
+        let live = source
+            .as_ref()
+            .is_some_and(|m| super::resume::same_source(&t, t.from, &t.src_path, m));
+        if temp.is_some() && live {
+            continue;
+        }
+        if temp.is_some() {
+            match dfs.remove_file(&t.temp_path) {
+                Ok(()) => {
+                    log.info("delete", json!({"path": t.temp_path, "side": t.side, "result": "ok",
+                        "note": format!("the temp file of an interrupted copy of `{}` is removed: its source changed, so it cannot resume", t.src_path)}));
+                    removed.push(t.temp_path.clone());
+                }
+                Err(e) => {
+                    log.warn("delete", json!({"path": t.temp_path, "side": t.side, "result": "failed", "error": e.to_string()}));
+                    continue;
+                }
+            }
+        }
+        if let Err(e) = state.forget_transfer(t.side, &t.dest_path) {
+            log.warn("error", json!({"error": e.to_string()}));
         }
     }
     removed

@@ -4,7 +4,7 @@
 //! on, and the note clears itself when there is room again.
 
 use super::space::{self, Shortfall};
-use super::tests::{harness, put_each, valid};
+use super::tests::{harness, put_each, valid, with_parallel};
 use super::*;
 use crate::Side;
 use crate::fs::Fs;
@@ -151,8 +151,9 @@ fn the_need_counts_copies_per_side_and_trash_bound_versions_apart() {
         (0, 0),
         "all done"
     );
-    // Stopped after the first copy (a service stop): only the rest counts.
-    let h = harness("");
+    // Stopped after the first copy (a service stop): only the rest counts
+    // (one copy at a time, so the second has not started).
+    let h = with_parallel(1);
     h.left.put("a.txt", b"first");
     h.left.put("b.txt", b"second file");
     let plan = h.plan();

@@ -81,6 +81,8 @@ pub(super) struct Executor<'a> {
     pub(super) drives: DriveNotes,
     /// Told the bytes a copy writes, as it writes them.
     pub(super) progress: Option<&'a dyn super::Progress>,
+    /// Where large copies record their chunks (see [`super::resume`]).
+    pub(super) resume: super::resume::Resumer,
 }
 
 /// What a run learnt about the drives it wrote to, kept for the state DB

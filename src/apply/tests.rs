@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
 mod harness;
+pub(super) use harness::Heard;
 pub(super) use harness::{
     Harness, assert_file, assert_trash_recorded, count, cut, each_cut, harness, live, no_temps,
-    put_each, valid,
+    put_each, valid, with_parallel,
 };
-use harness::{Heard, has_rule, noise, put_all, trashed};
+use harness::{has_rule, noise, put_all, trashed};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved
@@ -819,7 +820,9 @@ fn renames_are_moves_where_ids_come_only_on_request() {
 /// copies), adding up to its size, in the small and in the pipelined loop.
 #[test]
 fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
-    let h = harness("");
+    // One copy at a time, so each step's bytes come between its start and
+    // its end (parallel copies interleave them: `parallel_tests`).
+    let h = with_parallel(1);
     let big = vec![7u8; 9 * 1024 * 1024 + 5];
     let medium = vec![1u8; 600 * 1024];
     h.left.put("big.bin", &big);

@@ -10,7 +10,13 @@
 //! - rounded times: `set_meta` stores the mtime rounded to a step (a drive
 //!   that keeps whole seconds), so what is read back is not what was set;
 //! - a *power cut*: after `n` successful mutating calls every later call
-//!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there.
+//!   fails with [`ErrorClass::Crashed`], as if the machine had stopped there
+//!   (a writer's mid-file `sync` is a mutating call; its writes fail once
+//!   the power is off; a writer's `finish_with`, which sets the file's
+//!   times on the handle, is the `set properties` call, as `set_meta`);
+//! - a write error at a byte ([`FaultFs::fail_writes_at`]): the first
+//!   writer of a matching file that reaches that byte fails there, once (a
+//!   link lost at 80 % of a large copy).
 //!
 //! And one property of a drive: a *name-length limit* ([`FaultFs::limit_names`]):
 //! creating, renaming to, or creating a folder at a path with a component
@@ -54,6 +60,16 @@ pub struct FaultFs {
     fired: Arc<std::sync::atomic::AtomicU64>,
     /// See [`FaultFs::limit_names`].
     name_limit: NameLimit,
+    /// See [`FaultFs::fail_writes_at`].
+    write_faults: Arc<Mutex<Vec<WriteFault>>>,
+}
+
+/// A write error armed at a byte of the files whose path contains a string.
+#[derive(Debug, Clone)]
+struct WriteFault {
+    path_contains: String,
+    at: u64,
+    class: ErrorClass,
 }
 
 /// The longest path component and whole path (in bytes) a drive takes.
@@ -90,6 +106,7 @@ impl FaultFs {
             cut_after_last: Arc::default(),
             fired: Arc::default(),
             name_limit: NameLimit::default(),
+            write_faults: Arc::default(),
         }
     }
 
@@ -132,17 +149,12 @@ impl FaultFs {
     }
 
     fn check(&self, op: &'static str, path: &str, mutating: bool) -> Result<(), FsError> {
-        self.power().check(op, path, mutating)
-    }
-
-    /// What a writer handed out shares with this file system.
-    fn power(&self) -> Power {
-        Power {
-            rules: Arc::clone(&self.rules),
-            fired: Arc::clone(&self.fired),
-            budget: Arc::clone(&self.budget),
-            cut_after_last: Arc::clone(&self.cut_after_last),
+        power_on(&self.budget, op, path, mutating)?;
+        match_rule(&self.rules, &self.fired, op, path)?;
+        if mutating {
+            spend(&self.budget, self.cut_after_last.load(Ordering::SeqCst));
         }
+        Ok(())
     }
 
     /// Makes this a drive that takes path components of at most
@@ -168,6 +180,38 @@ impl FaultFs {
         }
         Ok(())
     }
+}
+
+/// Fails unless the power is on: -2 means off; 0, that the next mutating
+/// call cuts it.
+fn power_on(
+    budget: &AtomicI64,
+    op: &'static str,
+    path: &str,
+    mutating: bool,
+) -> Result<(), FsError> {
+    let b = budget.load(Ordering::SeqCst);
+    if b == -2 || (b == 0 && mutating) {
+        budget.store(-2, Ordering::SeqCst);
+        return Err(FsError::synthetic(
+            op,
+            path,
+            ErrorClass::Crashed,
+            "power cut (injected)",
+        ));
+    }
+    Ok(())
+}
+
+/// Counts a mutating call down the budget: positive budgets count down;
+/// the call that reaches 0 still succeeds (with `cut_after`, the power
+/// goes right after it).
+fn spend(budget: &AtomicI64, cut_after: bool) {
+    let _ = budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| match b {
+        1 if cut_after => Some(-2),
+        b if b > 0 => Some(b - 1),
+        _ => None,
+    });
 }
 
 impl Fs for FaultFs {
@@ -232,13 +276,7 @@ impl Fs for FaultFs {
     fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
         self.check_length("create", path)?;
         self.check("create", path, true)?;
-        Ok(Box::new(FaultWriter {
-            inner: self.inner.create(path)?,
-            fs: Arc::clone(&self.inner),
-            path: path.to_owned(),
-            power: self.power(),
-            round_ns: self.round_ns.load(Ordering::SeqCst),
-        }))
+        Ok(self.faulty_writer(self.inner.create(path)?, path, 0))
     }
     fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError> {
         self.check("set properties", path, true)?;
@@ -277,74 +315,128 @@ impl Fs for FaultFs {
         self.check("sync folder", path, false)?;
         self.inner.sync_dir(path)
     }
-}
 
-/// The rules and the power-cut budget, shared by a [`FaultFs`] and the
-/// writers it hands out (whose `finish_with` sets properties: a mutating
-/// call like `set_meta`).
-struct Power {
-    rules: Arc<Mutex<Vec<FaultRule>>>,
-    fired: Arc<std::sync::atomic::AtomicU64>,
-    budget: Arc<AtomicI64>,
-    cut_after_last: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Power {
-    fn check(&self, op: &'static str, path: &str, mutating: bool) -> Result<(), FsError> {
-        // -2: the power is off; 0: the next write cuts it.
-        let b = self.budget.load(Ordering::SeqCst);
-        if b == -2 || (b == 0 && mutating) {
-            self.budget.store(-2, Ordering::SeqCst);
-            return Err(FsError::synthetic(
-                op,
-                path,
-                ErrorClass::Crashed,
-                "power cut (injected)",
-            ));
-        }
-        match_rule(&self.rules, &self.fired, op, path)?;
-        if mutating {
-            // Positive budgets count down; the call that reaches 0 still succeeds.
-            let cut = self.cut_after_last.load(Ordering::SeqCst);
-            let _ = self
-                .budget
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| match b {
-                    1 if cut => Some(-2),
-                    b if b > 0 => Some(b - 1),
-                    _ => None,
-                });
-        }
-        Ok(())
+    fn open_read_at(&self, path: &str, offset: u64) -> Result<Box<dyn Read + Send>, FsError> {
+        self.check("open", path, false)?;
+        Ok(Box::new(FaultRead {
+            inner: self.inner.open_read_at(path, offset)?,
+            path: path.to_owned(),
+            rules: Arc::clone(&self.rules),
+            fired: Arc::clone(&self.fired),
+            short: self.short_reads.load(Ordering::SeqCst),
+        }))
+    }
+    fn open_write_at(&self, path: &str, offset: u64) -> Result<Box<dyn FileWriter>, FsError> {
+        self.check("reopen", path, true)?;
+        Ok(self.faulty_writer(self.inner.open_write_at(path, offset)?, path, offset))
     }
 }
 
-/// A writer from [`FaultFs::create`]: its `finish_with` is the
-/// `set properties` call of a copy (rules, rounding and the power cut
-/// apply to it as to [`Fs::set_meta`]).
-struct FaultWriter {
+impl FaultFs {
+    /// The first writer of a file whose path contains `path_contains` that
+    /// reaches byte `at` writes up to it and then fails with `class`, once.
+    pub fn fail_writes_at(&self, path_contains: &str, at: u64, class: ErrorClass) {
+        if let Ok(mut w) = self.write_faults.lock() {
+            w.push(WriteFault {
+                path_contains: path_contains.to_owned(),
+                at,
+                class,
+            });
+        }
+    }
+
+    fn faulty_writer(
+        &self,
+        inner: Box<dyn FileWriter>,
+        path: &str,
+        at: u64,
+    ) -> Box<dyn FileWriter> {
+        Box::new(FaultWrite {
+            inner,
+            path: path.to_owned(),
+            at,
+            budget: Arc::clone(&self.budget),
+            cut_after: self.cut_after_last.load(Ordering::SeqCst),
+            rules: Arc::clone(&self.rules),
+            fired: Arc::clone(&self.fired),
+            write_faults: Arc::clone(&self.write_faults),
+            fs: Arc::clone(&self.inner),
+            round_ns: self.round_ns.load(Ordering::SeqCst),
+        })
+    }
+}
+
+/// An `io::Error` that carries `e`, so that its class survives the trip
+/// through `Write` (see [`super::FsError::io`]).
+fn into_io(e: FsError) -> std::io::Error {
+    std::io::Error::new(e.source.kind(), e)
+}
+
+/// A writer from [`FaultFs::create`] or [`Fs::open_write_at`]: its writes
+/// fail once the power is off or at an armed byte; its `sync` is a
+/// mutating call (a `flush` rule fails it).
+struct FaultWrite {
     inner: Box<dyn FileWriter>,
-    fs: Arc<dyn Fs>,
     path: String,
-    power: Power,
+    /// The position in the file.
+    at: u64,
+    budget: Arc<AtomicI64>,
+    cut_after: bool,
+    rules: Arc<Mutex<Vec<FaultRule>>>,
+    fired: Arc<std::sync::atomic::AtomicU64>,
+    write_faults: Arc<Mutex<Vec<WriteFault>>>,
+    /// The wrapped file system, to set times by path where the inner
+    /// writer cannot set them on the handle.
+    fs: Arc<dyn Fs>,
+    /// See [`FaultFs::round_times`].
     round_ns: i64,
 }
 
-impl std::io::Write for FaultWriter {
+impl std::io::Write for FaultWrite {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.inner.write(buf)
+        power_on(&self.budget, "write", &self.path, false).map_err(into_io)?;
+        let mut len = buf.len();
+        if let Ok(mut faults) = self.write_faults.lock()
+            && let Some(i) = faults
+                .iter()
+                .position(|f| self.path.contains(&f.path_contains) && f.at < self.at + len as u64)
+        {
+            let room = faults[i].at.saturating_sub(self.at);
+            if room == 0 {
+                let f = faults.remove(i);
+                self.fired.fetch_add(1, Ordering::SeqCst);
+                let e = FsError::synthetic("write", &self.path, f.class, "injected write fault");
+                return Err(into_io(e));
+            }
+            len = usize::try_from(room).unwrap_or(len).min(len);
+        }
+        let n = self.inner.write(&buf[..len])?;
+        self.at += n as u64;
+        Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
 }
 
-impl FileWriter for FaultWriter {
+impl FileWriter for FaultWrite {
     fn finish(self: Box<Self>) -> Result<(), FsError> {
         self.inner.finish()
     }
+    fn sync(&mut self) -> Result<(), FsError> {
+        power_on(&self.budget, "flush", &self.path, true)?;
+        match_rule(&self.rules, &self.fired, "flush", &self.path)?;
+        spend(&self.budget, self.cut_after);
+        self.inner.sync()
+    }
 
+    /// The `set properties` call of a copy: rules, rounding and the power
+    /// cut apply to it as to [`Fs::set_meta`].
     fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
-        if let Err(e) = self.power.check("set properties", &self.path, true) {
+        let op = "set properties";
+        let checked = power_on(&self.budget, op, &self.path, true)
+            .and_then(|()| match_rule(&self.rules, &self.fired, op, &self.path));
+        if let Err(e) = checked {
             if e.is_fatal() {
                 return Err(e);
             }
@@ -354,6 +446,7 @@ impl FileWriter for FaultWriter {
                 meta: None,
             });
         }
+        spend(&self.budget, self.cut_after);
         let step = self.round_ns;
         let mtime = if step > 1 {
             (mtime + step / 2).div_euclid(step) * step

@@ -13,7 +13,8 @@
 //!   `read` and `write` is paced to `bytes_per_second` (0: no cap), as a
 //!   link of that speed would carry them; the `finish` (flush + fsync) costs
 //!   one more round trip;
-//! - [`LatencyFs::calls`] tells how many calls of each kind were made.
+//! - [`LatencyFs::calls`] tells how many calls of each kind were made, and
+//!   [`LatencyFs::bytes`] how many bytes were read and written.
 //!
 //! Invariant: the decorator never changes what a call returns; only when.
 
@@ -44,6 +45,15 @@ pub struct LatencyFs {
     counts: Counts,
     /// Bytes carried so far and since when (one link for every transfer).
     pace: Arc<Mutex<Pace>>,
+    /// Bytes read and written through this side (see [`LatencyFs::bytes`]).
+    moved: Arc<Moved>,
+}
+
+/// Bytes read and written, counted by the readers and writers handed out.
+#[derive(Debug, Default)]
+struct Moved {
+    read: std::sync::atomic::AtomicU64,
+    written: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -64,6 +74,7 @@ impl LatencyFs {
                 start: Instant::now(),
                 bytes: 0,
             })),
+            moved: Arc::default(),
         }
     }
 
@@ -128,12 +139,16 @@ struct SlowRead {
     counts: Counts,
     pace: Arc<Mutex<Pace>>,
     rate: u64,
+    moved: Arc<Moved>,
 }
 
 impl Read for SlowRead {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         count(&self.counts, "read");
         let n = self.inner.read(buf)?;
+        self.moved
+            .read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         carry(&self.pace, self.rate, n);
         Ok(n)
     }
@@ -144,6 +159,7 @@ struct SlowWrite {
     counts: Counts,
     pace: Arc<Mutex<Pace>>,
     link: Link,
+    moved: Arc<Moved>,
 }
 
 impl Write for SlowWrite {
@@ -151,6 +167,9 @@ impl Write for SlowWrite {
         count(&self.counts, "write");
         wait(self.link.per_write);
         let n = self.inner.write(buf)?;
+        self.moved
+            .written
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         carry(&self.pace, self.link.bytes_per_second, n);
         Ok(n)
     }
@@ -171,6 +190,12 @@ impl FileWriter for SlowWrite {
         count(&self.counts, "finish");
         wait(self.link.per_call);
         self.inner.finish_with(mtime, props)
+    }
+
+    fn sync(&mut self) -> Result<(), FsError> {
+        count(&self.counts, "sync");
+        wait(self.link.per_call);
+        self.inner.sync()
     }
 }
 
@@ -201,6 +226,7 @@ impl Fs for LatencyFs {
             counts: Arc::clone(&self.counts),
             pace: Arc::clone(&self.pace),
             rate: self.link.bytes_per_second,
+            moved: Arc::clone(&self.moved),
         }))
     }
     fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
@@ -210,6 +236,7 @@ impl Fs for LatencyFs {
             counts: Arc::clone(&self.counts),
             pace: Arc::clone(&self.pace),
             link: self.link,
+            moved: Arc::clone(&self.moved),
         }))
     }
     fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError> {
@@ -248,6 +275,46 @@ impl Fs for LatencyFs {
     fn sync_dir(&self, path: &str) -> Result<(), FsError> {
         self.call("sync_dir");
         self.inner.sync_dir(path)
+    }
+
+    fn open_read_at(&self, path: &str, offset: u64) -> Result<Box<dyn Read + Send>, FsError> {
+        self.call("open");
+        Ok(Box::new(SlowRead {
+            inner: self.inner.open_read_at(path, offset)?,
+            counts: Arc::clone(&self.counts),
+            pace: Arc::clone(&self.pace),
+            rate: self.link.bytes_per_second,
+            moved: Arc::clone(&self.moved),
+        }))
+    }
+    fn open_write_at(&self, path: &str, offset: u64) -> Result<Box<dyn FileWriter>, FsError> {
+        self.call("reopen");
+        Ok(Box::new(SlowWrite {
+            inner: self.inner.open_write_at(path, offset)?,
+            counts: Arc::clone(&self.counts),
+            pace: Arc::clone(&self.pace),
+            link: self.link,
+            moved: Arc::clone(&self.moved),
+        }))
+    }
+}
+
+impl LatencyFs {
+    /// The bytes read and written through this side so far: `(read, written)`.
+    #[must_use]
+    pub fn bytes(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.moved.read.load(Relaxed),
+            self.moved.written.load(Relaxed),
+        )
+    }
+
+    /// Forgets the bytes counted so far.
+    pub fn reset_bytes(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.moved.read.store(0, Relaxed);
+        self.moved.written.store(0, Relaxed);
     }
 }
 

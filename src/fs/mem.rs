@@ -315,6 +315,22 @@ impl FileWriter for MemWriter {
             meta: Some(meta),
         })
     }
+
+    /// What was written so far lands in the tree (a power cut, which is
+    /// a writer dropped unfinished, keeps it).
+    fn sync(&mut self) -> Result<(), FsError> {
+        let mut t = self.fs.lock();
+        self.fs.check_root(&t, "flush", &self.path)?;
+        let mtime = self.fs.round(t.clock);
+        match t.nodes.get_mut(&self.key) {
+            Some(n) if n.kind == Kind::File => {
+                n.data = Arc::new(self.buf.clone());
+                n.mtime = mtime;
+                Ok(())
+            }
+            _ => Err(MemFs::not_found("flush", &self.path)),
+        }
+    }
 }
 
 impl Fs for MemFs {
@@ -570,6 +586,43 @@ impl Fs for MemFs {
 
     fn free_space(&self) -> Option<u64> {
         self.lock().free_space
+    }
+
+    fn open_read_at(&self, path: &str, offset: u64) -> Result<Box<dyn Read + Send>, FsError> {
+        let t = self.lock();
+        self.check_root(&t, "open", path)?;
+        match t.nodes.get(&self.key(path)) {
+            Some(n) if n.kind == Kind::File => {
+                let at = usize::try_from(offset).unwrap_or(usize::MAX);
+                let Some(rest) = n.data.get(at..) else {
+                    return Err(super::shorter_than(path, offset));
+                };
+                Ok(Box::new(std::io::Cursor::new(rest.to_vec())))
+            }
+            _ => Err(Self::not_found("open", path)),
+        }
+    }
+
+    fn open_write_at(&self, path: &str, offset: u64) -> Result<Box<dyn FileWriter>, FsError> {
+        let mut t = self.lock();
+        self.check_root(&t, "reopen", path)?;
+        let key = self.key(path);
+        let mtime = self.round(t.clock);
+        let Some(n) = t.nodes.get_mut(&key).filter(|n| n.kind == Kind::File) else {
+            return Err(Self::not_found("reopen", path));
+        };
+        let at = usize::try_from(offset).unwrap_or(usize::MAX);
+        let Some(kept) = n.data.get(..at).map(<[u8]>::to_vec) else {
+            return Err(super::shorter_than(path, offset));
+        };
+        n.data = Arc::new(kept.clone());
+        n.mtime = mtime;
+        Ok(Box::new(MemWriter {
+            fs: self.clone(),
+            key,
+            path: path.to_owned(),
+            buf: kept,
+        }))
     }
 }
 

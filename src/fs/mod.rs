@@ -160,6 +160,17 @@ pub trait FileWriter: Write + Send {
         self.finish()?;
         Ok(Written::default())
     }
+
+    /// Makes what was written so far durable, mid-file (a resumable copy
+    /// syncs each chunk before recording its offset). The default only
+    /// flushes: right for writers that keep nothing in the OS's cache.
+    ///
+    /// # Errors
+    /// The I/O error.
+    fn sync(&mut self) -> Result<(), FsError> {
+        self.flush()
+            .map_err(|e| FsError::io("flush", "(file being written)", e))
+    }
 }
 
 /// What [`FileWriter::finish_with`] did besides making the file durable.
@@ -295,6 +306,10 @@ impl FsError {
 
 fn classify(e: &std::io::Error) -> ErrorClass {
     use std::io::ErrorKind as K;
+    // An `FsError` that went through `Read`/`Write` keeps its class.
+    if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<FsError>()) {
+        return inner.class;
+    }
     if retry::is_interrupted(e) {
         return ErrorClass::Interrupted;
     }
@@ -456,6 +471,50 @@ pub trait Fs: Send + Sync {
         let _ = path;
         Ok(())
     }
+
+    /// Opens a file for reading from byte `offset` on (a resumed copy reads
+    /// back one chunk, not the whole file). The default reads and drops
+    /// the bytes before `offset`; implementations seek.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path; a file shorter than `offset`.
+    fn open_read_at(&self, path: &str, offset: u64) -> Result<Box<dyn Read + Send>, FsError> {
+        let mut r = self.open_read(path)?;
+        let skipped = std::io::copy(&mut (&mut r).take(offset), &mut std::io::sink())
+            .map_err(|e| FsError::io("read", path, e))?;
+        if skipped < offset {
+            return Err(shorter_than(path, offset));
+        }
+        Ok(r)
+    }
+
+    /// Opens an existing file for writing at byte `offset`, cutting off
+    /// whatever lies after it (a resumed copy continues its temp file
+    /// there). The default refuses: such a file system starts copies over.
+    ///
+    /// # Errors
+    /// The I/O error, naming the path; a missing file or one shorter than
+    /// `offset`.
+    fn open_write_at(&self, path: &str, offset: u64) -> Result<Box<dyn FileWriter>, FsError> {
+        let _ = offset;
+        Err(FsError::synthetic(
+            "reopen",
+            path,
+            ErrorClass::Other,
+            "this file system cannot continue writing a file",
+        ))
+    }
+}
+
+/// The error of a file too short to be opened at `offset`.
+#[must_use]
+pub fn shorter_than(path: &str, offset: u64) -> FsError {
+    FsError::synthetic(
+        "reopen",
+        path,
+        ErrorClass::Other,
+        &format!("the file is shorter than the {offset} bytes it should hold"),
+    )
 }
 
 /// Hashes a file's content with BLAKE3 (hex).

@@ -312,6 +312,16 @@ impl FileWriter for BufFile {
             meta: f.metadata().ok().as_ref().and_then(meta_of),
         })
     }
+
+    fn sync(&mut self) -> Result<(), FsError> {
+        self.w
+            .flush()
+            .map_err(|e| FsError::io("write", &self.path, e))?;
+        self.w
+            .get_ref()
+            .sync_data()
+            .map_err(|e| FsError::io("flush", &self.path, e))
+    }
 }
 
 impl Fs for RealFs {
@@ -486,6 +496,34 @@ impl Fs for RealFs {
         File::open(self.abs(path))
             .and_then(|d| d.sync_all())
             .map_err(|e| FsError::io("sync folder", path, e))
+    }
+
+    fn open_read_at(&self, path: &str, offset: u64) -> Result<Box<dyn Read + Send>, FsError> {
+        use std::io::{Seek, SeekFrom};
+        let mut f = File::open(self.abs(path)).map_err(|e| FsError::io("open", path, e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| FsError::io("read", path, e))?;
+        Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, f)))
+    }
+
+    fn open_write_at(&self, path: &str, offset: u64) -> Result<Box<dyn FileWriter>, FsError> {
+        use std::io::{Seek, SeekFrom};
+        let fail = |e| FsError::io("reopen", path, e);
+        // Never created here: only an existing temp file is continued.
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(self.abs(path))
+            .map_err(fail)?;
+        if f.metadata().map_err(fail)?.len() < offset {
+            return Err(super::shorter_than(path, offset));
+        }
+        f.set_len(offset).map_err(fail)?;
+        f.seek(SeekFrom::Start(offset)).map_err(fail)?;
+        Ok(Box::new(BufFile {
+            path: path.to_owned(),
+            abs: self.abs(path),
+            w: BufWriter::with_capacity(256 * 1024, f),
+        }))
     }
 }
 

@@ -158,6 +158,14 @@ impl Fs for RetryFs {
     fn sync_dir(&self, path: &str) -> Result<(), FsError> {
         self.inner.sync_dir(path)
     }
+
+    fn open_read_at(&self, path: &str, offset: u64) -> Result<Box<dyn Read + Send>, FsError> {
+        let r = retry_fs(|| self.inner.open_read_at(path, offset))?;
+        Ok(Box::new(RetryRead(r)))
+    }
+    fn open_write_at(&self, path: &str, offset: u64) -> Result<Box<dyn FileWriter>, FsError> {
+        self.inner.open_write_at(path, offset)
+    }
 }
 
 #[cfg(test)]

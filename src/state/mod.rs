@@ -14,7 +14,9 @@
 //! - [`journal`]: plans, steps and the one-transaction [`State::commit`],
 //!   which calls the transaction-level writers of the other rooms;
 //! - [`conflicts`], [`trash`], [`failures`], [`skipped`], [`parked`],
-//!   [`cycles`], [`outbox`]: one table (or two) each;
+//!   [`cycles`], [`outbox`], [`transfers`]: one table (or two) each (the
+//!   resumable copies' rows are written mid-step through a second
+//!   connection, [`TransferBook`]);
 //! - `schema`: append-only migrations.
 //!
 //! Hot path: [`State::load_files`] reads every snapshot in one query;
@@ -39,6 +41,7 @@ mod parked;
 mod schema;
 mod skipped;
 mod snapshots;
+mod transfers;
 mod trash;
 
 pub use conflicts::ConflictRecord;
@@ -50,6 +53,7 @@ pub use outbox::{OutboxRow, QueuedEmail};
 pub use parked::Parked;
 pub use skipped::Skipped;
 pub use snapshots::{StateMap, StateRow};
+pub use transfers::{Transfer, TransferBook};
 pub use trash::TrashRecord;
 
 use crate::Side;

@@ -65,6 +65,12 @@ const MIGRATIONS: &[&str] = &[
     //    when: "needs you" items of `status` and the report.
     "CREATE TABLE skipped(side TEXT NOT NULL, path TEXT NOT NULL, reason TEXT NOT NULL,
         since TEXT NOT NULL, PRIMARY KEY(side, path));",
+    // 9: large copies that can resume: per destination, the temp file
+    //    holding the source's first `done` bytes and the source's identity.
+    "CREATE TABLE transfers(side TEXT NOT NULL, dest_path TEXT NOT NULL, temp_path TEXT NOT NULL,
+        src_side TEXT NOT NULL, src_path TEXT NOT NULL, src_size INTEGER NOT NULL,
+        src_mtime INTEGER NOT NULL, src_id TEXT, done INTEGER NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY(side, dest_path));",
 ];
 
 /// Brings the schema up to date.

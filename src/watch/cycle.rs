@@ -466,6 +466,8 @@ impl Loop<'_> {
             }
             Err(e) => self.log.error("error", json!({"error": e.to_string()})),
         }
+        // Large copies that cannot resume any more give up their temps.
+        apply::sweep_transfers(&self.state, &self.sides, &self.log);
         let mut out: PerSide<SideScan> = PerSide::default();
         for side in Side::BOTH {
             let fs = self.sides.get(side);

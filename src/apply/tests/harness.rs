@@ -27,6 +27,14 @@ pub(in crate::apply) struct Harness {
     pub(in crate::apply) right: MemFs,
 }
 
+/// A harness (as [`harness`]) whose apply runs `n` small copies at once
+/// (`[transfer] parallel_copies`; 1: one at a time, in plan order).
+pub(in crate::apply) fn with_parallel(n: u32) -> Harness {
+    let mut h = harness("");
+    h.cfg.raw.transfer.parallel_copies = n;
+    h
+}
+
 pub(in crate::apply) fn harness(extra: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.toml");
