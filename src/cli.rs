@@ -130,6 +130,19 @@ pub enum Command {
         #[arg(long, value_parser = keep_parser())]
         keep: Keep,
     },
+    /// Pause syncing: watch (and the service) plans and applies nothing until `resume` (kept across restarts)
+    Pause,
+    /// Resume syncing after `pause` (or the dashboard's pause)
+    Resume,
+    /// Print the live dashboard's URL and a one-time login link ([dashboard] enabled = true; served by watch)
+    #[command(
+        after_help = "The dashboard is served by `watch` (and so by the service) on [dashboard] listen, \
+127.0.0.1:8390 by default (loopback only). Open the one-time link printed here, or the URL and the API key \
+from the key file beside the state DB. It shows the health verdict, copies in flight, the last cycles, \
+conflicts, failing paths, trash and queued emails, live; and it resolves conflicts, restores from the trash, \
+pauses and resumes, syncs now and overrides a guard's refusal after showing the forced plan."
+    )]
+    Dashboard,
     /// Write the activity report: one self-contained HTML page (roots, conflicts, charts, trash)
     Report {
         /// Where to write it [default: twinsync-report.html beside the state DB]
@@ -360,6 +373,9 @@ pub fn run(cli: Cli) -> Result<i32, RunError> {
             } => commands::trash_purge(&cfg, older_than, dry_run, yes),
         },
         Command::Resolve { path, keep } => commands::resolve(&cfg, &path, keep),
+        Command::Pause => commands::pause(&cfg),
+        Command::Resume => commands::resume(&cfg),
+        Command::Dashboard => commands::dashboard(&cfg),
         Command::Report { out } => crate::report::report_cmd(&cfg, out),
         Command::Alert {
             action: AlertAction::Test,

@@ -35,6 +35,7 @@ pub mod commands;
 #[cfg(windows)]
 pub mod service;
 
+pub mod dashboard;
 pub mod error;
 pub mod health;
 pub mod metrics;
@@ -49,6 +50,7 @@ pub mod plan;
 
 pub mod alert;
 pub mod config;
+pub mod control;
 pub mod exclude;
 pub mod log;
 pub mod roots;
