@@ -9,13 +9,15 @@
 //! there is no import cycle (`scripts/module-deps.sh` lists and checks them):
 //! 1. [`cli`] (parse, dispatch) → [`commands`] (one function per command,
 //!    the printing) and, on Windows, `service`;
-//! 2. [`watch`], [`status`] (the status model), [`health`] (the one
+//! 2. [`watch`], [`dashboard`] (the live page `watch` serves),
+//!    [`status`] (the status model), [`health`] (the one
 //!    health verdict), [`report`] (the HTML activity page), [`metrics`]
 //!    (cycle records), [`error`] (a command's error and exit code),
 //!    [`terminal`] (table width, colour, progress bars: the terminal);
 //! 3. the stages: [`pipeline`], [`apply`], [`plan`] (with the safety
 //!    [`plan::guard`]s);
-//! 4. [`alert`] (the outbox), [`scan`], [`roots`] (markers, availability),
+//! 4. [`alert`] (the outbox), [`control`] (the admin's actions the CLI
+//!    and the dashboard share), [`scan`], [`roots`] (markers, availability),
 //!    [`exclude`], [`state`] (the DB), [`config`], [`log`];
 //! 5. [`fs`] (every disk access goes through [`fs::Fs`]), [`paths`],
 //!    [`model`] (the shared vocabulary: sides, entries, rules, statuses,

@@ -443,19 +443,37 @@ fn restore_through_the_dashboard_changes_the_state_as_the_cli_does() {
     }
 }
 
+/// A running `twinsync watch`, killed when dropped.
+struct Watch(std::process::Child);
+
+impl Watch {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// `twinsync watch` with the dashboard on; returns it and the URL and
 /// link `twinsync dashboard` prints once it serves.
-fn watch(e: &Env) -> (std::process::Child, String, String) {
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("twinsync"))
-        .current_dir(e.dir.path())
-        .arg("--config")
-        .arg(&e.config)
-        .args(["watch", "--log-json"])
-        .env_remove("TWINSYNC_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+fn watch(e: &Env) -> (Watch, String, String) {
+    let child = Watch(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("twinsync"))
+            .current_dir(e.dir.path())
+            .arg("--config")
+            .arg(&e.config)
+            .args(["watch", "--log-json"])
+            .env_remove("TWINSYNC_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let start = Instant::now();
     loop {
         let out = e.cmd(&["dashboard"]).output().unwrap();
@@ -474,7 +492,7 @@ fn watch(e: &Env) -> (std::process::Child, String, String) {
                 .to_owned();
             return (child, url, link);
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "{text}{err}");
+        assert!(start.elapsed() < Duration::from_mins(1), "{text}{err}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -483,7 +501,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
         assert!(
-            start.elapsed() < Duration::from_secs(60),
+            start.elapsed() < Duration::from_mins(1),
             "waited for {what}"
         );
         std::thread::sleep(Duration::from_millis(100));
@@ -511,8 +529,7 @@ fn a_pause_persists_across_a_restart_and_watch_honours_it() {
         !body(s.get("/live")).contains("class=\"conflict\" data-path=\"r.docx\"")
     });
     assert_eq!(s.post("/pause", &[]).status().as_u16(), 303);
-    w.kill().unwrap();
-    w.wait().unwrap();
+    w.kill();
     e.cmd(&["status"]).assert().code(5);
     assert_eq!(status_json(&e)["health"]["reasons"][0]["by"], "dashboard");
     // Restarted: still paused; a new file is not synced.
@@ -537,8 +554,7 @@ fn a_pause_persists_across_a_restart_and_watch_honours_it() {
     wait_for("the new file to be synced", || {
         e.read(Side::Right, "new.txt").as_deref() == Some("new")
     });
-    w.kill().unwrap();
-    w.wait().unwrap();
+    w.kill();
     e.cmd(&["status"]).assert().code(0);
 }
 

@@ -28,6 +28,14 @@ use std::path::Path;
 pub fn init(cfg: &Config, create_roots: bool) -> Result<i32, RunError> {
     roots::init(cfg, create_roots, &mut |line| crate::outln!("{line}"))?;
     crate::outln!("state DB {}", cfg.state_db.display());
+    if cfg.raw.dashboard.enabled {
+        // The dashboard's API key, made at install (owner-only), kept after.
+        crate::dashboard::auth::ensure_key(cfg).map_err(|e| RunError::Other(e.to_string()))?;
+        crate::outln!(
+            "dashboard API key {} (`twinsync dashboard` prints a login link)",
+            crate::dashboard::auth::key_file(cfg).display()
+        );
+    }
     crate::outln!("Initialised. Next: `twinsync plan` to review, `twinsync apply` to sync.");
     Ok(0)
 }
