@@ -282,7 +282,8 @@ impl App {
             ("Content-Security-Policy", CSP.to_owned()),
             ("X-Content-Type-Options", "nosniff".to_owned()),
             ("X-Frame-Options", "DENY".to_owned()),
-            ("Referrer-Policy", "no-referrer".to_owned()),
+            // (`no-referrer` would make browsers send `Origin: null` on the forms.)
+            ("Referrer-Policy", "same-origin".to_owned()),
             ("Cache-Control", "no-store".to_owned()),
         ];
         headers.extend(reply.headers);

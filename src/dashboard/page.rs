@@ -25,9 +25,14 @@ pub const SCRIPT: &str = r#""use strict";
 (function () {
   var live = document.getElementById("live");
   if (!live) { return; }
+  var pressed = 0;
+  // A click in progress keeps its button: no refresh for a moment.
+  document.addEventListener("pointerdown", function () { pressed = Date.now(); }, true);
+  document.addEventListener("submit", function () { pressed = Date.now() + 60000; }, true);
   function busy() {
     var a = document.activeElement;
-    return a && (a.tagName === "SELECT" || a.tagName === "INPUT" || a.tagName === "TEXTAREA");
+    return Date.now() - pressed < 3000 ||
+      (a && (a.tagName === "SELECT" || a.tagName === "INPUT" || a.tagName === "TEXTAREA"));
   }
   function tick() {
     if (busy()) { return; }
