@@ -582,3 +582,68 @@ fn a_non_loopback_listen_is_a_config_error_naming_the_key() {
     assert!(err.contains("dashboard.listen"), "{err}");
     assert!(err.contains("loopback"), "{err}");
 }
+
+/// A guard refusal overridden from the dashboard: the forced plan is made
+/// by `watch` and shown first; approving it applies exactly that plan.
+#[test]
+fn a_guard_refusal_is_overridden_after_showing_the_forced_plan() {
+    let e = Env::init(DASH);
+    for i in 0..30 {
+        e.write(Side::Left, &format!("f{i}.txt"), "x", 100);
+    }
+    e.sync();
+    for i in 0..25 {
+        std::fs::remove_file(e.left.join(format!("f{i}.txt"))).unwrap();
+    }
+    let (_w, url, link) = watch(&e);
+    let s = login(&url, &link);
+    wait_for("the guard to block", || {
+        s.status()["health"]["state"] == "blocked"
+    });
+    assert!(body(s.get("/")).contains("Review the forced plan"));
+    // Approving a plan never shown is refused.
+    assert_eq!(
+        s.post("/override/apply", &[("plan_id", "made-up")])
+            .status()
+            .as_u16(),
+        409
+    );
+    assert_eq!(s.post("/override/preview", &[]).status().as_u16(), 303);
+    let mut page = String::new();
+    wait_for("the forced plan to be shown", || {
+        page = body(s.get("/live"));
+        page.contains("Apply this forced plan")
+    });
+    // It says what it would do: the 25 deletes, by name.
+    assert!(page.contains("f0.txt"), "the plan's steps are listed");
+    assert_eq!(
+        e.tree(Side::Right).len(),
+        30,
+        "nothing done before approval"
+    );
+    let plan_id = page
+        .split("name=\"plan_id\" value=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        s.post("/override/apply", &[("plan_id", &plan_id)])
+            .status()
+            .as_u16(),
+        303
+    );
+    wait_for("the forced deletes", || {
+        e.read(Side::Right, "f0.txt").is_none()
+    });
+    wait_for("the block to clear", || {
+        s.status()["health"]["state"] != "blocked"
+    });
+    assert_eq!(
+        e.read(Side::Right, ".sync_trash/f0.txt").as_deref(),
+        Some("x")
+    );
+    assert!(e.log().iter().any(|l| l["action"] == "override"
+        && l["actor"] == "dashboard"
+        && l["plan_id"] == plan_id.as_str()));
+}

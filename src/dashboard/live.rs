@@ -242,3 +242,90 @@ impl Progress for Tee<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Side;
+    use crate::plan::OpKind;
+
+    fn op(kind: OpKind, path: &str, bytes: u64) -> Op {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "kind": kind.as_str(), "path": path, "key": path, "rule": "6.2.3",
+            "reason": "r", "side": Side::Right, "bytes": bytes, "expect": [],
+            "from": Side::Left, "src_path": path, "dest_path": path, "props": 0,
+            "soft": true, "record": {"left": null, "right": null}
+        }))
+        .unwrap()
+    }
+
+    /// Copies are told apart by the thread that runs them (the small and
+    /// the large lane at once), count their bytes, and leave the list
+    /// when they end; other steps are not copies.
+    #[test]
+    fn copies_in_flight_are_tracked_per_thread() {
+        let s = Shared::default();
+        let big = op(OpKind::Copy, "big.mov", 1000);
+        s.step_start(&big);
+        s.copied(400);
+        std::thread::scope(|t| {
+            t.spawn(|| {
+                let small = op(OpKind::Copy, "a.txt", 10);
+                s.step_start(&small);
+                s.copied(10);
+                let c = s.copies();
+                assert_eq!(c.len(), 2);
+                assert_eq!((c[1].path.as_str(), c[1].done), ("a.txt", 10));
+                s.step_end(&small);
+            });
+        });
+        s.step_start(&op(OpKind::Delete, "gone.txt", 5));
+        s.copied(100);
+        let c = s.copies();
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(
+            (c[0].path.as_str(), c[0].done, c[0].total),
+            ("big.mov", 500, 1000)
+        );
+        assert_eq!(c[0].to, Some(Side::Right));
+        s.step_end(&big);
+        assert!(s.copies().is_empty());
+    }
+
+    /// A forced plan is applied only once approved by its id, and once.
+    #[test]
+    fn only_the_offered_plan_is_approved_once() {
+        let s = Shared::default();
+        s.want_preview();
+        assert!(s.preview_pending());
+        assert!(s.take_preview_wanted());
+        assert!(!s.take_preview_wanted());
+        let plan = Plan {
+            format_version: 1,
+            tool_version: String::new(),
+            plan_id: "p1".into(),
+            created_at: String::new(),
+            left_root: String::new(),
+            right_root: String::new(),
+            left_root_id: String::new(),
+            right_root_id: String::new(),
+            base_generation: 0,
+            forced: true,
+            config: crate::plan::PlanConfig::default(),
+            summary: crate::plan::Summary::default(),
+            ops: Vec::new(),
+            problems: Vec::new(),
+        };
+        assert!(!s.approve("p1"), "nothing on offer");
+        s.set_offer(Some(Offer {
+            plan,
+            text: String::new(),
+        }));
+        assert!(!s.approve("p2"));
+        assert!(s.take_approved().is_none());
+        assert!(s.approve("p1"));
+        assert_eq!(s.take_approved().map(|p| p.plan_id), Some("p1".into()));
+        assert!(s.take_approved().is_none(), "once");
+        assert!(s.offer().is_none());
+    }
+}

@@ -60,6 +60,7 @@ button.danger{background:#cf222e;color:#fff;border-color:#a40e26}
 .bar>span{display:block;height:100%;background:var(--busy)}
 pre.plan{background:var(--bg);border:1px solid var(--line);padding:8px;overflow:auto;max-height:420px}
 ul.notes{margin:4px 0;padding-left:18px}
+td.path{min-width:12em}
 ";
 
 /// What the live part shows besides the report's snapshot.
