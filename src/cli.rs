@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or marker missing or foreign); \
 4 a safety guard refused (too many deletes or content changes, stale plan, plan for other roots); \
 5 only from status: syncing works but something needs you (an unresolved conflict, a failing or skipped path). \
-status exits with its health verdict: 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you.\n\
+status exits with its health verdict: 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you or paused.\n\
 Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`; \
-see where things stand with `twinsync status`, or as one HTML page with `twinsync report`. \
+see where things stand with `twinsync status`, or as one HTML page with `twinsync report`, \
+or live in a browser with `twinsync dashboard` ([dashboard] enabled = true). \
 No config yet? `twinsync init --example > sync_config.toml` writes one with every key explained \
 (in PowerShell: `twinsync init --example | Set-Content -Encoding UTF8 sync_config.toml`). \
 `twinsync --version` shows the version and the commit it was built from."
@@ -99,7 +100,7 @@ pub enum Command {
         #[arg(long)]
         log_json: bool,
     },
-    /// Show the health verdict (exit 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you), roots, recent cycles, conflicts, failing and skipped paths, trash and queued emails
+    /// Show the health verdict (exit 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you or paused), roots, recent cycles, conflicts, failing and skipped paths, trash and queued emails
     Status {
         /// Machine-readable output
         #[arg(long)]
