@@ -139,7 +139,7 @@ pub(super) fn make_plan(
     let pb = scan_progress();
     let progress = |n: u64| {
         if let Some(pb) = &pb {
-            pb.set_message(n.to_string());
+            pb.set_message(crate::plural(n, "entry", "entries"));
         }
     };
     let req = pipeline::PlanRequest {
@@ -196,9 +196,10 @@ fn scan_progress() -> Option<indicatif::ProgressBar> {
     }
     let pb = indicatif::ProgressBar::new_spinner();
     pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} scanning… {msg} entries")
+        indicatif::ProgressStyle::with_template("{spinner} scanning… {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
+    pb.set_message("both sides");
     pb.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(pb)
 }

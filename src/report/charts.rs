@@ -102,15 +102,24 @@ fn nice_max(v: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
-fn y_label(unit: Unit, v: f64) -> String {
+/// A y-axis label. Seconds get as many decimals as the axis needs for its
+/// five ticks to read apart (`ymax` 0.02 s: 0.004, 0.008 …, never 0.01
+/// twice); a fraction of a byte or of a count is not labelled.
+fn y_label(unit: Unit, v: f64, ymax: f64) -> String {
     match unit {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Unit::Bytes => crate::human_size(v.max(0.0) as u64),
+        Unit::Bytes if v.fract() == 0.0 => crate::human_size(v.max(0.0) as u64),
         Unit::Count if v.fract() == 0.0 => format!("{v:.0}"),
-        Unit::Count => String::new(),
+        Unit::Bytes | Unit::Count => String::new(),
         Unit::Seconds => {
-            let s = format!("{v:.2}");
-            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let decimals = (-(ymax / 5.0).log10()).ceil().clamp(0.0, 6.0) as usize;
+            let s = format!("{v:.decimals$}");
+            if s.contains('.') {
+                s.trim_end_matches('0').trim_end_matches('.').to_owned()
+            } else {
+                s
+            }
         }
     }
 }
@@ -155,7 +164,7 @@ fn try_draw(c: &Chart) -> Result<String, ChartError> {
         ticks = (0..n).step_by(24).collect();
     }
     let fmt_x = |i: &i64| local(*i).map_or_else(String::new, |t| t.format("%a %d").to_string());
-    let fmt_y = |v: &f64| y_label(c.unit, *v);
+    let fmt_y = |v: &f64| y_label(c.unit, *v, ymax);
     let err = |e: &dyn std::fmt::Display| ChartError::Draw(e.to_string());
     let mut svg = String::new();
     {
@@ -215,6 +224,21 @@ mod tests {
         assert!((nice_max(17.0) - 20.0).abs() < f64::EPSILON);
         assert!((nice_max(100.0) - 100.0).abs() < f64::EPSILON);
         assert!((nice_max(0.3) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn second_ticks_on_a_tiny_scale_read_apart() {
+        for ymax in [0.02, 0.05, 0.1, 1.0, 20.0, 500.0] {
+            let labels: Vec<String> = (0..=5)
+                .map(|i| y_label(Unit::Seconds, ymax * f64::from(i) / 5.0, ymax))
+                .collect();
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(distinct, labels, "ymax {ymax}: {labels:?}");
+        }
+        assert_eq!(y_label(Unit::Seconds, 0.004, 0.02), "0.004");
+        assert_eq!(y_label(Unit::Seconds, 20.0, 100.0), "20");
+        assert_eq!(y_label(Unit::Bytes, 0.4, 2.0), "");
     }
 
     #[test]
