@@ -312,6 +312,19 @@ pub fn live(l: &Live<'_>) -> Markup {
         }
         section #history {
             h2 { "Last cycles" }
+            @if !s.history.cycles.is_empty() {
+                table #cycles {
+                    tr { th { "cycle at" } th.num { "changes" } th.num { "→ right" } th.num { "→ left" } th.num { "conflicts" } th.num { "copied" } th.num { "failed" } th.num { "duration" } th { "result" } }
+                    @for (_, c) in s.history.cycles.iter().rev().take(10) {
+                        tr {
+                            td { (crate::health::local_time(&c.started_at)) }
+                            td.num { (c.changes) } td.num { (c.changes_to_right) } td.num { (c.changes_to_left) }
+                            td.num { (c.conflicts) } td.num { (crate::human_size(c.bytes_copied)) } td.num { (c.failed) }
+                            td.num { (crate::human::duration_ms(c.duration_ms)) } td { (c.result.as_str()) }
+                        }
+                    }
+                }
+            }
             (rp::charts_grid(s, &hours))
             (rp::events_table(s.now, &s.events))
         }
