@@ -70,16 +70,30 @@ pub fn key_file(cfg: &Config) -> PathBuf {
 pub fn ensure_key(cfg: &Config) -> Result<String, AuthError> {
     let path = key_file(cfg);
     match std::fs::read_to_string(&path) {
-        Ok(k) => {
-            let k = k.trim().to_owned();
-            if k.len() < 32 {
-                return Err(AuthError::BadKey(path));
+        Ok(_) => read_key(&path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match create_key(&path) {
+            // Made by another process meanwhile (`watch` and `twinsync dashboard`): use it.
+            Err(AuthError::Key { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                read_key(&path)
             }
-            Ok(k)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key(&path),
+            other => other,
+        },
         Err(source) => Err(AuthError::Key { path, source }),
     }
+}
+
+fn read_key(path: &Path) -> Result<String, AuthError> {
+    let k = std::fs::read_to_string(path).map_err(|source| AuthError::Key {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let k = k.trim().to_owned();
+    if k.len() < 32 {
+        return Err(AuthError::BadKey(path.to_path_buf()));
+    }
+    Ok(k)
 }
 
 fn create_key(path: &Path) -> Result<String, AuthError> {
