@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 plan --detailed-exitcode: the plan has changes; 3 a side is unavailable (root or marker missing or foreign); \
 4 a safety guard refused (too many deletes or content changes, stale plan, plan for other roots); \
 5 only from status: syncing works but something needs you (an unresolved conflict, a failing or skipped path). \
-status exits with its health verdict: 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you.\n\
+status exits with its health verdict: 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you or paused.\n\
 Start with `twinsync init`, review with `twinsync plan`, sync with `twinsync apply` or `twinsync watch`; \
-see where things stand with `twinsync status`, or as one HTML page with `twinsync report`. \
+see where things stand with `twinsync status`, or as one HTML page with `twinsync report`, \
+or live in a browser with `twinsync dashboard` ([dashboard] enabled = true). \
 No config yet? `twinsync init --example > sync_config.toml` writes one with every key explained \
 (in PowerShell: `twinsync init --example | Set-Content -Encoding UTF8 sync_config.toml`). \
 `twinsync --version` shows the version and the commit it was built from."
@@ -99,7 +100,7 @@ pub enum Command {
         #[arg(long)]
         log_json: bool,
     },
-    /// Show the health verdict (exit 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you), roots, recent cycles, conflicts, failing and skipped paths, trash and queued emails
+    /// Show the health verdict (exit 0 in sync or working, 3 not syncing, 4 blocked, 5 needs you or paused), roots, recent cycles, conflicts, failing and skipped paths, trash and queued emails
     Status {
         /// Machine-readable output
         #[arg(long)]
@@ -130,6 +131,19 @@ pub enum Command {
         #[arg(long, value_parser = keep_parser())]
         keep: Keep,
     },
+    /// Pause syncing: watch (and the service) plans and applies nothing until `resume` (kept across restarts)
+    Pause,
+    /// Resume syncing after `pause` (or the dashboard's pause)
+    Resume,
+    /// Print the live dashboard's URL and a one-time login link ([dashboard] enabled = true; served by watch)
+    #[command(
+        after_help = "The dashboard is served by `watch` (and so by the service) on [dashboard] listen, \
+127.0.0.1:8390 by default (loopback only). Open the one-time link printed here, or the URL and the API key \
+from the key file beside the state DB. It shows the health verdict, copies in flight, the last cycles, \
+conflicts, failing paths, trash and queued emails, live; and it resolves conflicts, restores from the trash, \
+pauses and resumes, syncs now and overrides a guard's refusal after showing the forced plan."
+    )]
+    Dashboard,
     /// Write the activity report: one self-contained HTML page (roots, conflicts, charts, trash)
     Report {
         /// Where to write it [default: twinsync-report.html beside the state DB]
@@ -360,6 +374,9 @@ pub fn run(cli: Cli) -> Result<i32, RunError> {
             } => commands::trash_purge(&cfg, older_than, dry_run, yes),
         },
         Command::Resolve { path, keep } => commands::resolve(&cfg, &path, keep),
+        Command::Pause => commands::pause(&cfg),
+        Command::Resume => commands::resume(&cfg),
+        Command::Dashboard => commands::dashboard(&cfg),
         Command::Report { out } => crate::report::report_cmd(&cfg, out),
         Command::Alert {
             action: AlertAction::Test,

@@ -10,8 +10,11 @@
 //! `not syncing` (a side unavailable) › `blocked` (a safety guard refused)
 //! › `needs you` (unresolved conflicts, failing or skipped paths, a drive
 //! keeping no times, a disk short of room for the next copies) ›
-//! `working` (steps pending or in flight) › `in sync`. (`paused` will slot
-//! in as one more [`Health`] and one more [`Reason`].)
+//! `working` (steps pending or in flight) › `in sync`; above them all
+//! `paused` (the admin paused syncing: `twinsync pause` or the dashboard):
+//! while paused nothing syncs whatever else is true, so it heads the
+//! verdict and the other reasons follow. `status` exits 5 when paused
+//! (something waits for the admin: `resume`).
 //!
 //! Adding a reason: a [`Reason`] variant, its state in [`Reason::health`],
 //! its sentence in its `Display`, and the fact that raises it in [`verdict`].
@@ -35,6 +38,8 @@ pub enum Health {
     Blocked,
     /// A side is unavailable: nothing is planned or deleted.
     NotSyncing,
+    /// The admin paused syncing (`twinsync pause`, the dashboard).
+    Paused,
 }
 
 impl Health {
@@ -47,18 +52,19 @@ impl Health {
             Self::NeedsYou => "needs you",
             Self::Blocked => "blocked",
             Self::NotSyncing => "not syncing",
+            Self::Paused => "paused",
         }
     }
 
     /// The exit code of `status` (SPEC §2): 0 in sync or working, 3 not
-    /// syncing, 4 blocked, 5 needs you.
+    /// syncing, 4 blocked, 5 needs you (and paused: waiting for `resume`).
     #[must_use]
     pub fn exit_code(self) -> i32 {
         match self {
             Self::InSync | Self::Working => 0,
             Self::NotSyncing => 3,
             Self::Blocked => 4,
-            Self::NeedsYou => 5,
+            Self::NeedsYou | Self::Paused => 5,
         }
     }
 }
@@ -73,6 +79,13 @@ impl fmt::Display for Health {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
+    /// The admin paused syncing.
+    Paused {
+        /// When (RFC 3339).
+        since: String,
+        /// Who: `cli` or `dashboard`.
+        by: String,
+    },
     /// A root is missing, or its marker is missing or foreign.
     Unavailable {
         side: Side,
@@ -119,6 +132,7 @@ impl Reason {
     #[must_use]
     pub fn health(&self) -> Health {
         match self {
+            Self::Paused { .. } => Health::Paused,
             Self::Unavailable { .. } => Health::NotSyncing,
             Self::Blocked { .. } => Health::Blocked,
             Self::Conflicts { .. }
@@ -138,6 +152,7 @@ impl Reason {
             Self::Conflicts { .. } => {
                 vec!["twinsync resolve PATH --keep left|right|both".into()]
             }
+            Self::Paused { .. } => vec!["twinsync resume".into()],
             _ => Vec::new(),
         }
     }
@@ -146,6 +161,7 @@ impl Reason {
     #[must_use]
     pub fn short(&self) -> String {
         match self {
+            Self::Paused { by, .. } => format!("paused by the {}", actor_words(by)),
             Self::Unavailable { side, .. } => format!("the {side} side is unavailable"),
             Self::Blocked { refusal } => format!("the {} refused", refusal.guard),
             Self::Conflicts { count } => plural(*count, "unresolved conflict"),
@@ -163,6 +179,16 @@ impl Reason {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Paused { since, by } => {
+                write!(f, "syncing is paused by the {}", actor_words(by))?;
+                if !since.is_empty() {
+                    write!(f, " since {}", local_time(since))?;
+                }
+                write!(
+                    f,
+                    ": nothing is planned or copied until `twinsync resume` (or Resume on the dashboard)"
+                )
+            }
             Self::Unavailable {
                 side,
                 problem,
@@ -335,6 +361,8 @@ impl Serialize for Verdict {
 /// What the verdict is made from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
+    /// The pause in force (`twinsync pause`, the dashboard).
+    pub paused: Option<crate::control::Pause>,
     /// Unavailable sides: the problem and since when (RFC 3339).
     pub unavailable: Vec<(Side, String, Option<String>)>,
     /// The guard refusal remembered in the state DB.
@@ -371,6 +399,7 @@ impl Facts {
             }
         }
         Ok(Self {
+            paused: crate::control::paused(state)?,
             unavailable,
             refusal: guard::remembered(state)?,
             conflicts: state.conflicts()?.len(),
@@ -401,14 +430,23 @@ fn no_times(state: &State) -> Result<Vec<(Side, Option<String>, String)>, StateE
 #[must_use]
 pub fn verdict(facts: &Facts) -> Verdict {
     let mut reasons: Vec<Reason> = facts
-        .unavailable
+        .paused
         .iter()
-        .map(|(side, problem, since)| Reason::Unavailable {
-            side: *side,
-            problem: problem.clone(),
-            since: since.clone(),
+        .map(|p| Reason::Paused {
+            since: p.since.clone(),
+            by: p.by.clone(),
         })
         .collect();
+    reasons.extend(
+        facts
+            .unavailable
+            .iter()
+            .map(|(side, problem, since)| Reason::Unavailable {
+                side: *side,
+                problem: problem.clone(),
+                since: since.clone(),
+            }),
+    );
     if let Some(r) = &facts.refusal {
         reasons.push(Reason::Blocked { refusal: r.clone() });
     }
@@ -482,6 +520,14 @@ pub fn local_time(rfc3339: &str) -> String {
     )
 }
 
+/// `the dashboard`, `the command line`: who paused.
+fn actor_words(by: &str) -> &str {
+    match by {
+        "cli" => "command line",
+        other => other,
+    }
+}
+
 /// `1 path`, `3 paths`.
 fn plural(n: usize, what: &str) -> String {
     if n == 1 {
@@ -509,6 +555,10 @@ mod tests {
 
     fn all() -> Facts {
         Facts {
+            paused: Some(crate::control::Pause {
+                since: "2026-12-07T02:33:10Z".into(),
+                by: "dashboard".into(),
+            }),
             unavailable: vec![(Side::Left, "the root does not exist".into(), None)],
             refusal: Some(refusal()),
             conflicts: 1,
@@ -704,6 +754,7 @@ mod tests {
     fn precedence_most_severe_wins_and_every_reason_is_kept() {
         let mut f = all();
         let order = [
+            Health::Paused,
             Health::NotSyncing,
             Health::Blocked,
             Health::NeedsYou,
@@ -719,6 +770,7 @@ mod tests {
             assert_eq!(states, sorted, "most severe first");
             // Take away the facts of this state: the next one shows.
             match want {
+                Health::Paused => f.paused = None,
                 Health::NotSyncing => f.unavailable.clear(),
                 Health::Blocked => f.refusal = None,
                 Health::NeedsYou => {
@@ -756,6 +808,28 @@ mod tests {
                 .unwrap()
                 .contains("1 path skipped")
         );
+    }
+
+    /// Issue 23: a pause heads the verdict, whatever else is true, says
+    /// who paused and how to resume, and `status` exits 5.
+    #[test]
+    fn a_pause_heads_the_verdict_and_says_how_to_resume() {
+        let v = verdict(&all());
+        assert_eq!(v.health, Health::Paused);
+        assert_eq!(v.health.label(), "paused");
+        assert_eq!(v.health.exit_code(), 5);
+        assert_eq!(v.headline(), "Paused: paused by the dashboard");
+        let text = v.reasons[0].to_string();
+        assert!(
+            text.starts_with("syncing is paused by the dashboard since 2026-12-0"),
+            "{text}"
+        );
+        assert!(text.contains("`twinsync resume`"), "{text}");
+        assert_eq!(v.reasons[0].commands(), ["twinsync resume"]);
+        let j = serde_json::to_value(&v).unwrap();
+        assert_eq!(j["state"], "paused");
+        assert_eq!(j["reasons"][0]["kind"], "paused");
+        assert_eq!(j["reasons"][0]["by"], "dashboard");
     }
 
     #[test]

@@ -9,13 +9,15 @@
 //! there is no import cycle (`scripts/module-deps.sh` lists and checks them):
 //! 1. [`cli`] (parse, dispatch) → [`commands`] (one function per command,
 //!    the printing) and, on Windows, `service`;
-//! 2. [`watch`], [`status`] (the status model), [`health`] (the one
+//! 2. [`watch`], [`dashboard`] (the live page `watch` serves),
+//!    [`status`] (the status model), [`health`] (the one
 //!    health verdict), [`report`] (the HTML activity page), [`metrics`]
 //!    (cycle records), [`error`] (a command's error and exit code),
 //!    [`terminal`] (table width, colour, progress bars: the terminal);
 //! 3. the stages: [`pipeline`], [`apply`], [`plan`] (with the safety
 //!    [`plan::guard`]s);
-//! 4. [`alert`] (the outbox), [`scan`], [`roots`] (markers, availability),
+//! 4. [`alert`] (the outbox), [`control`] (the admin's actions the CLI
+//!    and the dashboard share), [`scan`], [`roots`] (markers, availability),
 //!    [`exclude`], [`state`] (the DB), [`config`], [`log`];
 //! 5. [`fs`] (every disk access goes through [`fs::Fs`]), [`paths`],
 //!    [`model`] (the shared vocabulary: sides, entries, rules, statuses,
@@ -35,6 +37,7 @@ pub mod commands;
 #[cfg(windows)]
 pub mod service;
 
+pub mod dashboard;
 pub mod error;
 pub mod health;
 pub mod metrics;
@@ -49,6 +52,7 @@ pub mod plan;
 
 pub mod alert;
 pub mod config;
+pub mod control;
 pub mod exclude;
 pub mod log;
 pub mod roots;

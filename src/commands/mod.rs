@@ -14,10 +14,11 @@ pub use status::status;
 pub use trash::{trash_list, trash_purge, trash_restore};
 
 use crate::config::Config;
+use crate::control::{self, ControlError};
 use crate::error::RunError;
 use crate::plan::{Plan, render};
 use crate::state::State;
-use crate::{Keep, paths, roots};
+use crate::{Keep, roots};
 use std::path::Path;
 
 /// `init`: roots, state DB and markers (see [`roots::init`]).
@@ -27,6 +28,14 @@ use std::path::Path;
 pub fn init(cfg: &Config, create_roots: bool) -> Result<i32, RunError> {
     roots::init(cfg, create_roots, &mut |line| crate::outln!("{line}"))?;
     crate::outln!("state DB {}", cfg.state_db.display());
+    if cfg.raw.dashboard.enabled {
+        // The dashboard's API key, made at install (owner-only), kept after.
+        crate::dashboard::auth::ensure_key(cfg).map_err(|e| RunError::Other(e.to_string()))?;
+        crate::outln!(
+            "dashboard API key {} (`twinsync dashboard` prints a login link)",
+            crate::dashboard::auth::key_file(cfg).display()
+        );
+    }
     crate::outln!("Initialised. Next: `twinsync plan` to review, `twinsync apply` to sync.");
     Ok(0)
 }
@@ -68,14 +77,70 @@ pub fn show(plan: &Path, json: bool, detailed: bool) -> Result<i32, RunError> {
 /// No unresolved conflict at that path; state errors.
 pub fn resolve(cfg: &Config, path: &str, keep: Keep) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
-    let key = paths::key_of(&path.replace('\\', "/"), cfg.case_sensitive);
-    let c = state.conflicts()?.remove(&key).ok_or_else(|| {
-        RunError::Other(format!(
-            "no unresolved conflict for `{path}` (see `twinsync status`)"
-        ))
+    control::resolve(&state, path, cfg.case_sensitive, keep).map_err(|e| match e {
+        ControlError::State(s) => RunError::State(s),
+        e @ ControlError::NoConflict(_) => RunError::Other(e.to_string()),
     })?;
-    state.set_conflict_keep(c, keep)?;
     crate::outln!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
+    Ok(0)
+}
+
+/// `pause`: `watch` (and the service) plans and applies nothing from its
+/// next cycle on, until `resume`; the health verdict says `paused`.
+///
+/// # Errors
+/// State DB errors.
+pub fn pause(cfg: &Config) -> Result<i32, RunError> {
+    let state = State::open(&cfg.state_db)?;
+    let p = control::pause(&state, "cli")?;
+    crate::outln!(
+        "Syncing paused (since {}, by {}); `twinsync resume` starts it again.",
+        crate::health::local_time(&p.since),
+        p.by
+    );
+    Ok(0)
+}
+
+/// `resume`: ends a pause; the next `watch` cycle syncs again.
+///
+/// # Errors
+/// State DB errors.
+pub fn resume(cfg: &Config) -> Result<i32, RunError> {
+    let state = State::open(&cfg.state_db)?;
+    if control::resume(&state)? {
+        crate::outln!("Syncing resumed: the next cycle syncs again.");
+    } else {
+        crate::outln!("Syncing was not paused.");
+    }
+    Ok(0)
+}
+
+/// `dashboard`: the live dashboard's URL and a one-time login link.
+///
+/// # Errors
+/// The dashboard is not enabled; state DB or key file errors.
+pub fn dashboard(cfg: &Config) -> Result<i32, RunError> {
+    if !cfg.raw.dashboard.enabled {
+        return Err(RunError::Other(format!(
+            "the dashboard is off: set `[dashboard] enabled = true` in {} and restart `watch` (or the service)",
+            cfg.file.display()
+        )));
+    }
+    let state = open_state(cfg)?;
+    let info =
+        crate::dashboard::login_link(cfg, &state).map_err(|e| RunError::Other(e.to_string()))?;
+    crate::outln!("Dashboard: {}", info.url);
+    crate::outln!(
+        "One-time login link (valid {} minutes, works once): {}",
+        crate::dashboard::LOGIN_LINK_MINUTES,
+        info.link
+    );
+    if !info.running {
+        crate::eoutln!(
+            "note: `watch` (or the service) is not serving it now; the link works once it runs"
+        );
+    }
+    crate::outln!("Or log in with the API key in {}", info.key_file.display());
     Ok(0)
 }
 

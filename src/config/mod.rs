@@ -160,9 +160,34 @@ pub struct Config {
     /// `[[rules]]`, compiled: the settings of a path are those of the first
     /// rule that matches it ([`rules::FolderRules::first`]).
     pub rules: rules::FolderRules,
+    /// `[dashboard] listen`, parsed: always a loopback address.
+    pub dashboard_listen: std::net::SocketAddr,
     /// Every key as written (after defaults); the paths above are the
     /// resolved forms of its path keys.
     pub raw: RawConfig,
+}
+
+/// `[dashboard] listen`: an `IP:port` on the loopback interface.
+///
+/// A non-loopback address is refused, not warned about: the dashboard
+/// speaks plain HTTP (no TLS), so on a network its API key and session
+/// cookie would travel in clear. To reach it from another machine, keep it
+/// on loopback and put an SSH tunnel or a TLS reverse proxy on this
+/// machine in front of it (README "Dashboard").
+fn dashboard_listen(v: &str) -> Result<std::net::SocketAddr, String> {
+    let v = v.trim();
+    let addr: std::net::SocketAddr = if let Some(port) = v.strip_prefix("localhost:") {
+        format!("127.0.0.1:{port}").parse()
+    } else {
+        v.parse()
+    }
+    .map_err(|_| format!("`{v}` is not an IP address and port such as \"127.0.0.1:8390\""))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "`{v}` is not a loopback address: the dashboard serves plain HTTP, so it listens only on 127.0.0.1 or [::1]; reach it from another machine through an SSH tunnel or a TLS reverse proxy on this machine"
+        ));
+    }
+    Ok(addr)
 }
 
 fn key_err(file: &Path, key: &str, msg: impl Into<String>) -> ConfigError {
@@ -367,6 +392,8 @@ impl Config {
             }
         }
         let log_file = resolve(&dir, &raw.logging.log_file_path);
+        let dashboard_listen = dashboard_listen(&raw.dashboard.listen)
+            .map_err(|msg| key_err(file, "dashboard.listen", msg))?;
         if raw.sync_interval_seconds == 0 {
             return Err(key_err(file, "sync_interval_seconds", "must be at least 1"));
         }
@@ -482,6 +509,7 @@ impl Config {
             right_trash,
             bandwidth,
             rules,
+            dashboard_listen,
             raw,
         })
     }

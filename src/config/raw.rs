@@ -227,6 +227,24 @@ impl Default for Logging {
     }
 }
 
+/// `[dashboard]`: the live page `watch` serves (SPEC §3, §12 "Dashboard").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dashboard {
+    pub enabled: bool,
+    /// `IP:port`; must be a loopback address (checked in [`super::Config::load`]).
+    pub listen: String,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: "127.0.0.1:8390".into(),
+        }
+    }
+}
+
 /// The file as written, before paths are resolved.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -245,6 +263,7 @@ pub struct RawConfig {
     pub transfer: Transfer,
     pub email: Email,
     pub logging: Logging,
+    pub dashboard: Dashboard,
     /// `[[rules]]`: settings per folder, the first match wins.
     pub rules: Vec<rules::RawRule>,
 }
@@ -268,6 +287,7 @@ impl Default for RawConfig {
             transfer: Transfer::default(),
             email: Email::default(),
             logging: Logging::default(),
+            dashboard: Dashboard::default(),
             rules: Vec::new(),
         }
     }

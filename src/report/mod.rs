@@ -16,7 +16,7 @@
 //! arbitrary user data); charts are drawn by `plotters`' SVG backend.
 
 mod charts;
-mod page;
+pub(crate) mod page;
 
 use crate::Side;
 use crate::config::Config;

@@ -15,7 +15,7 @@ use crate::{Entry, Side};
 use chrono::{DateTime, FixedOffset};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 :root{--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--busy:#0969da;--muted:#57606a;--line:#d0d7de;--bg:#f6f8fa}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1f2328;background:#fff}
@@ -69,7 +69,7 @@ const DUR_MEAN: &str = "#0a3069";
 
 /// How urgent the headline is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tone {
+pub(crate) enum Tone {
     Ok,
     Busy,
     Warn,
@@ -77,7 +77,7 @@ enum Tone {
 }
 
 impl Tone {
-    fn class(self) -> &'static str {
+    pub(crate) fn class(self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::Busy => "busy",
@@ -328,7 +328,7 @@ pub fn render(s: &Snapshot) -> String {
 /// The headline, its tone, and the points behind it: the health verdict
 /// ([`crate::health`], the same as `status`) and its reasons, plus what
 /// only the page can tell (no cycle for a while, no sync recorded yet).
-fn verdict(s: &Snapshot) -> (Tone, String, Vec<String>) {
+pub(crate) fn verdict(s: &Snapshot) -> (Tone, String, Vec<String>) {
     let health = s.health.health;
     let mut points: Vec<String> = s
         .health
@@ -356,7 +356,7 @@ fn verdict(s: &Snapshot) -> (Tone, String, Vec<String>) {
     }
     let (tone, head) = match health {
         Health::NotSyncing | Health::Blocked => (Tone::Bad, s.health.headline()),
-        Health::NeedsYou => (Tone::Warn, s.health.headline()),
+        Health::NeedsYou | Health::Paused => (Tone::Warn, s.health.headline()),
         Health::Working => (Tone::Busy, s.health.headline()),
         Health::InSync if s.last_cycle.is_none() => (Tone::Warn, "No sync recorded yet".to_owned()),
         Health::InSync if stale || s.last_cycle.as_ref().is_some_and(|c| c.result == "skipped") => {
@@ -420,7 +420,7 @@ fn quote(s: &str) -> String {
 }
 
 /// "12.3 KiB, modified 2024-05-02 14:03:10 +02:00", or "absent".
-fn version(now: DateTime<FixedOffset>, e: Option<&Entry>) -> String {
+pub(crate) fn version(now: DateTime<FixedOffset>, e: Option<&Entry>) -> String {
     match e {
         None => "absent (deleted)".into(),
         Some(e) => {
@@ -431,7 +431,7 @@ fn version(now: DateTime<FixedOffset>, e: Option<&Entry>) -> String {
 }
 
 /// A time in the page's zone: `2024-05-02 14:03:10 +02:00`.
-fn fmt_t(now: DateTime<FixedOffset>, t: DateTime<FixedOffset>) -> String {
+pub(crate) fn fmt_t(now: DateTime<FixedOffset>, t: DateTime<FixedOffset>) -> String {
     crate::human::time_in(&t.with_timezone(now.offset()))
 }
 
@@ -448,7 +448,7 @@ fn ago(now: DateTime<FixedOffset>, t: DateTime<FixedOffset>) -> String {
 }
 
 /// An RFC 3339 string as "2024-05-02 14:03 (3 h ago)"; unreadable ones as they are.
-fn when(now: DateTime<FixedOffset>, rfc3339: &str) -> String {
+pub(crate) fn when(now: DateTime<FixedOffset>, rfc3339: &str) -> String {
     super::parse_time(rfc3339).map_or_else(
         || rfc3339.to_owned(),
         |t| format!("{} ({})", fmt_t(now, t), ago(now, t)),
@@ -504,7 +504,7 @@ fn trash_use(s: &Snapshot, side: Side) -> TrashUse<'_> {
 
 /// The chart window's hours (oldest first), each with its cycles summed:
 /// per-cycle rows and hour rollups alike.
-fn bins(s: &Snapshot) -> Vec<HourStats> {
+pub(crate) fn bins(s: &Snapshot) -> Vec<HourStats> {
     let now = s.now.timestamp();
     let last = now - now.rem_euclid(3600);
     let first = last - (CHART_HOURS - 1) * 3600;
@@ -541,7 +541,7 @@ fn sum(hours: &[HourStats]) -> HourStats {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn charts_grid(s: &Snapshot, hours: &[HourStats]) -> Markup {
+pub(crate) fn charts_grid(s: &Snapshot, hours: &[HourStats]) -> Markup {
     let offset = *s.now.offset();
     let f = |v: u64| v as f64;
     let other_changes: Vec<f64> = hours
@@ -646,7 +646,7 @@ fn charts_grid(s: &Snapshot, hours: &[HourStats]) -> Markup {
     }
 }
 
-fn events_table(now: DateTime<FixedOffset>, events: &[Event]) -> Markup {
+pub(crate) fn events_table(now: DateTime<FixedOffset>, events: &[Event]) -> Markup {
     html! {
         table #events {
             tr { th { "time" } th { "event" } th { "path" } th { "side" } th { "rule" } th { "result" } th.num { "bytes" } th { "error / details" } }

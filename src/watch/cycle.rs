@@ -63,6 +63,8 @@ pub(super) struct Loop<'a> {
     /// When to list again what a rescan could not read.
     pub(super) relists: PerSide<super::relist::Relists>,
     pub(super) excluders: PerSide<Excluder>,
+    /// Shared with the dashboard, when it runs.
+    pub(super) dash: Option<Arc<crate::dashboard::Shared>>,
 }
 
 /// Why an unfinished plan cannot be resumed (it is then abandoned: the
@@ -101,6 +103,15 @@ impl CycleOutcome {
             note: Some("a side is unavailable: nothing planned"),
             exit: Some(3),
             pending: true,
+            ..Self::default()
+        }
+    }
+
+    /// Syncing is paused: nothing planned.
+    pub(super) fn paused() -> Self {
+        Self {
+            note: Some("paused: nothing planned (`twinsync resume` or the dashboard)"),
+            exit: Some(0),
             ..Self::default()
         }
     }
@@ -225,11 +236,16 @@ impl Loop<'_> {
         let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(self.cfg, op, err);
         // Bars on a terminal (the service has none).
         let bars = crate::terminal::Bars::on_terminal();
+        // ...and the dashboard's copies in flight.
+        let progress = crate::dashboard::Tee(
+            bars.as_ref().map(|b| b as &dyn apply::Progress),
+            self.dash.as_deref().map(|d| d as &dyn apply::Progress),
+        );
         let opts = apply::Options {
             filter: Some(&small),
             stop: Some(&self.stop),
             on_event: Some(&on_event),
-            progress: bars.as_ref().map(|b| b as &dyn apply::Progress),
+            progress: Some(&progress),
             ..apply::Options::default()
         };
         let res = apply::run(
@@ -286,6 +302,68 @@ impl Loop<'_> {
             self.lane.submit(&plan, &done);
         }
         (pending, record)
+    }
+
+    /// At a cycle boundary: what the dashboard asked for. A forced plan to
+    /// review is made (scanning both sides, with the guards overridden) and
+    /// put on offer; an approved one is applied, as `apply --force` would,
+    /// if nothing was applied since it was made (else it is refused as
+    /// stale and must be reviewed again).
+    pub(super) fn dashboard_requests(&mut self) {
+        let Some(dash) = self.dash.clone() else {
+            return;
+        };
+        if dash.take_preview_wanted() {
+            let hold = self.hold();
+            let req = pipeline::PlanRequest {
+                now_ns: crate::now_ns(),
+                hold: Some(&hold),
+                forced: true,
+                ..pipeline::PlanRequest::default()
+            };
+            match pipeline::make_plan(self.cfg, &self.sides, &self.state, req) {
+                Ok((plan, _)) => {
+                    let view = crate::plan::render::View {
+                        width: 140,
+                        limit: Some(500),
+                        ..crate::plan::render::View::default()
+                    };
+                    let text = crate::plan::render::render(&plan, &view);
+                    dash.set_offer(Some(crate::dashboard::live::Offer { plan, text }));
+                }
+                Err(e) => dash.note(format!("cannot make the forced plan: {e}")),
+            }
+        }
+        let Some(plan) = dash.take_approved() else {
+            return;
+        };
+        let id = plan.plan_id.clone();
+        if self
+            .state
+            .generation()
+            .is_ok_and(|g| g != plan.base_generation)
+        {
+            dash.note(format!(
+                "forced plan {id} not applied: another plan was applied since it was made; review it again"
+            ));
+            return;
+        }
+        match plan.validated() {
+            Ok(plan) => {
+                self.log.info(
+                    "action",
+                    json!({"actor": "dashboard", "action": "override", "plan_id": id, "note": "applying the forced plan"}),
+                );
+                let (_, record) = self.execute(plan, Instant::now());
+                if record.is_some() {
+                    self.passed_guards();
+                    dash.note(format!("forced plan {id} applied"));
+                } else {
+                    dash.note(format!("forced plan {id} was not applied: see the log"));
+                }
+            }
+            Err(e) => dash.note(format!("forced plan {id}: {e}")),
+        }
     }
 
     /// Resumes plans a crash or stop left unfinished.
@@ -571,7 +649,7 @@ impl Loop<'_> {
     }
 
     /// A plan passed the guards: a refusal streak ends.
-    fn passed_guards(&mut self) {
+    pub(super) fn passed_guards(&mut self) {
         if std::mem::replace(&mut self.refused, false) {
             self.console
                 .line("the safety guards pass again: syncing resumed");

@@ -39,6 +39,9 @@ pub(super) enum Wake {
     Overflow(Side),
     /// The large-file lane finished a batch: its keys, and the paths it wrote.
     LaneDone(Vec<String>, Vec<(Side, String)>),
+    /// The dashboard asked for a cycle now (an action, "sync now"): both
+    /// sides are scanned in full.
+    Now,
 }
 
 /// File-system watchers on both roots.
@@ -192,6 +195,10 @@ pub(super) fn wait(rx: &Receiver<Wake>, stop: &AtomicBool, max: Duration) -> Dir
                     d.paths[s].insert(p);
                 }
                 d.lane_done = true;
+                quiet_until = Some(Instant::now());
+            }
+            Ok(Wake::Now) => {
+                d.full = PerSide::new(true, true);
                 quiet_until = Some(Instant::now());
             }
             Err(RecvTimeoutError::Timeout) => {}

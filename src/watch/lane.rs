@@ -42,6 +42,7 @@ impl LargeLane {
         wake: Sender<Wake>,
         log: Arc<Logger>,
         console: Console,
+        dash: Option<Arc<crate::dashboard::Shared>>,
     ) -> Self {
         let (tx, rx) = channel::<(Arc<ValidPlan>, Vec<u64>)>();
         let (cfg, sides, stop) = (cfg.clone(), sides.clone(), Arc::clone(stop));
@@ -92,6 +93,11 @@ impl LargeLane {
                 let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(&cfg, op, err);
                 // Byte bars on a terminal, below the small lane's.
                 let bars = crate::terminal::Bars::on_terminal();
+                // ...and the dashboard's copies in flight.
+                let progress = crate::dashboard::Tee(
+                    bars.as_ref().map(|b| b as &dyn apply::Progress),
+                    dash.as_deref().map(|d| d as &dyn apply::Progress),
+                );
                 // One step at a time, in plan order: each is logged, recorded
                 // and told when it finishes.
                 for op in plan.ops.iter().filter(|o| ids.contains(&o.id)) {
@@ -103,7 +109,7 @@ impl LargeLane {
                         filter: Some(&filter),
                         stop: Some(&stop),
                         on_event: Some(&on_event),
-                        progress: bars.as_ref().map(|b| b as &dyn apply::Progress),
+                        progress: Some(&progress),
                         ..apply::Options::default()
                     };
                     let started = Instant::now();

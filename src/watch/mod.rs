@@ -109,7 +109,18 @@ pub fn run(
     } else {
         start_watchers(cfg, &tx, &log)
     };
-    let lane = LargeLane::start(cfg, &sides, &stop, tx.clone(), Arc::clone(&log), console);
+    // `[dashboard]`: its own thread; a failure to start it is logged and
+    // told, and syncing goes on without it.
+    let (dash, dash_server) = start_dashboard(cfg, dry_run, &stop, &tx, &log, console);
+    let lane = LargeLane::start(
+        cfg,
+        &sides,
+        &stop,
+        tx.clone(),
+        Arc::clone(&log),
+        console,
+        dash.clone(),
+    );
     let mailer = start_mailer(cfg, &stop, Arc::clone(&log));
     console.plain(&format!(
         "twinsync watch: syncing {} ⇄ {} every {} s (Ctrl-C to stop); log: {}",
@@ -149,6 +160,7 @@ pub fn run(
             cfg.excluder(Side::Right)
                 .map_err(|e| RunError::Other(e.to_string()))?,
         ),
+        dash: dash.clone(),
     };
     if !dry_run {
         lp.resume();
@@ -171,9 +183,34 @@ pub fn run(
     let mut last_purge: Option<Instant> = None;
     // `[logging] report_path`: the activity page, rewritten after busy cycles.
     let mut report_rw = crate::report::Rewriter::default();
+    // `twinsync pause` or the dashboard's: as of the last cycle boundary.
+    let mut paused = false;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
         let cycle_start = Instant::now();
+        if let Some(d) = &dash {
+            d.set_cycle(Some(crate::dashboard::live::Cycle {
+                n,
+                started: cycle_start,
+                started_at: metrics::started_at(cycle_start),
+            }));
+        }
+        if honour_pause(&lp, &mut paused, &mut dirty) {
+            pending = true; // once resumed, everything is planned again
+            if let Some(d) = &dash {
+                d.set_cycle(None);
+            }
+            log_cycle_event(&lp, CycleOutcome::paused(), 0, n, cycle_start, 0);
+            if cycles.is_some_and(|c| n >= c) {
+                break;
+            }
+            dirty = wait(&rx, &stop, interval);
+            lp.lane.release(&dirty.released);
+            continue;
+        }
+        if !dry_run {
+            lp.dashboard_requests();
+        }
         let full = walks_due(&mut lp, &mut dirty, cycle_start, interval, full_every);
         let quiet = !full.left
             && !full.right
@@ -212,6 +249,9 @@ pub fn run(
             }
         }
         let store = log_cycle_event(&lp, outcome, exit, n, cycle_start, purged);
+        if let Some(d) = &dash {
+            d.set_cycle(None);
+        }
         if !dry_run
             && let Err(e) = crate::report::maybe_rewrite(cfg, &lp.state, &mut report_rw, store)
         {
@@ -246,6 +286,9 @@ pub fn run(
     let stop_requested = stop.load(Ordering::SeqCst);
     stop.store(true, Ordering::SeqCst);
     lp.lane.shutdown();
+    if let Some(s) = dash_server {
+        s.join();
+    }
     if let Some(m) = mailer
         && m.join().is_err()
     {
@@ -263,6 +306,90 @@ pub fn run(
     } else {
         0
     })
+}
+
+/// Starts the dashboard when `[dashboard] enabled` (not for a dry run,
+/// which may run beside the service): the shared state and the server.
+fn start_dashboard(
+    cfg: &Config,
+    dry_run: bool,
+    stop: &Arc<AtomicBool>,
+    tx: &std::sync::mpsc::Sender<events::Wake>,
+    log: &Arc<Logger>,
+    console: Console,
+) -> (
+    Option<Arc<crate::dashboard::Shared>>,
+    Option<crate::dashboard::Server>,
+) {
+    if !cfg.raw.dashboard.enabled || dry_run {
+        return (None, None);
+    }
+    let shared = Arc::new(crate::dashboard::Shared::default());
+    let wake = std::sync::Mutex::new(tx.clone());
+    shared.set_wake(Box::new(move || {
+        if let Ok(tx) = wake.lock() {
+            // (Nobody listens only once the loop has ended.)
+            let _ = tx.send(events::Wake::Now);
+        }
+    }));
+    match crate::dashboard::start(
+        cfg,
+        Arc::clone(&shared),
+        Arc::clone(log),
+        Arc::clone(stop),
+        true,
+    ) {
+        Ok(server) => {
+            console.plain(&format!(
+                "dashboard: {} (`twinsync dashboard` prints a login link)",
+                server.url()
+            ));
+            (Some(shared), Some(server))
+        }
+        Err(e) => {
+            log.error(
+                "error",
+                json!({"actor": "dashboard", "error": format!("the dashboard did not start: {e}")}),
+            );
+            console.line(&format!("the dashboard did not start: {e}"));
+            (None, None)
+        }
+    }
+}
+
+/// At a cycle boundary: whether syncing is paused (`twinsync pause`, the
+/// dashboard). Says so on the console when that changes; on a resume both
+/// sides are scanned in full (events seen while paused were dropped).
+fn honour_pause(lp: &Loop<'_>, paused: &mut bool, dirty: &mut Dirty) -> bool {
+    let now = match crate::control::paused(&lp.state) {
+        Ok(p) => p,
+        Err(e) => {
+            // Unknown: keep what was known.
+            lp.log.error("error", json!({"error": e.to_string()}));
+            return *paused;
+        }
+    };
+    match (&now, *paused) {
+        (Some(p), false) => {
+            let r = Reason::Paused {
+                since: p.since.clone(),
+                by: p.by.clone(),
+            };
+            lp.console.line(&format!("{}: {r}", Health::Paused.label()));
+            lp.log.info(
+                "cycle",
+                json!({"note": "paused", "by": p.by, "since": p.since}),
+            );
+        }
+        (None, true) => {
+            lp.console.line("resumed: syncing again");
+            lp.log.info("cycle", json!({"note": "resumed"}));
+            dirty.full = PerSide::new(true, true);
+        }
+        _ => {}
+    }
+    *paused = now.is_some();
+    *paused
 }
 
 /// Per side, whether this cycle walks it in full: at start, after a
