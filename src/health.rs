@@ -782,7 +782,7 @@ mod tests {
                 Health::InSync => {}
             }
         }
-        assert_eq!(verdict(&all()).reasons.len(), 8);
+        assert_eq!(verdict(&all()).reasons.len(), 9);
     }
 
     #[test]

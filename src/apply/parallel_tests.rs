@@ -3,7 +3,7 @@
 //! others done and journalled; a power cut in the middle of a run loses
 //! nothing and the resumed plan finishes it.
 
-use super::tests::{Harness, harness, live, with_parallel};
+use super::tests::{Harness, live, with_parallel};
 use super::*;
 use crate::Side;
 use crate::fs::mem::MemFs;
