@@ -239,32 +239,31 @@ fn unauthenticated_forged_host_csrf_and_cross_origin_requests_are_refused() {
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
 
     // POSTs: without a CSRF token, with a wrong one, from another origin.
-    let no_csrf = agent()
-        .post(format!("{}pause", d.url))
-        .header("Cookie", &s.cookie)
-        .send_form([("x", "y")])
-        .unwrap();
-    assert_eq!(no_csrf.status().as_u16(), 403);
-    let wrong = agent()
-        .post(format!("{}pause", d.url))
-        .header("Cookie", &s.cookie)
-        .send_form([("csrf", "0".repeat(64).as_str())])
-        .unwrap();
-    assert_eq!(wrong.status().as_u16(), 403);
-    let cross = agent()
-        .post(format!("{}pause", d.url))
-        .header("Cookie", &s.cookie)
-        .header("Origin", "http://evil.example")
-        .send_form([("csrf", s.csrf.as_str())])
-        .unwrap();
-    assert_eq!(cross.status().as_u16(), 403);
-    let cross_site = agent()
-        .post(format!("{}pause", d.url))
-        .header("Cookie", &s.cookie)
-        .header("Sec-Fetch-Site", "cross-site")
-        .send_form([("csrf", s.csrf.as_str())])
-        .unwrap();
-    assert_eq!(cross_site.status().as_u16(), 403);
+    let wrong_token = "0".repeat(64);
+    let refused: [(&str, &[(&str, &str)], &[(&str, &str)]); 4] = [
+        ("no CSRF token", &[], &[("x", "y")]),
+        ("a wrong CSRF token", &[], &[("csrf", &wrong_token)]),
+        (
+            "another origin",
+            &[("Origin", "http://evil.example")],
+            &[("csrf", &s.csrf)],
+        ),
+        (
+            "a cross-site fetch",
+            &[("Sec-Fetch-Site", "cross-site")],
+            &[("csrf", &s.csrf)],
+        ),
+    ];
+    for (why, headers, form) in refused {
+        let mut req = agent()
+            .post(format!("{}pause", d.url))
+            .header("Cookie", &s.cookie);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.send_form(form.iter().copied()).unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{why}");
+    }
     assert_ne!(
         status_json(&e)["health"]["state"],
         "paused",

@@ -196,7 +196,7 @@ impl Executor<'_> {
             if interruptible {
                 self.stream_chunked(sfs, c, &src_meta, temp, start)
             } else {
-                self.stream(sfs, src_path, to, temp, interruptible, op.bytes, times)
+                self.stream(sfs, src_path, to, temp, op.bytes, times)
             }
         };
         let mut streamed = go(&temp, start.unwrap_or(0));
@@ -446,20 +446,22 @@ impl Executor<'_> {
 
     /// Streams `src` into `temp` (on side `to`), hashing on the way, paced
     /// by the process's one bandwidth limiter (`[transfer] bandwidth` or
-    /// `max_bytes_per_second`, shared with every other copy); returns the hash and the number of bytes sent (not the
-    /// planned size when the source grew or shrank meanwhile). A file of a few MiB or less is read, hashed and written
-    /// in turn with one 256 KiB buffer; a larger one through the three
-    /// overlapping stages of [`super::pipe::pipelined`] (read, hash, write).
-    /// The file is finished with `times` (mtime, properties) set on its
-    /// handle. (A large-lane copy goes by [`Self::stream_chunked`] instead.)
-    #[allow(clippy::too_many_arguments)]
+    /// `max_bytes_per_second`, shared with every other copy); returns the
+    /// hash, the number of bytes sent (not the planned size when the source
+    /// grew or shrank meanwhile) and what the writer's finish did. A file of
+    /// a few MiB or less is read, hashed and written in turn with one
+    /// 256 KiB buffer; a larger one through the three overlapping stages of
+    /// [`super::pipe::pipelined`] (read, hash, write). The file is finished
+    /// with `times` (mtime, properties) set on its handle. A stop request
+    /// does not interrupt it: a small copy finishes with its step (SPEC §2;
+    /// a large-lane copy goes by [`Self::stream_chunked`], which stops and
+    /// resumes).
     pub(super) fn stream(
         &self,
         sfs: &dyn Fs,
         src: &str,
         to: Side,
         temp: &str,
-        interruptible: bool,
         size: u64,
         times: (i64, u32),
     ) -> Result<(String, u64, Written), FsError> {
@@ -482,7 +484,6 @@ impl Executor<'_> {
                 if n == 0 {
                     break;
                 }
-                self.check_stop(interruptible, temp)?;
                 h.update(&buf[..n]);
                 pace(n);
                 w.write_all(&buf[..n])
@@ -497,7 +498,6 @@ impl Executor<'_> {
         }
         let mut sent: u64 = 0;
         let hash = super::pipe::pipelined(r, src, temp, |buf| {
-            self.check_stop(interruptible, temp)?;
             pace(buf.len());
             w.write_all(buf)
                 .map_err(|e| FsError::io("write", temp, e))?;
@@ -509,23 +509,6 @@ impl Executor<'_> {
         })?;
         let written = w.finish_with(times.0, times.1)?;
         Ok((hash, sent, written))
-    }
-
-    /// A stop request ends a copy that may be interrupted (it restarts).
-    pub(super) fn check_stop(&self, interruptible: bool, temp: &str) -> Result<(), FsError> {
-        if interruptible
-            && self
-                .stop
-                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
-        {
-            return Err(FsError::synthetic(
-                "copy",
-                temp,
-                ErrorClass::Crashed,
-                "interrupted by a stop request; the copy restarts next time",
-            ));
-        }
-        Ok(())
     }
 
     #[allow(clippy::unused_self)]

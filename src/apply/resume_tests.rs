@@ -62,6 +62,21 @@ fn noise(len: u32, seed: u32) -> Vec<u8> {
         .collect()
 }
 
+/// A first attempt at copying new noise (varied by `seed`) that the power
+/// cut stops after `writes` mutating calls on the right side. Returns the
+/// data and the plan.
+fn cut_after(h: &Harness, seed: u32, writes: i64) -> (Vec<u8>, Plan) {
+    let data = noise(SIZE, seed);
+    h.left.put(FILE, &data);
+    let plan = h.plan();
+    let budget = Arc::new(AtomicI64::new(writes));
+    let cut = FaultFs::with_budget(Arc::new(h.right.clone()), budget);
+    let (lat, sides) = counted(h, Arc::new(cut));
+    let e = apply_on(h, &plan, &sides, &lat).unwrap_err();
+    assert!(matches!(e, ApplyError::Stopped(_)), "{e}");
+    (data, plan)
+}
+
 /// The temp files on a side.
 fn temps(m: &MemFs) -> Vec<String> {
     m.dump()
@@ -208,16 +223,9 @@ fn a_temp_that_cannot_be_continued_starts_over() {
 #[test]
 fn a_power_cut_mid_chunk_resumes_from_the_chunk_before() {
     let h = large_lane();
-    let data = noise(SIZE, 7);
-    h.left.put(FILE, &data);
-    let plan = h.plan();
     // The folder (its step; the copy finds it there and makes no other),
     // the temp, then three chunk syncs; the fourth sync cuts.
-    let budget = Arc::new(AtomicI64::new(6));
-    let cut = FaultFs::with_budget(Arc::new(h.right.clone()), budget);
-    let (lat, sides) = counted(&h, Arc::new(cut));
-    let e = apply_on(&h, &plan, &sides, &lat).unwrap_err();
-    assert!(matches!(e, ApplyError::Stopped(_)), "{e}");
+    let (data, plan) = cut_after(&h, 7, 6);
     let rows = h.state().transfers().unwrap();
     assert_eq!(rows[0].done, 3 * CHUNK, "{rows:?}");
     // The disk kept part of the fourth chunk (written, never synced).
@@ -239,14 +247,8 @@ fn a_power_cut_mid_chunk_resumes_from_the_chunk_before() {
 #[test]
 fn a_fresh_plan_resumes_the_temp_an_abandoned_plan_left() {
     let h = large_lane();
-    let data = noise(SIZE, 9);
-    h.left.put(FILE, &data);
-    let plan = h.plan();
     // As above, one chunk further: four chunks synced.
-    let budget = Arc::new(AtomicI64::new(7));
-    let cut = FaultFs::with_budget(Arc::new(h.right.clone()), budget);
-    let (lat, sides) = counted(&h, Arc::new(cut));
-    assert!(apply_on(&h, &plan, &sides, &lat).is_err());
+    let (data, plan) = cut_after(&h, 9, 7);
     let temp = h.state().transfers().unwrap()[0].temp_path.clone();
     assert!(temp.contains(&paths::temp_owner(&plan.plan_id)), "{temp}");
     let mut state = h.state();
