@@ -240,7 +240,8 @@ fn unauthenticated_forged_host_csrf_and_cross_origin_requests_are_refused() {
 
     // POSTs: without a CSRF token, with a wrong one, from another origin.
     let wrong_token = "0".repeat(64);
-    let refused: [(&str, &[(&str, &str)], &[(&str, &str)]); 4] = [
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    let refused: [(&str, Pairs, Pairs); 4] = [
         ("no CSRF token", &[], &[("x", "y")]),
         ("a wrong CSRF token", &[], &[("csrf", &wrong_token)]),
         (
