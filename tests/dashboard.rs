@@ -328,7 +328,17 @@ fn the_api_key_logs_in_and_its_file_is_owner_only() {
 #[test]
 fn paths_are_html_escaped() {
     let e = Env::init(&format!("{OPTION2}{DASH}"));
-    let name = "<img src=x onerror=alert(1)>.txt";
+    // Windows refuses `<` and `>` in names: there, a name holding `&` and
+    // an entity, which would show as markup if not escaped.
+    let (name, escaped, raw) = if cfg!(windows) {
+        ("R&D &lt;img&gt;.txt", "R&amp;D &amp;lt;img&amp;gt;.txt", "R&D ")
+    } else {
+        (
+            "<img src=x onerror=alert(1)>.txt",
+            "&lt;img src=x onerror=alert(1)&gt;.txt",
+            "<img",
+        )
+    };
     e.write(Side::Left, name, "base", 900);
     e.sync();
     e.write(Side::Left, name, "left", 300);
@@ -337,11 +347,8 @@ fn paths_are_html_escaped() {
     let d = Dash::start(&e);
     let s = login(&d.url, &d.link());
     let page = body(s.get("/"));
-    assert!(
-        page.contains("&lt;img src=x onerror=alert(1)&gt;.txt"),
-        "escaped"
-    );
-    assert!(!page.contains("<img"), "never raw");
+    assert!(page.contains(escaped), "escaped");
+    assert!(!page.contains(raw), "never raw");
 }
 
 /// Resolve through the dashboard = `twinsync resolve`: the same state,
