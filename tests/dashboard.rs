@@ -331,7 +331,11 @@ fn paths_are_html_escaped() {
     // Windows refuses `<` and `>` in names: there, a name holding `&` and
     // an entity, which would show as markup if not escaped.
     let (name, escaped, raw) = if cfg!(windows) {
-        ("R&D &lt;img&gt;.txt", "R&amp;D &amp;lt;img&amp;gt;.txt", "R&D ")
+        (
+            "R&D &lt;img&gt;.txt",
+            "R&amp;D &amp;lt;img&amp;gt;.txt",
+            "R&D ",
+        )
     } else {
         (
             "<img src=x onerror=alert(1)>.txt",

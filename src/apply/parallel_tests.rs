@@ -256,3 +256,46 @@ fn progress_hears_every_parallel_copy_and_all_its_bytes() {
         .sum();
     assert_eq!(copied, total);
 }
+
+/// A stop request with copies at once: the copies in flight finish and
+/// are journalled (small copies finish with their step, SPEC §2); no copy
+/// starts after it. The gate holds the first copies until four are in
+/// flight; the stop is raised as the fourth opens its source.
+#[test]
+fn a_stop_request_lets_the_copies_in_flight_finish_and_starts_no_more() {
+    let h = with_parallel(4);
+    put_files(&h);
+    let plan = h.plan();
+    let (gated_sides, gate) = {
+        let (gate, sides) = gated(&h, 4, Duration::from_secs(30));
+        (sides, gate)
+    };
+    let (hooked, stop) = h.hooked(Side::Left).flag_when_opened("d/f03.txt");
+    let sides = Sides {
+        left: hooked.left,
+        right: gated_sides.right,
+    };
+    let opts = Options {
+        stop: Some(&stop),
+        ..Options::default()
+    };
+    let r = h.run_opts(&plan, &sides, &opts);
+    assert_eq!(gate.most(), 4);
+    assert_eq!(r.copied, 4, "{r:?}");
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let copied: Vec<String> = (0..4).map(|i| format!("d/f{i:02}.txt")).collect();
+    for (i, p) in copied.iter().enumerate() {
+        assert_eq!(h.right.get(p).unwrap(), format!("v1 {i}").as_bytes());
+    }
+    for i in 4..FILES {
+        assert!(
+            h.right.get(&format!("d/f{i:02}.txt")).is_none(),
+            "f{i:02} waits"
+        );
+    }
+    assert!(temps(&h.right).is_empty());
+    // Journalled: the restart does only the rest.
+    let r = h.apply_clean(&plan, &h.sides());
+    assert_eq!(r.copied, FILES - 4);
+    assert_eq!(r.resumed_skips, 4 + 1, "the four copies and the folder");
+}

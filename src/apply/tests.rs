@@ -750,7 +750,8 @@ fn background_hashes_let_a_restamp_lose_to_a_real_edit() {
 /// finish and be recorded (SPEC §2); the steps after it wait for the restart.
 #[test]
 fn stop_request_lets_the_small_step_in_progress_finish() {
-    let h = harness("");
+    // One copy at a time (copies at once: `parallel_tests`).
+    let h = with_parallel(1);
     put_all(&h.left, &[("a.txt", "first"), ("b.txt", "second file")]);
     let plan = h.plan();
     // Stop requested while a.txt is read.
