@@ -56,6 +56,7 @@ measure() {
         "$bin" --config sync_config.toml -q apply p.json -y >/dev/null)
     # Lines naming a path under the right root, data transfer and close out.
     grep -F "$right" "$work/trace" \
+        | grep -v "resumed>" \
         | grep -Ev '^[0-9]+ +(read|write|pread64|pwrite64|close|lseek|getdents64)\(' \
         | sed -E 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/' | sort | uniq -c | sort -rn >"$work/counts"
     local total

@@ -41,6 +41,28 @@ pub fn set_attributes(p: &Path, attrs: u32) -> std::io::Result<()> {
     }
 }
 
+/// Renames `from` to `to` unless something is at `to` (`MoveFileExW`
+/// without `MOVEFILE_REPLACE_EXISTING`): `Ok(false)`, nothing renamed,
+/// when something is.
+///
+/// # Errors
+/// The OS error of `MoveFileExW` but "already exists".
+pub fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<bool> {
+    use windows_sys::Win32::Foundation::{ERROR_ALREADY_EXISTS, ERROR_FILE_EXISTS};
+    use windows_sys::Win32::Storage::FileSystem::MoveFileExW;
+    let (f, t) = (wide(from), wide(to));
+    // SAFETY: `f` and `t` are valid NUL-terminated UTF-16 strings that
+    // outlive the call.
+    if unsafe { MoveFileExW(f.as_ptr(), t.as_ptr(), 0) } != 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error().and_then(|c| u32::try_from(c).ok()) {
+        Some(ERROR_ALREADY_EXISTS | ERROR_FILE_EXISTS) => Ok(false),
+        _ => Err(e),
+    }
+}
+
 /// Bytes free for the calling user on the volume holding `p` (quotas
 /// count), from `GetDiskFreeSpaceExW`.
 ///

@@ -301,9 +301,12 @@ impl Executor<'_> {
                 "{from} `{src_path}` changed during the copy; will retry next cycle"
             ));
         }
-        // Last re-check of the destination before replacing it.
-        if !matches(dfs.stat(dest)?.as_ref(), ed) {
-            return cleanup(format!("{to} `{dest}` changed during the copy"));
+        // Last re-check of the destination before replacing it. A new file
+        // needs none: it is renamed into place only if nothing is there yet
+        // (`rename_new`, one atomic call where the drive has one).
+        let changed = || cleanup(format!("{to} `{dest}` changed during the copy"));
+        if ed.exists && !matches(dfs.stat(dest)?.as_ref(), ed) {
+            return changed();
         }
         // The version being replaced goes to trash (soft-delete policy), so
         // every saved version stays recoverable. A crash right after this
@@ -327,7 +330,15 @@ impl Executor<'_> {
                        "note": "the replaced version is not kept (over the soft-delete size limit, soft delete off, or a `delete = \"hard\"` rule)"}),
             );
         }
-        if let Err(e) = dfs.rename(&temp, dest) {
+        let renamed = if ed.exists {
+            dfs.rename(&temp, dest).map(|()| true)
+        } else {
+            dfs.rename_new(&temp, dest)
+        };
+        if let Ok(false) = renamed {
+            return changed();
+        }
+        if let Err(e) = renamed {
             if e.is_fatal() {
                 return Err(e);
             }

@@ -300,6 +300,31 @@ fn source_changed_during_copy_is_discarded() {
     assert_file(&h.right, "a.txt", "changed while copying!");
 }
 
+/// A file a user saves at the destination while a new file is copied
+/// there is never replaced: the copy lands only where nothing is yet
+/// (`Fs::rename_new`), and the two meet at the next plan as a new file on
+/// both sides.
+#[test]
+fn a_file_made_at_the_destination_during_a_new_copy_is_never_replaced() {
+    let h = harness("");
+    h.left.put("a.txt", b"from the left");
+    let plan = h.plan();
+    let right = h.right.clone();
+    let sides = h
+        .hooked(Side::Left)
+        .on_open(move |_, p| {
+            if p == "a.txt" && right.get(p).is_none() {
+                right.put(p, b"saved on the right meanwhile");
+            }
+        })
+        .sides();
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!((r.copied, r.drifted), (0, 1), "{r:?}");
+    assert_file(&h.right, "a.txt", "saved on the right meanwhile");
+    no_temps(&h.right);
+    assert_eq!(count(&h.plan(), &[OpKind::Conflict]), 1);
+}
+
 /// Copies stream through a reader, a hasher and a writer thread in 1 MiB
 /// pieces: a file of several pieces (and a short last one) lands byte for
 /// byte with the right hash, and a read error in the middle fails the step,

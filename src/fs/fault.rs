@@ -293,6 +293,11 @@ impl Fs for FaultFs {
         self.check("rename", &format!("{from} → {to}"), true)?;
         self.inner.rename(from, to)
     }
+    fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
+        self.check_length("rename", to)?;
+        self.check("rename", &format!("{from} → {to}"), true)?;
+        self.inner.rename_new(from, to)
+    }
     fn remove_file(&self, path: &str) -> Result<(), FsError> {
         self.check("delete", path, true)?;
         self.inner.remove_file(path)

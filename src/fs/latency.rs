@@ -247,6 +247,10 @@ impl Fs for LatencyFs {
         self.call("rename");
         self.inner.rename(from, to)
     }
+    fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
+        self.call("rename");
+        self.inner.rename_new(from, to)
+    }
     fn remove_file(&self, path: &str) -> Result<(), FsError> {
         self.call("remove");
         self.inner.remove_file(path)

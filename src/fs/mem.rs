@@ -333,6 +333,53 @@ impl FileWriter for MemWriter {
     }
 }
 
+impl MemFs {
+    /// [`Fs::rename`] on the locked tree.
+    fn rename_in(&self, t: &mut Tree, from: &str, to: &str) -> Result<(), FsError> {
+        let what = format!("{from} → {to}");
+        self.check_root(t, "rename", &what)?;
+        let (kf, kt) = (self.key(from), self.key(to));
+        let Some(src) = t.nodes.get(&kf).cloned() else {
+            return Err(Self::not_found("rename", &what));
+        };
+        if !self.parent_is_dir(t, to) {
+            return Err(Self::not_found("rename", &what));
+        }
+        if kf != kt {
+            match t.nodes.get(&kt) {
+                Some(d) if d.kind == Kind::Dir => {
+                    return Err(FsError::synthetic(
+                        "rename",
+                        &what,
+                        super::ErrorClass::Other,
+                        "target is a folder",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        // Move the node and, for a folder, everything below it.
+        let moved: Vec<String> = t
+            .nodes
+            .keys()
+            .filter(|k| paths::is_within(k, &kf))
+            .cloned()
+            .collect();
+        let mut re = Vec::with_capacity(moved.len());
+        for k in moved {
+            if let Some(mut n) = t.nodes.remove(&k) {
+                n.path = format!("{to}{}", &n.path[from.len().min(n.path.len())..]);
+                re.push((format!("{kt}{}", &k[kf.len()..]), n));
+            }
+        }
+        let _ = src;
+        for (k, n) in re {
+            t.nodes.insert(k, n);
+        }
+        Ok(())
+    }
+}
+
 impl Fs for MemFs {
     fn root_display(&self) -> String {
         format!("mem:{}", self.label)
@@ -485,47 +532,17 @@ impl Fs for MemFs {
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         let mut t = self.lock();
-        let what = format!("{from} → {to}");
-        self.check_root(&t, "rename", &what)?;
-        let (kf, kt) = (self.key(from), self.key(to));
-        let Some(src) = t.nodes.get(&kf).cloned() else {
-            return Err(Self::not_found("rename", &what));
-        };
-        if !self.parent_is_dir(&t, to) {
-            return Err(Self::not_found("rename", &what));
+        self.rename_in(&mut t, from, to)
+    }
+
+    /// Atomic: the look and the rename under one lock.
+    fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
+        let mut t = self.lock();
+        self.check_root(&t, "rename", &format!("{from} → {to}"))?;
+        if t.nodes.contains_key(&self.key(to)) {
+            return Ok(false);
         }
-        if kf != kt {
-            match t.nodes.get(&kt) {
-                Some(d) if d.kind == Kind::Dir => {
-                    return Err(FsError::synthetic(
-                        "rename",
-                        &what,
-                        super::ErrorClass::Other,
-                        "target is a folder",
-                    ));
-                }
-                _ => {}
-            }
-        }
-        // Move the node and, for a folder, everything below it.
-        let moved: Vec<String> = t
-            .nodes
-            .keys()
-            .filter(|k| paths::is_within(k, &kf))
-            .cloned()
-            .collect();
-        let mut re = Vec::with_capacity(moved.len());
-        for k in moved {
-            if let Some(mut n) = t.nodes.remove(&k) {
-                n.path = format!("{to}{}", &n.path[from.len().min(n.path.len())..]);
-                re.push((format!("{kt}{}", &k[kf.len()..]), n));
-            }
-        }
-        let _ = src;
-        for (k, n) in re {
-            t.nodes.insert(k, n);
-        }
-        Ok(())
+        self.rename_in(&mut t, from, to).map(|()| true)
     }
 
     fn remove_file(&self, path: &str) -> Result<(), FsError> {
@@ -642,6 +659,18 @@ mod tests {
         m.rename("Dir", "DIR").unwrap();
         assert_eq!(m.get("DIR/a.txt").unwrap(), b"2");
         assert!(m.dump().contains_key("DIR/a.txt"));
+    }
+
+    #[test]
+    fn rename_new_never_replaces_whatever_the_case() {
+        let m = MemFs::new("t", true, 1);
+        m.put("a.tmp", b"new");
+        m.put("Taken.txt", b"user's");
+        assert!(!m.rename_new("a.tmp", "taken.TXT").unwrap());
+        assert_eq!(m.get("Taken.txt").unwrap(), b"user's");
+        assert!(m.rename_new("a.tmp", "free.txt").unwrap());
+        assert_eq!(m.get("free.txt").unwrap(), b"new");
+        assert!(m.get("a.tmp").is_none());
     }
 
     #[test]

@@ -504,6 +504,23 @@ pub trait Fs: Send + Sync {
             "this file system cannot continue writing a file",
         ))
     }
+
+    /// Renames `from` to `to` only if nothing is at `to`; `Ok(false)`, and
+    /// nothing renamed, when something is. One atomic call where the file
+    /// system has it (Linux `renameat2(RENAME_NOREPLACE)`, Windows
+    /// `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`): a new file's copy
+    /// lands without a last `stat` of its destination, and never over a
+    /// file a user made there meanwhile. The default looks, then renames
+    /// (the window of one `stat`, as a copy had before).
+    ///
+    /// # Errors
+    /// The I/O error of the look or the rename, naming the paths.
+    fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
+        if self.stat(to)?.is_some() {
+            return Ok(false);
+        }
+        self.rename(from, to).map(|()| true)
+    }
 }
 
 /// The error of a file too short to be opened at `offset`.

@@ -294,22 +294,31 @@ impl FileWriter for BufFile {
         f.sync_all().map_err(|e| FsError::io("flush", &path, e))
     }
 
-    /// The times and properties go on the open handle (`futimens`,
-    /// `fchmod`; on Windows `SetFileTime`, attributes by path only when
-    /// they differ), before the one `fsync`; the metadata comes from the
-    /// handle (`fstat`).
+    /// The times and properties go on the open handle (`futimens`, and
+    /// `fchmod` only when the new file's mode differs; on Windows
+    /// `SetFileTime`, attributes by path only when they differ), before the
+    /// one `fsync`. The `fstat` that tells whether the properties differ is
+    /// the read-back too, when nothing was changed after it; otherwise the
+    /// metadata is read from the handle once more after the `fsync`.
     fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
         let (path, abs) = (self.path, self.abs);
         let f = self
             .w
             .into_inner()
             .map_err(|e| FsError::io("write", &path, e.into_error()))?;
-        let times = platform::set_on_handle(&f, &abs, ns_to_system_time(mtime), props)
-            .map_err(|(op, e)| FsError::io(op, &path, e));
+        let (times, read_back) =
+            match platform::set_on_handle(&f, &abs, ns_to_system_time(mtime), props) {
+                Ok(read_back) => (Ok(()), read_back),
+                Err((op, e)) => (Err(FsError::io(op, &path, e)), None),
+            };
         f.sync_all().map_err(|e| FsError::io("flush", &path, e))?;
+        let meta = read_back
+            .as_ref()
+            .and_then(meta_of)
+            .or_else(|| f.metadata().ok().as_ref().and_then(meta_of));
         Ok(super::Written {
             times: Some(times),
-            meta: f.metadata().ok().as_ref().and_then(meta_of),
+            meta,
         })
     }
 
@@ -465,6 +474,21 @@ impl Fs for RealFs {
         }
     }
 
+    fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
+        match platform::rename_no_replace(&self.abs(from), &self.abs(to)) {
+            Ok(Some(renamed)) => Ok(renamed),
+            // No such call here (another OS, a file system without it):
+            // look, then rename.
+            Ok(None) => {
+                if self.stat(to)?.is_some() {
+                    return Ok(false);
+                }
+                self.rename(from, to).map(|()| true)
+            }
+            Err(e) => Err(FsError::io("rename", format!("{from} → {to}"), e)),
+        }
+    }
+
     fn remove_file(&self, path: &str) -> Result<(), FsError> {
         let abs = self.abs(path);
         match fs::remove_file(&abs) {
@@ -542,21 +566,51 @@ mod platform {
         fs::set_permissions(p, fs::Permissions::from_mode(props & 0o7777))
     }
 
-    /// `futimens` and `fchmod` on the open file.
+    /// `futimens` on the open file, then `fchmod` when its mode (read
+    /// with `fstat`) is not `props` already: a new file is usually made
+    /// with the source's mode (0666 less the umask). Returns the metadata
+    /// read when nothing changed after it (the caller's read-back).
     pub(super) fn set_on_handle(
         f: &File,
         _p: &Path,
         t: SystemTime,
         props: u32,
-    ) -> Result<(), (&'static str, std::io::Error)> {
+    ) -> Result<Option<fs::Metadata>, (&'static str, std::io::Error)> {
         f.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))
             .map_err(|e| ("set mtime", e))?;
-        f.set_permissions(fs::Permissions::from_mode(props & 0o7777))
-            .map_err(|e| ("set properties", e))
+        let want = props & 0o7777;
+        match f.metadata() {
+            Ok(md) if md.permissions().mode() & 0o7777 == want => Ok(Some(md)),
+            _ => f
+                .set_permissions(fs::Permissions::from_mode(want))
+                .map(|()| None)
+                .map_err(|e| ("set properties", e)),
+        }
     }
 
     pub(super) fn clear_readonly(_p: &Path) -> bool {
         false
+    }
+
+    /// `renameat2(RENAME_NOREPLACE)`: `Some(false)` when `to` exists,
+    /// `None` when the file system (or the OS) has no such rename.
+    pub(super) fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<Option<bool>> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{CWD, RenameFlags, renameat_with};
+            use rustix::io::Errno;
+            match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+                Ok(()) => Ok(Some(true)),
+                Err(Errno::EXIST) => Ok(Some(false)),
+                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (from, to);
+            Ok(None)
+        }
     }
 
     /// `statvfs`: the blocks available to unprivileged users.
@@ -595,18 +649,17 @@ mod platform {
         p: &Path,
         t: SystemTime,
         props: u32,
-    ) -> Result<(), (&'static str, std::io::Error)> {
+    ) -> Result<Option<fs::Metadata>, (&'static str, std::io::Error)> {
         f.set_times(fs::FileTimes::new().set_modified(t))
             .map_err(|e| ("set mtime", e))?;
-        let cur = f
-            .metadata()
-            .map_err(|e| ("set properties", e))?
-            .file_attributes();
-        if cur & attr::SYNCED != props & attr::SYNCED {
-            crate::win::set_attributes(p, (cur & !attr::SYNCED) | (props & attr::SYNCED))
-                .map_err(|e| ("set properties", e))?;
+        let md = f.metadata().map_err(|e| ("set properties", e))?;
+        let cur = md.file_attributes();
+        if cur & attr::SYNCED == props & attr::SYNCED {
+            return Ok(Some(md));
         }
-        Ok(())
+        crate::win::set_attributes(p, (cur & !attr::SYNCED) | (props & attr::SYNCED))
+            .map(|()| None)
+            .map_err(|e| ("set properties", e))
     }
 
     pub(super) fn clear_readonly(p: &Path) -> bool {
@@ -620,6 +673,11 @@ mod platform {
 
     pub(super) fn free_space(p: &Path) -> Option<u64> {
         crate::win::free_space(p).ok()
+    }
+
+    /// `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`.
+    pub(super) fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<Option<bool>> {
+        crate::win::rename_no_replace(from, to).map(Some)
     }
 }
 
@@ -638,12 +696,16 @@ mod platform {
         _p: &Path,
         t: SystemTime,
         _props: u32,
-    ) -> Result<(), (&'static str, std::io::Error)> {
+    ) -> Result<Option<std::fs::Metadata>, (&'static str, std::io::Error)> {
         f.set_times(std::fs::FileTimes::new().set_modified(t))
+            .map(|()| None)
             .map_err(|e| ("set mtime", e))
     }
     pub(super) fn clear_readonly(_p: &Path) -> bool {
         false
+    }
+    pub(super) fn rename_no_replace(_from: &Path, _to: &Path) -> std::io::Result<Option<bool>> {
+        Ok(None)
     }
     pub(super) fn free_space(_p: &Path) -> Option<u64> {
         None

@@ -135,6 +135,9 @@ impl Fs for RetryFs {
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         self.inner.rename(from, to)
     }
+    fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
+        self.inner.rename_new(from, to)
+    }
     fn remove_file(&self, path: &str) -> Result<(), FsError> {
         self.inner.remove_file(path)
     }

@@ -137,6 +137,45 @@ fn a_walker_thread_that_dies_fails_the_walk() {
     assert!(e.to_string().contains("walker thread failed"), "{e}");
 }
 
+/// `rename_new` renames onto a free name and leaves a taken one alone
+/// (both files whole), a file or a folder; `finish_with` sets the times
+/// and mode on the handle and reads them back.
+#[test]
+fn rename_new_never_replaces_and_finish_with_reads_back_what_it_set() {
+    let d = tempfile::tempdir().unwrap();
+    let r = RealFs::new(d.path());
+    r.write_all("a.tmp", b"new").unwrap();
+    r.write_all("taken.txt", b"user's").unwrap();
+    r.create_dir_all("folder").unwrap();
+    assert!(!r.rename_new("a.tmp", "taken.txt").unwrap());
+    assert!(!r.rename_new("a.tmp", "folder").unwrap());
+    assert_eq!(
+        std::fs::read(d.path().join("taken.txt")).unwrap(),
+        b"user's"
+    );
+    assert!(r.rename_new("a.tmp", "free.txt").unwrap());
+    assert_eq!(std::fs::read(d.path().join("free.txt")).unwrap(), b"new");
+    assert!(r.stat("a.tmp").unwrap().is_none());
+    let t = 1_600_000_000_123_456_700;
+    // Unix modes; on Windows the synced attributes (none here).
+    let modes: &[u32] = if cfg!(unix) { &[0o644, 0o600] } else { &[0] };
+    for &mode in modes {
+        let mut w = r.create("w.txt").unwrap();
+        w.write_all(b"body").unwrap();
+        let written = w.finish_with(t, mode).unwrap();
+        assert!(matches!(written.times, Some(Ok(()))));
+        let back = written.meta.unwrap();
+        let now = r.stat("w.txt").unwrap().unwrap();
+        assert_eq!((back.size, back.mtime), (4, t));
+        assert_eq!(
+            (back.mtime, back.props, back.id),
+            (now.mtime, now.props, now.id)
+        );
+        #[cfg(unix)]
+        assert_eq!(now.props, mode, "{mode:o}");
+    }
+}
+
 #[test]
 fn set_meta_round_trips_mtime_and_mode() {
     let d = tempfile::tempdir().unwrap();
