@@ -82,7 +82,7 @@ source "$REPO/scripts/bench-lib.sh"
 bench_tools unison rclone
 bench_binary
 
-V_TWINSYNC="twinsync $("$BIN" --version 2>/dev/null | awk '{print $NF}') ($(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+V_TWINSYNC=$("$BIN" --version 2>/dev/null || echo "twinsync ?")
 V_UNISON=$(unison -version 2>/dev/null | head -n 1)
 V_RCLONE=$(rclone version 2>/dev/null | head -n 1)
 
@@ -250,7 +250,9 @@ EOF
 # transfer_note TOOL OUTFILE: what the tool says it transferred.
 transfer_note() {
   case $1 in
-    twinsync) grep -m1 '^Plan:' "$2" | sed 's/^Plan: //; s/, 0 conflicts//; s/, 0 soft deletes, 0 hard deletes//' || true ;;
+    # (the summary may wrap: its continuation lines are indented)
+    twinsync) awk '/^Plan:/ {p = 1; s = $0; next} p && /^ / {s = s " " $0; next} p {exit} END {print s}' "$2" \
+        | tr -s ' ' | sed 's/^Plan: //; s/, 0 conflicts//; s/, 0 to trash, 0 deleted for good//' || true ;;
     unison) grep -m1 -o '([0-9]* items\? transferred[^)]*)' "$2" || true ;;
     rclone) grep -m1 'Transferred:' "$2" | sed 's/^.*Transferred:[[:space:]]*//; s/ \/ .*//; s/$/ transferred/' || true ;;
   esac
