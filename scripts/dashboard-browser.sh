@@ -26,7 +26,8 @@ mkdir -p "$out"
 
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     if [[ $(id -u) == 0 ]]; then
-        apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq chromium chromium-driver >/dev/null
     else
         echo "needs chromium and chromium-driver (apt-get install chromium chromium-driver)" >&2
         exit 1
@@ -103,7 +104,7 @@ chromedriver --port=$port >"$work/chromedriver.log" 2>&1 &
 pids+=($!)
 wd=http://127.0.0.1:$port
 for _ in $(seq 1 50); do curl -s "$wd/status" >/dev/null && break; sleep 0.2; done
-caps='{"capabilities":{"alwaysMatch":{"browserName":"chrome","goog:chromeOptions":{"binary":"/usr/bin/chromium","args":["--headless=new","--no-sandbox","--disable-gpu","--disable-dev-shm-usage","--window-size=1280,1500"]}}}}'
+caps='{"capabilities":{"alwaysMatch":{"browserName":"chrome","goog:chromeOptions":{"binary":"/usr/bin/chromium","args":["--headless=new","--no-sandbox","--disable-gpu","--disable-dev-shm-usage","--window-size=1280,1500","--no-first-run","--disable-background-networking","--disable-component-update","--disable-sync","--disable-quic","--user-data-dir='"$work/chromium"'"]}}}}'
 sid=$(curl -s -X POST -H 'Content-Type: application/json' -d "$caps" "$wd/session" | jq -r '.value.sessionId')
 [[ $sid != null && -n $sid ]] || { echo "no WebDriver session"; cat "$work/chromedriver.log"; exit 1; }
 api() { # METHOD PATH [JSON]
