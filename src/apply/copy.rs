@@ -9,6 +9,32 @@ use super::steps::{
 };
 use super::trash::TrashLoc;
 use crate::fs::{ErrorClass, Fs, FsError, Kind, Meta, Written};
+
+/// What [`Executor::copy_stage`] ends with.
+pub(super) enum Staged {
+    /// The step is over (drifted, recovered, done before a crash).
+    Over(Outcome),
+    /// The temp is written and checked; [`Executor::land`] finishes.
+    Ready(Box<Landing>),
+}
+
+/// A staged copy's state between [`Executor::copy_stage`] and
+/// [`Executor::land`].
+pub(super) struct Landing {
+    temp: String,
+    hash: String,
+    src_meta: Meta,
+    live_dst: Option<Meta>,
+    written: Meta,
+}
+
+impl Landing {
+    /// The temp file to make durable, and its id as its writer read it
+    /// back (whose device tells the file system).
+    pub(super) fn durable_as(&self) -> (String, Option<crate::fs::FileId>) {
+        (self.temp.clone(), self.written.id)
+    }
+}
 use crate::plan::{CopyStep, Op};
 use crate::state::Update;
 use crate::{Side, paths};
@@ -80,13 +106,34 @@ impl Executor<'_> {
     }
 
     /// One attempt at a copy step (see [`Self::copy`], which tidies the
-    /// large lane's transfer rows after it).
+    /// large lane's transfer rows after it): [`Self::copy_stage`], then
+    /// [`Self::land`].
     pub(super) fn copy_once(&self, op: &Op, c: &CopyStep) -> Result<Outcome, FsError> {
+        match self.copy_stage(op, c, true)? {
+            Staged::Over(out) => Ok(out),
+            Staged::Ready(l) => self.land(op, c, *l),
+        }
+    }
+
+    /// A copy up to its temp file, written whole and checked (its times
+    /// and properties set, its size read back), not yet in place; or the
+    /// step's outcome when it ends before (drifted, recovered, done before
+    /// a crash). `synced`: the temp is made durable here (`fsync`); else
+    /// (a small copy of a batch, see `parallel`) the caller makes the
+    /// batch's temps durable together before any of them is landed.
+    pub(super) fn copy_stage(
+        &self,
+        op: &Op,
+        c: &CopyStep,
+        synced: bool,
+    ) -> Result<Staged, FsError> {
         let (from, to) = (c.from, c.side);
         let (src_path, dest) = (c.src_path.as_str(), c.dest_path.as_str());
         let (sfs, dfs) = (self.fs(from), self.fs(to));
         let (Some(es), Some(ed)) = (exp(op, from, src_path), exp(op, to, dest)) else {
-            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+            return Ok(Staged::Over(Outcome::Drifted(
+                "plan step lacks its expectations".into(),
+            )));
         };
         let live_src = sfs.stat(src_path)?.map(|mut m| {
             if m.id.is_none() {
@@ -137,7 +184,7 @@ impl Executor<'_> {
                     let size = loc.size(&rel).unwrap_or(ed.size);
                     updates.push(self.overwrite_record(op, to, dest, rel, size));
                 }
-                return Ok(Outcome::Recovered(updates));
+                return Ok(Staged::Over(Outcome::Recovered(updates)));
             }
         }
         if temp_meta.is_some() && resume.is_none() {
@@ -164,19 +211,19 @@ impl Executor<'_> {
                         updates.push(self.overwrite_record(op, to, dest, rel, size));
                     }
                 }
-                return Ok(Outcome::Recovered(updates));
+                return Ok(Staged::Over(Outcome::Recovered(updates)));
             }
-            return Ok(Outcome::Drifted(format!(
+            return Ok(Staged::Over(Outcome::Drifted(format!(
                 "{to} `{dest}` changed since the plan was made"
-            )));
+            ))));
         }
         if self.recover_only {
-            return Ok(Outcome::Drifted(SUPERSEDED.into()));
+            return Ok(Staged::Over(Outcome::Drifted(SUPERSEDED.into())));
         }
         let Some(src_meta) = live_src.filter(|m| matches(Some(m), es)) else {
-            return Ok(Outcome::Drifted(format!(
+            return Ok(Staged::Over(Outcome::Drifted(format!(
                 "{from} `{src_path}` changed since the plan was made"
-            )));
+            ))));
         };
         // A stop request interrupts a large copy (resumed after the restart
         // from its last recorded chunk); a small one finishes with its step
@@ -196,7 +243,7 @@ impl Executor<'_> {
             if interruptible {
                 self.stream_chunked(sfs, c, &src_meta, temp, start)
             } else {
-                self.stream(sfs, src_path, to, temp, op.bytes, times)
+                self.stream(sfs, src_path, to, temp, op.bytes, times, synced)
             }
         };
         let mut streamed = go(&temp, start.unwrap_or(0));
@@ -236,9 +283,9 @@ impl Executor<'_> {
                 return Err(e);
             }
         };
-        let cleanup = |why: String| -> Result<Outcome, FsError> {
+        let cleanup = |why: String| -> Result<Staged, FsError> {
             let _ = dfs.remove_file(&temp);
-            Ok(Outcome::Drifted(why))
+            Ok(Staged::Over(Outcome::Drifted(why)))
         };
         // The source grew or shrank while it was read (a file still being
         // written, a render in progress): not a failure, a drifted skip
@@ -294,6 +341,36 @@ impl Executor<'_> {
                     ),
                 ));
             }
+        };
+        Ok(Staged::Ready(Box::new(Landing {
+            temp,
+            hash,
+            src_meta,
+            live_dst,
+            written: written_meta,
+        })))
+    }
+
+    /// The rest of a staged copy: the source and the destination looked at
+    /// once more, the replaced version to trash, the temp renamed into
+    /// place. The temp must be durable already (see [`Self::copy_stage`]).
+    pub(super) fn land(&self, op: &Op, c: &CopyStep, l: Landing) -> Result<Outcome, FsError> {
+        let (from, to) = (c.from, c.side);
+        let (src_path, dest) = (c.src_path.as_str(), c.dest_path.as_str());
+        let (sfs, dfs) = (self.fs(from), self.fs(to));
+        let (Some(es), Some(ed)) = (exp(op, from, src_path), exp(op, to, dest)) else {
+            return Ok(Outcome::Drifted("plan step lacks its expectations".into()));
+        };
+        let Landing {
+            temp,
+            hash,
+            src_meta,
+            live_dst,
+            written: written_meta,
+        } = l;
+        let cleanup = |why: String| -> Result<Outcome, FsError> {
+            let _ = dfs.remove_file(&temp);
+            Ok(Outcome::Drifted(why))
         };
         // The source must not have changed while we read it.
         if !matches(sfs.stat(src_path)?.as_ref(), es) {
@@ -467,6 +544,7 @@ impl Executor<'_> {
     /// does not interrupt it: a small copy finishes with its step (SPEC §2;
     /// a large-lane copy goes by [`Self::stream_chunked`], which stops and
     /// resumes).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn stream(
         &self,
         sfs: &dyn Fs,
@@ -475,11 +553,19 @@ impl Executor<'_> {
         temp: &str,
         size: u64,
         times: (i64, u32),
+        synced: bool,
     ) -> Result<(String, u64, Written), FsError> {
         let dfs = self.fs(to);
         const PIPELINE_FROM: u64 = 4 * super::pipe::BUF as u64;
         let mut r = sfs.open_read(src)?;
         let mut w = dfs.create(temp)?;
+        let finish = |w: Box<dyn crate::fs::FileWriter>| {
+            if synced {
+                w.finish_with(times.0, times.1)
+            } else {
+                w.finish_unsynced(times.0, times.1)
+            }
+        };
         let limiter = crate::bandwidth::Limiter::shared(&self.cfg.bandwidth);
         let pace = |n: usize| {
             if let Some(l) = &limiter {
@@ -504,7 +590,7 @@ impl Executor<'_> {
                     p.copied(n as u64);
                 }
             }
-            let written = w.finish_with(times.0, times.1)?;
+            let written = finish(w)?;
             return Ok((h.finalize().to_hex().to_string(), sent, written));
         }
         let mut sent: u64 = 0;
@@ -518,7 +604,7 @@ impl Executor<'_> {
             }
             Ok(())
         })?;
-        let written = w.finish_with(times.0, times.1)?;
+        let written = finish(w)?;
         Ok((hash, sent, written))
     }
 

@@ -30,10 +30,15 @@
 //! `fsync` per folder and batch on Unix, instead of one per file). So the
 //! journal never says done for a rename the disk could still lose; a
 //! crash before the commit is the case above (recognised on disk). Small
-//! copies at once overlap their file `fsync`s, which the file system
-//! merges into shared journal commits. The remaining race, named frankly: a user who writes the
-//! destination in the instant between our final re-check and the rename
-//! loses that write to the rename; the window is one `stat` long.
+//! copies at once overlap their file `fsync`s; where the destination can
+//! make many files durable in one call (Linux `syncfs`), a parallel run
+//! stages its copies 64 at a time instead — temps written unsynced, made
+//! durable together, only then renamed (see `parallel`): the same order,
+//! one sync for many files. The remaining race, named frankly: a user who
+//! replaces a file in the destination in the instant between our final
+//! re-check and the rename loses that version to the rename; the window is
+//! one `stat` long (a new file has none: it lands by a rename that never
+//! replaces, [`crate::fs::Fs::rename_new`]).
 //!
 //! Errors are per step (transient: the step fails, the run goes on) except
 //! a simulated power cut, a state DB error or a root that vanished, which

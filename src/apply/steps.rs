@@ -8,6 +8,7 @@
 //! the step's last act; a replaced version goes to trash before it is
 //! overwritten (or is recorded as not kept).
 
+use super::copy::{Landing, Staged};
 use super::event_name;
 use super::trash::{self, TrashLoc};
 use crate::config::Config;
@@ -196,7 +197,13 @@ impl Executor<'_> {
             Step::Conflict(c) => Ok(self.conflict(op, c)),
             Step::Record(r) => Ok(Outcome::Done(record_updates(op, r))),
         }?;
-        if let Outcome::Done(_) = &out {
+        self.log_done(op, &out);
+        Ok(out)
+    }
+
+    /// Logs a step that is done.
+    fn log_done(&self, op: &Op, out: &Outcome) {
+        if let Outcome::Done(_) = out {
             let soft = match &op.step {
                 Step::Delete(d) => Some(d.soft),
                 _ => None,
@@ -208,6 +215,38 @@ impl Executor<'_> {
                        "kind": op.kind().as_str(), "soft": soft, "dest": op.dest_path()}),
             );
         }
+    }
+
+    /// A small copy of a batch (see `parallel`) up to its temp, written
+    /// unsynced: the step's outcome when it ends there, else the copy to
+    /// [`Self::land_staged`] once the batch's temps are durable. Any other
+    /// step runs whole.
+    ///
+    /// # Errors
+    /// As [`Self::step`].
+    pub(super) fn stage(&self, op: &Op) -> Result<Staged, FsError> {
+        let Step::Copy(c) = &op.step else {
+            return self.step(op).map(Staged::Over);
+        };
+        match self.copy_stage(op, c, false)? {
+            Staged::Over(out) => {
+                self.log_done(op, &out);
+                Ok(Staged::Over(out))
+            }
+            ready @ Staged::Ready(_) => Ok(ready),
+        }
+    }
+
+    /// The rest of a copy [`Self::stage`] left ready; its temp is durable.
+    ///
+    /// # Errors
+    /// As [`Self::step`].
+    pub(super) fn land_staged(&self, op: &Op, l: Landing) -> Result<Outcome, FsError> {
+        let Step::Copy(c) = &op.step else {
+            return Ok(Outcome::Drifted("not a copy step".into()));
+        };
+        let out = self.land(op, c, l)?;
+        self.log_done(op, &out);
         Ok(out)
     }
 

@@ -550,7 +550,9 @@ fn a_power_cut_inside_a_journal_batch_is_recovered_not_copied_again() {
     let h = harness("");
     put_each(&h.left, 10, "f{i}.txt", "version {i}");
     let plan = h.plan();
-    let sides = h.faults(Side::Right).crash_after(20).sides();
+    // Ten temps written (a create and its times each), made durable
+    // together (one call), then four renamed: then the power goes.
+    let sides = h.faults(Side::Right).crash_after(25).sides();
     assert!(h.apply_with(&plan, &sides).is_err());
     let landed: Vec<usize> = (0..10)
         .filter(|i| h.right.get(&format!("f{i}.txt")).is_some())

@@ -293,6 +293,15 @@ impl Fs for FaultFs {
         self.check("rename", &format!("{from} → {to}"), true)?;
         self.inner.rename(from, to)
     }
+    fn syncs_in_batches(&self) -> bool {
+        self.inner.syncs_in_batches()
+    }
+    /// One mutating `flush` call for the batch (a power cut or a rule on
+    /// the first file's path fails it).
+    fn sync_written(&self, files: &[(&str, Option<super::FileId>)]) -> Result<(), FsError> {
+        self.check("flush", files.first().map_or("", |f| f.0), true)?;
+        self.inner.sync_written(files)
+    }
     fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
         self.check_length("rename", to)?;
         self.check("rename", &format!("{from} → {to}"), true)?;
@@ -438,6 +447,24 @@ impl FileWriter for FaultWrite {
     /// The `set properties` call of a copy: rules, rounding and the power
     /// cut apply to it as to [`Fs::set_meta`].
     fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
+        self.finish_times(mtime, props, true)
+    }
+
+    fn finish_unsynced(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
+        self.finish_times(mtime, props, false)
+    }
+}
+
+impl FaultWrite {
+    /// `finish_with` or `finish_unsynced` (`synced`), with the faults of
+    /// a `set properties` call.
+    #[allow(clippy::boxed_local)] // the inner writer's finish takes a box
+    fn finish_times(
+        self: Box<Self>,
+        mtime: i64,
+        props: u32,
+        synced: bool,
+    ) -> Result<super::Written, FsError> {
         let op = "set properties";
         let checked = power_on(&self.budget, op, &self.path, true)
             .and_then(|()| match_rule(&self.rules, &self.fired, op, &self.path));
@@ -458,7 +485,11 @@ impl FileWriter for FaultWrite {
         } else {
             mtime
         };
-        let mut w = self.inner.finish_with(mtime, props)?;
+        let mut w = if synced {
+            self.inner.finish_with(mtime, props)?
+        } else {
+            self.inner.finish_unsynced(mtime, props)?
+        };
         if w.times.is_none() {
             // The inner writer cannot: by path, as the caller would.
             w.times = Some(self.fs.set_meta(&self.path, mtime, props));

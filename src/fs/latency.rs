@@ -192,6 +192,12 @@ impl FileWriter for SlowWrite {
         self.inner.finish_with(mtime, props)
     }
 
+    fn finish_unsynced(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
+        count(&self.counts, "finish");
+        wait(self.link.per_call);
+        self.inner.finish_unsynced(mtime, props)
+    }
+
     fn sync(&mut self) -> Result<(), FsError> {
         count(&self.counts, "sync");
         wait(self.link.per_call);
@@ -246,6 +252,14 @@ impl Fs for LatencyFs {
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         self.call("rename");
         self.inner.rename(from, to)
+    }
+    fn syncs_in_batches(&self) -> bool {
+        self.inner.syncs_in_batches()
+    }
+    /// One round trip for the batch.
+    fn sync_written(&self, files: &[(&str, Option<FileId>)]) -> Result<(), FsError> {
+        self.call("sync_written");
+        self.inner.sync_written(files)
     }
     fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
         self.call("rename");

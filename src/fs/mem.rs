@@ -535,6 +535,20 @@ impl Fs for MemFs {
         self.rename_in(&mut t, from, to)
     }
 
+    /// Batches are as good as files one by one here (nothing is lost
+    /// unsynced in memory): the batch path is exercised by every test.
+    fn syncs_in_batches(&self) -> bool {
+        true
+    }
+
+    fn sync_written(&self, files: &[(&str, Option<super::FileId>)]) -> Result<(), FsError> {
+        let t = self.lock();
+        for &(path, _) in files {
+            self.check_root(&t, "flush", path)?;
+        }
+        Ok(())
+    }
+
     /// Atomic: the look and the rename under one lock.
     fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
         let mut t = self.lock();

@@ -161,6 +161,17 @@ pub trait FileWriter: Write + Send {
         Ok(Written::default())
     }
 
+    /// Like [`Self::finish_with`] without making the file durable: for a
+    /// batch of copies whose temps [`Fs::sync_written`] makes durable
+    /// together before any is renamed. The default is `finish_with`
+    /// (durable at once: always safe).
+    ///
+    /// # Errors
+    /// As [`Self::finish_with`].
+    fn finish_unsynced(self: Box<Self>, mtime: i64, props: u32) -> Result<Written, FsError> {
+        self.finish_with(mtime, props)
+    }
+
     /// Makes what was written so far durable, mid-file (a resumable copy
     /// syncs each chunk before recording its offset). The default only
     /// flushes: right for writers that keep nothing in the OS's cache.
@@ -502,6 +513,32 @@ pub trait Fs: Send + Sync {
             path,
             ErrorClass::Other,
             "this file system cannot continue writing a file",
+        ))
+    }
+
+    /// Whether [`Self::sync_written`] makes a batch of files durable at once
+    /// for less than an `fsync` each (Linux `syncfs`: one call per file
+    /// system). When it does, the small copies of a parallel run finish
+    /// their temps unsynced and have them made durable together before any
+    /// is renamed into place.
+    fn syncs_in_batches(&self) -> bool {
+        false
+    }
+
+    /// Makes durable the files written with
+    /// [`FileWriter::finish_unsynced`]: each given by its path and the
+    /// file id its writer read back (the device tells which file system
+    /// holds it: a folder of the tree may be another mount). Called only
+    /// where [`Self::syncs_in_batches`]; the default refuses.
+    ///
+    /// # Errors
+    /// The I/O error, naming a path; then none of them counts as durable.
+    fn sync_written(&self, files: &[(&str, Option<FileId>)]) -> Result<(), FsError> {
+        Err(FsError::synthetic(
+            "flush",
+            files.first().map_or("", |f| f.0),
+            ErrorClass::Other,
+            "this file system makes files durable one by one",
         ))
     }
 

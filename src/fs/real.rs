@@ -21,12 +21,17 @@ pub use crate::model::time::system_time_ns;
 #[derive(Debug, Clone)]
 pub struct RealFs {
     root: PathBuf,
+    /// Whether the root's file system honours `syncfs` (asked once).
+    batch_sync: std::sync::OnceLock<bool>,
 }
 
 impl RealFs {
     #[must_use]
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            batch_sync: std::sync::OnceLock::new(),
+        }
     }
 
     /// Absolute path of a relative path below the root.
@@ -322,6 +327,28 @@ impl FileWriter for BufFile {
         })
     }
 
+    /// As `finish_with`, without the `fsync` (see [`Fs::sync_written`]).
+    fn finish_unsynced(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
+        let (path, abs) = (self.path, self.abs);
+        let f = self
+            .w
+            .into_inner()
+            .map_err(|e| FsError::io("write", &path, e.into_error()))?;
+        let (times, read_back) =
+            match platform::set_on_handle(&f, &abs, ns_to_system_time(mtime), props) {
+                Ok(read_back) => (Ok(()), read_back),
+                Err((op, e)) => (Err(FsError::io(op, &path, e)), None),
+            };
+        let meta = read_back
+            .as_ref()
+            .and_then(meta_of)
+            .or_else(|| f.metadata().ok().as_ref().and_then(meta_of));
+        Ok(super::Written {
+            times: Some(times),
+            meta,
+        })
+    }
+
     fn sync(&mut self) -> Result<(), FsError> {
         self.w
             .flush()
@@ -474,6 +501,48 @@ impl Fs for RealFs {
         }
     }
 
+    /// On Linux, when the root's file system is one whose `syncfs` writes
+    /// every file out (ext4, XFS, Btrfs, F2FS, tmpfs); not on a FUSE or
+    /// network mount, whose `syncfs` may do nothing.
+    fn syncs_in_batches(&self) -> bool {
+        *self
+            .batch_sync
+            .get_or_init(|| platform::syncfs_honoured_at(&self.root))
+    }
+
+    /// One `syncfs` per file system the files are on (through one of its
+    /// files), where it honours `syncfs`; elsewhere (a folder of the tree
+    /// on another kind of mount), and for a file whose device is not
+    /// known, each file's own `fsync`.
+    fn sync_written(&self, files: &[(&str, Option<super::FileId>)]) -> Result<(), FsError> {
+        // Devices seen: whether their whole file system was synced.
+        let mut seen: Vec<(u64, bool)> = Vec::new();
+        for &(path, id) in files {
+            let dev = id.map(|i| i.dev);
+            let known = dev.and_then(|d| seen.iter().find(|s| s.0 == d));
+            if known.is_some_and(|s| s.1) {
+                continue;
+            }
+            let fail = |e| FsError::io("flush", path, e);
+            let f = File::open(self.abs(path)).map_err(fail)?;
+            match dev {
+                Some(d) if known.is_none() && platform::syncfs_honoured(&f) => {
+                    platform::sync_fs_of(&f).map_err(fail)?;
+                    seen.push((d, true));
+                }
+                _ => {
+                    f.sync_all().map_err(fail)?;
+                    if let Some(d) = dev
+                        && known.is_none()
+                    {
+                        seen.push((d, false));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
         match platform::rename_no_replace(&self.abs(from), &self.abs(to)) {
             Ok(Some(renamed)) => Ok(renamed),
@@ -592,6 +661,50 @@ mod platform {
         false
     }
 
+    /// File systems whose `syncfs` writes out every file's data and
+    /// metadata: ext2/3/4, XFS, Btrfs, F2FS, tmpfs (`statfs`'s `f_type`).
+    #[cfg(target_os = "linux")]
+    const SYNCFS_HONOURED: [i128; 5] = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x0102_1994];
+
+    /// Whether the file system holding `f` honours `syncfs`.
+    pub(super) fn syncfs_honoured(f: &File) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::fstatfs(f).is_ok_and(|s| SYNCFS_HONOURED.contains(&i128::from(s.f_type)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = f;
+            false
+        }
+    }
+
+    /// Whether the file system holding `p` honours `syncfs`.
+    pub(super) fn syncfs_honoured_at(p: &Path) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::statfs(p).is_ok_and(|s| SYNCFS_HONOURED.contains(&i128::from(s.f_type)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = p;
+            false
+        }
+    }
+
+    /// `syncfs` of the file system holding `f` (Linux); elsewhere the file's
+    /// own `fsync` (never called there: see `syncs_in_batches`).
+    pub(super) fn sync_fs_of(f: &File) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::syncfs(f).map_err(Into::into)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            f.sync_all()
+        }
+    }
+
     /// `renameat2(RENAME_NOREPLACE)`: `Some(false)` when `to` exists,
     /// `None` when the file system (or the OS) has no such rename.
     pub(super) fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<Option<bool>> {
@@ -675,6 +788,19 @@ mod platform {
         crate::win::free_space(p).ok()
     }
 
+    /// The file's own flush (never called: see `syncs_in_batches`).
+    pub(super) fn sync_fs_of(f: &fs::File) -> std::io::Result<()> {
+        f.sync_all()
+    }
+
+    pub(super) fn syncfs_honoured(_f: &fs::File) -> bool {
+        false
+    }
+
+    pub(super) fn syncfs_honoured_at(_p: &Path) -> bool {
+        false
+    }
+
     /// `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`.
     pub(super) fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<Option<bool>> {
         crate::win::rename_no_replace(from, to).map(Some)
@@ -706,6 +832,15 @@ mod platform {
     }
     pub(super) fn rename_no_replace(_from: &Path, _to: &Path) -> std::io::Result<Option<bool>> {
         Ok(None)
+    }
+    pub(super) fn sync_fs_of(f: &std::fs::File) -> std::io::Result<()> {
+        f.sync_all()
+    }
+    pub(super) fn syncfs_honoured(_f: &std::fs::File) -> bool {
+        false
+    }
+    pub(super) fn syncfs_honoured_at(_p: &Path) -> bool {
+        false
     }
     pub(super) fn free_space(_p: &Path) -> Option<u64> {
         None

@@ -138,6 +138,12 @@ impl Fs for RetryFs {
     fn rename_new(&self, from: &str, to: &str) -> Result<bool, FsError> {
         self.inner.rename_new(from, to)
     }
+    fn syncs_in_batches(&self) -> bool {
+        self.inner.syncs_in_batches()
+    }
+    fn sync_written(&self, files: &[(&str, Option<FileId>)]) -> Result<(), FsError> {
+        self.inner.sync_written(files)
+    }
     fn remove_file(&self, path: &str) -> Result<(), FsError> {
         self.inner.remove_file(path)
     }

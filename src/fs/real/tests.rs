@@ -176,6 +176,35 @@ fn rename_new_never_replaces_and_finish_with_reads_back_what_it_set() {
     }
 }
 
+/// Temps finished unsynced are made durable together: by one `syncfs`
+/// where the file system honours it, else one by one; a file given
+/// without a device is synced on its own; a missing file is an error
+/// naming it.
+#[test]
+fn sync_written_makes_unsynced_files_durable_and_names_a_missing_one() {
+    let d = tempfile::tempdir().unwrap();
+    let r = RealFs::new(d.path());
+    let mut ids = Vec::new();
+    for name in ["a.tmp", "b.tmp", "c.tmp"] {
+        let mut w = r.create(name).unwrap();
+        w.write_all(name.as_bytes()).unwrap();
+        let written = w.finish_unsynced(1_600_000_000_000_000_000, 0o644).unwrap();
+        ids.push(written.meta.and_then(|m| m.id));
+    }
+    let files = [("a.tmp", ids[0]), ("b.tmp", ids[1]), ("c.tmp", None)];
+    r.sync_written(&files).unwrap();
+    for (name, _) in files {
+        assert_eq!(std::fs::read(d.path().join(name)).unwrap(), name.as_bytes());
+    }
+    let e = r.sync_written(&[("gone.tmp", None)]).unwrap_err();
+    assert!(e.to_string().contains("gone.tmp"), "{e}");
+    // Asked once, and never on an OS without `syncfs`.
+    assert_eq!(r.syncs_in_batches(), r.syncs_in_batches());
+    if !cfg!(target_os = "linux") {
+        assert!(!r.syncs_in_batches());
+    }
+}
+
 #[test]
 fn set_meta_round_trips_mtime_and_mode() {
     let d = tempfile::tempdir().unwrap();
