@@ -524,7 +524,14 @@ impl Fs for RealFs {
                 continue;
             }
             let fail = |e| FsError::io("flush", path, e);
-            let f = File::open(self.abs(path)).map_err(fail)?;
+            // Read-only is enough for `fsync` and `syncfs` on Unix (and
+            // works on a temp whose mode is read-only); Windows flushes
+            // through a handle with write access only.
+            let f = OpenOptions::new()
+                .read(true)
+                .write(cfg!(windows))
+                .open(self.abs(path))
+                .map_err(fail)?;
             match dev {
                 Some(d) if known.is_none() && platform::syncfs_honoured(&f) => {
                     platform::sync_fs_of(&f).map_err(fail)?;
