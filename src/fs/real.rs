@@ -289,6 +289,44 @@ impl Write for BufFile {
     }
 }
 
+impl BufFile {
+    /// The times and properties go on the open handle (`futimens`, and
+    /// `fchmod` only when the new file's mode differs; on Windows
+    /// `SetFileTime`, attributes by path only when they differ), then the
+    /// `fsync` when `synced`. The `fstat` that tells whether the properties
+    /// differ is the read-back too, when nothing was changed after it;
+    /// otherwise the metadata is read from the handle once more.
+    #[allow(clippy::boxed_local)] // called from the trait's boxed methods
+    fn finish_times(
+        self: Box<Self>,
+        mtime: i64,
+        props: u32,
+        synced: bool,
+    ) -> Result<super::Written, FsError> {
+        let (path, abs) = (self.path, self.abs);
+        let f = self
+            .w
+            .into_inner()
+            .map_err(|e| FsError::io("write", &path, e.into_error()))?;
+        let (times, read_back) =
+            match platform::set_on_handle(&f, &abs, ns_to_system_time(mtime), props) {
+                Ok(read_back) => (Ok(()), read_back),
+                Err((op, e)) => (Err(FsError::io(op, &path, e)), None),
+            };
+        if synced {
+            f.sync_all().map_err(|e| FsError::io("flush", &path, e))?;
+        }
+        let meta = read_back
+            .as_ref()
+            .and_then(meta_of)
+            .or_else(|| f.metadata().ok().as_ref().and_then(meta_of));
+        Ok(super::Written {
+            times: Some(times),
+            meta,
+        })
+    }
+}
+
 impl FileWriter for BufFile {
     fn finish(self: Box<Self>) -> Result<(), FsError> {
         let path = self.path;
@@ -299,54 +337,14 @@ impl FileWriter for BufFile {
         f.sync_all().map_err(|e| FsError::io("flush", &path, e))
     }
 
-    /// The times and properties go on the open handle (`futimens`, and
-    /// `fchmod` only when the new file's mode differs; on Windows
-    /// `SetFileTime`, attributes by path only when they differ), before the
-    /// one `fsync`. The `fstat` that tells whether the properties differ is
-    /// the read-back too, when nothing was changed after it; otherwise the
-    /// metadata is read from the handle once more after the `fsync`.
+    /// See [`BufFile::finish_times`]; then the one `fsync`.
     fn finish_with(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
-        let (path, abs) = (self.path, self.abs);
-        let f = self
-            .w
-            .into_inner()
-            .map_err(|e| FsError::io("write", &path, e.into_error()))?;
-        let (times, read_back) =
-            match platform::set_on_handle(&f, &abs, ns_to_system_time(mtime), props) {
-                Ok(read_back) => (Ok(()), read_back),
-                Err((op, e)) => (Err(FsError::io(op, &path, e)), None),
-            };
-        f.sync_all().map_err(|e| FsError::io("flush", &path, e))?;
-        let meta = read_back
-            .as_ref()
-            .and_then(meta_of)
-            .or_else(|| f.metadata().ok().as_ref().and_then(meta_of));
-        Ok(super::Written {
-            times: Some(times),
-            meta,
-        })
+        self.finish_times(mtime, props, true)
     }
 
     /// As `finish_with`, without the `fsync` (see [`Fs::sync_written`]).
     fn finish_unsynced(self: Box<Self>, mtime: i64, props: u32) -> Result<super::Written, FsError> {
-        let (path, abs) = (self.path, self.abs);
-        let f = self
-            .w
-            .into_inner()
-            .map_err(|e| FsError::io("write", &path, e.into_error()))?;
-        let (times, read_back) =
-            match platform::set_on_handle(&f, &abs, ns_to_system_time(mtime), props) {
-                Ok(read_back) => (Ok(()), read_back),
-                Err((op, e)) => (Err(FsError::io(op, &path, e)), None),
-            };
-        let meta = read_back
-            .as_ref()
-            .and_then(meta_of)
-            .or_else(|| f.metadata().ok().as_ref().and_then(meta_of));
-        Ok(super::Written {
-            times: Some(times),
-            meta,
-        })
+        self.finish_times(mtime, props, false)
     }
 
     fn sync(&mut self) -> Result<(), FsError> {
