@@ -451,28 +451,47 @@ impl Plan {
     /// to the next plan, which records them again).
     #[must_use]
     pub fn journal_json(&self) -> String {
-        let journal = Plan {
+        /// The plan's fields by reference (a first sync's 90,000 ops are
+        /// written, not cloned); `journal_is_the_plan_without_its_records`
+        /// fails when a field of [`Plan`] is missing here.
+        #[derive(Serialize)]
+        struct Journal<'a> {
+            format_version: u32,
+            tool_version: &'a str,
+            plan_id: &'a str,
+            created_at: &'a str,
+            left_root: &'a str,
+            right_root: &'a str,
+            left_root_id: &'a str,
+            right_root_id: &'a str,
+            base_generation: i64,
+            forced: bool,
+            config: &'a PlanConfig,
+            summary: &'a Summary,
+            #[serde(serialize_with = "all_but_records")]
+            ops: &'a [Op],
+            problems: &'a [String],
+        }
+        fn all_but_records<S: serde::Serializer>(ops: &&[Op], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(ops.iter().filter(|o| o.kind() != OpKind::Record))
+        }
+        serde_json::to_string(&Journal {
             format_version: self.format_version,
-            tool_version: self.tool_version.clone(),
-            plan_id: self.plan_id.clone(),
-            created_at: self.created_at.clone(),
-            left_root: self.left_root.clone(),
-            right_root: self.right_root.clone(),
-            left_root_id: self.left_root_id.clone(),
-            right_root_id: self.right_root_id.clone(),
+            tool_version: &self.tool_version,
+            plan_id: &self.plan_id,
+            created_at: &self.created_at,
+            left_root: &self.left_root,
+            right_root: &self.right_root,
+            left_root_id: &self.left_root_id,
+            right_root_id: &self.right_root_id,
             base_generation: self.base_generation,
             forced: self.forced,
-            config: self.config.clone(),
-            summary: self.summary.clone(),
-            ops: self
-                .ops
-                .iter()
-                .filter(|o| o.kind() != OpKind::Record)
-                .cloned()
-                .collect(),
-            problems: self.problems.clone(),
-        };
-        serde_json::to_string(&journal).unwrap_or_default()
+            config: &self.config,
+            summary: &self.summary,
+            ops: &self.ops,
+            problems: &self.problems,
+        })
+        .unwrap_or_default()
     }
 
     /// Reads and validates a plan file.
@@ -489,9 +508,23 @@ impl Plan {
             file: name.clone(),
             msg,
         };
-        let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| invalid(format!("not JSON ({e})")))?;
-        match v.get("format_version").and_then(serde_json::Value::as_u64) {
+        // Two passes over the bytes, never a `serde_json::Value` of the
+        // whole plan: a first sync's plan is ~100 MB of JSON, its `Value`
+        // several times that. The first pass reads the version only.
+        #[derive(Deserialize)]
+        struct Head {
+            #[serde(default)]
+            format_version: Option<serde_json::Value>,
+        }
+        let version = match serde_json::from_slice::<Head>(&bytes) {
+            Ok(head) => head
+                .format_version
+                .as_ref()
+                .and_then(serde_json::Value::as_u64),
+            Err(e) if e.is_data() => None,
+            Err(e) => return Err(invalid(format!("not JSON ({e})"))),
+        };
+        match version {
             Some(n) if n == u64::from(FORMAT_VERSION) => {}
             Some(n) => {
                 return Err(invalid(format!(
@@ -500,8 +533,11 @@ impl Plan {
             }
             None => return Err(invalid("format_version is missing".into())),
         }
-        let plan: Self = serde_path_to_error::deserialize(v)
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let plan: Self = serde_path_to_error::deserialize(&mut de)
             .map_err(|e| invalid(format!("at `{}`: {}", e.path(), e.inner())))?;
+        de.end().map_err(|e| invalid(format!("not JSON ({e})")))?;
+        drop(bytes);
         plan.validate().map_err(|e| invalid(e.to_string()))?;
         Ok(ValidPlan(plan))
     }
@@ -528,7 +564,17 @@ impl Plan {
             std::fs::create_dir_all(dir).map_err(w)?;
         }
         let tmp = file.with_extension("json.tmp");
-        std::fs::write(&tmp, self.to_json()).map_err(w)?;
+        // Streamed: the pretty JSON of a first sync's plan is ~100 MB.
+        let write = || -> std::io::Result<()> {
+            use std::io::Write as _;
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            serde_json::to_writer_pretty(&mut out, self)?;
+            out.write_all(b"\n")?;
+            out.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
+            Ok(())
+        };
+        write().map_err(w)?;
         std::fs::rename(&tmp, file).map_err(w)
     }
 

@@ -70,8 +70,8 @@ fn an_old_format_plan_file_and_its_re_serialisation_are_the_same_json() {
     }
 }
 
-#[test]
-fn every_kind_round_trips_to_the_same_bytes_and_keys() {
+/// A plan with one op of every kind but conflict, a record last.
+fn every_kind() -> Plan {
     let e = |path: &str| Entry {
         path: path.into(),
         size: 3,
@@ -110,7 +110,7 @@ fn every_kind_round_trips_to_the_same_bytes_and_keys() {
     for (i, op) in ops.iter_mut().enumerate() {
         op.id = i as u64 + 1;
     }
-    let plan = Plan {
+    Plan {
         format_version: FORMAT_VERSION,
         tool_version: "test".into(),
         plan_id: "p".into(),
@@ -124,8 +124,13 @@ fn every_kind_round_trips_to_the_same_bytes_and_keys() {
         summary: Summary::of(&ops, &PlanConfig::default()),
         config: PlanConfig::default(),
         ops,
-        problems: Vec::new(),
-    };
+        problems: vec!["a problem".into()],
+    }
+}
+
+#[test]
+fn every_kind_round_trips_to_the_same_bytes_and_keys() {
+    let plan = every_kind();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plan.json");
     plan.save(&file).unwrap();
@@ -161,6 +166,20 @@ fn every_kind_round_trips_to_the_same_bytes_and_keys() {
     assert_eq!(keys(7), with(&["record"]));
     assert_eq!(v["ops"][3]["kind"], "move");
     assert_eq!(v["ops"][4]["kind"], "set_props");
+}
+
+#[test]
+fn journal_is_the_plan_without_its_records() {
+    let plan = every_kind();
+    let mut without = plan.clone();
+    without.ops.retain(|o| o.kind() != OpKind::Record);
+    assert_eq!(without.ops.len(), plan.ops.len() - 1);
+    assert_eq!(
+        plan.journal_json(),
+        serde_json::to_string(&without).unwrap()
+    );
+    let back: Plan = serde_json::from_str(&plan.journal_json()).unwrap();
+    assert_eq!(back, without);
 }
 
 #[test]
