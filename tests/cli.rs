@@ -627,3 +627,59 @@ fn status_and_report_show_the_bandwidth_in_force() {
     let out = e.cmd(&["status"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Bandwidth: unlimited"));
 }
+
+#[test]
+fn the_plan_file_names_each_op_s_policy_the_conflict_on_the_op_and_the_config_that_shaped_it() {
+    let e = Env::init("[[rules]]\npath = \"Temp/**\"\ndelete = \"hard\"\n");
+    e.write(Side::Left, "Temp/a.txt", "a", 100);
+    e.write(Side::Left, "b.txt", "b", 100);
+    e.write(Side::Left, "c.txt", "c", 100);
+    e.sync();
+    e.write(Side::Left, "c.txt", "left edit", 50);
+    e.write(Side::Right, "c.txt", "right", 40);
+    e.write(Side::Left, "Temp/d.txt", "d", 100);
+    let plan = e.plan_json();
+    let op = |path: &str| {
+        plan["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["path"] == path)
+            .unwrap_or_else(|| panic!("no op for {path} in {plan}"))
+            .clone()
+    };
+    // Decided under a rule: its path; by the global settings: null.
+    assert_eq!(op("Temp/d.txt")["policy"], "Temp/**");
+    let conflict = plan["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "conflict")
+        .unwrap()
+        .clone();
+    assert_eq!(conflict.get("policy"), Some(&serde_json::Value::Null));
+    // SPEC §7: a conflict carries newer, older, clash_path, resolution and
+    // both sides' size and mtime on the op itself.
+    assert_eq!(conflict["newer"], "right");
+    assert_eq!(conflict["older"], "left");
+    assert_eq!(conflict["clash_path"], "c - clash.txt");
+    assert_eq!(conflict["resolution"], conflict["conflict"]["resolution"]);
+    assert_eq!(conflict["left"]["size"], 9);
+    assert_eq!(conflict["right"]["size"], 5);
+    assert!(
+        conflict["left"]["mtime"].as_i64().unwrap() < conflict["right"]["mtime"].as_i64().unwrap()
+    );
+    // The options that shaped it include the excludes and the rules.
+    assert_eq!(
+        plan["config"]["rules"],
+        serde_json::json!([{"path": "Temp/**", "delete": "hard"}])
+    );
+    assert!(
+        plan["config"]["exclude"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("*.tmp")),
+        "{}",
+        plan["config"]
+    );
+}

@@ -98,6 +98,13 @@ impl ConflictOption {
     };
 }
 
+/// Written as it was configured (`"option2"`), e.g. in a plan's `config`.
+impl serde::Serialize for ConflictOption {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name)
+    }
+}
+
 /// `option1 | option2 | option3`: clash copies, leave, newer wins.
 fn clash_leave_or_newer<'de, D: serde::Deserializer<'de>>(
     d: D,

@@ -19,10 +19,10 @@
 
 use super::ConflictOption;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How deletes are carried out under a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeleteMode {
     /// To the trash, up to the size limit (the global policy's way).
@@ -32,7 +32,7 @@ pub enum DeleteMode {
 }
 
 /// Which way changes flow under a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Direction {
     #[default]
@@ -44,23 +44,42 @@ pub enum Direction {
     RightToLeft,
 }
 
-/// One `[[rules]]` entry as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One `[[rules]]` entry as written (and as a plan's `config` records it:
+/// only the keys the entry sets).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRule {
     pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<DeleteMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub soft_delete_max_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub large_file_bytes: Option<u64>,
     /// `false`: never hash here; compare by size and mtime only.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hash: Option<bool>,
-    #[serde(default, deserialize_with = "some_clash_leave_or_newer")]
+    #[serde(
+        default,
+        deserialize_with = "some_clash_leave_or_newer",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub same_file_changed_both: Option<ConflictOption>,
-    #[serde(default, deserialize_with = "some_clash_or_newer")]
+    #[serde(
+        default,
+        deserialize_with = "some_clash_or_newer",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub new_file_both_different: Option<ConflictOption>,
-    #[serde(default, deserialize_with = "some_clash_leave_or_newer")]
+    #[serde(
+        default,
+        deserialize_with = "some_clash_leave_or_newer",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub properties_conflict_both: Option<ConflictOption>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude: Option<bool>,
 }
 

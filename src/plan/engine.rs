@@ -56,6 +56,8 @@ pub struct Options {
     /// `[[rules]]`: per-path overrides of the settings above
     /// ([`Options::rule`]; see `policy`).
     pub rules: FolderRules,
+    /// The `exclude` patterns (recorded in the plan; the scan applies them).
+    pub exclude: Vec<String>,
 }
 
 impl Options {
@@ -77,6 +79,7 @@ impl Options {
             hash_max_bytes: r.transfer.hash_max_bytes,
             detect_moves: r.transfer.detect_moves,
             rules: c.rules.clone(),
+            exclude: r.exclude.clone(),
         }
     }
 
@@ -95,6 +98,8 @@ impl Options {
             large_file_bytes: self.large_file_bytes,
             hash_max_bytes: self.hash_max_bytes,
             detect_moves: self.detect_moves,
+            exclude: self.exclude.clone(),
+            rules: self.rules.rules.iter().map(|r| r.raw.clone()).collect(),
         }
     }
 }

@@ -162,6 +162,13 @@ pub struct PlanConfig {
     pub hash_max_bytes: u64,
     #[serde(default)]
     pub detect_moves: bool,
+    /// The `exclude` patterns (absent in older plans).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// The `[[rules]]` entries, in order, with the keys each sets (absent
+    /// in older plans).
+    #[serde(default)]
+    pub rules: Vec<crate::config::rules::RawRule>,
 }
 
 /// Counts and bytes per kind and direction.

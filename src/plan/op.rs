@@ -21,8 +21,8 @@
 //! ([`Op::copy`], [`Op::delete`], …), each filling the step's `expect` the
 //! one way that kind needs.
 
-use super::{ConflictInfo, Expect, MovedEntry, RecordInfo};
-use crate::{Entry, Rule, Side};
+use super::{ConflictInfo, Expect, MovedEntry, RecordInfo, SideInfo};
+use crate::{Entry, Resolution, Rule, Side};
 use serde::{Deserialize, Serialize};
 
 /// What a step does (the `kind` of its JSON).
@@ -158,9 +158,41 @@ pub struct RmdirStep {
 }
 
 /// A conflict note (what happened, how it is resolved by the steps around it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Read from its nested `conflict` object (as format 1 has always written
+/// it); written with `newer`, `older`, `clash_path`, `resolution` and both
+/// sides' size and mtime (`left`, `right`) on the op itself as well, where
+/// SPEC §7 names them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ConflictStep {
     pub conflict: Box<ConflictInfo>,
+}
+
+impl Serialize for ConflictStep {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Written<'a> {
+            newer: Side,
+            older: Side,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            clash_path: Option<&'a str>,
+            resolution: Resolution,
+            left: Option<&'a SideInfo>,
+            right: Option<&'a SideInfo>,
+            conflict: &'a ConflictInfo,
+        }
+        let c = &*self.conflict;
+        Written {
+            newer: c.newer,
+            older: c.older,
+            clash_path: c.clash_path.as_deref(),
+            resolution: c.resolution,
+            left: c.left.as_ref(),
+            right: c.right.as_ref(),
+            conflict: c,
+        }
+        .serialize(s)
+    }
 }
 
 /// A state-only step: what the snapshot records (no file is touched).
@@ -210,8 +242,8 @@ pub struct Op {
     /// What each path the step acts on must be when it runs (SPEC §8).
     pub expect: Vec<Expect>,
     /// The `[[rules]]` path the step was decided under (`"Temp/**"`);
-    /// absent when the global settings decided (and in older plans).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null` when the global settings decided (absent in older plans).
+    #[serde(default)]
     pub policy: Option<String>,
 }
 

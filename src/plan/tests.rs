@@ -49,8 +49,42 @@ fn an_old_format_plan_file_and_its_re_serialisation_are_the_same_json() {
             serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let plan = Plan::load(&file).unwrap();
         let new: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
-        // The steps: exactly the same JSON (same keys, same values).
-        assert_eq!(new["ops"], old["ops"], "{}", file.display());
+        // The steps: the same JSON (same keys, same values), plus only the
+        // keys added since: `policy` (null: the global settings decided),
+        // and a conflict's details on the op itself (SPEC §7).
+        within(&old["ops"], &new["ops"], &file.display().to_string());
+        for (o, n) in old["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(new["ops"].as_array().unwrap())
+        {
+            let mut added: Vec<&str> = n
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| o.get(k.as_str()).is_none())
+                .map(String::as_str)
+                .collect();
+            added.sort_unstable();
+            let mut allowed = vec!["policy"];
+            if n["kind"] == "conflict" {
+                allowed.extend([
+                    "clash_path",
+                    "left",
+                    "newer",
+                    "older",
+                    "resolution",
+                    "right",
+                ]);
+                assert_eq!(n["newer"], n["conflict"]["newer"]);
+                assert_eq!(n["left"], n["conflict"]["left"]);
+            }
+            assert!(
+                added.iter().all(|k| allowed.contains(k)),
+                "{added:?} in {n}"
+            );
+        }
         // The rest: the same, plus the plan-level fields added since it was
         // recorded (with their defaults: `detect_moves`, summary counts…).
         within(&old, &new, &file.display().to_string());
@@ -145,7 +179,8 @@ fn every_kind_round_trips_to_the_same_bytes_and_keys() {
         k
     };
     let head = [
-        "bytes", "expect", "id", "key", "kind", "mtime", "path", "reason", "rule", "sides",
+        "bytes", "expect", "id", "key", "kind", "mtime", "path", "policy", "reason", "rule",
+        "sides",
     ];
     let with = |extra: &[&str]| {
         let mut k: Vec<String> = head.iter().chain(extra).map(|s| (*s).to_owned()).collect();

@@ -114,6 +114,7 @@ fn opts() -> Options {
         hash_max_bytes: 1000,
         detect_moves: true,
         rules: FolderRules::default(),
+        exclude: Vec::new(),
     }
 }
 
@@ -1082,14 +1083,16 @@ fn rules_the_first_matching_rule_wins() {
     let ops = plan_case(&c, true, false);
     let policies: Vec<_> = ops.iter().map(|o| o.policy.as_deref()).collect();
     assert_eq!(policies, vec![Some("Temp/keep/**"), Some("Temp/**")]);
-    // The plan file: `policy` when a rule decided, no key at all otherwise
-    // (plans recorded before it load unchanged).
+    // The plan file: every op names its `policy`: the rule's path when a
+    // rule decided, `null` when the global settings did; plans recorded
+    // before it (no key) load as the global settings.
     let json = serde_json::to_value(&ops[1]).unwrap();
     assert_eq!(json["policy"], "Temp/**");
     let mut plain = ops[1].clone();
     plain.policy = None;
-    let json = serde_json::to_value(&plain).unwrap();
-    assert!(json.get("policy").is_none(), "{json}");
+    let mut json = serde_json::to_value(&plain).unwrap();
+    assert_eq!(json.get("policy"), Some(&serde_json::Value::Null), "{json}");
+    json.as_object_mut().unwrap().remove("policy");
     let back: Op = serde_json::from_value(json).unwrap();
     assert_eq!(back.policy, None);
 }
