@@ -84,7 +84,7 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(short = 'y', long, alias = "yes")]
         auto_approve: bool,
-        /// Override the mass-delete and mass-change guards
+        /// Override the mass-delete and mass-change guards, and apply a stale plan file (each step still checked against the files as they are now); never a plan for other roots
         #[arg(long)]
         force: bool,
     },

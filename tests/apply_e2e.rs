@@ -5,6 +5,7 @@
 
 mod common;
 use common::{Env, synced};
+use predicates::prelude::*;
 use predicates::str::contains;
 use twinsync::Side;
 
@@ -407,6 +408,28 @@ fn snapshot(e: &Env) -> Trees {
     )
 }
 
+/// SPEC §2: exit 4 for a stale plan only when `--force` was not given.
+/// Forced, its steps still check the files as they are now: what another
+/// plan did since is skipped as drifted, what still holds is done.
+#[test]
+fn a_stale_plan_applies_with_force_and_skips_what_changed_since() {
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "a", 300);
+    e.cmd(&["plan", "--out", "old.json"]).assert().success();
+    e.write(Side::Left, "b.txt", "b", 300);
+    e.cmd(&["plan", "--out", "new.json"]).assert().success();
+    e.cmd(&["apply", "new.json"]).assert().success();
+    // The right edits a.txt after the newer plan copied it there.
+    e.write(Side::Right, "a.txt", "right's edit", 100);
+    e.cmd(&["apply", "old.json"]).assert().code(4);
+    e.cmd(&["apply", "old.json", "--force"]).assert().success();
+    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("right's edit"));
+    assert_eq!(e.read(Side::Left, "a.txt").as_deref(), Some("a"));
+    // The next plan carries the edit back as usual.
+    e.sync();
+    assert_eq!(e.read(Side::Left, "a.txt").as_deref(), Some("right's edit"));
+}
+
 #[test]
 fn refusals_change_nothing() {
     let e = Env::init("");
@@ -421,7 +444,7 @@ fn refusals_change_nothing() {
     e.cmd(&["apply", "old.json"])
         .assert()
         .code(4)
-        .stderr(contains("stale"));
+        .stderr(contains("stale").and(contains("--force")));
     assert_eq!(snapshot(&e), before);
     let good: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(e.dir.path().join("good.json")).unwrap())

@@ -232,7 +232,7 @@ fn a_source_that_grows_during_the_copy_is_skipped_not_failed() {
             .push((op.path.clone(), err.to_owned()));
     };
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
-    admit(&plan, &h.cfg, &sides, &mut state, true).unwrap();
+    admit(&plan, &h.cfg, &sides, &mut state, Overrides::GUARDS_CHECKED).unwrap();
     let opts = Options {
         on_event: Some(&on_event),
         ..Options::default()

@@ -212,6 +212,36 @@ pub struct Options<'a> {
 /// Called with a step and its error text (empty for a conflict to alert).
 pub type EventFn<'a> = dyn Fn(&Op, &str) + 'a;
 
+/// What an admin's `--force` overrides when a plan is admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overrides {
+    /// The safety guards (mass delete, mass change): `apply --force`, and
+    /// callers that checked them when the plan was made (watch).
+    pub guards: bool,
+    /// A stale plan (another plan was applied since it was made): only
+    /// `apply PLAN --force` (SPEC §2). Every step is still checked against
+    /// the files as they are when it runs (`expect`), so what changed
+    /// since is skipped as drifted, never clobbered.
+    pub stale: bool,
+}
+
+impl Overrides {
+    /// The admin's `--force` (or nothing).
+    #[must_use]
+    pub fn admin(force: bool) -> Self {
+        Self {
+            guards: force,
+            stale: force,
+        }
+    }
+
+    /// The guards were checked when the plan was made; nothing else.
+    pub const GUARDS_CHECKED: Self = Self {
+        guards: true,
+        stale: false,
+    };
+}
+
 /// Checks that a plan may be applied to this state, then registers it.
 /// Returns true if the plan is being resumed.
 ///
@@ -222,7 +252,7 @@ pub fn admit(
     cfg: &Config,
     sides: &Sides,
     state: &mut State,
-    force: bool,
+    force: Overrides,
 ) -> Result<bool, ApplyError> {
     let (l_id, r_id) = roots::known_ids(state, sides).map_err(RootError::unpack::<ApplyError>)?;
     if plan.left_root_id != l_id || plan.right_root_id != r_id {
@@ -249,13 +279,13 @@ pub fn admit(
     let resuming = !known.is_empty() || state.plan_status(&plan.plan_id)?.is_some();
     if !resuming {
         let generation = state.generation()?;
-        if plan.base_generation != generation {
+        if plan.base_generation != generation && !force.stale {
             return Err(ApplyError::Refused(format!(
-                "the plan is stale: it was made against state generation {} but another plan has been applied since (now {generation}); run `twinsync plan` again",
+                "the plan is stale: it was made against state generation {} but another plan has been applied since (now {generation}); run `twinsync plan` again, or apply it anyway with --force (each step is still checked against the files as they are now; what changed since is skipped)",
                 plan.base_generation
             )));
         }
-        if !force
+        if !force.guards
             && !plan.forced
             && let Some(r) = guard::check_plan(plan, &cfg.raw.safety)
         {

@@ -155,7 +155,7 @@ fn apply_with_progress(
     log: &Logger,
     force: bool,
 ) -> Result<apply::Report, RunError> {
-    apply::admit(plan, cfg, sides, state, force)?;
+    apply::admit(plan, cfg, sides, state, apply::Overrides::admin(force))?;
     for short in apply::space::check(plan, cfg, sides, state, log) {
         crate::eoutln!("warning: {short}");
     }

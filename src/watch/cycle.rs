@@ -217,7 +217,13 @@ impl Loop<'_> {
         plan: ValidPlan,
         started: Instant,
     ) -> (bool, Option<CycleRecord>) {
-        if let Err(e) = apply::admit(&plan, self.cfg, &self.sides, &mut self.state, true) {
+        if let Err(e) = apply::admit(
+            &plan,
+            self.cfg,
+            &self.sides,
+            &mut self.state,
+            apply::Overrides::GUARDS_CHECKED,
+        ) {
             self.log.error(
                 "error",
                 json!({"error": e.to_string(), "plan_id": plan.plan_id}),
