@@ -683,3 +683,27 @@ fn the_plan_file_names_each_op_s_policy_the_conflict_on_the_op_and_the_config_th
         plan["config"]
     );
 }
+
+/// A state DB that went missing is made again by `plan` (the markers are
+/// adopted: a first run, nothing deleted), and said so once.
+#[test]
+fn plan_says_when_it_makes_a_new_state_db() {
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "a", 100);
+    e.sync();
+    let db = e.dir.path().join("state/twinsync.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::remove_file(e.root(Side::Right).join("a.txt")).unwrap();
+    e.cmd(&["plan"])
+        .assert()
+        .success()
+        .stderr(contains("no state DB").and(contains("first run")))
+        // Without a state, a file on one side only is new: copied, never deleted.
+        .stdout(contains("6.2.9"));
+    e.cmd(&["plan"])
+        .assert()
+        .success()
+        .stderr(contains("no state DB").not());
+}

@@ -186,5 +186,5 @@ pub fn alert_test(cfg: &Config) -> Result<i32, RunError> {
 /// The state DB, created on first use: with both markers present the
 /// first plan adopts them.
 fn open_state(cfg: &Config) -> Result<State, RunError> {
-    Ok(State::open_or_create(&cfg.state_db)?)
+    Ok(State::open_for_sync(&cfg.state_db)?)
 }

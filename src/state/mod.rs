@@ -203,6 +203,25 @@ impl State {
         Self::open_or_create(file)
     }
 
+    /// Opens the state DB for `plan`, `apply` and `watch`: created on first
+    /// use (with both markers there the first plan adopts them, as after
+    /// `init`), and a new one said on stderr: a state DB that went missing
+    /// (lost, deleted, on a drive not mounted) must not pass unnoticed.
+    ///
+    /// # Errors
+    /// As [`State::open_or_create`].
+    pub fn open_for_sync(file: &Path) -> Result<Self, StateError> {
+        let fresh = !file.exists();
+        let st = Self::open_or_create(file)?;
+        if fresh {
+            crate::eoutln!(
+                "warning: there was no state DB at `{}`, so a new one was made: this is a first run. Files on both sides are compared; equal ones are adopted, the others copied, nothing is deleted.",
+                file.display()
+            );
+        }
+        Ok(st)
+    }
+
     /// Opens the state DB, creating it (and its schema) if needed.
     ///
     /// # Errors

@@ -92,7 +92,7 @@ pub fn run(
                 .map_err(|e| RunError::Other(e.to_string()))?,
         )
     };
-    let state = State::open_or_create(&cfg.state_db)?;
+    let state = State::open_for_sync(&cfg.state_db)?;
     let (tx, rx) = channel();
     // TWINSYNC_POLL_ONLY=1 disables the watchers (benchmarks, diagnosing a drive
     // whose change notifications misbehave).
