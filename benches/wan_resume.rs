@@ -128,7 +128,13 @@ fn attempt(
         ..PlanRequest::default()
     };
     let (plan, _) = pipeline::make_plan(cfg, &sides, &state, req)?;
-    apply::admit(&plan, cfg, &sides, &mut state, true)?;
+    apply::admit(
+        &plan,
+        cfg,
+        &sides,
+        &mut state,
+        apply::Overrides::GUARDS_CHECKED,
+    )?;
     left.reset_bytes();
     right.reset_bytes();
     let plan = plan.validated()?;

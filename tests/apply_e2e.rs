@@ -423,7 +423,10 @@ fn a_stale_plan_applies_with_force_and_skips_what_changed_since() {
     e.write(Side::Right, "a.txt", "right's edit", 100);
     e.cmd(&["apply", "old.json"]).assert().code(4);
     e.cmd(&["apply", "old.json", "--force"]).assert().success();
-    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("right's edit"));
+    assert_eq!(
+        e.read(Side::Right, "a.txt").as_deref(),
+        Some("right's edit")
+    );
     assert_eq!(e.read(Side::Left, "a.txt").as_deref(), Some("a"));
     // The next plan carries the edit back as usual.
     e.sync();

@@ -122,7 +122,14 @@ fn a_path_a_new_rule_excludes_is_never_deleted() {
         plan.ops
     );
     let mut state = State::open_or_create(&cfg.state_db).unwrap();
-    admit(&plan, &cfg, &h.sides(), &mut state, Overrides::GUARDS_CHECKED).unwrap();
+    admit(
+        &plan,
+        &cfg,
+        &h.sides(),
+        &mut state,
+        Overrides::GUARDS_CHECKED,
+    )
+    .unwrap();
     run(
         &valid(&plan),
         &cfg,

@@ -392,7 +392,14 @@ fn unavailable_side_mid_apply_stops_nothing_else_and_loses_nothing() {
     let plan = h.plan();
     h.right.set_root_present(false);
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
-    let e = admit(&plan, &h.cfg, &h.sides(), &mut state, Overrides::admin(false)).unwrap_err();
+    let e = admit(
+        &plan,
+        &h.cfg,
+        &h.sides(),
+        &mut state,
+        Overrides::admin(false),
+    )
+    .unwrap_err();
     assert!(matches!(e, ApplyError::Unavailable(_)));
     h.right.set_root_present(true);
     h.apply(&plan);

@@ -81,7 +81,13 @@ impl Harness {
         sides: &Sides,
     ) -> Result<Report, ApplyError> {
         let mut state = State::open_or_create(&self.cfg.state_db).unwrap();
-        admit(plan, &self.cfg, sides, &mut state, Overrides::GUARDS_CHECKED)?;
+        admit(
+            plan,
+            &self.cfg,
+            sides,
+            &mut state,
+            Overrides::GUARDS_CHECKED,
+        )?;
         run(
             &valid(plan),
             &self.cfg,
@@ -169,7 +175,14 @@ impl Harness {
     /// The state DB with `plan` admitted on `sides` (a run may follow).
     pub(in crate::apply) fn admitted(&self, plan: &Plan, sides: &Sides) -> State {
         let mut state = State::open_or_create(&self.cfg.state_db).unwrap();
-        admit(plan, &self.cfg, sides, &mut state, Overrides::GUARDS_CHECKED).unwrap();
+        admit(
+            plan,
+            &self.cfg,
+            sides,
+            &mut state,
+            Overrides::GUARDS_CHECKED,
+        )
+        .unwrap();
         state
     }
 
