@@ -68,7 +68,14 @@ fn initial_sync(files: u64, per_call: Duration, parallel: u32) -> (f64, f64) {
         ..PlanRequest::default()
     };
     let (plan, _) = pipeline::make_plan(&cfg, &sides, &state, req).unwrap();
-    apply::admit(&plan, &cfg, &sides, &mut state, true).unwrap();
+    apply::admit(
+        &plan,
+        &cfg,
+        &sides,
+        &mut state,
+        apply::Overrides::GUARDS_CHECKED,
+    )
+    .unwrap();
     let plan = plan.validated().unwrap();
     slow.reset_counts();
     let t0 = Instant::now();
