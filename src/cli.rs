@@ -90,7 +90,7 @@ pub enum Command {
     },
     /// Sync continuously: plan + apply every sync_interval_seconds (the service runs this)
     Watch {
-        /// Stop after N cycles (N >= 1; leave it out to run until stopped)
+        /// Stop after N cycles, once the large copies they started have finished (N >= 1; leave it out to run until stopped)
         #[arg(long, value_name = "N", value_parser = cycles_parser)]
         cycles: Option<u64>,
         /// Plan every cycle but apply nothing

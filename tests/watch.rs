@@ -368,3 +368,41 @@ fn watch_keeps_the_trash_under_its_cap_and_counts_it() {
         .sum();
     assert_eq!(purged, 1);
 }
+
+/// `watch --cycles N` finishes the large copies its cycles handed to the
+/// lane before it exits (a scheduled run would otherwise never land a file
+/// longer than its cycles); it says it waits.
+#[test]
+fn watch_cycles_finishes_the_large_copies_it_started() {
+    let e = Env::init("[transfer]\nlarge_file_bytes = 100000\nmax_bytes_per_second = 1000000\n");
+    e.write(Side::Left, "video.mp4", &"v".repeat(2_500_000), 100);
+    e.cmd(&["watch", "--cycles", "1"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("waiting for the large-file lane"));
+    assert_eq!(
+        e.read(Side::Right, "video.mp4").map(|v| v.len()),
+        Some(2_500_000)
+    );
+    e.cmd(&["status"]).assert().code(0);
+}
+
+/// While a side is unavailable, cycles keep the configured interval (they
+/// were 0.5 s apart, so `--cycles N` ran out before the drive came back).
+#[test]
+fn an_unavailable_side_is_looked_at_again_at_the_usual_interval() {
+    let e = Env::init("sync_interval_seconds = 1\n");
+    std::fs::remove_file(e.root(Side::Right).join(".twinsync-root")).unwrap();
+    e.cmd(&["watch", "--cycles", "3"]).assert().code(3);
+    let starts: Vec<chrono::DateTime<chrono::FixedOffset>> = e
+        .log()
+        .iter()
+        .filter(|v| v["event"] == "cycle")
+        .map(|v| chrono::DateTime::parse_from_rfc3339(v["ts"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(starts.len(), 3, "{starts:?}");
+    for w in starts.windows(2) {
+        let gap = (w[1] - w[0]).num_milliseconds();
+        assert!(gap >= 900, "cycles {gap} ms apart: {starts:?}");
+    }
+}

@@ -1,7 +1,8 @@
 //! Resumable large copies (SPEC §8 "Large copies resume").
 //!
-//! A copy in the large lane writes its temp file in chunks (64 MiB; tests
-//! choose smaller through [`super::Options::resume_chunk_bytes`]). After
+//! A copy in the large lane writes its temp file in chunks (a sixteenth of
+//! the file, 1–64 MiB: [`chunk_for`]; tests choose through
+//! [`super::Options::resume_chunk_bytes`]). After
 //! each chunk the temp is synced ([`crate::fs::FileWriter::sync`]) and
 //! *then* the offset is recorded in the state DB with the source's identity
 //! and the temp's name ([`crate::state::Transfer`], one row per
@@ -43,10 +44,24 @@ use crate::{Side, human_size};
 use serde_json::json;
 use std::io::{Read, Write};
 
-/// The chunk of a resumable copy in production: big enough that one
-/// small DB transaction per chunk costs nothing, small enough that an
-/// interrupted copy re-sends little.
+/// The largest chunk of a resumable copy in production: big enough that
+/// one sync and one small DB transaction per chunk cost nothing, small
+/// enough that an interrupted copy re-sends little.
 pub const CHUNK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The smallest: a file just above `large_file_bytes` still records its
+/// progress every few seconds on a slow link.
+const MIN_CHUNK_BYTES: u64 = 1024 * 1024;
+
+/// The chunk for a file of `size` bytes: a sixteenth of it, within
+/// [`MIN_CHUNK_BYTES`, `CHUNK_BYTES`] (a 30 MB video records every 1.9 MB,
+/// not never; a 20 GB one every 64 MiB). A function of the size only, so
+/// a resumed copy compares the same last chunk it recorded (any span below
+/// the recorded offset would do).
+#[must_use]
+pub fn chunk_for(size: u64) -> u64 {
+    (size / 16).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES)
+}
 
 /// What a run needs to resume large copies: the DB connection their
 /// chunks are recorded on (none when the plan has no large copy, or the
@@ -54,7 +69,8 @@ pub const CHUNK_BYTES: u64 = 64 * 1024 * 1024;
 /// chunk size.
 pub(super) struct Resumer {
     pub(super) book: Option<TransferBook>,
-    pub(super) chunk: u64,
+    /// A fixed chunk (tests, benchmarks); `None`: [`chunk_for`] the size.
+    chunk: Option<u64>,
 }
 
 impl Resumer {
@@ -85,8 +101,13 @@ impl Resumer {
         };
         Self {
             book,
-            chunk: chunk.unwrap_or(CHUNK_BYTES).max(1),
+            chunk: chunk.map(|c| c.max(1)),
         }
+    }
+
+    /// The chunk of a copy of `size` bytes.
+    pub(super) fn chunk(&self, size: u64) -> u64 {
+        self.chunk.unwrap_or_else(|| chunk_for(size))
     }
 }
 
@@ -201,7 +222,7 @@ impl Executor<'_> {
     /// A failed read of the source (the step fails; the temp is kept).
     pub(super) fn resume_from(&self, sfs: &dyn Fs, t: &Transfer) -> Result<Option<u64>, FsError> {
         let dfs = self.fs(t.side);
-        let from = t.done.saturating_sub(self.resume.chunk);
+        let from = t.done.saturating_sub(self.resume.chunk(t.src_size));
         let mut src = sfs.open_read_at(&t.src_path, from)?;
         let same = match dfs.open_read_at(&t.temp_path, from) {
             Ok(mut tmp) => same_bytes(
@@ -298,6 +319,7 @@ impl Executor<'_> {
             done: start,
         };
         let limiter = crate::bandwidth::Limiter::shared(&self.cfg.bandwidth);
+        let chunk = self.resume.chunk(src.size);
         let mut at: u64 = 0;
         let hash = super::pipe::pipelined(r, src_path, temp, |buf| {
             let len = buf.len() as u64;
@@ -317,7 +339,7 @@ impl Executor<'_> {
             if let Some(p) = self.progress {
                 p.copied(len);
             }
-            if !rest.is_empty() && at - row.done >= self.resume.chunk {
+            if !rest.is_empty() && at - row.done >= chunk {
                 w.sync()?;
                 row.done = at;
                 self.record_chunk(&row);

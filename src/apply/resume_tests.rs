@@ -373,3 +373,51 @@ fn open_at_an_offset_and_sync_mid_file_on_mem_and_disk() {
         assert!(fs.open_write_at("none.bin", 0).is_err(), "never creates");
     }
 }
+
+/// Production chunks follow the file's size (a sixteenth, 1–64 MiB): a
+/// file of a few dozen MiB stopped at 80 % keeps what it sent (with a
+/// fixed 64 MiB chunk it recorded nothing and started over from byte 0).
+#[test]
+fn a_file_below_one_production_chunk_still_resumes() {
+    let h = large_lane();
+    let size: u32 = 24 * 1024 * 1024;
+    let chunk = resume::chunk_for(u64::from(size));
+    assert_eq!(chunk, 1536 * 1024);
+    let data = noise(size, 17);
+    h.left.put(FILE, &data);
+    let plan = h.plan();
+    let stop = Arc::new(AtomicBool::new(false));
+    let hook = StopAt {
+        at: u64::from(size) * 8 / 10,
+        seen: AtomicU64::new(0),
+        stop: Arc::clone(&stop),
+    };
+    let production = |stop, progress| Options {
+        progress,
+        stop,
+        ..Options::default()
+    };
+    let sides = h.sides();
+    let mut state = h.admitted(&plan, &sides);
+    let _ = h.run_in(
+        &mut state,
+        &plan,
+        &sides,
+        &production(Some(&stop), Some(&hook)),
+    );
+    drop(state);
+    assert!(h.right.get(FILE).is_none());
+    let done = h.state().transfers().unwrap()[0].done;
+    // Recorded within a chunk (and a read buffer) of where it stopped.
+    assert!(done + 2 * chunk >= u64::from(size) * 8 / 10, "{done}");
+    let (lat, sides) = counted(&h, Arc::new(h.right.clone()));
+    let mut state = h.admitted(&plan, &sides);
+    lat.reset_bytes();
+    let r = h
+        .run_in(&mut state, &plan, &sides, &production(None, None))
+        .unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(lat.bytes().1, u64::from(size) - done);
+    drop(state);
+    landed(&h, &data);
+}

@@ -43,7 +43,7 @@ use crate::state::State;
 use crate::{CycleResult, PerSide, Side};
 use console::Console;
 use cycle::{CycleOutcome, Loop};
-use events::{Dirty, Watchers, install_stop, start_watchers, wait};
+use events::{Dirty, Wake, Watchers, install_stop, start_watchers, wait};
 use lane::LargeLane;
 use mailer::start_mailer;
 use serde_json::json;
@@ -269,7 +269,9 @@ pub fn run(
         }
         // Something left for later (a file still being written): look again soon.
         // Cycles start every interval (start to start), not interval after the last one ended.
-        let next = if pending {
+        // A side unavailable is looked at again at the usual interval (a
+        // drive that is away is not hurried back by retrying faster).
+        let next = if pending && exit != 3 {
             interval.min(min_age + Duration::from_millis(500))
         } else {
             interval
@@ -284,6 +286,24 @@ pub fn run(
     }
     // Reached --cycles (or asked to stop): the helpers end too.
     let stop_requested = stop.load(Ordering::SeqCst);
+    // Batches the lane finished since the last wait are not in flight.
+    while let Ok(w) = rx.try_recv() {
+        if let Wake::LaneDone(keys, _) = w {
+            lp.lane.release(&keys);
+        }
+    }
+    let in_flight = lp.lane.held().len();
+    if !stop_requested && in_flight > 0 {
+        // --cycles ran out with large copies handed to the lane: they are
+        // finished, not cut off (a scheduled `watch --cycles N` would
+        // otherwise never land a file longer than its cycles). Ctrl-C or a
+        // stop still interrupts them; they resume at the next start.
+        lp.console.line(&format!(
+            "waiting for the large-file lane to finish {} (Ctrl-C stops it; a stopped copy resumes next time)",
+            crate::human::plural(in_flight as u64, "copy", "copies"),
+        ));
+        lp.lane.shutdown();
+    }
     stop.store(true, Ordering::SeqCst);
     lp.lane.shutdown();
     if let Some(s) = dash_server {
