@@ -299,7 +299,7 @@ pub fn admit(
         .begin_plan(&plan.plan_id, plan.base_generation)?
         .is_none()
     {
-        state.save_plan_json(&plan.plan_id, &plan.journal_json())?;
+        state.save_plan_journal(&plan.plan_id, &mut |w| plan.write_journal(w))?;
     }
     Ok(resuming)
 }

@@ -458,6 +458,18 @@ impl Plan {
     /// to the next plan, which records them again).
     #[must_use]
     pub fn journal_json(&self) -> String {
+        let mut out = Vec::new();
+        // Writing JSON into a Vec fails only on a serializer error, which
+        // these types do not have.
+        let _ = self.write_journal(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// [`Plan::journal_json`], written to `w` (streamed into the state DB).
+    ///
+    /// # Errors
+    /// The writer's.
+    pub fn write_journal(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         /// The plan's fields by reference (a first sync's 90,000 ops are
         /// written, not cloned); `journal_is_the_plan_without_its_records`
         /// fails when a field of [`Plan`] is missing here.
@@ -482,23 +494,26 @@ impl Plan {
         fn all_but_records<S: serde::Serializer>(ops: &&[Op], s: S) -> Result<S::Ok, S::Error> {
             s.collect_seq(ops.iter().filter(|o| o.kind() != OpKind::Record))
         }
-        serde_json::to_string(&Journal {
-            format_version: self.format_version,
-            tool_version: &self.tool_version,
-            plan_id: &self.plan_id,
-            created_at: &self.created_at,
-            left_root: &self.left_root,
-            right_root: &self.right_root,
-            left_root_id: &self.left_root_id,
-            right_root_id: &self.right_root_id,
-            base_generation: self.base_generation,
-            forced: self.forced,
-            config: &self.config,
-            summary: &self.summary,
-            ops: &self.ops,
-            problems: &self.problems,
-        })
-        .unwrap_or_default()
+        serde_json::to_writer(
+            w,
+            &Journal {
+                format_version: self.format_version,
+                tool_version: &self.tool_version,
+                plan_id: &self.plan_id,
+                created_at: &self.created_at,
+                left_root: &self.left_root,
+                right_root: &self.right_root,
+                left_root_id: &self.left_root_id,
+                right_root_id: &self.right_root_id,
+                base_generation: self.base_generation,
+                forced: self.forced,
+                config: &self.config,
+                summary: &self.summary,
+                ops: &self.ops,
+                problems: &self.problems,
+            },
+        )
+        .map_err(std::io::Error::from)
     }
 
     /// Reads and validates a plan file.

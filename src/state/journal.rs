@@ -191,11 +191,19 @@ impl State {
     /// # Errors
     /// SQL errors.
     pub fn plan_json(&self, plan_id: &str) -> Result<Option<String>, StateError> {
+        // Text, or the blob `save_plan_journal` streams (its bytes are the
+        // JSON's UTF-8); anything else reads as no journal.
         self.conn
             .query_row(
                 "SELECT plan_json FROM plans WHERE plan_id = ?1",
                 [plan_id],
-                |r| r.get(0),
+                |r| {
+                    Ok(r.get_ref(0)?
+                        .as_bytes_or_null()
+                        .ok()
+                        .flatten()
+                        .and_then(|b| String::from_utf8(b.to_vec()).ok()))
+                },
             )
             .optional()
             .map(Option::flatten)
@@ -207,13 +215,61 @@ impl State {
     /// # Errors
     /// SQL errors.
     pub fn save_plan_json(&self, plan_id: &str, json: &str) -> Result<(), StateError> {
-        self.conn
-            .execute(
-                "UPDATE plans SET plan_json = ?2 WHERE plan_id = ?1",
-                params![plan_id, json],
+        self.save_plan_journal(plan_id, &mut |w| w.write_all(json.as_bytes()))
+    }
+
+    /// Stores the journal of a started plan as `write` writes it, straight
+    /// into its row in one transaction: a first sync's journal is ~70 MB,
+    /// and neither a string of it nor SQLite's copy of one is made.
+    /// `write` is called twice (once to measure, once to store) and must
+    /// write the same bytes both times.
+    ///
+    /// # Errors
+    /// SQL errors (a failed `write` included).
+    pub fn save_plan_journal(
+        &self,
+        plan_id: &str,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), StateError> {
+        /// Counts what is written to it.
+        struct Measure(u64);
+        impl std::io::Write for Measure {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0 += b.len() as u64;
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let io = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
+        let mut len = Measure(0);
+        write(&mut len).map_err(io).map_err(self.sql())?;
+        let len = i64::try_from(len.0)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+            .map_err(self.sql())?;
+        let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
+        let rowid: Option<i64> = tx
+            .query_row(
+                "UPDATE plans SET plan_json = zeroblob(?2) WHERE plan_id = ?1 RETURNING rowid",
+                params![plan_id, len],
+                |r| r.get(0),
             )
-            .map(|_| ())
-            .map_err(self.sql())
+            .optional()
+            .map_err(self.sql())?;
+        if let Some(rowid) = rowid {
+            let blob = tx
+                .blob_open(rusqlite::MAIN_DB, "plans", "plan_json", rowid, false)
+                .map_err(self.sql())?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, blob);
+            write(&mut out).map_err(io).map_err(self.sql())?;
+            out.into_inner()
+                .map_err(|e| io(e.into_error()))
+                .map_err(self.sql())?
+                .close()
+                .map_err(self.sql())?;
+        }
+        tx.commit().map_err(self.sql())
     }
 
     /// Step ids of a plan that are done (or skipped/failed for good), with their status.
@@ -328,5 +384,36 @@ mod tests {
         assert_eq!(s.generation().unwrap(), 1);
         assert!(s.begin_plan("p1", 0).unwrap().is_some());
         assert_eq!(s.generation().unwrap(), 1);
+    }
+
+    /// The journal is streamed into its row in one transaction: read back
+    /// whole, and a writer that fails leaves the journal that was there.
+    #[test]
+    fn a_streamed_journal_reads_back_whole_and_a_failed_one_changes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = State::open_or_create(&d.path().join("s.db")).unwrap();
+        s.begin_plan("p1", 0).unwrap();
+        let big = "7,".repeat(200_000);
+        s.save_plan_journal("p1", &mut |w| {
+            w.write_all(b"[")?;
+            w.write_all(big.as_bytes())?;
+            w.write_all(b"0]")
+        })
+        .unwrap();
+        assert_eq!(s.plan_json("p1").unwrap(), Some(format!("[{big}0]")));
+        let mut calls = 0;
+        let e = s.save_plan_journal("p1", &mut |w| {
+            calls += 1;
+            w.write_all(b"[1, 2")?;
+            if calls == 2 {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            w.write_all(b"]")
+        });
+        assert!(e.unwrap_err().to_string().contains("disk gone"));
+        assert_eq!(s.plan_json("p1").unwrap(), Some(format!("[{big}0]")));
+        // An unknown plan: nothing stored, no error.
+        s.save_plan_json("nope", "{}").unwrap();
+        assert_eq!(s.plan_json("nope").unwrap(), None);
     }
 }
