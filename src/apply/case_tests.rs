@@ -136,3 +136,40 @@ fn case_rename_recovery_does_not_swallow_an_edit() {
         h.right.get("Case.txt").unwrap()
     );
 }
+
+/// Both sides renamed a file to different spellings (6.2.13, option1):
+/// the newer spelling ends at the path on both sides, the older version
+/// as the clash copy (the newer version used to land under the older
+/// side's spelling, and the sides kept different names for good).
+#[test]
+fn a_case_conflict_leaves_the_newer_spelling_on_both_sides() {
+    let h = harness("");
+    h.synced(&[("Report.docx", "hello")]);
+    // Equal times: the left counts as newer (SPEC §6).
+    h.left.rename("Report.docx", "REPORT.docx").unwrap();
+    h.right.rename("Report.docx", "report.docx").unwrap();
+    let plan = h.plan();
+    let conflict = plan
+        .ops
+        .iter()
+        .find(|o| o.kind() == OpKind::Conflict)
+        .unwrap();
+    let Step::Conflict(c) = &conflict.step else {
+        unreachable!()
+    };
+    let newer = if c.conflict.newer == Side::Left {
+        "REPORT.docx"
+    } else {
+        "report.docx"
+    };
+    h.apply(&plan);
+    for side in [&h.left, &h.right] {
+        let names: Vec<String> = side
+            .dump()
+            .into_keys()
+            .filter(|k| k.ends_with(".docx"))
+            .collect();
+        assert_eq!(names, [newer, "report - clash.docx"], "{names:?}");
+    }
+    assert!(!h.plan().summary.has_changes(), "{:?}", h.plan().ops);
+}

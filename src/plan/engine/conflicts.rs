@@ -100,7 +100,12 @@ impl Planner<'_> {
             format!("{why}: the older version, as a clash copy"),
         );
         self.added[older].insert(clash_key);
-        // 3. the newer version to the older side's path (now free).
+        // 3. the newer version to the older side's path (now free), under
+        //    the newer side's spelling of its name: the sides end with one
+        //    name, not one each (a case-only conflict, SPEC §6 option1).
+        let parent = self.path_on(older, paths::parent(key), paths::parent(&n.path));
+        let spelled = paths::join(&parent, paths::file_name(&n.path));
+        self.planned_path[older].insert(key.to_owned(), spelled);
         self.copy_new(
             key,
             newer,
