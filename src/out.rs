@@ -35,6 +35,16 @@ static QUIET: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)]
 /// Whether `-v` asked for debug detail.
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
+/// True when `path` is there and is neither a regular file nor a folder:
+/// a device or a pipe (`--out /dev/null`, `--out /dev/stdout`). Files the
+/// admin names are written into such a path as a shell redirect would,
+/// never replaced by a temp file's rename (which, run as root, would turn
+/// `/dev/null` into a regular file for the whole machine).
+#[must_use]
+pub fn is_special_file(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// `-q`: from now on only errors (and questions) are written; `keep_stdout`
 /// when stdout carries the data the command was asked for.
 pub fn set_quiet(keep_stdout: bool) {

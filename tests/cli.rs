@@ -707,3 +707,37 @@ fn plan_says_when_it_makes_a_new_state_db() {
         .success()
         .stderr(contains("no state DB").not());
 }
+
+/// `--out` naming a pipe or a device (`/dev/null`) writes into it as a
+/// shell redirect would; a temp file renamed over it would replace it
+/// (run as root, `/dev/null` became a regular file for the whole machine).
+#[cfg(unix)]
+#[test]
+fn out_to_a_pipe_writes_into_it_and_never_replaces_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "a", 100);
+    let fifo = e.dir.path().join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for (cmd, starts) in [("plan", "{"), ("report", "<!")] {
+        let reader = {
+            let f = fifo.clone();
+            std::thread::spawn(move || std::fs::read(f).unwrap())
+        };
+        e.cmd(&[cmd, "--out", fifo.to_str().unwrap()])
+            .assert()
+            .success();
+        // Checked before waiting for the reader, which a replaced pipe
+        // would leave waiting for ever.
+        let kind = std::fs::metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "{cmd} --out replaced the pipe: {kind:?}");
+        let got = String::from_utf8(reader.join().unwrap()).unwrap();
+        assert!(got.starts_with(starts), "{cmd}: {got:.80}");
+    }
+}

@@ -573,7 +573,8 @@ impl Plan {
         Ok(ValidPlan(self))
     }
 
-    /// Writes the plan as pretty JSON, atomically (temp file + rename).
+    /// Writes the plan as pretty JSON, atomically (temp file + rename); a
+    /// device or a pipe (`--out /dev/null`) is written into instead.
     ///
     /// # Errors
     /// `Write` naming the file.
@@ -582,21 +583,28 @@ impl Plan {
             file: file.display().to_string(),
             source,
         };
-        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(w)?;
-        }
-        let tmp = file.with_extension("json.tmp");
         // Streamed: the pretty JSON of a first sync's plan is ~100 MB.
-        let write = || -> std::io::Result<()> {
+        let stream = |f: std::fs::File| -> std::io::Result<()> {
             use std::io::Write as _;
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            let mut out = std::io::BufWriter::new(f);
             serde_json::to_writer_pretty(&mut out, self)?;
             out.write_all(b"\n")?;
             out.into_inner()
                 .map_err(std::io::IntoInnerError::into_error)?;
             Ok(())
         };
-        write().map_err(w)?;
+        if crate::out::is_special_file(file) {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(file)
+                .map_err(w)?;
+            return stream(f).map_err(w);
+        }
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(w)?;
+        }
+        let tmp = file.with_extension("json.tmp");
+        std::fs::File::create(&tmp).and_then(stream).map_err(w)?;
         std::fs::rename(&tmp, file).map_err(w)
     }
 

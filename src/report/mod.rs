@@ -240,7 +240,14 @@ pub fn maybe_rewrite(
 }
 
 /// Writes `bytes` to a temp file beside `out`, flushes it, renames it over `out`.
+/// A device or a pipe (`--out /dev/null`) is written into instead.
 fn write_atomic(out: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if crate::out::is_special_file(out) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(out)?
+            .write_all(bytes);
+    }
     let dir = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
