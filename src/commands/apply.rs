@@ -59,6 +59,7 @@ pub fn apply(
         }
         let view = render::View {
             limit: Some(200),
+            open: super::plan::open_items(cfg, &state, &sides),
             ..terminal::view(terminal::Stream::Stdout)
         };
         crate::out!("{}", render::render(&plan, &view));

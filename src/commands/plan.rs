@@ -6,7 +6,6 @@ use super::open_state;
 use crate::PerSide;
 use crate::config::Config;
 use crate::error::RunError;
-use crate::health::{Health, Reason};
 use crate::log::Logger;
 use crate::pipeline::{self, PipelineError};
 use crate::plan::{Plan, guard, render};
@@ -63,15 +62,10 @@ pub fn plan(
     let view = render::View {
         limit: Some(200),
         saved: file.as_ref().map(|f| f.display().to_string()),
+        open: open_items(cfg, &state, &sides),
         ..terminal::view(stream)
     };
-    let mut text = render::render(&plan, &view);
-    // "in sync" only when nothing is pending and nothing needs the admin.
-    if text.contains(render::IN_SYNC)
-        && let Some(h) = no_changes_headline(cfg, &state, &sides)
-    {
-        text = text.replacen(render::IN_SYNC, &h, 1);
-    }
+    let text = render::render(&plan, &view);
     if json_out {
         crate::eout!("{text}");
         crate::out!("{}", plan.to_json());
@@ -105,26 +99,16 @@ pub fn plan(
     })
 }
 
-/// The headline of a plan with no changes while something is pending or
-/// needs the admin, from the health verdict: "No changes to make; 1
-/// unresolved conflict, 3 paths skipped (see `twinsync status`)." `None`
-/// when both sides are truly in sync. (A remembered guard refusal is left
-/// out: this plan passes the guards and ends it.)
-fn no_changes_headline(cfg: &Config, state: &State, sides: &Sides) -> Option<String> {
-    let s = crate::status::Status::gather(cfg, state, sides).ok()?;
-    let open: Vec<String> = s
+/// What is pending or needs the admin, from the health verdict, for the
+/// headline of a plan with nothing to apply ("Nothing to apply now. Needs
+/// you: 1 unresolved conflict, 3 paths skipped"); `None` when both sides
+/// are truly in sync (then "No changes"). A remembered guard refusal is
+/// left out: this plan passes the guards and ends it.
+pub(super) fn open_items(cfg: &Config, state: &State, sides: &Sides) -> Option<String> {
+    crate::status::Status::gather(cfg, state, sides)
+        .ok()?
         .health
-        .reasons
-        .iter()
-        .filter(|r| matches!(r.health(), Health::NeedsYou | Health::Working))
-        .map(Reason::short)
-        .collect();
-    (!open.is_empty()).then(|| {
-        format!(
-            "No changes to make; {} (see `twinsync status`).",
-            open.join(", ")
-        )
-    })
+        .open_items()
 }
 
 /// Plans with a progress spinner on a terminal; a mass-change refusal is

@@ -37,6 +37,10 @@ pub struct View {
     /// The plan file just written, if any (named by the hint for the steps
     /// not listed).
     pub saved: Option<String>,
+    /// What still needs the admin or is pending, from the health verdict
+    /// ([`crate::health::Verdict::open_items`]): a plan with nothing to
+    /// apply then says so instead of [`IN_SYNC`] (SPEC §12).
+    pub open: Option<String>,
 }
 
 impl Default for View {
@@ -47,6 +51,7 @@ impl Default for View {
             detailed: false,
             limit: None,
             saved: None,
+            open: None,
         }
     }
 }
@@ -610,9 +615,18 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     s
 }
 
-/// The headline of a plan with nothing to do. Only true when nothing else
-/// is pending and nothing needs the admin: `plan` replaces it otherwise.
+/// The headline of a plan with nothing to do. Only said when nothing else
+/// is pending and nothing needs the admin ([`View::open`] is `None`).
 pub const IN_SYNC: &str = "No changes. Both sides are in sync.";
+
+/// The headline of a plan with nothing to apply while something is left
+/// for later or waits for the admin: never "No changes" (SPEC §12).
+fn nothing_to_apply(open: Option<&str>) -> String {
+    match open {
+        Some(o) => format!("Nothing to apply now. {o} (see `twinsync status`)."),
+        None => "Nothing to apply now.".to_owned(),
+    }
+}
 
 /// The line for the `record` steps: paths identical on both sides that
 /// the plan records as in sync without touching them ("163 unchanged
@@ -702,16 +716,21 @@ pub fn render(plan: &Plan, view: &View) -> String {
     }
     let s = &plan.summary;
     let records = records_line(plan);
-    if plan.ops.is_empty() && s.deferred == 0 {
+    let open = view.open.as_deref();
+    if plan.ops.is_empty() && s.deferred == 0 && open.is_none() {
         let _ = writeln!(out, "\n{IN_SYNC}");
     } else if plan.ops.is_empty() {
-        let _ = writeln!(out, "\nNo changes to make now.");
+        let _ = writeln!(out, "\n{}", wrap(&nothing_to_apply(open), width, 2));
     } else if !s.has_changes() {
         let line = format!(
             "No file changes; {}.",
             records.as_deref().unwrap_or("nothing to record")
         );
         let _ = writeln!(out, "\n{}", wrap(&line, width, 2));
+        if let Some(o) = open {
+            let line = format!("{o} (see `twinsync status`).");
+            let _ = writeln!(out, "{}", wrap(&line, width, 2));
+        }
     } else {
         let _ = writeln!(out, "\n{}", summary_table(plan, view));
         let _ = writeln!(out, "{}", ops_table(plan, view));

@@ -326,6 +326,10 @@ impl Loop<'_> {
                     let view = crate::plan::render::View {
                         width: 140,
                         limit: Some(500),
+                        // Never "No changes" while something needs the admin.
+                        open: crate::status::Status::gather(self.cfg, &self.state, &self.sides)
+                            .ok()
+                            .and_then(|s| s.health.open_items()),
                         ..crate::plan::render::View::default()
                     };
                     let text = crate::plan::render::render(&plan, &view);
