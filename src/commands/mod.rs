@@ -183,6 +183,17 @@ pub fn alert_test(cfg: &Config) -> Result<i32, RunError> {
     }
 }
 
+/// The `unavailable` event of a `plan` or `apply` that found a side
+/// unavailable, with the side and result `watch` gives it (SPEC §12).
+fn log_unavailable(log: &crate::log::Logger, e: &RunError) {
+    if let RunError::Unavailable { side, msg } = e {
+        log.error(
+            "unavailable",
+            serde_json::json!({"side": side, "error": msg, "result": "skipped"}),
+        );
+    }
+}
+
 /// The state DB, created on first use: with both markers present the
 /// first plan adopts them.
 fn open_state(cfg: &Config) -> Result<State, RunError> {

@@ -33,8 +33,8 @@ pub fn plan(
     let state = open_state(cfg)?;
     let sides = Sides::real(cfg);
     let plan = match make_plan(cfg, &sides, &state, force, &log) {
-        Err(e @ RunError::Unavailable(_)) => {
-            log.error("unavailable", json!({"error": e.to_string()}));
+        Err(e @ RunError::Unavailable { .. }) => {
+            super::log_unavailable(&log, &e);
             return Err(e);
         }
         other => other?.0,

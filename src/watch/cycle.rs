@@ -94,15 +94,19 @@ pub(super) struct CycleOutcome {
     pub(super) exit: Option<i32>,
     /// Something is left for later: scan again soon.
     pub(super) pending: bool,
+    /// Why nothing was applied (refused, a side unavailable, an error):
+    /// the `error` of the `cycle` event.
+    pub(super) error: Option<String>,
 }
 
 impl CycleOutcome {
     /// A side is unavailable: nothing planned, looked at again soon.
-    fn outage() -> Self {
+    fn outage(e: &Unavailable) -> Self {
         Self {
             note: Some("a side is unavailable: nothing planned"),
             exit: Some(3),
             pending: true,
+            error: Some(e.to_string()),
             ..Self::default()
         }
     }
@@ -117,10 +121,11 @@ impl CycleOutcome {
     }
 
     /// A safety guard refused the plan.
-    fn refused() -> Self {
+    fn refused(r: &guard::Refusal) -> Self {
         Self {
             note: Some("refused by a safety guard"),
             exit: Some(4),
+            error: Some(format!("refused: {r}")),
             ..Self::default()
         }
     }
@@ -147,6 +152,10 @@ impl Loop<'_> {
             Ok(()) if self.refused => CycleOutcome {
                 note: Some("blocked by a safety guard: quiet, nothing planned"),
                 exit: Some(4),
+                error: Some(match guard::remembered(&self.state) {
+                    Ok(Some(r)) => format!("refused: {r}"),
+                    _ => "refused by a safety guard (see `twinsync status`)".into(),
+                }),
                 ..CycleOutcome::default()
             },
             Ok(()) => CycleOutcome {
@@ -203,6 +212,7 @@ impl Loop<'_> {
                 self.log.error("error", json!({"error": e.to_string()}));
                 CycleOutcome {
                     pending: true,
+                    error: Some(e.to_string()),
                     ..CycleOutcome::default()
                 }
             }
@@ -454,7 +464,7 @@ impl Loop<'_> {
                 );
             }
         }
-        CycleOutcome::outage()
+        CycleOutcome::outage(e)
     }
 
     /// Queues an alert (the mailer thread sends it); a state DB error
@@ -649,7 +659,7 @@ impl Loop<'_> {
             self.console
                 .line(&format!("{}: {reason}", Health::Blocked.label()));
         }
-        CycleOutcome::refused()
+        CycleOutcome::refused(r)
     }
 
     /// A plan passed the guards: a refusal streak ends.
