@@ -672,25 +672,33 @@ pub fn records_line(plan: &Plan) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// Wraps `text` at spaces to lines of at most `width` characters (a word
-/// longer than that stays whole), the lines after the first indented by
-/// `indent` spaces.
+/// Wraps `text` at spaces to lines of at most `width` characters, the
+/// lines after the first indented by `indent` spaces; a word longer than a
+/// line (a long path) is cut where the line ends.
 #[must_use]
 pub fn wrap(text: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
     let mut line_len = 0;
+    let new_line = |out: &mut String, line_len: &mut usize| {
+        out.push('\n');
+        out.push_str(&" ".repeat(indent));
+        *line_len = indent;
+    };
     for word in text.split(' ') {
         let n = word.chars().count();
         if line_len > indent && line_len + 1 + n > width {
-            out.push('\n');
-            out.push_str(&" ".repeat(indent));
-            line_len = indent;
+            new_line(&mut out, &mut line_len);
         } else if !out.is_empty() {
             out.push(' ');
             line_len += 1;
         }
-        out.push_str(word);
-        line_len += n;
+        for c in word.chars() {
+            if line_len >= width && line_len > indent {
+                new_line(&mut out, &mut line_len);
+            }
+            out.push(c);
+            line_len += 1;
+        }
     }
     out
 }
@@ -700,17 +708,16 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
 pub fn render(plan: &Plan, view: &View) -> String {
     let width = view.width.max(MIN_WIDTH);
     let mut out = String::new();
-    let _ = writeln!(
-        out,
+    let head = format!(
         "Plan {} ({})",
         plan.plan_id,
         crate::human::time_text(&plan.created_at)
     );
-    let _ = writeln!(
-        out,
-        "  left:  {}\n  right: {}",
-        plan.left_root, plan.right_root
-    );
+    let _ = writeln!(out, "{}", wrap(&head, width, 2));
+    for (side, root) in [("left: ", &plan.left_root), ("right:", &plan.right_root)] {
+        let line = format!("{side} {}", crate::human::escape(root));
+        let _ = writeln!(out, "  {}", wrap(&line, width - 2, 7));
+    }
     for p in &plan.problems {
         let _ = writeln!(out, "{}", wrap(&format!("  warning: {p}"), width, 4));
     }

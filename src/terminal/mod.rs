@@ -2,7 +2,8 @@
 //! colour, and the progress bars of `apply` and `watch` (SPEC §12).
 //!
 //! - Width: `COLUMNS` when set, else the terminal's width, else 80 (a
-//!   pipe, a file, a scheduled task's log).
+//!   pipe, a file, a scheduled task's log); tables other than the plan's
+//!   are fitted to it by [`grid`].
 //! - Colour: only on a terminal, never with `NO_COLOR` set or `--no-color`
 //!   ([`set_no_color`], called once by the command line).
 //! - [`Bars`] is the indicatif drawing of [`apply::Progress`]: a bar per
@@ -16,6 +17,10 @@
 //! through [`crate::out`] hides them for the moment it is written, so a
 //! bar never garbles a line (the watch loop and the large-file lane draw
 //! at the same time).
+
+pub mod grid;
+
+pub use grid::{Cell, Fit, Grid};
 
 use crate::apply;
 use crate::plan::{Op, OpKind, render};
@@ -93,49 +98,26 @@ pub fn width(stream: Stream) -> usize {
     DEFAULT_WIDTH
 }
 
-/// A table for stdout in the house style. On a terminal, or with
-/// `COLUMNS` set, it fits the width ([`width`]): cells wrap instead of the
-/// rows (comfy-table's dynamic arrangement), paths keep at least a fifth
-/// of it each, sizes and short words stay whole. In a pipe it is not
-/// wrapped at all: a file or a `findstr` reads whole lines best (scripts
+/// The width a table for stdout is fitted to ([`grid::Grid`]): on a
+/// terminal, or with `COLUMNS` set, [`width`]; in a pipe `None`: not
+/// wrapped at all (a file or a `findstr` reads whole lines best; scripts
 /// should read `--json`).
 #[must_use]
-pub fn table(header: &[&str]) -> comfy_table::Table {
-    use comfy_table::{ColumnConstraint, ContentArrangement, Width};
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header(header.to_vec());
-    let fitted = Stream::Stdout.is_terminal() || std::env::var_os("COLUMNS").is_some();
-    if !fitted {
-        return t;
+pub fn fitted_width() -> Option<usize> {
+    (Stream::Stdout.is_terminal() || std::env::var_os("COLUMNS").is_some())
+        .then(|| width(Stream::Stdout))
+}
+
+/// Prints a sentence on stdout for people: escaped
+/// ([`crate::human::escape`]) and, where tables are fitted
+/// ([`fitted_width`]), wrapped to the width (the lines after the first
+/// indented by 2); whole in a pipe, as the tables beside it.
+pub fn say(text: &str) {
+    let text = crate::human::escape(text);
+    match fitted_width() {
+        Some(w) => crate::outln!("{}", render::wrap(&text, w, 2)),
+        None => crate::outln!("{text}"),
     }
-    t.set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_width(u16::try_from(width(Stream::Stdout)).unwrap_or(u16::MAX));
-    const WHOLE: [&str; 7] = [
-        "size",
-        "duration",
-        "copied",
-        "side",
-        "version",
-        "available",
-        "attempts",
-    ];
-    const PATHS: [&str; 4] = ["root", "path", "original path", "trash path"];
-    // A time wraps between its date, time and offset, never inside them.
-    const TIMES: [&str; 4] = ["cycle at", "since", "deleted at", "queued"];
-    for (i, h) in header.iter().enumerate() {
-        let Some(c) = t.column_mut(i) else { continue };
-        if WHOLE.contains(h) {
-            c.set_constraint(ColumnConstraint::ContentWidth);
-        } else if PATHS.contains(h) {
-            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Percentage(25)));
-        } else if TIMES.contains(h) {
-            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(12)));
-        } else if *h == "rule" {
-            c.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(15)));
-        }
-    }
-    t
 }
 
 /// How a plan shown on `stream` is drawn: its width and colour.
