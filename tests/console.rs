@@ -315,3 +315,75 @@ fn status_trash_and_plan_tables_fit_60_80_and_120_columns() {
         assert!(text.contains("NO:"), "{text}");
     }
 }
+
+/// Audit item 4: control characters in names never reach the terminal raw
+/// (plan, apply, status, trash list, watch and the warnings on stderr show
+/// them escaped); the JSON log and `--json` keep the exact name.
+#[test]
+fn control_characters_in_names_are_escaped_for_people_only() {
+    let e = Env::init("");
+    for name in [
+        "evil\u{1b}[2J\u{1b}[31mRED",
+        "new\nline.txt",
+        "tab\there",
+        "one\u{1}.txt",
+    ] {
+        e.write(Side::Left, name, "x", 100);
+    }
+    // Not a control character, but it reverses what follows: synced, and
+    // shown escaped in the plan's table, the trash list and watch's lines.
+    let rlo = "invoice\u{202e}fdp.exe";
+    e.write(Side::Left, rlo, "x", 100);
+    let raw =
+        |s: &str| s.contains(['\u{1b}', '\u{1}', '\t', '\u{202e}']) || s.contains("new\nline");
+    let run = |args: &[&str]| {
+        let out = e.cmd(args).env("COLUMNS", "200").output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!raw(&all), "{args:?}: {all:?}");
+        all
+    };
+    let plan = run(&["plan"]);
+    assert!(
+        plan.contains(r"evil\e[2J\e[31mRED") && plan.contains(r"new\nline.txt"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(r"tab\there") && plan.contains(r"one\u{1}.txt"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(r"invoice\u{202e}fdp.exe"),
+        "in the table: {plan}"
+    );
+    // Exact in the JSON.
+    let json = e.cmd(&["plan", "--json"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&json.stdout).contains(rlo));
+    run(&["apply", "-y"]);
+    let status = run(&["status"]);
+    assert!(status.contains(r"evil\e[2J\e[31mRED"), "{status}");
+    std::fs::remove_file(e.left.join(rlo)).unwrap();
+    let watch = run(&["watch", "--cycles", "1"]);
+    assert!(
+        watch.contains(r"invoice\u{202e}fdp.exe (deleted)"),
+        "{watch}"
+    );
+    let trash = run(&["trash", "list"]);
+    assert!(trash.contains(r"invoice\u{202e}fdp.exe"), "{trash}");
+    // The log keeps the exact names.
+    let log = std::fs::read_to_string(e.dir.path().join("twinsync.log.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.iter().any(|v| v["path"] == rlo), "{log}");
+    assert!(
+        events.iter().any(|v| v["error"]
+            .as_str()
+            .is_some_and(|t| t.contains("evil\u{1b}[2J"))),
+        "{log}"
+    );
+}

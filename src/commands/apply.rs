@@ -101,7 +101,7 @@ fn run(
     {
         // A fresh plan: unfinished ones recovered and abandoned, parked items put back.
         for p in apply::prepare(&mut state, cfg, &sides, log)? {
-            crate::eoutln!("warning: {p}");
+            crate::eoutln!("warning: {}", crate::human::escape(&p));
         }
     }
     let (plan, mut state) = if let Some(f) = plan_file {
@@ -154,8 +154,8 @@ fn run(
             "failed: step {} ({}) `{}`: {}",
             f.id,
             f.kind,
-            f.path,
-            f.error
+            crate::human::escape(&f.path),
+            crate::human::escape(&f.error)
         );
     }
     hash_in_spare_time(cfg, &sides, &state, log);
@@ -225,7 +225,7 @@ fn apply_with_progress(
 ) -> Result<apply::Report, RunError> {
     apply::admit(plan, cfg, sides, state, force)?;
     for short in apply::space::check(plan, cfg, sides, state, log) {
-        crate::eoutln!("warning: {short}");
+        crate::eoutln!("warning: {}", crate::human::escape(&short.to_string()));
     }
     let bars = terminal::Bars::on_terminal();
     let on_event = |op: &crate::plan::Op, err: &str| apply::alert::enqueue_step(cfg, op, err);

@@ -81,7 +81,10 @@ pub fn resolve(cfg: &Config, path: &str, keep: Keep) -> Result<i32, RunError> {
         ControlError::State(s) => RunError::State(s),
         e @ ControlError::NoConflict(_) => RunError::Other(e.to_string()),
     })?;
-    crate::outln!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
+    crate::outln!(
+        "`{}`: keep {keep}; the next apply (or watch cycle) settles it.",
+        crate::human::escape(path)
+    );
     Ok(0)
 }
 

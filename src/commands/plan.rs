@@ -82,6 +82,7 @@ pub fn plan(
             file.display(),
             file.display()
         );
+        let msg = crate::human::escape(&msg);
         if json_out {
             crate::eoutln!("{msg}");
         } else {

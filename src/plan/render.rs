@@ -115,8 +115,11 @@ impl Tone {
 /// the middle (`Marketing/…/big_new.mp4`): the first folder and the name
 /// stay as long as they fit, then as many folders next to the name as fit;
 /// a name alone too long loses the middle of its stem (`very_lo…name.mp4`).
+/// Control characters are escaped first ([`crate::human::escape`]): every
+/// path shown to people passes here or through [`path_lines`].
 #[must_use]
 pub fn shorten_middle(path: &str, max: usize) -> String {
+    let path = &*crate::human::escape(path);
     let len = |s: &str| s.chars().count();
     if len(path) <= max {
         return path.to_owned();
@@ -347,21 +350,22 @@ fn change_lines(op: &Op) -> Vec<String> {
 }
 
 /// The "path" cell of a step, a line per path (the path, then where it
-/// goes or its clash copy).
+/// goes or its clash copy), control characters escaped.
 fn path_lines(op: &Op) -> Vec<String> {
+    use crate::human::escape;
     let src = if op.kind() == OpKind::Move || op.kind() == OpKind::Rename {
-        op.src_path().unwrap_or(&op.path).to_owned()
+        op.src_path().unwrap_or(&op.path)
     } else {
-        op.path.clone()
+        &op.path
     };
-    let mut lines = vec![src.clone()];
+    let mut lines = vec![escape(src).into_owned()];
     if let Some(d) = op.dest_path()
         && d != src
     {
-        lines.push(format!("→ {d}"));
+        lines.push(format!("→ {}", escape(d)));
     }
     if let Some(c) = op.conflict_info().and_then(|c| c.clash_path.as_ref()) {
-        lines.push(format!("clash: {c}"));
+        lines.push(format!("clash: {}", escape(c)));
     }
     lines
 }
@@ -432,6 +436,7 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
             if view.detailed {
                 why = format!("step {} · {why}", op.id);
             }
+            let why = crate::human::escape(&why).into_owned();
             Row {
                 op,
                 change: change_lines(op),
@@ -719,6 +724,7 @@ pub fn render(plan: &Plan, view: &View) -> String {
         let _ = writeln!(out, "  {}", wrap(&line, width - 2, 7));
     }
     for p in &plan.problems {
+        let p = crate::human::escape(p);
         let _ = writeln!(out, "{}", wrap(&format!("  warning: {p}"), width, 4));
     }
     let s = &plan.summary;
