@@ -387,3 +387,24 @@ fn control_characters_in_names_are_escaped_for_people_only() {
         "{log}"
     );
 }
+
+/// Audit item 5: `-q` means errors only, no progress: no scan spinner on
+/// a terminal for `plan -q` or `apply -y -q` (there is one without it).
+#[test]
+fn q_draws_no_progress_on_a_terminal() {
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "a", 100);
+    let plain = on_terminal(&e, &["plan"], &[]);
+    assert!(
+        plain.contains("scanning…"),
+        "the spinner, without -q: {plain:?}"
+    );
+    for args in [&["plan", "-q"][..], &["apply", "-y", "-q"][..]] {
+        let out = on_terminal(&e, args, &[]);
+        assert!(
+            !out.contains("scanning") && !out.contains('\u{1b}'),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("a"));
+}

@@ -14,7 +14,6 @@ use crate::scan::SideScan;
 use crate::state::State;
 use crate::terminal::{self, Stream};
 use serde_json::json;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// `plan`: scans, plans, prints the plan (and its JSON), saves it with
@@ -174,17 +173,7 @@ fn refused(cfg: &Config, state: &State, r: &guard::Refusal, log: &Logger) {
     crate::alert::flush(cfg, state, log);
 }
 
-/// A spinner on a terminal while a long scan runs.
+/// A spinner on a terminal while a long scan runs (none with `-q`).
 fn scan_progress() -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} scanning… {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    pb.set_message("both sides");
-    pb.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(pb)
+    terminal::spinner("scanning…", "both sides")
 }

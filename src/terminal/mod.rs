@@ -145,6 +145,30 @@ fn suspend_bars(write: &mut dyn FnMut()) {
     multi().suspend(write);
 }
 
+/// Whether progress may be drawn: stderr is a terminal and `-q` (errors
+/// only, no progress) was not given. The one test every bar and spinner
+/// passes.
+fn draws_progress() -> bool {
+    std::io::stderr().is_terminal() && !crate::out::quiet()
+}
+
+/// A spinner on stderr (`⠁ scanning… both sides`) while something long
+/// runs, or `None` where progress is not drawn ([`draws_progress`]).
+#[must_use]
+pub fn spinner(what: &str, message: &str) -> Option<ProgressBar> {
+    if !draws_progress() {
+        return None;
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {what} {{msg}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(message.to_owned());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    Some(pb)
+}
+
 /// How long a copy, or a run, goes before it gets a bar.
 const SHOW_AFTER: Duration = Duration::from_secs(1);
 
@@ -204,7 +228,7 @@ impl Bars {
     /// asked for errors only (nothing is drawn then, not even hidden bars).
     #[must_use]
     pub fn on_terminal() -> Option<Self> {
-        (std::io::stderr().is_terminal() && !crate::out::quiet()).then(|| Self {
+        draws_progress().then(|| Self {
             state: Mutex::new(BarsState::default()),
         })
     }
