@@ -14,7 +14,7 @@ use crate::scan::SideScan;
 use crate::state::State;
 use crate::terminal::{self, Stream};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `plan`: scans, plans, prints the plan (and its JSON), saves it with
 /// `--out`; exit 2 with `--detailed-exitcode` when it has changes.
@@ -41,17 +41,12 @@ pub fn plan(
     // The guard first: a refused plan is shown but not saved, and the
     // table's hint names the plan file only when one is written.
     let refusal = delete_guard(cfg, &state, &plan, force, &log).err();
-    let file = out.filter(|_| refusal.is_none()).map(|out| {
-        let is_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']);
-        if is_dir {
-            out.join(format!(
-                "plan-{}.json",
-                chrono::Local::now().format("%Y%m%d-%H%M%S")
-            ))
-        } else {
-            out
+    let file = match out.filter(|_| refusal.is_none()) {
+        Some(out) if out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']) => {
+            Some(new_plan_file(&out)?)
         }
-    });
+        other => other,
+    };
     // With --json the JSON has stdout; the people's text goes to stderr.
     let stream = if json_out {
         Stream::Stderr
@@ -75,11 +70,15 @@ pub fn plan(
         return Err(e);
     }
     if let Some(file) = file {
-        plan.save(&file)?;
+        if let Err(e) = plan.save(&file) {
+            // The name reserved for it stays free.
+            let _ = std::fs::remove_file(&file);
+            return Err(e.into());
+        }
         let msg = format!(
-            "Saved the plan to {}. Apply it with: twinsync apply {}",
+            "Saved the plan to {}. Apply it with: {}",
             file.display(),
-            file.display()
+            apply_command(cfg, &file)
         );
         let msg = crate::human::escape(&msg);
         if json_out {
@@ -97,6 +96,65 @@ pub fn plan(
     } else {
         0
     })
+}
+
+/// A new plan file in `dir`, `plan-YYYYMMDD-HHMMSS.json`, never one that
+/// exists: a second plan in the same second gets `-2`, then `-3`… The
+/// name is reserved by creating the file (`create_new`), so two `plan
+/// --out` running at once cannot take the same one either.
+fn new_plan_file(dir: &Path) -> Result<PathBuf, RunError> {
+    let io = |e: std::io::Error| {
+        RunError::Other(format!(
+            "cannot write a plan file in {}: {e}",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let stem = format!("plan-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    for n in 1..=10_000 {
+        let name = if n == 1 {
+            format!("{stem}.json")
+        } else {
+            format!("{stem}-{n}.json")
+        };
+        let file = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file)
+        {
+            Ok(_) => return Ok(file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Err(io(std::io::Error::other("no free name")))
+}
+
+/// The command that applies a saved plan, with the `--config` this run
+/// was given (flag or TWINSYNC_CONFIG) unless it is the default one.
+fn apply_command(cfg: &Config, file: &Path) -> String {
+    let mut cmd = format!("twinsync apply {}", shell_word(&file.display().to_string()));
+    if cfg.file != Path::new(crate::config::DEFAULT_CONFIG) {
+        cmd.push_str(&format!(
+            " --config {}",
+            shell_word(&cfg.file.display().to_string())
+        ));
+    }
+    cmd
+}
+
+/// A path as one word to paste into PowerShell, cmd or a POSIX shell:
+/// as it is when plain, else in double quotes.
+fn shell_word(s: &str) -> String {
+    let plain = s
+        .chars()
+        .all(|c| c.is_alphanumeric() || "_-./\\:+,=@".contains(c));
+    if plain && !s.is_empty() {
+        s.to_owned()
+    } else {
+        format!("\"{s}\"")
+    }
 }
 
 /// What is pending or needs the admin, from the health verdict, for the

@@ -268,8 +268,11 @@ fn within(path: &Path, dir: &Path, case_sensitive: bool) -> bool {
     }
 }
 
+/// The config file read when neither `--config` nor `TWINSYNC_CONFIG` names one.
+pub const DEFAULT_CONFIG: &str = "sync_config.toml";
+
 /// Which config file to read: `--config`, else `TWINSYNC_CONFIG`, else
-/// `sync_config.toml` in the working directory.
+/// [`DEFAULT_CONFIG`] in the working directory.
 #[must_use]
 pub fn config_path(flag: Option<&Path>) -> PathBuf {
     if let Some(p) = flag {
@@ -277,7 +280,7 @@ pub fn config_path(flag: Option<&Path>) -> PathBuf {
     }
     match std::env::var_os("TWINSYNC_CONFIG") {
         Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from("sync_config.toml"),
+        _ => PathBuf::from(DEFAULT_CONFIG),
     }
 }
 

@@ -521,7 +521,7 @@ impl Loop<'_> {
     pub(super) fn check_roots(&mut self) -> Result<(), PipelineError> {
         let (l_id, r_id) = roots::known_ids(&self.state, &self.sides)?;
         for (side, id) in Side::BOTH.into_iter().zip([&l_id, &r_id]) {
-            if let Err(e) = roots::check_root(self.sides.get(side), side, id) {
+            if let Err(e) = roots::check_root_in(&self.state, self.sides.get(side), side, id) {
                 self.cache[side] = None;
                 return Err(e.into());
             }
