@@ -198,6 +198,14 @@ fn a_long_copy_on_a_terminal_shows_a_moving_byte_bar_with_its_name() {
     assert!(counts.len() >= 3, "a moving bar: {counts:?}\n{out}");
     assert!(bars.iter().any(|l| l.contains("/s")), "speed: {out}");
     assert!(bars.iter().any(|l| l.contains("left")), "time left: {out}");
+    // Audit item 8: no speed or time left before there is a measurement
+    // (the first frame read "3.00 MiB/4.77 MiB · 0 B/s · 0s left").
+    let first = bars.first().unwrap();
+    assert!(
+        !first.contains("/s") && !first.contains("left"),
+        "{first}\n{out}"
+    );
+    assert!(!bars.iter().any(|l| l.contains(" 0 B/s")), "{out}");
     // Nothing of it in a pipe, however long the copy.
     let big2 = e.left.join("Marketing/Video/big_new_2.mp4");
     std::fs::File::create(&big2)

@@ -175,6 +175,48 @@ const SHOW_AFTER: Duration = Duration::from_secs(1);
 /// How often the overall bar moves while a copy runs.
 const OVERALL_EVERY: Duration = Duration::from_millis(500);
 
+/// How long a bar moves before it shows a speed and a time left: its
+/// first frames have no measurement yet (they would read "0 B/s · 0s left").
+const MEASURE_AFTER: Duration = Duration::from_millis(250);
+
+/// A copy's bar: bytes, then speed and time left once measured.
+const COPY_BAR: &str = "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes}";
+const COPY_BAR_MEASURED: &str =
+    "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} · {binary_bytes_per_sec} · {eta} left";
+/// The run's bar in bytes (`msg`: steps done), then speed and time left.
+const RUN_BAR: &str = "[{bar:30}] {binary_bytes}/{binary_total_bytes} · {msg}";
+const RUN_BAR_MEASURED: &str =
+    "[{bar:30}] {binary_bytes}/{binary_total_bytes} · {msg} · {binary_bytes_per_sec} · {eta} left";
+
+/// Where a bar was first drawn, until it shows a speed: when and at which
+/// position, and the template to switch to.
+#[derive(Clone, Copy)]
+struct Unmeasured {
+    at: Instant,
+    pos: u64,
+    template: &'static str,
+}
+
+impl Unmeasured {
+    /// Whether a bar at `pos` now has a speed worth showing: it moved since
+    /// it was first drawn, [`MEASURE_AFTER`] ago or more.
+    fn due(self, pos: u64, now: Instant) -> bool {
+        pos > self.pos && now.duration_since(self.at) >= MEASURE_AFTER
+    }
+}
+
+/// Moves `bar` to `pos`, and gives it its speed and time left once
+/// [`Unmeasured::due`].
+fn move_bar(bar: &ProgressBar, pending: &mut Option<Unmeasured>, pos: u64, now: Instant) {
+    bar.set_position(pos);
+    if let Some(u) = *pending
+        && u.due(pos, now)
+    {
+        bar.set_style(style(u.template));
+        *pending = None;
+    }
+}
+
 /// A bar not drawn yet (it is drawn once added to [`multi`]), which
 /// starts where its work is: its speed and time left are counted from
 /// now, not from a jump from 0.
@@ -209,6 +251,8 @@ struct BarsState {
     bytes_done: u64,
     started: Option<Instant>,
     overall: Option<ProgressBar>,
+    /// The overall bar shows no speed yet.
+    overall_unmeasured: Option<Unmeasured>,
     /// When the overall bar last moved.
     overall_moved: Option<Instant>,
     /// The copy in progress.
@@ -221,6 +265,8 @@ struct CopyBar {
     written: u64,
     started: Instant,
     bar: Option<ProgressBar>,
+    /// Its bar shows no speed yet.
+    unmeasured: Option<Unmeasured>,
 }
 
 impl Bars {
@@ -262,11 +308,12 @@ impl BarsState {
         {
             let pos = self.position(copying);
             let bar = if self.bytes > 0 {
-                new_bar(
-                    self.bytes,
-                    "[{bar:30}] {binary_bytes}/{binary_total_bytes} · {msg} · {binary_bytes_per_sec} · {eta} left",
+                self.overall_unmeasured = Some(Unmeasured {
+                    at: now,
                     pos,
-                )
+                    template: RUN_BAR_MEASURED,
+                });
+                new_bar(self.bytes, RUN_BAR, pos)
             } else {
                 new_bar(self.steps, "[{bar:30}] {pos}/{len} steps · {elapsed}", pos)
             };
@@ -291,22 +338,24 @@ impl BarsState {
             if self.bytes > 0 {
                 o.set_message(format!("{}/{} steps", self.steps_done, self.steps));
             }
-            o.set_position(self.position(copying));
+            let pos = self.position(copying);
+            move_bar(o, &mut self.overall_unmeasured, pos, now);
         }
         if let Some(c) = &mut self.copy {
             if c.bar.is_none() && now.duration_since(c.started) >= SHOW_AFTER {
-                let bar = new_bar(
-                    c.size,
-                    "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} · {binary_bytes_per_sec} · {eta} left",
-                    c.written,
-                );
+                let bar = new_bar(c.size, COPY_BAR, c.written);
                 bar.set_message(c.name.clone());
                 let bar = multi().add(bar);
                 bar.enable_steady_tick(Duration::from_millis(250));
                 c.bar = Some(bar);
+                c.unmeasured = Some(Unmeasured {
+                    at: now,
+                    pos: c.written,
+                    template: COPY_BAR_MEASURED,
+                });
             }
             if let Some(b) = &c.bar {
-                b.set_position(c.written.min(c.size));
+                move_bar(b, &mut c.unmeasured, c.written.min(c.size), now);
             }
         }
     }
@@ -350,6 +399,7 @@ impl apply::Progress for Bars {
                 written: 0,
                 started: Instant::now(),
                 bar: None,
+                unmeasured: None,
             });
             s.draw(false);
         });
@@ -384,5 +434,38 @@ impl apply::Progress for Bars {
 impl Drop for Bars {
     fn drop(&mut self) {
         self.with_state(BarsState::clear);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Audit item 8: a bar's first frames show no speed or time left (there
+    /// is no measurement yet); once it moved for a while they do.
+    #[test]
+    fn a_bar_shows_its_speed_only_once_measured() {
+        for t in [COPY_BAR, RUN_BAR] {
+            assert!(!t.contains("per_sec") && !t.contains("eta"), "{t}");
+        }
+        for t in [COPY_BAR_MEASURED, RUN_BAR_MEASURED] {
+            assert!(
+                t.contains("{binary_bytes_per_sec}") && t.contains("{eta} left"),
+                "{t}"
+            );
+        }
+        let t0 = Instant::now();
+        let mut u = Some(Unmeasured {
+            at: t0,
+            pos: 3 << 20,
+            template: COPY_BAR_MEASURED,
+        });
+        let bar = new_bar(5 << 20, COPY_BAR, 3 << 20);
+        // Not moved, or not long enough: no speed yet.
+        move_bar(&bar, &mut u, 3 << 20, t0 + Duration::from_secs(2));
+        move_bar(&bar, &mut u, 4 << 20, t0 + Duration::from_millis(100));
+        assert!(u.is_some());
+        move_bar(&bar, &mut u, 4 << 20, t0 + MEASURE_AFTER);
+        assert!(u.is_none(), "measured: speed and time left from now on");
     }
 }
