@@ -160,3 +160,39 @@ fn watch_cycles_refused_or_unavailable_carry_result_and_error() {
         (&"right".into(), &"skipped".into())
     );
 }
+
+/// Audit item 9: each conflict handled is one `conflict` event (with both
+/// sides and the resolution), option1 and option2 alike.
+#[test]
+fn each_conflict_is_one_conflict_event() {
+    for option in ["option1", "option2"] {
+        let e = Env::init(&format!(
+            "[conflicts]\nsame_file_changed_both = '{option}'\n"
+        ));
+        for f in ["a.txt", "b.txt"] {
+            e.write(Side::Left, f, "v1", 100);
+        }
+        e.sync();
+        for f in ["a.txt", "b.txt"] {
+            e.write(Side::Left, f, "left edit", 50);
+            e.write(Side::Right, f, "right edit!", 40);
+        }
+        let (code, events) = run(&e, &["apply", "-y"]);
+        assert_eq!(code, 0);
+        for f in ["a.txt", "b.txt"] {
+            let c: Vec<&Value> = events
+                .iter()
+                .filter(|v| v["event"] == "conflict" && v["path"] == f)
+                .collect();
+            assert_eq!(c.len(), 1, "{option} {f}: {events:#?}");
+            assert_eq!(c[0]["rule"], "6.2.1");
+            assert!(
+                c[0]["resolution"].is_string() && c[0]["left_size"].is_u64(),
+                "{}",
+                c[0]
+            );
+        }
+        let cycle = ends_with_one_cycle(&events, option);
+        assert_eq!(cycle["conflicts"], 2, "{cycle}");
+    }
+}
