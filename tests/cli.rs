@@ -713,9 +713,24 @@ fn plan_out_never_overwrites_and_its_hint_carries_the_config() {
     assert_eq!(std::fs::read_dir(&plans).unwrap().count(), 7, "{hints:?}");
     assert_ne!(hints[0], hints[1]);
     let cfg = e.config.display().to_string();
-    assert!(hints[0].ends_with(&format!(" --config {cfg}")), "{hints:?}");
-    // As printed, from the same folder, it applies.
-    let words: Vec<&str> = hints[1].split_whitespace().collect();
+    assert!(
+        hints[0].ends_with(&format!(" --config {cfg}"))
+            || hints[0].ends_with(&format!(" --config \"{cfg}\"")),
+        "{hints:?}"
+    );
+    // As printed, from the same folder, it applies (words split as a
+    // shell does, a double-quoted one whole).
+    let words: Vec<String> = hints[1]
+        .split('"')
+        .enumerate()
+        .flat_map(|(i, part)| {
+            if i % 2 == 1 {
+                vec![part.to_owned()]
+            } else {
+                part.split_whitespace().map(str::to_owned).collect()
+            }
+        })
+        .collect();
     assert_eq!(words[..2], ["twinsync", "apply"]);
     assert_cmd::Command::cargo_bin("twinsync")
         .unwrap()
@@ -735,7 +750,7 @@ fn plan_out_never_overwrites_and_its_hint_carries_the_config() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains(&format!("twinsync apply p.json --config {cfg}")),
+        text.contains("twinsync apply p.json --config ") && text.contains(&cfg),
         "{text}"
     );
     let out = assert_cmd::Command::cargo_bin("twinsync")
