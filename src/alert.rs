@@ -115,7 +115,10 @@ fn now_s() -> i64 {
 /// is said on stderr (callers that keep a log use [`try_enqueue`]).
 pub fn enqueue(state: &State, kind: &str, subject: &str, body: &str) {
     if let Err(e) = try_enqueue(state, kind, subject, body) {
-        crate::errln!("cannot queue the alert `{subject}`: {e}");
+        crate::errln!(
+            "cannot queue the alert `{}`: {e}",
+            crate::human::escape(subject)
+        );
     }
 }
 

@@ -286,7 +286,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            crate::errln!("error: {e}");
+            crate::errln!("error: {}", crate::human::escape(&e.to_string()));
             e.exit_code()
         }
     }
@@ -339,7 +339,7 @@ pub fn run(cli: Cli) -> Result<i32, RunError> {
         cfg.log_file.display()
     );
     for w in crate::alert::config_warnings(&cfg) {
-        crate::eoutln!("warning: {w}");
+        crate::eoutln!("warning: {}", crate::human::escape(&w));
     }
     match cli.command {
         Command::Init { create_roots, .. } => commands::init(&cfg, create_roots),

@@ -5,6 +5,7 @@
 //! Each stage keeps its own error type; this one only sorts them into exit
 //! codes, so the stages never depend on the command line.
 
+use crate::Side;
 use crate::apply::ApplyError;
 use crate::apply::trash::TrashError;
 use crate::config::ConfigError;
@@ -22,9 +23,9 @@ pub enum RunError {
     State(#[from] StateError),
     #[error(transparent)]
     Plan(#[from] PlanError),
-    /// A side is unavailable (exit 3).
-    #[error("{0}")]
-    Unavailable(String),
+    /// A side is unavailable (exit 3): which one, when known, and why.
+    #[error("{msg}")]
+    Unavailable { side: Option<Side>, msg: String },
     /// A safety refusal (exit 4).
     #[error("{0}")]
     Refused(String),
@@ -36,7 +37,7 @@ impl RunError {
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Unavailable(_) => 3,
+            Self::Unavailable { .. } => 3,
             Self::Refused(_) => 4,
             _ => 1,
         }
@@ -45,7 +46,10 @@ impl RunError {
 
 impl From<Unavailable> for RunError {
     fn from(e: Unavailable) -> Self {
-        Self::Unavailable(e.to_string())
+        Self::Unavailable {
+            side: Some(e.side),
+            msg: e.to_string(),
+        }
     }
 }
 
@@ -79,7 +83,7 @@ impl From<ApplyError> for RunError {
 impl From<InitError> for RunError {
     fn from(e: InitError) -> Self {
         match e {
-            InitError::Unavailable(m) => Self::Unavailable(m),
+            InitError::Unavailable(m) => Self::Unavailable { side: None, msg: m },
             InitError::Write(m) => Self::Other(m),
             InitError::State(s) => Self::State(s),
         }

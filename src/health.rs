@@ -307,14 +307,45 @@ impl Verdict {
         }
     }
 
-    /// The reasons that need the admin (`needs you` or worse), for `plan`'s
-    /// "No changes to make; 1 unresolved conflict, 3 paths skipped".
+    /// The reasons that need the admin (`needs you` or worse).
     #[must_use]
     pub fn needs_admin(&self) -> Vec<&Reason> {
         self.reasons
             .iter()
             .filter(|r| r.health() >= Health::NeedsYou)
             .collect()
+    }
+
+    /// What a plan with nothing to apply still leaves open, for its
+    /// headline (SPEC §12: "No changes" only when nothing is pending and
+    /// nothing needs the admin): `Needs you: 1 unresolved conflict, 7
+    /// paths skipped; working: 2 steps pending`. `None` when nothing is.
+    /// A guard's refusal and an unavailable side are left out: a plan that
+    /// was made passed the roots check and, unless refused, ends the refusal.
+    #[must_use]
+    pub fn open_items(&self) -> Option<String> {
+        let groups: Vec<String> = [Health::Paused, Health::NeedsYou, Health::Working]
+            .into_iter()
+            .filter_map(|h| {
+                let shorts: Vec<String> = self
+                    .reasons
+                    .iter()
+                    .filter(|r| r.health() == h)
+                    .map(Reason::short)
+                    .collect();
+                match (shorts.is_empty(), h) {
+                    (true, _) => None,
+                    // "paused by the command line" says its state itself.
+                    (false, Health::Paused) => Some(shorts.join(", ")),
+                    (false, _) => Some(format!("{}: {}", h.label(), shorts.join(", "))),
+                }
+            })
+            .collect();
+        let mut text = groups.join("; ");
+        if let Some(c) = text.get_mut(0..1) {
+            c.make_ascii_uppercase();
+        }
+        (!text.is_empty()).then_some(text)
     }
 }
 

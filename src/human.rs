@@ -10,12 +10,17 @@
 //! - a size is in binary units, as Windows Explorer counts them
 //!   (`180 MiB` for 188,743,680 bytes, never `188.74 MB`).
 //!
+//! - a path, a name or a message that may hold one is shown with its
+//!   control characters escaped ([`escape`]: `\e`, `\n`, `\t`, `\u{1}`),
+//!   so a file named `evil\e[2J` cannot clear the screen or break a row.
+//!
 //! Machine-read outputs (the JSON log, `--json`, plan files) keep RFC 3339;
 //! this module is for people only (the machine form of a time is
 //! [`crate::model::time::fmt_time`]). Invariant: nothing here panics or fails:
 //! a time that cannot be read is shown as it was given.
 
 use chrono::{DateTime, Local, TimeZone};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// The display format of a time: date, time to the second, offset.
@@ -99,6 +104,37 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Whether a character is escaped for people: control characters (C0,
+/// DEL, C1) and the bidirectional overrides that reorder what follows them.
+fn hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` as it may reach a terminal: control characters escaped as
+/// `ls -b` and Rust's `escape_debug` do (`\n`, `\t`, `\r`, `\e` for ESC,
+/// else `\u{1}`), everything else (backslashes of Windows paths, accents,
+/// any script) as it is. Borrowed when there is nothing to escape. Every
+/// path, name or message with one shown to people goes through here; the
+/// JSON log and `--json` keep the exact bytes.
+#[must_use]
+pub fn escape(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut s = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => s.push_str("\\n"),
+            '\t' => s.push_str("\\t"),
+            '\r' => s.push_str("\\r"),
+            '\u{1b}' => s.push_str("\\e"),
+            c if hidden(c) => s.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => s.push(c),
+        }
+    }
+    Cow::Owned(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +185,20 @@ mod tests {
         assert_eq!(size(180 * 1024 * 1024), "180 MiB");
         assert_eq!(size(20_971_520), "20 MiB");
         assert_eq!(size(3 * 1024 * 1024 * 1024), "3 GiB");
+    }
+
+    /// Audit item 4: names with control characters reach the terminal escaped.
+    #[test]
+    fn control_characters_are_escaped_and_nothing_else() {
+        assert_eq!(escape("evil\u{1b}[2J\u{1b}[31mRED"), "evil\\e[2J\\e[31mRED");
+        assert_eq!(escape("new\nline.txt"), "new\\nline.txt");
+        assert_eq!(
+            escape("a\tb\rc\u{1}d\u{7f}\u{9b}"),
+            "a\\tb\\rc\\u{1}d\\u{7f}\\u{9b}"
+        );
+        assert_eq!(escape("txt.\u{202e}exe"), "txt.\\u{202e}exe");
+        for plain in [r"C:\local_share", "Ünïcödé/été 2026 – 東京.docx", ""] {
+            assert!(matches!(escape(plain), Cow::Borrowed(_)), "{plain}");
+        }
     }
 }

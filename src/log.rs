@@ -138,7 +138,11 @@ impl Logger {
             && level <= Level::Warn
             && let Some(text) = human_line(level, &obj)
         {
-            crate::eoutln!("{}  {text}", chrono::Local::now().format("%H:%M:%S"));
+            crate::eoutln!(
+                "{}  {}",
+                chrono::Local::now().format("%H:%M:%S"),
+                crate::human::escape(&text)
+            );
         }
         let line = Value::Object(obj).to_string();
         if echo == Echo::Json as u8 {

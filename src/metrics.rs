@@ -67,6 +67,16 @@ pub fn log_cycle(
     extra: &serde_json::Value,
     store: bool,
 ) {
+    log_cycle_only(log, c, extra);
+    if store {
+        let _ = state.record_cycle(c);
+    }
+}
+
+/// Logs the `cycle` event with `extra` fields merged in, storing nothing:
+/// a run that ended before it could touch the state DB (refused, a side
+/// unavailable, an error).
+pub fn log_cycle_only(log: &Logger, c: &CycleRecord, extra: &serde_json::Value) {
     let mut v = serde_json::to_value(c).unwrap_or_default();
     if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
         for (k, x) in e {
@@ -74,9 +84,6 @@ pub fn log_cycle(
         }
     }
     log.info("cycle", v);
-    if store {
-        let _ = state.record_cycle(c);
-    }
 }
 
 #[cfg(test)]

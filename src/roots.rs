@@ -24,6 +24,9 @@ pub struct Unavailable {
     /// The root as people know it.
     pub root: String,
     pub why: String,
+    /// The root is there but its marker is not (what to do depends on
+    /// whether the root was ever synced: [`check_root_in`]).
+    pub marker_missing: bool,
 }
 
 impl Unavailable {
@@ -33,6 +36,27 @@ impl Unavailable {
             side,
             root: fs.root_display(),
             why: why.into(),
+            marker_missing: false,
+        }
+    }
+
+    /// The marker is missing from a root the state DB knows (SPEC §4: the
+    /// drive is not mounted or the root is wrong). `init` is named only
+    /// for a root never synced: for one synced before it refuses, rightly.
+    fn missing_marker(side: Side, fs: &dyn Fs, never_synced: bool) -> Self {
+        let key = format!("{side}_root");
+        let why = if never_synced {
+            format!(
+                "marker {MARKER_NAME} is missing and nothing was synced here yet: if `{key}` is the right folder, `twinsync init` writes the marker again; otherwise check the drive and `{key}` in the config"
+            )
+        } else {
+            format!(
+                "marker {MARKER_NAME} is missing: the drive is not mounted (or is empty), or `{key}` points at another folder. Check the drive and `{key}` in the config; syncing resumes once the root with its marker is back"
+            )
+        };
+        Self {
+            marker_missing: true,
+            ..Self::new(side, fs, why)
         }
     }
 }
@@ -143,14 +167,28 @@ pub fn check_root(fs: &dyn Fs, side: Side, expected_id: &str) -> Result<(), Unav
                 m.root_id
             ),
         )),
-        None => Err(Unavailable::new(
-            side,
-            fs,
-            format!(
-                "marker {MARKER_NAME} is missing (drive empty or not initialised? run `twinsync init`)"
-            ),
-        )),
+        None => Err(Unavailable::missing_marker(side, fs, false)),
     }
+}
+
+/// [`check_root`] with the state DB at hand: a missing marker on a root
+/// never synced (no file recorded, as `init` decides) names `init`.
+///
+/// # Errors
+/// `Unavailable` naming what is wrong and what recovers it.
+pub fn check_root_in(
+    state: &State,
+    fs: &dyn Fs,
+    side: Side,
+    expected_id: &str,
+) -> Result<(), Unavailable> {
+    check_root(fs, side, expected_id).map_err(|u| {
+        if u.marker_missing && state.file_count().is_ok_and(|n| n == 0) {
+            Unavailable::missing_marker(side, fs, true)
+        } else {
+            u
+        }
+    })
 }
 
 /// True while the root still holds its marker: checked again during a
@@ -176,7 +214,9 @@ pub fn known_ids(state: &State, sides: &Sides) -> Result<(String, String), RootE
             Unavailable::new(
                 side,
                 fs,
-                format!("marker {MARKER_NAME} is missing: run `twinsync init` first"),
+                format!(
+                    "marker {MARKER_NAME} is missing and the state DB knows no root here: if this root was never synced, run `twinsync init` first; otherwise the drive is not mounted or `{side}_root` points at another folder"
+                ),
             )
         })?;
         state.set_meta(&format!("{side}_root_id"), &m.root_id)?;
@@ -196,13 +236,15 @@ pub fn check_ids(sides: &Sides, (left, right): (&str, &str)) -> Result<(), Unava
     check_root(sides.right.as_ref(), Side::Right, right)
 }
 
-/// [`known_ids`] then [`check_ids`]: the check before every scan.
+/// [`known_ids`] then each root checked ([`check_root_in`]): the check
+/// before every scan.
 ///
 /// # Errors
 /// As those two.
 pub fn check(state: &State, sides: &Sides) -> Result<(String, String), RootError> {
     let (left, right) = known_ids(state, sides)?;
-    check_ids(sides, (&left, &right))?;
+    check_root_in(state, sides.left.as_ref(), Side::Left, &left)?;
+    check_root_in(state, sides.right.as_ref(), Side::Right, &right)?;
     Ok((left, right))
 }
 

@@ -137,9 +137,8 @@ impl Status {
         let mut root_status = Vec::new();
         for side in Side::BOTH {
             let avail = match state.root_id(side)? {
-                Some(id) => {
-                    roots::check_root(sides.get(side), side, &id).map_err(|e| e.to_string())
-                }
+                Some(id) => roots::check_root_in(state, sides.get(side), side, &id)
+                    .map_err(|e| e.to_string()),
                 None => Err("not initialised (run `twinsync init`)".into()),
             };
             root_status.push(RootStatus {

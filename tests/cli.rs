@@ -196,6 +196,49 @@ fn exit_code_3_for_missing_root_missing_marker_foreign_marker() {
     e.cmd(&["plan", "--detailed-exitcode"]).assert().code(2);
 }
 
+/// Audit item 7: a missing marker on a root synced before is a drive not
+/// mounted or a wrong path (SPEC §4): the advice says so and does not name
+/// `init`, which refuses such a root; on a root never synced it names
+/// `init`, which then recovers it.
+#[test]
+fn a_missing_marker_advises_what_recovers_it() {
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "x", 100);
+    e.sync();
+    std::fs::remove_file(e.right.join(".twinsync-root")).unwrap();
+    for args in [&["plan"][..], &["apply", "-y"][..]] {
+        let out = e.cmd(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("the drive is not mounted") && err.contains("`right_root`"),
+            "{err}"
+        );
+        assert!(!err.contains("twinsync init"), "{err}");
+    }
+    let status = e.cmd(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("not mounted") && !status.contains("twinsync init"),
+        "{status}"
+    );
+    // What init says for it: it refuses, as the advice expects.
+    e.cmd(&["init"])
+        .assert()
+        .code(3)
+        .stderr(contains("synced it before"));
+
+    // Never synced: init is the way, and it works.
+    let e = Env::init("");
+    std::fs::remove_file(e.right.join(".twinsync-root")).unwrap();
+    e.cmd(&["plan"])
+        .assert()
+        .code(3)
+        .stderr(contains("nothing was synced here yet").and(contains("`twinsync init`")));
+    e.cmd(&["init"]).assert().success();
+    e.cmd(&["plan"]).assert().success();
+}
+
 #[test]
 fn exit_code_4_mass_delete_guard_and_force() {
     let e = Env::init("");
@@ -740,4 +783,100 @@ fn out_to_a_pipe_writes_into_it_and_never_replaces_it() {
         let got = String::from_utf8(reader.join().unwrap()).unwrap();
         assert!(got.starts_with(starts), "{cmd}: {got:.80}");
     }
+}
+
+/// Audit item 7: `plan --out` (a folder) never overwrites a plan file, even
+/// in the same second (`-2`, `-3`…), and its "Apply it with" names the
+/// `--config` (or TWINSYNC_CONFIG) it was given; the command works as printed.
+#[test]
+fn plan_out_never_overwrites_and_its_hint_carries_the_config() {
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "x", 100);
+    let plans = e.dir.path().join("plans");
+    std::fs::create_dir_all(&plans).unwrap();
+    // Plans already saved this second and the next few: kept as they are.
+    let now = chrono::Local::now();
+    let taken: Vec<std::path::PathBuf> = (0..5)
+        .map(|s| {
+            let t = now + chrono::Duration::seconds(s);
+            let f = plans.join(format!("plan-{}.json", t.format("%Y%m%d-%H%M%S")));
+            std::fs::write(&f, "an earlier plan").unwrap();
+            f
+        })
+        .collect();
+    let mut hints = Vec::new();
+    for _ in 0..2 {
+        let out = e.cmd(&["plan", "--out"]).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let hint = text
+            .lines()
+            .find_map(|l| l.split("Apply it with: ").nth(1))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_owned();
+        hints.push(hint);
+    }
+    for f in &taken {
+        assert_eq!(
+            std::fs::read_to_string(f).unwrap(),
+            "an earlier plan",
+            "{}",
+            f.display()
+        );
+    }
+    assert_eq!(std::fs::read_dir(&plans).unwrap().count(), 7, "{hints:?}");
+    assert_ne!(hints[0], hints[1]);
+    let cfg = e.config.display().to_string();
+    assert!(
+        hints[0].ends_with(&format!(" --config {cfg}"))
+            || hints[0].ends_with(&format!(" --config \"{cfg}\"")),
+        "{hints:?}"
+    );
+    // As printed, from the same folder, it applies (words split as a
+    // shell does, a double-quoted one whole).
+    let words: Vec<String> = hints[1]
+        .split('"')
+        .enumerate()
+        .flat_map(|(i, part)| {
+            if i % 2 == 1 {
+                vec![part.to_owned()]
+            } else {
+                part.split_whitespace().map(str::to_owned).collect()
+            }
+        })
+        .collect();
+    assert_eq!(words[..2], ["twinsync", "apply"]);
+    assert_cmd::Command::cargo_bin("twinsync")
+        .unwrap()
+        .current_dir(e.dir.path())
+        .env_remove("TWINSYNC_CONFIG")
+        .args(&words[1..])
+        .assert()
+        .success();
+    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("x"));
+    // The config from TWINSYNC_CONFIG is named too; the default one is not.
+    let out = assert_cmd::Command::cargo_bin("twinsync")
+        .unwrap()
+        .current_dir(e.dir.path())
+        .env("TWINSYNC_CONFIG", &e.config)
+        .args(["plan", "--out", "p.json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("twinsync apply p.json --config ") && text.contains(&cfg),
+        "{text}"
+    );
+    let out = assert_cmd::Command::cargo_bin("twinsync")
+        .unwrap()
+        .current_dir(e.dir.path())
+        .env_remove("TWINSYNC_CONFIG")
+        .args(["plan", "--out", "p.json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Apply it with: twinsync apply p.json\n"),
+        "{text}"
+    );
 }

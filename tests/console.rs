@@ -198,6 +198,14 @@ fn a_long_copy_on_a_terminal_shows_a_moving_byte_bar_with_its_name() {
     assert!(counts.len() >= 3, "a moving bar: {counts:?}\n{out}");
     assert!(bars.iter().any(|l| l.contains("/s")), "speed: {out}");
     assert!(bars.iter().any(|l| l.contains("left")), "time left: {out}");
+    // Audit item 8: no speed or time left before there is a measurement
+    // (the first frame read "3.00 MiB/4.77 MiB · 0 B/s · 0s left").
+    let first = bars.first().unwrap();
+    assert!(
+        !first.contains("/s") && !first.contains("left"),
+        "{first}\n{out}"
+    );
+    assert!(!bars.iter().any(|l| l.contains(" 0 B/s")), "{out}");
     // Nothing of it in a pipe, however long the copy.
     let big2 = e.left.join("Marketing/Video/big_new_2.mp4");
     std::fs::File::create(&big2)
@@ -240,38 +248,171 @@ fn many_small_copies_on_a_terminal_show_one_overall_bar() {
     assert!(!out.contains(".bin ["), "no bar for a short copy: {out}");
 }
 
-/// `status` and `trash list` fit the width too (SPEC §12: tables fit the
-/// terminal), with long roots, reasons and trash paths wrapped in their cells.
+/// `status`, `trash list`, `trash purge` and `plan` fit the width too
+/// (SPEC §12: tables fit the terminal; audit item 3): at 60, 80 and 120
+/// columns, on a terminal and in a pipe, with a long trash path beside its
+/// original path and a side unavailable; long paths wrap whole in their
+/// cells, rules keep their words.
 #[test]
-fn status_and_trash_tables_fit_80_columns() {
+fn status_trash_and_plan_tables_fit_60_80_and_120_columns() {
     let e = busy_env();
     e.sync();
     // A long path deleted on one side lands in the other's trash.
-    std::fs::remove_file(
-        e.left.join(
-            "Marketing/Video/2026 Spring campaign/Final cuts for the web/big_new_final_v1.mp4",
-        ),
-    )
-    .unwrap();
+    let long = "Marketing/Video/2026 Spring campaign/Final cuts for the web/big_new_final_v1.mp4";
+    std::fs::remove_file(e.left.join(long)).unwrap();
     e.sync();
-    for args in [&["status"][..], &["trash", "list"][..]] {
-        let text = strip(&on_terminal(&e, args, &[("COLUMNS", "80")]));
-        assert!(widest_line(&text) <= 80, "{args:?}:\n{text}");
-        let piped = e.cmd(args).env("COLUMNS", "80").output().unwrap();
-        let piped = String::from_utf8(piped.stdout).unwrap();
-        assert!(widest_line(&piped) <= 80, "{args:?}:\n{piped}");
+    // Overwritten twice: the second version sits in the trash under another name.
+    for (i, age) in [(1, 50), (2, 40)] {
+        e.write(Side::Left, "docs/budget.csv", &format!("edit {i}"), age);
+        e.sync();
     }
-    let listed = e
-        .cmd(&["trash", "list"])
-        .env("COLUMNS", "80")
-        .output()
-        .unwrap();
-    let listed = String::from_utf8(listed.stdout).unwrap();
-    // Long paths wrap inside their cell, whole.
+    e.write(Side::Left, "new/file.txt", "x", 60);
+    let fits = |args: &[&str], text: &str, cols: usize| {
+        // (The scan spinner is drawn to the pseudo-terminal's own width
+        // and cleared; COLUMNS narrows only what stays.)
+        for line in text.lines().filter(|l| !l.contains("scanning…")) {
+            assert!(
+                line.chars().count() <= cols,
+                "{args:?} at {cols}: {line}\n{text}"
+            );
+        }
+    };
+    for cols in [60, 80, 120] {
+        let c = cols.to_string();
+        for args in [
+            &["status"][..],
+            &["trash", "list"][..],
+            &["trash", "purge", "--older-than", "0", "--dry-run"][..],
+            &["plan"][..],
+        ] {
+            let text = strip(&on_terminal(&e, args, &[("COLUMNS", &c)]));
+            fits(args, &text, cols);
+            let piped = e.cmd(args).env("COLUMNS", &c).output().unwrap();
+            fits(args, &String::from_utf8(piped.stdout).unwrap(), cols);
+        }
+        let listed = e
+            .cmd(&["trash", "list"])
+            .env("COLUMNS", &c)
+            .output()
+            .unwrap();
+        let listed = String::from_utf8(listed.stdout).unwrap();
+        assert!(
+            listed.contains("(overwritten)"),
+            "{cols}: rule words whole:\n{listed}"
+        );
+        assert!(
+            listed.contains("in trash as: budget") && listed.contains("(deleted"),
+            "{cols}:\n{listed}"
+        );
+        assert!(
+            listed.contains("1.mp4") && listed.contains("Marketing/"),
+            "{listed}"
+        );
+    }
+    // A side unavailable: the roots table's sentence wraps in its cell.
+    std::fs::rename(&e.right, e.dir.path().join("right.bak")).unwrap();
+    for cols in [60, 80, 120] {
+        let out = e
+            .cmd(&["status"])
+            .env("COLUMNS", cols.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let text = String::from_utf8(out.stdout).unwrap();
+        fits(&["status"], &text, cols);
+        assert!(text.contains("NO:"), "{text}");
+    }
+}
+
+/// Audit item 4: control characters in names never reach the terminal raw
+/// (plan, apply, status, trash list, watch and the warnings on stderr show
+/// them escaped); the JSON log and `--json` keep the exact name.
+#[test]
+fn control_characters_in_names_are_escaped_for_people_only() {
+    let e = Env::init("");
+    for name in [
+        "evil\u{1b}[2J\u{1b}[31mRED",
+        "new\nline.txt",
+        "tab\there",
+        "one\u{1}.txt",
+    ] {
+        e.write(Side::Left, name, "x", 100);
+    }
+    // Not a control character, but it reverses what follows: synced, and
+    // shown escaped in the plan's table, the trash list and watch's lines.
+    let rlo = "invoice\u{202e}fdp.exe";
+    e.write(Side::Left, rlo, "x", 100);
+    let raw =
+        |s: &str| s.contains(['\u{1b}', '\u{1}', '\t', '\u{202e}']) || s.contains("new\nline");
+    let run = |args: &[&str]| {
+        let out = e.cmd(args).env("COLUMNS", "200").output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!raw(&all), "{args:?}: {all:?}");
+        all
+    };
+    let plan = run(&["plan"]);
     assert!(
-        listed.contains("1.mp4") && listed.contains("Marketing/Video/"),
-        "{listed}"
+        plan.contains(r"evil\e[2J\e[31mRED") && plan.contains(r"new\nline.txt"),
+        "{plan}"
     );
-    // Every entry sits at its own path in the trash: no trash-path column.
-    assert!(!listed.contains("trash path"), "{listed}");
+    assert!(
+        plan.contains(r"tab\there") && plan.contains(r"one\u{1}.txt"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(r"invoice\u{202e}fdp.exe"),
+        "in the table: {plan}"
+    );
+    // Exact in the JSON.
+    let json = e.cmd(&["plan", "--json"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&json.stdout).contains(rlo));
+    run(&["apply", "-y"]);
+    let status = run(&["status"]);
+    assert!(status.contains(r"evil\e[2J\e[31mRED"), "{status}");
+    std::fs::remove_file(e.left.join(rlo)).unwrap();
+    let watch = run(&["watch", "--cycles", "1"]);
+    assert!(
+        watch.contains(r"invoice\u{202e}fdp.exe (deleted)"),
+        "{watch}"
+    );
+    let trash = run(&["trash", "list"]);
+    assert!(trash.contains(r"invoice\u{202e}fdp.exe"), "{trash}");
+    // The log keeps the exact names.
+    let log = std::fs::read_to_string(e.dir.path().join("twinsync.log.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.iter().any(|v| v["path"] == rlo), "{log}");
+    assert!(
+        events.iter().any(|v| v["error"]
+            .as_str()
+            .is_some_and(|t| t.contains("evil\u{1b}[2J"))),
+        "{log}"
+    );
+}
+
+/// Audit item 5: `-q` means errors only, no progress: no scan spinner on
+/// a terminal for `plan -q` or `apply -y -q` (there is one without it).
+#[test]
+fn q_draws_no_progress_on_a_terminal() {
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "a", 100);
+    let plain = on_terminal(&e, &["plan"], &[]);
+    assert!(
+        plain.contains("scanning…"),
+        "the spinner, without -q: {plain:?}"
+    );
+    for args in [&["plan", "-q"][..], &["apply", "-y", "-q"][..]] {
+        let out = on_terminal(&e, args, &[]);
+        assert!(
+            !out.contains("scanning") && !out.contains('\u{1b}'),
+            "{args:?}: {out:?}"
+        );
+    }
+    assert_eq!(e.read(Side::Right, "a.txt").as_deref(), Some("a"));
 }

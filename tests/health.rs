@@ -192,9 +192,12 @@ fn a_skipped_reserved_name_needs_you_with_its_reason() {
     );
     // `plan` does not call that "in sync" either.
     let (_, out, _) = run(&e, &["plan"]);
-    assert!(!out.contains("in sync"), "{out}");
     assert!(
-        out.contains("No changes to make; 2 paths skipped (see `twinsync status`)"),
+        !out.contains("in sync") && !out.contains("No changes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Nothing to apply now. Needs you: 2 paths skipped (see `twinsync status`)"),
         "{out}"
     );
 
@@ -221,11 +224,21 @@ fn plan_with_an_unresolved_conflict_does_not_say_in_sync() {
     e.sync();
     let (code, out, err) = run(&e, &["plan"]);
     assert_eq!(code, 0, "{err}");
-    assert!(!out.contains("in sync"), "{out}");
     assert!(
-        out.contains("No changes to make; 1 unresolved conflict (see `twinsync status`)."),
+        !out.contains("in sync") && !out.contains("No changes"),
         "{out}"
     );
+    assert!(
+        out.contains(
+            "Nothing to apply now. Needs you: 1 unresolved conflict (see `twinsync status`)."
+        ),
+        "{out}"
+    );
+    // Audit item 1: nor does `apply`, which shows the plan it makes.
+    let (code, out, err) = run(&e, &["apply", "-y"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("No changes"), "{out}");
+    assert!(out.contains("Needs you: 1 unresolved conflict"), "{out}");
     let (code, out, _) = run(&e, &["status"]);
     assert_eq!(code, 5, "{out}");
     assert!(

@@ -201,8 +201,13 @@ impl Executor<'_> {
         Ok(out)
     }
 
-    /// Logs a step that is done.
+    /// Logs a step that is done. A conflict step has logged its own event
+    /// already, with both sides and the resolution: one `conflict` event
+    /// per conflict handled, not a second, poorer one saying the same.
     fn log_done(&self, op: &Op, out: &Outcome) {
+        if op.kind() == OpKind::Conflict {
+            return;
+        }
         if let Outcome::Done(_) = out {
             let soft = match &op.step {
                 Step::Delete(d) => Some(d.soft),

@@ -573,7 +573,11 @@ pub fn purge(
                 done.folders += loc.remove_empty_parents(&r.trash_path);
             }
             Err(e) => {
-                crate::eoutln!("warning: cannot purge {}: {e}", r.trash_path);
+                crate::eoutln!(
+                    "warning: cannot purge {}: {}",
+                    crate::human::escape(&r.trash_path),
+                    crate::human::escape(&e.to_string())
+                );
                 log.warn("delete", json!({"path": r.trash_path, "side": r.side, "result": "failed", "error": e.to_string(), "note": "purge from trash"}));
                 done.failed += 1;
             }

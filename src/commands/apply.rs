@@ -4,6 +4,7 @@
 
 use super::open_state;
 use super::plan::{delete_guard, make_plan};
+use crate::CycleResult;
 use crate::apply;
 use crate::config::Config;
 use crate::error::RunError;
@@ -14,10 +15,14 @@ use crate::plan::{Plan, ValidPlan, render};
 use crate::roots::Sides;
 use crate::state::State;
 use crate::terminal;
+use serde_json::json;
 use std::io::IsTerminal;
 use std::path::Path;
 
-/// `apply`: a saved plan, or plan + confirm + apply.
+/// `apply`: a saved plan, or plan + confirm + apply. Every run ends with
+/// one `cycle` log event (SPEC §12), a refused, cancelled or failed one
+/// too: zero counts where nothing ran, `result` `skipped` (refused, a side
+/// unavailable, cancelled) or `failed`, and the error.
 ///
 /// # Errors
 /// A side unavailable (exit 3), a refusal (exit 4), a fatal apply error;
@@ -29,16 +34,74 @@ pub fn apply(
     force: bool,
 ) -> Result<i32, RunError> {
     let started = std::time::Instant::now();
+    let log = Logger::from_config(cfg);
+    let mut ran = Ran::default();
+    let res = run(cfg, plan_file, auto_approve, force, &log, &mut ran);
+    if !ran.logged {
+        end_unapplied(&log, &ran, &res, started);
+    }
+    res
+}
+
+/// What an apply run got to, for its `cycle` event.
+#[derive(Default)]
+struct Ran {
+    /// Files both scans counted, when this run planned.
+    files_scanned: u64,
+    /// The `cycle` event was logged (and stored) by the run itself.
+    logged: bool,
+    /// The admin answered no at the prompt.
+    cancelled: bool,
+}
+
+/// The `cycle` event of a run that applied nothing: refused, a side
+/// unavailable, cancelled, or stopped by an error (logged, not stored in
+/// the cycle history: `status` shows the refusal or outage itself).
+fn end_unapplied(
+    log: &Logger,
+    ran: &Ran,
+    res: &Result<i32, RunError>,
+    started: std::time::Instant,
+) {
+    let mut c = metrics::cycle_record(None, None, started);
+    c.files_scanned = ran.files_scanned;
+    let extra = match res {
+        Ok(_) if ran.cancelled => {
+            c.result = CycleResult::Skipped;
+            json!({"note": "cancelled at the prompt: nothing applied"})
+        }
+        Ok(_) => json!({}),
+        Err(e) => {
+            super::log_unavailable(log, e);
+            c.result = match e {
+                RunError::Refused(_) | RunError::Unavailable { .. } => CycleResult::Skipped,
+                _ => CycleResult::Failed,
+            };
+            json!({"error": e.to_string()})
+        }
+    };
+    metrics::log_cycle_only(log, &c, &extra);
+}
+
+/// The run itself: [`apply`] logs its end.
+fn run(
+    cfg: &Config,
+    plan_file: Option<&Path>,
+    auto_approve: bool,
+    force: bool,
+    log: &Logger,
+    ran: &mut Ran,
+) -> Result<i32, RunError> {
+    let started = std::time::Instant::now();
     let _lock = crate::state::RunLock::acquire(&cfg.state_db)
         .map_err(|e| RunError::Other(e.to_string()))?;
-    let log = Logger::from_config(cfg);
     let sides = Sides::real(cfg);
     if plan_file.is_none()
         && let Ok(mut state) = State::open(&cfg.state_db)
     {
         // A fresh plan: unfinished ones recovered and abandoned, parked items put back.
-        for p in apply::prepare(&mut state, cfg, &sides, &log)? {
-            crate::eoutln!("warning: {p}");
+        for p in apply::prepare(&mut state, cfg, &sides, log)? {
+            crate::eoutln!("warning: {}", crate::human::escape(&p));
         }
     }
     let (plan, mut state) = if let Some(f) = plan_file {
@@ -52,45 +115,50 @@ pub fn apply(
             ));
         }
         let state = open_state(cfg)?;
-        let (plan, scans) = make_plan(cfg, &sides, &state, force, &log)?;
+        let (plan, scans) = make_plan(cfg, &sides, &state, force, log)?;
+        ran.files_scanned = plan.summary.files_left + plan.summary.files_right;
         // Temp files of copies that an earlier run could not remove.
         for (side, scan) in scans.iter() {
-            apply::sweep_scan(&state, sides.get(side), side, scan, &log);
+            apply::sweep_scan(&state, sides.get(side), side, scan, log);
         }
         let view = render::View {
             limit: Some(200),
+            open: super::plan::open_items(cfg, &state, &sides),
             ..terminal::view(terminal::Stream::Stdout)
         };
         crate::out!("{}", render::render(&plan, &view));
-        delete_guard(cfg, &state, &plan, force, &log)?;
+        delete_guard(cfg, &state, &plan, force, log)?;
         if plan.ops.is_empty() {
             state.mark_synced()?;
-            metrics::record_cycle(&state, &log, &plan, &apply::Report::default(), started);
+            metrics::record_cycle(&state, log, &plan, &apply::Report::default(), started);
+            ran.logged = true;
             // Nothing to sync, but queued alerts still go out.
-            crate::alert::flush(cfg, &state, &log);
-            hash_in_spare_time(cfg, &sides, &state, &log);
+            crate::alert::flush(cfg, &state, log);
+            hash_in_spare_time(cfg, &sides, &state, log);
             return Ok(0);
         }
         if !auto_approve && !confirm() {
             crate::outln!("Apply cancelled; nothing was changed.");
+            ran.cancelled = true;
             return Ok(0);
         }
         (plan.validated()?, state)
     };
-    let report = apply_with_progress(cfg, &plan, &sides, &mut state, &log, force)?;
-    metrics::record_cycle(&state, &log, &plan, &report, started);
-    crate::alert::flush(cfg, &state, &log);
+    let report = apply_with_progress(cfg, &plan, &sides, &mut state, log, force)?;
+    metrics::record_cycle(&state, log, &plan, &report, started);
+    ran.logged = true;
+    crate::alert::flush(cfg, &state, log);
     crate::outln!("{}", report.one_line());
     for f in &report.failed {
         crate::errln!(
             "failed: step {} ({}) `{}`: {}",
             f.id,
             f.kind,
-            f.path,
-            f.error
+            crate::human::escape(&f.path),
+            crate::human::escape(&f.error)
         );
     }
-    hash_in_spare_time(cfg, &sides, &state, &log);
+    hash_in_spare_time(cfg, &sides, &state, log);
     Ok(i32::from(!report.failed.is_empty()))
 }
 
@@ -157,7 +225,7 @@ fn apply_with_progress(
 ) -> Result<apply::Report, RunError> {
     apply::admit(plan, cfg, sides, state, apply::Overrides::admin(force))?;
     for short in apply::space::check(plan, cfg, sides, state, log) {
-        crate::eoutln!("warning: {short}");
+        crate::eoutln!("warning: {}", crate::human::escape(&short.to_string()));
     }
     let bars = terminal::Bars::on_terminal();
     let on_event = |op: &crate::plan::Op, err: &str| apply::alert::enqueue_step(cfg, op, err);

@@ -81,7 +81,10 @@ pub fn resolve(cfg: &Config, path: &str, keep: Keep) -> Result<i32, RunError> {
         ControlError::State(s) => RunError::State(s),
         e @ ControlError::NoConflict(_) => RunError::Other(e.to_string()),
     })?;
-    crate::outln!("`{path}`: keep {keep}; the next apply (or watch cycle) settles it.");
+    crate::outln!(
+        "`{}`: keep {keep}; the next apply (or watch cycle) settles it.",
+        crate::human::escape(path)
+    );
     Ok(0)
 }
 
@@ -180,6 +183,17 @@ pub fn alert_test(cfg: &Config) -> Result<i32, RunError> {
             "test email via {}:{} failed: {why}",
             e.smtp_host, e.smtp_port
         ))),
+    }
+}
+
+/// The `unavailable` event of a `plan` or `apply` that found a side
+/// unavailable, with the side and result `watch` gives it (SPEC §12).
+fn log_unavailable(log: &crate::log::Logger, e: &RunError) {
+    if let RunError::Unavailable { side, msg } = e {
+        log.error(
+            "unavailable",
+            serde_json::json!({"side": side, "error": msg, "result": "skipped"}),
+        );
     }
 }
 

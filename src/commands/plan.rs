@@ -6,7 +6,6 @@ use super::open_state;
 use crate::PerSide;
 use crate::config::Config;
 use crate::error::RunError;
-use crate::health::{Health, Reason};
 use crate::log::Logger;
 use crate::pipeline::{self, PipelineError};
 use crate::plan::{Plan, guard, render};
@@ -15,8 +14,7 @@ use crate::scan::SideScan;
 use crate::state::State;
 use crate::terminal::{self, Stream};
 use serde_json::json;
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `plan`: scans, plans, prints the plan (and its JSON), saves it with
 /// `--out`; exit 2 with `--detailed-exitcode` when it has changes.
@@ -34,8 +32,8 @@ pub fn plan(
     let state = open_state(cfg)?;
     let sides = Sides::real(cfg);
     let plan = match make_plan(cfg, &sides, &state, force, &log) {
-        Err(e @ RunError::Unavailable(_)) => {
-            log.error("unavailable", json!({"error": e.to_string()}));
+        Err(e @ RunError::Unavailable { .. }) => {
+            super::log_unavailable(&log, &e);
             return Err(e);
         }
         other => other?.0,
@@ -43,17 +41,12 @@ pub fn plan(
     // The guard first: a refused plan is shown but not saved, and the
     // table's hint names the plan file only when one is written.
     let refusal = delete_guard(cfg, &state, &plan, force, &log).err();
-    let file = out.filter(|_| refusal.is_none()).map(|out| {
-        let is_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']);
-        if is_dir {
-            out.join(format!(
-                "plan-{}.json",
-                chrono::Local::now().format("%Y%m%d-%H%M%S")
-            ))
-        } else {
-            out
+    let file = match out.filter(|_| refusal.is_none()) {
+        Some(out) if out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']) => {
+            Some(new_plan_file(&out)?)
         }
-    });
+        other => other,
+    };
     // With --json the JSON has stdout; the people's text goes to stderr.
     let stream = if json_out {
         Stream::Stderr
@@ -63,15 +56,10 @@ pub fn plan(
     let view = render::View {
         limit: Some(200),
         saved: file.as_ref().map(|f| f.display().to_string()),
+        open: open_items(cfg, &state, &sides),
         ..terminal::view(stream)
     };
-    let mut text = render::render(&plan, &view);
-    // "in sync" only when nothing is pending and nothing needs the admin.
-    if text.contains(render::IN_SYNC)
-        && let Some(h) = no_changes_headline(cfg, &state, &sides)
-    {
-        text = text.replacen(render::IN_SYNC, &h, 1);
-    }
+    let text = render::render(&plan, &view);
     if json_out {
         crate::eout!("{text}");
         crate::out!("{}", plan.to_json());
@@ -82,12 +70,17 @@ pub fn plan(
         return Err(e);
     }
     if let Some(file) = file {
-        plan.save(&file)?;
+        if let Err(e) = plan.save(&file) {
+            // The name reserved for it stays free.
+            let _ = std::fs::remove_file(&file);
+            return Err(e.into());
+        }
         let msg = format!(
-            "Saved the plan to {}. Apply it with: twinsync apply {}",
+            "Saved the plan to {}. Apply it with: {}",
             file.display(),
-            file.display()
+            apply_command(cfg, &file)
         );
+        let msg = crate::human::escape(&msg);
         if json_out {
             crate::eoutln!("{msg}");
         } else {
@@ -105,26 +98,75 @@ pub fn plan(
     })
 }
 
-/// The headline of a plan with no changes while something is pending or
-/// needs the admin, from the health verdict: "No changes to make; 1
-/// unresolved conflict, 3 paths skipped (see `twinsync status`)." `None`
-/// when both sides are truly in sync. (A remembered guard refusal is left
-/// out: this plan passes the guards and ends it.)
-fn no_changes_headline(cfg: &Config, state: &State, sides: &Sides) -> Option<String> {
-    let s = crate::status::Status::gather(cfg, state, sides).ok()?;
-    let open: Vec<String> = s
+/// A new plan file in `dir`, `plan-YYYYMMDD-HHMMSS.json`, never one that
+/// exists: a second plan in the same second gets `-2`, then `-3`… The
+/// name is reserved by creating the file (`create_new`), so two `plan
+/// --out` running at once cannot take the same one either.
+fn new_plan_file(dir: &Path) -> Result<PathBuf, RunError> {
+    let io = |e: std::io::Error| {
+        RunError::Other(format!(
+            "cannot write a plan file in {}: {e}",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let stem = format!("plan-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+    for n in 1..=10_000 {
+        let name = if n == 1 {
+            format!("{stem}.json")
+        } else {
+            format!("{stem}-{n}.json")
+        };
+        let file = dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file)
+        {
+            Ok(_) => return Ok(file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Err(io(std::io::Error::other("no free name")))
+}
+
+/// The command that applies a saved plan, with the `--config` this run
+/// was given (flag or TWINSYNC_CONFIG) unless it is the default one.
+fn apply_command(cfg: &Config, file: &Path) -> String {
+    let mut cmd = format!("twinsync apply {}", shell_word(&file.display().to_string()));
+    if cfg.file != Path::new(crate::config::DEFAULT_CONFIG) {
+        cmd.push_str(&format!(
+            " --config {}",
+            shell_word(&cfg.file.display().to_string())
+        ));
+    }
+    cmd
+}
+
+/// A path as one word to paste into PowerShell, cmd or a POSIX shell:
+/// as it is when plain, else in double quotes.
+fn shell_word(s: &str) -> String {
+    let plain = s
+        .chars()
+        .all(|c| c.is_alphanumeric() || "_-./\\:+,=@".contains(c));
+    if plain && !s.is_empty() {
+        s.to_owned()
+    } else {
+        format!("\"{s}\"")
+    }
+}
+
+/// What is pending or needs the admin, from the health verdict, for the
+/// headline of a plan with nothing to apply ("Nothing to apply now. Needs
+/// you: 1 unresolved conflict, 3 paths skipped"); `None` when both sides
+/// are truly in sync (then "No changes"). A remembered guard refusal is
+/// left out: this plan passes the guards and ends it.
+pub(super) fn open_items(cfg: &Config, state: &State, sides: &Sides) -> Option<String> {
+    crate::status::Status::gather(cfg, state, sides)
+        .ok()?
         .health
-        .reasons
-        .iter()
-        .filter(|r| matches!(r.health(), Health::NeedsYou | Health::Working))
-        .map(Reason::short)
-        .collect();
-    (!open.is_empty()).then(|| {
-        format!(
-            "No changes to make; {} (see `twinsync status`).",
-            open.join(", ")
-        )
-    })
+        .open_items()
 }
 
 /// Plans with a progress spinner on a terminal; a mass-change refusal is
@@ -189,17 +231,7 @@ fn refused(cfg: &Config, state: &State, r: &guard::Refusal, log: &Logger) {
     crate::alert::flush(cfg, state, log);
 }
 
-/// A spinner on a terminal while a long scan runs.
+/// A spinner on a terminal while a long scan runs (none with `-q`).
 fn scan_progress() -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} scanning… {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    pb.set_message("both sides");
-    pb.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(pb)
+    terminal::spinner("scanning…", "both sides")
 }

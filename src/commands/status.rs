@@ -7,7 +7,7 @@ use crate::error::RunError;
 use crate::roots::Sides;
 use crate::state::State;
 use crate::status::Status;
-use crate::terminal::{self, Stream, table};
+use crate::terminal::{self, Fit, Grid, Stream};
 
 /// `status [--json]`: exits with the health verdict's code.
 ///
@@ -27,17 +27,27 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         crate::plan::render::wrap(&format!("Health: {}", s.health.headline()), width, 2)
     );
     for r in &s.health.reasons {
+        let text = r.to_string();
         crate::outln!(
             "{}",
-            crate::plan::render::wrap(&format!("  - {r}"), width, 4)
+            crate::plan::render::wrap(&format!("  - {}", crate::human::escape(&text)), width, 4)
         );
         for c in r.commands() {
             crate::outln!("      {c}");
         }
     }
-    let mut t = table(&["side", "root", "available"]);
+    // Sentences wrap at spaces from 16 columns, times from 10 (between
+    // date, time and offset), paths after a `/` and stay whole.
+    const SENTENCE: Fit = Fit::Words(16);
+    const TIME: Fit = Fit::Words(10);
+    const PATH: Fit = Fit::Path(16);
+    let mut t = Grid::new(&[
+        ("side", Fit::Whole),
+        ("root", PATH),
+        ("available", SENTENCE),
+    ]);
     for r in &s.roots {
-        t.add_row([
+        t.row([
             r.side.to_string(),
             r.root.clone(),
             if r.available {
@@ -48,17 +58,17 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         ]);
     }
     crate::outln!("{t}");
-    let mut t = table(&[
-        "cycle at",
-        "changes",
-        "moves",
-        "conflicts",
-        "copied",
-        "failed",
-        "duration",
+    let mut t = Grid::new(&[
+        ("cycle at", TIME),
+        ("changes", Fit::Whole),
+        ("moves", Fit::Whole),
+        ("conflicts", Fit::Whole),
+        ("copied", Fit::Whole),
+        ("failed", Fit::Whole),
+        ("duration", Fit::Whole),
     ]);
     for c in &s.last_cycles {
-        t.add_row([
+        t.row([
             crate::human::time_text(&c.started_at),
             c.changes.to_string(),
             c.moves.to_string(),
@@ -70,14 +80,19 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
     }
     crate::outln!("Last cycles:\n{t}");
     for p in &s.plans_in_flight {
-        crate::outln!(
+        crate::terminal::say(&format!(
             "Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it."
-        );
+        ));
     }
     if !s.steps_in_flight.is_empty() {
-        let mut t = table(&["step", "operation", "path", "size"]);
+        let mut t = Grid::new(&[
+            ("step", Fit::Whole),
+            ("operation", Fit::Whole),
+            ("path", PATH),
+            ("size", Fit::Whole),
+        ]);
         for step in s.steps_in_flight.iter().take(50) {
-            t.add_row([
+            t.row([
                 step.step.to_string(),
                 step.kind.as_str().to_owned(),
                 step.path.clone(),
@@ -87,11 +102,16 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         crate::outln!("Steps in flight:\n{t}");
     }
     if s.unresolved_conflicts.is_empty() {
-        crate::outln!("Unresolved conflicts: none");
+        crate::terminal::say("Unresolved conflicts: none");
     } else {
-        let mut t = table(&["path", "rule", "since", "to settle"]);
+        let mut t = Grid::new(&[
+            ("path", PATH),
+            ("rule", Fit::Words(5)),
+            ("since", TIME),
+            ("to settle", SENTENCE),
+        ]);
         for c in &s.unresolved_conflicts {
-            t.add_row([
+            t.row([
                 c.path.clone(),
                 c.rule.to_string(),
                 crate::human::time_text(&c.since),
@@ -101,11 +121,17 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         crate::outln!("Unresolved conflicts:\n{t}");
     }
     if s.failing_paths.is_empty() {
-        crate::outln!("Failing paths: none");
+        crate::terminal::say("Failing paths: none");
     } else {
-        let mut t = table(&["path", "operation", "since", "attempts", "error"]);
+        let mut t = Grid::new(&[
+            ("path", PATH),
+            ("operation", Fit::Whole),
+            ("since", TIME),
+            ("attempts", Fit::Whole),
+            ("error", SENTENCE),
+        ]);
         for f in &s.failing_paths {
-            t.add_row([
+            t.row([
                 f.path.clone(),
                 f.op.clone(),
                 crate::human::time_text(&f.first_at),
@@ -116,9 +142,14 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         crate::outln!("Failing paths:\n{t}");
     }
     if !s.skipped_paths.is_empty() {
-        let mut t = table(&["side", "path", "why it is not synced", "since"]);
+        let mut t = Grid::new(&[
+            ("side", Fit::Whole),
+            ("path", PATH),
+            ("why it is not synced", SENTENCE),
+            ("since", TIME),
+        ]);
         for k in &s.skipped_paths {
-            t.add_row([
+            t.row([
                 k.side.to_string(),
                 k.path.clone(),
                 k.reason.clone(),
@@ -128,13 +159,13 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         crate::outln!("Skipped paths (rename them to sync them):\n{t}");
     }
     for (side, u) in s.trash.iter() {
-        crate::outln!(
+        crate::terminal::say(&format!(
             "Trash {side}: {} files, {}",
             u.files,
             crate::human_size(u.bytes)
-        );
+        ));
     }
-    crate::outln!("Emails queued: {}", s.emails_queued);
-    crate::outln!("Bandwidth: {}", s.bandwidth.text());
+    crate::terminal::say(&format!("Emails queued: {}", s.emails_queued));
+    crate::terminal::say(&format!("Bandwidth: {}", s.bandwidth.text()));
     Ok(code)
 }

@@ -8,6 +8,7 @@ use crate::error::RunError;
 use crate::log::Logger;
 use crate::roots::Sides;
 use crate::state::{State, TrashRecord};
+use crate::terminal::{Cell, Fit, Grid};
 use crate::{Side, human};
 use std::io::IsTerminal;
 
@@ -27,56 +28,49 @@ pub fn trash_list(cfg: &Config, path: Option<&str>) -> Result<i32, RunError> {
     let state = State::open(&cfg.state_db)?;
     let all = trash::versions(state.trash_records()?, cfg.case_sensitive);
     let shown = trash::select(&all, path.unwrap_or(""), cfg.case_sensitive);
-    // The trash path only when some entry is not at its own path there.
-    let moved = shown
-        .iter()
-        .take(MAX_ROWS)
-        .any(|v| v.rec.trash_path != v.rec.original_path);
-    let mut header = vec!["version", "side", "original path"];
-    if moved {
-        header.push("trash path");
-    }
-    header.extend(["size", "deleted at", "rule"]);
-    let mut t = crate::terminal::table(&header);
+    // Where an entry is in the trash, when not at its own path there: on a
+    // second line of its path (a column of its own would not leave the
+    // others room at 80 columns).
+    let mut t = Grid::new(&[
+        ("version", Fit::Whole),
+        ("side", Fit::Whole),
+        ("original path", Fit::Path(16)),
+        ("size", Fit::Whole),
+        ("deleted at", Fit::Words(10)),
+        ("rule", Fit::Words(5)),
+    ]);
     for v in shown.iter().take(MAX_ROWS) {
         let r = &v.rec;
-        let mut row = vec![
-            v.number.to_string(),
-            r.side.to_string(),
-            r.original_path.clone(),
-        ];
-        if moved {
-            // Most entries sit at their own path in the trash: "same".
-            row.push(if r.trash_path == r.original_path {
-                "same".to_owned()
-            } else {
-                r.trash_path.clone()
-            });
+        let mut path = vec![r.original_path.clone()];
+        if r.trash_path != r.original_path {
+            path.push(in_trash(&r.original_path, &r.trash_path));
         }
-        row.extend([
-            human::size(r.size),
-            human::time_text(&r.deleted_at),
-            r.rule.clone(),
+        t.row([
+            Cell::from(v.number.to_string()),
+            Cell::from(r.side.as_str()),
+            Cell::lines(path),
+            Cell::from(human::size(r.size)),
+            Cell::from(human::time_text(&r.deleted_at)),
+            Cell::from(&r.rule),
         ]);
-        t.add_row(row);
     }
     if shown.is_empty() {
         match path {
-            Some(p) => crate::outln!("Nothing in the trash for `{p}`."),
-            None => crate::outln!("The trash is empty."),
+            Some(p) => crate::terminal::say(&format!("Nothing in the trash for `{p}`.")),
+            None => crate::terminal::say("The trash is empty."),
         }
         return Ok(0);
     }
     crate::outln!("{t}");
     if shown.len() > MAX_ROWS {
-        crate::outln!("… and {} more", shown.len() - MAX_ROWS);
+        crate::terminal::say(&format!("… and {} more", shown.len() - MAX_ROWS));
     }
     let bytes: u64 = shown.iter().map(|v| v.rec.size).sum();
-    crate::outln!(
+    crate::terminal::say(&format!(
         "{} in trash, {}",
         plural(shown.len() as u64, "file", "files"),
         human::size(bytes)
-    );
+    ));
     let one_file = shown.first().is_some_and(|f| {
         shown
             .iter()
@@ -86,15 +80,27 @@ pub fn trash_list(cfg: &Config, path: Option<&str>) -> Result<i32, RunError> {
         && shown.len() > 1
         && one_file
     {
-        crate::outln!(
+        crate::terminal::say(&format!(
             "Version 1 is the newest. Restore another with `twinsync trash restore \"{p}\" --version N`."
-        );
+        ));
     } else {
-        crate::outln!(
-            "Restore one with `twinsync trash restore PATH` (PATH as in `original path`)."
+        crate::terminal::say(
+            "Restore one with `twinsync trash restore PATH` (PATH as in `original path`).",
         );
     }
     Ok(0)
+}
+
+/// Where an entry not at its own path sits in the trash: its name only
+/// when in the same folder (`in trash as: report (deleted 2026-12-07
+/// 103000).docx`), else its whole trash path.
+fn in_trash(original: &str, trash: &str) -> String {
+    let parent = original.rsplit_once('/').map_or("", |(d, _)| d);
+    match trash.rsplit_once('/') {
+        Some((dir, name)) if dir == parent => format!("in trash as: {name}"),
+        None if parent.is_empty() => format!("in trash as: {trash}"),
+        _ => format!("in trash: {trash}"),
+    }
 }
 
 /// `trash restore PATH [--side left|right] [--version N]`.
@@ -110,12 +116,12 @@ pub fn trash_restore(
     let state = State::open(&cfg.state_db)?;
     let log = Logger::from_config(cfg);
     let rec = trash::restore(cfg, &state, &Sides::real(cfg), &log, path, side, version)?;
-    crate::outln!(
+    crate::terminal::say(&format!(
         "restored {} on the {} side (the version deleted at {}); the next cycle syncs it",
         rec.original_path,
         rec.side,
         human::time_text(&rec.deleted_at)
-    );
+    ));
     Ok(0)
 }
 
@@ -147,9 +153,9 @@ pub fn trash_purge(
     };
     if due.is_empty() {
         if days == 0 {
-            crate::outln!("Nothing to purge: the trash is empty.");
+            crate::terminal::say("Nothing to purge: the trash is empty.");
         } else {
-            crate::outln!("Nothing to purge: no entries{age}.");
+            crate::terminal::say(&format!("Nothing to purge: no entries{age}."));
         }
         return Ok(0);
     }
@@ -170,9 +176,9 @@ pub fn trash_purge(
         };
     }
     if dry_run {
-        crate::outln!(
+        crate::terminal::say(&format!(
             "Dry run: purging would free {bytes}, deleting {what} for good; nothing was deleted."
-        );
+        ));
         return Ok(0);
     }
     if !yes {
@@ -188,13 +194,13 @@ pub fn trash_purge(
         let ok = std::io::stdin().read_line(&mut line).is_ok()
             && matches!(line.trim(), "y" | "Y" | "yes" | "Yes" | "YES");
         if !ok {
-            crate::outln!("Purge cancelled; nothing was deleted.");
+            crate::terminal::say("Purge cancelled; nothing was deleted.");
             return Ok(0);
         }
     }
     let log = Logger::from_config(cfg);
     let done = trash::purge(cfg, &state, &Sides::real(cfg), &due, &log)?;
-    crate::outln!(
+    crate::terminal::say(&format!(
         "Purged {}, freed {}{}.",
         plural(done.files, "entry", "entries"),
         human::size(done.bytes),
@@ -206,7 +212,7 @@ pub fn trash_purge(
         } else {
             String::new()
         }
-    );
+    ));
     if done.failed > 0 {
         return Err(RunError::Other(format!(
             "{} could not be deleted and stay in the trash (the warnings above and the log say why)",
@@ -218,9 +224,14 @@ pub fn trash_purge(
 
 /// The entries a purge would delete, oldest first.
 fn print_due(due: &[TrashRecord]) {
-    let mut t = crate::terminal::table(&["side", "trash path", "size", "deleted at"]);
+    let mut t = Grid::new(&[
+        ("side", Fit::Whole),
+        ("trash path", Fit::Path(16)),
+        ("size", Fit::Whole),
+        ("deleted at", Fit::Words(10)),
+    ]);
     for r in due.iter().take(MAX_ROWS) {
-        t.add_row([
+        t.row([
             r.side.to_string(),
             r.trash_path.clone(),
             human::size(r.size),
@@ -229,6 +240,6 @@ fn print_due(due: &[TrashRecord]) {
     }
     crate::outln!("{t}");
     if due.len() > MAX_ROWS {
-        crate::outln!("… and {} more", due.len() - MAX_ROWS);
+        crate::terminal::say(&format!("… and {} more", due.len() - MAX_ROWS));
     }
 }

@@ -275,8 +275,11 @@ fn within(path: &Path, dir: &Path, case_sensitive: bool) -> bool {
     }
 }
 
+/// The config file read when neither `--config` nor `TWINSYNC_CONFIG` names one.
+pub const DEFAULT_CONFIG: &str = "sync_config.toml";
+
 /// Which config file to read: `--config`, else `TWINSYNC_CONFIG`, else
-/// `sync_config.toml` in the working directory.
+/// [`DEFAULT_CONFIG`] in the working directory.
 #[must_use]
 pub fn config_path(flag: Option<&Path>) -> PathBuf {
     if let Some(p) = flag {
@@ -284,7 +287,7 @@ pub fn config_path(flag: Option<&Path>) -> PathBuf {
     }
     match std::env::var_os("TWINSYNC_CONFIG") {
         Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => PathBuf::from("sync_config.toml"),
+        _ => PathBuf::from(DEFAULT_CONFIG),
     }
 }
 
@@ -329,11 +332,7 @@ impl Config {
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let path = e.path().to_string();
                 let msg = e.inner().to_string();
-                let key = match unknown_field(&msg) {
-                    Some(f) if path == "." || path.is_empty() => f.to_owned(),
-                    Some(f) if path.starts_with("rules[") => format!("{path}.{f}"),
-                    _ => path.clone(),
-                };
+                let key = unknown_key(&path, unknown_field(&msg));
                 let msg = if unknown_field(&msg).is_some() {
                     format!("unknown key ({})", msg.lines().next().unwrap_or_default())
                 } else {
@@ -650,6 +649,18 @@ fn syntax_msg(text: &str, e: &toml::de::Error) -> String {
         format!("{msg} ({SINGLE_QUOTES})")
     } else {
         msg
+    }
+}
+
+/// The dotted key an error names: the path serde_path_to_error reports,
+/// which for an unknown key already ends with it (`rules[1].dlete`,
+/// `email.smtp_hots`; the top level reports `.` or nothing), so the key is
+/// named once, never `rules[1].dlete.dlete`.
+fn unknown_key(path: &str, unknown: Option<&str>) -> String {
+    match unknown {
+        Some(f) if path == "." || path.is_empty() => f.to_owned(),
+        Some(f) if path != f && !path.ends_with(&format!(".{f}")) => format!("{path}.{f}"),
+        _ => path.to_owned(),
     }
 }
 

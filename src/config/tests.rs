@@ -302,3 +302,31 @@ fn trash_root_equal_to_a_root_is_refused() {
         assert!(e.contains("soft_delete.left_trash_root"), "{e}");
     }
 }
+
+/// Audit item 6: a mistyped key is named once, with its file, wherever it
+/// is: top level, a section, a `[[rules]]` entry (0-based index), nested.
+#[test]
+fn an_unknown_key_is_named_once_with_the_file() {
+    for (extra, key) in [
+        ("bogus = 1\n", "`bogus`"),
+        ("[email]\nsmtp_hots = 'x'\n", "`email.smtp_hots`"),
+        (
+            "[conflicts]\nclash_sufix = 'x'\n",
+            "`conflicts.clash_sufix`",
+        ),
+        (
+            "[[rules]]\npath = 'a/**'\ndlete = 'soft'\n",
+            "`rules[0].dlete`",
+        ),
+        (
+            "[[rules]]\npath = 'a/**'\ndelete = 'soft'\n[[rules]]\npath = 'b/**'\ndlete = 'soft'\n",
+            "`rules[1].dlete`",
+        ),
+    ] {
+        let e = err(&format!("{ROOTS}{extra}"));
+        assert!(e.contains(&format!("key {key}: unknown key")), "{e}");
+        assert!(e.contains("c.toml"), "the file: {e}");
+        let name = key.trim_matches('`').rsplit('.').next().unwrap();
+        assert!(!e.contains(&format!("{name}.{name}")), "named twice: {e}");
+    }
+}

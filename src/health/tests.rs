@@ -300,3 +300,33 @@ fn local_time_is_to_the_second_with_offset() {
     assert!(t.contains(":10 "), "{t}");
     assert_eq!(local_time("not a time"), "not a time");
 }
+
+/// Audit item 1: what a plan with nothing to apply still leaves open, in
+/// the verdict's words; nothing for a true "in sync" (and neither a
+/// refusal nor an unavailable side, which a plan that was made has ended
+/// or never got past).
+#[test]
+fn open_items_name_what_needs_you_and_what_is_pending() {
+    assert_eq!(verdict(&Facts::default()).open_items(), None);
+    let v = verdict(&Facts {
+        conflicts: 1,
+        skipped: 7,
+        steps_pending: 2,
+        ..Facts::default()
+    });
+    assert_eq!(
+        v.open_items().as_deref(),
+        Some("Needs you: 1 unresolved conflict, 7 paths skipped; working: 2 steps pending")
+    );
+    let v = verdict(&Facts {
+        refusal: Some(refusal()),
+        unavailable: vec![(Side::Left, "gone".into(), None)],
+        ..Facts::default()
+    });
+    assert_eq!(v.open_items(), None);
+    let open = verdict(&all()).open_items().unwrap();
+    assert!(
+        open.starts_with("Paused by the dashboard; needs you: "),
+        "{open}"
+    );
+}

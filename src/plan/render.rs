@@ -37,6 +37,10 @@ pub struct View {
     /// The plan file just written, if any (named by the hint for the steps
     /// not listed).
     pub saved: Option<String>,
+    /// What still needs the admin or is pending, from the health verdict
+    /// ([`crate::health::Verdict::open_items`]): a plan with nothing to
+    /// apply then says so instead of [`IN_SYNC`] (SPEC §12).
+    pub open: Option<String>,
 }
 
 impl Default for View {
@@ -47,6 +51,7 @@ impl Default for View {
             detailed: false,
             limit: None,
             saved: None,
+            open: None,
         }
     }
 }
@@ -110,8 +115,11 @@ impl Tone {
 /// the middle (`Marketing/…/big_new.mp4`): the first folder and the name
 /// stay as long as they fit, then as many folders next to the name as fit;
 /// a name alone too long loses the middle of its stem (`very_lo…name.mp4`).
+/// Control characters are escaped first ([`crate::human::escape`]): every
+/// path shown to people passes here or through [`path_lines`].
 #[must_use]
 pub fn shorten_middle(path: &str, max: usize) -> String {
+    let path = &*crate::human::escape(path);
     let len = |s: &str| s.chars().count();
     if len(path) <= max {
         return path.to_owned();
@@ -342,21 +350,22 @@ fn change_lines(op: &Op) -> Vec<String> {
 }
 
 /// The "path" cell of a step, a line per path (the path, then where it
-/// goes or its clash copy).
+/// goes or its clash copy), control characters escaped.
 fn path_lines(op: &Op) -> Vec<String> {
+    use crate::human::escape;
     let src = if op.kind() == OpKind::Move || op.kind() == OpKind::Rename {
-        op.src_path().unwrap_or(&op.path).to_owned()
+        op.src_path().unwrap_or(&op.path)
     } else {
-        op.path.clone()
+        &op.path
     };
-    let mut lines = vec![src.clone()];
+    let mut lines = vec![escape(src).into_owned()];
     if let Some(d) = op.dest_path()
         && d != src
     {
-        lines.push(format!("→ {d}"));
+        lines.push(format!("→ {}", escape(d)));
     }
     if let Some(c) = op.conflict_info().and_then(|c| c.clash_path.as_ref()) {
-        lines.push(format!("clash: {c}"));
+        lines.push(format!("clash: {}", escape(c)));
     }
     lines
 }
@@ -427,6 +436,7 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
             if view.detailed {
                 why = format!("step {} · {why}", op.id);
             }
+            let why = crate::human::escape(&why).into_owned();
             Row {
                 op,
                 change: change_lines(op),
@@ -610,9 +620,18 @@ pub fn ops_table(plan: &Plan, view: &View) -> String {
     s
 }
 
-/// The headline of a plan with nothing to do. Only true when nothing else
-/// is pending and nothing needs the admin: `plan` replaces it otherwise.
+/// The headline of a plan with nothing to do. Only said when nothing else
+/// is pending and nothing needs the admin ([`View::open`] is `None`).
 pub const IN_SYNC: &str = "No changes. Both sides are in sync.";
+
+/// The headline of a plan with nothing to apply while something is left
+/// for later or waits for the admin: never "No changes" (SPEC §12).
+fn nothing_to_apply(open: Option<&str>) -> String {
+    match open {
+        Some(o) => format!("Nothing to apply now. {o} (see `twinsync status`)."),
+        None => "Nothing to apply now.".to_owned(),
+    }
+}
 
 /// The line for the `record` steps: paths identical on both sides that
 /// the plan records as in sync without touching them ("163 unchanged
@@ -658,25 +677,33 @@ pub fn records_line(plan: &Plan) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// Wraps `text` at spaces to lines of at most `width` characters (a word
-/// longer than that stays whole), the lines after the first indented by
-/// `indent` spaces.
+/// Wraps `text` at spaces to lines of at most `width` characters, the
+/// lines after the first indented by `indent` spaces; a word longer than a
+/// line (a long path) is cut where the line ends.
 #[must_use]
 pub fn wrap(text: &str, width: usize, indent: usize) -> String {
     let mut out = String::new();
     let mut line_len = 0;
+    let new_line = |out: &mut String, line_len: &mut usize| {
+        out.push('\n');
+        out.push_str(&" ".repeat(indent));
+        *line_len = indent;
+    };
     for word in text.split(' ') {
         let n = word.chars().count();
         if line_len > indent && line_len + 1 + n > width {
-            out.push('\n');
-            out.push_str(&" ".repeat(indent));
-            line_len = indent;
+            new_line(&mut out, &mut line_len);
         } else if !out.is_empty() {
             out.push(' ');
             line_len += 1;
         }
-        out.push_str(word);
-        line_len += n;
+        for c in word.chars() {
+            if line_len >= width && line_len > indent {
+                new_line(&mut out, &mut line_len);
+            }
+            out.push(c);
+            line_len += 1;
+        }
     }
     out
 }
@@ -686,32 +713,37 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> String {
 pub fn render(plan: &Plan, view: &View) -> String {
     let width = view.width.max(MIN_WIDTH);
     let mut out = String::new();
-    let _ = writeln!(
-        out,
+    let head = format!(
         "Plan {} ({})",
         plan.plan_id,
         crate::human::time_text(&plan.created_at)
     );
-    let _ = writeln!(
-        out,
-        "  left:  {}\n  right: {}",
-        plan.left_root, plan.right_root
-    );
+    let _ = writeln!(out, "{}", wrap(&head, width, 2));
+    for (side, root) in [("left: ", &plan.left_root), ("right:", &plan.right_root)] {
+        let line = format!("{side} {}", crate::human::escape(root));
+        let _ = writeln!(out, "  {}", wrap(&line, width - 2, 7));
+    }
     for p in &plan.problems {
+        let p = crate::human::escape(p);
         let _ = writeln!(out, "{}", wrap(&format!("  warning: {p}"), width, 4));
     }
     let s = &plan.summary;
     let records = records_line(plan);
-    if plan.ops.is_empty() && s.deferred == 0 {
+    let open = view.open.as_deref();
+    if plan.ops.is_empty() && s.deferred == 0 && open.is_none() {
         let _ = writeln!(out, "\n{IN_SYNC}");
     } else if plan.ops.is_empty() {
-        let _ = writeln!(out, "\nNo changes to make now.");
+        let _ = writeln!(out, "\n{}", wrap(&nothing_to_apply(open), width, 2));
     } else if !s.has_changes() {
         let line = format!(
             "No file changes; {}.",
             records.as_deref().unwrap_or("nothing to record")
         );
         let _ = writeln!(out, "\n{}", wrap(&line, width, 2));
+        if let Some(o) = open {
+            let line = format!("{o} (see `twinsync status`).");
+            let _ = writeln!(out, "{}", wrap(&line, width, 2));
+        }
     } else {
         let _ = writeln!(out, "\n{}", summary_table(plan, view));
         let _ = writeln!(out, "{}", ops_table(plan, view));

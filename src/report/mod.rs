@@ -283,7 +283,7 @@ pub fn gather(cfg: &Config, state: &State, sides: &Sides) -> Result<Snapshot, St
     let mut roots = Vec::new();
     for side in Side::BOTH {
         let problem = match state.root_id(side)? {
-            Some(id) => roots::check_root(sides.get(side), side, &id)
+            Some(id) => roots::check_root_in(state, sides.get(side), side, &id)
                 .err()
                 .map(|e| e.to_string()),
             None => Some("not initialised (run `twinsync init`)".into()),

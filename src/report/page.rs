@@ -350,7 +350,7 @@ pub(crate) fn verdict(s: &Snapshot) -> (Tone, String, Vec<String>) {
         }
         if c.result == "skipped" && health < Health::Blocked {
             points.push(
-                "The last cycle was skipped (a side was away or a safety guard refused): see the events below.".into(),
+                "The last cycle was skipped (a side was away, a safety guard refused, or an apply was cancelled): see the events below.".into(),
             );
         }
     }

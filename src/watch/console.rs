@@ -22,11 +22,13 @@ pub(super) struct Console {
 }
 
 impl Console {
-    /// Prints `HH:MM:SS  text`.
+    /// Prints `HH:MM:SS  text`, control characters escaped (a path in it
+    /// may hold them).
     pub(super) fn line(self, text: &str) {
         if self.silent {
             return;
         }
+        let text = crate::human::escape(text);
         let t = chrono::Local::now().format("%H:%M:%S");
         if self.log_json {
             crate::eoutln!("{t}  {text}");
@@ -35,11 +37,12 @@ impl Console {
         }
     }
 
-    /// Prints a line without the time (the banner).
+    /// Prints a line without the time (the banner), escaped.
     pub(super) fn plain(self, text: &str) {
         if self.silent {
             return;
         }
+        let text = crate::human::escape(text);
         if self.log_json {
             crate::eoutln!("{text}");
         } else {

@@ -94,15 +94,19 @@ pub(super) struct CycleOutcome {
     pub(super) exit: Option<i32>,
     /// Something is left for later: scan again soon.
     pub(super) pending: bool,
+    /// Why nothing was applied (refused, a side unavailable, an error):
+    /// the `error` of the `cycle` event.
+    pub(super) error: Option<String>,
 }
 
 impl CycleOutcome {
     /// A side is unavailable: nothing planned, looked at again soon.
-    fn outage() -> Self {
+    fn outage(e: &Unavailable) -> Self {
         Self {
             note: Some("a side is unavailable: nothing planned"),
             exit: Some(3),
             pending: true,
+            error: Some(e.to_string()),
             ..Self::default()
         }
     }
@@ -117,10 +121,11 @@ impl CycleOutcome {
     }
 
     /// A safety guard refused the plan.
-    fn refused() -> Self {
+    fn refused(r: &guard::Refusal) -> Self {
         Self {
             note: Some("refused by a safety guard"),
             exit: Some(4),
+            error: Some(format!("refused: {r}")),
             ..Self::default()
         }
     }
@@ -147,6 +152,10 @@ impl Loop<'_> {
             Ok(()) if self.refused => CycleOutcome {
                 note: Some("blocked by a safety guard: quiet, nothing planned"),
                 exit: Some(4),
+                error: Some(match guard::remembered(&self.state) {
+                    Ok(Some(r)) => format!("refused: {r}"),
+                    _ => "refused by a safety guard (see `twinsync status`)".into(),
+                }),
                 ..CycleOutcome::default()
             },
             Ok(()) => CycleOutcome {
@@ -203,6 +212,7 @@ impl Loop<'_> {
                 self.log.error("error", json!({"error": e.to_string()}));
                 CycleOutcome {
                     pending: true,
+                    error: Some(e.to_string()),
                     ..CycleOutcome::default()
                 }
             }
@@ -332,6 +342,10 @@ impl Loop<'_> {
                     let view = crate::plan::render::View {
                         width: 140,
                         limit: Some(500),
+                        // Never "No changes" while something needs the admin.
+                        open: crate::status::Status::gather(self.cfg, &self.state, &self.sides)
+                            .ok()
+                            .and_then(|s| s.health.open_items()),
                         ..crate::plan::render::View::default()
                     };
                     let text = crate::plan::render::render(&plan, &view);
@@ -456,7 +470,7 @@ impl Loop<'_> {
                 );
             }
         }
-        CycleOutcome::outage()
+        CycleOutcome::outage(e)
     }
 
     /// Queues an alert (the mailer thread sends it); a state DB error
@@ -513,7 +527,7 @@ impl Loop<'_> {
     pub(super) fn check_roots(&mut self) -> Result<(), PipelineError> {
         let (l_id, r_id) = roots::known_ids(&self.state, &self.sides)?;
         for (side, id) in Side::BOTH.into_iter().zip([&l_id, &r_id]) {
-            if let Err(e) = roots::check_root(self.sides.get(side), side, id) {
+            if let Err(e) = roots::check_root_in(&self.state, self.sides.get(side), side, id) {
                 self.cache[side] = None;
                 return Err(e.into());
             }
@@ -651,7 +665,7 @@ impl Loop<'_> {
             self.console
                 .line(&format!("{}: {reason}", Health::Blocked.label()));
         }
-        CycleOutcome::refused()
+        CycleOutcome::refused(r)
     }
 
     /// A plan passed the guards: a refusal streak ends.

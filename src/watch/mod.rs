@@ -463,12 +463,16 @@ fn log_cycle_event(
     if exit != 0 {
         c.result = CycleResult::Skipped;
     }
+    // Planned nothing for an error of its own (a state DB error): failed.
+    if outcome.exit.is_none() && outcome.error.is_some() {
+        c.result = CycleResult::Failed;
+    }
     let store = c.changes + c.conflicts + c.failed > 0;
     metrics::log_cycle(
         &lp.state,
         &lp.log,
         &c,
-        &json!({"cycle": n, "note": outcome.note, "trash_purged": trash_purged}),
+        &json!({"cycle": n, "note": outcome.note, "trash_purged": trash_purged, "error": outcome.error}),
         store,
     );
     store

@@ -334,3 +334,31 @@ fn colour_marks_each_kind_and_only_when_asked() {
     }
     assert_eq!(strip(&coloured), plain, "the same text, only coloured");
 }
+
+/// Audit item 1: "No changes" only when nothing is open; else "Nothing to
+/// apply now" and what needs the admin, with deferred paths or not.
+#[test]
+fn an_empty_plan_says_no_changes_only_when_nothing_is_open() {
+    let mut plan = plan_of(Vec::new());
+    let text = render(&plan, &View::default());
+    assert!(text.contains(IN_SYNC), "{text}");
+    let open = View {
+        open: Some("Needs you: 1 unresolved conflict, 7 paths skipped".into()),
+        ..View::default()
+    };
+    let text = render(&plan, &open);
+    assert!(!text.contains("No changes"), "{text}");
+    assert!(
+        text.contains(
+            "Nothing to apply now. Needs you: 1 unresolved conflict, 7 paths skipped (see\n  `twinsync status`)."
+        ),
+        "{text}"
+    );
+    plan.summary.deferred = 2;
+    for view in [View::default(), open] {
+        let text = render(&plan, &view);
+        assert!(!text.contains("No changes"), "{text}");
+        assert!(text.contains("Nothing to apply now."), "{text}");
+        assert!(text.contains("2 paths left for a later cycle"), "{text}");
+    }
+}

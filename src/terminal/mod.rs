@@ -2,7 +2,8 @@
 //! colour, and the progress bars of `apply` and `watch` (SPEC §12).
 //!
 //! - Width: `COLUMNS` when set, else the terminal's width, else 80 (a
-//!   pipe, a file, a scheduled task's log).
+//!   pipe, a file, a scheduled task's log); tables other than the plan's
+//!   are fitted to it by [`grid`].
 //! - Colour: only on a terminal, never with `NO_COLOR` set or `--no-color`
 //!   ([`set_no_color`], called once by the command line).
 //! - [`Bars`] is the indicatif drawing of [`apply::Progress`]: a bar per
@@ -16,6 +17,10 @@
 //! through [`crate::out`] hides them for the moment it is written, so a
 //! bar never garbles a line (the watch loop and the large-file lane draw
 //! at the same time).
+
+pub mod grid;
+
+pub use grid::{Cell, Fit, Grid};
 
 use crate::apply;
 use crate::plan::{Op, OpKind, render};
@@ -93,49 +98,26 @@ pub fn width(stream: Stream) -> usize {
     DEFAULT_WIDTH
 }
 
-/// A table for stdout in the house style. On a terminal, or with
-/// `COLUMNS` set, it fits the width ([`width`]): cells wrap instead of the
-/// rows (comfy-table's dynamic arrangement), paths keep at least a fifth
-/// of it each, sizes and short words stay whole. In a pipe it is not
-/// wrapped at all: a file or a `findstr` reads whole lines best (scripts
+/// The width a table for stdout is fitted to ([`grid::Grid`]): on a
+/// terminal, or with `COLUMNS` set, [`width`]; in a pipe `None`: not
+/// wrapped at all (a file or a `findstr` reads whole lines best; scripts
 /// should read `--json`).
 #[must_use]
-pub fn table(header: &[&str]) -> comfy_table::Table {
-    use comfy_table::{ColumnConstraint, ContentArrangement, Width};
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header(header.to_vec());
-    let fitted = Stream::Stdout.is_terminal() || std::env::var_os("COLUMNS").is_some();
-    if !fitted {
-        return t;
+pub fn fitted_width() -> Option<usize> {
+    (Stream::Stdout.is_terminal() || std::env::var_os("COLUMNS").is_some())
+        .then(|| width(Stream::Stdout))
+}
+
+/// Prints a sentence on stdout for people: escaped
+/// ([`crate::human::escape`]) and, where tables are fitted
+/// ([`fitted_width`]), wrapped to the width (the lines after the first
+/// indented by 2); whole in a pipe, as the tables beside it.
+pub fn say(text: &str) {
+    let text = crate::human::escape(text);
+    match fitted_width() {
+        Some(w) => crate::outln!("{}", render::wrap(&text, w, 2)),
+        None => crate::outln!("{text}"),
     }
-    t.set_content_arrangement(ContentArrangement::Dynamic);
-    t.set_width(u16::try_from(width(Stream::Stdout)).unwrap_or(u16::MAX));
-    const WHOLE: [&str; 7] = [
-        "size",
-        "duration",
-        "copied",
-        "side",
-        "version",
-        "available",
-        "attempts",
-    ];
-    const PATHS: [&str; 4] = ["root", "path", "original path", "trash path"];
-    // A time wraps between its date, time and offset, never inside them.
-    const TIMES: [&str; 4] = ["cycle at", "since", "deleted at", "queued"];
-    for (i, h) in header.iter().enumerate() {
-        let Some(c) = t.column_mut(i) else { continue };
-        if WHOLE.contains(h) {
-            c.set_constraint(ColumnConstraint::ContentWidth);
-        } else if PATHS.contains(h) {
-            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Percentage(25)));
-        } else if TIMES.contains(h) {
-            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(12)));
-        } else if *h == "rule" {
-            c.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(15)));
-        }
-    }
-    t
 }
 
 /// How a plan shown on `stream` is drawn: its width and colour.
@@ -163,11 +145,77 @@ fn suspend_bars(write: &mut dyn FnMut()) {
     multi().suspend(write);
 }
 
+/// Whether progress may be drawn: stderr is a terminal and `-q` (errors
+/// only, no progress) was not given. The one test every bar and spinner
+/// passes.
+fn draws_progress() -> bool {
+    std::io::stderr().is_terminal() && !crate::out::quiet()
+}
+
+/// A spinner on stderr (`⠁ scanning… both sides`) while something long
+/// runs, or `None` where progress is not drawn ([`draws_progress`]).
+#[must_use]
+pub fn spinner(what: &str, message: &str) -> Option<ProgressBar> {
+    if !draws_progress() {
+        return None;
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {what} {{msg}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(message.to_owned());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    Some(pb)
+}
+
 /// How long a copy, or a run, goes before it gets a bar.
 const SHOW_AFTER: Duration = Duration::from_secs(1);
 
 /// How often the overall bar moves while a copy runs.
 const OVERALL_EVERY: Duration = Duration::from_millis(500);
+
+/// How long a bar moves before it shows a speed and a time left: its
+/// first frames have no measurement yet (they would read "0 B/s · 0s left").
+const MEASURE_AFTER: Duration = Duration::from_millis(250);
+
+/// A copy's bar: bytes, then speed and time left once measured.
+const COPY_BAR: &str = "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes}";
+const COPY_BAR_MEASURED: &str =
+    "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} · {binary_bytes_per_sec} · {eta} left";
+/// The run's bar in bytes (`msg`: steps done), then speed and time left.
+const RUN_BAR: &str = "[{bar:30}] {binary_bytes}/{binary_total_bytes} · {msg}";
+const RUN_BAR_MEASURED: &str =
+    "[{bar:30}] {binary_bytes}/{binary_total_bytes} · {msg} · {binary_bytes_per_sec} · {eta} left";
+
+/// Where a bar was first drawn, until it shows a speed: when and at which
+/// position, and the template to switch to.
+#[derive(Clone, Copy)]
+struct Unmeasured {
+    at: Instant,
+    pos: u64,
+    template: &'static str,
+}
+
+impl Unmeasured {
+    /// Whether a bar at `pos` now has a speed worth showing: it moved since
+    /// it was first drawn, [`MEASURE_AFTER`] ago or more.
+    fn due(self, pos: u64, now: Instant) -> bool {
+        pos > self.pos && now.duration_since(self.at) >= MEASURE_AFTER
+    }
+}
+
+/// Moves `bar` to `pos`, and gives it its speed and time left once
+/// [`Unmeasured::due`].
+fn move_bar(bar: &ProgressBar, pending: &mut Option<Unmeasured>, pos: u64, now: Instant) {
+    bar.set_position(pos);
+    if let Some(u) = *pending
+        && u.due(pos, now)
+    {
+        bar.set_style(style(u.template));
+        *pending = None;
+    }
+}
 
 /// A bar not drawn yet (it is drawn once added to [`multi`]), which
 /// starts where its work is: its speed and time left are counted from
@@ -203,6 +251,8 @@ struct BarsState {
     bytes_done: u64,
     started: Option<Instant>,
     overall: Option<ProgressBar>,
+    /// The overall bar shows no speed yet.
+    overall_unmeasured: Option<Unmeasured>,
     /// When the overall bar last moved.
     overall_moved: Option<Instant>,
     /// The copy in progress.
@@ -215,6 +265,8 @@ struct CopyBar {
     written: u64,
     started: Instant,
     bar: Option<ProgressBar>,
+    /// Its bar shows no speed yet.
+    unmeasured: Option<Unmeasured>,
 }
 
 impl Bars {
@@ -222,7 +274,7 @@ impl Bars {
     /// asked for errors only (nothing is drawn then, not even hidden bars).
     #[must_use]
     pub fn on_terminal() -> Option<Self> {
-        (std::io::stderr().is_terminal() && !crate::out::quiet()).then(|| Self {
+        draws_progress().then(|| Self {
             state: Mutex::new(BarsState::default()),
         })
     }
@@ -256,11 +308,12 @@ impl BarsState {
         {
             let pos = self.position(copying);
             let bar = if self.bytes > 0 {
-                new_bar(
-                    self.bytes,
-                    "[{bar:30}] {binary_bytes}/{binary_total_bytes} · {msg} · {binary_bytes_per_sec} · {eta} left",
+                self.overall_unmeasured = Some(Unmeasured {
+                    at: now,
                     pos,
-                )
+                    template: RUN_BAR_MEASURED,
+                });
+                new_bar(self.bytes, RUN_BAR, pos)
             } else {
                 new_bar(self.steps, "[{bar:30}] {pos}/{len} steps · {elapsed}", pos)
             };
@@ -285,22 +338,24 @@ impl BarsState {
             if self.bytes > 0 {
                 o.set_message(format!("{}/{} steps", self.steps_done, self.steps));
             }
-            o.set_position(self.position(copying));
+            let pos = self.position(copying);
+            move_bar(o, &mut self.overall_unmeasured, pos, now);
         }
         if let Some(c) = &mut self.copy {
             if c.bar.is_none() && now.duration_since(c.started) >= SHOW_AFTER {
-                let bar = new_bar(
-                    c.size,
-                    "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} · {binary_bytes_per_sec} · {eta} left",
-                    c.written,
-                );
+                let bar = new_bar(c.size, COPY_BAR, c.written);
                 bar.set_message(c.name.clone());
                 let bar = multi().add(bar);
                 bar.enable_steady_tick(Duration::from_millis(250));
                 c.bar = Some(bar);
+                c.unmeasured = Some(Unmeasured {
+                    at: now,
+                    pos: c.written,
+                    template: COPY_BAR_MEASURED,
+                });
             }
             if let Some(b) = &c.bar {
-                b.set_position(c.written.min(c.size));
+                move_bar(b, &mut c.unmeasured, c.written.min(c.size), now);
             }
         }
     }
@@ -344,6 +399,7 @@ impl apply::Progress for Bars {
                 written: 0,
                 started: Instant::now(),
                 bar: None,
+                unmeasured: None,
             });
             s.draw(false);
         });
@@ -378,5 +434,38 @@ impl apply::Progress for Bars {
 impl Drop for Bars {
     fn drop(&mut self) {
         self.with_state(BarsState::clear);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Audit item 8: a bar's first frames show no speed or time left (there
+    /// is no measurement yet); once it moved for a while they do.
+    #[test]
+    fn a_bar_shows_its_speed_only_once_measured() {
+        for t in [COPY_BAR, RUN_BAR] {
+            assert!(!t.contains("per_sec") && !t.contains("eta"), "{t}");
+        }
+        for t in [COPY_BAR_MEASURED, RUN_BAR_MEASURED] {
+            assert!(
+                t.contains("{binary_bytes_per_sec}") && t.contains("{eta} left"),
+                "{t}"
+            );
+        }
+        let t0 = Instant::now();
+        let mut u = Some(Unmeasured {
+            at: t0,
+            pos: 3 << 20,
+            template: COPY_BAR_MEASURED,
+        });
+        let bar = new_bar(5 << 20, COPY_BAR, 3 << 20);
+        // Not moved, or not long enough: no speed yet.
+        move_bar(&bar, &mut u, 3 << 20, t0 + Duration::from_secs(2));
+        move_bar(&bar, &mut u, 4 << 20, t0 + Duration::from_millis(100));
+        assert!(u.is_some());
+        move_bar(&bar, &mut u, 4 << 20, t0 + MEASURE_AFTER);
+        assert!(u.is_none(), "measured: speed and time left from now on");
     }
 }
