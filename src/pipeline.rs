@@ -520,6 +520,13 @@ fn assemble(
             .iter()
             .map(|p| format!("right: {p}")),
     );
+    // What a one-way rule does not carry back is reported (SPEC §3).
+    problems.extend(ops.iter().filter_map(|op| match &op.step {
+        crate::plan::Step::Record(r) if r.record.not_carried => {
+            Some(format!("`{}`: {}", op.path, op.reason))
+        }
+        _ => None,
+    }));
     let (left_root_id, right_root_id) = header.root_ids;
     Plan {
         format_version: FORMAT_VERSION,

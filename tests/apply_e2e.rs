@@ -855,3 +855,35 @@ fn paths_at_the_real_length_limit_copy_go_to_trash_and_restore() {
         "no temp file left"
     );
 }
+
+/// SPEC §3: under a one-way rule the read-only side's changes are not
+/// carried back, and they are reported: the plan names each one (again
+/// every plan, until someone acts), and nothing is lost on either side.
+#[test]
+fn a_one_way_rule_reports_what_it_does_not_carry_back() {
+    let e = Env::init("[[rules]]\npath = \"Out/**\"\ndirection = \"left-to-right\"\n");
+    e.write(Side::Left, "Out/x.txt", "from the office", 300);
+    e.sync();
+    e.write(Side::Right, "Out/x.txt", "remote edit", 100);
+    let said = "`Out/x.txt`: changed on right, not carried to left";
+    e.cmd(&["plan"]).assert().success().stdout(contains(said));
+    e.sync();
+    assert_eq!(
+        e.read(Side::Left, "Out/x.txt").as_deref(),
+        Some("from the office")
+    );
+    assert_eq!(
+        e.read(Side::Right, "Out/x.txt").as_deref(),
+        Some("remote edit")
+    );
+    let plan = e.plan_json();
+    assert!(
+        plan["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains(said)),
+        "{}",
+        plan["problems"]
+    );
+}

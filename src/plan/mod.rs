@@ -134,6 +134,10 @@ pub struct ConflictInfo {
 pub struct RecordInfo {
     pub left: Option<Entry>,
     pub right: Option<Entry>,
+    /// A change a one-way rule does not carry back (SPEC §3: reported):
+    /// the plan's problems name it, so `plan`, `apply` and the log say so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_carried: bool,
 }
 
 /// One path a `move` step moves (the moved item first, then, for a

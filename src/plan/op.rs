@@ -453,6 +453,7 @@ impl Op {
                 record: Box::new(RecordInfo {
                     left: left.cloned(),
                     right: right.cloned(),
+                    not_carried: false,
                 }),
             }),
         )

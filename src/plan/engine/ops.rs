@@ -206,6 +206,30 @@ impl<'a> Planner<'a> {
         self.push(Phase::Dirs, Op::record(cause, left, right));
     }
 
+    /// A change a one-way rule does not carry back: recorded as the last
+    /// synced pair (so it is reported again until someone acts) and
+    /// marked for the plan's problems.
+    pub(super) fn not_carried(
+        &mut self,
+        key: &str,
+        path: &str,
+        rule: Rule,
+        reason: String,
+        (left, right): (Option<&Entry>, Option<&Entry>),
+    ) {
+        let cause = Cause {
+            key,
+            path,
+            rule,
+            reason,
+        };
+        let mut op = Op::record(cause, left, right);
+        if let Step::Record(r) = &mut op.step {
+            r.record.not_carried = true;
+        }
+        self.push(Phase::Dirs, op);
+    }
+
     /// Name-case and property sync from `from` to the other side (6.2.11/12).
     pub(super) fn props(
         &mut self,

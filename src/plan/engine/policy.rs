@@ -140,7 +140,7 @@ impl Planner<'_> {
                 } else {
                     Rule::changed_on(ro)
                 };
-                self.record(key, &te.path, rule, why, lp, rp);
+                self.not_carried(key, &te.path, rule, why, (lp, rp));
                 true
             }
             (Some(se), Some(te)) if ct.changed() => {
@@ -151,7 +151,7 @@ impl Planner<'_> {
                         Rule::changed_on(ro)
                     };
                     let why = format!("changed on {ro}, not carried to {src}: {one_way}");
-                    self.record(key, &te.path, rule, why, lp, rp);
+                    self.not_carried(key, &te.path, rule, why, (lp, rp));
                     return true;
                 }
                 if se.kind != Kind::File

@@ -89,6 +89,7 @@ fn record(id: u64, path: &str) -> Op {
     Op {
         step: Step::Record(RecordStep {
             record: Box::new(RecordInfo {
+                not_carried: false,
                 left: Some(e.clone()),
                 right: Some(e),
             }),
