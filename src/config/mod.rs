@@ -45,12 +45,31 @@ pub enum ConfigError {
     Encoding { file: PathBuf, what: &'static str },
     #[error("config file `{file}` is not valid TOML: {msg}")]
     Syntax { file: PathBuf, msg: String },
-    #[error("config file `{file}`: key `{key}`: {msg}")]
+    #[error("config file `{file}`: key `{key}`{}: {msg}", which_rule(key))]
     Key {
         file: PathBuf,
         key: String,
         msg: String,
     },
+}
+
+/// For a key inside a `[[rules]]` entry (`rules[0].dlete`), which entry
+/// that is in words (" (the 1st [[rules]] entry)"): the index counts from 0.
+fn which_rule(key: &str) -> String {
+    key.strip_prefix("rules[")
+        .and_then(|k| k.split_once(']'))
+        .and_then(|(i, _)| i.parse::<usize>().ok())
+        .map(|i| {
+            let n = i + 1;
+            let th = match (n % 10, n % 100) {
+                (1, x) if x != 11 => "st",
+                (2, x) if x != 12 => "nd",
+                (3, x) if x != 13 => "rd",
+                _ => "th",
+            };
+            format!(" (the {n}{th} [[rules]] entry)")
+        })
+        .unwrap_or_default()
 }
 
 /// What twinsync does with a conflict whose handling the config chooses

@@ -88,6 +88,8 @@ fn folder_rules_are_read_and_their_errors_name_index_and_key() {
         "{ROOTS}[[rules]]\npath = 'A/**'\nhash = false\n[[rules]]\npath = 'B/**'\ndelete = 'later'\n"
     ));
     assert!(e.contains("rules[1].delete"), "{e}");
+    // ...counted from 0, so said in words too.
+    assert!(e.contains("(the 2nd [[rules]] entry)"), "{e}");
 }
 
 /// Issue 22: the new keys are read, and a wrong value names its key.
