@@ -262,7 +262,7 @@ fn scan_sides(
         .flat_map(|(side, s)| {
             s.skipped
                 .iter()
-                .map(move |(p, r)| (side, p.clone(), r.clone()))
+                .map(move |k| (side, k.path.clone(), k.reason.clone()))
         })
         .collect();
     skipped.sort();

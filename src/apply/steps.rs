@@ -671,7 +671,7 @@ impl Executor<'_> {
             .unreadable
             .iter()
             .map(|(n, _)| n)
-            .chain(&listing.skipped)
+            .chain(listing.skipped.iter().map(|(n, _)| n))
             .next()
         {
             // What cannot be looked at is never removed with its folder.

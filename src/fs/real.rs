@@ -233,11 +233,19 @@ impl RealFs {
                     break;
                 }
             };
+            // What a skipped name is (a file renamed to it is recognised
+            // by it); `None` for a link or what cannot be read.
+            let meta_of_skipped = || {
+                super::retry::retry(|| ent.metadata())
+                    .ok()
+                    .as_ref()
+                    .and_then(meta_of)
+            };
             let raw = ent.file_name();
             let Some(name) = raw.to_str() else {
                 let lossy = paths::join(dir, &raw.to_string_lossy());
-                out.skipped
-                    .push((lossy, "name is not valid UTF-8".to_owned()));
+                let why = "name is not valid UTF-8".to_owned();
+                out.skipped.push((lossy, why, meta_of_skipped()));
                 continue;
             };
             let rel = paths::join(dir, name);
@@ -246,7 +254,7 @@ impl RealFs {
                 continue;
             }
             if let Err(why) = paths::validate_component(name) {
-                out.skipped.push((rel, why.to_string()));
+                out.skipped.push((rel, why.to_string(), meta_of_skipped()));
                 continue;
             }
             match super::retry::retry(|| ent.metadata()) {
@@ -260,6 +268,7 @@ impl RealFs {
                     None => out.skipped.push((
                         rel,
                         "symlink, junction or special file: not followed".into(),
+                        None,
                     )),
                 },
                 // Unknown, never absent (even if it was just deleted).
@@ -429,15 +438,19 @@ impl Fs for RealFs {
         for ent in rd {
             let ent = ent.map_err(|e| FsError::io("list", path, e))?;
             let Some(name) = ent.file_name().to_str().map(str::to_owned) else {
+                let meta = super::retry::retry(|| ent.metadata())
+                    .ok()
+                    .as_ref()
+                    .and_then(meta_of);
                 out.skipped
-                    .push(ent.file_name().to_string_lossy().into_owned());
+                    .push((ent.file_name().to_string_lossy().into_owned(), meta));
                 continue;
             };
             // Relative to the open folder where the OS allows (no full-path walk).
             match super::retry::retry(|| ent.metadata()) {
                 Ok(md) => match meta_of(&md) {
                     Some(m) => out.entries.push((name, m)),
-                    None => out.skipped.push(name),
+                    None => out.skipped.push((name, None)),
                 },
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // gone meanwhile
                 Err(e) => {

@@ -18,7 +18,9 @@
 //! table).
 //!
 //! Invariants: a path under an unknown folder (unreadable, case collision)
-//! or deferred (too young, in flight) gets no op; every version a rule
+//! or deferred (too young, in flight) gets no op, nor does one at or below
+//! what a side skipped on purpose (a link, a name the other side cannot
+//! hold), on either side; every version a rule
 //! replaces is either identical, older-and-superseded by the same user
 //! path, kept as a clash copy, or sent to trash by a delete op.
 
@@ -36,7 +38,7 @@ use crate::config::rules::FolderRules;
 use crate::scan::SideScan;
 use crate::state::{ConflictRecord, StateMap};
 use crate::{Entry, Kind, PerSide, Rule, Side, paths};
-use classify::{all_keys, hashable, restamped, skipped, still_unresolved, within_tolerance};
+use classify::{all_keys, blocked, hashable, later, restamped, still_unresolved, within_tolerance};
 use std::collections::{HashMap, HashSet};
 
 /// Options the engine needs.
@@ -575,8 +577,11 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         if handled.contains(at.key) {
             continue;
         }
-        if skipped(input, at.key) {
+        if later(input, at.key) {
             p.deferred += 1;
+            continue;
+        }
+        if blocked(input, at.key) {
             continue;
         }
         p.decide(at.key, at.l, at.r);

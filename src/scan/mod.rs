@@ -10,11 +10,14 @@
 //!
 //! Invariants: a folder that could not be listed, and names that collide
 //! under case folding or Unicode normalisation (one identity key, SPEC §4),
-//! end up in [`SideScan::unknown`], which the planner treats as "do not
-//! touch"; a scan never reports something as absent that it did not look at.
+//! end up in [`SideScan::unknown`]; links, junctions and names the other
+//! side cannot hold in [`SideScan::blocked`]. The planner treats both as
+//! "do not touch", on both sides; a scan never reports something as absent
+//! that it did not look at. Each of them is also a [`Skip`] (listed for
+//! the admin: "needs you").
 
 use crate::exclude::Excluder;
-use crate::fs::{Fs, Kind};
+use crate::fs::{Fs, Kind, Meta};
 use crate::paths::{self, MARKER_NAME};
 use crate::roots::{self, Unavailable};
 use crate::{Entry, Side};
@@ -34,14 +37,18 @@ pub struct SideScan {
     pub unknown: Vec<String>,
     /// Human-readable problems to report (collisions, invalid names, links).
     pub problems: Vec<String>,
-    /// Keys of entries skipped on purpose (names invalid on Windows,
-    /// symlinks): never synced, but they keep their folder from being removed.
+    /// Keys of entries skipped on purpose (names invalid on Windows, not
+    /// UTF-8; symlinks, junctions, special files): never synced, and
+    /// unknown, never absent: nothing at or below them is planned on
+    /// either side (no folder made, nothing copied into or deleted there),
+    /// and they keep their folder from being removed. They wait for the
+    /// admin, not for a later cycle.
     pub blocked: Vec<String>,
-    /// Paths whose *name* keeps them from syncing until someone renames
-    /// them (reserved or invalid on Windows, not UTF-8, a case or Unicode
-    /// collision), with why: "needs you" items of the health verdict.
-    /// Links and special files are left out (skipped by design, not a fault).
-    pub skipped: Vec<(String, String)>,
+    /// What keeps paths from syncing until someone acts, with why (a name
+    /// the other side cannot hold, a case or Unicode collision, a link, a
+    /// folder or entry that cannot be read): "needs you" items of the
+    /// health verdict, listed by `status`.
+    pub skipped: Vec<Skip>,
     /// Entries under twinsync temp names (exact paths): leftovers of
     /// interrupted copies (swept when their plan is no longer running) and
     /// items parked by a case-only rename (held, put back).
@@ -52,6 +59,36 @@ pub struct SideScan {
     /// as the fault heals, not at the next full scan (SPEC §9).
     pub relist: Vec<String>,
 }
+
+/// A path a scan could not sync, with why (see [`SideScan::skipped`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// Its exact relative path (as spelt on its side; a name that is not
+    /// UTF-8 shown with replacement characters).
+    pub path: String,
+    pub reason: String,
+    /// What it is, where that could be read.
+    pub meta: Option<Meta>,
+    /// Skipped because it could not be read: judged again when it (or its
+    /// folder) is listed again.
+    pub unreadable: bool,
+}
+
+impl Skip {
+    /// A path skipped for what it is (its name, a link), not a fault.
+    #[must_use]
+    pub fn named(path: impl Into<String>, reason: impl Into<String>, meta: Option<Meta>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+            meta,
+            unreadable: false,
+        }
+    }
+}
+
+/// Why a link, junction or special file is skipped.
+pub const LINK_REASON: &str = "symlink, junction or special file: not followed; left alone on both sides (replace it with a real folder or file to sync it)";
 
 impl SideScan {
     /// Holds what lies under twinsync temp names (SPEC §4: unknown is never
@@ -104,6 +141,15 @@ impl SideScan {
     #[must_use]
     pub fn is_unknown(&self, key: &str) -> bool {
         self.unknown.iter().any(|u| paths::is_within(key, u))
+    }
+
+    /// True if `key` lies at or below a blocked key (a link, a name the
+    /// other side cannot hold).
+    #[must_use]
+    pub fn is_blocked(&self, key: &str) -> bool {
+        self.blocked
+            .iter()
+            .any(|b| !b.is_empty() && paths::is_within(key, b))
     }
 
     /// Gives every entry the planner will look at its exact path back.
@@ -254,12 +300,15 @@ pub fn scan_side(
         out.unknown.push(paths::key_of(&p, case_sensitive));
         out.relist.push(p);
     }
-    for (p, why) in walk.skipped {
+    for (p, why, meta) in walk.skipped {
         out.problems.push(format!("skipped `{p}`: {why}"));
         out.blocked.push(paths::key_of(&p, case_sensitive));
-        if bad_name(&p) {
-            out.skipped.push((p, why));
-        }
+        let why = if bad_name(&p) {
+            why
+        } else {
+            LINK_REASON.into()
+        };
+        out.skipped.push(Skip::named(p, why, meta));
     }
     let mut invalid_dirs: HashSet<String> = HashSet::new();
     let mut list = walk.entries;
@@ -274,7 +323,8 @@ pub fn scan_side(
         let path = keyed.text(w.path);
         if let Err(why) = paths::validate_component(paths::file_name(path)) {
             out.problems.push(format!("skipped `{path}`: {why}"));
-            out.skipped.push((path.to_owned(), why.to_string()));
+            out.skipped
+                .push(Skip::named(path, why.to_string(), Some(w.meta.clone())));
             out.blocked.push(paths::key_of(path, case_sensitive));
             if w.meta.kind == Kind::Dir {
                 invalid_dirs.insert(paths::key_of(path, case_sensitive));
@@ -304,9 +354,10 @@ pub fn scan_side(
             "`{a}` and `{b}` differ only in case or Unicode normalisation; both left alone until one is renamed"
         ));
         for (p, other) in [(&a, &b), (&b, &a)] {
-            out.skipped.push((
+            out.skipped.push(Skip::named(
                 p.clone(),
                 format!("differs from `{other}` only in case or Unicode form (one name on Windows); rename one"),
+                None,
             ));
         }
     });
@@ -362,7 +413,11 @@ pub fn rescan_dirs(
     let mut done: HashSet<String> = HashSet::new();
     while let Some(dir) = (!dirs.is_empty()).then(|| dirs.remove(0)) {
         let dkey = paths::key_of(&dir, case_sensitive);
-        if !done.insert(dkey.clone()) || (!dir.is_empty() && excluder.is_excluded(&dir, true)) {
+        // A link is never listed (that would list what it points to).
+        if !done.insert(dkey.clone())
+            || (!dir.is_empty() && excluder.is_excluded(&dir, true))
+            || cache.is_blocked(&dkey)
+        {
             continue;
         }
         let listed = match fs.list_dir(&dir) {
@@ -417,7 +472,10 @@ pub fn rescan_dirs(
             .relist
             .retain(|p| *p != dir && (p.is_empty() || paths::parent(p) != dir));
         // Its names are judged again below.
-        cache.skipped.retain(|(p, _)| paths::parent(p) != dir);
+        cache.skipped.retain(|k| paths::parent(&k.path) != dir);
+        cache
+            .blocked
+            .retain(|b| b.is_empty() || paths::parent(b) != dkey);
         let mut seen: HashSet<String> = HashSet::new();
         let mut collided: Vec<String> = Vec::new();
         // New keys, and keys to drop with what lies below them: applied in
@@ -436,16 +494,19 @@ pub fn rescan_dirs(
             cache.unknown.push(key);
             push_new(&mut cache.relist, &path);
         }
-        for name in &listed.skipped {
+        for (name, meta) in &listed.skipped {
             let path = paths::join(&dir, name);
             if excluder.is_excluded_in_walk(&path, false) {
                 continue;
             }
-            if bad_name(&path) {
-                cache
-                    .skipped
-                    .push((path.clone(), "name is not valid UTF-8".into()));
-            }
+            let why = if bad_name(&path) {
+                "name is not valid UTF-8"
+            } else {
+                LINK_REASON
+            };
+            cache
+                .skipped
+                .push(Skip::named(path.clone(), why, meta.clone()));
             let key = paths::key_of(&path, case_sensitive);
             if !cache.blocked.contains(&key) {
                 cache.blocked.push(key);
@@ -463,7 +524,9 @@ pub fn rescan_dirs(
                 continue;
             }
             if let Err(why) = paths::validate_component(&name) {
-                cache.skipped.push((path.clone(), why.to_string()));
+                cache
+                    .skipped
+                    .push(Skip::named(path.clone(), why.to_string(), Some(meta)));
                 let key = paths::key_of(&path, case_sensitive);
                 if !cache.blocked.contains(&key) {
                     cache.blocked.push(key);
@@ -477,9 +540,10 @@ pub fn rescan_dirs(
                 cache.problems.push(format!(
                     "`{path}` collides with another name in `{dir}` (they differ only in case or Unicode form); both left alone until one is renamed"
                 ));
-                cache.skipped.push((
+                cache.skipped.push(Skip::named(
                     path.clone(),
-                    "differs from another name in its folder only in case or Unicode form (one name on Windows); rename one".into(),
+                    "differs from another name in its folder only in case or Unicode form (one name on Windows); rename one",
+                    None,
                 ));
                 collided.push(key);
                 continue;

@@ -200,9 +200,9 @@ fn skipped_names_are_listed_with_why_and_go_when_renamed() {
     let ex = ex(&[], true);
     let mut cache = scan_side(&m, Side::Left, &ex, true, &|_| {}).unwrap();
     assert_eq!(cache.skipped.len(), 1, "{:?}", cache.skipped);
-    assert_eq!(cache.skipped[0].0, "d/CON.txt");
+    assert_eq!(cache.skipped[0].path, "d/CON.txt");
     assert!(
-        cache.skipped[0].1.contains("reserved"),
+        cache.skipped[0].reason.contains("reserved"),
         "{:?}",
         cache.skipped
     );
@@ -210,7 +210,7 @@ fn skipped_names_are_listed_with_why_and_go_when_renamed() {
     m.put("d/a|b.txt", b"3");
     let dirty: HashSet<String> = ["d/a|b.txt".to_owned()].into();
     rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
-    let mut names: Vec<&str> = cache.skipped.iter().map(|(p, _)| p.as_str()).collect();
+    let mut names: Vec<&str> = cache.skipped.iter().map(|k| k.path.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["d/CON.txt", "d/a|b.txt"]);
     // Renamed: the next rescan of the folder drops them.

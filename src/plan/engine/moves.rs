@@ -44,7 +44,7 @@ struct Found {
 }
 
 fn skipped_key(input: &Input<'_>, key: &str) -> bool {
-    input.left.is_unknown(key) || input.right.is_unknown(key) || input.deferred.contains(key)
+    super::classify::skipped(input, key)
 }
 
 /// Files and folders gone on `side` since the last sync (key, snapshot).

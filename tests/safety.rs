@@ -1,0 +1,56 @@
+//! End to end with the real binary on temp folders: the data-safety
+//! findings of the audit of the release binary. What a scan could not
+//! sync (a link, a name the other side cannot hold, an unreadable folder,
+//! what the `[[rules]]` leave out) is unknown, never absent: never written
+//! through, never deleted, and listed for the admin.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+use common::Env;
+use twinsync::Side;
+
+fn stdout(c: &mut assert_cmd::Command) -> String {
+    String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+}
+
+/// Audit item 1: a folder on one side that is a link to somewhere outside
+/// the root, where the other side has a folder with a file. Nothing is
+/// made or copied through the link (nothing lands outside the root),
+/// nothing of the other side's is deleted, and the link is a skipped
+/// path: `status` says "needs you" (exit 5) and names it; apply logs it.
+#[cfg(unix)]
+#[test]
+fn a_linked_folder_is_never_written_through() {
+    let e = Env::init("");
+    let out = e.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink(&out, e.left.join("esc")).unwrap();
+    e.write(Side::Right, "esc/new.txt", "r", 100);
+    let plan = e.plan_json();
+    assert_eq!(plan["ops"].as_array().unwrap().len(), 0, "{plan}");
+    e.sync();
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        0,
+        "written outside the root"
+    );
+    assert!(e.left.join("esc").is_symlink());
+    assert_eq!(e.read(Side::Right, "esc/new.txt").as_deref(), Some("r"));
+    let status = e.cmd(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(5), "{text}");
+    assert!(text.contains("esc") && text.contains("symlink"), "{text}");
+    // The other way round: the link on the right.
+    let e = Env::init("");
+    let out = e.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink(&out, e.right.join("esc")).unwrap();
+    e.write(Side::Left, "esc/new.txt", "l", 100);
+    e.sync();
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        0,
+        "written outside the root"
+    );
+    assert_eq!(e.read(Side::Left, "esc/new.txt").as_deref(), Some("l"));
+}
