@@ -54,3 +54,34 @@ fn a_linked_folder_is_never_written_through() {
     );
     assert_eq!(e.read(Side::Left, "esc/new.txt").as_deref(), Some("l"));
 }
+
+/// Audit item 2, the repro: `D/keep/**` excluded by a rule; `D/keep/k.txt`
+/// put on the right after `D` was synced; `D` removed on the left. The
+/// file the rule leaves out stays where it is, with its folders; the
+/// rest of `D` goes to the right's trash as before.
+#[test]
+fn a_removed_folder_keeps_what_a_rule_leaves_out() {
+    let e = Env::init("[[rules]]\npath = \"D/keep/**\"\nexclude = true\n");
+    e.write(Side::Left, "D/a.txt", "a", 100);
+    std::fs::create_dir_all(e.left.join("D/keep")).unwrap();
+    e.sync();
+    e.write(Side::Right, "D/keep/k.txt", "k", 100);
+    e.sync();
+    std::fs::remove_dir_all(e.left.join("D")).unwrap();
+    let plan = e.plan_json();
+    let kinds: Vec<&str> = plan["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["delete"], "{plan}");
+    e.sync();
+    assert_eq!(e.read(Side::Right, "D/keep/k.txt").as_deref(), Some("k"));
+    assert_eq!(
+        e.read(Side::Right, ".sync_trash/D/a.txt").as_deref(),
+        Some("a")
+    );
+    assert!(!e.right.join(".sync_trash/D/keep").exists());
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+}

@@ -53,3 +53,103 @@ fn steps_below_a_folder_that_was_not_made_are_skipped() {
 fn count_kind(p: &Plan, kind: OpKind) -> usize {
     p.ops.iter().filter(|o| o.kind() == kind).count()
 }
+
+/// A synced folder `D` (a file and an empty `D/keep`) under the rule
+/// `D/keep/** exclude = true`, a file put in `D/keep` on the right (left
+/// out by the rule), then `D` removed on the left.
+fn removed_folder_holding_what_a_rule_leaves_out() -> super::tests::Harness {
+    let h = harness("[[rules]]\npath = 'D/keep/**'\nexclude = true\n");
+    h.left.put("D/a.txt", b"a");
+    h.left.create_dir_all("D/keep").unwrap();
+    h.sync();
+    h.tick();
+    h.right.put("D/keep/k.txt", b"k, left out by the rule");
+    assert!(h.plan().ops.is_empty());
+    h.left.remove_file("D/a.txt").unwrap();
+    h.left.remove_dir("D/keep").unwrap();
+    h.left.remove_dir("D").unwrap();
+    h
+}
+
+/// Audit item 2, SPEC §3: what a `[[rules]]` entry excludes is never
+/// deleted. The folder holding it is kept (and its parent), the rest of
+/// the removed folder goes to trash as before, and the plans after that
+/// are quiet.
+#[test]
+fn a_removed_folder_keeps_what_a_rule_leaves_out() {
+    let h = removed_folder_holding_what_a_rule_leaves_out();
+    let plan = h.plan();
+    let kinds: Vec<(OpKind, &str)> = plan
+        .ops
+        .iter()
+        .map(|o| (o.kind(), o.path.as_str()))
+        .collect();
+    assert_eq!(kinds, [(OpKind::Delete, "D/a.txt")]);
+    let r = h.apply(&plan);
+    assert!(r.failed.is_empty() && r.drifted == 0, "{r:?}");
+    assert_eq!(
+        h.right.get("D/keep/k.txt").as_deref(),
+        Some(b"k, left out by the rule".as_slice())
+    );
+    assert!(h.right.get(".sync_trash/D/a.txt").is_some());
+    assert!(h.plan().ops.is_empty());
+    // Once what the rule leaves out is gone, the removal completes.
+    h.right.remove_file("D/keep/k.txt").unwrap();
+    let plan = h.plan();
+    assert_eq!(
+        plan.ops
+            .iter()
+            .filter(|o| o.kind() == OpKind::Rmdir)
+            .count(),
+        2,
+        "{:?}",
+        plan.ops
+    );
+    h.apply(&plan);
+    assert!(!h.right.dump().keys().any(|k| k.starts_with('D')));
+}
+
+/// Audit item 2, defence in depth: a folder removal that meets, in the
+/// folder, something a `[[rules]]` entry leaves out (a plan made from a
+/// scan that did not see it) is skipped (drifted), nothing trashed; the
+/// entries only the global `exclude` list leaves out (Thumbs.db, `~$`
+/// lock files) still go to trash with the folder, as before.
+#[test]
+fn a_folder_removal_never_trashes_what_a_rule_leaves_out() {
+    let h = removed_folder_holding_what_a_rule_leaves_out();
+    let mut right = h.scan(Side::Right);
+    right.ruled_out.clear();
+    let stale = h.plan_for(crate::pipeline::PlanRequest {
+        scans: Some([h.scan(Side::Left), right].into()),
+        ..crate::pipeline::PlanRequest::default()
+    });
+    assert_eq!(
+        stale
+            .ops
+            .iter()
+            .filter(|o| o.kind() == OpKind::Rmdir)
+            .count(),
+        2,
+        "{:?}",
+        stale.ops
+    );
+    let r = h.apply(&stale);
+    assert!(r.drifted >= 1, "{r:?}");
+    assert_eq!(
+        h.right.get("D/keep/k.txt").as_deref(),
+        Some(b"k, left out by the rule".as_slice())
+    );
+    assert!(h.right.get(".sync_trash/D/keep/k.txt").is_none());
+    // What the global list leaves out goes with its folder.
+    let h = harness("");
+    h.left.put("E/a.txt", b"a");
+    h.sync();
+    h.tick();
+    h.right.put("E/Thumbs.db", b"thumbs");
+    h.left.remove_file("E/a.txt").unwrap();
+    h.left.remove_dir("E").unwrap();
+    let r = h.sync();
+    assert!(r.failed.is_empty() && r.drifted == 0, "{r:?}");
+    assert!(h.right.get("E/Thumbs.db").is_none());
+    assert!(h.right.get(".sync_trash/E/Thumbs.db").is_some());
+}

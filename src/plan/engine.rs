@@ -504,10 +504,15 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Folders deleted on one side: removed on the other once empty, else recreated.
+    /// Folders deleted on one side: removed on the other once empty, else
+    /// recreated; kept where they are when they hold only what the
+    /// `[[rules]]` leave out (SPEC §3: never deleted), with their parents.
     fn finish_dirs(&mut self, keys: &[&str]) {
         let mut deletes = std::mem::take(&mut self.dir_deletes);
         deletes.sort_by(|a, b| b.0.cmp(&a.0));
+        // Folders kept on a side for what the rules leave out in them (not
+        // made again on the other side: nothing of theirs is synced).
+        let mut kept: PerSide<HashSet<String>> = PerSide::default();
         for (key, side) in deletes {
             let e = match self.cur(side, &key) {
                 Some(e) => e.clone(),
@@ -515,25 +520,28 @@ impl<'a> Planner<'a> {
             };
             let prefix = format!("{key}/");
             let start = keys.partition_point(|k| *k < prefix.as_str());
+            let scan = self.input.scan(side);
             let survives = keys[start..]
                 .iter()
                 .take_while(|k| k.starts_with(&prefix))
                 .any(|k| {
                     let exists_here = self.cur(side, k).is_some() || self.added[side].contains(*k);
-                    (exists_here && !self.removed[side].contains(*k))
+                    (exists_here && !self.removed[side].contains(*k) && !kept[side].contains(*k))
                         || self.input.deferred.contains(*k)
-                        || self.input.scan(side).is_unknown(k)
+                        || scan.is_unknown(k)
                 })
-                || self
-                    .input
-                    .scan(side)
-                    .blocked
-                    .iter()
-                    .any(|b| b.starts_with(&prefix));
+                || scan.blocked.iter().any(|b| b.starts_with(&prefix));
             let other = side.other();
             if survives {
                 let rule = Rule::undelete_on(other);
                 self.mkdir(&key, other, &e, rule, format!("folder deleted on {other} but still holds changed files on {side}: recreated"));
+            } else if scan.ruled_out.iter().any(|h| h.starts_with(&prefix))
+                || kept[side].iter().any(|h| h.starts_with(&prefix))
+            {
+                // Left where it is, and its deletion on the other side
+                // stays pending in the state: once what the rules leave
+                // out is gone, a later plan removes it.
+                kept[side].insert(key);
             } else {
                 let rule = Rule::deleted_on(other);
                 let cause = Cause {

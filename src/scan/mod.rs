@@ -49,6 +49,10 @@ pub struct SideScan {
     /// folder or entry that cannot be read): "needs you" items of the
     /// health verdict, listed by `status`.
     pub skipped: Vec<Skip>,
+    /// Keys of entries a `[[rules]]` entry leaves out (`exclude = true`):
+    /// never synced, and never deleted (SPEC §3), so a folder holding one
+    /// is kept, even when the other side removed it.
+    pub ruled_out: Vec<String>,
     /// Entries under twinsync temp names (exact paths): leftovers of
     /// interrupted copies (swept when their plan is no longer running) and
     /// items parked by a case-only rename (held, put back).
@@ -205,6 +209,7 @@ impl SideScan {
             relist: self.relist.clone(),
             problems: self.problems.clone(),
             blocked: self.blocked.clone(),
+            ruled_out: self.ruled_out.clone(),
             skipped: self.skipped.clone(),
             temps: self.temps.clone(),
         }
@@ -272,6 +277,7 @@ pub fn scan_side(
 ) -> Result<SideScan, Unavailable> {
     let unavailable = |why: String| Unavailable::new(side, fs, why);
     let temps = std::sync::Mutex::new(Vec::new());
+    let ruled_out = std::sync::Mutex::new(Vec::new());
     let exclude = |p: &str, d: bool| {
         let name = paths::file_name(p);
         if name != MARKER_NAME
@@ -280,7 +286,14 @@ pub fn scan_side(
         {
             t.push((p.to_owned(), if d { Kind::Dir } else { Kind::File }));
         }
-        excluder.is_excluded_in_walk(p, d)
+        let out = excluder.is_excluded_in_walk(p, d);
+        if out
+            && excluder.rule_excludes_in_walk(p, d)
+            && let Ok(mut r) = ruled_out.lock()
+        {
+            r.push(paths::key_of(p, case_sensitive));
+        }
+        out
     };
     let walk = fs
         .walk(&exclude, progress)
@@ -293,6 +306,7 @@ pub fn scan_side(
     }
     let mut out = SideScan {
         temps: temps.into_inner().unwrap_or_default(),
+        ruled_out: ruled_out.into_inner().unwrap_or_default(),
         ..SideScan::default()
     };
     for (p, why) in walk.unreadable {
@@ -433,6 +447,7 @@ pub fn rescan_dirs(
                         .any(|n| paths::key_of(&paths::join(parent, n), case_sensitive) == dkey)
                 });
                 if confirmed {
+                    cache.ruled_out.retain(|k| !paths::is_within(k, &dkey));
                     cache.entries.remove_all(&HashSet::from([dkey]));
                 } else {
                     cache.problems.push(format!("cannot list `{dir}`: {e}"));
@@ -476,6 +491,7 @@ pub fn rescan_dirs(
         cache
             .blocked
             .retain(|b| b.is_empty() || paths::parent(b) != dkey);
+        cache.ruled_out.retain(|k| paths::parent(k) != dkey);
         let mut seen: HashSet<String> = HashSet::new();
         let mut collided: Vec<String> = Vec::new();
         // New keys, and keys to drop with what lies below them: applied in
@@ -497,6 +513,9 @@ pub fn rescan_dirs(
         for (name, meta) in &listed.skipped {
             let path = paths::join(&dir, name);
             if excluder.is_excluded_in_walk(&path, false) {
+                if excluder.rule_excludes_in_walk(&path, false) {
+                    cache.ruled_out.push(paths::key_of(&path, case_sensitive));
+                }
                 continue;
             }
             let why = if bad_name(&path) {
@@ -521,6 +540,9 @@ pub fn rescan_dirs(
                 cache.temps.push((path.clone(), meta.kind));
             }
             if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir) {
+                if excluder.rule_excludes_in_walk(&path, meta.kind == Kind::Dir) {
+                    cache.ruled_out.push(paths::key_of(&path, case_sensitive));
+                }
                 continue;
             }
             if let Err(why) = paths::validate_component(&name) {
@@ -578,6 +600,11 @@ pub fn rescan_dirs(
             gone.insert(k);
         }
         gone.extend(old.into_iter().filter(|k| !seen.contains(k)));
+        if !gone.is_empty() {
+            cache
+                .ruled_out
+                .retain(|k| !paths::ancestors_or_self(k).any(|a| gone.contains(a)));
+        }
         cache.entries.remove_all(&gone);
     }
     // As after a full walk: a root that vanished meanwhile must not leave a

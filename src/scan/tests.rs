@@ -293,3 +293,32 @@ fn nfc_and_nfd_spellings_in_one_folder_collide() {
         assert!(s.problems[0].contains("normalisation"), "{}", s.problems[0]);
     }
 }
+
+/// What a `[[rules]]` entry leaves out is noted (it keeps its folder, SPEC
+/// §3), by a full scan and by a rescan of its folder; what only the
+/// `exclude` list leaves out is not; gone, it is forgotten.
+#[test]
+fn what_the_rules_leave_out_is_noted_by_scans_and_rescans() {
+    let m = MemFs::new("l", false, 1);
+    m.put(MARKER_NAME, b"{}");
+    m.put("d/keep/k.txt", b"k");
+    m.put("d/x.tmp", b"tmp");
+    m.put("d/a.txt", b"a");
+    let ex =
+        ex(&["*.tmp"], true).with_rule(std::sync::Arc::new(|p: &str, _| p.starts_with("d/keep/")));
+    let mut cache = scan_side(&m, Side::Left, &ex, true, &|_| {}).unwrap();
+    assert_eq!(cache.ruled_out, ["d/keep/k.txt"]);
+    assert!(!cache.entries.contains_key("d/keep/k.txt"));
+    m.put("d/keep/k2.txt", b"k2");
+    let dirty: HashSet<String> = ["d/keep/k2.txt".to_owned()].into();
+    rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+    let mut held = cache.ruled_out.clone();
+    held.sort();
+    assert_eq!(held, ["d/keep/k.txt", "d/keep/k2.txt"]);
+    m.remove_file("d/keep/k.txt").unwrap();
+    m.remove_file("d/keep/k2.txt").unwrap();
+    m.remove_dir("d/keep").unwrap();
+    let dirty: HashSet<String> = ["d/keep".to_owned()].into();
+    rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+    assert!(cache.ruled_out.is_empty(), "{:?}", cache.ruled_out);
+}

@@ -1388,3 +1388,62 @@ fn a_skipped_link_is_left_alone_on_both_sides() {
         assert!(ops.is_empty(), "{ops:?}");
     }
 }
+
+/// Audit item 2, SPEC §3: what a `[[rules]]` entry excludes is left alone
+/// on both sides, never deleted. A folder removed on one side whose twin
+/// holds such entries is kept with them, and its parents too (not made
+/// again on the side that removed them: nothing of theirs is synced); the
+/// rest of it is dealt with as before (here: its synced file to trash).
+#[test]
+fn a_removed_folder_keeps_what_the_rules_leave_out() {
+    for cs in [true, false] {
+        let o = Options {
+            case_sensitive: cs,
+            ..opts()
+        };
+        let state = [
+            (Some(d("D")), Some(d("D"))),
+            synced("D/a.txt", "a"),
+            (Some(d("D/keep")), Some(d("D/keep"))),
+            synced("keep.txt", "k"),
+        ];
+        let l = scan_of(&[f("keep.txt", "k", 0)], cs);
+        let mut r = scan_of(
+            &[
+                d("D"),
+                f("D/a.txt", "a", 0),
+                d("D/keep"),
+                f("keep.txt", "k", 0),
+            ],
+            cs,
+        );
+        // Without what the rules leave out, all of it goes, as before.
+        let (ops, _) = plan_scans(&state, &l, &r, &o);
+        assert_eq!(
+            ops,
+            [
+                "delete right D/a.txt (trash) [6.2.7]",
+                "rmdir right D/keep [6.2.7]",
+                "rmdir right D [6.2.7]"
+            ]
+        );
+        r.ruled_out.push(crate::paths::key_of("D/keep/k.txt", cs));
+        let (ops, later) = plan_scans(&state, &l, &r, &o);
+        assert_eq!(ops, ["delete right D/a.txt (trash) [6.2.7]"], "cs {cs}");
+        assert_eq!(later, 0);
+        // Another folder beside it, removed with nothing held: removed.
+        let mut state = state.to_vec();
+        state.push((Some(d("D/other")), Some(d("D/other"))));
+        r.entries
+            .insert(&crate::paths::key_of("D/other", cs), d("D/other").entry());
+        let (ops, _) = plan_scans(&state, &l, &r, &o);
+        assert_eq!(
+            ops,
+            [
+                "delete right D/a.txt (trash) [6.2.7]",
+                "rmdir right D/other [6.2.7]"
+            ],
+            "cs {cs}"
+        );
+    }
+}
