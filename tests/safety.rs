@@ -85,3 +85,22 @@ fn a_removed_folder_keeps_what_a_rule_leaves_out() {
     assert!(!e.right.join(".sync_trash/D/keep").exists());
     e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
 }
+
+/// Audit item 3, the repro: a synced file renamed on the left to a name
+/// the right cannot hold (Windows refuses `?`). Nothing is deleted on
+/// the right; the skipped name is listed (`status` exit 5).
+#[test]
+fn a_file_renamed_to_a_name_the_other_side_cannot_hold_is_not_deleted() {
+    let e = Env::init("");
+    e.write(Side::Left, "ok.txt", "ok", 100);
+    e.sync();
+    std::fs::rename(e.left.join("ok.txt"), e.left.join("ok?.txt")).unwrap();
+    let plan = e.plan_json();
+    assert_eq!(plan["ops"].as_array().unwrap().len(), 0, "{plan}");
+    e.sync();
+    assert_eq!(e.read(Side::Right, "ok.txt").as_deref(), Some("ok"));
+    let status = e.cmd(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(5), "{text}");
+    assert!(text.contains("ok?.txt"), "{text}");
+}

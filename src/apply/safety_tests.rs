@@ -153,3 +153,45 @@ fn a_folder_removal_never_trashes_what_a_rule_leaves_out() {
     assert!(h.right.get("E/Thumbs.db").is_none());
     assert!(h.right.get(".sync_trash/E/Thumbs.db").is_some());
 }
+
+/// Audit item 3 through the pipeline: a synced file renamed on the left to
+/// a name the right cannot hold is not deleted on the right, with file ids
+/// in the listings and with ids only when asked (as on Windows: the no-id
+/// match, same folder, size and mtime); the skipped name is listed with
+/// why; renamed again to a good name, it is a move.
+#[test]
+fn a_file_renamed_to_a_name_the_other_side_cannot_hold_is_not_deleted() {
+    for on_query in [false, true] {
+        let mut h = harness("");
+        if on_query {
+            h = h.ids_on_query();
+        }
+        h.synced(&[("d/ok.txt", "v1"), ("keep.txt", "k")]);
+        h.left.rename("d/ok.txt", "d/ok?.txt").unwrap();
+        let plan = h.plan();
+        assert!(
+            plan.ops.is_empty(),
+            "ids on query {on_query}: {:?}",
+            plan.ops
+        );
+        let skipped = h.state().skipped().unwrap();
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(
+            (skipped[0].side, skipped[0].path.as_str()),
+            (Side::Left, "d/ok?.txt")
+        );
+        assert_eq!(h.right.get("d/ok.txt").as_deref(), Some(b"v1".as_slice()));
+        h.left.rename("d/ok?.txt", "d/ok2.txt").unwrap();
+        let plan = h.plan();
+        let kinds: Vec<OpKind> = plan.ops.iter().map(Op::kind).collect();
+        assert_eq!(
+            kinds,
+            [OpKind::Move],
+            "ids on query {on_query}: {:?}",
+            plan.ops
+        );
+        h.apply(&plan);
+        assert_eq!(live(&h.left), live(&h.right));
+        assert!(h.state().skipped().unwrap().is_empty());
+    }
+}

@@ -31,6 +31,7 @@ mod ops;
 mod policy;
 
 pub use classify::{classify, hash_requests, replaced, unchanged_on_both};
+pub use moves::hold_renamed;
 
 use super::{Cause, Expect, Op, PlanConfig};
 use crate::config::ConflictOption;

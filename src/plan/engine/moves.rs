@@ -29,10 +29,80 @@
 
 use super::classify::{classify, hashable};
 use super::{Class, Input, Phase, Planner};
+use crate::PerSide;
 use crate::fs::FileId;
 use crate::plan::{Cause, MoveStep, MovedEntry, Op};
+use crate::scan::{SideScan, Skip};
+use crate::state::StateMap;
 use crate::{Entry, Kind, Rule, Side, paths};
 use std::collections::{HashMap, HashSet};
+
+/// Holds the paths a side lost since the last sync that live on there
+/// under a name its scan skipped (one the other side cannot hold, or not
+/// UTF-8): a rename the other side cannot follow. What a scan could not
+/// sync is unknown, never absent (SPEC §4), so the other side's copy is
+/// not deleted (audit item 3). The skipped entry is that path's item when
+/// both report a file id and the inodes are equal (devices are ignored, as
+/// in `classify::replaced`); where either has none, for a file only, when
+/// it lies in the same folder with the same size and mtime. Each held path
+/// is blocked on its side (nothing at or below it planned, on either side,
+/// and not counted as left for later); the skipped name stays listed with
+/// its own reason, and renamed again it syncs (a move, found as usual).
+pub fn hold_renamed(state: &StateMap, scans: &mut PerSide<SideScan>, case_sensitive: bool) {
+    for side in Side::BOTH {
+        let scan = &scans[side];
+        let named: Vec<&Skip> = scan
+            .skipped
+            .iter()
+            .filter(|k| k.meta.is_some() && !k.unreadable)
+            .collect();
+        if named.is_empty() {
+            continue;
+        }
+        let mut held: Vec<(String, String, String)> = Vec::new();
+        for key in state.keys() {
+            let Some(prev) = state.get(key).and_then(|r| r.side(side)) else {
+                continue;
+            };
+            if scan.entries.contains_key(key) || scan.is_unknown(key) || scan.is_blocked(key) {
+                continue;
+            }
+            if let Some(k) = named
+                .iter()
+                .find(|k| same_item(prev, k, key, case_sensitive))
+            {
+                held.push((key.to_owned(), prev.path.clone(), k.path.clone()));
+            }
+        }
+        let scan = &mut scans[side];
+        for (key, was, now) in held {
+            scan.problems.push(format!(
+                "`{was}` was renamed to `{now}`, a name the other side cannot hold: left alone on both sides until it is renamed"
+            ));
+            scan.blocked.push(key);
+        }
+    }
+}
+
+/// Is the entry under the skipped name `skip` what `key` (`prev` at the
+/// last sync) was? See [`hold_renamed`].
+fn same_item(prev: &Entry, skip: &Skip, key: &str, case_sensitive: bool) -> bool {
+    let Some(m) = &skip.meta else {
+        return false;
+    };
+    if m.kind != prev.kind {
+        return false;
+    }
+    match (prev.id, m.id) {
+        (Some(a), Some(b)) => a.ino == b.ino,
+        _ => {
+            prev.kind == Kind::File
+                && m.size == prev.size
+                && m.mtime == prev.mtime
+                && paths::key_of(paths::parent(&skip.path), case_sensitive) == paths::parent(key)
+        }
+    }
+}
 
 /// A move found on one side: keys before and after.
 #[derive(Debug, Clone)]

@@ -1447,3 +1447,84 @@ fn a_removed_folder_keeps_what_the_rules_leave_out() {
         );
     }
 }
+
+/// Audit item 3: a file renamed on one side to a name the other side
+/// cannot hold (`ok?.txt`, skipped by the scan) is not a delete: the gone
+/// path is held when the skipped entry is the same file (same file id
+/// where the side has ids; without ids, a file of the same size and mtime
+/// in the same folder), so the other side's copy stays; the skipped name
+/// is reported as before. Another file under a skipped name holds nothing.
+#[test]
+fn a_file_renamed_to_a_name_the_other_side_cannot_hold_is_not_deleted() {
+    use crate::scan::Skip;
+    for (cs, ids) in [(true, true), (false, true), (true, false), (false, false)] {
+        let o = Options {
+            case_sensitive: cs,
+            ..opts()
+        };
+        let id = if ids { 7 } else { 0 };
+        let state = [
+            (Some(d("d")), Some(d("d"))),
+            (
+                Some(fi("d/ok.txt", "v1", 0, id)),
+                Some(fi("d/ok.txt", "v1", 0, id + 70)),
+            ),
+            synced("keep.txt", "k"),
+        ];
+        let right = scan_of(
+            &[
+                d("d"),
+                fi("d/ok.txt", "v1", 0, id + 70),
+                f("keep.txt", "k", 0),
+            ],
+            cs,
+        );
+        // `what` stands for the entry under the skipped name.
+        let plan_with = |what: F| {
+            let mut left = scan_of(&[d("d"), f("keep.txt", "k", 0)], cs);
+            let e = what.entry();
+            let meta = crate::fs::Meta {
+                kind: e.kind,
+                size: e.size,
+                mtime: e.mtime,
+                props: e.props,
+                offline: false,
+                id: e.id,
+            };
+            left.skipped.push(Skip::named(
+                what.path,
+                "`?` is not allowed on Windows",
+                Some(meta),
+            ));
+            left.blocked.push(crate::paths::key_of(what.path, cs));
+            let c = Case {
+                state: state.to_vec(),
+                ..Case::default()
+            };
+            let mut scans = PerSide::new(left, right.clone());
+            hold_renamed(&state_of(&c, cs), &mut scans, cs);
+            plan_scans(&state, &scans.left, &scans.right, &o)
+        };
+        let (ops, later) = plan_with(fi("d/ok?.txt", "v1", 0, id));
+        assert!(ops.is_empty(), "cs {cs} ids {ids}: {ops:?}");
+        assert_eq!(later, 0);
+        // Another file under a skipped name (another id; without ids,
+        // another size): the rename is a delete as before.
+        let other = if ids {
+            fi("d/ok?.txt", "v1", 0, 8)
+        } else {
+            f("d/ok?.txt", "v1 but longer", 0)
+        };
+        let (ops, _) = plan_with(other);
+        assert_eq!(
+            ops,
+            ["delete right d/ok.txt (trash) [6.2.7]"],
+            "cs {cs} ids {ids}"
+        );
+        // Without ids, a same-looking file in another folder holds nothing.
+        if !ids {
+            let (ops, _) = plan_with(f("e?/ok.txt", "v1", 0));
+            assert_eq!(ops, ["delete right d/ok.txt (trash) [6.2.7]"], "cs {cs}");
+        }
+    }
+}
