@@ -104,3 +104,34 @@ fn a_file_renamed_to_a_name_the_other_side_cannot_hold_is_not_deleted() {
     assert_eq!(status.status.code(), Some(5), "{text}");
     assert!(text.contains("ok?.txt"), "{text}");
 }
+
+/// Audit item 4: a skipped path (here a link: `chmod 000` does not stop
+/// root, and tests run as root; the unreadable folder itself is tested
+/// through the fault-injecting side) is logged as a `scan` event with
+/// `result` "skipped", its side, path and why: by every `apply`, and by
+/// `watch` when a plan first skips it (not again every cycle).
+#[cfg(unix)]
+#[test]
+fn a_skipped_path_is_logged_by_apply_and_watch() {
+    let e = Env::init("sync_interval_seconds = 1\n");
+    let out = e.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink(&out, e.left.join("esc")).unwrap();
+    e.write(Side::Left, "a.txt", "a", 100);
+    let skipped_events = |e: &Env| {
+        e.log()
+            .into_iter()
+            .filter(|l| l["event"] == "scan" && l["result"] == "skipped" && l["path"] == "esc")
+            .inspect(|l| {
+                assert_eq!(l["side"], "left", "{l}");
+                assert!(l["error"].as_str().unwrap().contains("symlink"), "{l}");
+            })
+            .count()
+    };
+    e.sync();
+    assert_eq!(skipped_events(&e), 1);
+    e.sync();
+    assert_eq!(skipped_events(&e), 2, "once per apply");
+    e.cmd(&["watch", "--cycles", "3"]).assert().success();
+    assert_eq!(skipped_events(&e), 3, "watch: once, not every cycle");
+}

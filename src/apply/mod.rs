@@ -526,6 +526,21 @@ impl Unmade {
     }
 }
 
+/// Logs each path a plan skipped (the `skipped` table as of the latest
+/// plan: a name the other side cannot hold, a link, a folder that cannot
+/// be read) as a `scan` event with `result` "skipped", its side, path and
+/// why: what `status` lists as needing the admin is in the log too. `apply`
+/// logs every one once per run; `watch` each one when a plan first skips
+/// it (again after it cleared), not every cycle.
+pub fn log_skipped<'a>(log: &Logger, skipped: impl IntoIterator<Item = &'a crate::state::Skipped>) {
+    for k in skipped {
+        log.warn(
+            "scan",
+            json!({"path": k.path, "side": k.side, "result": "skipped", "error": k.reason, "since": k.since}),
+        );
+    }
+}
+
 /// The state-DB key under which a side's drive is noted as keeping no
 /// times (its value: when it was first seen, and the drive's error).
 #[must_use]

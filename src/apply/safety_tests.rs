@@ -195,3 +195,47 @@ fn a_file_renamed_to_a_name_the_other_side_cannot_hold_is_not_deleted() {
         assert!(h.state().skipped().unwrap().is_empty());
     }
 }
+
+/// Audit item 4: a folder that cannot be listed (permission denied: the
+/// fault-injecting side, as tests run as root) loses nothing on the other
+/// side, and it is a skipped path with why, so the health verdict says
+/// "needs you" (`status` exit 5) instead of "in sync"; readable again, it
+/// is no longer listed.
+#[test]
+fn an_unreadable_folder_is_a_skipped_path_and_nothing_in_it_is_deleted() {
+    let h = harness("");
+    h.synced(&[
+        ("priv/a.txt", "a"),
+        ("priv/sub/b.txt", "b"),
+        ("keep.txt", "k"),
+    ]);
+    let sides = h
+        .faults(Side::Left)
+        .fail(ErrorClass::PermissionDenied, "list", "priv", u32::MAX)
+        .sides();
+    let state = h.state();
+    let req = crate::pipeline::PlanRequest {
+        now_ns: crate::now_ns(),
+        ..crate::pipeline::PlanRequest::default()
+    };
+    let plan = crate::pipeline::make_plan(&h.cfg, &sides, &state, req)
+        .unwrap()
+        .0;
+    assert!(plan.ops.is_empty(), "{:?}", plan.ops);
+    let skipped = state.skipped().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(
+        (skipped[0].side, skipped[0].path.as_str()),
+        (Side::Left, "priv")
+    );
+    assert!(skipped[0].reason.contains("injected fault"), "{skipped:?}");
+    let facts = crate::health::Facts::read(&state, [(Side::Left, None), (Side::Right, None)], 0, 0)
+        .unwrap();
+    assert_eq!(
+        crate::health::verdict(&facts).health,
+        crate::health::Health::NeedsYou
+    );
+    drop(state);
+    assert!(h.plan().ops.is_empty());
+    assert!(h.state().skipped().unwrap().is_empty());
+}

@@ -79,6 +79,17 @@ pub struct Skip {
 }
 
 impl Skip {
+    /// A path that could not be read (`why`: the error).
+    #[must_use]
+    pub fn unreadable(path: impl Into<String>, why: &str) -> Self {
+        Self {
+            path: path.into(),
+            reason: format!("cannot be read ({why}); left alone on both sides until it can be"),
+            meta: None,
+            unreadable: true,
+        }
+    }
+
     /// A path skipped for what it is (its name, a link), not a fault.
     #[must_use]
     pub fn named(path: impl Into<String>, reason: impl Into<String>, meta: Option<Meta>) -> Self {
@@ -251,6 +262,19 @@ impl SideScan {
     }
 }
 
+impl SideScan {
+    /// A rescan could not list the folder `dir` (key `dkey`): unknown this
+    /// cycle, relisted at the next, and a skipped path (once) until then.
+    fn unlisted(&mut self, dir: &str, dkey: String, why: &str) {
+        self.problems.push(format!("cannot list `{dir}`: {why}"));
+        self.unknown.push(dkey);
+        push_new(&mut self.relist, dir);
+        if !self.skipped.iter().any(|k| k.unreadable && k.path == dir) {
+            self.skipped.push(Skip::unreadable(dir, why));
+        }
+    }
+}
+
 /// Adds `path` to a relist unless it is there.
 fn push_new(list: &mut Vec<String>, path: &str) {
     if !list.iter().any(|p| p == path) {
@@ -312,6 +336,7 @@ pub fn scan_side(
     for (p, why) in walk.unreadable {
         out.problems.push(format!("cannot list `{p}`: {why}"));
         out.unknown.push(paths::key_of(&p, case_sensitive));
+        out.skipped.push(Skip::unreadable(p.clone(), &why));
         out.relist.push(p);
     }
     for (p, why, meta) in walk.skipped {
@@ -448,18 +473,15 @@ pub fn rescan_dirs(
                 });
                 if confirmed {
                     cache.ruled_out.retain(|k| !paths::is_within(k, &dkey));
+                    cache.skipped.retain(|k| !paths::is_within(&k.path, &dir));
                     cache.entries.remove_all(&HashSet::from([dkey]));
                 } else {
-                    cache.problems.push(format!("cannot list `{dir}`: {e}"));
-                    cache.unknown.push(dkey);
-                    push_new(&mut cache.relist, &dir);
+                    cache.unlisted(&dir, dkey, &e.to_string());
                 }
                 continue;
             }
             Err(e) => {
-                cache.problems.push(format!("cannot list `{dir}`: {e}"));
-                cache.unknown.push(dkey);
-                push_new(&mut cache.relist, &dir);
+                cache.unlisted(&dir, dkey, &e.to_string());
                 continue;
             }
         };
@@ -486,8 +508,10 @@ pub fn rescan_dirs(
         cache
             .relist
             .retain(|p| *p != dir && (p.is_empty() || paths::parent(p) != dir));
-        // Its names are judged again below.
-        cache.skipped.retain(|k| paths::parent(&k.path) != dir);
+        // Its names are judged again below (and it is readable).
+        cache
+            .skipped
+            .retain(|k| paths::parent(&k.path) != dir && !(k.unreadable && k.path == dir));
         cache
             .blocked
             .retain(|b| b.is_empty() || paths::parent(b) != dkey);
@@ -506,6 +530,7 @@ pub fn rescan_dirs(
             let path = paths::join(&dir, name);
             let key = paths::key_of(&path, case_sensitive);
             cache.problems.push(format!("cannot read `{path}`: {why}"));
+            cache.skipped.push(Skip::unreadable(path.clone(), why));
             seen.insert(key.clone());
             cache.unknown.push(key);
             push_new(&mut cache.relist, &path);

@@ -322,3 +322,36 @@ fn what_the_rules_leave_out_is_noted_by_scans_and_rescans() {
     rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
     assert!(cache.ruled_out.is_empty(), "{:?}", cache.ruled_out);
 }
+
+/// Audit item 4: a folder that cannot be listed is a skipped path with
+/// why (unknown, never absent, and listed for the admin), after a full
+/// scan and after a rescan; listed again, it is no longer skipped.
+#[test]
+fn an_unreadable_folder_is_a_skipped_path_until_it_can_be_listed() {
+    use crate::fs::ErrorClass;
+    use crate::fs::fault::{FaultFs, FaultRule};
+    let m = MemFs::new("l", false, 1);
+    m.put(MARKER_NAME, b"{}");
+    m.put("d/priv/a.txt", b"a");
+    m.put("d/b.txt", b"b");
+    let f = FaultFs::new(std::sync::Arc::new(m.clone()));
+    f.fail(FaultRule {
+        op: "list",
+        path_contains: "priv".into(),
+        class: ErrorClass::PermissionDenied,
+        times: 2,
+    });
+    let ex = ex(&[], true);
+    let mut cache = scan_side(&f, Side::Left, &ex, true, &|_| {}).unwrap();
+    let skipped = |c: &SideScan| c.skipped.iter().map(|k| k.path.clone()).collect::<Vec<_>>();
+    assert_eq!(skipped(&cache), ["d/priv"]);
+    assert!(cache.is_unknown("d/priv/a.txt") && cache.entries.contains_key("d/b.txt"));
+    // Still unreadable at the rescan of its folder: still listed, once.
+    let dirty: HashSet<String> = ["d/priv/a.txt".to_owned()].into();
+    rescan_dirs(&f, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+    assert_eq!(skipped(&cache), ["d/priv"]);
+    // Readable again.
+    rescan_dirs(&f, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+    assert!(cache.skipped.is_empty(), "{:?}", cache.skipped);
+    assert!(cache.entries.contains_key("d/priv/a.txt"));
+}
