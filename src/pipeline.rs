@@ -651,7 +651,10 @@ fn record_ids(sides: &Sides, ops: &mut [crate::plan::Op]) {
 }
 
 /// Per side, the files whose size or mtime differ from that side's own
-/// snapshot (content changes as metadata tells them, before any hashing).
+/// snapshot (content changes as metadata tells them, before any hashing;
+/// SPEC §6). Another inode alone (a file restored from a backup, or
+/// renamed over with the same size and mtime) is not counted: the engine
+/// hashes it to decide, and a restore must not block the sync.
 fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerSide<u64> {
     let mut n = PerSide::new(0u64, 0u64);
     for key in files.keys() {
@@ -663,9 +666,7 @@ fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerS
             if let (Some(p), Some(cur)) = (prev, scan.entries.get(key))
                 && p.kind == crate::Kind::File
                 && cur.kind == crate::Kind::File
-                && (p.size != cur.size
-                    || p.mtime != cur.mtime
-                    || crate::plan::engine::replaced(p, cur))
+                && (p.size != cur.size || p.mtime != cur.mtime)
             {
                 n[side] += 1;
             }

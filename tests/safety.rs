@@ -135,3 +135,47 @@ fn a_skipped_path_is_logged_by_apply_and_watch() {
     e.cmd(&["watch", "--cycles", "3"]).assert().success();
     assert_eq!(skipped_events(&e), 3, "watch: once, not every cycle");
 }
+
+/// Audit item 5, the repro: 21 of 40 synced files replaced by copies
+/// with the same size and mtime (`cp -p` then `mv`: new inodes, as a
+/// restore from backup makes). The mass-change guard counts from size and
+/// mtime: `plan` is not refused, and there is nothing to copy.
+#[test]
+fn a_restore_with_the_same_sizes_and_times_is_no_mass_change() {
+    let e = Env::init("");
+    for i in 0..40 {
+        e.write(Side::Left, &format!("f{i}.txt"), &format!("file {i}"), 100);
+    }
+    e.sync();
+    for i in 0..21 {
+        let p = e.left.join(format!("f{i}.txt"));
+        let tmp = e.dir.path().join("x");
+        std::fs::copy(&p, &tmp).unwrap();
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        std::fs::rename(&tmp, &p).unwrap();
+    }
+    let out = e.cmd(&["plan", "--json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        plan["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["kind"] == "record"),
+        "{plan}"
+    );
+    e.sync();
+    assert_eq!(e.plan_json()["ops"].as_array().unwrap().len(), 0);
+}

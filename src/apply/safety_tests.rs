@@ -239,3 +239,54 @@ fn an_unreadable_folder_is_a_skipped_path_and_nothing_in_it_is_deleted() {
     assert!(h.plan().ops.is_empty());
     assert!(h.state().skipped().unwrap().is_empty());
 }
+
+/// Audit item 5, SPEC §6: the mass-change guard counts content changes
+/// from size and mtime. 21 of 40 files replaced by copies with the same
+/// size and mtime (a restore from backup: new inodes) are no content
+/// change to it: the plan is not refused, and nothing is copied.
+#[test]
+fn the_mass_change_guard_counts_size_and_mtime_only() {
+    let h = harness("");
+    super::tests::put_each(&h.left, 40, "f{i}.txt", "file {i}");
+    h.sync();
+    h.tick();
+    for i in 0..21 {
+        let (p, tmp) = (format!("f{i}.txt"), format!("x{i}.tmp"));
+        let m = h.left.stat(&p).unwrap().unwrap();
+        h.left.put(&tmp, &h.left.get(&p).unwrap());
+        h.left.set_meta(&tmp, m.mtime, m.props).unwrap();
+        h.left.rename(&tmp, &p).unwrap();
+        assert_ne!(h.left.stat(&p).unwrap().unwrap().id, m.id, "a new inode");
+    }
+    let state = h.state();
+    let req = crate::pipeline::PlanRequest {
+        now_ns: crate::now_ns(),
+        ..crate::pipeline::PlanRequest::default()
+    };
+    let plan = crate::pipeline::make_plan(&h.cfg, &h.sides(), &state, req)
+        .map(|(p, _)| p)
+        .map_err(|e| e.to_string());
+    let plan = plan.unwrap();
+    assert_eq!(plan.summary.changed_left, 0);
+    assert!(
+        plan.ops.iter().all(|o| o.kind() == OpKind::Record),
+        "{:?}",
+        plan.ops
+    );
+    drop(state);
+    // Recorded: the next plans do not read them to hash them again.
+    h.apply(&plan);
+    let (sides, opened) = h.hooked(Side::Left).flag_when_opened("f0.txt");
+    let req = crate::pipeline::PlanRequest {
+        now_ns: crate::now_ns(),
+        ..crate::pipeline::PlanRequest::default()
+    };
+    let plan = crate::pipeline::make_plan(&h.cfg, &sides, &h.state(), req)
+        .unwrap()
+        .0;
+    assert!(plan.ops.is_empty(), "{:?}", plan.ops);
+    assert!(
+        !opened.load(std::sync::atomic::Ordering::SeqCst),
+        "hashed again"
+    );
+}

@@ -447,8 +447,8 @@ impl<'a> Planner<'a> {
                 Rule::ChangedRight,
                 "changed on right only".into(),
             ),
-            (Props, Unchanged) => self.props(key, Side::Left, l, r, Rule::PropsLeft, "6.2.11"),
-            (Unchanged, Props) => self.props(key, Side::Right, r, l, Rule::PropsRight, "6.2.12"),
+            (Props, Unchanged) => self.props_or_record(key, Side::Left, l, r),
+            (Unchanged, Props) => self.props_or_record(key, Side::Right, r, l),
             (Props, Props) => {
                 let same_name =
                     paths::same_name(paths::file_name(&l.path), paths::file_name(&r.path));
@@ -502,6 +502,28 @@ impl<'a> Planner<'a> {
                     self.conflict(key, Rule::ChangedBoth, "changed on both sides", l, r);
                 }
             }
+        }
+    }
+
+    /// A property change on `from` only (6.2.11 / 6.2.12); when there is
+    /// nothing to carry over (the file was only replaced by an identical
+    /// one: a restore from backup, a save that rewrote the same bytes and
+    /// times), its new snapshot is recorded, so it is not hashed again at
+    /// every plan.
+    fn props_or_record(&mut self, key: &str, from: Side, src: &Entry, dest: &Entry) {
+        let before = self.ops.len();
+        let (rule, why) = match from {
+            Side::Left => (Rule::PropsLeft, "6.2.11"),
+            Side::Right => (Rule::PropsRight, "6.2.12"),
+        };
+        self.props(key, from, src, dest, rule, why);
+        if self.ops.len() == before {
+            let (l, r) = if from == Side::Left {
+                (src, dest)
+            } else {
+                (dest, src)
+            };
+            self.same(key, l, r, "replaced by an identical file: recorded");
         }
     }
 
