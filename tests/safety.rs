@@ -179,3 +179,60 @@ fn a_restore_with_the_same_sizes_and_times_is_no_mass_change() {
     e.sync();
     assert_eq!(e.plan_json()["ops"].as_array().unwrap().len(), 0);
 }
+
+/// Audit item 6, the repro: a folder renamed on the left and a file in
+/// it edited there in the same interval; then a folder renamed on the
+/// left while a file in it was edited on the right. One apply moves the
+/// folder as one rename and copies the edit to the new path; the trees
+/// then agree and the next plan has nothing to do.
+#[test]
+fn a_folder_move_carries_the_edits_made_inside_it() {
+    let e = Env::init("");
+    for f in ["f1.txt", "f2.txt", "f3.txt"] {
+        e.write(Side::Left, &format!("P/{f}"), &format!("{f} v1"), 100);
+    }
+    e.sync();
+    std::fs::rename(e.left.join("P"), e.left.join("Q")).unwrap();
+    e.write(Side::Left, "Q/f1.txt", "edited on the left", 50);
+    let plan = e.plan_json();
+    let ops: Vec<(String, String)> = plan["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap().to_owned(),
+                o["path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("move".to_owned(), "Q".to_owned()),
+            ("copy".to_owned(), "Q/f1.txt".to_owned())
+        ],
+        "{plan}"
+    );
+    e.sync();
+    assert_eq!(
+        e.read(Side::Right, "Q/f1.txt").as_deref(),
+        Some("edited on the left")
+    );
+    assert!(!e.right.join("P").exists());
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+    // The other side's edit.
+    std::fs::rename(e.left.join("Q"), e.left.join("R")).unwrap();
+    e.write(Side::Right, "Q/f2.txt", "edited on the right", 50);
+    e.sync();
+    assert_eq!(
+        e.read(Side::Left, "R/f2.txt").as_deref(),
+        Some("edited on the right")
+    );
+    assert_eq!(
+        e.read(Side::Right, "R/f2.txt").as_deref(),
+        Some("edited on the right")
+    );
+    assert!(!e.right.join("Q").exists());
+    e.cmd(&["plan", "--detailed-exitcode"]).assert().code(0);
+}

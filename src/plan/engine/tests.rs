@@ -672,6 +672,30 @@ fn cases() -> Vec<Case> {
             ..Case::default()
         },
         Case {
+            name: "6.2.14 folder renamed on left and a file in it edited there: one move of the folder, then the new content copied",
+            state: vec![(Some(d("proj")), Some(d("proj"))), (Some(fi("proj/a.mp4", "aaaa", 0, 1)), Some(fi("proj/a.mp4", "aaaa", 0, 11))), (Some(fi("proj/b.mp4", "bbbbb", 0, 2)), Some(fi("proj/b.mp4", "bbbbb", 0, 12)))],
+            left: vec![d("proj 2026"), fi("proj 2026/a.mp4", "a, edited", 5, 1), fi("proj 2026/b.mp4", "bbbbb", 0, 2)],
+            right: vec![d("proj"), fi("proj/a.mp4", "aaaa", 0, 11), fi("proj/b.mp4", "bbbbb", 0, 12)],
+            expect: vec!["move right proj → proj 2026 [6.2.14]", "copy right proj 2026/a.mp4 → proj 2026/a.mp4 [6.2.3]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.14 folder renamed on left while a file in it was edited on right: moved, then the edit follows to the new path",
+            state: vec![(Some(d("proj")), Some(d("proj"))), (Some(fi("proj/a.mp4", "aaaa", 0, 1)), Some(fi("proj/a.mp4", "aaaa", 0, 11))), (Some(fi("proj/b.mp4", "bbbbb", 0, 2)), Some(fi("proj/b.mp4", "bbbbb", 0, 12)))],
+            left: vec![d("proj 2026"), fi("proj 2026/a.mp4", "aaaa", 0, 1), fi("proj 2026/b.mp4", "bbbbb", 0, 2)],
+            right: vec![d("proj"), fi("proj/a.mp4", "a, edited on the right", 8, 11), fi("proj/b.mp4", "bbbbb", 0, 12)],
+            expect: vec!["move right proj → proj 2026 [6.2.14]", "copy left proj 2026/a.mp4 → proj 2026/a.mp4 [6.2.4]"],
+            ..Case::default()
+        },
+        Case {
+            name: "6.2.15 folder renamed on right, files in it edited on both sides: moved; each edit alone follows, both edits wait for the next plan",
+            state: vec![(Some(d("p")), Some(d("p"))), (Some(fi("p/a.txt", "a1", 0, 1)), Some(fi("p/a.txt", "a1", 0, 11))), (Some(fi("p/b.txt", "b1", 0, 2)), Some(fi("p/b.txt", "b1", 0, 12))), (Some(fi("p/c.txt", "c1", 0, 3)), Some(fi("p/c.txt", "c1", 0, 13)))],
+            left: vec![d("p"), fi("p/a.txt", "a2 left", 6, 1), fi("p/b.txt", "b1", 0, 2), fi("p/c.txt", "c2 on the left", 6, 3)],
+            right: vec![d("q"), fi("q/a.txt", "a1", 0, 11), fi("q/b.txt", "b2, right", 7, 12), fi("q/c.txt", "c2 on the right", 7, 13)],
+            expect: vec!["move left p → q [6.2.15]", "copy right q/a.txt → q/a.txt [6.2.3]", "copy left q/b.txt → q/b.txt [6.2.4]"],
+            ..Case::default()
+        },
+        Case {
             name: "6.2.14 the other side edited the file meanwhile: moved all the same, the edit follows to the new path",
             state: vec![synced("a.txt", "v1"), synced("keep.txt", "k")],
             left: vec![d("b"), f("b/a.txt", "v1", 0), f("keep.txt", "k", 0)],
