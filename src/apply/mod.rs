@@ -40,6 +40,11 @@
 //! one `stat` long (a new file has none: it lands by a rename that never
 //! replaces, [`crate::fs::Fs::rename_new`]).
 //!
+//! A step whose paths lie at or below a folder that an earlier step of the
+//! same plan should have made and did not (failed or skipped, now or
+//! before a restart) is skipped as drifted (`Unmade`), never written
+//! through whatever is at that name (a link the scan skipped).
+//!
 //! Errors are per step (transient: the step fails, the run goes on) except
 //! a simulated power cut, a state DB error or a root that vanished, which
 //! stop the run (fatal). [`admit`] checks the roots ([`crate::roots`]), the
@@ -332,7 +337,7 @@ pub fn run(
     // plan, never written through whatever is at that name.
     let mut unmade = Unmade::new(cfg.case_sensitive);
     if !opts.recover_only {
-        for o in plan.ops.iter() {
+        for o in &plan.ops {
             if done.get(&o.id).is_some_and(|s| *s != StepStatus::Done) {
                 unmade.note(o);
             }

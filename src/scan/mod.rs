@@ -4,9 +4,11 @@
 //! key, built in place from the walk's list, the keys in the walk's own
 //! string, so a side costs one compact record per path.
 //!
-//! What is walked past is the [`Excluder`]'s decision; whether the root may
-//! be walked at all is [`crate::roots`]'s (checked just before). A root
-//! or marker that vanishes during the walk makes the side [`Unavailable`].
+//! What is walked past is the [`Excluder`]'s decision (what a `[[rules]]`
+//! entry leaves out is noted in [`SideScan::ruled_out`]: it keeps its
+//! folder); whether the root may be walked at all is [`crate::roots`]'s
+//! (checked just before). A root or marker that vanishes during the walk
+//! makes the side [`Unavailable`].
 //!
 //! Invariants: a folder that could not be listed, and names that collide
 //! under case folding or Unicode normalisation (one identity key, SPEC §4),
