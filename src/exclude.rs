@@ -125,6 +125,15 @@ impl Excluder {
             || self.by_rule(path, is_dir, true)
     }
 
+    /// True if a `[[rules]]` entry (`exclude = true`) leaves out `path`
+    /// itself, in a walk that reached it (its folders were not left out):
+    /// what is never synced and never deleted (SPEC §3), unlike what the
+    /// `exclude` list leaves out.
+    #[must_use]
+    pub fn rule_excludes_in_walk(&self, path: &str, is_dir: bool) -> bool {
+        !self.is_excluded_self(path) && self.by_rule(path, is_dir, true)
+    }
+
     fn is_excluded_self(&self, path: &str) -> bool {
         paths::is_internal_name(paths::file_name(path))
             || self

@@ -1,6 +1,7 @@
 //! The planning pipeline shared by `plan`, `apply` and `watch`, as named
 //! stages ([`make_plan`]): check roots → scan both sides (concurrently) →
-//! load state → hold parked → the mass-change guard → defer young files →
+//! load state → hold parked, and what was renamed to a skipped name → the
+//! mass-change guard → defer young files →
 //! hash what the rules need → reconcile (the engine) → assemble a [`Plan`].
 //! Each stage is a function whose inputs and outputs are in its signature;
 //! what the engine plans from is gathered in one [`Work`], whose
@@ -198,6 +199,7 @@ pub fn make_plan(
     let mut scans = scan_sides(cfg, sides, state, req.scans, req.progress, started)?;
     let (files, conflicts) = load_state(state, &mut scans, req.scope)?;
     hold_parked(state, &mut scans, &files, cfg.case_sensitive)?;
+    engine::hold_renamed(&files, &mut scans, cfg.case_sensitive);
     let counts = mass_change_guard(cfg, &files, &scans, req.files_now, req.forced)?;
     let header = Header {
         root_ids,
@@ -262,7 +264,7 @@ fn scan_sides(
         .flat_map(|(side, s)| {
             s.skipped
                 .iter()
-                .map(move |(p, r)| (side, p.clone(), r.clone()))
+                .map(move |k| (side, k.path.clone(), k.reason.clone()))
         })
         .collect();
     skipped.sort();
@@ -656,7 +658,10 @@ fn record_ids(sides: &Sides, ops: &mut [crate::plan::Op]) {
 }
 
 /// Per side, the files whose size or mtime differ from that side's own
-/// snapshot (content changes as metadata tells them, before any hashing).
+/// snapshot (content changes as metadata tells them, before any hashing;
+/// SPEC §6). Another inode alone (a file restored from a backup, or
+/// renamed over with the same size and mtime) is not counted: the engine
+/// hashes it to decide, and a restore must not block the sync.
 fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerSide<u64> {
     let mut n = PerSide::new(0u64, 0u64);
     for key in files.keys() {
@@ -668,9 +673,7 @@ fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerS
             if let (Some(p), Some(cur)) = (prev, scan.entries.get(key))
                 && p.kind == crate::Kind::File
                 && cur.kind == crate::Kind::File
-                && (p.size != cur.size
-                    || p.mtime != cur.mtime
-                    || crate::plan::engine::replaced(p, cur))
+                && (p.size != cur.size || p.mtime != cur.mtime)
             {
                 n[side] += 1;
             }
@@ -680,101 +683,4 @@ fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerS
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fs::mem::MemFs;
-    use crate::fs::{ExcludeFn, FileWriter, Listing, Meta, WalkResult};
-    use std::io::Read;
-    use std::sync::Arc;
-
-    /// A side whose file contents cannot be read: reading one panics (its
-    /// marker still reads).
-    struct PanicOnRead(MemFs);
-
-    impl Fs for PanicOnRead {
-        fn root_display(&self) -> String {
-            self.0.root_display()
-        }
-        fn stat(&self, path: &str) -> Result<Option<Meta>, FsError> {
-            self.0.stat(path)
-        }
-        fn walk(
-            &self,
-            exclude: ExcludeFn<'_>,
-            progress: &(dyn Fn(u64) + Sync),
-        ) -> Result<WalkResult, FsError> {
-            self.0.walk(exclude, progress)
-        }
-        fn list_dir(&self, path: &str) -> Result<Listing, FsError> {
-            self.0.list_dir(path)
-        }
-        fn open_read(&self, path: &str) -> Result<Box<dyn Read + Send>, FsError> {
-            assert_eq!(path, paths::MARKER_NAME, "reading {path} panics");
-            self.0.open_read(path)
-        }
-        fn create(&self, path: &str) -> Result<Box<dyn FileWriter>, FsError> {
-            self.0.create(path)
-        }
-        fn set_meta(&self, path: &str, mtime: i64, props: u32) -> Result<(), FsError> {
-            self.0.set_meta(path, mtime, props)
-        }
-        fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
-            self.0.rename(from, to)
-        }
-        fn remove_file(&self, path: &str) -> Result<(), FsError> {
-            self.0.remove_file(path)
-        }
-        fn create_dir_all(&self, path: &str) -> Result<(), FsError> {
-            self.0.create_dir_all(path)
-        }
-        fn remove_dir(&self, path: &str) -> Result<(), FsError> {
-            self.0.remove_dir(path)
-        }
-    }
-
-    /// Plans a first run where `a.txt` is new on both sides with the same
-    /// size and different times (so both must be hashed); the left side
-    /// is read through `left`.
-    fn first_plan(left: impl FnOnce(MemFs) -> Arc<dyn Fs>) -> Plan {
-        let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "left_root = 'L'\nright_root = 'R'\nstate_db = '{}'\n[transfer]\nmin_file_age_seconds = 0\n[logging]\nlog_file_path = '{}'\n",
-            dir.path().join("s.db").display(),
-            dir.path().join("log.jsonl").display()
-        );
-        let cfg = Config::parse(&dir.path().join("c.toml"), &text).unwrap();
-        let (l, r) = (MemFs::new("left", false, 1), MemFs::new("right", false, 1));
-        l.put(paths::MARKER_NAME, br#"{"root_id":"L"}"#);
-        r.put(paths::MARKER_NAME, br#"{"root_id":"R"}"#);
-        l.put("a.txt", b"left");
-        r.advance(60_000_000_000);
-        r.put("a.txt", b"rite");
-        let sides = Sides {
-            left: left(l),
-            right: Arc::new(r),
-        };
-        let state = State::open_or_create(&cfg.state_db).unwrap();
-        let req = PlanRequest {
-            now_ns: crate::now_ns(),
-            ..PlanRequest::default()
-        };
-        make_plan(&cfg, &sides, &state, req).unwrap().0
-    }
-
-    /// A hashing thread that dies hashed nothing: its files are left for a
-    /// later cycle with the reason among the plan's problems (they were
-    /// once planned as if unhashed), like a file that cannot be read now.
-    #[test]
-    fn a_dead_hashing_thread_defers_its_files_and_says_why() {
-        let fine = first_plan(|l| Arc::new(l));
-        assert_eq!(fine.summary.deferred, 0, "{:?}", fine.problems);
-        assert!(fine.problems.is_empty(), "{:?}", fine.problems);
-
-        let plan = first_plan(|l| Arc::new(PanicOnRead(l)));
-        assert_eq!(plan.summary.deferred, 1);
-        assert_eq!(
-            plan.problems,
-            ["left: cannot hash: hash `a.txt`: the hashing thread panicked"]
-        );
-    }
-}
+mod tests;

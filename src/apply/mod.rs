@@ -40,6 +40,11 @@
 //! one `stat` long (a new file has none: it lands by a rename that never
 //! replaces, [`crate::fs::Fs::rename_new`]).
 //!
+//! A step whose paths lie at or below a folder that an earlier step of the
+//! same plan should have made and did not (failed or skipped, now or
+//! before a restart) is skipped as drifted (`Unmade`), never written
+//! through whatever is at that name (a link the scan skipped).
+//!
 //! Errors are per step (transient: the step fails, the run goes on) except
 //! a simulated power cut, a state DB error or a root that vanished, which
 //! stop the run (fatal). [`admit`] checks the roots ([`crate::roots`]), the
@@ -357,6 +362,17 @@ pub fn run(
         })
         .map(|o| o.key.clone())
         .collect();
+    // Folders a step should have made and did not (failed or skipped, now
+    // or before a restart): the later steps below them wait for the next
+    // plan, never written through whatever is at that name.
+    let mut unmade = Unmade::new(cfg.case_sensitive);
+    if !opts.recover_only {
+        for o in &plan.ops {
+            if done.get(&o.id).is_some_and(|s| *s != StepStatus::Done) {
+                unmade.note(o);
+            }
+        }
+    }
     let ex = Executor {
         cfg,
         sides,
@@ -380,7 +396,9 @@ pub fn run(
         i += 1;
         // Small copies at once, where `parallel_copies` allows (see `parallel`).
         if workers > 1 && !opts.recover_only && !stop_requested(opts) {
-            let (run, after, skipped) = parallel::small_run(&plan.ops, i - 1, &done, opts);
+            let below_unmade = |o: &Op| unmade.below(o).is_some();
+            let (run, after, skipped) =
+                parallel::small_run(&plan.ops, i - 1, &done, opts, &below_unmade);
             if run.len() > 1 {
                 journal.report.resumed_skips += skipped;
                 parallel::run_at_once(&ex, &mut journal, &run, sides, opts, workers)?;
@@ -425,9 +443,14 @@ pub fn run(
                 "the rename of `{}` before it did not happen",
                 op.path
             )))
+        } else if let Some(why) = unmade.below(op) {
+            Ok(Outcome::Drifted(why))
         } else {
             ex.step(op)
         };
+        if !opts.recover_only && !matches!(result, Ok(Outcome::Done(_) | Outcome::Recovered(_))) {
+            unmade.note(op);
+        }
         if let Some(p) = opts.progress {
             p.step_end(op);
         }
@@ -468,6 +491,89 @@ pub fn run(
     state.clear_failures(&ok)?;
     report.ok_keys = ok;
     Ok(report)
+}
+
+/// The folders a plan's steps should have made on a side and did not (a
+/// `mkdir`, or a folder's move, that failed or was skipped): every later
+/// step whose paths on that side lie at or below one is skipped as
+/// drifted, with why, and left for the next plan. Defence in depth behind
+/// the planner (SPEC §4: unknown is never absent): a folder "made" where
+/// a link the scan skipped stands would otherwise have the copies below it
+/// written through the link, outside the root (audit item 1).
+struct Unmade {
+    case_sensitive: bool,
+    /// Side, identity key and exact path of each folder not made.
+    dirs: Vec<(crate::Side, String, String)>,
+}
+
+impl Unmade {
+    fn new(case_sensitive: bool) -> Self {
+        Self {
+            case_sensitive,
+            dirs: Vec::new(),
+        }
+    }
+
+    /// Notes the folder `op` makes, if it makes one (its step did not happen).
+    fn note(&mut self, op: &Op) {
+        let made = match &op.step {
+            Step::Mkdir(m) => Some((m.side, m.dest_path.as_str())),
+            Step::Move(m)
+                if op
+                    .moved_entries()
+                    .first()
+                    .is_some_and(|e| e.left.kind == crate::Kind::Dir) =>
+            {
+                Some((m.side, m.dest_path.as_str()))
+            }
+            _ => None,
+        };
+        if let Some((side, path)) = made {
+            let key = crate::paths::key_of(path, self.case_sensitive);
+            self.dirs.push((side, key, path.to_owned()));
+        }
+    }
+
+    /// Why `op` must wait: a path it touches on the side it writes lies at
+    /// or below a folder not made there.
+    fn below(&self, op: &Op) -> Option<String> {
+        if self.dirs.is_empty() {
+            return None;
+        }
+        let side = op.side()?;
+        let mut touched: Vec<&str> = op.dest_path().into_iter().collect();
+        if matches!(op.step, Step::Rename(_) | Step::Move(_)) {
+            touched.extend(op.src_path());
+        }
+        for p in touched {
+            let key = crate::paths::key_of(p, self.case_sensitive);
+            if let Some((_, _, dir)) = self
+                .dirs
+                .iter()
+                .find(|(s, d, _)| *s == side && crate::paths::is_within(&key, d))
+            {
+                return Some(format!(
+                    "the folder `{dir}` on the {side} side was not made; left for the next plan"
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// Logs each path a plan skipped (the `skipped` table as of the latest
+/// plan: a name the other side cannot hold, a link, a folder that cannot
+/// be read) as a `scan` event with `result` "skipped", its side, path and
+/// why: what `status` lists as needing the admin is in the log too. `apply`
+/// logs every one once per run; `watch` each one when a plan first skips
+/// it (again after it cleared), not every cycle.
+pub fn log_skipped<'a>(log: &Logger, skipped: impl IntoIterator<Item = &'a crate::state::Skipped>) {
+    for k in skipped {
+        log.warn(
+            "scan",
+            json!({"path": k.path, "side": k.side, "result": "skipped", "error": k.reason, "since": k.since}),
+        );
+    }
 }
 
 /// The state-DB key under which a side's drive is noted as keeping no
@@ -564,6 +670,8 @@ mod policy_tests;
 mod resume_tests;
 #[cfg(test)]
 mod roundtrip_tests;
+#[cfg(test)]
+mod safety_tests;
 #[cfg(test)]
 mod space_tests;
 #[cfg(test)]

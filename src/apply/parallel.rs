@@ -98,12 +98,14 @@ impl Claims {
 /// The run of small copies that may start at `ops[from]`: the steps to
 /// run, the index after the run, and how many steps in it the journal
 /// already had (skipped, like in series). Fewer than two steps: not a run
-/// (the caller runs `ops[from]` alone).
+/// (the caller runs `ops[from]` alone). A step `alone` says must run in
+/// series (below a folder not made) ends the run.
 pub(super) fn small_run<'p>(
     ops: &'p [Op],
     from: usize,
     done: &HashMap<u64, StepStatus>,
     opts: &Options<'_>,
+    alone: &dyn Fn(&Op) -> bool,
 ) -> (Vec<&'p Op>, usize, u64) {
     let mut claims = Claims::default();
     let mut run = Vec::new();
@@ -114,7 +116,7 @@ pub(super) fn small_run<'p>(
         if done.contains_key(&op.id) {
             skipped += 1;
         } else if opts.filter.is_none_or(|f| f(op)) {
-            let Some((src, dest)) = small_copy(op) else {
+            let Some((src, dest)) = small_copy(op).filter(|_| !alone(op)) else {
                 break;
             };
             if !claims.claim(&[src, dest]) {

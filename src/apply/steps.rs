@@ -676,7 +676,7 @@ impl Executor<'_> {
             .unreadable
             .iter()
             .map(|(n, _)| n)
-            .chain(&listing.skipped)
+            .chain(listing.skipped.iter().map(|(n, _)| n))
             .next()
         {
             // What cannot be looked at is never removed with its folder.
@@ -691,14 +691,14 @@ impl Executor<'_> {
                 crate::exclude::Excluder::new(&[], self.cfg.case_sensitive, None, None)
                     .unwrap_or_else(|_| unreachable!())
             });
-            let blocking: Vec<&String> = left_over
-                .iter()
-                .filter(|(n, m)| !ex.is_excluded(&paths::join(dest, n), m.kind == Kind::Dir))
-                .map(|(n, _)| n)
-                .collect();
-            if let Some(n) = blocking.first() {
+            // What a `[[rules]]` entry leaves out is never deleted (SPEC §3).
+            let blocking = left_over.iter().find(|(n, m)| {
+                let (p, dir) = (paths::join(dest, n), m.kind == Kind::Dir);
+                !ex.is_excluded(&p, dir) || self.cfg.rules.excludes_or_parent(&p, dir)
+            });
+            if let Some((n, _)) = blocking {
                 return Ok(Outcome::Drifted(format!(
-                    "{side} `{dest}` is not empty (`{n}` appeared); not removed"
+                    "{side} `{dest}` is not empty (`{n}` appeared, or a rule keeps it); not removed"
                 )));
             }
             let loc = TrashLoc::new(fs, self.cfg.trash(side));

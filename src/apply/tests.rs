@@ -15,9 +15,9 @@ mod harness;
 pub(super) use harness::Heard;
 pub(super) use harness::{
     Harness, assert_file, assert_trash_recorded, count, cut, each_cut, harness, live, no_temps,
-    put_each, valid, with_parallel,
+    put_all, put_each, trashed, valid, with_parallel,
 };
-use harness::{has_rule, noise, put_all, trashed};
+use harness::{has_rule, noise};
 
 /// A watch cycle's plan of only what its events named: the same ops as a
 /// full plan for those paths, nothing for the rest, and unresolved

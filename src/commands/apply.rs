@@ -107,6 +107,8 @@ fn run(
     let (plan, mut state) = if let Some(f) = plan_file {
         let plan = Plan::load(f)?;
         let state = State::open(&cfg.state_db)?;
+        // The paths the plan that made it skipped (as of the latest plan).
+        apply::log_skipped(log, &state.skipped()?);
         (plan, state)
     } else {
         if !auto_approve && !std::io::stdin().is_terminal() {
@@ -117,6 +119,7 @@ fn run(
         let state = open_state(cfg)?;
         let (plan, scans) = make_plan(cfg, &sides, &state, force, log)?;
         ran.files_scanned = plan.summary.files_left + plan.summary.files_right;
+        apply::log_skipped(log, &state.skipped()?);
         // Temp files of copies that an earlier run could not remove.
         for (side, scan) in scans.iter() {
             apply::sweep_scan(&state, sides.get(side), side, scan, log);

@@ -156,7 +156,9 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
                 crate::health::local_time(&k.since),
             ]);
         }
-        crate::outln!("Skipped paths (rename them to sync them):\n{t}");
+        crate::outln!(
+            "Skipped paths (left alone on both sides until renamed, replaced or readable):\n{t}"
+        );
     }
     for (side, u) in s.trash.iter() {
         crate::terminal::say(&format!(

@@ -4,7 +4,9 @@
 //! - a rule fails calls of one operation on paths containing a string, with
 //!   a chosen [`ErrorClass`] (permission denied, locked, out of space,
 //!   interrupted…); the operation `read` fails a `read()` call of a reader
-//!   that `open_read` returned, as a network mount does mid-file;
+//!   that `open_read` returned, as a network mount does mid-file; `list`
+//!   fails a folder's listing, in a walk too (the folder is found, nothing
+//!   below it, and it is reported unreadable);
 //! - short reads: every `read()` returns at most a few bytes (legal, and
 //!   what SMB and FUSE mounts do), so no code may take one read for a whole;
 //! - rounded times: `set_meta` stores the mtime rounded to a step (a drive
@@ -229,6 +231,27 @@ impl Fs for FaultFs {
     ) -> Result<WalkResult, FsError> {
         self.check("list", "", false)?;
         let mut w = self.inner.walk(exclude, progress)?;
+        // A `list` rule on a folder fails its listing, as on a real disk: the
+        // folder is found, nothing below it, and it is reported unreadable.
+        let mut unlisted: Vec<String> = Vec::new();
+        for (p, m) in w.iter() {
+            if m.kind == super::Kind::Dir
+                && !unlisted.iter().any(|u| crate::paths::is_within(p, u))
+                && self.check("list", p, false).is_err()
+            {
+                unlisted.push(p.to_owned());
+            }
+        }
+        w.retain(|p, _| {
+            !unlisted
+                .iter()
+                .any(|u| p != u && crate::paths::is_within(p, u))
+        });
+        w.unreadable.extend(
+            unlisted
+                .into_iter()
+                .map(|u| (u.clone(), format!("list `{u}`: injected fault"))),
+        );
         let mut bad: Vec<(String, String)> = Vec::new();
         w.retain(|p, _| {
             let ok = self.check("stat", p, false).is_ok();

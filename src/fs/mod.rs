@@ -63,8 +63,11 @@ pub struct WalkResult {
     /// Folders that could not be listed (their content is unknown this cycle,
     /// which must never be read as "deleted").
     pub unreadable: Vec<(String, String)>,
-    /// Entries skipped on purpose (symlinks, junctions, devices), with why.
-    pub skipped: Vec<(String, String)>,
+    /// Entries skipped on purpose (symlinks, junctions, devices, names
+    /// that are not UTF-8 or not valid on the other side), with why and,
+    /// where it could be read, what the entry is (a file renamed to such a
+    /// name is recognised by it).
+    pub skipped: Vec<(String, String, Option<Meta>)>,
 }
 
 impl WalkResult {
@@ -113,8 +116,9 @@ pub struct Listing {
     /// Names whose metadata could not be read, with why: their state is
     /// unknown this cycle, which must never be read as "absent".
     pub unreadable: Vec<(String, String)>,
-    /// Names skipped on purpose (symlinks, junctions, special files).
-    pub skipped: Vec<String>,
+    /// Names skipped on purpose (symlinks, junctions, special files, names
+    /// that are not UTF-8), with what the entry is where it could be read.
+    pub skipped: Vec<(String, Option<Meta>)>,
 }
 
 impl Listing {
@@ -130,7 +134,7 @@ impl Listing {
             .iter()
             .map(|(n, _)| n.as_str())
             .chain(self.unreadable.iter().map(|(n, _)| n.as_str()))
-            .chain(self.skipped.iter().map(String::as_str))
+            .chain(self.skipped.iter().map(|(n, _)| n.as_str()))
     }
 }
 

@@ -233,11 +233,19 @@ impl RealFs {
                     break;
                 }
             };
+            // What a skipped name is (a file renamed to it is recognised
+            // by it); `None` for a link or what cannot be read.
+            let meta_of_skipped = || {
+                super::retry::retry(|| ent.metadata())
+                    .ok()
+                    .as_ref()
+                    .and_then(meta_of)
+            };
             let raw = ent.file_name();
             let Some(name) = raw.to_str() else {
                 let lossy = paths::join(dir, &raw.to_string_lossy());
-                out.skipped
-                    .push((lossy, "name is not valid UTF-8".to_owned()));
+                let why = "name is not valid UTF-8".to_owned();
+                out.skipped.push((lossy, why, meta_of_skipped()));
                 continue;
             };
             let rel = paths::join(dir, name);
@@ -246,7 +254,7 @@ impl RealFs {
                 continue;
             }
             if let Err(why) = paths::validate_component(name) {
-                out.skipped.push((rel, why.to_string()));
+                out.skipped.push((rel, why.to_string(), meta_of_skipped()));
                 continue;
             }
             match super::retry::retry(|| ent.metadata()) {
@@ -260,6 +268,7 @@ impl RealFs {
                     None => out.skipped.push((
                         rel,
                         "symlink, junction or special file: not followed".into(),
+                        None,
                     )),
                 },
                 // Unknown, never absent (even if it was just deleted).
@@ -429,15 +438,19 @@ impl Fs for RealFs {
         for ent in rd {
             let ent = ent.map_err(|e| FsError::io("list", path, e))?;
             let Some(name) = ent.file_name().to_str().map(str::to_owned) else {
+                let meta = super::retry::retry(|| ent.metadata())
+                    .ok()
+                    .as_ref()
+                    .and_then(meta_of);
                 out.skipped
-                    .push(ent.file_name().to_string_lossy().into_owned());
+                    .push((ent.file_name().to_string_lossy().into_owned(), meta));
                 continue;
             };
             // Relative to the open folder where the OS allows (no full-path walk).
             match super::retry::retry(|| ent.metadata()) {
                 Ok(md) => match meta_of(&md) {
                     Some(m) => out.entries.push((name, m)),
-                    None => out.skipped.push(name),
+                    None => out.skipped.push((name, None)),
                 },
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // gone meanwhile
                 Err(e) => {
@@ -625,192 +638,14 @@ impl Fs for RealFs {
     }
 }
 
+/// The OS primitives behind `RealFs`, one file per OS.
 #[cfg(unix)]
-mod platform {
-    use std::fs::{self, File};
-    use std::os::unix::fs::PermissionsExt;
-    use std::path::Path;
-    use std::time::SystemTime;
-
-    pub(super) fn set_mtime(p: &Path, t: SystemTime) -> std::io::Result<()> {
-        File::open(p)?.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))
-    }
-
-    pub(super) fn set_props(p: &Path, props: u32) -> std::io::Result<()> {
-        fs::set_permissions(p, fs::Permissions::from_mode(props & 0o7777))
-    }
-
-    /// `futimens` on the open file, then `fchmod` when its mode (read
-    /// with `fstat`) is not `props` already: a new file is usually made
-    /// with the source's mode (0666 less the umask). Returns the metadata
-    /// read when nothing changed after it (the caller's read-back).
-    pub(super) fn set_on_handle(
-        f: &File,
-        _p: &Path,
-        t: SystemTime,
-        props: u32,
-    ) -> Result<Option<fs::Metadata>, (&'static str, std::io::Error)> {
-        f.set_times(fs::FileTimes::new().set_modified(t).set_accessed(t))
-            .map_err(|e| ("set mtime", e))?;
-        let want = props & 0o7777;
-        match f.metadata() {
-            Ok(md) if md.permissions().mode() & 0o7777 == want => Ok(Some(md)),
-            _ => f
-                .set_permissions(fs::Permissions::from_mode(want))
-                .map(|()| None)
-                .map_err(|e| ("set properties", e)),
-        }
-    }
-
-    pub(super) fn clear_readonly(_p: &Path) -> bool {
-        false
-    }
-
-    /// File systems whose `syncfs` writes out every file's data and
-    /// metadata: ext2/3/4, XFS, Btrfs, F2FS, tmpfs (`statfs`'s `f_type`).
-    #[cfg(target_os = "linux")]
-    const SYNCFS_HONOURED: [i128; 5] = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x0102_1994];
-
-    /// Whether the file system holding `f` honours `syncfs`.
-    pub(super) fn syncfs_honoured(f: &File) -> bool {
-        #[cfg(target_os = "linux")]
-        {
-            rustix::fs::fstatfs(f).is_ok_and(|s| SYNCFS_HONOURED.contains(&i128::from(s.f_type)))
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = f;
-            false
-        }
-    }
-
-    /// Whether the file system holding `p` honours `syncfs`.
-    pub(super) fn syncfs_honoured_at(p: &Path) -> bool {
-        #[cfg(target_os = "linux")]
-        {
-            rustix::fs::statfs(p).is_ok_and(|s| SYNCFS_HONOURED.contains(&i128::from(s.f_type)))
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = p;
-            false
-        }
-    }
-
-    /// `syncfs` of the file system holding `f` (Linux); elsewhere the file's
-    /// own `fsync` (never called there: see `syncs_in_batches`).
-    pub(super) fn sync_fs_of(f: &File) -> std::io::Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            rustix::fs::syncfs(f).map_err(Into::into)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            f.sync_all()
-        }
-    }
-
-    /// `renameat2(RENAME_NOREPLACE)`: `Some(false)` when `to` exists,
-    /// `None` when the file system (or the OS) has no such rename.
-    pub(super) fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<Option<bool>> {
-        #[cfg(target_os = "linux")]
-        {
-            use rustix::fs::{CWD, RenameFlags, renameat_with};
-            use rustix::io::Errno;
-            match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-                Ok(()) => Ok(Some(true)),
-                Err(Errno::EXIST) => Ok(Some(false)),
-                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => Ok(None),
-                Err(e) => Err(e.into()),
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = (from, to);
-            Ok(None)
-        }
-    }
-
-    /// `statvfs`: the blocks available to unprivileged users.
-    pub(super) fn free_space(p: &Path) -> Option<u64> {
-        let v = rustix::fs::statvfs(p).ok()?;
-        v.f_bavail.checked_mul(v.f_frsize)
-    }
-}
+#[path = "real/unix.rs"]
+mod platform;
 
 #[cfg(windows)]
-mod platform {
-    use crate::fs::attr;
-    use std::fs::{self, OpenOptions};
-    use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
-    use std::path::Path;
-    use std::time::SystemTime;
-
-    const FILE_WRITE_ATTRIBUTES: u32 = 0x100;
-
-    pub(super) fn set_mtime(p: &Path, t: SystemTime) -> std::io::Result<()> {
-        OpenOptions::new()
-            .access_mode(FILE_WRITE_ATTRIBUTES)
-            .open(p)?
-            .set_times(fs::FileTimes::new().set_modified(t))
-    }
-
-    pub(super) fn set_props(p: &Path, props: u32) -> std::io::Result<()> {
-        let cur = fs::symlink_metadata(p)?.file_attributes();
-        crate::win::set_attributes(p, (cur & !attr::SYNCED) | (props & attr::SYNCED))
-    }
-
-    /// `SetFileTime` on the open file; the attributes by path, and only
-    /// when the synced ones differ from the new file's (rarely).
-    pub(super) fn set_on_handle(
-        f: &fs::File,
-        p: &Path,
-        t: SystemTime,
-        props: u32,
-    ) -> Result<Option<fs::Metadata>, (&'static str, std::io::Error)> {
-        f.set_times(fs::FileTimes::new().set_modified(t))
-            .map_err(|e| ("set mtime", e))?;
-        let md = f.metadata().map_err(|e| ("set properties", e))?;
-        let cur = md.file_attributes();
-        if cur & attr::SYNCED == props & attr::SYNCED {
-            return Ok(Some(md));
-        }
-        crate::win::set_attributes(p, (cur & !attr::SYNCED) | (props & attr::SYNCED))
-            .map(|()| None)
-            .map_err(|e| ("set properties", e))
-    }
-
-    pub(super) fn clear_readonly(p: &Path) -> bool {
-        match fs::symlink_metadata(p) {
-            Ok(md) if md.file_attributes() & attr::READONLY != 0 => {
-                crate::win::set_attributes(p, md.file_attributes() & !attr::READONLY).is_ok()
-            }
-            _ => false,
-        }
-    }
-
-    pub(super) fn free_space(p: &Path) -> Option<u64> {
-        crate::win::free_space(p).ok()
-    }
-
-    /// The file's own flush (never called: see `syncs_in_batches`).
-    pub(super) fn sync_fs_of(f: &fs::File) -> std::io::Result<()> {
-        f.sync_all()
-    }
-
-    pub(super) fn syncfs_honoured(_f: &fs::File) -> bool {
-        false
-    }
-
-    pub(super) fn syncfs_honoured_at(_p: &Path) -> bool {
-        false
-    }
-
-    /// `MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`.
-    pub(super) fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<Option<bool>> {
-        crate::win::rename_no_replace(from, to).map(Some)
-    }
-}
+#[path = "real/windows.rs"]
+mod platform;
 
 #[cfg(not(any(unix, windows)))]
 mod platform {

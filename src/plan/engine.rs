@@ -18,7 +18,9 @@
 //! table).
 //!
 //! Invariants: a path under an unknown folder (unreadable, case collision)
-//! or deferred (too young, in flight) gets no op; every version a rule
+//! or deferred (too young, in flight) gets no op, nor does one at or below
+//! what a side skipped on purpose (a link, a name the other side cannot
+//! hold), on either side; every version a rule
 //! replaces is either identical, older-and-superseded by the same user
 //! path, kept as a clash copy, or sent to trash by a delete op.
 
@@ -29,6 +31,7 @@ mod ops;
 mod policy;
 
 pub use classify::{classify, hash_requests, replaced, unchanged_on_both};
+pub use moves::hold_renamed;
 
 use super::{Cause, Expect, Op, PlanConfig};
 use crate::config::ConflictOption;
@@ -36,7 +39,7 @@ use crate::config::rules::FolderRules;
 use crate::scan::SideScan;
 use crate::state::{ConflictRecord, StateMap};
 use crate::{Entry, Kind, PerSide, Rule, Side, paths};
-use classify::{all_keys, hashable, restamped, skipped, still_unresolved, within_tolerance};
+use classify::{all_keys, blocked, hashable, later, restamped, still_unresolved, within_tolerance};
 use std::collections::{HashMap, HashSet};
 
 /// Options the engine needs.
@@ -449,8 +452,8 @@ impl<'a> Planner<'a> {
                 Rule::ChangedRight,
                 "changed on right only".into(),
             ),
-            (Props, Unchanged) => self.props(key, Side::Left, l, r, Rule::PropsLeft, "6.2.11"),
-            (Unchanged, Props) => self.props(key, Side::Right, r, l, Rule::PropsRight, "6.2.12"),
+            (Props, Unchanged) => self.props_or_record(key, Side::Left, l, r),
+            (Unchanged, Props) => self.props_or_record(key, Side::Right, r, l),
             (Props, Props) => {
                 let same_name =
                     paths::same_name(paths::file_name(&l.path), paths::file_name(&r.path));
@@ -507,10 +510,37 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Folders deleted on one side: removed on the other once empty, else recreated.
+    /// A property change on `from` only (6.2.11 / 6.2.12); when there is
+    /// nothing to carry over (the file was only replaced by an identical
+    /// one: a restore from backup, a save that rewrote the same bytes and
+    /// times), its new snapshot is recorded, so it is not hashed again at
+    /// every plan.
+    fn props_or_record(&mut self, key: &str, from: Side, src: &Entry, dest: &Entry) {
+        let before = self.ops.len();
+        let (rule, why) = match from {
+            Side::Left => (Rule::PropsLeft, "6.2.11"),
+            Side::Right => (Rule::PropsRight, "6.2.12"),
+        };
+        self.props(key, from, src, dest, rule, why);
+        if self.ops.len() == before {
+            let (l, r) = if from == Side::Left {
+                (src, dest)
+            } else {
+                (dest, src)
+            };
+            self.same(key, l, r, "replaced by an identical file: recorded");
+        }
+    }
+
+    /// Folders deleted on one side: removed on the other once empty, else
+    /// recreated; kept where they are when they hold only what the
+    /// `[[rules]]` leave out (SPEC §3: never deleted), with their parents.
     fn finish_dirs(&mut self, keys: &[&str]) {
         let mut deletes = std::mem::take(&mut self.dir_deletes);
         deletes.sort_by(|a, b| b.0.cmp(&a.0));
+        // Folders kept on a side for what the rules leave out in them (not
+        // made again on the other side: nothing of theirs is synced).
+        let mut kept: PerSide<HashSet<String>> = PerSide::default();
         for (key, side) in deletes {
             let e = match self.cur(side, &key) {
                 Some(e) => e.clone(),
@@ -518,25 +548,28 @@ impl<'a> Planner<'a> {
             };
             let prefix = format!("{key}/");
             let start = keys.partition_point(|k| *k < prefix.as_str());
+            let scan = self.input.scan(side);
             let survives = keys[start..]
                 .iter()
                 .take_while(|k| k.starts_with(&prefix))
                 .any(|k| {
                     let exists_here = self.cur(side, k).is_some() || self.added[side].contains(*k);
-                    (exists_here && !self.removed[side].contains(*k))
+                    (exists_here && !self.removed[side].contains(*k) && !kept[side].contains(*k))
                         || self.input.deferred.contains(*k)
-                        || self.input.scan(side).is_unknown(k)
+                        || scan.is_unknown(k)
                 })
-                || self
-                    .input
-                    .scan(side)
-                    .blocked
-                    .iter()
-                    .any(|b| b.starts_with(&prefix));
+                || scan.blocked.iter().any(|b| b.starts_with(&prefix));
             let other = side.other();
             if survives {
                 let rule = Rule::undelete_on(other);
                 self.mkdir(&key, other, &e, rule, format!("folder deleted on {other} but still holds changed files on {side}: recreated"));
+            } else if scan.ruled_out.iter().any(|h| h.starts_with(&prefix))
+                || kept[side].iter().any(|h| h.starts_with(&prefix))
+            {
+                // Left where it is, and its deletion on the other side
+                // stays pending in the state: once what the rules leave
+                // out is gone, a later plan removes it.
+                kept[side].insert(key);
             } else {
                 let rule = Rule::deleted_on(other);
                 let cause = Cause {
@@ -580,8 +613,11 @@ pub fn reconcile(input: &Input<'_>) -> (Vec<Op>, u64) {
         if handled.contains(at.key) {
             continue;
         }
-        if skipped(input, at.key) {
+        if later(input, at.key) {
             p.deferred += 1;
+            continue;
+        }
+        if blocked(input, at.key) {
             continue;
         }
         p.decide(at.key, at.l, at.r);

@@ -4,17 +4,22 @@
 //! key, built in place from the walk's list, the keys in the walk's own
 //! string, so a side costs one compact record per path.
 //!
-//! What is walked past is the [`Excluder`]'s decision; whether the root may
-//! be walked at all is [`crate::roots`]'s (checked just before). A root
-//! or marker that vanishes during the walk makes the side [`Unavailable`].
+//! What is walked past is the [`Excluder`]'s decision (what a `[[rules]]`
+//! entry leaves out is noted in [`SideScan::ruled_out`]: it keeps its
+//! folder); whether the root may be walked at all is [`crate::roots`]'s
+//! (checked just before). A root or marker that vanishes during the walk
+//! makes the side [`Unavailable`].
 //!
 //! Invariants: a folder that could not be listed, and names that collide
 //! under case folding or Unicode normalisation (one identity key, SPEC §4),
-//! end up in [`SideScan::unknown`], which the planner treats as "do not
-//! touch"; a scan never reports something as absent that it did not look at.
+//! end up in [`SideScan::unknown`]; links, junctions and names the other
+//! side cannot hold in [`SideScan::blocked`]. The planner treats both as
+//! "do not touch", on both sides; a scan never reports something as absent
+//! that it did not look at. Each of them is also a [`Skip`] (listed for
+//! the admin: "needs you").
 
 use crate::exclude::Excluder;
-use crate::fs::{Fs, Kind};
+use crate::fs::{Fs, Kind, Meta};
 use crate::paths::{self, MARKER_NAME};
 use crate::roots::{self, Unavailable};
 use crate::{Entry, Side};
@@ -34,14 +39,22 @@ pub struct SideScan {
     pub unknown: Vec<String>,
     /// Human-readable problems to report (collisions, invalid names, links).
     pub problems: Vec<String>,
-    /// Keys of entries skipped on purpose (names invalid on Windows,
-    /// symlinks): never synced, but they keep their folder from being removed.
+    /// Keys of entries skipped on purpose (names invalid on Windows, not
+    /// UTF-8; symlinks, junctions, special files): never synced, and
+    /// unknown, never absent: nothing at or below them is planned on
+    /// either side (no folder made, nothing copied into or deleted there),
+    /// and they keep their folder from being removed. They wait for the
+    /// admin, not for a later cycle.
     pub blocked: Vec<String>,
-    /// Paths whose *name* keeps them from syncing until someone renames
-    /// them (reserved or invalid on Windows, not UTF-8, a case or Unicode
-    /// collision), with why: "needs you" items of the health verdict.
-    /// Links and special files are left out (skipped by design, not a fault).
-    pub skipped: Vec<(String, String)>,
+    /// What keeps paths from syncing until someone acts, with why (a name
+    /// the other side cannot hold, a case or Unicode collision, a link, a
+    /// folder or entry that cannot be read): "needs you" items of the
+    /// health verdict, listed by `status`.
+    pub skipped: Vec<Skip>,
+    /// Keys of entries a `[[rules]]` entry leaves out (`exclude = true`):
+    /// never synced, and never deleted (SPEC §3), so a folder holding one
+    /// is kept, even when the other side removed it.
+    pub ruled_out: Vec<String>,
     /// Entries under twinsync temp names (exact paths): leftovers of
     /// interrupted copies (swept when their plan is no longer running) and
     /// items parked by a case-only rename (held, put back).
@@ -52,6 +65,47 @@ pub struct SideScan {
     /// as the fault heals, not at the next full scan (SPEC §9).
     pub relist: Vec<String>,
 }
+
+/// A path a scan could not sync, with why (see [`SideScan::skipped`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// Its exact relative path (as spelt on its side; a name that is not
+    /// UTF-8 shown with replacement characters).
+    pub path: String,
+    pub reason: String,
+    /// What it is, where that could be read.
+    pub meta: Option<Meta>,
+    /// Skipped because it could not be read: judged again when it (or its
+    /// folder) is listed again.
+    pub unreadable: bool,
+}
+
+impl Skip {
+    /// A path that could not be read (`why`: the error).
+    #[must_use]
+    pub fn unreadable(path: impl Into<String>, why: &str) -> Self {
+        Self {
+            path: path.into(),
+            reason: format!("cannot be read ({why}); left alone on both sides until it can be"),
+            meta: None,
+            unreadable: true,
+        }
+    }
+
+    /// A path skipped for what it is (its name, a link), not a fault.
+    #[must_use]
+    pub fn named(path: impl Into<String>, reason: impl Into<String>, meta: Option<Meta>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+            meta,
+            unreadable: false,
+        }
+    }
+}
+
+/// Why a link, junction or special file is skipped.
+pub const LINK_REASON: &str = "symlink, junction or special file: not followed; left alone on both sides (replace it with a real folder or file to sync it)";
 
 impl SideScan {
     /// Holds what lies under twinsync temp names (SPEC §4: unknown is never
@@ -104,6 +158,15 @@ impl SideScan {
     #[must_use]
     pub fn is_unknown(&self, key: &str) -> bool {
         self.unknown.iter().any(|u| paths::is_within(key, u))
+    }
+
+    /// True if `key` lies at or below a blocked key (a link, a name the
+    /// other side cannot hold).
+    #[must_use]
+    pub fn is_blocked(&self, key: &str) -> bool {
+        self.blocked
+            .iter()
+            .any(|b| !b.is_empty() && paths::is_within(key, b))
     }
 
     /// Gives every entry the planner will look at its exact path back.
@@ -159,6 +222,7 @@ impl SideScan {
             relist: self.relist.clone(),
             problems: self.problems.clone(),
             blocked: self.blocked.clone(),
+            ruled_out: self.ruled_out.clone(),
             skipped: self.skipped.clone(),
             temps: self.temps.clone(),
         }
@@ -200,6 +264,19 @@ impl SideScan {
     }
 }
 
+impl SideScan {
+    /// A rescan could not list the folder `dir` (key `dkey`): unknown this
+    /// cycle, relisted at the next, and a skipped path (once) until then.
+    fn unlisted(&mut self, dir: &str, dkey: String, why: &str) {
+        self.problems.push(format!("cannot list `{dir}`: {why}"));
+        self.unknown.push(dkey);
+        push_new(&mut self.relist, dir);
+        if !self.skipped.iter().any(|k| k.unreadable && k.path == dir) {
+            self.skipped.push(Skip::unreadable(dir, why));
+        }
+    }
+}
+
 /// Adds `path` to a relist unless it is there.
 fn push_new(list: &mut Vec<String>, path: &str) {
     if !list.iter().any(|p| p == path) {
@@ -226,6 +303,7 @@ pub fn scan_side(
 ) -> Result<SideScan, Unavailable> {
     let unavailable = |why: String| Unavailable::new(side, fs, why);
     let temps = std::sync::Mutex::new(Vec::new());
+    let ruled_out = std::sync::Mutex::new(Vec::new());
     let exclude = |p: &str, d: bool| {
         let name = paths::file_name(p);
         if name != MARKER_NAME
@@ -234,7 +312,14 @@ pub fn scan_side(
         {
             t.push((p.to_owned(), if d { Kind::Dir } else { Kind::File }));
         }
-        excluder.is_excluded_in_walk(p, d)
+        let out = excluder.is_excluded_in_walk(p, d);
+        if out
+            && excluder.rule_excludes_in_walk(p, d)
+            && let Ok(mut r) = ruled_out.lock()
+        {
+            r.push(paths::key_of(p, case_sensitive));
+        }
+        out
     };
     let walk = fs
         .walk(&exclude, progress)
@@ -247,19 +332,24 @@ pub fn scan_side(
     }
     let mut out = SideScan {
         temps: temps.into_inner().unwrap_or_default(),
+        ruled_out: ruled_out.into_inner().unwrap_or_default(),
         ..SideScan::default()
     };
     for (p, why) in walk.unreadable {
         out.problems.push(format!("cannot list `{p}`: {why}"));
         out.unknown.push(paths::key_of(&p, case_sensitive));
+        out.skipped.push(Skip::unreadable(p.clone(), &why));
         out.relist.push(p);
     }
-    for (p, why) in walk.skipped {
+    for (p, why, meta) in walk.skipped {
         out.problems.push(format!("skipped `{p}`: {why}"));
         out.blocked.push(paths::key_of(&p, case_sensitive));
-        if bad_name(&p) {
-            out.skipped.push((p, why));
-        }
+        let why = if bad_name(&p) {
+            why
+        } else {
+            LINK_REASON.into()
+        };
+        out.skipped.push(Skip::named(p, why, meta));
     }
     let mut invalid_dirs: HashSet<String> = HashSet::new();
     let mut list = walk.entries;
@@ -274,7 +364,8 @@ pub fn scan_side(
         let path = keyed.text(w.path);
         if let Err(why) = paths::validate_component(paths::file_name(path)) {
             out.problems.push(format!("skipped `{path}`: {why}"));
-            out.skipped.push((path.to_owned(), why.to_string()));
+            out.skipped
+                .push(Skip::named(path, why.to_string(), Some(w.meta.clone())));
             out.blocked.push(paths::key_of(path, case_sensitive));
             if w.meta.kind == Kind::Dir {
                 invalid_dirs.insert(paths::key_of(path, case_sensitive));
@@ -304,9 +395,10 @@ pub fn scan_side(
             "`{a}` and `{b}` differ only in case or Unicode normalisation; both left alone until one is renamed"
         ));
         for (p, other) in [(&a, &b), (&b, &a)] {
-            out.skipped.push((
+            out.skipped.push(Skip::named(
                 p.clone(),
                 format!("differs from `{other}` only in case or Unicode form (one name on Windows); rename one"),
+                None,
             ));
         }
     });
@@ -362,7 +454,11 @@ pub fn rescan_dirs(
     let mut done: HashSet<String> = HashSet::new();
     while let Some(dir) = (!dirs.is_empty()).then(|| dirs.remove(0)) {
         let dkey = paths::key_of(&dir, case_sensitive);
-        if !done.insert(dkey.clone()) || (!dir.is_empty() && excluder.is_excluded(&dir, true)) {
+        // A link is never listed (that would list what it points to).
+        if !done.insert(dkey.clone())
+            || (!dir.is_empty() && excluder.is_excluded(&dir, true))
+            || cache.is_blocked(&dkey)
+        {
             continue;
         }
         let listed = match fs.list_dir(&dir) {
@@ -378,18 +474,16 @@ pub fn rescan_dirs(
                         .any(|n| paths::key_of(&paths::join(parent, n), case_sensitive) == dkey)
                 });
                 if confirmed {
+                    cache.ruled_out.retain(|k| !paths::is_within(k, &dkey));
+                    cache.skipped.retain(|k| !paths::is_within(&k.path, &dir));
                     cache.entries.remove_all(&HashSet::from([dkey]));
                 } else {
-                    cache.problems.push(format!("cannot list `{dir}`: {e}"));
-                    cache.unknown.push(dkey);
-                    push_new(&mut cache.relist, &dir);
+                    cache.unlisted(&dir, dkey, &e.to_string());
                 }
                 continue;
             }
             Err(e) => {
-                cache.problems.push(format!("cannot list `{dir}`: {e}"));
-                cache.unknown.push(dkey);
-                push_new(&mut cache.relist, &dir);
+                cache.unlisted(&dir, dkey, &e.to_string());
                 continue;
             }
         };
@@ -416,8 +510,14 @@ pub fn rescan_dirs(
         cache
             .relist
             .retain(|p| *p != dir && (p.is_empty() || paths::parent(p) != dir));
-        // Its names are judged again below.
-        cache.skipped.retain(|(p, _)| paths::parent(p) != dir);
+        // Its names are judged again below (and it is readable).
+        cache
+            .skipped
+            .retain(|k| paths::parent(&k.path) != dir && !(k.unreadable && k.path == dir));
+        cache
+            .blocked
+            .retain(|b| b.is_empty() || paths::parent(b) != dkey);
+        cache.ruled_out.retain(|k| paths::parent(k) != dkey);
         let mut seen: HashSet<String> = HashSet::new();
         let mut collided: Vec<String> = Vec::new();
         // New keys, and keys to drop with what lies below them: applied in
@@ -432,20 +532,27 @@ pub fn rescan_dirs(
             let path = paths::join(&dir, name);
             let key = paths::key_of(&path, case_sensitive);
             cache.problems.push(format!("cannot read `{path}`: {why}"));
+            cache.skipped.push(Skip::unreadable(path.clone(), why));
             seen.insert(key.clone());
             cache.unknown.push(key);
             push_new(&mut cache.relist, &path);
         }
-        for name in &listed.skipped {
+        for (name, meta) in &listed.skipped {
             let path = paths::join(&dir, name);
             if excluder.is_excluded_in_walk(&path, false) {
+                if excluder.rule_excludes_in_walk(&path, false) {
+                    cache.ruled_out.push(paths::key_of(&path, case_sensitive));
+                }
                 continue;
             }
-            if bad_name(&path) {
-                cache
-                    .skipped
-                    .push((path.clone(), "name is not valid UTF-8".into()));
-            }
+            let why = if bad_name(&path) {
+                "name is not valid UTF-8"
+            } else {
+                LINK_REASON
+            };
+            cache
+                .skipped
+                .push(Skip::named(path.clone(), why, meta.clone()));
             let key = paths::key_of(&path, case_sensitive);
             if !cache.blocked.contains(&key) {
                 cache.blocked.push(key);
@@ -460,10 +567,15 @@ pub fn rescan_dirs(
                 cache.temps.push((path.clone(), meta.kind));
             }
             if excluder.is_excluded_in_walk(&path, meta.kind == Kind::Dir) {
+                if excluder.rule_excludes_in_walk(&path, meta.kind == Kind::Dir) {
+                    cache.ruled_out.push(paths::key_of(&path, case_sensitive));
+                }
                 continue;
             }
             if let Err(why) = paths::validate_component(&name) {
-                cache.skipped.push((path.clone(), why.to_string()));
+                cache
+                    .skipped
+                    .push(Skip::named(path.clone(), why.to_string(), Some(meta)));
                 let key = paths::key_of(&path, case_sensitive);
                 if !cache.blocked.contains(&key) {
                     cache.blocked.push(key);
@@ -477,9 +589,10 @@ pub fn rescan_dirs(
                 cache.problems.push(format!(
                     "`{path}` collides with another name in `{dir}` (they differ only in case or Unicode form); both left alone until one is renamed"
                 ));
-                cache.skipped.push((
+                cache.skipped.push(Skip::named(
                     path.clone(),
-                    "differs from another name in its folder only in case or Unicode form (one name on Windows); rename one".into(),
+                    "differs from another name in its folder only in case or Unicode form (one name on Windows); rename one",
+                    None,
                 ));
                 collided.push(key);
                 continue;
@@ -514,6 +627,11 @@ pub fn rescan_dirs(
             gone.insert(k);
         }
         gone.extend(old.into_iter().filter(|k| !seen.contains(k)));
+        if !gone.is_empty() {
+            cache
+                .ruled_out
+                .retain(|k| !paths::ancestors_or_self(k).any(|a| gone.contains(a)));
+        }
         cache.entries.remove_all(&gone);
     }
     // As after a full walk: a root that vanished meanwhile must not leave a

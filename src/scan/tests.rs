@@ -200,9 +200,9 @@ fn skipped_names_are_listed_with_why_and_go_when_renamed() {
     let ex = ex(&[], true);
     let mut cache = scan_side(&m, Side::Left, &ex, true, &|_| {}).unwrap();
     assert_eq!(cache.skipped.len(), 1, "{:?}", cache.skipped);
-    assert_eq!(cache.skipped[0].0, "d/CON.txt");
+    assert_eq!(cache.skipped[0].path, "d/CON.txt");
     assert!(
-        cache.skipped[0].1.contains("reserved"),
+        cache.skipped[0].reason.contains("reserved"),
         "{:?}",
         cache.skipped
     );
@@ -210,7 +210,7 @@ fn skipped_names_are_listed_with_why_and_go_when_renamed() {
     m.put("d/a|b.txt", b"3");
     let dirty: HashSet<String> = ["d/a|b.txt".to_owned()].into();
     rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
-    let mut names: Vec<&str> = cache.skipped.iter().map(|(p, _)| p.as_str()).collect();
+    let mut names: Vec<&str> = cache.skipped.iter().map(|k| k.path.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["d/CON.txt", "d/a|b.txt"]);
     // Renamed: the next rescan of the folder drops them.
@@ -292,4 +292,66 @@ fn nfc_and_nfd_spellings_in_one_folder_collide() {
         assert_eq!(s.problems.len(), 1);
         assert!(s.problems[0].contains("normalisation"), "{}", s.problems[0]);
     }
+}
+
+/// What a `[[rules]]` entry leaves out is noted (it keeps its folder, SPEC
+/// §3), by a full scan and by a rescan of its folder; what only the
+/// `exclude` list leaves out is not; gone, it is forgotten.
+#[test]
+fn what_the_rules_leave_out_is_noted_by_scans_and_rescans() {
+    let m = MemFs::new("l", false, 1);
+    m.put(MARKER_NAME, b"{}");
+    m.put("d/keep/k.txt", b"k");
+    m.put("d/x.tmp", b"tmp");
+    m.put("d/a.txt", b"a");
+    let ex =
+        ex(&["*.tmp"], true).with_rule(std::sync::Arc::new(|p: &str, _| p.starts_with("d/keep/")));
+    let mut cache = scan_side(&m, Side::Left, &ex, true, &|_| {}).unwrap();
+    assert_eq!(cache.ruled_out, ["d/keep/k.txt"]);
+    assert!(!cache.entries.contains_key("d/keep/k.txt"));
+    m.put("d/keep/k2.txt", b"k2");
+    let dirty: HashSet<String> = ["d/keep/k2.txt".to_owned()].into();
+    rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+    let mut held = cache.ruled_out.clone();
+    held.sort();
+    assert_eq!(held, ["d/keep/k.txt", "d/keep/k2.txt"]);
+    m.remove_file("d/keep/k.txt").unwrap();
+    m.remove_file("d/keep/k2.txt").unwrap();
+    m.remove_dir("d/keep").unwrap();
+    let dirty: HashSet<String> = ["d/keep".to_owned()].into();
+    rescan_dirs(&m, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+    assert!(cache.ruled_out.is_empty(), "{:?}", cache.ruled_out);
+}
+
+/// Audit item 4: a folder that cannot be listed is a skipped path with
+/// why (unknown, never absent, and listed for the admin), after a full
+/// scan and after a rescan; listed again, it is no longer skipped.
+#[test]
+fn an_unreadable_folder_is_a_skipped_path_until_it_can_be_listed() {
+    use crate::fs::ErrorClass;
+    use crate::fs::fault::{FaultFs, FaultRule};
+    let m = MemFs::new("l", false, 1);
+    m.put(MARKER_NAME, b"{}");
+    m.put("d/priv/a.txt", b"a");
+    m.put("d/b.txt", b"b");
+    let f = FaultFs::new(std::sync::Arc::new(m.clone()));
+    f.fail(FaultRule {
+        op: "list",
+        path_contains: "priv".into(),
+        class: ErrorClass::PermissionDenied,
+        times: 2,
+    });
+    let ex = ex(&[], true);
+    let mut cache = scan_side(&f, Side::Left, &ex, true, &|_| {}).unwrap();
+    let skipped = |c: &SideScan| c.skipped.iter().map(|k| k.path.clone()).collect::<Vec<_>>();
+    assert_eq!(skipped(&cache), ["d/priv"]);
+    assert!(cache.is_unknown("d/priv/a.txt") && cache.entries.contains_key("d/b.txt"));
+    // Still unreadable at the rescan of its folder: still listed, once.
+    let dirty: HashSet<String> = ["d/priv/a.txt".to_owned()].into();
+    rescan_dirs(&f, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+    assert_eq!(skipped(&cache), ["d/priv"]);
+    // Readable again.
+    rescan_dirs(&f, Side::Left, &ex, true, &mut cache, &dirty).unwrap();
+    assert!(cache.skipped.is_empty(), "{:?}", cache.skipped);
+    assert!(cache.entries.contains_key("d/priv/a.txt"));
 }

@@ -1,14 +1,16 @@
-//! The `skipped` table: the paths the latest plan skipped on purpose (a
-//! name the other side cannot hold, a case collision, a link), with since
-//! when, so `status`, the report and the health verdict can name them.
-//! Replaced as a whole by each plan.
+//! The `skipped` table: the paths the latest plan could not sync (a name
+//! the other side cannot hold, a case collision, a link, a folder or entry
+//! that cannot be read), with why and since when, so `status`, the report,
+//! the health verdict ("needs you") and the log can name them. Replaced
+//! as a whole by each plan.
 
 use super::{State, StateError, sql_err};
 use crate::Side;
 use rusqlite::params;
 
-/// A path the latest plan skipped on purpose (a name the other side cannot
-/// hold, a case collision, a link): never synced until it is renamed.
+/// A path the latest plan could not sync (a name the other side cannot
+/// hold, a case collision, a link, an unreadable folder): left alone on
+/// both sides until it is renamed, replaced or readable.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {
     pub side: Side,

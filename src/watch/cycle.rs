@@ -53,6 +53,9 @@ pub(super) struct Loop<'a> {
     pub(super) refused: bool,
     /// Scan problems already logged.
     pub(super) reported: HashSet<String>,
+    /// Skipped paths (side, path, why) already logged: each is logged when
+    /// a plan first skips it, and again only after it cleared.
+    pub(super) skipped_logged: HashSet<(Side, String, String)>,
     /// Paths this process wrote since the last scan (re-listed next cycle).
     pub(super) written: PerSide<HashSet<String>>,
     /// Each side's last scan, kept up to date from watcher events.
@@ -679,6 +682,25 @@ impl Loop<'_> {
         }
     }
 
+    /// Logs the paths the plan just made skipped that were not skipped
+    /// before (see [`apply::log_skipped`]).
+    fn log_skipped(&mut self) {
+        let now = match self.state.skipped() {
+            Ok(now) => now,
+            Err(e) => {
+                self.log.error("error", json!({"error": e.to_string()}));
+                return;
+            }
+        };
+        let key = |k: &crate::state::Skipped| (k.side, k.path.clone(), k.reason.clone());
+        apply::log_skipped(
+            &self.log,
+            now.iter()
+                .filter(|k| !self.skipped_logged.contains(&key(k))),
+        );
+        self.skipped_logged = now.iter().map(key).collect();
+    }
+
     /// Plans from `scans` and applies: what the cycle came to.
     pub(super) fn cycle(
         &mut self,
@@ -717,6 +739,7 @@ impl Loop<'_> {
                     .warn("scan", json!({"result": "skipped", "error": p}));
             }
         }
+        self.log_skipped();
         let deferred = plan.summary.deferred > 0;
         if dry_run {
             if plan.summary.has_changes() {

@@ -145,6 +145,7 @@ pub fn run(
         lane,
         outage: PerSide::default(),
         reported: HashSet::new(),
+        skipped_logged: HashSet::new(),
         refused: blocked,
         watchers,
         tx: tx.clone(),

@@ -39,7 +39,7 @@ fn walk_checks_raw_names_before_joining_them() {
     let mut found: Vec<_> = w.iter().map(|(p, _)| p).collect();
     found.sort_unstable();
     assert_eq!(found, ["fine.txt", "ok", "ok/inner.txt"]);
-    let mut skipped: Vec<_> = w.skipped.iter().map(|(p, _)| p.as_str()).collect();
+    let mut skipped: Vec<_> = w.skipped.iter().map(|(p, ..)| p.as_str()).collect();
     skipped.sort_unstable();
     assert_eq!(
         skipped,

@@ -217,8 +217,23 @@ pub fn hash_requests(input: &Input<'_>) -> Vec<(Side, String)> {
     out
 }
 
+/// `key` gets no op this plan: [`later`] or [`blocked`].
 pub(super) fn skipped(input: &Input<'_>, key: &str) -> bool {
+    later(input, key) || blocked(input, key)
+}
+
+/// `key` is left for a later cycle (counted as deferred): it lies at or
+/// below what a side could not read or tell apart, or it is deferred.
+pub(super) fn later(input: &Input<'_>, key: &str) -> bool {
     input.left.is_unknown(key) || input.right.is_unknown(key) || input.deferred.contains(key)
+}
+
+/// `key` lies at or below what a side skipped on purpose (a link, a name
+/// the other side cannot hold): unknown, never absent, so nothing is
+/// planned there on either side; it waits for the admin (a skipped path),
+/// not for a later cycle.
+pub(super) fn blocked(input: &Input<'_>, key: &str) -> bool {
+    input.left.is_blocked(key) || input.right.is_blocked(key)
 }
 
 pub(super) fn same_meta(a: Option<&Entry>, b: Option<&Entry>) -> bool {

@@ -18,9 +18,13 @@
 //! Propagation: the other side must still have the old path (changed or
 //! not), have nothing at the new one, and not have moved or deleted the old
 //! one itself; then one `move` op renames it there (moves run after folders
-//! are created, before copies). An edit made on one side only follows as a
-//! copy at the new path in the same plan; edits on both are left to the
-//! next plan, whose rules see them at the new path.
+//! are created, before copies). An edit made on one side only, to the moved
+//! file or to a file moved with a folder (one rename), follows as a copy at
+//! the new path in the same plan; edits on both are left to the next plan,
+//! whose rules see them at the new path.
+//!
+//! Also here: [`hold_renamed`], a rename to a name the other side cannot
+//! hold, which no move can follow (the old path is held, never deleted).
 //!
 //! Invariant: anything unclear (an ambiguous match, a path unknown or
 //! deferred on either side, something at the target) is no move: every path
@@ -29,10 +33,80 @@
 
 use super::classify::{classify, hashable};
 use super::{Class, Input, Phase, Planner};
+use crate::PerSide;
 use crate::fs::FileId;
 use crate::plan::{Cause, MoveStep, MovedEntry, Op};
+use crate::scan::{SideScan, Skip};
+use crate::state::StateMap;
 use crate::{Entry, Kind, Rule, Side, paths};
 use std::collections::{HashMap, HashSet};
+
+/// Holds the paths a side lost since the last sync that live on there
+/// under a name its scan skipped (one the other side cannot hold, or not
+/// UTF-8): a rename the other side cannot follow. What a scan could not
+/// sync is unknown, never absent (SPEC §4), so the other side's copy is
+/// not deleted (audit item 3). The skipped entry is that path's item when
+/// both report a file id and the inodes are equal (devices are ignored, as
+/// in `classify::replaced`); where either has none, for a file only, when
+/// it lies in the same folder with the same size and mtime. Each held path
+/// is blocked on its side (nothing at or below it planned, on either side,
+/// and not counted as left for later); the skipped name stays listed with
+/// its own reason, and renamed again it syncs (a move, found as usual).
+pub fn hold_renamed(state: &StateMap, scans: &mut PerSide<SideScan>, case_sensitive: bool) {
+    for side in Side::BOTH {
+        let scan = &scans[side];
+        let named: Vec<&Skip> = scan
+            .skipped
+            .iter()
+            .filter(|k| k.meta.is_some() && !k.unreadable)
+            .collect();
+        if named.is_empty() {
+            continue;
+        }
+        let mut held: Vec<(String, String, String)> = Vec::new();
+        for key in state.keys() {
+            let Some(prev) = state.get(key).and_then(|r| r.side(side)) else {
+                continue;
+            };
+            if scan.entries.contains_key(key) || scan.is_unknown(key) || scan.is_blocked(key) {
+                continue;
+            }
+            if let Some(k) = named
+                .iter()
+                .find(|k| same_item(prev, k, key, case_sensitive))
+            {
+                held.push((key.to_owned(), prev.path.clone(), k.path.clone()));
+            }
+        }
+        let scan = &mut scans[side];
+        for (key, was, now) in held {
+            scan.problems.push(format!(
+                "`{was}` was renamed to `{now}`, a name the other side cannot hold: left alone on both sides until it is renamed"
+            ));
+            scan.blocked.push(key);
+        }
+    }
+}
+
+/// Is the entry under the skipped name `skip` what `key` (`prev` at the
+/// last sync) was? See [`hold_renamed`].
+fn same_item(prev: &Entry, skip: &Skip, key: &str, case_sensitive: bool) -> bool {
+    let Some(m) = &skip.meta else {
+        return false;
+    };
+    if m.kind != prev.kind {
+        return false;
+    }
+    match (prev.id, m.id) {
+        (Some(a), Some(b)) => a.ino == b.ino,
+        _ => {
+            prev.kind == Kind::File
+                && m.size == prev.size
+                && m.mtime == prev.mtime
+                && paths::key_of(paths::parent(&skip.path), case_sensitive) == paths::parent(key)
+        }
+    }
+}
 
 /// A move found on one side: keys before and after.
 #[derive(Debug, Clone)]
@@ -44,7 +118,7 @@ struct Found {
 }
 
 fn skipped_key(input: &Input<'_>, key: &str) -> bool {
-    input.left.is_unknown(key) || input.right.is_unknown(key) || input.deferred.contains(key)
+    super::classify::skipped(input, key)
 }
 
 /// Files and folders gone on `side` since the last sync (key, snapshot).
@@ -354,6 +428,9 @@ impl Planner<'_> {
         // either side is still seen as a change there.
         let mut moved = vec![self.moved_entry(f, &f.from, &f.to, s_prev, o_prev, &dest_path)?];
         let mut keys = vec![f.from.clone(), f.to.clone()];
+        // The files moved with the folder: (index in `moved`, last-synced
+        // snapshot on the mover's side, then on the other).
+        let mut inside: Vec<(usize, &Entry, &Entry)> = Vec::new();
         if f.dir {
             let below: Vec<(&str, &crate::state::StateRow)> = input.state.below(&f.from).collect();
             for (k, r) in below {
@@ -372,6 +449,9 @@ impl Planner<'_> {
                     || skipped_key(input, k)
                 {
                     return None;
+                }
+                if op.kind == Kind::File {
+                    inside.push((moved.len(), sp, op));
                 }
                 moved.push(self.moved_entry(f, k, &to_key, sp, op, &o_path)?);
                 keys.push(k.to_owned());
@@ -400,7 +480,16 @@ impl Planner<'_> {
                 s_prev.path
             ),
         };
-        let top = moved[0].clone();
+        // Edits made on one side only follow the move in this plan, for the
+        // moved file and for each file moved with a folder (one rename).
+        let mut follow: Vec<(MovedEntry, &Entry, &Entry)> =
+            vec![(moved[0].clone(), s_prev, o_prev)];
+        if f.dir {
+            follow = inside
+                .into_iter()
+                .map(|(i, sp, op)| (moved[i].clone(), sp, op))
+                .collect();
+        }
         let step = MoveStep {
             side: o,
             from: s,
@@ -413,8 +502,10 @@ impl Planner<'_> {
         self.added[o].insert(f.to.clone());
         self.removed[o].insert(f.from.clone());
         self.push(Phase::Moves, op);
-        if !f.dir {
-            self.follow_up(f, s_prev, s_new, o_prev, o_now, &top);
+        for (m, sp, op) in follow {
+            if let (Some(s_now), Some(o_now)) = (self.cur(s, &m.to_key), self.cur(o, &m.from_key)) {
+                self.follow_up(s, (sp, s_now), (op, o_now), &m);
+            }
         }
         Some(keys)
     }
@@ -454,25 +545,26 @@ impl Planner<'_> {
         })
     }
 
-    /// An edit made on one side only reaches the other at the new path in
-    /// this plan (the move runs first); edits on both wait for the next plan.
+    /// An edit made on one side only to the moved file `m` (moved on `s`;
+    /// each side's snapshot at the last sync and now) reaches the other
+    /// side at the new path in this plan (the move runs first, SPEC §6);
+    /// edits on both wait for the next plan, whose rules see them there.
     fn follow_up(
         &mut self,
-        f: &Found,
-        s_prev: &Entry,
-        s_new: &Entry,
-        o_prev: &Entry,
-        o_now: &Entry,
-        top: &MovedEntry,
+        s: Side,
+        (s_prev, s_new): (&Entry, &Entry),
+        (o_prev, o_now): (&Entry, &Entry),
+        m: &MovedEntry,
     ) {
-        let (s, o) = (f.side, f.side.other());
+        let o = s.other();
         let s_changed = classify(Some(s_prev), Some(s_new)) == Class::Content;
         let o_changed = classify(Some(o_prev), Some(o_now)) == Class::Content;
+        let to = m.to_key.as_str();
         let at = |side: Side| {
             if side == Side::Left {
-                &top.left
+                &m.left
             } else {
-                &top.right
+                &m.right
             }
         };
         match (s_changed, o_changed) {
@@ -481,7 +573,7 @@ impl Planner<'_> {
                 dest_now.path.clone_from(&at(o).path);
                 let rule = Rule::changed_on(s);
                 self.copy_over(
-                    &f.to,
+                    to,
                     s,
                     s_new,
                     &dest_now,
@@ -494,7 +586,7 @@ impl Planner<'_> {
                 src.path.clone_from(&at(o).path);
                 let rule = Rule::changed_on(o);
                 self.copy_over(
-                    &f.to,
+                    to,
                     o,
                     &src,
                     s_new,
