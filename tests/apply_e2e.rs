@@ -73,15 +73,7 @@ fn one_sided_changes_propagate_both_ways() {
             .any(|l| l["event"] == "delete" && l["rule"] == "6.2.7")
     );
     let cycle = log.iter().rev().find(|l| l["event"] == "cycle").unwrap();
-    for k in [
-        "files_scanned",
-        "changes",
-        "conflicts",
-        "soft_deletes",
-        "hard_deletes",
-        "bytes_copied",
-        "duration_ms",
-    ] {
+    for k in common::CYCLE_FIELDS {
         assert!(cycle.get(k).is_some(), "cycle event lacks {k}");
     }
 }

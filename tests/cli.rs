@@ -526,15 +526,7 @@ fn every_apply_and_watch_cycle_logs_a_cycle_event_with_metrics() {
         .collect();
     assert_eq!(cycles.len(), 1 + 3 + 2, "{cycles:?}");
     for c in &cycles {
-        for k in [
-            "files_scanned",
-            "changes",
-            "conflicts",
-            "soft_deletes",
-            "hard_deletes",
-            "bytes_copied",
-            "duration_ms",
-        ] {
+        for k in common::CYCLE_FIELDS {
             assert!(c[k].is_u64(), "cycle event lacks {k}: {c}");
         }
         assert!(

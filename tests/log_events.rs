@@ -25,15 +25,7 @@ fn ends_with_one_cycle(events: &[Value], what: &str) -> Value {
         last["event"], "cycle",
         "{what}: the last event: {events:#?}"
     );
-    for k in [
-        "files_scanned",
-        "changes",
-        "conflicts",
-        "soft_deletes",
-        "hard_deletes",
-        "bytes_copied",
-        "duration_ms",
-    ] {
+    for k in common::CYCLE_FIELDS {
         assert!(last[k].is_u64(), "{what}: {k} in {last}");
     }
     last.clone()

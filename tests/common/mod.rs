@@ -18,6 +18,17 @@ pub struct Env {
     pub config: PathBuf,
 }
 
+/// The counts every `cycle` event carries (SPEC §12).
+pub const CYCLE_FIELDS: [&str; 7] = [
+    "files_scanned",
+    "changes",
+    "conflicts",
+    "soft_deletes",
+    "hard_deletes",
+    "bytes_copied",
+    "duration_ms",
+];
+
 pub const BASE: &str = "left_root = 'left'\nright_root = 'right'\nstate_db = 'state/twinsync.db'\n\n[transfer]\nmin_file_age_seconds = 0\n\n[logging]\nlog_file_path = 'twinsync.log.jsonl'\n";
 
 impl Env {
