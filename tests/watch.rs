@@ -406,3 +406,28 @@ fn an_unavailable_side_is_looked_at_again_at_the_usual_interval() {
         assert!(gap >= 900, "cycles {gap} ms apart: {starts:?}");
     }
 }
+
+/// `report_path` inside a root: watch writes the page there, and it is
+/// never synced (it used to go across every cycle, each old version to
+/// the other side's trash).
+#[test]
+fn a_report_inside_a_root_is_never_synced() {
+    let e = Env::init("[logging]\nreport_path = 'left/live.html'\n");
+    e.write(Side::Left, "a.txt", "a", 100);
+    e.cmd(&["watch", "--cycles", "2"]).assert().success();
+    assert!(e.left.join("live.html").exists(), "the page is written");
+    assert!(e.read(Side::Right, "a.txt").is_some());
+    assert!(
+        !e.right.join("live.html").exists(),
+        "the page is not synced"
+    );
+    let plan = e.plan_json();
+    assert!(
+        plan["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| !o["path"].as_str().unwrap().contains("live.html")),
+        "{plan}"
+    );
+}

@@ -569,6 +569,18 @@ impl Config {
         }
     }
 
+    /// `[logging] report_path`, resolved against the config's folder;
+    /// `None` when it is empty (no report from `watch`).
+    #[must_use]
+    pub fn report_path(&self) -> Option<PathBuf> {
+        let p = self.raw.logging.report_path.trim();
+        if p.is_empty() {
+            return None;
+        }
+        let base = self.file.parent().unwrap_or_else(|| Path::new("."));
+        Some(resolve(base, p))
+    }
+
     /// The root folder of a side.
     #[must_use]
     pub fn root(&self, side: crate::Side) -> &Path {
@@ -579,8 +591,8 @@ impl Config {
     }
 
     /// What is never synced on a side: the `exclude` patterns, the trash
-    /// folder when it lies inside the root, and the log file and state DB
-    /// when they do.
+    /// folder when it lies inside the root, and the log file, the state DB
+    /// and the activity report (`report_path`) when they do.
     ///
     /// # Errors
     /// Only for bad patterns, which loading the config already rejects.
@@ -590,8 +602,10 @@ impl Config {
             TrashRoot::Outside(_) => None,
         };
         let root = self.root(side);
-        let extra: Vec<String> = [&self.log_file, &self.state_db]
+        let report = self.report_path();
+        let extra: Vec<String> = [Some(&self.log_file), Some(&self.state_db), report.as_ref()]
             .into_iter()
+            .flatten()
             .filter_map(|p| rel_inside(root, p))
             .collect();
         let ex = Excluder::new(&self.raw.exclude, self.case_sensitive, trash, Some(&extra))?;

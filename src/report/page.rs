@@ -317,7 +317,7 @@ pub fn render(s: &Snapshot) -> String {
 
                 footer {
                     "Made by " code { "twinsync report" } " from the state DB " code { (s.state_db) }
-                    " and the log. A static page: it changes only when written again (" code { "watch" } " with " code { "[logging] report_path" } " rewrites it after busy cycles, at most once a minute)."
+                    " and the log. A static page: it changes only when written again (" code { "watch" } " with " code { "[logging] report_path" } " rewrites it after every cycle that did something)."
                 }
             } }
         }
