@@ -23,7 +23,8 @@
 //!   journalled is recognised on disk by the resumed run (recovered), as
 //!   after a crash in series; a stop request lets the running copies finish
 //!   (small copies finish with their step, SPEC §2) and starts no more;
-//! - batched (where the destination [`crate::fs::Fs::syncs_in_batches`]):
+//! - batched (where the destination [`crate::fs::Fs::syncs_in_batches`]
+//!   and no bandwidth limit applies):
 //!   no temp is renamed into place before the call that made it durable
 //!   returned; a batch whose sync fails has every copy failed and its
 //!   temps removed (a fatal failure leaves them to the sweep); a staged
@@ -165,10 +166,15 @@ pub(super) fn run_at_once(
     for op in run {
         journal.look_before(op)?;
     }
-    let batched = run.iter().all(|op| match &op.step {
-        Step::Copy(c) => sides.get(c.side).syncs_in_batches(),
-        _ => false,
-    });
+    // Not under a bandwidth limit: there a batch lands only when its
+    // slowest copy has crawled through, holding back the small files
+    // staged beside it, and a sync per file costs nothing next to the
+    // transfer anyway.
+    let batched = ex.cfg.bandwidth.is_unlimited()
+        && run.iter().all(|op| match &op.step {
+            Step::Copy(c) => sides.get(c.side).syncs_in_batches(),
+            _ => false,
+        });
     if !batched {
         let progress = opts.progress;
         return pool(
