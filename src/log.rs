@@ -140,7 +140,7 @@ impl Logger {
         {
             crate::eoutln!(
                 "{}  {}",
-                chrono::Local::now().format("%H:%M:%S"),
+                crate::human::time(&chrono::Local::now()),
                 crate::human::escape(&text)
             );
         }

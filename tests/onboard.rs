@@ -429,7 +429,20 @@ fn people_read_local_times_with_offset_binary_sizes_and_human_durations() {
     let list = kolkata(&["trash", "list"]);
     e.write(Side::Left, "b.txt", "b", 300);
     let plan = kolkata(&["plan"]);
-    for (what, text) in [("status", &status), ("trash list", &list), ("plan", &plan)] {
+    // The watch console's line for the cycle that copies it.
+    let console = kolkata(&["watch", "--cycles", "1"]);
+    assert!(
+        console
+            .lines()
+            .any(|l| l.contains("→ right") && l.contains("b.txt")),
+        "{console}"
+    );
+    for (what, text) in [
+        ("status", &status),
+        ("trash list", &list),
+        ("plan", &plan),
+        ("watch", &console),
+    ] {
         assert!(has_human_time(text), "{what}: {text}");
         if cfg!(unix) {
             assert!(

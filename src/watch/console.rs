@@ -22,14 +22,15 @@ pub(super) struct Console {
 }
 
 impl Console {
-    /// Prints `HH:MM:SS  text`, control characters escaped (a path in it
-    /// may hold them).
+    /// Prints `2026-12-07 03:33:10 +01:00  text` (SPEC §12: times people
+    /// read are local, to the second, with the offset), control characters
+    /// escaped (a path in it may hold them).
     pub(super) fn line(self, text: &str) {
         if self.silent {
             return;
         }
         let text = crate::human::escape(text);
-        let t = chrono::Local::now().format("%H:%M:%S");
+        let t = crate::human::time(&chrono::Local::now());
         if self.log_json {
             crate::eoutln!("{t}  {text}");
         } else {
