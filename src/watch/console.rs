@@ -8,8 +8,8 @@
 //! The JSON events go to the log file (and, with `--log-json`, to stdout:
 //! the human lines then go to stderr, so stdout stays pure JSON Lines).
 
-use crate::Side;
-use crate::plan::{Op, OpKind};
+use crate::plan::{Op, OpKind, Step};
+use crate::{Resolution, Side};
 use std::time::Duration;
 
 /// Where the human lines go.
@@ -95,18 +95,46 @@ pub(super) fn cycle_lines(done: &[&Op], took: Duration, lane: Option<&str>) -> V
         line.push_str(&format!(" · {}{tail}", duration(took)));
         lines.push(line);
     }
+    // Conflicts: those left for the admin (option2) are in `status`; the
+    // others were settled here, and the line says how.
     let conflicts: Vec<&Op> = done
         .iter()
         .copied()
         .filter(|o| o.kind() == OpKind::Conflict)
         .collect();
-    if !conflicts.is_empty() {
+    let (open, settled): (Vec<&Op>, Vec<&Op>) = conflicts.iter().partition(
+        |o| matches!(&o.step, Step::Conflict(c) if c.conflict.resolution == Resolution::LeftAlone),
+    );
+    if !open.is_empty() {
         lines.push(format!(
-            "conflict  {} (see `twinsync status`)",
-            names(&conflicts)
+            "conflict  {}: left for you (see `twinsync status`)",
+            names(&open)
         ));
     }
+    for op in settled {
+        lines.push(format!("conflict  {}", settled_how(op)));
+    }
     lines
+}
+
+/// A conflict settled by its plan, in words: `report.docx: the older
+/// version kept as report - clash.docx`, `a.txt: the newer version won`.
+fn settled_how(op: &Op) -> String {
+    let Step::Conflict(c) = &op.step else {
+        return op.path.clone();
+    };
+    let c = &c.conflict;
+    match (c.resolution, c.clash_path.as_deref()) {
+        (Resolution::ClashCopies, Some(clash)) => format!(
+            "{}: the {} version is newer; the {} one kept as {clash}",
+            op.path, c.newer, c.older
+        ),
+        (Resolution::KeepSide, _) => format!("{}: settled as `resolve` chose", op.path),
+        _ => format!(
+            "{}: the {} version is newer and replaced the {} one",
+            op.path, c.newer, c.older
+        ),
+    }
 }
 
 /// `a.txt, b.txt, c.txt, 2 more`.
@@ -184,6 +212,32 @@ mod tests {
             [
                 "→ right  Sales/Q3.xlsx, b.txt, c.txt, 1 more · 1.20 MiB · 400 ms",
                 "→ left   New/ · 400 ms",
+            ]
+        );
+    }
+
+    /// A conflict the plan settled says how; one left for the admin
+    /// points at `status` (which lists only those).
+    #[test]
+    fn a_conflict_line_says_how_it_was_settled() {
+        let conflict = |path: &str, resolution: &str, clash: Option<&str>| -> Op {
+            serde_json::from_value(serde_json::json!({
+                "id": 1, "kind": "conflict", "path": path, "key": path, "rule": "6.2.1",
+                "reason": "r", "expect": [],
+                "conflict": {"newer": "right", "older": "left", "clash_path": clash,
+                             "resolution": resolution, "option": "option1",
+                             "left": null, "right": null}
+            }))
+            .unwrap()
+        };
+        let clash = conflict("report.docx", "clash_copies", Some("report - clash.docx"));
+        let left = conflict("budget.xlsx", "left_alone", None);
+        let lines = cycle_lines(&[&clash, &left], Duration::from_millis(5), None);
+        assert_eq!(
+            lines,
+            [
+                "conflict  budget.xlsx: left for you (see `twinsync status`)",
+                "conflict  report.docx: the right version is newer; the left one kept as report - clash.docx",
             ]
         );
     }
