@@ -215,7 +215,7 @@ impl State {
         let st = Self::open_or_create(file)?;
         if fresh {
             crate::eoutln!(
-                "warning: there was no state DB at `{}`, so a new one was made: this is a first run. Files on both sides are compared; equal ones are adopted, the others copied, nothing is deleted.",
+                "warning: no state DB at `{}`: made a new one. A first run: equal files are adopted, the others copied, nothing is deleted.",
                 file.display()
             );
         }
