@@ -137,9 +137,14 @@ pub fn try_enqueue(
 
 /// Queues the alert of a guard refusal (no network: the caller flushes,
 /// or in `watch` the mailer thread does).
-pub fn enqueue_guard(cfg: &Config, state: &State, why: &str) {
+pub fn enqueue_guard(cfg: &Config, state: &State, r: &crate::plan::guard::Refusal) {
     if cfg.raw.email.enabled {
-        enqueue(state, "guard", "sync refused by the safety guard", why);
+        enqueue(
+            state,
+            "guard",
+            &format!("sync refused by the {}", r.guard),
+            &r.alert_body(),
+        );
     }
 }
 

@@ -372,7 +372,7 @@ fn mass_change_guard(
     files_now: Option<PerSide<u64>>,
     forced: bool,
 ) -> Result<Counts, PipelineError> {
-    let changed = count_content_changes(files, &scans.left, &scans.right);
+    let (changed, mut examples) = count_content_changes(files, &scans.left, &scans.right);
     let files_now = files_now.unwrap_or_else(|| {
         PerSide::new(
             scans.left.file_count() as u64,
@@ -380,13 +380,14 @@ fn mass_change_guard(
         )
     });
     if !forced
-        && let Some(why) = guard::change_guard(
+        && let Some(mut why) = guard::change_guard(
             changed,
             files_now,
             cfg.raw.safety.max_change_percent,
             cfg.raw.safety.max_delete_min_files,
         )
     {
+        why.examples = std::mem::take(&mut examples[why.side]);
         return Err(PipelineError::Guard(why));
     }
     Ok(Counts { changed, files_now })
@@ -662,8 +663,13 @@ fn record_ids(sides: &Sides, ops: &mut [crate::plan::Op]) {
 /// SPEC §6). Another inode alone (a file restored from a backup, or
 /// renamed over with the same size and mtime) is not counted: the engine
 /// hashes it to decide, and a restore must not block the sync.
-fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerSide<u64> {
+fn count_content_changes(
+    files: &StateMap,
+    ls: &SideScan,
+    rs: &SideScan,
+) -> (PerSide<u64>, PerSide<Vec<String>>) {
     let mut n = PerSide::new(0u64, 0u64);
+    let mut examples: PerSide<Vec<String>> = PerSide::default();
     for key in files.keys() {
         let Some(row) = files.get(key) else { continue };
         for (side, prev, scan) in [
@@ -676,10 +682,13 @@ fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerS
                 && (p.size != cur.size || p.mtime != cur.mtime)
             {
                 n[side] += 1;
+                if examples[side].len() < guard::EXAMPLES {
+                    examples[side].push(cur.path.clone());
+                }
             }
         }
     }
-    n
+    (n, examples)
 }
 
 #[cfg(test)]

@@ -419,3 +419,57 @@ fn watch_alerts_a_guard_refusal_once_per_streak_without_smtp_in_the_cycle() {
     }
     assert_eq!(common::synced(&e.right).len(), 25, "nothing deleted");
 }
+
+/// 6.2.2 under `new_file_both_different = "option2"` (newer overwrites)
+/// is a conflict handled by option2: it alerts (SPEC §11).
+#[test]
+fn new_on_both_sides_with_option2_newer_overwrites_alerts() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = env_with_mail(
+        smtp.port,
+        "[conflicts]\nnew_file_both_different = 'option2'\n",
+    );
+    sync(&e);
+    e.write(Side::Left, "n.txt", "left", 300);
+    e.write(Side::Right, "n.txt", "right, newer", 200);
+    sync(&e);
+    assert_eq!(e.read(Side::Left, "n.txt").as_deref(), Some("right, newer"));
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    for needle in ["n.txt", "6.2.2", "overwrote", "Left:", "Right:", "12 bytes"] {
+        assert!(msgs[0].contains(needle), "lacks {needle:?}:\n{}", msgs[0]);
+    }
+}
+
+/// A guard's refusal email names the counts and the first few paths the
+/// refused plan would delete.
+#[test]
+fn a_guard_refusal_email_names_the_counts_and_the_first_paths() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = env_with_mail(smtp.port, "");
+    for i in 0..25 {
+        e.write(Side::Left, &format!("f{i:02}.txt"), "x", 900);
+    }
+    sync(&e);
+    for i in 0..25 {
+        std::fs::remove_file(e.left.join(format!("f{i:02}.txt"))).unwrap();
+    }
+    e.cmd(&["apply", "-y"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .assert()
+        .code(4);
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    let m = &msgs[0];
+    for needle in [
+        "mass-delete guard",
+        "Side: right",
+        "25 of 26",
+        "f00.txt",
+        "f04.txt",
+        "and 20 more",
+    ] {
+        assert!(m.contains(needle), "lacks {needle:?}:\n{m}");
+    }
+    assert!(!m.contains("f05.txt"), "{m}");
+}

@@ -209,14 +209,7 @@ pub(super) fn delete_guard(
     force: bool,
     log: &Logger,
 ) -> Result<(), RunError> {
-    let safety = &cfg.raw.safety;
-    if !force
-        && let Some(r) = guard::delete_guard(
-            &plan.summary,
-            safety.max_delete_percent,
-            safety.max_delete_min_files,
-        )
-    {
+    if !force && let Some(r) = guard::delete_guard_of(plan, &cfg.raw.safety) {
         refused(cfg, state, &r, log);
         return Err(RunError::Refused(format!("refused: {r}")));
     }

@@ -252,7 +252,8 @@ impl Loop<'_> {
         }
         let plan = Arc::new(plan);
         let small = |op: &Op| op.lane() != Lane::Large;
-        let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(self.cfg, op, err);
+        let on_event =
+            |op: &Op, ev: apply::StepEvent<'_>| apply::alert::enqueue_step(self.cfg, op, ev);
         // Bars on a terminal (the service has none).
         let bars = crate::terminal::Bars::on_terminal();
         // ...and the dashboard's copies in flight.
@@ -751,12 +752,7 @@ impl Loop<'_> {
                 ..CycleOutcome::planned(planned, false)
             };
         }
-        let safety = &self.cfg.raw.safety;
-        if let Some(r) = guard::delete_guard(
-            &plan.summary,
-            safety.max_delete_percent,
-            safety.max_delete_min_files,
-        ) {
+        if let Some(r) = guard::delete_guard_of(&plan, &self.cfg.raw.safety) {
             return CycleOutcome {
                 record: Some(planned),
                 ..self.refuse(&r)
