@@ -473,3 +473,47 @@ fn a_guard_refusal_email_names_the_counts_and_the_first_paths() {
     }
     assert!(!m.contains("f05.txt"), "{m}");
 }
+
+/// SPEC §4/§11: an outage is alerted once, by whichever run sees it first
+/// (`apply` too), however many runs and `watch` restarts follow; the first
+/// run that finds the side back alerts that, with since when — once.
+#[test]
+fn an_outage_alerts_once_across_runs_and_again_once_when_it_is_back() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = Env::init(&format!(
+        "sync_interval_seconds = 1\n{}",
+        email_config(smtp.port, "")
+    ));
+    e.write(Side::Left, "keep", "k", 900);
+    sync(&e);
+    let away = e.dir.path().join("right.x");
+    std::fs::rename(&e.right, &away).unwrap();
+    let watch = || {
+        e.cmd(&["watch", "--cycles", "2"])
+            .env("TS_TEST_SMTP_PW", PASSWORD)
+            .env("TWINSYNC_POLL_ONLY", "1")
+            .timeout(Duration::from_mins(1))
+            .output()
+            .unwrap()
+    };
+    for _ in 0..3 {
+        e.cmd(&["apply", "-y"])
+            .env("TS_TEST_SMTP_PW", PASSWORD)
+            .assert()
+            .code(3);
+    }
+    assert_eq!(smtp.count(), 1, "the first apply alerts the outage");
+    assert!(smtp.messages.lock().unwrap()[0].contains("right side unavailable"));
+    watch();
+    watch();
+    assert_eq!(smtp.count(), 1, "one outage, one email");
+    std::fs::rename(&away, &e.right).unwrap();
+    watch();
+    assert_eq!(smtp.count(), 2, "{:?}", smtp.messages.lock().unwrap());
+    let back = smtp.messages.lock().unwrap()[1].clone();
+    assert!(back.contains("right side available again"), "{back}");
+    assert!(back.contains("Unavailable since: "), "{back}");
+    watch();
+    sync(&e);
+    assert_eq!(smtp.count(), 2, "{:?}", smtp.messages.lock().unwrap());
+}
