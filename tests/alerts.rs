@@ -133,14 +133,32 @@ fn with_the_server_down_sync_is_prompt_and_mail_goes_out_later() {
     let st: serde_json::Value =
         serde_json::from_slice(&e.cmd(&["status", "--json"]).output().unwrap().stdout).unwrap();
     assert_eq!(st["emails_queued"], 1);
-    // The server comes back; the outbox retries after its backoff.
+    // The server comes back: the next apply delivers the queue at once,
+    // whatever the retry backoff says (SPEC §11).
     let smtp = Smtp::start(Some(port), PASSWORD);
-    let db = e.dir.path().join("state/twinsync.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute("UPDATE outbox SET next_try = 0", []).unwrap();
     sync(&e);
     assert_eq!(smtp.count(), 1);
     assert!(smtp.messages.lock().unwrap()[0].contains("a.txt"));
+}
+
+/// A successful `alert test` delivers what is queued too, without waiting
+/// for the retry backoff.
+#[test]
+fn alert_test_delivers_the_queue_once_the_server_works() {
+    let probe = Smtp::start(None, PASSWORD);
+    let port = probe.port;
+    probe.stop();
+    let e = env_with_mail(port, "");
+    make_conflict(&e, "q.txt");
+    sync(&e);
+    let smtp = Smtp::start(Some(port), PASSWORD);
+    e.cmd(&["alert", "test"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .assert()
+        .success()
+        .stdout(contains("Queued alerts: 1 sent, 0 still queued"));
+    assert_eq!(smtp.count(), 2);
+    assert!(smtp.messages.lock().unwrap()[1].contains("q.txt"));
 }
 
 #[test]
