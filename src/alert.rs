@@ -74,7 +74,9 @@ pub enum AlertError {
     Send(String),
 }
 
-/// SMTP timeout: a failing server must not hold a cycle up.
+/// SMTP timeout (per connect, read and write): a failing server must not
+/// hold an `apply` up for long (`watch` sends from its own thread). 4 s is
+/// ample on a LAN or to a public mail service.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// After this many seconds a claimed, unsent row can be claimed again (its
@@ -218,8 +220,33 @@ fn transport(cfg: &Config) -> Result<SmtpTransport, AlertError> {
     Ok(b.build())
 }
 
+/// Whether an SMTP failure is the read or write timeout running out: lettre
+/// reports it as the socket's error, which on Unix reads "Resource
+/// temporarily unavailable (os error 11)" (`WouldBlock`).
+fn timed_out(err: &lettre::transport::smtp::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    err.is_timeout()
+}
+
 /// Explains an SMTP failure in words an admin can act on (never with credentials).
 fn diagnose(err: &lettre::transport::smtp::Error) -> String {
+    if timed_out(err) {
+        return format!(
+            "timed out after {} s: the server did not answer (a firewall dropping the connection, or not an SMTP server); check [email] smtp_host and smtp_port",
+            SMTP_TIMEOUT.as_secs()
+        );
+    }
     let text = err.to_string();
     let code = err.status().map(|c| c.to_string());
     if code
@@ -242,9 +269,6 @@ fn diagnose(err: &lettre::transport::smtp::Error) -> String {
         return format!(
             "TLS failure: {text}; check [email] security (starttls on 587, tls on 465)"
         );
-    }
-    if err.is_timeout() {
-        return format!("timed out talking to the server: {text}");
     }
     if lower.contains("refused") {
         return format!("connection refused: nothing listens on that host and port ({text})");
@@ -453,6 +477,25 @@ mod tests {
             }
         });
         (port, n)
+    }
+
+    /// A server that accepts the connection and never answers is told as
+    /// a timeout with its length, not as the socket's "os error 11".
+    #[test]
+    fn a_blackholed_server_is_told_as_a_timeout() {
+        let tarpit = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = tarpit.local_addr().unwrap().port();
+        let d = tempfile::tempdir().unwrap();
+        let text = format!(
+            "left_root = 'l'\nright_root = 'r'\nstate_db = 's.db'\n[email]\nenabled = true\nsmtp_host = '127.0.0.1'\nsmtp_port = {port}\nsecurity = 'none'\nauth = 'none'\nfrom_address = 'sync@example.com'\nto_addresses = ['admin@example.com']\n"
+        );
+        let cfg = Config::parse(&d.path().join("c.toml"), &text).unwrap();
+        let t = std::time::Instant::now();
+        let why = send_now(&cfg, "s", "b").unwrap_err().to_string();
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert!(why.starts_with("timed out after 4 s"), "{why}");
+        assert!(!why.contains("os error"), "{why}");
+        drop(tarpit);
     }
 
     /// Two senders flushing one outbox at once (the watch mailer and an
