@@ -74,7 +74,9 @@ pub enum AlertError {
     Send(String),
 }
 
-/// SMTP timeout: a failing server must not hold a cycle up.
+/// SMTP timeout (per connect, read and write): a failing server must not
+/// hold an `apply` up for long (`watch` sends from its own thread). 4 s is
+/// ample on a LAN or to a public mail service.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// After this many seconds a claimed, unsent row can be claimed again (its
@@ -137,9 +139,14 @@ pub fn try_enqueue(
 
 /// Queues the alert of a guard refusal (no network: the caller flushes,
 /// or in `watch` the mailer thread does).
-pub fn enqueue_guard(cfg: &Config, state: &State, why: &str) {
+pub fn enqueue_guard(cfg: &Config, state: &State, r: &crate::plan::guard::Refusal) {
     if cfg.raw.email.enabled {
-        enqueue(state, "guard", "sync refused by the safety guard", why);
+        enqueue(
+            state,
+            "guard",
+            &format!("sync refused by the {}", r.guard),
+            &r.alert_body(),
+        );
     }
 }
 
@@ -213,8 +220,33 @@ fn transport(cfg: &Config) -> Result<SmtpTransport, AlertError> {
     Ok(b.build())
 }
 
+/// Whether an SMTP failure is the read or write timeout running out: lettre
+/// reports it as the socket's error, which on Unix reads "Resource
+/// temporarily unavailable (os error 11)" (`WouldBlock`).
+fn timed_out(err: &lettre::transport::smtp::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    err.is_timeout()
+}
+
 /// Explains an SMTP failure in words an admin can act on (never with credentials).
 fn diagnose(err: &lettre::transport::smtp::Error) -> String {
+    if timed_out(err) {
+        return format!(
+            "timed out after {} s: the server did not answer (a firewall dropping the connection, or not an SMTP server); check [email] smtp_host and smtp_port",
+            SMTP_TIMEOUT.as_secs()
+        );
+    }
     let text = err.to_string();
     let code = err.status().map(|c| c.to_string());
     if code
@@ -237,9 +269,6 @@ fn diagnose(err: &lettre::transport::smtp::Error) -> String {
         return format!(
             "TLS failure: {text}; check [email] security (starttls on 587, tls on 465)"
         );
-    }
-    if err.is_timeout() {
-        return format!("timed out talking to the server: {text}");
     }
     if lower.contains("refused") {
         return format!("connection refused: nothing listens on that host and port ({text})");
@@ -278,26 +307,37 @@ fn send(cfg: &Config, subject: &str, body: &str) -> Result<(), AlertError> {
 }
 
 /// Sends what is queued, as one digest email, if email is enabled, the
-/// hourly limit allows and the retry backoff has passed. With `min_age_s`,
-/// waits until the oldest event is that old (the digest window).
+/// hourly limit allows and the retry backoff has passed (`watch`'s mailer
+/// thread: the backoff is at most a minute, so a queued email is retried
+/// at least once a minute). With `min_age_s`, waits until the oldest event
+/// is that old (the digest window).
 pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
+    flush_inner(cfg, state, log, min_age_s, false);
+}
+
+fn flush_inner(cfg: &Config, state: &State, log: &Logger, min_age_s: i64, ignore_backoff: bool) {
     let e = &cfg.raw.email;
     if !e.enabled {
         return;
     }
     let now = now_s();
-    let rows =
-        match state.claim_outbox(now, min_age_s, e.max_emails_per_hour, now - CLAIM_TIMEOUT_S) {
-            Ok(Some(rows)) => rows,
-            Ok(None) => return,
-            Err(why) => {
-                log.warn(
-                    "alert",
-                    json!({"result": "failed", "error": why.to_string()}),
-                );
-                return;
-            }
-        };
+    let rows = match state.claim_outbox(
+        now,
+        min_age_s,
+        e.max_emails_per_hour,
+        now - CLAIM_TIMEOUT_S,
+        ignore_backoff,
+    ) {
+        Ok(Some(rows)) => rows,
+        Ok(None) => return,
+        Err(why) => {
+            log.warn(
+                "alert",
+                json!({"result": "failed", "error": why.to_string()}),
+            );
+            return;
+        }
+    };
     // When each event happened, as people read times (the body of a step's
     // alert already starts with it).
     let at = |s: i64| {
@@ -369,9 +409,12 @@ pub fn flush_with(cfg: &Config, state: &State, log: &Logger, min_age_s: i64) {
     }
 }
 
-/// Sends what is queued now (apply does this before it finishes).
+/// Sends what is queued now, whatever the retry backoff says: an explicit
+/// `apply` (or `plan`, `alert test`) delivers what is queued before it
+/// finishes (SPEC §11), so a mail server that is back is used at once.
+/// The hourly limit still holds.
 pub fn flush(cfg: &Config, state: &State, log: &Logger) {
-    flush_with(cfg, state, log, 0);
+    flush_inner(cfg, state, log, 0, true);
 }
 
 /// Sends one email now, bypassing the outbox (`twinsync alert test`).
@@ -434,6 +477,25 @@ mod tests {
             }
         });
         (port, n)
+    }
+
+    /// A server that accepts the connection and never answers is told as
+    /// a timeout with its length, not as the socket's "os error 11".
+    #[test]
+    fn a_blackholed_server_is_told_as_a_timeout() {
+        let tarpit = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = tarpit.local_addr().unwrap().port();
+        let d = tempfile::tempdir().unwrap();
+        let text = format!(
+            "left_root = 'l'\nright_root = 'r'\nstate_db = 's.db'\n[email]\nenabled = true\nsmtp_host = '127.0.0.1'\nsmtp_port = {port}\nsecurity = 'none'\nauth = 'none'\nfrom_address = 'sync@example.com'\nto_addresses = ['admin@example.com']\n"
+        );
+        let cfg = Config::parse(&d.path().join("c.toml"), &text).unwrap();
+        let t = std::time::Instant::now();
+        let why = send_now(&cfg, "s", "b").unwrap_err().to_string();
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert!(why.starts_with("timed out after 4 s"), "{why}");
+        assert!(!why.contains("os error"), "{why}");
+        drop(tarpit);
     }
 
     /// Two senders flushing one outbox at once (the watch mailer and an

@@ -25,7 +25,7 @@ use crate::plan::engine::{self, Input, Options};
 use crate::plan::{FORMAT_VERSION, Op, Plan, Summary, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::scan::{self, SideScan};
-use crate::state::{ConflictRecord, State, StateError, StateMap};
+use crate::state::{Availability, ConflictRecord, State, StateError, StateMap};
 use crate::{PerSide, Side, paths};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -131,14 +131,67 @@ fn seek<'a>(
     }
 }
 
-/// Notes since when a side is unavailable (for the health verdict), then
-/// gives the error to return. A failure to note it is logged: the outage
-/// itself is what the caller must hear about.
-fn outage(state: &State, u: Unavailable) -> PipelineError {
-    if let Err(e) = state.note_unavailable(u.side, true) {
+/// Notes since when a side is unavailable (for the health verdict and the
+/// alert), then gives the error to return. A failure to note it is said on
+/// stderr: the outage itself is what the caller must hear about.
+fn outage(cfg: &Config, state: &State, u: Unavailable) -> PipelineError {
+    if let Err(e) = note_side(cfg, state, u.side, Some(&u)) {
         crate::errln!("cannot note that the {} side is unavailable: {e}", u.side);
     }
     PipelineError::Unavailable(u)
+}
+
+/// Notes in the state DB whether `side` is available (`why`: why not)
+/// and, when the DB did not know it yet, queues its alert (SPEC §4, §11):
+/// one when an outage starts and one when the side is back, with since
+/// when and for how long. The DB, not a process, remembers the outage, so
+/// whichever run sees the change first (`plan`, `apply`, `watch`, a
+/// restarted `watch`) alerts, and no later run alerts again.
+///
+/// # Errors
+/// State DB errors (then nothing is queued).
+pub fn note_side(
+    cfg: &Config,
+    state: &State,
+    side: Side,
+    why: Option<&Unavailable>,
+) -> Result<Option<Availability>, StateError> {
+    let change = state.note_unavailable(side, why.is_some())?;
+    if !cfg.raw.email.enabled {
+        return Ok(change);
+    }
+    let at = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map_or_else(|_| t.to_owned(), |t| crate::human::time(&t))
+    };
+    match (&change, why) {
+        (Some(Availability::Went { since }), Some(u)) => crate::alert::try_enqueue(
+            state,
+            "unavailable",
+            &format!("{side} side unavailable"),
+            &format!(
+                "Side: {side}\nUnavailable since: {}\nError: {u}\n\nSyncing is paused until it is back (twinsync keeps checking); nothing is deleted meanwhile. You get one more email when it is back.",
+                at(since)
+            ),
+        )?,
+        (Some(Availability::Back { since }), None) => {
+            let lasted = chrono::DateTime::parse_from_rfc3339(since)
+                .ok()
+                .and_then(|t| (chrono::Utc::now() - t.to_utc()).to_std().ok())
+                .map_or_else(|| "unknown".to_owned(), crate::human::duration);
+            crate::alert::try_enqueue(
+                state,
+                "recovered",
+                &format!("{side} side available again"),
+                &format!(
+                    "Side: {side}\nUnavailable since: {} (for {lasted})\n\nSyncing resumed.",
+                    at(since)
+                ),
+            )?;
+        }
+        _ => {}
+    }
+    Ok(change)
 }
 
 /// What the engine plans from, gathered by the stages before it.
@@ -192,7 +245,7 @@ pub fn make_plan(
     state: &State,
     req: PlanRequest<'_>,
 ) -> Result<(Plan, PerSide<SideScan>), PipelineError> {
-    let root_ids = check_roots(state, sides)?;
+    let root_ids = check_roots(cfg, state, sides)?;
     // Keys written by an older build follow the current identity scheme.
     state.rekey(|p| paths::key_of(p, cfg.case_sensitive))?;
     let started = Instant::now();
@@ -221,9 +274,13 @@ pub fn make_plan(
 }
 
 /// Stage 1: both roots and their markers; returns their ids (left, right).
-fn check_roots(state: &State, sides: &Sides) -> Result<(String, String), PipelineError> {
+fn check_roots(
+    cfg: &Config,
+    state: &State,
+    sides: &Sides,
+) -> Result<(String, String), PipelineError> {
     match roots::check(state, sides) {
-        Err(RootError::Unavailable(u)) => Err(outage(state, u)),
+        Err(RootError::Unavailable(u)) => Err(outage(cfg, state, u)),
         other => Ok(other?),
     }
 }
@@ -252,10 +309,10 @@ fn scan_sides(
     } else {
         scan_both(sides, &ex_l, &ex_r, cfg.case_sensitive, progress)
     };
-    let ls = ls.map_err(|u| outage(state, u))?;
-    let scans = PerSide::new(ls, rs.map_err(|u| outage(state, u))?);
+    let ls = ls.map_err(|u| outage(cfg, state, u))?;
+    let scans = PerSide::new(ls, rs.map_err(|u| outage(cfg, state, u))?);
     for side in Side::BOTH {
-        state.note_unavailable(side, false)?;
+        note_side(cfg, state, side, None)?;
     }
     // The names neither side can sync until they are renamed, for `status`
     // and the report (with since when), as of this plan.
@@ -372,7 +429,7 @@ fn mass_change_guard(
     files_now: Option<PerSide<u64>>,
     forced: bool,
 ) -> Result<Counts, PipelineError> {
-    let changed = count_content_changes(files, &scans.left, &scans.right);
+    let (changed, mut examples) = count_content_changes(files, &scans.left, &scans.right);
     let files_now = files_now.unwrap_or_else(|| {
         PerSide::new(
             scans.left.file_count() as u64,
@@ -380,13 +437,14 @@ fn mass_change_guard(
         )
     });
     if !forced
-        && let Some(why) = guard::change_guard(
+        && let Some(mut why) = guard::change_guard(
             changed,
             files_now,
             cfg.raw.safety.max_change_percent,
             cfg.raw.safety.max_delete_min_files,
         )
     {
+        why.examples = std::mem::take(&mut examples[why.side]);
         return Err(PipelineError::Guard(why));
     }
     Ok(Counts { changed, files_now })
@@ -662,8 +720,13 @@ fn record_ids(sides: &Sides, ops: &mut [crate::plan::Op]) {
 /// SPEC §6). Another inode alone (a file restored from a backup, or
 /// renamed over with the same size and mtime) is not counted: the engine
 /// hashes it to decide, and a restore must not block the sync.
-fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerSide<u64> {
+fn count_content_changes(
+    files: &StateMap,
+    ls: &SideScan,
+    rs: &SideScan,
+) -> (PerSide<u64>, PerSide<Vec<String>>) {
     let mut n = PerSide::new(0u64, 0u64);
+    let mut examples: PerSide<Vec<String>> = PerSide::default();
     for key in files.keys() {
         let Some(row) = files.get(key) else { continue };
         for (side, prev, scan) in [
@@ -676,10 +739,13 @@ fn count_content_changes(files: &StateMap, ls: &SideScan, rs: &SideScan) -> PerS
                 && (p.size != cur.size || p.mtime != cur.mtime)
             {
                 n[side] += 1;
+                if examples[side].len() < guard::EXAMPLES {
+                    examples[side].push(cur.path.clone());
+                }
             }
         }
     }
-    n
+    (n, examples)
 }
 
 #[cfg(test)]

@@ -133,14 +133,32 @@ fn with_the_server_down_sync_is_prompt_and_mail_goes_out_later() {
     let st: serde_json::Value =
         serde_json::from_slice(&e.cmd(&["status", "--json"]).output().unwrap().stdout).unwrap();
     assert_eq!(st["emails_queued"], 1);
-    // The server comes back; the outbox retries after its backoff.
+    // The server comes back: the next apply delivers the queue at once,
+    // whatever the retry backoff says (SPEC §11).
     let smtp = Smtp::start(Some(port), PASSWORD);
-    let db = e.dir.path().join("state/twinsync.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute("UPDATE outbox SET next_try = 0", []).unwrap();
     sync(&e);
     assert_eq!(smtp.count(), 1);
     assert!(smtp.messages.lock().unwrap()[0].contains("a.txt"));
+}
+
+/// A successful `alert test` delivers what is queued too, without waiting
+/// for the retry backoff.
+#[test]
+fn alert_test_delivers_the_queue_once_the_server_works() {
+    let probe = Smtp::start(None, PASSWORD);
+    let port = probe.port;
+    probe.stop();
+    let e = env_with_mail(port, "");
+    make_conflict(&e, "q.txt");
+    sync(&e);
+    let smtp = Smtp::start(Some(port), PASSWORD);
+    e.cmd(&["alert", "test"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .assert()
+        .success()
+        .stdout(contains("Queued alerts: 1 sent, 0 still queued"));
+    assert_eq!(smtp.count(), 2);
+    assert!(smtp.messages.lock().unwrap()[1].contains("q.txt"));
 }
 
 #[test]
@@ -418,4 +436,102 @@ fn watch_alerts_a_guard_refusal_once_per_streak_without_smtp_in_the_cycle() {
         );
     }
     assert_eq!(common::synced(&e.right).len(), 25, "nothing deleted");
+}
+
+/// 6.2.2 under `new_file_both_different = "option2"` (newer overwrites)
+/// is a conflict handled by option2: it alerts (SPEC §11).
+#[test]
+fn new_on_both_sides_with_option2_newer_overwrites_alerts() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = env_with_mail(
+        smtp.port,
+        "[conflicts]\nnew_file_both_different = 'option2'\n",
+    );
+    sync(&e);
+    e.write(Side::Left, "n.txt", "left", 300);
+    e.write(Side::Right, "n.txt", "right, newer", 200);
+    sync(&e);
+    assert_eq!(e.read(Side::Left, "n.txt").as_deref(), Some("right, newer"));
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    for needle in ["n.txt", "6.2.2", "overwrote", "Left:", "Right:", "12 bytes"] {
+        assert!(msgs[0].contains(needle), "lacks {needle:?}:\n{}", msgs[0]);
+    }
+}
+
+/// A guard's refusal email names the counts and the first few paths the
+/// refused plan would delete.
+#[test]
+fn a_guard_refusal_email_names_the_counts_and_the_first_paths() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = env_with_mail(smtp.port, "");
+    for i in 0..25 {
+        e.write(Side::Left, &format!("f{i:02}.txt"), "x", 900);
+    }
+    sync(&e);
+    for i in 0..25 {
+        std::fs::remove_file(e.left.join(format!("f{i:02}.txt"))).unwrap();
+    }
+    e.cmd(&["apply", "-y"])
+        .env("TS_TEST_SMTP_PW", PASSWORD)
+        .assert()
+        .code(4);
+    let msgs = smtp.messages.lock().unwrap().clone();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    let m = &msgs[0];
+    for needle in [
+        "mass-delete guard",
+        "Side: right",
+        "25 of 26",
+        "f00.txt",
+        "f04.txt",
+        "and 20 more",
+    ] {
+        assert!(m.contains(needle), "lacks {needle:?}:\n{m}");
+    }
+    assert!(!m.contains("f05.txt"), "{m}");
+}
+
+/// SPEC §4/§11: an outage is alerted once, by whichever run sees it first
+/// (`apply` too), however many runs and `watch` restarts follow; the first
+/// run that finds the side back alerts that, with since when — once.
+#[test]
+fn an_outage_alerts_once_across_runs_and_again_once_when_it_is_back() {
+    let smtp = Smtp::start(None, PASSWORD);
+    let e = Env::init(&format!(
+        "sync_interval_seconds = 1\n{}",
+        email_config(smtp.port, "")
+    ));
+    e.write(Side::Left, "keep", "k", 900);
+    sync(&e);
+    let away = e.dir.path().join("right.x");
+    std::fs::rename(&e.right, &away).unwrap();
+    let watch = || {
+        e.cmd(&["watch", "--cycles", "2"])
+            .env("TS_TEST_SMTP_PW", PASSWORD)
+            .env("TWINSYNC_POLL_ONLY", "1")
+            .timeout(Duration::from_mins(1))
+            .output()
+            .unwrap()
+    };
+    for _ in 0..3 {
+        e.cmd(&["apply", "-y"])
+            .env("TS_TEST_SMTP_PW", PASSWORD)
+            .assert()
+            .code(3);
+    }
+    assert_eq!(smtp.count(), 1, "the first apply alerts the outage");
+    assert!(smtp.messages.lock().unwrap()[0].contains("right side unavailable"));
+    watch();
+    watch();
+    assert_eq!(smtp.count(), 1, "one outage, one email");
+    std::fs::rename(&away, &e.right).unwrap();
+    watch();
+    assert_eq!(smtp.count(), 2, "{:?}", smtp.messages.lock().unwrap());
+    let back = smtp.messages.lock().unwrap()[1].clone();
+    assert!(back.contains("right side available again"), "{back}");
+    assert!(back.contains("Unavailable since: "), "{back}");
+    watch();
+    sync(&e);
+    assert_eq!(smtp.count(), 2, "{:?}", smtp.messages.lock().unwrap());
 }

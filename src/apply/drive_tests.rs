@@ -225,11 +225,12 @@ fn a_source_that_grows_during_the_copy_is_skipped_not_failed() {
         })
         .sides();
     let alerts = std::sync::Mutex::new(Vec::new());
-    let on_event = |op: &Op, err: &str| {
-        alerts
-            .lock()
-            .unwrap()
-            .push((op.path.clone(), err.to_owned()));
+    let on_event = |op: &Op, ev: StepEvent<'_>| {
+        let err = match ev {
+            StepEvent::Failed(e) => e.to_owned(),
+            StepEvent::Conflict { .. } => String::new(),
+        };
+        alerts.lock().unwrap().push((op.path.clone(), err));
     };
     let mut state = State::open_or_create(&h.cfg.state_db).unwrap();
     admit(&plan, &h.cfg, &sides, &mut state, Overrides::GUARDS_CHECKED).unwrap();

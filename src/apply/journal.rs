@@ -21,7 +21,7 @@
 //! batch is dropped and the resumed run looks at those steps again.
 
 use super::steps::Outcome;
-use super::{ApplyError, EventFn, FailedStep, Report, event_name};
+use super::{ApplyError, EventFn, FailedStep, Report, StepEvent, event_name};
 use crate::fs::{FsError, Severity};
 use crate::log::Logger;
 use crate::plan::{CopyStep, Op, OpKind, Step};
@@ -39,6 +39,11 @@ pub(super) struct Journal<'r> {
     pending: Pending,
     roots: Roots<'r>,
     pub(super) report: Report,
+    /// Conflict steps settled in this run: alerted by [`Self::finish`],
+    /// once it is known whether their other steps went through.
+    conflicts: Vec<Op>,
+    /// Steps that failed or drifted in this run: key, path, and why.
+    unsettled: Vec<(String, String, String)>,
 }
 
 /// When the roots' markers were last seen, and which sides steps touched
@@ -112,6 +117,8 @@ impl<'r> Journal<'r> {
                 touched: crate::PerSide::default(),
             },
             report: Report::default(),
+            conflicts: Vec::new(),
+            unsettled: Vec::new(),
         }
     }
 
@@ -226,10 +233,8 @@ impl<'r> Journal<'r> {
                     .get_or_insert_with(std::time::Instant::now);
                 self.report.done += 1;
                 self.report.ok_keys.push(op.key.clone());
-                if op.kind() == OpKind::Conflict
-                    && let Some(f) = on_event
-                {
-                    f(op, "");
+                if op.kind() == OpKind::Conflict && on_event.is_some() {
+                    self.conflicts.push(op.clone());
                 }
             }
             Ok(Outcome::Recovered(updates)) => {
@@ -242,6 +247,8 @@ impl<'r> Journal<'r> {
             Ok(Outcome::Drifted(why)) => {
                 self.commit_now((op.id, StepStatus::Drifted, Some(&why)), &[])?;
                 self.report.drifted += 1;
+                self.unsettled
+                    .push((op.key.clone(), op.path.clone(), format!("skipped: {why}")));
                 self.log.info(event_name(op.kind()), json!({"path": op.path, "side": op.side(), "rule": op.rule, "result": "skipped", "error": why}));
             }
             Err(e) if e.is_fatal() => return Err(ApplyError::Stopped(e)),
@@ -262,6 +269,8 @@ impl<'r> Journal<'r> {
     ) -> Result<(), ApplyError> {
         let msg = e.to_string();
         self.commit_now((op.id, StepStatus::Failed, Some(&msg)), kept)?;
+        self.unsettled
+            .push((op.key.clone(), op.path.clone(), msg.clone()));
         let now_s = crate::now_ns() / 1_000_000_000;
         let failure = self
             .state
@@ -282,7 +291,7 @@ impl<'r> Journal<'r> {
             && !fail.alerted
             && (e.severity() != Severity::Transient || failing_for_s(&fail.first_at) >= 600)
         {
-            f(op, &msg);
+            f(op, StepEvent::Failed(&msg));
             if let Err(e) = self.state.mark_failure_alerted(&op.key) {
                 // The alert went out; at worst it is sent again next time.
                 self.log.warn(
@@ -314,10 +323,38 @@ impl<'r> Journal<'r> {
     ///
     /// # Errors
     /// State DB errors; a root gone or a power cut seen before the last batch.
-    pub(super) fn finish(mut self) -> Result<Report, ApplyError> {
+    pub(super) fn finish(mut self, on_event: Option<&EventFn<'_>>) -> Result<Report, ApplyError> {
         self.flush()?;
+        if let Some(f) = on_event {
+            for c in &self.conflicts {
+                let unfinished = unfinished_of(c, &self.unsettled);
+                f(
+                    c,
+                    StepEvent::Conflict {
+                        unfinished: &unfinished,
+                    },
+                );
+            }
+        }
         Ok(self.report)
     }
+}
+
+/// Why each of a conflict's other steps failed or was skipped in this run:
+/// the steps at its path (the overwrite, the newer version's copy, the
+/// older one moved aside) or at its clash path (the clash copy). Paths are
+/// compared case-folded: a step may spell the name as the other side does.
+fn unfinished_of(c: &Op, unsettled: &[(String, String, String)]) -> Vec<String> {
+    let fold = |p: &str| paths::key_of(p, false);
+    let mut mine = vec![fold(&c.path)];
+    if let Some(clash) = c.conflict_info().and_then(|i| i.clash_path.as_deref()) {
+        mine.push(fold(clash));
+    }
+    unsettled
+        .iter()
+        .filter(|(k, p, _)| *k == c.key || mine.contains(&fold(p)))
+        .map(|(_, p, why)| format!("`{p}`: {why}"))
+        .collect()
 }
 
 fn failing_for_s(first_at: &str) -> i64 {

@@ -214,8 +214,20 @@ pub struct Options<'a> {
     pub resume_chunk_bytes: Option<u64>,
 }
 
-/// Called with a step and its error text (empty for a conflict to alert).
-pub type EventFn<'a> = dyn Fn(&Op, &str) + 'a;
+/// What a settled step tells the alerting ([`alert::enqueue_step`]).
+#[derive(Debug, Clone, Copy)]
+pub enum StepEvent<'e> {
+    /// A conflict step was settled, told once the run is over (so its
+    /// alert says what really happened): `unfinished` holds why each of
+    /// its other steps (clash copies, the overwrite) failed or was skipped
+    /// in this run; empty when they all went through.
+    Conflict { unfinished: &'e [String] },
+    /// The step failed with this error (told once per failure streak).
+    Failed(&'e str),
+}
+
+/// Called with a conflict step once the run is over, and with a failed step.
+pub type EventFn<'a> = dyn Fn(&Op, StepEvent<'_>) + 'a;
 
 /// What an admin's `--force` overrides when a plan is admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -470,7 +482,7 @@ pub fn run(
         // the step as done by its result.
         journal.settle(op, result, sides, opts.on_event)?;
     }
-    let mut report = journal.finish()?;
+    let mut report = journal.finish(opts.on_event)?;
     note_drives(state, cfg, log, &ex.drives);
     let finished = plan
         .ops

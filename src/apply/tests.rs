@@ -418,8 +418,8 @@ fn failed_steps_alert_once_and_locks_only_when_they_persist() {
             .fail(class, "rename", "doc.txt", u32::MAX)
             .sides();
         let alerts = std::sync::Mutex::new(0);
-        let on_event = |_: &Op, err: &str| {
-            if !err.is_empty() {
+        let on_event = |_: &Op, ev: StepEvent<'_>| {
+            if matches!(ev, StepEvent::Failed(_)) {
                 *alerts.lock().unwrap() += 1;
             }
         };

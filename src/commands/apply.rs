@@ -231,7 +231,8 @@ fn apply_with_progress(
         crate::eoutln!("warning: {}", crate::human::escape(&short.to_string()));
     }
     let bars = terminal::Bars::on_terminal();
-    let on_event = |op: &crate::plan::Op, err: &str| apply::alert::enqueue_step(cfg, op, err);
+    let on_event =
+        |op: &crate::plan::Op, ev: apply::StepEvent<'_>| apply::alert::enqueue_step(cfg, op, ev);
     let opts = apply::Options {
         force,
         progress: bars.as_ref().map(|b| b as &dyn apply::Progress),

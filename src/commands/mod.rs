@@ -177,6 +177,22 @@ pub fn alert_test(cfg: &Config) -> Result<i32, RunError> {
                 e.smtp_port,
                 e.to_addresses.join(", ")
             );
+            // The server works: what the outbox holds goes out now, not
+            // after its retry backoff.
+            if e.enabled
+                && cfg.state_db.exists()
+                && let Ok(state) = State::open(&cfg.state_db)
+            {
+                let before = crate::alert::queued(&state);
+                if before > 0 {
+                    crate::alert::flush(cfg, &state, &crate::log::Logger::from_config(cfg));
+                    let after = crate::alert::queued(&state);
+                    crate::outln!(
+                        "Queued alerts: {} sent, {after} still queued",
+                        before.saturating_sub(after)
+                    );
+                }
+            }
             Ok(0)
         }
         Err(why) => Err(RunError::Other(format!(

@@ -190,12 +190,20 @@ pub(super) fn make_plan(
         progress: Some(&progress),
         ..pipeline::PlanRequest::default()
     };
+    // A side this plan finds back after an outage, or newly gone, has its
+    // alert queued by the pipeline: sent now (a command has no mailer thread).
+    let was_out = crate::Side::BOTH
+        .into_iter()
+        .any(|side| state.unavailable_since(side).ok().flatten().is_some());
     let res = pipeline::make_plan(cfg, sides, state, req);
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
-    if let Err(PipelineError::Guard(r)) = &res {
-        refused(cfg, state, r, log);
+    match &res {
+        Err(PipelineError::Guard(r)) => refused(cfg, state, r, log),
+        Err(PipelineError::Unavailable(_)) => crate::alert::flush(cfg, state, log),
+        Ok(_) if was_out => crate::alert::flush(cfg, state, log),
+        _ => {}
     }
     Ok(res?)
 }
@@ -209,14 +217,7 @@ pub(super) fn delete_guard(
     force: bool,
     log: &Logger,
 ) -> Result<(), RunError> {
-    let safety = &cfg.raw.safety;
-    if !force
-        && let Some(r) = guard::delete_guard(
-            &plan.summary,
-            safety.max_delete_percent,
-            safety.max_delete_min_files,
-        )
-    {
+    if !force && let Some(r) = guard::delete_guard_of(plan, &cfg.raw.safety) {
         refused(cfg, state, &r, log);
         return Err(RunError::Refused(format!("refused: {r}")));
     }

@@ -53,6 +53,56 @@ pub enum ConfigError {
     },
 }
 
+/// The `[email]` settings an alert could never be delivered with: with
+/// email enabled, no recipient or sender, and a login without a username;
+/// and, whenever set, an address lettre cannot parse (the alerts would
+/// otherwise queue forever).
+fn check_email(file: &Path, e: &raw::Email) -> Result<(), ConfigError> {
+    let bad_address = |key: &str, a: &str, why: &dyn std::fmt::Display| {
+        key_err(
+            file,
+            key,
+            format!("`{a}` is not an email address ({why}); write it as name@example.com"),
+        )
+    };
+    if let Err(why) = (!e.from_address.is_empty())
+        .then(|| e.from_address.parse::<lettre::message::Mailbox>())
+        .transpose()
+    {
+        return Err(bad_address("email.from_address", &e.from_address, &why));
+    }
+    for to in &e.to_addresses {
+        if let Err(why) = to.parse::<lettre::message::Mailbox>() {
+            return Err(bad_address("email.to_addresses", to, &why));
+        }
+    }
+    if !e.enabled {
+        return Ok(());
+    }
+    if e.to_addresses.is_empty() {
+        return Err(key_err(
+            file,
+            "email.to_addresses",
+            "must list at least one address when email is enabled",
+        ));
+    }
+    if e.from_address.is_empty() {
+        return Err(key_err(
+            file,
+            "email.from_address",
+            "must be set when email is enabled",
+        ));
+    }
+    if e.auth != Auth::None && e.username.trim().is_empty() {
+        return Err(key_err(
+            file,
+            "email.username",
+            "must be set when auth is login or plain (or set auth = \"none\")",
+        ));
+    }
+    Ok(())
+}
+
 /// For a key inside a `[[rules]]` entry (`rules[0].dlete`), which entry
 /// that is in words (" (the 1st [[rules]] entry)"): the index counts from 0.
 fn which_rule(key: &str) -> String {
@@ -499,22 +549,7 @@ impl Config {
             &right_root,
             &left_root,
         )?;
-        if raw.email.enabled {
-            if raw.email.to_addresses.is_empty() {
-                return Err(key_err(
-                    file,
-                    "email.to_addresses",
-                    "must list at least one address when email is enabled",
-                ));
-            }
-            if raw.email.from_address.is_empty() {
-                return Err(key_err(
-                    file,
-                    "email.from_address",
-                    "must be set when email is enabled",
-                ));
-            }
-        }
+        check_email(file, &raw.email)?;
         let bandwidth = if raw.transfer.bandwidth.trim().is_empty() {
             crate::bandwidth::Timetable::fixed(raw.transfer.max_bytes_per_second)
         } else {

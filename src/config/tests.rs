@@ -333,3 +333,34 @@ fn an_unknown_key_is_named_once_with_the_file() {
         assert!(!e.contains(&format!("{name}.{name}")), "named twice: {e}");
     }
 }
+
+/// `[email]` settings no alert could be delivered with are errors naming
+/// the key and the file, not an outbox that queues forever.
+#[test]
+fn undeliverable_email_settings_are_errors_naming_key_and_file() {
+    let mail = "[email]\nenabled = true\nsmtp_host = 'h'\nauth = 'none'\nfrom_address = 'sync@example.com'\nto_addresses = ['admin@example.com']\n";
+    assert!(parse(&format!("{ROOTS}{mail}")).is_ok());
+    for (text, key, what) in [
+        (
+            mail.replace("['admin@example.com']", "['not-an-email']"),
+            "`email.to_addresses`",
+            "not-an-email",
+        ),
+        (
+            mail.replace("'sync@example.com'", "'sync at example'"),
+            "`email.from_address`",
+            "sync at example",
+        ),
+        (
+            mail.replace("auth = 'none'", "auth = 'login'"),
+            "`email.username`",
+            "auth",
+        ),
+    ] {
+        let e = err(&format!("{ROOTS}{text}"));
+        assert!(
+            e.contains(key) && e.contains(what) && e.contains("c.toml"),
+            "{e}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ fn refusal() -> Refusal {
         total: 29_900,
         limit_percent: 50,
         since: "2026-12-07T02:33:10Z".into(),
+        examples: Vec::new(),
     }
 }
 

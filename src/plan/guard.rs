@@ -21,7 +21,7 @@ use crate::state::{State, StateError};
 use crate::{PerSide, Side};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// Which safety guard refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +63,40 @@ pub struct Refusal {
     /// UTC); empty until [`remember`]ed.
     #[serde(default)]
     pub since: String,
+    /// The first few paths (at most [`EXAMPLES`]) the refused plan deletes
+    /// on that side, or that changed there: what the alert names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+}
+
+/// How many paths a refusal's alert names.
+pub const EXAMPLES: usize = 5;
+
+impl Refusal {
+    /// The alert of this refusal: its sentence, then the counts and the
+    /// first few paths it is about.
+    #[must_use]
+    pub fn alert_body(&self) -> String {
+        let what = match self.guard {
+            Guard::MassDelete => "would be deleted",
+            Guard::MassChange => "changed content since the last sync",
+        };
+        let mut body = format!(
+            "Refused by the {}: {self}\n\nSide: {}\nFiles that {what}: {} of {} ({}% limit)\n",
+            self.guard, self.side, self.count, self.total, self.limit_percent
+        );
+        if !self.examples.is_empty() {
+            let more = self.count.saturating_sub(self.examples.len() as u64);
+            let _ = writeln!(body, "First of them:\n  {}", self.examples.join("\n  "));
+            if more > 0 {
+                let _ = writeln!(body, "  … and {more} more");
+            }
+        }
+        body.push_str(
+            "\nNothing was synced; the refusal holds until a plan passes the guards or is forced.",
+        );
+        body
+    }
 }
 
 impl fmt::Display for Refusal {
@@ -144,10 +178,33 @@ pub fn delete_guard(s: &Summary, max_percent: u64, min_files: u64) -> Option<Ref
                 total,
                 limit_percent: max_percent,
                 since: String::new(),
+                examples: Vec::new(),
             });
         }
     }
     None
+}
+
+/// The mass-delete guard over a plan, the refusal naming the first few
+/// paths the plan deletes on that side.
+#[must_use]
+pub fn delete_guard_of(plan: &Plan, safety: &Safety) -> Option<Refusal> {
+    let mut r = delete_guard(
+        &plan.summary,
+        safety.max_delete_percent,
+        safety.max_delete_min_files,
+    )?;
+    r.examples = plan
+        .ops
+        .iter()
+        .filter(|op| {
+            op.rule.follows_a_delete()
+                && matches!(&op.step, super::Step::Delete(d) if d.side == r.side)
+        })
+        .take(EXAMPLES)
+        .map(|op| op.path.clone())
+        .collect();
+    Some(r)
 }
 
 /// Both guards over a plan as recorded (a saved plan about to be applied):
@@ -155,7 +212,7 @@ pub fn delete_guard(s: &Summary, max_percent: u64, min_files: u64) -> Option<Ref
 #[must_use]
 pub fn check_plan(plan: &Plan, safety: &Safety) -> Option<Refusal> {
     let s = &plan.summary;
-    delete_guard(s, safety.max_delete_percent, safety.max_delete_min_files).or_else(|| {
+    delete_guard_of(plan, safety).or_else(|| {
         change_guard(
             PerSide::new(s.changed_left, s.changed_right),
             PerSide::new(s.files_left, s.files_right),
@@ -183,7 +240,7 @@ pub fn report_refusal(cfg: &Config, state: &State, log: &Logger, r: &Refusal, al
         );
     }
     if alert {
-        crate::alert::enqueue_guard(cfg, state, &why);
+        crate::alert::enqueue_guard(cfg, state, r);
     }
 }
 
@@ -206,6 +263,7 @@ pub fn change_guard(
                 total,
                 limit_percent: max_percent,
                 since: String::new(),
+                examples: Vec::new(),
             });
         }
     }
@@ -224,6 +282,7 @@ mod tests {
             total: 30,
             limit_percent: 50,
             since: String::new(),
+            examples: Vec::new(),
         }
     }
 

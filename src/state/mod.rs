@@ -336,21 +336,59 @@ impl State {
     }
 
     /// Notes that `side` is unavailable (`true`; the first time is kept) or
-    /// available again (`false`).
+    /// available again (`false`), in one write transaction: of several
+    /// processes (a `watch`, an `apply`, a restarted `watch`) noting the
+    /// same change, exactly one is told it ([`Availability`]) — the one
+    /// that alerts. `None`: the DB already knew.
     ///
     /// # Errors
     /// SQL errors.
-    pub fn note_unavailable(&self, side: Side, unavailable: bool) -> Result<(), StateError> {
-        let known = self.unavailable_since(side)?;
-        match (unavailable, known) {
-            (true, None) => self.set_meta(
-                &format!("{side}_unavailable_since"),
-                &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
-            (false, Some(_)) => self.set_meta(&format!("{side}_unavailable_since"), ""),
-            _ => Ok(()),
-        }
+    pub fn note_unavailable(
+        &self,
+        side: Side,
+        unavailable: bool,
+    ) -> Result<Option<Availability>, StateError> {
+        let sql = sql_err(&self.file);
+        // `&self` (callers share the State): no other statement runs inside it.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(sql)?;
+        let key = format!("{side}_unavailable_since");
+        let known: Option<String> = tx
+            .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql)?
+            .filter(|v: &String| !v.is_empty());
+        let (value, change) = match (unavailable, known) {
+            (true, None) => {
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                (now.clone(), Availability::Went { since: now })
+            }
+            (false, Some(since)) => (String::new(), Availability::Back { since }),
+            _ => return Ok(None),
+        };
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(Some(change))
     }
+}
+
+/// A change of a side's availability, as [`State::note_unavailable`] saw
+/// it first (times RFC 3339, UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    /// The side became unavailable now.
+    Went { since: String },
+    /// The side is back after being unavailable since `since`.
+    Back { since: String },
 }
 
 #[cfg(test)]

@@ -101,11 +101,11 @@ impl State {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
-    /// Claims the unsent rows if an email is due now (backoff passed,
-    /// digest window of `min_age_s` over, fewer than `max_per_hour` sent in
-    /// the last hour), in one write transaction so that a concurrent sender
-    /// sees them claimed. Claims made before `stale_before` are void.
-    /// `None`: nothing to send now.
+    /// Claims the unsent rows if an email is due now (backoff passed
+    /// unless `ignore_backoff`, digest window of `min_age_s` over, fewer
+    /// than `max_per_hour` sent in the last hour), in one write transaction
+    /// so that a concurrent sender sees them claimed. Claims made before
+    /// `stale_before` are void. `None`: nothing to send now.
     ///
     /// # Errors
     /// SQL errors (nothing is claimed then).
@@ -115,6 +115,7 @@ impl State {
         min_age_s: i64,
         max_per_hour: u64,
         stale_before: i64,
+        ignore_backoff: bool,
     ) -> Result<Option<Vec<OutboxRow>>, StateError> {
         let sql = sql_err(&self.file);
         // `&self` (callers share the State): no other statement runs inside it.
@@ -141,7 +142,7 @@ impl State {
             })
             .map_err(sql)?;
         if rows.is_empty()
-            || rows.iter().any(|r| r.next_try > now)
+            || (!ignore_backoff && rows.iter().any(|r| r.next_try > now))
             || rows.iter().all(|r| now - r.created_at < min_age_s)
         {
             return Ok(None);
@@ -228,45 +229,64 @@ mod tests {
     fn claims_windows_and_limits() {
         let (_d, s) = temp_state();
         let now = 1_800_000_000;
-        assert_eq!(s.claim_outbox(now, 0, 10, now - 300).unwrap(), None);
+        assert_eq!(s.claim_outbox(now, 0, 10, now - 300, false).unwrap(), None);
         s.enqueue_alert("guard", "refused", "why", now - 10)
             .unwrap();
         assert_eq!(s.outbox_queued().unwrap(), 1);
         assert_eq!(s.queued_emails(5).unwrap()[0].subject, "refused");
         assert_eq!(
-            s.claim_outbox(now, 60, 10, now - 300).unwrap(),
+            s.claim_outbox(now, 60, 10, now - 300, false).unwrap(),
             None,
             "window"
         );
-        assert_eq!(s.claim_outbox(now, 0, 0, now - 300).unwrap(), None, "limit");
-        let rows = s.claim_outbox(now, 0, 10, now - 300).unwrap().unwrap();
+        assert_eq!(
+            s.claim_outbox(now, 0, 0, now - 300, false).unwrap(),
+            None,
+            "limit"
+        );
+        let rows = s
+            .claim_outbox(now, 0, 10, now - 300, false)
+            .unwrap()
+            .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(
-            s.claim_outbox(now, 0, 10, now - 300).unwrap(),
+            s.claim_outbox(now, 0, 10, now - 300, false).unwrap(),
             None,
             "claimed"
         );
         assert!(
-            s.claim_outbox(now, 0, 10, now + 1).unwrap().is_some(),
+            s.claim_outbox(now, 0, 10, now + 1, false)
+                .unwrap()
+                .is_some(),
             "stale"
         );
         s.outbox_failed(&[rows[0].id], 1, now + 60, "down").unwrap();
         assert_eq!(
-            s.claim_outbox(now, 0, 10, now - 300).unwrap(),
+            s.claim_outbox(now, 0, 10, now - 300, false).unwrap(),
             None,
             "backoff"
         );
+        assert!(
+            s.claim_outbox(now, 0, 10, now - 300, true)
+                .unwrap()
+                .is_some(),
+            "an explicit apply does not wait for the backoff"
+        );
+        s.outbox_failed(&[rows[0].id], 1, now + 60, "down").unwrap();
         let q = s.queued_emails(5).unwrap();
         assert_eq!(
             (q[0].attempts, q[0].last_error.as_deref()),
             (1, Some("down"))
         );
-        let rows = s.claim_outbox(now + 60, 0, 10, now).unwrap().unwrap();
+        let rows = s
+            .claim_outbox(now + 60, 0, 10, now, false)
+            .unwrap()
+            .unwrap();
         s.outbox_sent(&[rows[0].id], now + 60).unwrap();
         assert_eq!(s.outbox_queued().unwrap(), 0);
         s.enqueue_alert("guard", "again", "why", now + 61).unwrap();
         assert_eq!(
-            s.claim_outbox(now + 62, 0, 1, now).unwrap(),
+            s.claim_outbox(now + 62, 0, 1, now, false).unwrap(),
             None,
             "one an hour"
         );

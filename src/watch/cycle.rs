@@ -252,7 +252,8 @@ impl Loop<'_> {
         }
         let plan = Arc::new(plan);
         let small = |op: &Op| op.lane() != Lane::Large;
-        let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(self.cfg, op, err);
+        let on_event =
+            |op: &Op, ev: apply::StepEvent<'_>| apply::alert::enqueue_step(self.cfg, op, ev);
         // Bars on a terminal (the service has none).
         let bars = crate::terminal::Bars::on_terminal();
         // ...and the dashboard's copies in flight.
@@ -443,13 +444,16 @@ impl Loop<'_> {
         Ok(plan.validated()?)
     }
 
-    /// A side is unavailable: told (console, log, alert) once per outage.
+    /// A side is unavailable: told on the console and in the log once per
+    /// outage of this process; alerted once per outage as the state DB
+    /// remembers it ([`pipeline::note_side`]), so a restarted `watch`, or
+    /// an `apply` that saw it first, does not alert again.
     pub(super) fn note_outage(&mut self, e: &Unavailable) -> CycleOutcome {
         // Both sides are walked in full once it is back: events seen during
         // the outage were not applied to the cached scans.
         self.cache = PerSide::default();
         let side = e.side;
-        self.note_unavailable(side, true);
+        self.note_side(side, Some(e));
         if !self.outage[side] {
             self.outage[side] = true;
             let reason = Reason::Unavailable {
@@ -463,15 +467,6 @@ impl Loop<'_> {
                 "unavailable",
                 json!({"side": side, "error": e.to_string(), "result": "skipped"}),
             );
-            if self.cfg.raw.email.enabled {
-                self.alert(
-                    "unavailable",
-                    &format!("{side} side unavailable"),
-                    &format!(
-                        "{e}\nSyncing is paused until it is back; nothing is deleted meanwhile."
-                    ),
-                );
-            }
         }
         CycleOutcome::outage(e)
     }
@@ -487,10 +482,10 @@ impl Loop<'_> {
         }
     }
 
-    /// Notes (for the health verdict) since when a side is unavailable, or
-    /// that it is back; a state DB error doing so is logged.
-    fn note_unavailable(&self, side: Side, unavailable: bool) {
-        if let Err(e) = self.state.note_unavailable(side, unavailable) {
+    /// Notes (for the health verdict and the alert) that a side is
+    /// unavailable, or that it is back; a state DB error doing so is logged.
+    fn note_side(&self, side: Side, why: Option<&Unavailable>) {
+        if let Err(e) = pipeline::note_side(self.cfg, &self.state, side, why) {
             self.log.error(
                 "error",
                 json!({"side": side, "error": format!("cannot note the side's availability: {e}")}),
@@ -498,11 +493,15 @@ impl Loop<'_> {
         }
     }
 
+    /// Both sides passed the plan's checks: a side this process saw go is
+    /// told back on the console and in the log, and watched afresh. (The
+    /// plan noted it available and queued the "recovered" alert, if the
+    /// state DB still had the outage: see [`pipeline::note_side`].)
     pub(super) fn note_recovery(&mut self) {
         for side in Side::BOTH {
+            self.note_side(side, None);
             if self.outage[side] {
                 self.outage[side] = false;
-                self.note_unavailable(side, false);
                 self.console
                     .line(&format!("the {side} side is back: syncing again"));
                 self.log.info(
@@ -514,13 +513,6 @@ impl Loop<'_> {
                     self.watchers.w[side] = None;
                     self.watchers.w[side] = start_watcher(self.cfg, side, &self.tx, &self.log);
                     self.watchers.working[side] = self.watchers.w[side].is_some();
-                }
-                if self.cfg.raw.email.enabled {
-                    self.alert(
-                        "recovered",
-                        &format!("{side} side available again"),
-                        "Syncing resumed.",
-                    );
                 }
             }
         }
@@ -751,12 +743,7 @@ impl Loop<'_> {
                 ..CycleOutcome::planned(planned, false)
             };
         }
-        let safety = &self.cfg.raw.safety;
-        if let Some(r) = guard::delete_guard(
-            &plan.summary,
-            safety.max_delete_percent,
-            safety.max_delete_min_files,
-        ) {
+        if let Some(r) = guard::delete_guard_of(&plan, &self.cfg.raw.safety) {
             return CycleOutcome {
                 record: Some(planned),
                 ..self.refuse(&r)

@@ -90,7 +90,8 @@ impl LargeLane {
                 let Some(state) = state.as_mut() else {
                     continue;
                 };
-                let on_event = |op: &Op, err: &str| apply::alert::enqueue_step(&cfg, op, err);
+                let on_event =
+                    |op: &Op, ev: apply::StepEvent<'_>| apply::alert::enqueue_step(&cfg, op, ev);
                 // Byte bars on a terminal, below the small lane's.
                 let bars = crate::terminal::Bars::on_terminal();
                 // ...and the dashboard's copies in flight.
