@@ -139,13 +139,14 @@ pub fn try_enqueue(
 
 /// Queues the alert of a guard refusal (no network: the caller flushes,
 /// or in `watch` the mailer thread does).
-pub fn enqueue_guard(cfg: &Config, state: &State, r: &crate::plan::guard::Refusal) {
+/// `guard` names the guard, `body` says the counts and the first paths.
+pub fn enqueue_guard(cfg: &Config, state: &State, guard: &str, body: &str) {
     if cfg.raw.email.enabled {
         enqueue(
             state,
             "guard",
-            &format!("sync refused by the {}", r.guard),
-            &r.alert_body(),
+            &format!("sync refused by the {guard}"),
+            body,
         );
     }
 }

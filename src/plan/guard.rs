@@ -240,7 +240,7 @@ pub fn report_refusal(cfg: &Config, state: &State, log: &Logger, r: &Refusal, al
         );
     }
     if alert {
-        crate::alert::enqueue_guard(cfg, state, r);
+        crate::alert::enqueue_guard(cfg, state, &r.guard.to_string(), &r.alert_body());
     }
 }
 
