@@ -114,6 +114,39 @@ pub fn outermost(mut keys: Vec<String>) -> Vec<String> {
     out
 }
 
+/// The scans and scope of a plan of only what changed (see
+/// [`PlanRequest::scope`]), cut from each side's whole scan (`whole`):
+/// the outermost `roots` widened by the clash names (SPEC §6 "Clash
+/// copies") already taken next to each root on either side, up to the
+/// first free one, then each side's entries at or below them. A conflict
+/// in the scope picks its clash name from what the scans hold: a taken
+/// name left outside them would read as free (and every step of that
+/// conflict then be skipped as drifted).
+#[must_use]
+pub fn scoped_scans(
+    whole: PerSide<&SideScan>,
+    roots: Vec<String>,
+    clash_suffix: &str,
+    case_sensitive: bool,
+) -> (Vec<String>, PerSide<SideScan>) {
+    let mut keys = outermost(roots);
+    let taken: Vec<String> = keys
+        .iter()
+        .filter(|r| !r.is_empty())
+        .flat_map(|r| {
+            (1..)
+                .map(move |n| paths::key_of(&paths::clash_name(r, clash_suffix, n), case_sensitive))
+                .take_while(|k| whole.values().any(|s| s.entries.contains_key(k)))
+        })
+        .collect();
+    if !taken.is_empty() {
+        keys.extend(taken);
+        keys = outermost(keys);
+    }
+    let scans = PerSide::from_fn(|side| whole[side].subset(&keys));
+    (keys, scans)
+}
+
 /// Advances a cursor over a scan's entries to `key` (keys ascending) and
 /// returns its entry if the scan has one. Keys asked out of order only
 /// miss (the path is then planned in full, never skipped).
