@@ -306,9 +306,9 @@ fn scan_sides(
     skipped.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     state.set_skipped(&skipped)?;
     crate::debugln!(
-        "scan: {} entries on the left, {} on the right ({})",
-        scans.left.entries.len(),
-        scans.right.entries.len(),
+        "scan: {} on the left, {} on the right ({})",
+        crate::human::plural(scans.left.entries.len() as u64, "entry", "entries"),
+        crate::human::plural(scans.right.entries.len() as u64, "entry", "entries"),
         crate::human::duration(started.elapsed())
     );
     Ok(scans)

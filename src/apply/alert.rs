@@ -52,9 +52,9 @@ pub fn enqueue_step(cfg: &Config, op: &Op, err: &str) {
             || "absent".to_owned(),
             |i| {
                 format!(
-                    "{} ({} bytes), modified {}",
+                    "{} ({}), modified {}",
                     crate::human_size(i.size),
-                    i.size,
+                    crate::human::plural(i.size, "byte", "bytes"),
                     crate::human::time_ns(i.mtime)
                 )
             },
