@@ -69,7 +69,7 @@ pub struct Timetable {
 
 /// Why a `bandwidth` setting does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{token}`: {why} (expected e.g. \"Mon-Fri 08:00,2MiB:4MiB 18:00,off\")")]
+#[error("entry `{token}` {why} (expected e.g. \"Mon-Fri 08:00,2MiB:4MiB 18:00,off\")")]
 pub struct ParseError {
     pub token: String,
     pub why: String,
@@ -94,17 +94,17 @@ fn parse_rate(s: &str) -> Result<Rate, ParseError> {
     let (num, unit) = t.split_at(split);
     let n: f64 = num
         .parse()
-        .map_err(|_| err(s, "not a number with a unit"))?;
+        .map_err(|_| err(s, "is not a number with a unit"))?;
     let mult: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "k" | "ki" | "kib" | "kb" => 1024.0,
         "b" => 1.0,
         "m" | "mi" | "mib" | "mb" => 1024.0 * 1024.0,
         "g" | "gi" | "gib" | "gb" => 1024.0 * 1024.0 * 1024.0,
-        _ => return Err(err(s, "unknown unit (use B, KiB, MiB or GiB)")),
+        _ => return Err(err(s, "has an unknown unit (use B, KiB, MiB or GiB)")),
     };
     let bytes = n * mult;
     if !bytes.is_finite() || bytes < 1.0 {
-        return Err(err(s, "a rate must be at least 1 byte per second, or off"));
+        return Err(err(s, "is below 1 byte per second (write a rate, or off)"));
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     Ok(Some(bytes as u64))
@@ -159,6 +159,22 @@ fn parse_days(s: &str) -> Option<Vec<u32>> {
     Some(out)
 }
 
+/// Reads as a time of day (`8:00`, `08:00`), right or not: an entry
+/// that is only that lacks its rate.
+fn time_like(s: &str) -> bool {
+    s.split_once(':').is_some_and(|(h, m)| {
+        !h.is_empty() && m.len() == 2 && (h.to_owned() + m).bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// The error of an entry that is a time without a rate.
+fn no_rate(tok: &str) -> ParseError {
+    err(
+        tok,
+        &format!("has no rate: write `{tok},2MiB` (or `{tok},off`)"),
+    )
+}
+
 /// `HH:MM` → minutes since midnight.
 fn parse_hhmm(s: &str) -> Option<u32> {
     let (h, m) = s.split_once(':')?;
@@ -178,6 +194,9 @@ impl Timetable {
         }
         // One rate for all the time.
         if tokens.len() == 1 && !tokens[0].contains(',') {
+            if time_like(tokens[0]) {
+                return Err(no_rate(tokens[0]));
+            }
             let l = parse_limits(tokens[0])?;
             return Ok(Self {
                 points: vec![(0, l)],
@@ -191,22 +210,38 @@ impl Timetable {
                 days = d;
                 continue;
             }
-            let (when, rate) = tok
-                .split_once(',')
-                .ok_or_else(|| err(tok, "neither a day (Mon, Mon-Fri) nor HH:MM,RATE"))?;
+            let Some((when, rate)) = tok.split_once(',') else {
+                return Err(if time_like(tok) {
+                    no_rate(tok)
+                } else {
+                    err(tok, "is neither a day (Mon, Mon-Fri) nor HH:MM,RATE")
+                });
+            };
             let limits = parse_limits(rate)?;
             // rclone's `Mon-08:00,RATE`: one named day.
             let (on, hhmm) = match when.split_once('-') {
                 Some((d, t)) => (
-                    vec![day_of(d).ok_or_else(|| err(tok, "unknown day name"))?],
+                    vec![day_of(d).ok_or_else(|| err(tok, "names an unknown day"))?],
                     t,
                 ),
                 None => (days.clone(), when),
             };
-            let minute = parse_hhmm(hhmm).ok_or_else(|| err(tok, "the time must be HH:MM"))?;
+            let minute =
+                parse_hhmm(hhmm).ok_or_else(|| err(tok, "has a time that is not HH:MM"))?;
+            let every = on.len() == 7;
             for d in on {
                 let at = d * 24 * 60 + minute;
-                points.retain(|(p, _)| *p != at);
+                // One rate per time: a second one is a mistake to say, not
+                // an override to guess at.
+                if points.iter().any(|(p, _)| *p == at) {
+                    let when = if every {
+                        hhmm.to_owned()
+                    } else {
+                        minute_text(at)
+                    };
+                    let why = format!("sets {when} a second time (one rate per time and day)");
+                    return Err(err(tok, &why));
+                }
                 points.push((at, limits));
             }
         }
@@ -484,6 +519,42 @@ mod tests {
             assert_eq!(e.token, token, "{s}: {e}");
             assert!(e.to_string().contains("Mon-Fri 08:00"), "an example: {e}");
         }
+    }
+
+    /// Regression (audit item 4): `08:00` alone was read as the rate
+    /// `08:00` (UP 8 KiB/s, DOWN 0) and the error named `00`; it names the
+    /// entry and says what to write.
+    #[test]
+    fn a_time_without_a_rate_says_so() {
+        for (s, tok) in [
+            ("08:00", "08:00"),
+            ("8:00", "8:00"),
+            ("Mon-Fri 08:00", "08:00"),
+        ] {
+            let e = Timetable::parse(s).unwrap_err();
+            assert_eq!(e.token, tok, "{s}: {e}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("entry `{tok}` has no rate: write `{tok},2MiB`")),
+                "{s}: {e}"
+            );
+        }
+    }
+
+    /// Regression (audit item 4): a time set twice in one timetable was
+    /// accepted silently (the later rate won); it is refused, naming the
+    /// time (and the day, for day entries). Other days at the same time
+    /// are no repeat.
+    #[test]
+    fn a_time_set_twice_is_refused_naming_it() {
+        let e = Timetable::parse("08:00,1M 12:00,2M 08:00,off").unwrap_err();
+        assert_eq!(e.token, "08:00,off");
+        assert!(e.why.contains("sets 08:00 a second time"), "{e}");
+        let e = Timetable::parse("Mon-Fri 08:00,1M Fri 08:00,2M").unwrap_err();
+        assert!(e.why.contains("sets Fri 08:00 a second time"), "{e}");
+        let e = Timetable::parse("Mon-08:00,1M Mon-08:00,1M").unwrap_err();
+        assert!(e.why.contains("Mon 08:00"), "{e}");
+        assert!(Timetable::parse("Mon-Fri 08:00,1M Sat-Sun 08:00,2M").is_ok());
     }
 
     /// A fake clock: time moves only when someone sleeps; the local time

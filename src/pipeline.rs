@@ -114,6 +114,39 @@ pub fn outermost(mut keys: Vec<String>) -> Vec<String> {
     out
 }
 
+/// The scans and scope of a plan of only what changed (see
+/// [`PlanRequest::scope`]), cut from each side's whole scan (`whole`):
+/// the outermost `roots` widened by the clash names (SPEC §6 "Clash
+/// copies") already taken next to each root on either side, up to the
+/// first free one, then each side's entries at or below them. A conflict
+/// in the scope picks its clash name from what the scans hold: a taken
+/// name left outside them would read as free (and every step of that
+/// conflict then be skipped as drifted).
+#[must_use]
+pub fn scoped_scans(
+    whole: PerSide<&SideScan>,
+    roots: Vec<String>,
+    clash_suffix: &str,
+    case_sensitive: bool,
+) -> (Vec<String>, PerSide<SideScan>) {
+    let mut keys = outermost(roots);
+    let taken: Vec<String> = keys
+        .iter()
+        .filter(|r| !r.is_empty())
+        .flat_map(|r| {
+            (1..)
+                .map(move |n| paths::key_of(&paths::clash_name(r, clash_suffix, n), case_sensitive))
+                .take_while(|k| whole.values().any(|s| s.entries.contains_key(k)))
+        })
+        .collect();
+    if !taken.is_empty() {
+        keys.extend(taken);
+        keys = outermost(keys);
+    }
+    let scans = PerSide::from_fn(|side| whole[side].subset(&keys));
+    (keys, scans)
+}
+
 /// Advances a cursor over a scan's entries to `key` (keys ascending) and
 /// returns its entry if the scan has one. Keys asked out of order only
 /// miss (the path is then planned in full, never skipped).
@@ -250,7 +283,8 @@ pub fn make_plan(
     state.rekey(|p| paths::key_of(p, cfg.case_sensitive))?;
     let started = Instant::now();
     let mut scans = scan_sides(cfg, sides, state, req.scans, req.progress, started)?;
-    let (files, conflicts) = load_state(state, &mut scans, req.scope)?;
+    let scope = req.scope.map(outermost);
+    let (files, conflicts) = load_state(state, &mut scans, scope.as_deref())?;
     hold_parked(state, &mut scans, &files, cfg.case_sensitive)?;
     engine::hold_renamed(&files, &mut scans, cfg.case_sensitive);
     let counts = mass_change_guard(cfg, &files, &scans, req.files_now, req.forced)?;
@@ -269,6 +303,7 @@ pub fn make_plan(
     };
     hash_wanted(sides, &mut work);
     let (ops, deferred_n) = reconcile(sides, &work, started);
+    forget_gone_failures(state, &work, &ops, scope.as_deref())?;
     let plan = assemble(cfg, header, &counts, &work, ops, deferred_n);
     Ok((plan, work.scans))
 }
@@ -328,9 +363,9 @@ fn scan_sides(
     skipped.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     state.set_skipped(&skipped)?;
     crate::debugln!(
-        "scan: {} entries on the left, {} on the right ({})",
-        scans.left.entries.len(),
-        scans.right.entries.len(),
+        "scan: {} on the left, {} on the right ({})",
+        crate::human::plural(scans.left.entries.len() as u64, "entry", "entries"),
+        crate::human::plural(scans.right.entries.len() as u64, "entry", "entries"),
         crate::human::duration(started.elapsed())
     );
     Ok(scans)
@@ -344,28 +379,26 @@ fn scan_sides(
 fn load_state(
     state: &State,
     scans: &mut PerSide<SideScan>,
-    scope: Option<Vec<String>>,
+    scope: Option<&[String]>,
 ) -> Result<(StateMap, HashMap<String, ConflictRecord>), StateError> {
     let conflicts = state.conflicts()?;
-    let scope = scope.map(|keys| {
-        let roots = outermost(keys);
+    let scope = scope.inspect(|roots| {
         for scan in [&mut scans.left, &mut scans.right] {
             for e in scan.entries.values_mut() {
                 e.unchanged = true;
             }
-            for r in &roots {
+            for r in *roots {
                 for (_, e) in scan.entries.within_mut(r) {
                     e.unchanged = false;
                 }
             }
         }
-        roots
     });
     // The state rows arrive in key order, the scans are maps in key order:
     // one merge pass, no lookup per path.
     let mut lc = scans.left.entries.iter_mut().peekable();
     let mut rc = scans.right.entries.iter_mut().peekable();
-    let files = state.load_files_within(scope.as_deref(), |k, row| {
+    let files = state.load_files_within(scope, |k, row| {
         let (l, r) = (seek(&mut lc, k), seek(&mut rc, k));
         if conflicts.contains_key(k)
             || !engine::unchanged_on_both(k, row, l.as_deref(), r.as_deref())
@@ -551,6 +584,45 @@ fn reconcile(sides: &Sides, work: &Work, started: Instant) -> (Vec<Op>, u64) {
     );
     record_ids(sides, &mut ops);
     (ops, deferred_n)
+}
+
+/// Stage 8b: a failing path (SPEC §8) that is gone from both sides, with
+/// no step left for it in this plan and nothing holding it back, fails no
+/// more: its record is forgotten. Else `status` would say "needs you" for
+/// ever about a file that no longer exists (nothing else clears a record
+/// but a step of that path that succeeds). Only paths this plan looked at
+/// (its `scope`) are judged; a path a side could not read is not gone.
+fn forget_gone_failures(
+    state: &State,
+    work: &Work,
+    ops: &[Op],
+    scope: Option<&[String]>,
+) -> Result<(), StateError> {
+    let failures = state.failures()?;
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let stepped: HashSet<&str> = ops
+        .iter()
+        .filter(|o| o.kind() != crate::plan::OpKind::Record)
+        .map(|o| o.key.as_str())
+        .collect();
+    let near = |a: &str, b: &str| paths::is_within(a, b) || paths::is_within(b, a);
+    for f in failures {
+        let k = f.key.as_str();
+        let gone = work
+            .scans
+            .values()
+            .all(|s| !s.entries.contains_key(k) && !s.is_unknown(k) && !s.is_blocked(k));
+        if gone
+            && !stepped.contains(k)
+            && scope.is_none_or(|roots| roots.iter().any(|r| paths::is_within(k, r)))
+            && !work.deferred.iter().any(|d| near(d, k))
+        {
+            state.forget_failure(k)?;
+        }
+    }
+    Ok(())
 }
 
 /// Stage 9: the plan file: header, summary, steps and the scans' problems.

@@ -872,3 +872,17 @@ fn plan_out_never_overwrites_and_its_hint_carries_the_config() {
         "{text}"
     );
 }
+
+/// Regression (audit item 3): `status` said "Trash right: 1 files".
+#[test]
+fn status_counts_one_file_in_the_singular() {
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "a", 300);
+    e.sync();
+    std::fs::remove_file(e.left.join("a.txt")).unwrap();
+    e.sync();
+    let out = e.cmd(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Trash right: 1 file, "), "{text}");
+    assert!(text.contains("Trash left: 0 files, "), "{text}");
+}

@@ -183,7 +183,9 @@ fn q_prints_errors_only_and_v_adds_detail() {
         .success()
         .stderr(contains("config "))
         .stderr(contains("state DB"))
-        .stderr(contains("scan: 2 entries on the left, 1 on the right"))
+        .stderr(contains(
+            "scan: 2 entries on the left, 1 entry on the right",
+        ))
         .stderr(contains("plan: 1 operation, 0 left for a later cycle"));
     assert!(
         !String::from_utf8_lossy(&e.cmd(&["plan"]).output().unwrap().stderr).contains("scan: ")

@@ -160,7 +160,7 @@ impl Executor<'_> {
         let resume = self.resumable(c, live_src.as_ref())?;
         if let Some(t) = resume.as_ref().filter(|t| t.temp_path != temp) {
             if temp_meta.is_some() {
-                dfs.remove_file(&temp)?;
+                super::recover::remove_temp(dfs, &temp)?;
             }
             temp.clone_from(&t.temp_path);
             temp_meta = dfs.stat(&temp)?;
@@ -188,7 +188,8 @@ impl Executor<'_> {
             }
         }
         if temp_meta.is_some() && resume.is_none() {
-            dfs.remove_file(&temp)?;
+            // (`resumable` may have removed it already: a dead transfer's temp.)
+            super::recover::remove_temp(dfs, &temp)?;
         }
         if !matches(live_dst.as_ref(), ed) {
             // Done before a crash? The destination then holds the source's

@@ -233,6 +233,7 @@ impl<'r> Journal<'r> {
                     .get_or_insert_with(std::time::Instant::now);
                 self.report.done += 1;
                 self.report.ok_keys.push(op.key.clone());
+                self.report.ok_ids.push(op.id);
                 if op.kind() == OpKind::Conflict && on_event.is_some() {
                     self.conflicts.push(op.clone());
                 }
@@ -242,6 +243,7 @@ impl<'r> Journal<'r> {
                 self.report.done += 1;
                 self.report.recovered += 1;
                 self.report.ok_keys.push(op.key.clone());
+                self.report.ok_ids.push(op.id);
                 self.log.info(event_name(op.kind()), json!({"path": op.path, "rule": op.rule, "result": "ok", "note": "already done on disk (recovered)"}));
             }
             Ok(Outcome::Drifted(why)) => {

@@ -73,13 +73,11 @@ pub mod trash;
 use crate::config::Config;
 use crate::fs::{ErrorClass, FsError};
 use crate::log::Logger;
+use crate::paths;
 use crate::plan::{Op, OpKind, Plan, Step, ValidPlan, guard};
 use crate::roots::{self, RootError, Sides, Unavailable};
 use crate::state::{State, StateError};
 use crate::{PlanStatus, StepStatus};
-// The tests (`use super::*`) name `paths`; the run no longer does.
-#[cfg(test)]
-use crate::paths;
 use journal::Journal;
 use serde_json::json;
 use steps::{Executor, Outcome, case_only_rename};
@@ -138,6 +136,10 @@ pub struct Report {
     /// Keys whose steps succeeded (to clear failure records).
     #[serde(skip)]
     pub ok_keys: Vec<String>,
+    /// The ids of the steps done (or found done) in this run: what a
+    /// console line may tell as done.
+    #[serde(skip)]
+    pub ok_ids: Vec<u64>,
 }
 
 /// A step that failed.
@@ -403,6 +405,8 @@ pub fn run(
     };
     let mut journal = Journal::new(state, &plan.plan_id, log, sides);
     let workers = cfg.raw.transfer.parallel_copies.max(1) as usize;
+    // Conflicts, told once their steps are over (see `settle_conflicts`).
+    let mut conflicts: Vec<&Op> = Vec::new();
     let mut i = 0;
     while let Some(op) = plan.ops.get(i) {
         i += 1;
@@ -427,6 +431,10 @@ pub fn run(
         }
         if stop_requested(opts) {
             break;
+        }
+        if op.kind() == OpKind::Conflict && !opts.recover_only {
+            conflicts.push(op);
+            continue;
         }
         if let Step::Record(r) = &op.step
             && !opts.recover_only
@@ -481,6 +489,9 @@ pub fn run(
         // between (power cut) records nothing: the resumed run recognises
         // the step as done by its result.
         journal.settle(op, result, sides, opts.on_event)?;
+    }
+    if !stop_requested(opts) {
+        settle_conflicts(&conflicts, plan, &done, &ex, &mut journal, opts)?;
     }
     let mut report = journal.finish(opts.on_event)?;
     note_drives(state, cfg, log, &ex.drives);
@@ -647,6 +658,63 @@ fn stop_requested(opts: &Options<'_>) -> bool {
         .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
 }
 
+/// Settles each conflict step of `conflicts` once the rest of the plan
+/// ran: logged (and alerted, and counted) as handled only when every step
+/// it planned (the same key or its clash name; records aside) is done,
+/// now or before a restart, or left to another run (the large-file lane).
+/// Else it is skipped as drifted, with the step that did not happen: a
+/// clash copy whose rename was skipped is not told as made, and the next
+/// plan handles the conflict again.
+///
+/// # Errors
+/// As [`run`].
+fn settle_conflicts(
+    conflicts: &[&Op],
+    plan: &ValidPlan,
+    done: &std::collections::HashMap<u64, StepStatus>,
+    ex: &Executor<'_>,
+    journal: &mut Journal<'_>,
+    opts: &Options<'_>,
+) -> Result<(), ApplyError> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let cs = ex.cfg.case_sensitive;
+    let mut by_key: std::collections::HashMap<&str, Vec<&Op>> = std::collections::HashMap::new();
+    for o in plan.ops.iter().filter(|o| o.kind() != OpKind::Record) {
+        by_key.entry(o.key.as_str()).or_default().push(o);
+    }
+    let ok: std::collections::HashSet<u64> = journal.report.ok_ids.iter().copied().collect();
+    for &c in conflicts {
+        let clash = c
+            .conflict_info()
+            .and_then(|i| i.clash_path.as_deref())
+            .map(|p| paths::key_of(p, cs));
+        let mut keys = vec![c.key.as_str()];
+        keys.extend(clash.as_deref().filter(|k| *k != c.key));
+        let missed = keys
+            .iter()
+            .flat_map(|k| by_key.get(k).into_iter().flatten())
+            .find(|o| {
+                o.id != c.id
+                    && opts.filter.is_none_or(|f| f(o))
+                    && done.get(&o.id) != Some(&StepStatus::Done)
+                    && !ok.contains(&o.id)
+            });
+        let result = match missed {
+            Some(o) => Ok(Outcome::Drifted(format!(
+                "not handled: its {} of `{}` did not happen; planned again",
+                o.kind().as_str(),
+                o.path
+            ))),
+            None => ex.step(c),
+        };
+        journal.before()?;
+        journal.settle(c, result, ex.sides, opts.on_event)?;
+    }
+    Ok(())
+}
+
 fn report_covers(opts: &Options<'_>, op: &Op) -> bool {
     opts.filter.is_none_or(|f| f(op))
         && !opts
@@ -670,6 +738,8 @@ pub fn event_name(k: OpKind) -> &'static str {
 
 #[cfg(test)]
 mod case_tests;
+#[cfg(test)]
+mod conflict_tests;
 #[cfg(test)]
 mod drive_tests;
 #[cfg(test)]

@@ -214,7 +214,7 @@ pub fn sweep_temps(
         {
             continue;
         }
-        match fs.remove_file(t) {
+        match remove_temp(fs, t) {
             Ok(()) => {
                 log.info("delete", json!({"path": t, "side": side, "result": "ok", "note": "leftover temp file of an interrupted copy removed"}));
                 removed.push(t.clone());
@@ -258,7 +258,7 @@ pub fn sweep_transfers(state: &State, sides: &Sides, log: &Logger) -> Vec<String
             continue;
         }
         if temp.is_some() {
-            match dfs.remove_file(&t.temp_path) {
+            match remove_temp(dfs, &t.temp_path) {
                 Ok(()) => {
                     log.info("delete", json!({"path": t.temp_path, "side": t.side, "result": "ok",
                         "note": format!("the temp file of an interrupted copy of `{}` is removed: its source changed, so it cannot resume", t.src_path)}));
@@ -275,4 +275,16 @@ pub fn sweep_transfers(state: &State, sides: &Sides, log: &Logger) -> Vec<String
         }
     }
     removed
+}
+
+/// Removes the temp file `path`: one already gone is what was wanted, not
+/// an error (an earlier look removed it, or another run did).
+///
+/// # Errors
+/// Any other failure to remove it.
+pub(super) fn remove_temp(fs: &dyn Fs, path: &str) -> Result<(), FsError> {
+    match fs.remove_file(path) {
+        Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+        other => other,
+    }
 }

@@ -202,7 +202,7 @@ impl Executor<'_> {
     /// Removes a dead transfer's temp (when `present`) and its row.
     fn drop_transfer(&self, t: &Transfer, present: bool, why: &str) -> Result<(), FsError> {
         if present {
-            self.fs(t.side).remove_file(&t.temp_path)?;
+            super::recover::remove_temp(self.fs(t.side), &t.temp_path)?;
         }
         self.forget_transfer(t.side, &t.dest_path);
         self.log.info(

@@ -306,6 +306,37 @@ fn a_stop_request_keeps_the_large_copy_for_resuming() {
     landed(&h, &data);
 }
 
+/// Regression (audit item 2): a large copy stopped mid-way whose source
+/// is then deleted. The same plan run again dropped the dead transfer's
+/// temp, then removed it a second time and failed the step (`delete
+/// .~twinsync-….tmp: No such file or directory`), leaving a failing path
+/// for a file that exists nowhere. A temp already gone is no error.
+#[test]
+fn a_stopped_large_copy_whose_source_is_deleted_ends_without_a_failure() {
+    let h = large_lane();
+    h.left.put(FILE, &noise(SIZE, 13));
+    let plan = h.plan();
+    let stop = Arc::new(AtomicBool::new(false));
+    let hook = StopAt {
+        at: 2 * CHUNK,
+        seen: AtomicU64::new(0),
+        stop: Arc::clone(&stop),
+    };
+    let sides = h.sides();
+    let mut state = h.admitted(&plan, &sides);
+    let _ = h.run_in(&mut state, &plan, &sides, &opts(Some(&stop), Some(&hook)));
+    assert_eq!(temps(&h.right).len(), 1, "the temp is kept");
+    h.left.remove_file(FILE).unwrap();
+    let r = h
+        .run_in(&mut state, &plan, &sides, &opts(None, None))
+        .unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(r.drifted, 1, "the copy is skipped: its source is gone");
+    assert!(state.failures().unwrap().is_empty());
+    assert!(temps(&h.right).is_empty(), "{:?}", temps(&h.right));
+    assert!(h.state().transfers().unwrap().is_empty());
+}
+
 /// The sweeps: a temp that can resume is spared (its plan finished, so
 /// nothing else holds it); once its source changed it is removed with
 /// its row.

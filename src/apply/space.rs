@@ -221,8 +221,9 @@ pub fn check(
                         "space",
                         &format!("low free space on the {side} side"),
                         &format!(
-                            "{s}.\n\nFree: {} bytes. Needed by this sync: {} bytes.\nThis alert is sent once; `twinsync status` says `needs you` until an apply finds enough room.",
-                            s.free, s.need
+                            "{s}.\n\nFree: {}. Needed by this sync: {}.\nThis alert is sent once; `twinsync status` says `needs you` until an apply finds enough room.",
+                            crate::human::plural(s.free, "byte", "bytes"),
+                            crate::human::plural(s.need, "byte", "bytes")
                         ),
                     );
                 }

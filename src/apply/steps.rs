@@ -705,7 +705,7 @@ impl Executor<'_> {
             for (n, m) in &left_over {
                 let p = paths::join(dest, n);
                 if paths::is_internal_name(n) && m.kind == Kind::File {
-                    fs.remove_file(&p)?;
+                    super::recover::remove_temp(fs, &p)?;
                 } else if m.kind == Kind::File {
                     let rel = loc.put(&p, &Self::trash_stamp())?;
                     forget.push(trash_record(

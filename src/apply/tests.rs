@@ -274,6 +274,47 @@ fn one_failing_step_does_not_stop_the_others() {
     assert!(state.failures().unwrap().is_empty());
 }
 
+/// Regression (audit item 2): a failure record of a path gone from both
+/// sides, with nothing planned for it, is forgotten by the next plan
+/// (`status` said "needs you" for ever); one whose path is still to do,
+/// or lies outside a scoped plan, stays.
+#[test]
+fn a_failing_path_gone_from_both_sides_is_forgotten() {
+    let h = harness("");
+    h.left.put("todo.txt", b"still to copy");
+    let state = State::open_or_create(&h.cfg.state_db).unwrap();
+    for k in ["gone.txt", "todo.txt", "elsewhere.txt"] {
+        state.record_failure(k, k, "copy", "boom", 0).unwrap();
+    }
+    let scoped = h.plan_for(PlanRequest {
+        scans: Some(crate::PerSide::new(
+            h.scan(Side::Left).subset(&["gone.txt".to_owned()]),
+            h.scan(Side::Right).subset(&["gone.txt".to_owned()]),
+        )),
+        scope: Some(vec!["gone.txt".to_owned()]),
+        ..PlanRequest::default()
+    });
+    assert!(scoped.ops.is_empty(), "{:?}", scoped.ops);
+    let keys = || {
+        let mut k: Vec<String> = state
+            .failures()
+            .unwrap()
+            .into_iter()
+            .map(|f| f.key)
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(),
+        ["elsewhere.txt", "todo.txt"],
+        "only what the scope saw"
+    );
+    let plan = h.plan();
+    assert!(plan.ops.iter().any(|o| o.key == "todo.txt"));
+    assert_eq!(keys(), ["todo.txt"]);
+}
+
 #[test]
 fn source_changed_during_copy_is_discarded() {
     let h = harness("");

@@ -162,8 +162,8 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
     }
     for (side, u) in s.trash.iter() {
         crate::terminal::say(&format!(
-            "Trash {side}: {} files, {}",
-            u.files,
+            "Trash {side}: {}, {}",
+            crate::human::plural(u.files, "file", "files"),
             crate::human_size(u.bytes)
         ));
     }

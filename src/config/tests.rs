@@ -113,6 +113,12 @@ fn bandwidth_and_trash_cap_keys() {
         e.contains("transfer.bandwidth") && e.contains("8am,2M"),
         "{e}"
     );
+    let e = err(&format!("{ROOTS}[transfer]\nbandwidth = '08:00'\n"));
+    assert!(
+        e.contains("transfer.bandwidth")
+            && e.contains("entry `08:00` has no rate: write `08:00,2MiB`"),
+        "{e}"
+    );
     let e = err(&format!("{ROOTS}[soft_delete]\nmax_trash_bytes = 'lots'\n"));
     assert!(e.contains("max_trash_bytes"), "{e}");
 }

@@ -228,7 +228,7 @@ pub fn live(l: &Live<'_>) -> Markup {
             }
             @let waiting: Vec<_> = s.pending.iter().filter(|p| !l.copies.iter().any(|c| c.path == p.path)).collect();
             @if !waiting.is_empty() {
-                h3 { "Waiting (" (waiting.len()) " steps)" }
+                h3 { "Waiting (" (crate::human::plural(waiting.len() as u64, "step", "steps")) ")" }
                 table {
                     tr { th { "step" } th { "path" } th { "lane" } th.num { "bytes" } }
                     @for p in waiting.iter().take(50) {
@@ -288,7 +288,7 @@ pub fn live(l: &Live<'_>) -> Markup {
             p {
                 @for side in Side::BOTH {
                     @let (n, b) = l.trash.iter().filter(|v| v.rec.side == side).fold((0u64, 0u64), |(n, b), v| (n + 1, b + v.rec.size));
-                    (side) ": " (n) " files, " (crate::human_size(b)) ". "
+                    (side) ": " (crate::human::plural(n, "file", "files")) ", " (crate::human_size(b)) ". "
                 }
             }
             @if !l.trash.is_empty() {

@@ -571,7 +571,10 @@ pub fn shorter_than(path: &str, offset: u64) -> FsError {
         "reopen",
         path,
         ErrorClass::Other,
-        &format!("the file is shorter than the {offset} bytes it should hold"),
+        &format!(
+            "the file is shorter than the {} it should hold",
+            crate::human::plural(offset, "byte", "bytes")
+        ),
     )
 }
 

@@ -111,13 +111,15 @@ impl fmt::Display for Refusal {
         match self.guard {
             Guard::MassDelete => write!(
                 f,
-                "the plan deletes {n} of {total} files on the {side} side (over the {pct}% limit of [safety] max_delete_percent); \
-                 check that both roots are the right folders; if the deletes are intended, {OVERRIDE}"
+                "the plan deletes {n} of {} on the {side} side (over the {pct}% limit of [safety] max_delete_percent); \
+                 check that both roots are the right folders; if the deletes are intended, {OVERRIDE}",
+                crate::human::plural(*total, "file", "files")
             ),
             Guard::MassChange => write!(
                 f,
-                "{n} of {total} files on the {side} side changed content since the last sync (over the {pct}% limit of [safety] max_change_percent); \
-                 nothing was hashed or copied. Check what rewrote them (a cloud client re-stamping files, ransomware); if the changes are intended, {OVERRIDE}"
+                "{n} of {} on the {side} side changed content since the last sync (over the {pct}% limit of [safety] max_change_percent); \
+                 nothing was hashed or copied. Check what rewrote them (a cloud client re-stamping files, ransomware); if the changes are intended, {OVERRIDE}",
+                crate::human::plural(*total, "file", "files")
             ),
         }
     }

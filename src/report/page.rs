@@ -158,12 +158,12 @@ pub fn render(s: &Snapshot) -> String {
                         }
                         div.card {
                             div.label { "pending work" }
-                            div.value { span #pending-count { (s.pending.len()) } " steps" }
+                            div.value { span #pending-count { (s.pending.len()) } (if s.pending.len() == 1 { " step" } else { " steps" }) }
                             div.small.muted { (crate::human_size(pending_bytes)) " to copy" }
                         }
                         div.card {
                             div.label { "large-file lane queue" }
-                            div.value { span #lane-count { (large.len()) } " files" }
+                            div.value { span #lane-count { (large.len()) } (if large.len() == 1 { " file" } else { " files" }) }
                             div.small.muted #lane-bytes data-v=(large_bytes) { (crate::human_size(large_bytes)) }
                         }
                     }
@@ -304,7 +304,7 @@ pub fn render(s: &Snapshot) -> String {
                                     }
                                 }
                                 td.purge data-files=(t.purge_files) data-bytes=(t.purge_bytes) {
-                                    (t.purge_files) " files, " (crate::human_size(t.purge_bytes))
+                                    (crate::human::plural(t.purge_files, "file", "files")) ", " (crate::human_size(t.purge_bytes))
                                 }
                             }
                         }

@@ -1,6 +1,7 @@
 //! The `failures` table: paths that failed, with a count, first and last
 //! time and a retry backoff (10 s doubling up to 10 min), for retries and
-//! `status`; cleared when the path succeeds.
+//! `status`; cleared when the path succeeds, or when it is gone from
+//! both sides with nothing left to do there (see the pipeline).
 
 use super::{State, StateError, sql_err};
 use rusqlite::params;
@@ -98,6 +99,17 @@ impl State {
             }
         }
         tx.commit().map_err(sql)
+    }
+
+    /// Forgets the failure record of `key` (a path that fails no more).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn forget_failure(&self, key: &str) -> Result<(), StateError> {
+        self.conn
+            .execute("DELETE FROM failures WHERE key = ?1", [key])
+            .map(|_| ())
+            .map_err(self.sql())
     }
 
     /// Every failing path.

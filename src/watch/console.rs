@@ -137,13 +137,21 @@ fn settled_how(op: &Op) -> String {
     }
 }
 
-/// `a.txt, b.txt, c.txt, 2 more`.
+/// `a.txt, b.txt, c.txt, 2 more`: each named once, in order (a path
+/// with two steps one way, e.g. a clash copy's, is one name).
 fn names(ops: &[&Op]) -> String {
-    let mut parts: Vec<String> = ops.iter().take(NAMED).map(|o| describe(o)).collect();
-    if ops.len() > NAMED {
-        parts.push(format!("{} more", ops.len() - NAMED));
+    let mut seen = std::collections::HashSet::new();
+    let mut all: Vec<String> = ops
+        .iter()
+        .map(|o| describe(o))
+        .filter(|d| seen.insert(d.clone()))
+        .collect();
+    if all.len() > NAMED {
+        let more = all.len() - NAMED;
+        all.truncate(NAMED);
+        all.push(format!("{more} more"));
     }
-    parts.join(", ")
+    all.join(", ")
 }
 
 /// One step as a few words: `Sales/Q3.xlsx`, `old.txt (deleted)`, `a → b`.
@@ -156,8 +164,8 @@ fn describe(op: &Op) -> String {
                 format!("{} (deleted)", op.path)
             }
         }
-        OpKind::Move | OpKind::Rename => match op.src_path() {
-            Some(from) if from != op.path => format!("{from} → {}", op.path),
+        OpKind::Move | OpKind::Rename => match (op.src_path(), op.dest_path()) {
+            (Some(from), Some(to)) if from != to => format!("{from} → {to}"),
             _ => op.path.clone(),
         },
         OpKind::SetProps => format!("{} (properties)", op.path),
@@ -240,6 +248,28 @@ mod tests {
                 "conflict  report.docx: the right version is newer; the left one kept as report - clash.docx",
             ]
         );
+    }
+
+    /// Regression (audit item 3): `→ right a.txt, n.txt, a.txt`. Each
+    /// path is named once, in order, and "N more" counts names.
+    #[test]
+    fn a_line_names_each_path_once() {
+        let ops = [
+            op(OpKind::Copy, "a.txt", Side::Right, 1),
+            op(OpKind::Copy, "n.txt", Side::Right, 1),
+            op(OpKind::Copy, "a.txt", Side::Right, 1),
+            op(OpKind::Copy, "b.txt", Side::Right, 1),
+            op(OpKind::Copy, "b.txt", Side::Right, 1),
+        ];
+        let refs: Vec<&Op> = ops.iter().collect();
+        let lines = cycle_lines(&refs, Duration::from_millis(5), None);
+        assert_eq!(lines, ["→ right  a.txt, n.txt, b.txt · 5 B · 5 ms"]);
+        let refs: Vec<&Op> = ops.iter().chain(&ops[..1]).collect();
+        let mut more = refs.clone();
+        let c = op(OpKind::Copy, "c.txt", Side::Right, 1);
+        more.insert(1, &c);
+        let lines = cycle_lines(&more, Duration::from_millis(5), None);
+        assert_eq!(lines, ["→ right  a.txt, c.txt, n.txt, 1 more · 7 B · 5 ms"]);
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl Loop<'_> {
         let hold = self.hold();
         // After a guard's refusal, plan everything: a scoped plan would
         // not see the refused deletes and would read as "passed".
-        let scope = (!full.left && !full.right && !pending && !self.refused)
+        let mut scope = (!full.left && !full.right && !pending && !self.refused)
             .then(|| {
                 dirty
                     .paths
@@ -199,7 +199,7 @@ impl Loop<'_> {
                     .collect::<Vec<String>>()
             })
             .and_then(|keys| self.scope_roots(keys, &hold));
-        match self.scans(full, &dirty.paths, scope.as_deref()) {
+        match self.scans(full, &dirty.paths, &mut scope) {
             Ok(scans) => self.cycle(dry_run, Some(scans), scope, &hold),
             Err(e) => self.stopped_by(e),
         }
@@ -301,12 +301,13 @@ impl Loop<'_> {
                 // One line per direction of a cycle that did something
                 // (nothing for records of unchanged files). The journal rows
                 // of a finished plan are gone: the report says what succeeded.
-                let ok: HashSet<&str> = report.ok_keys.iter().map(String::as_str).collect();
+                // By step, not by path: a step skipped beside a done one
+                // on the same path (a conflict's) is not told as done.
+                let ok: HashSet<u64> = report.ok_ids.iter().copied().collect();
                 let did: Vec<&Op> = plan
                     .ops
                     .iter()
-                    .filter(|o| o.lane() != Lane::Large && ok.contains(o.key.as_str()))
-                    .filter(|o| !report.failed.iter().any(|f| f.id == o.id))
+                    .filter(|o| o.lane() != Lane::Large && ok.contains(&o.id))
                     .collect();
                 for line in cycle_lines(&did, started.elapsed(), None) {
                     self.console.line(&line);
@@ -532,12 +533,13 @@ impl Loop<'_> {
 
     /// Both sides' scans for this cycle: walked in full where `full` says so,
     /// else the cached scan updated from the event paths. The caches keep
-    /// the result for the next cycle.
+    /// the result for the next cycle. A `scope` is widened to what its plan
+    /// must see (see [`pipeline::scoped_scans`]).
     pub(super) fn scans(
         &mut self,
         full: PerSide<bool>,
         events: &PerSide<HashSet<String>>,
-        scope: Option<&[String]>,
+        scope: &mut Option<Vec<String>>,
     ) -> Result<PerSide<SideScan>, PipelineError> {
         self.check_roots()?;
         // Items an interrupted case-only rename parked under a temp name go back first.
@@ -561,7 +563,6 @@ impl Loop<'_> {
         }
         // Large copies that cannot resume any more give up their temps.
         apply::sweep_transfers(&self.state, &self.sides, &self.log);
-        let mut out: PerSide<SideScan> = PerSide::default();
         for side in Side::BOTH {
             let fs = self.sides.get(side);
             let ex = &self.excluders[side];
@@ -583,12 +584,6 @@ impl Loop<'_> {
                         json!({"side": side, "mode": if full[side] { "full" } else { "incremental" },
                                "paths": events[side].len(), "files_scanned": s.entries.len()}),
                     );
-                    // A scoped plan gets the part it looks at, not a copy
-                    // of every path's snapshot.
-                    out[side] = match scope {
-                        Some(roots) => s.subset(roots),
-                        None => s.clone(),
-                    };
                     self.cache[side] = Some(s);
                 }
                 Err(e) => {
@@ -597,7 +592,23 @@ impl Loop<'_> {
                 }
             }
         }
-        Ok(out)
+        let (Some(l), Some(r)) = (self.cache.left.as_ref(), self.cache.right.as_ref()) else {
+            // Both were just kept: never read a missing scan as empty.
+            let u = Unavailable::new(Side::Left, self.sides.left.as_ref(), "its scan was lost");
+            return Err(u.into());
+        };
+        // A scoped plan gets the part it looks at, not a copy of every
+        // path's snapshot.
+        Ok(match scope.take() {
+            Some(roots) => {
+                let cs = self.cfg.case_sensitive;
+                let suffix = &self.cfg.raw.conflicts.clash_suffix;
+                let (roots, scans) = pipeline::scoped_scans(PerSide::new(l, r), roots, suffix, cs);
+                *scope = Some(roots);
+                scans
+            }
+            None => PerSide::new(l.clone(), r.clone()),
+        })
     }
 
     /// The scope of a plan of only what the events named (`keys`): with the

@@ -125,9 +125,7 @@ impl LargeLane {
                     };
                     metrics::log_cycle(state, &log, &c, &extra, true);
                     // (A finished plan's journal rows are gone: the report says.)
-                    let done = res
-                        .as_ref()
-                        .is_ok_and(|r| r.failed.is_empty() && r.ok_keys.contains(&op.key));
+                    let done = res.as_ref().is_ok_and(|r| r.ok_ids.contains(&op.id));
                     if done {
                         for line in cycle_lines(&[op], started.elapsed(), Some("large-file lane")) {
                             console.line(&line);
