@@ -308,7 +308,15 @@ fn a_stop_request_lets_the_copies_in_flight_finish_and_starts_no_more() {
 #[test]
 fn one_sync_makes_a_batch_of_staged_copies_durable() {
     let h = with_parallel(4);
-    for i in 0..130 {
+    let syncs = syncs_copying(&h, 130);
+    assert_eq!(syncs, Some(3));
+    assert!(temps(&h.right).is_empty());
+}
+
+/// Copies `n` new files to the right, counted; returns how many batch
+/// syncs (`sync_written`) the run made, after checking every file landed.
+fn syncs_copying(h: &Harness, n: usize) -> Option<u64> {
+    for i in 0..n {
         h.left
             .put(&format!("d/g{i:03}.txt"), format!("v1 {i}").as_bytes());
     }
@@ -318,10 +326,9 @@ fn one_sync_makes_a_batch_of_staged_copies_durable() {
     ));
     let sides = h.sides_with(Side::Right, counter.clone());
     let r = h.apply_clean(&h.plan(), &sides);
-    assert_eq!(r.copied, 130);
-    assert_eq!(counter.calls().get("sync_written").copied(), Some(3));
+    assert_eq!(r.copied, n as u64);
     assert_eq!(live(&h.left), live(&h.right));
-    assert!(temps(&h.right).is_empty());
+    counter.calls().get("sync_written").copied()
 }
 
 /// Under a bandwidth limit copies are not batched: each is synced and
@@ -332,19 +339,7 @@ fn one_sync_makes_a_batch_of_staged_copies_durable() {
 fn under_a_bandwidth_limit_each_copy_lands_as_it_finishes() {
     let mut h = with_parallel(4);
     h.cfg.bandwidth = crate::bandwidth::Timetable::fixed(100_000_000);
-    for i in 0..10 {
-        h.left
-            .put(&format!("d/g{i:03}.txt"), format!("v1 {i}").as_bytes());
-    }
-    let counter = Arc::new(crate::fs::latency::LatencyFs::new(
-        Arc::new(h.right.clone()),
-        crate::fs::latency::Link::default(),
-    ));
-    let sides = h.sides_with(Side::Right, counter.clone());
-    let r = h.apply_clean(&h.plan(), &sides);
-    assert_eq!(r.copied, 10);
-    assert_eq!(counter.calls().get("sync_written").copied(), None);
-    assert_eq!(live(&h.left), live(&h.right));
+    assert_eq!(syncs_copying(&h, 10), None);
 }
 
 /// A batch whose sync fails (an I/O error, not a power cut) fails its
