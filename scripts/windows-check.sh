@@ -147,18 +147,21 @@ else
     # error. (os error 1359)" (seen in tests/alerts.rs, tests/dashboard.rs
     # and tests/apply_e2e.rs, spawning the binary; an unwrap prints it as
     # `Os { code: 1359, .. }`). That one Wine fault, and only it, earns one
-    # more run.
+    # more run, twice at most (a loaded machine saw it twice in one day).
     TEST_LOG=$W/test.log
-    set +e
-    /usr/bin/cargo test "${CARGO_ARGS[@]}" 2>&1 | tee "$TEST_LOG"
-    rc=${PIPESTATUS[0]}
-    set -e
-    if [[ $rc -ne 0 ]] && grep -Eq "os error 1359|code: 1359," "$TEST_LOG"; then
-        echo "cargo test under Wine failed on Wine's os error 1359 (process start); running it once more"
-        /usr/bin/cargo test "${CARGO_ARGS[@]}"
-    elif [[ $rc -ne 0 ]]; then
-        exit "$rc"
-    fi
+    for attempt in 1 2 3; do
+        set +e
+        /usr/bin/cargo test "${CARGO_ARGS[@]}" 2>&1 | tee "$TEST_LOG"
+        rc=${PIPESTATUS[0]}
+        set -e
+        if [[ $rc -eq 0 ]]; then
+            break
+        elif [[ $attempt -lt 3 ]] && grep -Eq "os error 1359|code: 1359," "$TEST_LOG"; then
+            echo "cargo test under Wine failed on Wine's os error 1359 (process start); running it once more"
+        else
+            exit "$rc"
+        fi
+    done
     phase_end
 fi
 
