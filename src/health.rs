@@ -125,7 +125,19 @@ pub enum Reason {
         /// When it was first found (RFC 3339).
         since: Option<String>,
     },
+    /// Alert emails that have failed to go out for over an hour
+    /// ([`UNDELIVERED_AFTER_S`]): the admin would not hear of anything else.
+    AlertsUndelivered {
+        queued: usize,
+        /// When the oldest was queued (RFC 3339).
+        since: String,
+        /// The mail server's latest answer.
+        error: String,
+    },
 }
+
+/// How long alert emails may fail to go out before the verdict says so.
+pub const UNDELIVERED_AFTER_S: i64 = 3600;
 
 impl Reason {
     /// The state this reason puts the verdict in (at least).
@@ -139,7 +151,8 @@ impl Reason {
             | Self::FailingPaths { .. }
             | Self::SkippedPaths { .. }
             | Self::DriveKeepsNoTimes { .. }
-            | Self::LowSpace { .. } => Health::NeedsYou,
+            | Self::LowSpace { .. }
+            | Self::AlertsUndelivered { .. } => Health::NeedsYou,
             Self::StepsPending { .. } => Health::Working,
         }
     }
@@ -153,6 +166,7 @@ impl Reason {
                 vec!["twinsync resolve PATH --keep left|right|both".into()]
             }
             Self::Paused { .. } => vec!["twinsync resume".into()],
+            Self::AlertsUndelivered { .. } => vec!["twinsync alert test".into()],
             _ => Vec::new(),
         }
     }
@@ -172,6 +186,9 @@ impl Reason {
                 format!("the {side} drive keeps no modification times")
             }
             Self::LowSpace { side, .. } => format!("low free space on the {side} side"),
+            Self::AlertsUndelivered { queued, .. } => {
+                format!("{} not delivered", plural(*queued, "alert email"))
+            }
         }
     }
 }
@@ -275,6 +292,16 @@ impl fmt::Display for Reason {
                     "; copies go on until it is full, then fail and are retried. Free some space (the trash: `twinsync trash purge`)"
                 )
             }
+            Self::AlertsUndelivered {
+                queued,
+                since,
+                error,
+            } => write!(
+                f,
+                "{} could not be sent since {}: the mail server said: {error}; check [email] in the config, then `twinsync alert test` sends the queue",
+                plural(*queued, "alert email"),
+                local_time(since)
+            ),
         }
     }
 }
@@ -408,6 +435,9 @@ pub struct Facts {
     pub no_times: Vec<(Side, Option<String>, String)>,
     /// Sides whose disk was short of room at the last apply.
     pub low_space: Vec<crate::apply::space::Shortfall>,
+    /// Alert emails failing to go out for over an hour: how many, since
+    /// when (RFC 3339), the latest error.
+    pub undelivered: Option<(usize, String, String)>,
 }
 
 impl Facts {
@@ -440,8 +470,21 @@ impl Facts {
             bytes_pending,
             no_times: no_times(state)?,
             low_space: crate::apply::space::notes(state)?,
+            undelivered: undelivered(state)?,
         })
     }
+}
+
+/// Alert emails that have failed to go out for over an hour.
+fn undelivered(state: &State) -> Result<Option<(usize, String, String)>, StateError> {
+    let now = chrono::Utc::now();
+    let found = state.undelivered_since(now.timestamp() - UNDELIVERED_AFTER_S)?;
+    Ok(found.map(|(n, oldest, error)| {
+        let since = chrono::DateTime::from_timestamp(oldest, 0)
+            .unwrap_or(now)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        (usize::try_from(n).unwrap_or(usize::MAX), since, error)
+    }))
 }
 
 /// The drives noted as keeping no times (see [`crate::apply::no_times_key`]).
@@ -527,6 +570,13 @@ pub fn verdict(facts: &Facts) -> Verdict {
             free: s.free,
             need: s.need,
             since: (!s.since.is_empty()).then(|| s.since.clone()),
+        });
+    }
+    if let Some((queued, since, error)) = &facts.undelivered {
+        reasons.push(Reason::AlertsUndelivered {
+            queued: *queued,
+            since: since.clone(),
+            error: error.clone(),
         });
     }
     // Most severe first; the order within a state stays as above.

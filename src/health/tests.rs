@@ -34,6 +34,11 @@ fn all() -> Facts {
             "set mtime: Operation not permitted".into(),
         )],
         low_space: vec![shortfall()],
+        undelivered: Some((
+            2,
+            "2026-12-07T02:33:10Z".into(),
+            "550 5.1.1 mailbox unavailable".into(),
+        )),
     }
 }
 
@@ -97,6 +102,10 @@ fn each_needs_you_fact_alone_needs_you_and_exits_5() {
         },
         Facts {
             low_space: vec![shortfall()],
+            ..Facts::default()
+        },
+        Facts {
+            undelivered: all().undelivered,
             ..Facts::default()
         },
     ] {
@@ -239,12 +248,13 @@ fn precedence_most_severe_wins_and_every_reason_is_kept() {
                 (f.conflicts, f.failing, f.skipped) = (0, 0, 0);
                 f.no_times.clear();
                 f.low_space.clear();
+                f.undelivered = None;
             }
             Health::Working => f.steps_pending = 0,
             Health::InSync => {}
         }
     }
-    assert_eq!(verdict(&all()).reasons.len(), 9);
+    assert_eq!(verdict(&all()).reasons.len(), 10);
 }
 
 #[test]
@@ -330,4 +340,22 @@ fn open_items_name_what_needs_you_and_what_is_pending() {
         open.starts_with("Paused by the dashboard; needs you: "),
         "{open}"
     );
+}
+
+/// Alert emails failing to go out for over an hour need the admin: the
+/// verdict says how many, since when, what the server said, and the
+/// command that sends the queue once `[email]` is fixed.
+#[test]
+fn alerts_that_cannot_be_delivered_need_you_with_the_error() {
+    let v = verdict(&Facts {
+        undelivered: all().undelivered,
+        ..Facts::default()
+    });
+    assert_eq!(v.health, Health::NeedsYou);
+    assert_eq!(v.headline(), "Needs you: 2 alert emails not delivered");
+    let r = &v.reasons[0];
+    let text = r.to_string();
+    assert!(text.contains("550 5.1.1 mailbox unavailable"), "{text}");
+    assert!(text.contains("[email]"), "{text}");
+    assert_eq!(r.commands(), ["twinsync alert test"]);
 }

@@ -75,6 +75,44 @@ impl State {
             .map_err(self.sql())
     }
 
+    /// The unsent emails that have failed to go out since at least `since_s`
+    /// (Unix seconds): how many, since when (the oldest's creation) and the
+    /// latest error; `None` when there are none.
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn undelivered_since(
+        &self,
+        since_s: i64,
+    ) -> Result<Option<(u64, i64, String)>, StateError> {
+        let (n, oldest): (i64, Option<i64>) = self
+            .conn
+            .query_row(
+                "SELECT count(*), min(created_at) FROM outbox
+                 WHERE sent_at IS NULL AND attempts > 0 AND created_at <= ?1",
+                [since_s],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(self.sql())?;
+        let Some(oldest) = oldest.filter(|_| n > 0) else {
+            return Ok(None);
+        };
+        let error: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT last_error FROM outbox WHERE sent_at IS NULL AND attempts > 0
+                 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())?;
+        Ok(Some((
+            u64::try_from(n).unwrap_or(0),
+            oldest,
+            error.unwrap_or_default(),
+        )))
+    }
+
     /// The first `limit` unsent emails, oldest first.
     ///
     /// # Errors
@@ -221,6 +259,35 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::super::tests::temp_state;
+
+    /// Only emails that failed at least once and were queued before the
+    /// threshold count as undelivered; the latest error is the one told.
+    #[test]
+    fn undelivered_counts_failed_old_emails_with_the_latest_error() {
+        let (_d, s) = temp_state();
+        let now = 1_800_000_000;
+        assert_eq!(s.undelivered_since(now).unwrap(), None);
+        s.enqueue_alert("conflict", "a", "b", now - 7200).unwrap();
+        s.enqueue_alert("conflict", "c", "d", now - 5000).unwrap();
+        s.enqueue_alert("conflict", "e", "f", now - 10).unwrap();
+        // Queued, never tried: not undelivered yet.
+        assert_eq!(s.undelivered_since(now - 3600).unwrap(), None);
+        let ids: Vec<i64> = s
+            .claim_outbox(now, 0, 10, now - 300, true)
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        s.outbox_failed(&ids[..1], 3, now + 60, "550 no such user")
+            .unwrap();
+        s.outbox_failed(&ids[1..], 1, now + 60, "421 try later")
+            .unwrap();
+        assert_eq!(
+            s.undelivered_since(now - 3600).unwrap(),
+            Some((2, now - 7200, "421 try later".to_owned()))
+        );
+    }
 
     /// Claims: a row claimed by a live sender is left to it, a stale claim
     /// is void; the digest window, the backoff and the hourly limit hold a
