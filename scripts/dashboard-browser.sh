@@ -39,7 +39,7 @@ done
 bin=${TWINSYNC_BIN:-}
 if [[ -z $bin ]]; then
     cargo build --quiet --locked
-    bin=$repo/target/debug/twinsync
+    bin=${CARGO_TARGET_DIR:-$repo/target}/debug/twinsync
 fi
 
 work=$(mktemp -d)
