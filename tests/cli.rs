@@ -886,3 +886,17 @@ fn status_counts_one_file_in_the_singular() {
     assert!(text.contains("Trash right: 1 file, "), "{text}");
     assert!(text.contains("Trash left: 0 files, "), "{text}");
 }
+
+/// Before any sync has run, `status` says so instead of an empty table.
+#[test]
+fn status_before_any_cycle_says_none_yet() {
+    let e = Env::init("");
+    e.cmd(&["status"])
+        .assert()
+        .stdout(contains("Last cycles: none yet"));
+    e.write(Side::Left, "a.txt", "a", 100);
+    e.sync();
+    e.cmd(&["status"])
+        .assert()
+        .stdout(contains("Last cycles:\n").and(contains("none yet").not()));
+}

@@ -78,7 +78,12 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
             crate::human::duration_ms(c.duration_ms),
         ]);
     }
-    crate::outln!("Last cycles:\n{t}");
+    if s.last_cycles.is_empty() {
+        // No sync has run against this state yet: say so, not an empty table.
+        crate::outln!("Last cycles: none yet (no apply or watch cycle has run)");
+    } else {
+        crate::outln!("Last cycles:\n{t}");
+    }
     for p in &s.plans_in_flight {
         crate::terminal::say(&format!(
             "Plan in flight (unfinished): {p}; the next apply of it, or watch, resumes it."
