@@ -214,12 +214,12 @@ fn a_long_copy_on_a_terminal_shows_a_moving_byte_bar_with_its_name() {
         .unwrap();
     common::set_age(&big2, 60);
     let piped = e.cmd(&["apply", "--auto-approve"]).output().unwrap();
-    assert!(piped.status.success());
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&piped.stdout),
         String::from_utf8_lossy(&piped.stderr)
     );
+    assert!(piped.status.success(), "{:?}\n{all}", piped.status);
     assert!(all.contains("Apply complete: 1 copied"), "{all}");
     assert!(!all.contains("MiB/s") && !all.contains('\u{1b}'), "{all}");
 }

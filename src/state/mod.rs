@@ -232,9 +232,15 @@ impl State {
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
-        let conn = Connection::open(file).map_err(fail)?;
+        let mut conn = Connection::open(file).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(fail)?;
+        // Every transaction here writes: take the write lock at BEGIN, where
+        // the busy timeout waits for it. A deferred one that read first
+        // fails at once ("database is locked", SQLite's BUSY_SNAPSHOT) when
+        // another connection (a copy recording its chunks, the watch's
+        // large-file lane, the mailer) committed since it began.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )

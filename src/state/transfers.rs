@@ -140,7 +140,8 @@ impl State {
     /// The DB cannot be opened again (permissions, I/O).
     pub fn transfer_book(&self) -> Result<TransferBook, StateError> {
         let fail = super::open_err(&self.file);
-        let conn = Connection::open(&self.file).map_err(fail)?;
+        let mut conn = Connection::open(&self.file).map_err(fail)?;
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(fail)?;
         conn.execute_batch("PRAGMA synchronous=NORMAL;")
@@ -177,6 +178,50 @@ impl State {
 mod tests {
     use super::super::tests::temp_state;
     use super::*;
+
+    /// The run's state writes (read-then-write transactions: `begin_plan`
+    /// reads the plan's row first) while the book records chunks on its
+    /// own connection: neither ever fails with "database is locked". A
+    /// deferred transaction that read first could not take the write lock
+    /// after the other connection committed (SQLite's BUSY_SNAPSHOT comes
+    /// at once, the busy timeout does not apply), and the apply stopped.
+    #[test]
+    fn the_state_and_the_book_write_at_once_without_locking_out() {
+        let (_d, mut s) = temp_state();
+        let book = s.transfer_book().unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|sc| {
+            let chunks = sc.spawn(|| {
+                let mut t = Transfer {
+                    side: Side::Right,
+                    dest_path: "media/a.mov".into(),
+                    temp_path: "media/.~twinsync-x-1.tmp".into(),
+                    from: Side::Left,
+                    src_path: "media/a.mov".into(),
+                    src_size: 5 << 30,
+                    src_mtime: 1,
+                    src_id: None,
+                    done: 0,
+                };
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    t.done += 1;
+                    book.save(&t).unwrap();
+                    n += 1;
+                }
+                n
+            });
+            for i in 0..400 {
+                let r = s.begin_plan(&format!("plan-{i}"), 0);
+                if r.is_err() {
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                r.unwrap();
+            }
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            assert!(chunks.join().unwrap() > 0);
+        });
+    }
 
     /// What the book records, the run's state reads, by destination; a
     /// later chunk replaces the row; forgetting drops it.
