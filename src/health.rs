@@ -7,10 +7,11 @@
 //! check by [`Facts::read`]), a [`Verdict`] out. Every fact that matters
 //! is a typed [`Reason`]; the verdict's [`Health`] is the most severe state
 //! among its reasons, `in sync` when there is none. Most severe first:
-//! `not syncing` (a side unavailable) › `blocked` (a safety guard refused)
-//! › `needs you` (unresolved conflicts, failing or skipped paths, a drive
-//! keeping no times, a disk short of room for the next copies) ›
-//! `working` (steps pending or in flight) › `in sync`; above them all
+//! `not syncing` (a side unavailable, the watch dead) › `blocked` (a safety
+//! guard refused) › `needs you` (unresolved conflicts, failing or skipped
+//! paths, a drive keeping no times, a disk short of room for the next
+//! copies, a watch that hangs) › `working` (steps pending or in flight, no
+//! sync run yet) › `in sync`; above them all
 //! `paused` (the admin paused syncing: `twinsync pause` or the dashboard):
 //! while paused nothing syncs whatever else is true, so it heads the
 //! verdict and the other reasons follow. `status` exits 5 when paused
@@ -21,7 +22,7 @@
 
 use crate::Side;
 use crate::plan::guard::{self, Refusal};
-use crate::state::{State, StateError};
+use crate::state::{RunLock, State, StateError, WatchRun};
 use serde::Serialize;
 use std::fmt;
 
@@ -125,6 +126,23 @@ pub enum Reason {
         /// When it was first found (RFC 3339).
         since: Option<String>,
     },
+    /// No plan was ever applied with this state DB (after `init`).
+    NotSyncedYet,
+    /// The watch (the service) died: it never exited cleanly, no process
+    /// holds the run lock, and it gave no sign of life for over
+    /// [`STOPPED_AFTER_S`].
+    WatchStopped {
+        /// Its last sign of life (RFC 3339).
+        last_seen: String,
+    },
+    /// The watch runs (it holds the run lock) but has got nothing done for
+    /// over [`STALLED_AFTER_S`]: no cycle ended, no step finished, no byte
+    /// was copied.
+    WatchStalled {
+        pid: u32,
+        /// Since when (RFC 3339).
+        since: String,
+    },
     /// Alert emails that have failed to go out for over an hour
     /// ([`UNDELIVERED_AFTER_S`]): the admin would not hear of anything else.
     AlertsUndelivered {
@@ -139,21 +157,31 @@ pub enum Reason {
 /// How long alert emails may fail to go out before the verdict says so.
 pub const UNDELIVERED_AFTER_S: i64 = 3600;
 
+/// How long after its last sign of life a watch that died without a clean
+/// exit makes the verdict `not syncing`.
+pub const STOPPED_AFTER_S: i64 = 180;
+
+/// How long a running watch may get nothing done, inside a cycle, before
+/// the verdict calls it stalled (a first sync's cycle is long, but its
+/// steps finish and its copies write all along).
+pub const STALLED_AFTER_S: i64 = 15 * 60;
+
 impl Reason {
     /// The state this reason puts the verdict in (at least).
     #[must_use]
     pub fn health(&self) -> Health {
         match self {
             Self::Paused { .. } => Health::Paused,
-            Self::Unavailable { .. } => Health::NotSyncing,
+            Self::Unavailable { .. } | Self::WatchStopped { .. } => Health::NotSyncing,
             Self::Blocked { .. } => Health::Blocked,
             Self::Conflicts { .. }
             | Self::FailingPaths { .. }
             | Self::SkippedPaths { .. }
             | Self::DriveKeepsNoTimes { .. }
             | Self::LowSpace { .. }
+            | Self::WatchStalled { .. }
             | Self::AlertsUndelivered { .. } => Health::NeedsYou,
-            Self::StepsPending { .. } => Health::Working,
+            Self::StepsPending { .. } | Self::NotSyncedYet => Health::Working,
         }
     }
 
@@ -167,6 +195,8 @@ impl Reason {
             }
             Self::Paused { .. } => vec!["twinsync resume".into()],
             Self::AlertsUndelivered { .. } => vec!["twinsync alert test".into()],
+            Self::NotSyncedYet => vec!["twinsync plan".into(), "twinsync apply".into()],
+            Self::WatchStopped { .. } => vec!["twinsync watch".into()],
             _ => Vec::new(),
         }
     }
@@ -189,6 +219,9 @@ impl Reason {
             Self::AlertsUndelivered { queued, .. } => {
                 format!("{} not delivered", plural(*queued, "alert email"))
             }
+            Self::NotSyncedYet => "no sync has run yet".into(),
+            Self::WatchStopped { .. } => "the watch is not running".into(),
+            Self::WatchStalled { .. } => "the watch gets nothing done".into(),
         }
     }
 }
@@ -302,6 +335,20 @@ impl fmt::Display for Reason {
                 plural(*queued, "alert email"),
                 local_time(since)
             ),
+            Self::NotSyncedYet => write!(
+                f,
+                "no sync has run yet with this state DB: `twinsync plan` shows what the first one will do, `twinsync apply` or the service (`twinsync watch`) runs it"
+            ),
+            Self::WatchStopped { last_seen } => write!(
+                f,
+                "the watch (the service) is not running: it stopped without a clean exit (killed, crashed, or the machine went down); its last sign of life was at {}. Nothing syncs until it runs again: start the service (Windows: `Start-Service twinsync`) or run `twinsync watch`; an interrupted step resumes",
+                local_time(last_seen)
+            ),
+            Self::WatchStalled { pid, since } => write!(
+                f,
+                "the watch (process {pid}) runs but has got nothing done since {}: no cycle ended, no step finished, no byte was copied. A drive that does not answer? Check the drives and the log; restarting the service ends it (an interrupted step resumes)",
+                local_time(since)
+            ),
         }
     }
 }
@@ -357,7 +404,8 @@ impl Verdict {
                 let shorts: Vec<String> = self
                     .reasons
                     .iter()
-                    .filter(|r| r.health() == h)
+                    // A plan is itself the first sync, or its review.
+                    .filter(|r| r.health() == h && **r != Reason::NotSyncedYet)
                     .map(Reason::short)
                     .collect();
                 match (shorts.is_empty(), h) {
@@ -438,6 +486,13 @@ pub struct Facts {
     /// Alert emails failing to go out for over an hour: how many, since
     /// when (RFC 3339), the latest error.
     pub undelivered: Option<(usize, String, String)>,
+    /// No plan was ever applied with this state DB.
+    pub never_synced: bool,
+    /// The last watch's note, if one ever ran, and whether a process holds
+    /// the run lock now (`None`: the lock file cannot be looked at).
+    pub watch: Option<(WatchRun, Option<bool>)>,
+    /// The present (Unix seconds): the age of the watch's signs of life.
+    pub now_s: i64,
 }
 
 impl Facts {
@@ -471,6 +526,14 @@ impl Facts {
             no_times: no_times(state)?,
             low_space: crate::apply::space::notes(state)?,
             undelivered: undelivered(state)?,
+            never_synced: !state.has_synced()?,
+            watch: match state.watch_run()? {
+                Some(run) if run.stopped_at.is_none() => {
+                    Some((run, RunLock::is_held(state.file())))
+                }
+                _ => None,
+            },
+            now_s: chrono::Utc::now().timestamp(),
         })
     }
 }
@@ -572,6 +635,12 @@ pub fn verdict(facts: &Facts) -> Verdict {
             since: (!s.since.is_empty()).then(|| s.since.clone()),
         });
     }
+    if facts.never_synced {
+        reasons.push(Reason::NotSyncedYet);
+    }
+    if let Some(r) = watch_reason(facts) {
+        reasons.push(r);
+    }
     if let Some((queued, since, error)) = &facts.undelivered {
         reasons.push(Reason::AlertsUndelivered {
             queued: *queued,
@@ -584,6 +653,36 @@ pub fn verdict(facts: &Facts) -> Verdict {
     Verdict {
         health: reasons.first().map_or(Health::InSync, Reason::health),
         reasons,
+    }
+}
+
+/// What the last watch's note says, when it says something is wrong.
+fn watch_reason(facts: &Facts) -> Option<Reason> {
+    let (run, held) = facts.watch.as_ref()?;
+    let rfc = |s: i64| {
+        chrono::DateTime::from_timestamp(s, 0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    };
+    if run.stopped_at.is_some() {
+        return None;
+    }
+    let dead = *held == Some(false) || run.dead;
+    match held {
+        // Dead: nobody holds the lock it held (or an apply found it so),
+        // and no sign of life for a while (a service the system restarts
+        // at once, or a watch stopped by hand, is not worth the alarm).
+        _ if dead && facts.now_s - run.alive_at > STOPPED_AFTER_S => Some(Reason::WatchStopped {
+            last_seen: rfc(run.alive_at),
+        }),
+        // Hung: alive (or not even beating) but nothing done for long.
+        Some(true) if facts.now_s - run.progress_at > STALLED_AFTER_S => {
+            Some(Reason::WatchStalled {
+                pid: run.pid,
+                since: rfc(run.progress_at),
+            })
+        }
+        _ => None,
     }
 }
 

@@ -350,3 +350,145 @@ fn watch_console_is_human_and_json_only_with_log_json() {
         "{err}"
     );
 }
+
+/// The state DB of an `Env` (BASE's `state_db`).
+fn state_db(e: &Env) -> std::path::PathBuf {
+    e.dir.path().join("state/twinsync.db")
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .try_into()
+        .unwrap()
+}
+
+/// After `init`, before any sync: not "in sync" (nothing has been
+/// compared yet) but working, exit 0, with what to run; the first apply
+/// makes it in sync. `plan` still says "No changes" for empty roots.
+#[test]
+fn before_the_first_sync_status_says_so_not_in_sync() {
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "a", 100);
+    let (code, out, _) = run(&e, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Health: Working: no sync has run yet"),
+        "{out}"
+    );
+    assert!(out.contains("twinsync apply"), "{out}");
+    let (_, j) = status_json(&e);
+    assert_eq!(j["health"]["state"], "working");
+    assert_eq!(j["health"]["reasons"][0]["kind"], "not_synced_yet");
+    assert!(report_headline(&e).starts_with("Working"));
+    e.sync();
+    let (code, out, _) = run(&e, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Health: In sync"), "{out}");
+
+    let empty = Env::init("");
+    let (code, out, _) = run(&empty, &["plan"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("No changes"), "{out}");
+}
+
+/// A watch killed without a clean exit: for a moment (a restart) status
+/// stays as it was; once its last sign of life is older than
+/// STOPPED_AFTER_S, nothing syncs and status says so (exit 3), in the
+/// report too; a watch that runs again and exits cleanly ends it.
+#[test]
+fn a_watch_that_died_is_not_syncing_once_it_gave_no_sign_of_life() {
+    use twinsync::state::State;
+    let e = Env::init("");
+    e.write(Side::Left, "a.txt", "a", 100);
+    let mut w = std::process::Command::new(assert_cmd::cargo::cargo_bin("twinsync"))
+        .current_dir(e.dir.path())
+        .args(["--config", e.config.to_str().unwrap(), "watch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = state_db(&e);
+    let mut seen = false;
+    for _ in 0..200 {
+        if e.read(Side::Right, "a.txt").is_some()
+            && State::open(&db).unwrap().watch_run().unwrap().is_some()
+        {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen, "the watch synced and noted itself");
+    let run_note = State::open(&db).unwrap().watch_run().unwrap().unwrap();
+    assert_eq!(run_note.pid, w.id());
+    assert_eq!(run_note.stopped_at, None);
+    w.kill().unwrap(); // SIGKILL: no clean exit
+    w.wait().unwrap();
+    assert_eq!(run(&e, &["status"]).0, 0, "killed a moment ago");
+    // Its last sign of life ages past the grace.
+    let st = State::open(&db).unwrap();
+    st.set_watch_run(&twinsync::state::WatchRun {
+        alive_at: now_s() - twinsync::health::STOPPED_AFTER_S - 60,
+        ..run_note
+    })
+    .unwrap();
+    let (code, out, _) = run(&e, &["status"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("Health: Not syncing: the watch is not running"),
+        "{out}"
+    );
+    assert!(out.contains("stopped without a clean exit"), "{out}");
+    let (_, j) = status_json(&e);
+    assert_eq!(j["health"]["reasons"][0]["kind"], "watch_stopped");
+    assert!(report_headline(&e).starts_with("Not syncing"));
+    // Running again, then stopping cleanly, ends it.
+    let (code, out, err) = run(&e, &["watch", "--cycles", "1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(&e, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Health: In sync"), "{out}");
+    assert!(
+        State::open(&db)
+            .unwrap()
+            .watch_run()
+            .unwrap()
+            .unwrap()
+            .stopped_at
+            .is_some()
+    );
+}
+
+/// A watch that holds the run lock but got nothing done for over
+/// STALLED_AFTER_S (a drive that does not answer) needs you: exit 5,
+/// naming the process. An `apply` cannot run beside it.
+#[test]
+fn a_watch_that_hangs_needs_you() {
+    use twinsync::state::{RunLock, State, WatchRun};
+    let e = Env::init("");
+    e.sync();
+    let db = state_db(&e);
+    let _lock = RunLock::acquire(&db).unwrap(); // the hung watch's
+    let old = now_s() - twinsync::health::STALLED_AFTER_S - 60;
+    State::open(&db)
+        .unwrap()
+        .set_watch_run(&WatchRun {
+            pid: 31337,
+            started_at: old - 60,
+            alive_at: now_s() - 5,
+            progress_at: old,
+            stopped_at: None,
+            dead: false,
+        })
+        .unwrap();
+    let (code, out, _) = run(&e, &["status"]);
+    assert_eq!(code, 5, "{out}");
+    assert!(
+        out.contains("Health: Needs you: the watch gets nothing done"),
+        "{out}"
+    );
+    assert!(out.contains("process 31337"), "{out}");
+}

@@ -96,6 +96,16 @@ fn run(
     let _lock = crate::state::RunLock::acquire(&cfg.state_db)
         .map_err(|e| RunError::Other(e.to_string()))?;
     let sides = Sides::real(cfg);
+    // Holding the lock, this run knows no watch runs: a note saying one
+    // does is a watch that died (`status` says so, lock or no lock).
+    if let Ok(state) = State::open(&cfg.state_db)
+        && let Err(e) = state.note_watch_dead()
+    {
+        log.warn(
+            "error",
+            serde_json::json!({"error": format!("cannot note the watch as stopped: {e}")}),
+        );
+    }
     if plan_file.is_none()
         && let Ok(mut state) = State::open(&cfg.state_db)
     {

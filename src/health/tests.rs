@@ -39,6 +39,24 @@ fn all() -> Facts {
             "2026-12-07T02:33:10Z".into(),
             "550 5.1.1 mailbox unavailable".into(),
         )),
+        never_synced: true,
+        watch: Some((watch_run(NOW - 3600, NOW - 600), Some(false))),
+        now_s: NOW,
+    }
+}
+
+/// 2026-12-07 03:33:10 UTC.
+const NOW: i64 = 1_796_614_390;
+
+/// A watch's note: running since an hour, `progress_at` and `alive_at` given.
+fn watch_run(progress_at: i64, alive_at: i64) -> WatchRun {
+    WatchRun {
+        pid: 4242,
+        started_at: NOW - 7200,
+        alive_at,
+        progress_at,
+        stopped_at: None,
+        dead: false,
     }
 }
 
@@ -242,19 +260,24 @@ fn precedence_most_severe_wins_and_every_reason_is_kept() {
         // Take away the facts of this state: the next one shows.
         match want {
             Health::Paused => f.paused = None,
-            Health::NotSyncing => f.unavailable.clear(),
+            Health::NotSyncing => {
+                f.unavailable.clear();
+                // The watch, alive now, has got nothing done for an hour.
+                f.watch = Some((watch_run(NOW - 3600, NOW - 10), Some(true)));
+            }
             Health::Blocked => f.refusal = None,
             Health::NeedsYou => {
                 (f.conflicts, f.failing, f.skipped) = (0, 0, 0);
                 f.no_times.clear();
                 f.low_space.clear();
                 f.undelivered = None;
+                f.watch = None;
             }
-            Health::Working => f.steps_pending = 0,
+            Health::Working => (f.steps_pending, f.never_synced) = (0, false),
             Health::InSync => {}
         }
     }
-    assert_eq!(verdict(&all()).reasons.len(), 10);
+    assert_eq!(verdict(&all()).reasons.len(), 12);
 }
 
 #[test]
@@ -358,4 +381,86 @@ fn alerts_that_cannot_be_delivered_need_you_with_the_error() {
     assert!(text.contains("550 5.1.1 mailbox unavailable"), "{text}");
     assert!(text.contains("[email]"), "{text}");
     assert_eq!(r.commands(), ["twinsync alert test"]);
+}
+
+/// Nothing ever synced (after `init`): working, exit 0, what to run; a
+/// plan's "No changes" is not held back by it (the plan is the first step).
+#[test]
+fn a_state_db_that_never_synced_is_working_not_in_sync() {
+    let v = verdict(&Facts {
+        never_synced: true,
+        ..Facts::default()
+    });
+    assert_eq!(v.health, Health::Working);
+    assert_eq!(v.health.exit_code(), 0);
+    assert_eq!(v.headline(), "Working: no sync has run yet");
+    assert_eq!(v.reasons[0].commands(), ["twinsync plan", "twinsync apply"]);
+    assert_eq!(v.open_items(), None);
+}
+
+/// A watch that died (its note says it runs, nobody holds the lock; or an
+/// apply found it so) is not syncing, exit 3, with its last sign of life;
+/// one that exited cleanly, or whose lock cannot be looked at, says nothing.
+#[test]
+fn a_dead_watch_is_not_syncing_and_says_when_it_was_last_seen() {
+    let dead = |run: WatchRun, held: Option<bool>| {
+        verdict(&Facts {
+            watch: Some((run, held)),
+            now_s: NOW,
+            ..Facts::default()
+        })
+    };
+    // Killed a moment ago (a test, a restart by hand): not yet.
+    let just = watch_run(NOW - 100, NOW - STOPPED_AFTER_S + 10);
+    assert_eq!(dead(just, Some(false)).health, Health::InSync);
+    let v = dead(watch_run(NOW - 400, NOW - 390), Some(false));
+    assert_eq!(v.health, Health::NotSyncing);
+    assert_eq!(v.health.exit_code(), 3);
+    assert_eq!(v.headline(), "Not syncing: the watch is not running");
+    let text = v.reasons[0].to_string();
+    for want in [
+        "stopped without a clean exit",
+        "Start-Service twinsync",
+        "twinsync watch",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    assert!(text.contains(&local_time("2026-12-07T03:26:40Z")), "{text}");
+    let found_by_apply = WatchRun {
+        dead: true,
+        ..watch_run(NOW - 400, NOW - 390)
+    };
+    assert_eq!(dead(found_by_apply, Some(true)).health, Health::NotSyncing);
+    let clean = WatchRun {
+        stopped_at: Some(NOW - 350),
+        ..watch_run(NOW - 400, NOW - 390)
+    };
+    assert_eq!(dead(clean, Some(false)).health, Health::InSync);
+    assert_eq!(
+        dead(watch_run(NOW - 400, NOW - 390), None).health,
+        Health::InSync
+    );
+}
+
+/// A running watch (it holds the lock) that got nothing done for longer
+/// than STALLED_AFTER_S needs you, naming its process and since when;
+/// a little less is still fine.
+#[test]
+fn a_watch_that_gets_nothing_done_needs_you() {
+    let running = |progress_at: i64| {
+        verdict(&Facts {
+            watch: Some((watch_run(progress_at, NOW - 5), Some(true))),
+            now_s: NOW,
+            ..Facts::default()
+        })
+    };
+    assert_eq!(running(NOW - STALLED_AFTER_S + 60).health, Health::InSync);
+    let v = running(NOW - STALLED_AFTER_S - 60);
+    assert_eq!(v.health, Health::NeedsYou);
+    assert_eq!(v.headline(), "Needs you: the watch gets nothing done");
+    let text = v.reasons[0].to_string();
+    assert!(text.contains("process 4242"), "{text}");
+    assert!(text.contains("nothing done since"), "{text}");
+    let j = serde_json::to_value(&v).unwrap();
+    assert_eq!(j["reasons"][0]["kind"], "watch_stalled");
 }

@@ -43,6 +43,7 @@ mod skipped;
 mod snapshots;
 mod transfers;
 mod trash;
+mod watch_run;
 
 pub use conflicts::ConflictRecord;
 pub use cycles::{CYCLE_DETAIL_SECS, CYCLE_HISTORY_SECS, CycleHistory, CycleRecord, HourStats};
@@ -55,6 +56,7 @@ pub use skipped::Skipped;
 pub use snapshots::{StateMap, StateRow};
 pub use transfers::{Transfer, TransferBook};
 pub use trash::TrashRecord;
+pub use watch_run::{BEAT_SECS, WatchRun};
 
 use crate::Side;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};

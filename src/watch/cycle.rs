@@ -68,6 +68,8 @@ pub(super) struct Loop<'a> {
     pub(super) excluders: PerSide<Excluder>,
     /// Shared with the dashboard, when it runs.
     pub(super) dash: Option<Arc<crate::dashboard::Shared>>,
+    /// When the watch last got something done (its signs of life).
+    pub(super) pulse: Option<Arc<super::alive::Pulse>>,
 }
 
 /// Why an unfinished plan cannot be resumed (it is then abandoned: the
@@ -257,9 +259,14 @@ impl Loop<'_> {
         // Bars on a terminal (the service has none).
         let bars = crate::terminal::Bars::on_terminal();
         // ...and the dashboard's copies in flight.
-        let progress = crate::dashboard::Tee(
+        let shown = crate::dashboard::Tee(
             bars.as_ref().map(|b| b as &dyn apply::Progress),
             self.dash.as_deref().map(|d| d as &dyn apply::Progress),
+        );
+        // ...and the watch's signs of life.
+        let progress = crate::dashboard::Tee(
+            Some(&shown),
+            self.pulse.as_deref().map(|p| p as &dyn apply::Progress),
         );
         let opts = apply::Options {
             filter: Some(&small),

@@ -24,6 +24,7 @@
 //! large copy in progress is abandoned (its temp file removed, redone after
 //! the restart); exit 0.
 
+mod alive;
 mod console;
 mod cycle;
 mod events;
@@ -93,6 +94,8 @@ pub fn run(
         )
     };
     let state = State::open_for_sync(&cfg.state_db)?;
+    // Signs of life for `status` (a dry run, beside the service, has none).
+    let heart = (!dry_run).then(|| alive::Heart::start(cfg, &stop, Arc::clone(&log)));
     let (tx, rx) = channel();
     // TWINSYNC_POLL_ONLY=1 disables the watchers (benchmarks, diagnosing a drive
     // whose change notifications misbehave).
@@ -162,6 +165,7 @@ pub fn run(
                 .map_err(|e| RunError::Other(e.to_string()))?,
         ),
         dash: dash.clone(),
+        pulse: heart.as_ref().map(|h| Arc::clone(&h.pulse)),
     };
     if !dry_run {
         lp.resume();
@@ -189,6 +193,9 @@ pub fn run(
     while !stop.load(Ordering::SeqCst) {
         n += 1;
         let cycle_start = Instant::now();
+        if let Some(p) = &lp.pulse {
+            p.cycle(true);
+        }
         if let Some(d) = &dash {
             d.set_cycle(Some(crate::dashboard::live::Cycle {
                 n,
@@ -200,6 +207,9 @@ pub fn run(
             pending = true; // once resumed, everything is planned again
             if let Some(d) = &dash {
                 d.set_cycle(None);
+            }
+            if let Some(p) = &lp.pulse {
+                p.cycle(false);
             }
             log_cycle_event(&lp, CycleOutcome::paused(), 0, n, cycle_start, 0);
             if cycles.is_some_and(|c| n >= c) {
@@ -248,6 +258,9 @@ pub fn run(
                     json!({"error": format!("cannot purge the trash: {e}")}),
                 ),
             }
+        }
+        if let Some(p) = &lp.pulse {
+            p.cycle(false);
         }
         let store = log_cycle_event(&lp, outcome, exit, n, cycle_start, purged);
         if let Some(d) = &dash {
@@ -317,6 +330,9 @@ pub fn run(
             "error",
             json!({"error": "the mailer thread panicked: queued alerts wait for the next start"}),
         );
+    }
+    if let Some(h) = heart {
+        h.stopped();
     }
     lp.log
         .info("scan", json!({"note": "watch stopped", "cycles": n}));
