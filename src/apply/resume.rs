@@ -11,10 +11,11 @@
 //! step after an I/O error — continues from that offset once the temp is
 //! checked: it exists, holds at least that many bytes, and its last
 //! recorded chunk equals the source's (one chunk read from each, not the
-//! whole file). The whole-file hash the state needs is taken from the
-//! source: its kept prefix is read and hashed (not sent) before the rest
-//! is read, hashed and sent; the destination is the slow side of a WAN
-//! copy, and its temp is read back one chunk only.
+//! whole file). The whole-file hash the state needs covers the kept
+//! prefix too: it is read and hashed (not sent) before the rest is read,
+//! hashed and sent, from the left side's copy of it (the source of an
+//! upload, the temp of a download): the right side is the drive across
+//! the link, and its copy is read back one chunk only.
 //!
 //! The rules on temps, which `recover::sweep_temps`, `recover::sweep_transfers`
 //! and the copy's own "remove the stale temp" keep:
@@ -282,7 +283,23 @@ impl Executor<'_> {
     ) -> Result<(String, u64, Written), FsError> {
         let (to, src_path) = (c.side, c.src_path.as_str());
         let dfs = self.fs(to);
-        let r = sfs.open_read(src_path)?;
+        // The kept prefix is hashed, not sent, and read from the left
+        // side's copy of it: the source on an upload, the temp (checked by
+        // `resume_from`) on a download, so the right side, the drive
+        // across the link (SPEC §1), is not read twice. Either way the
+        // hash is of the bytes the finished file holds.
+        let r: Box<dyn Read + Send> = if start > 0 && to == Side::Left {
+            match dfs.open_read(temp) {
+                Ok(kept) => Box::new(
+                    Exactly::new(kept, start, temp).chain(sfs.open_read_at(src_path, start)?),
+                ),
+                Err(e) if e.is_fatal() => return Err(e),
+                // Unreadable now: the source has the same bytes.
+                Err(_) => sfs.open_read(src_path)?,
+            }
+        } else {
+            sfs.open_read(src_path)?
+        };
         // A drive that cannot continue a file (no `open_write_at`, or it
         // refused) starts over rather than failing every attempt.
         let reopened = if start == 0 {
@@ -390,6 +407,41 @@ impl Executor<'_> {
 }
 
 /// True when the next `len` bytes of `a` and `b` are equal (and both hold them).
+/// The first `len` bytes of a reader, and an error if it holds fewer: a
+/// kept prefix that came up short must not shift the rest of the file.
+pub(super) struct Exactly {
+    inner: std::io::Take<Box<dyn Read + Send>>,
+    left: u64,
+    path: String,
+}
+
+impl Exactly {
+    pub(super) fn new(r: Box<dyn Read + Send>, len: u64, path: &str) -> Self {
+        Self {
+            inner: r.take(len),
+            left: len,
+            path: path.to_owned(),
+        }
+    }
+}
+
+impl Read for Exactly {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "`{}` ended {} bytes before the kept prefix did",
+                    self.path, self.left
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 fn same_bytes(
     a: &mut dyn Read,
     a_path: &str,

@@ -452,3 +452,69 @@ fn a_file_below_one_production_chunk_still_resumes() {
     drop(state);
     landed(&h, &data);
 }
+
+/// A download (right → left) resumed: the kept prefix is hashed from the
+/// temp on the left, not read again from the right (the drive across the
+/// link). The right side gives one chunk for the check and the rest,
+/// nothing more; what lands is whole and recorded with its hash.
+#[test]
+fn a_resumed_download_does_not_read_the_kept_prefix_across_the_link() {
+    let h = large_lane();
+    let data = noise(SIZE, 9);
+    h.right.put(FILE, &data);
+    // The first attempt: a write error on the left at 80 %.
+    let fault = FaultFs::new(Arc::new(h.left.clone()));
+    fault.fail_writes_at(
+        paths::TEMP_PREFIX,
+        u64::from(SIZE) * 8 / 10,
+        ErrorClass::Other,
+    );
+    let (lat, sides) = counted(&h, Arc::new(h.right.clone()));
+    let sides = Sides {
+        left: Arc::new(fault),
+        ..sides
+    };
+    let r = apply_on(&h, &h.plan(), &sides, &lat).unwrap();
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert_eq!(h.state().transfers().unwrap()[0].done, 4 * CHUNK);
+    // The resume.
+    let (lat, sides) = counted(&h, Arc::new(h.right.clone()));
+    let r = apply_on(&h, &h.plan(), &sides, &lat).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let (read, _) = lat.bytes();
+    assert_eq!(
+        read,
+        CHUNK + u64::from(SIZE) - 4 * CHUNK,
+        "the check's chunk and the rest, not the kept 4 MiB again"
+    );
+    assert_eq!(h.left.get(FILE).as_deref(), Some(&data[..]));
+    let rows = h.state().load_files_where(|_, _| true).unwrap();
+    let left = rows
+        .get(&paths::key_of(FILE, false))
+        .and_then(|r| r.left.as_ref())
+        .unwrap();
+    assert_eq!(
+        left.hash.as_deref(),
+        Some(blake3::hash(&data).to_hex().as_str()),
+        "the whole file's hash, its prefix read from the temp"
+    );
+    assert!(temps(&h.left).is_empty());
+    assert!(!h.plan().summary.has_changes());
+}
+
+/// A kept prefix that comes up short (the temp shrank after its check)
+/// fails the copy rather than shift the rest of the file.
+#[test]
+fn a_kept_prefix_that_comes_up_short_is_an_error_not_a_shifted_file() {
+    let short: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(vec![1u8; 10]));
+    let mut r = super::resume::Exactly::new(short, 16, "t.tmp");
+    let mut out = Vec::new();
+    let e = std::io::Read::read_to_end(&mut r, &mut out).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
+    assert!(e.to_string().contains("t.tmp"), "{e}");
+    let whole: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(vec![1u8; 20]));
+    let mut r = super::resume::Exactly::new(whole, 16, "t.tmp");
+    out.clear();
+    std::io::Read::read_to_end(&mut r, &mut out).unwrap();
+    assert_eq!(out.len(), 16);
+}
