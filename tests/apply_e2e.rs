@@ -879,3 +879,56 @@ fn a_one_way_rule_reports_what_it_does_not_carry_back() {
         plan["problems"]
     );
 }
+
+/// A state DB moved aside and made again (the README's way out of a
+/// corrupt one): the files already in the trash are recorded (rule
+/// `found`, the original path without its ` (deleted …)` tag, the tag's
+/// time), so they are listed, restored and purged, not left for ever.
+/// By `trash` on the new DB, and by the first `apply` on it.
+#[test]
+fn the_trash_of_a_state_db_made_again_is_listed_restored_and_purged() {
+    for first in ["trash", "apply"] {
+        let e = Env::init("");
+        e.write(Side::Left, "d/r.txt", "v1", 300);
+        e.sync();
+        std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
+        e.sync();
+        e.write(Side::Left, "d/r.txt", "v2", 200);
+        e.sync();
+        std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
+        e.sync();
+        // The DB is moved aside; `init` makes a new one.
+        let state = e.dir.path().join("state");
+        std::fs::rename(&state, e.dir.path().join("state.corrupt")).unwrap();
+        e.cmd(&["init"]).assert().success();
+        if first == "apply" {
+            e.sync();
+        }
+        e.cmd(&["trash", "list"])
+            .assert()
+            .success()
+            .stdout(contains("2 files in trash"))
+            .stdout(contains("found"));
+        let out = e.cmd(&["trash", "list", "d/r.txt"]).output().unwrap();
+        let out = String::from_utf8_lossy(&out.stdout);
+        let rows = out.lines().filter(|l| l.contains("┆ d/r.txt ")).count();
+        assert_eq!(rows, 2, "{first}: both versions under their path\n{out}");
+        // The newest is the tagged one (its tag's time).
+        e.cmd(&["trash", "restore", "d/r.txt"]).assert().success();
+        assert_eq!(
+            e.read(Side::Right, "d/r.txt").as_deref(),
+            Some("v2"),
+            "{first}"
+        );
+        e.cmd(&["trash", "purge", "--older-than", "0", "-y"])
+            .assert()
+            .success()
+            .stdout(contains("Purged 1 entry"));
+        assert!(
+            !e.tree(Side::Right)
+                .keys()
+                .any(|k| k.starts_with(".sync_trash/") && !k.ends_with('/')),
+            "{first}"
+        );
+    }
+}

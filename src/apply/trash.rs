@@ -40,6 +40,8 @@ use crate::state::{State, StateError, TrashRecord};
 use serde_json::json;
 use std::io::Write;
 
+pub mod orphans;
+
 /// Where a side's trash is, as file-system operations see it.
 pub enum TrashLoc<'a> {
     Inside { fs: &'a dyn Fs, dir: String },

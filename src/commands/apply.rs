@@ -98,13 +98,20 @@ fn run(
     let sides = Sides::real(cfg);
     // Holding the lock, this run knows no watch runs: a note saying one
     // does is a watch that died (`status` says so, lock or no lock).
-    if let Ok(state) = State::open(&cfg.state_db)
-        && let Err(e) = state.note_watch_dead()
-    {
-        log.warn(
-            "error",
-            serde_json::json!({"error": format!("cannot note the watch as stopped: {e}")}),
-        );
+    if let Ok(state) = State::open(&cfg.state_db) {
+        if let Err(e) = state.note_watch_dead() {
+            log.warn(
+                "error",
+                serde_json::json!({"error": format!("cannot note the watch as stopped: {e}")}),
+            );
+        }
+        // A state DB made again: the trash's files are recorded first.
+        if let Err(e) = crate::apply::trash::orphans::adopt_if_new(cfg, &state, &sides, log) {
+            log.warn(
+                "error",
+                serde_json::json!({"error": format!("cannot record the files found in the trash: {e}")}),
+            );
+        }
     }
     if plan_file.is_none()
         && let Ok(mut state) = State::open(&cfg.state_db)

@@ -19,13 +19,23 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// The state DB; on one that never synced (made again after it was lost
+/// or corrupt), the files already in the trash folders are recorded
+/// first, so that they are listed, restorable and purged.
+fn open(cfg: &Config) -> Result<State, RunError> {
+    let state = State::open(&cfg.state_db)?;
+    let log = Logger::from_config(cfg);
+    trash::orphans::adopt_if_new(cfg, &state, &Sides::real(cfg), &log)?;
+    Ok(state)
+}
+
 /// `trash list [PATH]`: everything in the trash, or the versions of one
 /// file (numbered for `restore --version`), or what was trashed below a folder.
 ///
 /// # Errors
 /// State DB errors.
 pub fn trash_list(cfg: &Config, path: Option<&str>) -> Result<i32, RunError> {
-    let state = State::open(&cfg.state_db)?;
+    let state = open(cfg)?;
     let all = trash::versions(state.trash_records()?, cfg.case_sensitive);
     let shown = trash::select(&all, path.unwrap_or(""), cfg.case_sensitive);
     // Where an entry is in the trash, when not at its own path there: on a
@@ -113,7 +123,7 @@ pub fn trash_restore(
     side: Option<Side>,
     version: Option<u32>,
 ) -> Result<i32, RunError> {
-    let state = State::open(&cfg.state_db)?;
+    let state = open(cfg)?;
     let log = Logger::from_config(cfg);
     let rec = trash::restore(cfg, &state, &Sides::real(cfg), &log, path, side, version)?;
     crate::terminal::say(&format!(
@@ -139,7 +149,7 @@ pub fn trash_purge(
     dry_run: bool,
     yes: bool,
 ) -> Result<i32, RunError> {
-    let state = State::open(&cfg.state_db)?;
+    let state = open(cfg)?;
     let days = older_than.unwrap_or(cfg.raw.soft_delete.retention_days);
     let mut due = trash::purge_due(&state, days)?;
     let cap = cfg.raw.soft_delete.max_trash_bytes;

@@ -66,6 +66,20 @@ impl State {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
+    /// Adds trash records (files found in the trash: see
+    /// `apply::trash::orphans`), in one transaction; one already there
+    /// (same side and trash path) is left as it is.
+    ///
+    /// # Errors
+    /// SQL errors (nothing is recorded then).
+    pub fn add_trash_records(&self, records: &[TrashRecord]) -> Result<(), StateError> {
+        let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
+        for r in records {
+            insert(&tx, r).map_err(self.sql())?;
+        }
+        tx.commit().map_err(self.sql())
+    }
+
     /// Forgets a trash record (restored or purged).
     ///
     /// # Errors

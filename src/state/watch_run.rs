@@ -71,16 +71,18 @@ impl State {
         }
     }
 
-    /// Whether anything ever synced with this state DB: a plan applied, a
-    /// cycle recorded, or files known (a DB older than the cycle records).
+    /// Whether a sync ever completed with this state DB ([`State::mark_synced`],
+    /// an empty plan's too), a plan was started, or files are known (a DB
+    /// older than that note). A run refused or stopped by an unavailable
+    /// side records a cycle, but it is not a sync.
     ///
     /// # Errors
     /// SQL errors.
     pub fn has_synced(&self) -> Result<bool, StateError> {
         self.conn
             .query_row(
-                "SELECT EXISTS(SELECT 1 FROM plans) OR EXISTS(SELECT 1 FROM cycles)
-                     OR EXISTS(SELECT 1 FROM cycle_hours) OR EXISTS(SELECT 1 FROM files)",
+                "SELECT EXISTS(SELECT 1 FROM meta WHERE key = 'synced_once')
+                     OR EXISTS(SELECT 1 FROM plans) OR EXISTS(SELECT 1 FROM files)",
                 [],
                 |r| r.get(0),
             )
@@ -122,11 +124,14 @@ mod tests {
     }
 
     #[test]
-    fn a_new_db_has_not_synced_and_a_recorded_cycle_has() {
+    fn a_new_db_has_not_synced_a_refused_run_neither_a_completed_one_has() {
         let (_d, s) = temp_state();
         assert!(!s.has_synced().unwrap());
+        // A run stopped by an unavailable side records its cycle.
         s.record_cycle(&super::super::CycleRecord::default())
             .unwrap();
+        assert!(!s.has_synced().unwrap());
+        s.mark_synced().unwrap();
         assert!(s.has_synced().unwrap());
     }
 }

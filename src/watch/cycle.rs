@@ -720,6 +720,7 @@ impl Loop<'_> {
         hold: &HashSet<String>,
     ) -> CycleOutcome {
         let started = Instant::now();
+        let whole = scope.is_none();
         let files_now = scope.as_ref().map(|_| {
             PerSide::from_fn(|side| {
                 self.cache[side]
@@ -769,6 +770,10 @@ impl Loop<'_> {
         }
         self.passed_guards();
         if plan.ops.is_empty() {
+            // Nothing to do is a sync done too (as `apply` notes it).
+            if whole && let Err(e) = self.state.mark_synced() {
+                self.log.warn("error", json!({"error": e.to_string()}));
+            }
             return CycleOutcome::planned(planned, deferred);
         }
         let plan = match plan.validated() {

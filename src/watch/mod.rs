@@ -132,6 +132,13 @@ pub fn run(
         cfg.raw.sync_interval_seconds,
         cfg.log_file.display()
     ));
+    // A state DB made again: the trash's files are recorded first.
+    if !dry_run && let Err(e) = trash::orphans::adopt_if_new(cfg, &state, &sides, &log) {
+        log.warn(
+            "error",
+            json!({"error": format!("cannot record the files found in the trash: {e}")}),
+        );
+    }
     let blocked = tell_waiting(cfg, &state, &sides, console, &log);
     log.info(
         "scan",
