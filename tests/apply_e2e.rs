@@ -344,9 +344,9 @@ fn large_files_are_deleted_for_good_and_logged() {
         && l["bytes"] == 19));
 }
 
-#[test]
-fn trash_names_list_restore_purge() {
-    let e = Env::init("");
+/// `d/r.txt` made, deleted, made again and deleted again on the left:
+/// two versions in the right side's trash, the second under a tag.
+fn trash_two_versions(e: &Env) {
     e.write(Side::Left, "d/r.txt", "v1", 300);
     e.sync();
     std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
@@ -355,6 +355,12 @@ fn trash_names_list_restore_purge() {
     e.sync();
     std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
     e.sync();
+}
+
+#[test]
+fn trash_names_list_restore_purge() {
+    let e = Env::init("");
+    trash_two_versions(&e);
     let trash = e.tree(Side::Right);
     assert_eq!(
         trash.get(".sync_trash/d/r.txt").map(String::as_str),
@@ -889,14 +895,7 @@ fn a_one_way_rule_reports_what_it_does_not_carry_back() {
 fn the_trash_of_a_state_db_made_again_is_listed_restored_and_purged() {
     for first in ["trash", "apply"] {
         let e = Env::init("");
-        e.write(Side::Left, "d/r.txt", "v1", 300);
-        e.sync();
-        std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
-        e.sync();
-        e.write(Side::Left, "d/r.txt", "v2", 200);
-        e.sync();
-        std::fs::remove_file(e.left.join("d/r.txt")).unwrap();
-        e.sync();
+        trash_two_versions(&e);
         // The DB is moved aside; `init` makes a new one.
         let state = e.dir.path().join("state");
         std::fs::rename(&state, e.dir.path().join("state.corrupt")).unwrap();

@@ -179,6 +179,21 @@ mod tests {
     use super::super::tests::temp_state;
     use super::*;
 
+    /// A 5 GiB `media/a.mov` copied left to right, nothing sent yet.
+    fn a_mov() -> Transfer {
+        Transfer {
+            side: Side::Right,
+            dest_path: "media/a.mov".into(),
+            temp_path: "media/.~twinsync-x-1.tmp".into(),
+            from: Side::Left,
+            src_path: "media/a.mov".into(),
+            src_size: 5 << 30,
+            src_mtime: 1,
+            src_id: None,
+            done: 0,
+        }
+    }
+
     /// The run's state writes (read-then-write transactions: `begin_plan`
     /// reads the plan's row first) while the book records chunks on its
     /// own connection: neither ever fails with "database is locked". A
@@ -192,17 +207,7 @@ mod tests {
         let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|sc| {
             let chunks = sc.spawn(|| {
-                let mut t = Transfer {
-                    side: Side::Right,
-                    dest_path: "media/a.mov".into(),
-                    temp_path: "media/.~twinsync-x-1.tmp".into(),
-                    from: Side::Left,
-                    src_path: "media/a.mov".into(),
-                    src_size: 5 << 30,
-                    src_mtime: 1,
-                    src_id: None,
-                    done: 0,
-                };
+                let mut t = a_mov();
                 let mut n = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                     t.done += 1;
@@ -230,15 +235,10 @@ mod tests {
         let (_d, s) = temp_state();
         let book = s.transfer_book().unwrap();
         let mut t = Transfer {
-            side: Side::Right,
-            dest_path: "media/a.mov".into(),
-            temp_path: "media/.~twinsync-x-1.tmp".into(),
-            from: Side::Left,
-            src_path: "media/a.mov".into(),
-            src_size: 5 << 30,
             src_mtime: -7,
             src_id: FileId::new(3, 99),
             done: 64 << 20,
+            ..a_mov()
         };
         book.save(&t).unwrap();
         t.done = 128 << 20;
