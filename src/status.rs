@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::health::{self, Facts, Verdict};
 use crate::plan::{Lane, OpKind, Plan};
 use crate::roots::{self, Sides};
-use crate::state::{CycleRecord, Failure, Skipped, State, StateError};
+use crate::state::{CycleRecord, Failure, RunLock, Skipped, State, StateError};
 use crate::{Entry, Keep, PerSide, Rule, Side};
 use serde::Serialize;
 
@@ -36,6 +36,89 @@ pub struct Status {
     pub emails_queued: u64,
     /// The bandwidth limit in force now and when it next changes.
     pub bandwidth: Bandwidth,
+    /// The last `watch` (the service) on this state DB; `None`: none ran.
+    pub watch: Option<WatchStatus>,
+}
+
+/// The last `watch` on this state DB, from its note and the run lock.
+#[derive(Debug, Serialize)]
+pub struct WatchStatus {
+    /// `running`, `stopped` (a clean exit) or `died` (no clean exit, and
+    /// no process holds the run lock).
+    pub state: &'static str,
+    pub pid: u32,
+    /// RFC 3339.
+    pub started_at: String,
+    /// Its last sign of life (RFC 3339).
+    pub alive_at: String,
+    /// When it last got something done (RFC 3339).
+    pub progress_at: String,
+    pub stopped_at: Option<String>,
+}
+
+impl WatchStatus {
+    /// The last watch's, if one ever ran on this state DB.
+    ///
+    /// # Errors
+    /// State DB errors.
+    pub fn read(state: &State) -> Result<Option<Self>, StateError> {
+        Ok(state
+            .watch_run()?
+            .map(|run| Self::of(&run, RunLock::is_held(state.file()))))
+    }
+
+    /// `Watch: …` for people, or that none ran.
+    #[must_use]
+    pub fn line(w: Option<&Self>) -> String {
+        match w {
+            Some(w) => format!("Watch: {}", w.text()),
+            None => "Watch: has not run with this state DB".to_owned(),
+        }
+    }
+
+    fn of(run: &crate::state::WatchRun, held: Option<bool>) -> Self {
+        let rfc = |s: i64| {
+            chrono::DateTime::from_timestamp(s, 0)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default()
+        };
+        let state = match (run.stopped_at, held) {
+            (Some(_), _) => "stopped",
+            (None, Some(false)) => "died",
+            (None, _) if run.dead => "died",
+            (None, _) => "running",
+        };
+        Self {
+            state,
+            pid: run.pid,
+            started_at: rfc(run.started_at),
+            alive_at: rfc(run.alive_at),
+            progress_at: rfc(run.progress_at),
+            stopped_at: run.stopped_at.map(rfc),
+        }
+    }
+
+    /// One line for people: `running (process 4242) since …`.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let t = |s: &str| crate::human::time_text(s);
+        match self.state {
+            "running" => format!(
+                "running (process {}) since {}; last sign of life {}",
+                self.pid,
+                t(&self.started_at),
+                t(&self.alive_at)
+            ),
+            "stopped" => format!(
+                "stopped at {} (a clean exit)",
+                t(self.stopped_at.as_deref().unwrap_or_default())
+            ),
+            _ => format!(
+                "not running: it stopped without a clean exit; last sign of life {}",
+                t(&self.alive_at)
+            ),
+        }
+    }
 }
 
 /// The limit copies keep to now (`[transfer] bandwidth`).
@@ -212,6 +295,7 @@ impl Status {
             trash,
             emails_queued: crate::alert::queued(state),
             bandwidth: Bandwidth::now(&cfg.bandwidth),
+            watch: WatchStatus::read(state)?,
         })
     }
 

@@ -379,6 +379,10 @@ fn before_the_first_sync_status_says_so_not_in_sync() {
         "{out}"
     );
     assert!(out.contains("twinsync apply"), "{out}");
+    assert!(
+        out.contains("Watch: has not run with this state DB"),
+        "{out}"
+    );
     let (_, j) = status_json(&e);
     assert_eq!(j["health"]["state"], "working");
     assert_eq!(j["health"]["reasons"][0]["kind"], "not_synced_yet");
@@ -425,9 +429,20 @@ fn a_watch_that_died_is_not_syncing_once_it_gave_no_sign_of_life() {
     let run_note = State::open(&db).unwrap().watch_run().unwrap().unwrap();
     assert_eq!(run_note.pid, w.id());
     assert_eq!(run_note.stopped_at, None);
+    let (_, out, _) = run(&e, &["status"]);
+    assert!(
+        out.contains(&format!("Watch: running (process {}) since ", w.id())),
+        "{out}"
+    );
+    assert_eq!(status_json(&e).1["watch"]["state"], "running");
     w.kill().unwrap(); // SIGKILL: no clean exit
     w.wait().unwrap();
-    assert_eq!(run(&e, &["status"]).0, 0, "killed a moment ago");
+    let (code, out, _) = run(&e, &["status"]);
+    assert_eq!(code, 0, "killed a moment ago: {out}");
+    assert!(
+        out.contains("Watch: not running: it stopped without a clean exit"),
+        "{out}"
+    );
     // Its last sign of life ages past the grace.
     let st = State::open(&db).unwrap();
     st.set_watch_run(&twinsync::state::WatchRun {
@@ -445,12 +460,18 @@ fn a_watch_that_died_is_not_syncing_once_it_gave_no_sign_of_life() {
     let (_, j) = status_json(&e);
     assert_eq!(j["health"]["reasons"][0]["kind"], "watch_stopped");
     assert!(report_headline(&e).starts_with("Not syncing"));
+    let html = std::fs::read_to_string(e.dir.path().join("r.html")).unwrap();
+    assert!(
+        html.contains("Watch: not running: it stopped without a clean exit"),
+        "the report says so too"
+    );
     // Running again, then stopping cleanly, ends it.
     let (code, out, err) = run(&e, &["watch", "--cycles", "1"]);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, _) = run(&e, &["status"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Health: In sync"), "{out}");
+    assert!(out.contains("Watch: stopped at "), "{out}");
     assert!(
         State::open(&db)
             .unwrap()

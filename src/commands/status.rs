@@ -58,6 +58,7 @@ pub fn status(cfg: &Config, json_out: bool) -> Result<i32, RunError> {
         ]);
     }
     crate::outln!("{t}");
+    crate::terminal::say(&crate::status::WatchStatus::line(s.watch.as_ref()));
     let mut t = Grid::new(&[
         ("cycle at", TIME),
         ("changes", Fit::Whole),

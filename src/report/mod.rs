@@ -73,6 +73,8 @@ pub struct Snapshot {
     pub email_enabled: bool,
     /// The bandwidth limit in force and its next change, in words.
     pub bandwidth: String,
+    /// The last `watch`: running, stopped or died, in words.
+    pub watch: String,
     /// Stored cycles of the last 30 days (per cycle for the last day).
     pub history: CycleHistory,
     /// The latest log events worth reading (quiet cycles left out), newest first.
@@ -346,6 +348,7 @@ pub fn gather(cfg: &Config, state: &State, sides: &Sides) -> Result<Snapshot, St
         emails: state.queued_emails(20).unwrap_or_default(),
         email_enabled: cfg.raw.email.enabled,
         bandwidth: crate::status::Bandwidth::now(&cfg.bandwidth).text(),
+        watch: crate::status::WatchStatus::line(crate::status::WatchStatus::read(state)?.as_ref()),
         history,
         events,
         trash: state.trash_records()?,

@@ -244,6 +244,7 @@ pub fn render(s: &Snapshot) -> String {
                             }
                         }
                     }
+                    p #watch { (s.watch) }
                     p #bandwidth { "Bandwidth now: " (s.bandwidth) }
                     h3 { "Queued emails (" span #emails-queued { (s.emails_queued) } ")" }
                     @if s.emails_queued == 0 {
