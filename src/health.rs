@@ -275,7 +275,7 @@ impl fmt::Display for Reason {
             ),
             Self::SkippedPaths { count } => write!(
                 f,
-                "{} skipped and left alone on both sides: names the other side cannot hold (reserved or invalid on Windows, or differing only in case), links, or folders that cannot be read; rename, replace or fix them to sync them (`twinsync status` says why for each)",
+                "{} skipped and left alone on both sides: names the other side cannot hold (reserved or invalid on Windows, or differing only in case), links, or folders and files that cannot be read; rename, replace or fix them to sync them (`twinsync status` says why for each)",
                 plural(*count, "path")
             ),
             Self::StepsPending { steps, bytes } => write!(

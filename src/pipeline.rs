@@ -304,11 +304,35 @@ pub fn make_plan(
         deferred,
         opts: Options::from_config(cfg),
     };
-    hash_wanted(sides, &mut work);
+    let unreadable = hash_wanted(sides, &mut work);
+    record_skipped(state, &work.scans, unreadable)?;
     let (ops, deferred_n) = reconcile(sides, &work, started);
     forget_gone_failures(state, &work, &ops, scope.as_deref())?;
     let plan = assemble(cfg, header, &counts, &work, ops, deferred_n);
     Ok((plan, work.scans))
+}
+
+/// Stage 7b: the paths neither side can sync until they are renamed,
+/// replaced or readable again, for `status`, the report and the verdict
+/// (with since when), as of this plan: the scan's skipped names, and the
+/// files that could not be read to hash them (`unreadable`).
+fn record_skipped(
+    state: &State,
+    scans: &PerSide<SideScan>,
+    unreadable: Vec<(Side, String, String)>,
+) -> Result<(), PipelineError> {
+    let mut skipped: Vec<(Side, String, String)> = scans
+        .iter()
+        .flat_map(|(side, s)| {
+            s.skipped
+                .iter()
+                .map(move |k| (side, k.path.clone(), k.reason.clone()))
+        })
+        .chain(unreadable)
+        .collect();
+    skipped.sort();
+    skipped.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    Ok(state.set_skipped(&skipped)?)
 }
 
 /// Stage 1: both roots and their markers; returns their ids (left, right).
@@ -352,19 +376,6 @@ fn scan_sides(
     for side in Side::BOTH {
         note_side(cfg, state, side, None)?;
     }
-    // The names neither side can sync until they are renamed, for `status`
-    // and the report (with since when), as of this plan.
-    let mut skipped: Vec<(Side, String, String)> = scans
-        .iter()
-        .flat_map(|(side, s)| {
-            s.skipped
-                .iter()
-                .map(move |k| (side, k.path.clone(), k.reason.clone()))
-        })
-        .collect();
-    skipped.sort();
-    skipped.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    state.set_skipped(&skipped)?;
     crate::debugln!(
         "scan: {} on the left, {} on the right ({})",
         crate::human::plural(scans.left.entries.len() as u64, "entry", "entries"),
@@ -515,15 +526,16 @@ fn defer_young(
 /// Stage 7: hashes what the engine asks for, both sides at once. A file
 /// that cannot be hashed now (locked, vanished, its hashing thread died)
 /// is deferred, with the reason among the scan's problems.
-fn hash_wanted(sides: &Sides, work: &mut Work) {
+fn hash_wanted(sides: &Sides, work: &mut Work) -> Vec<(Side, String, String)> {
     // Sides whose listings carry no file ids (Windows): ask for the ids of
     // the new files where a file is also gone on that side (possible moves).
     for side in Side::BOTH {
         fill_move_ids(sides.get(side), side, &mut work.scans[side], &work.files);
     }
     let wanted = engine::hash_requests(&work.input());
+    let mut unreadable = Vec::new();
     if wanted.is_empty() {
-        return;
+        return unreadable;
     }
     // Per side: (key, exact path) of each file to hash.
     let mut jobs: PerSide<Vec<(String, String)>> = PerSide::default();
@@ -559,7 +571,7 @@ fn hash_wanted(sides: &Sides, work: &mut Work) {
     for side in Side::BOTH {
         let scan = &mut work.scans[side];
         let done = std::mem::take(&mut hashes[side]);
-        for ((k, _), h) in std::mem::take(&mut jobs[side]).into_iter().zip(done) {
+        for ((k, path), h) in std::mem::take(&mut jobs[side]).into_iter().zip(done) {
             match h {
                 Ok(h) => {
                     if let Some(e) = scan.entries.get_mut(&k) {
@@ -567,13 +579,24 @@ fn hash_wanted(sides: &Sides, work: &mut Work) {
                     }
                 }
                 Err(why) => {
-                    // Locked or vanished while hashing: try next cycle.
+                    // Left for a later cycle either way. Locked (a user
+                    // has it open) or gone while hashing passes by itself;
+                    // a read error (a bad sector, permissions) may not: it
+                    // is a skipped path with its error, so `status` says
+                    // "needs you" rather than "in sync" while it lasts.
+                    if !matches!(
+                        why.class,
+                        ErrorClass::Locked | ErrorClass::NotFound | ErrorClass::Interrupted
+                    ) {
+                        unreadable.push((side, path, format!("cannot be read: {why}")));
+                    }
                     scan.problems.push(format!("cannot hash: {why}"));
                     work.deferred.insert(k);
                 }
             }
         }
     }
+    unreadable
 }
 
 /// Stage 8: the engine's steps, and how many keys it left for later.

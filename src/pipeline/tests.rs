@@ -55,6 +55,13 @@ impl Fs for PanicOnRead {
 /// size and different times (so both must be hashed); the left side
 /// is read through `left`.
 fn first_plan(left: impl FnOnce(MemFs) -> Arc<dyn Fs>) -> Plan {
+    first_plan_skipping(left).0
+}
+
+/// [`first_plan`], and the skipped paths it recorded.
+fn first_plan_skipping(
+    left: impl FnOnce(MemFs) -> Arc<dyn Fs>,
+) -> (Plan, Vec<crate::state::Skipped>) {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "left_root = 'L'\nright_root = 'R'\nstate_db = '{}'\n[transfer]\nmin_file_age_seconds = 0\n[logging]\nlog_file_path = '{}'\n",
@@ -77,7 +84,8 @@ fn first_plan(left: impl FnOnce(MemFs) -> Arc<dyn Fs>) -> Plan {
         now_ns: crate::now_ns(),
         ..PlanRequest::default()
     };
-    make_plan(&cfg, &sides, &state, req).unwrap().0
+    let plan = make_plan(&cfg, &sides, &state, req).unwrap().0;
+    (plan, state.skipped().unwrap())
 }
 
 /// A hashing thread that dies hashed nothing: its files are left for a
@@ -95,4 +103,44 @@ fn a_dead_hashing_thread_defers_its_files_and_says_why() {
         plan.problems,
         ["left: cannot hash: hash `a.txt`: the hashing thread panicked"]
     );
+}
+
+/// A file that cannot be read to hash it (an I/O error: a bad sector,
+/// permissions) is left for a later cycle and is a skipped path with its
+/// error, so `status` says "needs you", not "in sync"; a locked one (a
+/// user has it open) only waits.
+#[test]
+fn a_file_that_cannot_be_read_to_hash_is_a_skipped_path_a_locked_one_waits() {
+    use crate::fs::fault::{FaultFs, FaultRule};
+    // (`open`: a sharing violation comes when the file is opened.)
+    let failing = |class| {
+        move |l: MemFs| -> Arc<dyn Fs> {
+            let f = FaultFs::new(Arc::new(l));
+            f.fail(FaultRule {
+                op: "open",
+                path_contains: "a.txt".into(),
+                class,
+                times: u32::MAX,
+            });
+            Arc::new(f)
+        }
+    };
+    let (plan, skipped) = first_plan_skipping(failing(ErrorClass::Other));
+    assert_eq!(plan.summary.deferred, 1);
+    assert!(
+        plan.ops.iter().all(|o| o.path != "a.txt"),
+        "nothing planned for it"
+    );
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(
+        (skipped[0].side, skipped[0].path.as_str()),
+        (Side::Left, "a.txt")
+    );
+    assert!(
+        skipped[0].reason.starts_with("cannot be read: "),
+        "{skipped:?}"
+    );
+    let (plan, skipped) = first_plan_skipping(failing(ErrorClass::Locked));
+    assert_eq!(plan.summary.deferred, 1);
+    assert!(skipped.is_empty(), "{skipped:?}");
 }
