@@ -83,7 +83,9 @@ use serde_json::json;
 use steps::{Executor, Outcome, case_only_rename};
 
 pub use progress::Progress;
-pub use recover::{abandon, prepare, recover_parked, sweep_scan, sweep_temps, sweep_transfers};
+pub use recover::{
+    abandon, prepare, recover_parked, resumable, sweep_scan, sweep_temps, sweep_transfers,
+};
 pub use resume::CHUNK_BYTES;
 
 /// Errors that stop an apply.

@@ -1,5 +1,10 @@
-//! Housekeeping around plans: before a fresh plan, unfinished plans get a
-//! recovery-only pass and are abandoned ([`prepare`], [`abandon`]); items a
+//! Housekeeping around plans: an interrupted plan that no later plan
+//! superseded is resumed, as `watch` and `apply` do at their start
+//! ([`resumable`]: a half-done step, e.g. a conflict whose clash rename
+//! was done and whose copy was not, is finished by the plan that began
+//! it, never read by a fresh plan as a user's change); before a fresh
+//! plan, unfinished plans get a recovery-only pass and are abandoned
+//! ([`prepare`], [`abandon`]); items a
 //! case-only rename parked under a temp name are put back
 //! ([`recover_parked`]); temp files of interrupted copies that no running
 //! plan owns are removed ([`sweep_temps`], [`sweep_scan`]) unless a large
@@ -21,6 +26,44 @@ use crate::roots::{self, Sides};
 use crate::state::{State, StateError};
 use crate::{PlanStatus, Side, paths};
 use serde_json::json;
+
+/// The unfinished plans to resume (an interrupted `apply` or `watch`),
+/// oldest first, checked; superseded ones (a later plan finished) and
+/// ones whose journal cannot be read are abandoned instead (what they did
+/// recorded first). Each is then run to the end by the caller, every
+/// step checked against the files as they are now.
+///
+/// # Errors
+/// Fatal apply errors (state DB, a side gone).
+pub fn resumable(
+    state: &mut State,
+    cfg: &Config,
+    sides: &Sides,
+    log: &Logger,
+) -> Result<Vec<super::ValidPlan>, ApplyError> {
+    for id in state.superseded_plans()? {
+        abandon(state, cfg, sides, log, &id)?;
+    }
+    state.abandon_superseded_plans()?;
+    let mut out = Vec::new();
+    for id in state.running_plans()? {
+        let plan = state
+            .plan_json(&id)?
+            .and_then(|j| serde_json::from_str::<Plan>(&j).ok())
+            .and_then(|p| p.validated().ok());
+        match plan {
+            Some(p) => {
+                log.info(
+                    "scan",
+                    json!({"note": "resuming an unfinished plan", "plan_id": id}),
+                );
+                out.push(p);
+            }
+            None => abandon(state, cfg, sides, log, &id)?,
+        }
+    }
+    Ok(out)
+}
 
 /// Housekeeping before `apply` makes a fresh plan: unfinished plans (a
 /// crash, a stop) get a recovery-only pass and are then abandoned (their

@@ -116,6 +116,18 @@ fn run(
     if plan_file.is_none()
         && let Ok(mut state) = State::open(&cfg.state_db)
     {
+        // An apply (or watch) interrupted by a crash or a kill: its plan,
+        // approved then, finishes first, so a half-done step (a conflict's
+        // clash rename done, its copy not) is completed by the plan that
+        // began it and not read by a fresh plan as a user's move.
+        for plan in apply::resumable(&mut state, cfg, &sides, log)? {
+            crate::outln!(
+                "Resuming an interrupted apply first (plan {}): its steps not done yet run, each checked against the files as they are now.",
+                plan.plan_id
+            );
+            let report = apply_with_progress(cfg, &plan, &sides, &mut state, log, force)?;
+            crate::outln!("Resumed: {}", report.one_line());
+        }
         // A fresh plan: unfinished ones recovered and abandoned, parked items put back.
         for p in apply::prepare(&mut state, cfg, &sides, log)? {
             crate::eoutln!("warning: {}", crate::human::escape(&p));

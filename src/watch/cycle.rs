@@ -23,11 +23,11 @@ use crate::health::{Health, Reason};
 use crate::log::Logger;
 use crate::metrics;
 use crate::pipeline::{self, PipelineError};
-use crate::plan::{Lane, Op, Plan, PlanError, ValidPlan, guard};
+use crate::plan::{Lane, Op, ValidPlan, guard};
 use crate::roots::{self, Sides, Unavailable};
 use crate::scan::{self, SideScan};
-use crate::state::{CycleRecord, State, StateError};
-use crate::{PerSide, PlanStatus, Side};
+use crate::state::{CycleRecord, State};
+use crate::{PerSide, Side};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -70,20 +70,6 @@ pub(super) struct Loop<'a> {
     pub(super) dash: Option<Arc<crate::dashboard::Shared>>,
     /// When the watch last got something done (its signs of life).
     pub(super) pulse: Option<Arc<super::alive::Pulse>>,
-}
-
-/// Why an unfinished plan cannot be resumed (it is then abandoned: the
-/// next plan does its work).
-#[derive(Debug, thiserror::Error)]
-enum ResumeError {
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error("its plan is not in the state DB")]
-    Missing,
-    #[error("its stored plan does not parse: {0}")]
-    Parse(#[from] serde_json::Error),
-    #[error("its stored plan: {0}")]
-    Invalid(#[from] PlanError),
 }
 
 /// What one cycle came to: the loop logs it (the `cycle` event), keeps
@@ -400,56 +386,18 @@ impl Loop<'_> {
 
     /// Resumes plans a crash or stop left unfinished.
     pub(super) fn resume(&mut self) {
-        // Superseded unfinished plans are re-planned, not resumed; what they
-        // did before they stopped is recorded first.
-        let superseded = self.state.superseded_plans().unwrap_or_else(|e| {
-            self.log.error("error", json!({"error": e.to_string()}));
-            Vec::new()
-        });
-        for id in superseded {
-            if let Err(e) = apply::abandon(&mut self.state, self.cfg, &self.sides, &self.log, &id) {
-                self.log
-                    .error("error", json!({"error": e.to_string(), "plan_id": id}));
-            }
-        }
-        if let Err(e) = self.state.abandon_superseded_plans() {
-            self.log.error("error", json!({"error": e.to_string()}));
-        }
-        let running = self.state.running_plans().unwrap_or_else(|e| {
-            self.log.error("error", json!({"error": e.to_string()}));
-            Vec::new()
-        });
-        for id in running {
-            match self.stored_plan(&id) {
-                Ok(plan) => {
-                    self.log.info(
-                        "scan",
-                        json!({"note": "resuming an unfinished plan", "plan_id": id}),
-                    );
+        // Superseded unfinished plans are re-planned, not resumed (what they
+        // did before they stopped is recorded first); the others finish.
+        match apply::resumable(&mut self.state, self.cfg, &self.sides, &self.log) {
+            Ok(plans) => {
+                for plan in plans {
                     // Its outcome shows in the journal and the log; the
                     // first cycle's event is about that cycle.
                     let _ = self.execute(plan, Instant::now());
                 }
-                Err(why) => {
-                    self.log.warn(
-                        "scan",
-                        json!({"note": "an unfinished plan cannot be resumed: abandoned (the next plan does its work)",
-                               "plan_id": id, "error": why.to_string()}),
-                    );
-                    if let Err(e) = self.state.finish_plan(&id, PlanStatus::Abandoned) {
-                        self.log
-                            .error("error", json!({"error": e.to_string(), "plan_id": id}));
-                    }
-                }
             }
+            Err(e) => self.log.error("error", json!({"error": e.to_string()})),
         }
-    }
-
-    /// An unfinished plan as the journal stored it, checked.
-    fn stored_plan(&self, id: &str) -> Result<ValidPlan, ResumeError> {
-        let json = self.state.plan_json(id)?.ok_or(ResumeError::Missing)?;
-        let plan: Plan = serde_json::from_str(&json)?;
-        Ok(plan.validated()?)
     }
 
     /// A side is unavailable: told on the console and in the log once per
