@@ -512,8 +512,17 @@ pub fn run(
         )?;
     }
     state.mark_synced()?;
+    // A path fails no more when its steps went through; not when one did
+    // and another of the same path failed (a move, then its edit's copy).
     let ok = std::mem::take(&mut report.ok_keys);
-    state.clear_failures(&ok)?;
+    let failed: std::collections::HashSet<&str> =
+        report.failed.iter().map(|f| f.key.as_str()).collect();
+    let cleared: Vec<String> = ok
+        .iter()
+        .filter(|k| !failed.contains(k.as_str()))
+        .cloned()
+        .collect();
+    state.clear_failures(&cleared)?;
     report.ok_keys = ok;
     Ok(report)
 }

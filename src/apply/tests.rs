@@ -954,3 +954,35 @@ fn progress_hears_each_step_and_the_bytes_a_copy_writes_as_it_goes() {
     let ends = heard.iter().filter(|(w, _)| w.starts_with("end ")).count();
     assert_eq!(ends, 4, "every step ends: {heard:?}");
 }
+
+/// Audit F3: a file moved and edited on one side is a move, then a copy
+/// of the edit, under one path. When the move goes through and the copy
+/// fails, the path is failing (status: needs you), not cleared by the
+/// move's success.
+#[test]
+fn a_failed_copy_after_its_move_stays_a_failing_path() {
+    let h = harness("");
+    h.synced(&[("docs/report.docx", "first draft")]);
+    h.left.create_dir_all("final").unwrap();
+    h.left
+        .rename("docs/report.docx", "final/report.docx")
+        .unwrap();
+    h.left.put("final/report.docx", b"second draft, longer");
+    let plan = h.plan();
+    assert_eq!(count(&plan, &[OpKind::Move]), 1, "{:?}", plan.ops);
+    let sides = h
+        .faults(Side::Right)
+        .fail(ErrorClass::Other, "create", "final/", u32::MAX)
+        .sides();
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.moves, 1, "{r:?}");
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    let failing: Vec<String> = h
+        .state()
+        .failures()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(failing, ["final/report.docx"]);
+}
