@@ -307,7 +307,7 @@ pub fn make_plan(
     let unreadable = hash_wanted(sides, &mut work);
     record_skipped(state, &work.scans, unreadable)?;
     let (ops, deferred_n) = reconcile(sides, &work, started);
-    forget_gone_failures(state, &work, &ops, scope.as_deref())?;
+    forget_settled_failures(state, &work, &ops, scope.as_deref())?;
     let plan = assemble(cfg, header, &counts, &work, ops, deferred_n);
     Ok((plan, work.scans))
 }
@@ -612,13 +612,15 @@ fn reconcile(sides: &Sides, work: &Work, started: Instant) -> (Vec<Op>, u64) {
     (ops, deferred_n)
 }
 
-/// Stage 8b: a failing path (SPEC §8) that is gone from both sides, with
-/// no step left for it in this plan and nothing holding it back, fails no
-/// more: its record is forgotten. Else `status` would say "needs you" for
-/// ever about a file that no longer exists (nothing else clears a record
-/// but a step of that path that succeeds). Only paths this plan looked at
-/// (its `scope`) are judged; a path a side could not read is not gone.
-fn forget_gone_failures(
+/// Stage 8b: a failing path (SPEC §8) with no step left for it in this
+/// plan and nothing holding it back fails no more: its record is
+/// forgotten. It is gone from both sides, or in sync: a step that failed
+/// after its effect was done (the read-back after a chmod, audit F5), or
+/// a change undone by hand. Else `status` would say "needs you" for ever
+/// (nothing else clears a record but a step of that path that succeeds).
+/// Only paths this plan looked at (its `scope`) are judged; a path a side
+/// could not read, or left for a later cycle, is not settled.
+fn forget_settled_failures(
     state: &State,
     work: &Work,
     ops: &[Op],
@@ -636,11 +638,11 @@ fn forget_gone_failures(
     let near = |a: &str, b: &str| paths::is_within(a, b) || paths::is_within(b, a);
     for f in failures {
         let k = f.key.as_str();
-        let gone = work
+        let known = work
             .scans
             .values()
-            .all(|s| !s.entries.contains_key(k) && !s.is_unknown(k) && !s.is_blocked(k));
-        if gone
+            .all(|s| !s.is_unknown(k) && !s.is_blocked(k));
+        if known
             && !stepped.contains(k)
             && scope.is_none_or(|roots| roots.iter().any(|r| paths::is_within(k, r)))
             && !work.deferred.iter().any(|d| near(d, k))

@@ -295,11 +295,14 @@ fn one_failing_step_does_not_stop_the_others() {
 /// (`status` said "needs you" for ever); one whose path is still to do,
 /// or lies outside a scoped plan, stays.
 #[test]
-fn a_failing_path_gone_from_both_sides_is_forgotten() {
+fn a_failing_path_gone_or_in_sync_is_forgotten() {
     let h = harness("");
+    // In sync on both sides: a step that failed after its effect was done
+    // (the read-back after a chmod, audit F5) fails no more either.
+    h.synced(&[("in sync.txt", "same on both sides")]);
     h.left.put("todo.txt", b"still to copy");
     let state = State::open_or_create(&h.cfg.state_db).unwrap();
-    for k in ["gone.txt", "todo.txt", "elsewhere.txt"] {
+    for k in ["gone.txt", "todo.txt", "elsewhere.txt", "in sync.txt"] {
         state.record_failure(k, k, "copy", "boom", 0).unwrap();
     }
     let scoped = h.plan_for(PlanRequest {
@@ -323,7 +326,7 @@ fn a_failing_path_gone_from_both_sides_is_forgotten() {
     };
     assert_eq!(
         keys(),
-        ["elsewhere.txt", "todo.txt"],
+        ["elsewhere.txt", "in sync.txt", "todo.txt"],
         "only what the scope saw"
     );
     let plan = h.plan();
