@@ -649,8 +649,16 @@ impl Executor<'_> {
             None => {}
         }
         dfs.create_dir_all(dest)?;
-        // Permission bits / attributes of the source folder; best effort.
-        let _ = dfs.set_meta(dest, 0, m.props);
+        // The source folder's permission bits / attributes. A failure fails
+        // the step and takes the new folder away, for the next plan to make
+        // again (audit F6: a private folder never stays open, as synced);
+        // a drive that refuses attributes (denied, unsupported) is let be.
+        if let Err(e) = dfs.set_meta(dest, 0, m.props)
+            && !refuses_times(&e)
+        {
+            let _ = dfs.remove_dir(dest);
+            return Err(e);
+        }
         let back = read_back(dfs, dest)?;
         Ok(Outcome::Done(mk(&back)))
     }

@@ -989,3 +989,34 @@ fn a_failed_copy_after_its_move_stays_a_failing_path() {
         .collect();
     assert_eq!(failing, ["final/report.docx"]);
 }
+
+/// Audit F6: a folder made for the other side whose permission bits
+/// cannot be set fails its step and is taken away again, so the next plan
+/// makes it again with them; it never stays open, recorded as synced.
+#[test]
+fn a_new_folder_whose_permissions_cannot_be_set_is_made_again() {
+    let h = harness("");
+    h.right.create_dir_all("private").unwrap();
+    h.right.set_meta("private", 0, 0o700).unwrap();
+    h.right.put("private/s.txt", b"secret");
+    let plan = h.plan();
+    let sides = h
+        .faults(Side::Left)
+        .fail(ErrorClass::Other, "set properties", "private", 1)
+        .sides();
+    let r = h.apply_with(&plan, &sides).unwrap();
+    assert_eq!(r.failed.len(), 1, "{r:?}");
+    assert!(
+        h.left.stat("private").unwrap().is_none(),
+        "taken away again"
+    );
+    assert!(
+        h.left.get("private/s.txt").is_none(),
+        "nothing written below it"
+    );
+    let r = h.sync();
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert_eq!(h.left.stat("private").unwrap().unwrap().props, 0o700);
+    assert_eq!(h.left.get("private/s.txt").as_deref(), Some(&b"secret"[..]));
+    assert!(h.state().failures().unwrap().is_empty());
+}
