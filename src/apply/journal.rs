@@ -284,6 +284,7 @@ impl<'r> Journal<'r> {
             key: op.key.clone(),
             path: op.path.clone(),
             kind: op.kind().as_str().to_owned(),
+            side: op.side(),
             error: msg.clone(),
             class: e.class,
         });

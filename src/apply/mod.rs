@@ -151,6 +151,8 @@ pub struct FailedStep {
     pub key: String,
     pub path: String,
     pub kind: String,
+    /// The side the step writes (`None`: a conflict, both sides).
+    pub side: Option<crate::Side>,
     pub error: String,
     pub class: ErrorClass,
 }

@@ -980,6 +980,8 @@ fn a_failed_copy_after_its_move_stays_a_failing_path() {
     let r = h.apply_with(&plan, &sides).unwrap();
     assert_eq!(r.moves, 1, "{r:?}");
     assert_eq!(r.failed.len(), 1, "{r:?}");
+    // `apply` prints "failed: step N (copy on right) …": the side it writes.
+    assert_eq!(r.failed[0].side, Some(Side::Right));
     let failing: Vec<String> = h
         .state()
         .failures()

@@ -182,8 +182,10 @@ fn run(
     crate::alert::flush(cfg, &state, log);
     crate::outln!("{}", report.one_line());
     for f in &report.failed {
+        // "(copy on right)": the side the step writes; a conflict, both.
+        let on = f.side.map_or(String::new(), |s| format!(" on {s}"));
         crate::errln!(
-            "failed: step {} ({}) `{}`: {}",
+            "failed: step {} ({}{on}) `{}`: {}",
             f.id,
             f.kind,
             crate::human::escape(&f.path),
