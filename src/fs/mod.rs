@@ -256,13 +256,23 @@ impl ErrorClass {
 
 /// An I/O error that names its operation and path.
 #[derive(Debug, thiserror::Error)]
-#[error("{op} `{path}`: {source}")]
+#[error("{op} {}: {source}", shown(path))]
 pub struct FsError {
     pub op: &'static str,
     pub path: String,
     pub class: ErrorClass,
     #[source]
     pub source: std::io::Error,
+}
+
+/// A path in an error: `` `a/b.txt` ``, or "the root folder" for the
+/// root itself (its relative path is empty).
+fn shown(path: &str) -> String {
+    if path.is_empty() {
+        "the root folder".to_owned()
+    } else {
+        format!("`{path}`")
+    }
 }
 
 impl FsError {
@@ -614,6 +624,17 @@ mod tests {
     /// One classification decides what a failure does to the run: only a
     /// crash (power loss, stop request, dead hashing thread) stops it; what
     /// clears by itself is retried quietly; the rest is alerted at once.
+    /// An error names its path in backticks, and the root (empty relative
+    /// path) in words, not as an empty name (audit F9).
+    #[test]
+    fn an_error_names_its_path_and_the_root_in_words() {
+        let e = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let root = FsError::io("list", "", e()).to_string();
+        assert!(root.starts_with("list the root folder: "), "{root}");
+        let file = FsError::io("stat", "a/b.txt", e()).to_string();
+        assert!(file.starts_with("stat `a/b.txt`: "), "{file}");
+    }
+
     #[test]
     fn severity_sorts_every_error_class() {
         use ErrorClass as C;
