@@ -621,9 +621,6 @@ mod tests {
         }
     }
 
-    /// One classification decides what a failure does to the run: only a
-    /// crash (power loss, stop request, dead hashing thread) stops it; what
-    /// clears by itself is retried quietly; the rest is alerted at once.
     /// An error names its path in backticks, and the root (empty relative
     /// path) in words, not as an empty name (audit F9).
     #[test]
@@ -635,6 +632,9 @@ mod tests {
         assert!(file.starts_with("stat `a/b.txt`: "), "{file}");
     }
 
+    /// One classification decides what a failure does to the run: only a
+    /// crash (power loss, stop request, dead hashing thread) stops it; what
+    /// clears by itself is retried quietly; the rest is alerted at once.
     #[test]
     fn severity_sorts_every_error_class() {
         use ErrorClass as C;
