@@ -365,7 +365,17 @@ fn make_durable<'o>(sides: &Sides, batch: Vec<(&'o Op, Landing)>) -> Vec<Durable
                     if !fatal {
                         let _ = sides.get(side).remove_file(&l.durable_as().0);
                     }
-                    let failed = FsError::synthetic("flush", &op.path, e.class, &e.to_string());
+                    // The batch's one sync failed, for every copy in it:
+                    // said so, not as this copy's own flush of another's temp.
+                    let failed = FsError::synthetic(
+                        "make durable",
+                        &op.path,
+                        e.class,
+                        &format!(
+                            "the sync of its batch of {} copies on the {side} side failed ({e}); it is copied again next time",
+                            refs.len()
+                        ),
+                    );
                     out.push(Durable::Failed(op, failed));
                 }
             }

@@ -356,6 +356,19 @@ fn a_failed_batch_sync_fails_its_copies_and_the_next_run_copies_them() {
     let r = h.apply_with(&h.plan(), &sides).unwrap();
     assert_eq!(r.copied, 0, "{r:?}");
     assert_eq!(r.failed.len() as u64, FILES, "{:?}", r.failed);
+    // Each names its own path and says the batch's sync failed (not
+    // "flush `a`: flush `<another copy's temp>`": audit F9).
+    for f in &r.failed {
+        assert!(
+            f.error.starts_with(&format!(
+                "make durable `{}`: the sync of its batch of ",
+                f.path
+            )),
+            "{}",
+            f.error
+        );
+        assert_eq!(f.error.matches("flush").count(), 1, "{}", f.error);
+    }
     for i in 0..FILES {
         assert!(h.right.get(&format!("d/f{i:02}.txt")).is_none());
     }
