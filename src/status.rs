@@ -231,7 +231,7 @@ impl Status {
                 problem: avail.err(),
             });
         }
-        let plans_in_flight = state.running_plans()?;
+        let plans_in_flight = state.resumable_plans()?;
         let mut steps_in_flight = Vec::new();
         for id in &plans_in_flight {
             let done = state.step_status(id)?;

@@ -388,7 +388,7 @@ pub(crate) fn parse_time(s: &str) -> Option<DateTime<FixedOffset>> {
 /// a stop or crash interrupted.
 fn pending_steps(state: &State) -> Result<Vec<PendingStep>, StateError> {
     let mut out = Vec::new();
-    for id in state.running_plans()? {
+    for id in state.resumable_plans()? {
         let done = state.step_status(&id)?;
         let Some(plan) = state
             .plan_json(&id)?

@@ -170,6 +170,23 @@ impl State {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
+    /// Unfinished plans that will be resumed (oldest first): the running
+    /// ones no later plan superseded. A superseded one (a later plan
+    /// finished: a `watch` cycle that re-planned after its lane's copy met
+    /// an outage) is abandoned at the next start, its steps planned afresh:
+    /// they are not pending (`status`, the report).
+    ///
+    /// # Errors
+    /// SQL errors.
+    pub fn resumable_plans(&self) -> Result<Vec<String>, StateError> {
+        let superseded = self.superseded_plans()?;
+        Ok(self
+            .running_plans()?
+            .into_iter()
+            .filter(|p| !superseded.contains(p))
+            .collect())
+    }
+
     /// The journal status of a plan (`running`, `done`, …), if it was ever started.
     ///
     /// # Errors
@@ -374,6 +391,23 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A running plan that a later finished plan superseded is not one to
+    /// resume, nor pending for `status` (audit: a watch's lane plan cut by
+    /// an outage said "1 step pending" for ever); a running plan started
+    /// after the last finished one is.
+    #[test]
+    fn superseded_running_plans_are_not_resumable() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = State::open_or_create(&d.path().join("s.db")).unwrap();
+        s.begin_plan("cut by an outage", 0).unwrap();
+        s.begin_plan("re-planned", 1).unwrap();
+        s.finish_plan("re-planned", PlanStatus::Done).unwrap();
+        assert_eq!(s.running_plans().unwrap(), ["cut by an outage"]);
+        assert!(s.resumable_plans().unwrap().is_empty());
+        s.begin_plan("interrupted", 2).unwrap();
+        assert_eq!(s.resumable_plans().unwrap(), ["interrupted"]);
+    }
 
     #[test]
     fn generation_bumps_once_per_plan() {
